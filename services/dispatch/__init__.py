@@ -1,0 +1,1 @@
+"""dispatch: the only writer of work orders; its SQL event store is the system of record."""

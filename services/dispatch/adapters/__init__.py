@@ -1,0 +1,1 @@
+"""dispatch's adapters: the SQL event store with its outbox, and the NATS relay."""

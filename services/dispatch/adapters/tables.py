@@ -1,0 +1,120 @@
+"""dispatch's tables: the event store, its outbox, idempotency keys and inline views.
+
+The schema is owned by Alembic (adapters/migrations); these definitions are what the
+migrations create and what the code queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+
+from services.dispatch.adapters.types import BigIntPK, UTCDateTime
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("stream_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("type_name", String(100), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("event_metadata", JSON, nullable=False),
+)
+Index("ix_events_recorded", events.c.recorded_at, events.c.stream_id, events.c.version)
+
+# status: 'pending' until JetStream acknowledged the message, then 'published'.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("stream_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+)
+Index(
+    "ix_outbox_pending",
+    outbox.c.stream_id,
+    outbox.c.id,
+    sqlite_where=text("status = 'pending'"),
+    postgresql_where=text("status = 'pending'"),
+)
+Index(
+    "ix_outbox_pending_id",
+    outbox.c.id,
+    sqlite_where=text("status = 'pending'"),
+    postgresql_where=text("status = 'pending'"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("stream_id", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Inline view for listing and filtering; the event stream stays the system of record.
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("category", String(200), nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("owner", String(128), nullable=False),
+    Column("assignee", String(128), nullable=True),
+    Column("reporter_resident_id", String(128), nullable=True),
+    Column("building", String(200), nullable=True),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+Index("ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at)
+Index("ix_work_orders_assignee", work_orders.c.tenant, work_orders.c.assignee)
+Index("ix_work_orders_owner", work_orders.c.tenant, work_orders.c.owner)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+)

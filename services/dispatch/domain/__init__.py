@@ -1,0 +1,1 @@
+"""Pure domain of dispatch: the work-order aggregate, its commands and rules. No I/O."""

@@ -1,0 +1,1 @@
+"""dispatch's entrypoints: the FastAPI app, the relay loop, the CLI commands."""

@@ -1,0 +1,131 @@
+"""Authentication: JWT bearer tokens carrying subject, role, tenant and allowed projects.
+
+Locally tokens are HS256 with a configured secret (`wo token` mints them); with an
+identity provider they are RS256 and verified against its JWKS URL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import jwt
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.errors import Unauthenticated
+from shared.subjects import Slug
+
+ALL_PROJECTS = "*"
+
+
+class Role(StrEnum):
+    """The roles of DOMAIN.md."""
+
+    RESIDENT = "resident"
+    CUSTOMER_SERVICE = "customer_service"
+    DISPATCHER = "dispatcher"
+    TECHNICIAN = "technician"
+    SUPERVISOR = "supervisor"
+    PROJECT_MANAGER = "project_manager"
+    HQ_QUALITY = "hq_quality"
+    INTEGRATOR = "integrator"
+
+
+class Principal(BaseModel):
+    """Who is calling: from a verified token's claims."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    role: Role
+    tenant: Slug
+    projects: frozenset[str]
+
+    @property
+    def all_projects(self) -> bool:
+        """True for a token granted every project of its tenant (headquarters)."""
+        return ALL_PROJECTS in self.projects
+
+    def can_access(self, tenant: str, project: str) -> bool:
+        """Whether this principal may see anything of `project` in `tenant`."""
+        return tenant == self.tenant and (self.all_projects or project in self.projects)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens: HS256 with a shared secret, or RS256 against a JWKS URL."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        jwks_url: str | None,
+        issuer: str,
+        audience: str,
+    ) -> None:
+        if not secret and not jwks_url:
+            raise ValueError("configure JWT_SECRET or JWT_JWKS_URL")
+        self._secret = secret
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, token: str) -> Principal:
+        """Return the principal of a valid token, else raise `Unauthenticated`."""
+        try:
+            if self._jwks is not None:
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256"]
+            else:
+                key = self._secret
+                algorithms = ["HS256"]
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["sub", "exp", "iat"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid bearer token: {exc}", code="invalid_token") from None
+        try:
+            projects = claims.get("projects", [])
+            if not isinstance(projects, list):
+                raise ValueError("projects must be a list")
+            return Principal(
+                subject=claims["sub"],
+                role=claims["role"],
+                tenant=claims["tenant"],
+                projects=frozenset(str(p) for p in projects),
+            )
+        except (KeyError, ValueError, ValidationError) as exc:
+            raise Unauthenticated(
+                f"token claims are incomplete: {exc}", code="invalid_claims"
+            ) from None
+
+
+def mint_token(
+    *,
+    secret: str,
+    subject: str,
+    role: Role,
+    tenant: str,
+    projects: list[str],
+    issuer: str,
+    audience: str,
+    now: datetime,
+    ttl: timedelta = timedelta(days=30),
+) -> str:
+    """Mint an HS256 token for local development and tests."""
+    claims = {
+        "sub": subject,
+        "role": str(role),
+        "tenant": tenant,
+        "projects": projects,
+        "iss": issuer,
+        "aud": audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -1,0 +1,49 @@
+"""Version 1 of the project-registry events (项目): what reporting needs of a compound."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.base import EventData
+
+
+class Building(BaseModel):
+    """A building (楼栋) of the project and how many households (户) it has."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    households: Annotated[int, Field(ge=0)] = 0
+
+
+class ProjectDetails(BaseModel):
+    """The registered facts of a project; `households` is the denominator of the complaint rate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
+    households: Annotated[int, Field(ge=0)]
+    buildings: tuple[Building, ...] = ()
+
+
+class ProjectRegistered(EventData):
+    """A tenant registered a project (compound)."""
+
+    type_name = "project.registered"
+
+    details: ProjectDetails
+
+
+class ProjectUpdated(EventData):
+    """A project's registered facts changed; `details` is the whole new record."""
+
+    type_name = "project.updated"
+
+    details: ProjectDetails
+
+
+PROJECT_EVENTS: tuple[type[EventData], ...] = (ProjectRegistered, ProjectUpdated)

@@ -1,0 +1,295 @@
+"""Version 1 of the work-order events (工单事件), the public contract for integrators.
+
+The subject of each event's envelope is the work-order id; tenant and project are
+envelope attributes, and the actor who caused it is the `actor` extension.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events.base import EventData
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+PersonId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class WorkOrderKind(StrEnum):
+    """What the resident asked for: 报修, 投诉, 建议 or 保洁."""
+
+    REPAIR = "repair"
+    COMPLAINT = "complaint"
+    SUGGESTION = "suggestion"
+    CLEANING = "cleaning"
+
+
+class Urgency(StrEnum):
+    """Urgent orders skip quiet hours and load limits."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+class Channel(StrEnum):
+    """How the report reached the property office."""
+
+    PHONE = "phone"
+    APP = "app"
+    WECHAT = "wechat"
+    WALK_IN = "walk_in"
+    PATROL = "patrol"
+
+
+class PauseReason(StrEnum):
+    """Why work stopped; the SLA engine decides from it whether the clock pauses."""
+
+    WAITING_FOR_PARTS = "waiting_for_parts"
+    RESIDENT_ABSENT = "resident_absent"
+    RESIDENT_ASKED_TO_WAIT = "resident_asked_to_wait"
+    OTHER = "other"
+
+
+class Location(BaseModel):
+    """Where the work is, inside the envelope's project: building (楼栋) and unit (单元/户)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    building: ShortText | None = None
+    unit: ShortText | None = None
+    detail: Annotated[str, Field(max_length=500)] | None = None
+
+
+class Reporter(BaseModel):
+    """The person who reported; `resident_id` ties the order to a resident's login."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ShortText
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    resident_id: PersonId | None = None
+
+
+class WorkOrderReported(EventData):
+    """A work order was received; `owner` is the first receiver (首按责任制)."""
+
+    type_name = "workorder.reported"
+
+    kind: WorkOrderKind
+    category: ShortText
+    urgency: Urgency
+    location: Location
+    reporter: Reporter
+    channel: Channel
+    description: Text
+    owner: PersonId
+
+
+class OwnerTransferred(EventData):
+    """Ownership moved to another staff member by an explicit transfer."""
+
+    type_name = "workorder.owner_transferred"
+
+    from_owner: PersonId
+    to_owner: PersonId
+    reason: Text
+
+
+class Assigned(EventData):
+    """A technician (维修工) was assigned for the first time."""
+
+    type_name = "workorder.assigned"
+
+    assignee: PersonId
+
+
+class Reassigned(EventData):
+    """The assignment moved from one technician to another."""
+
+    type_name = "workorder.reassigned"
+
+    from_assignee: PersonId
+    to_assignee: PersonId
+    reason: Text
+
+
+class ArrivalDelayAgreed(EventData):
+    """Before the arrival deadline the resident agreed to a later arrival time."""
+
+    type_name = "workorder.arrival_delay_agreed"
+
+    agreed_arrival_at: AwareDatetime
+    reason: Text
+
+
+class Arrived(EventData):
+    """Someone arrived at the place the resident named."""
+
+    type_name = "workorder.arrived"
+
+    technician: PersonId
+
+
+class AppointmentScheduled(EventData):
+    """A visit was booked with the resident (预约)."""
+
+    type_name = "workorder.appointment_scheduled"
+
+    appointment_at: AwareDatetime
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class AppointmentMissed(EventData):
+    """Nobody was home at the booked time; a notice was left asking to rebook."""
+
+    type_name = "workorder.appointment_missed"
+
+    appointment_at: AwareDatetime
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class WorkStarted(EventData):
+    """Work began on site."""
+
+    type_name = "workorder.work_started"
+
+
+class WorkPaused(EventData):
+    """Work stopped for a reason."""
+
+    type_name = "workorder.paused"
+
+    reason: PauseReason
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+
+class WorkResumed(EventData):
+    """Work went on after a pause."""
+
+    type_name = "workorder.resumed"
+
+
+class CommitmentMade(EventData):
+    """A resolution time was promised to the resident (承诺时间).
+
+    `approved_by` is set when the promise is beyond the usual limit and a supervisor or
+    manager approved it.
+    """
+
+    type_name = "workorder.commitment_made"
+
+    due_at: AwareDatetime
+    approved_by: PersonId | None = None
+
+
+class PostponementOverrideGranted(EventData):
+    """A supervisor or manager allowed a further postponement (beyond the one allowed)."""
+
+    type_name = "workorder.postponement_override_granted"
+
+    granted_by: PersonId
+    reason: Text
+
+
+class Postponed(EventData):
+    """The promised time moved later; the resident was told before the old deadline."""
+
+    type_name = "workorder.postponed"
+
+    previous_due_at: AwareDatetime
+    new_due_at: AwareDatetime
+    reason: Text
+    postponement_number: Annotated[int, Field(ge=1)]
+
+
+class ProgressReported(EventData):
+    """A progress report on a long fix (每周汇报整改进度)."""
+
+    type_name = "workorder.progress_reported"
+
+    note: Text
+
+
+class Completed(EventData):
+    """The work is done."""
+
+    type_name = "workorder.completed"
+
+    summary: Text
+
+
+class FeedbackGiven(EventData):
+    """The resident was told how their request was handled (反馈)."""
+
+    type_name = "workorder.feedback_given"
+
+    message: Text
+
+
+class FollowUpRecorded(EventData):
+    """A follow-up visit (回访) asked the resident how satisfied they were, 1 to 5."""
+
+    type_name = "workorder.follow_up_recorded"
+
+    rating: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class Closed(EventData):
+    """The work order is closed."""
+
+    type_name = "workorder.closed"
+
+
+class Reopened(EventData):
+    """A closed or completed order was opened again (it counts against repair quality)."""
+
+    type_name = "workorder.reopened"
+
+    reason: Text
+
+
+class Cancelled(EventData):
+    """The work order was withdrawn before completion."""
+
+    type_name = "workorder.cancelled"
+
+    reason: Text
+
+
+class ComplaintValidityMarked(EventData):
+    """A supervisor decided whether a complaint is valid (有效投诉)."""
+
+    type_name = "workorder.complaint_validity_marked"
+
+    valid: bool
+    reason: Text
+
+
+WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
+    WorkOrderReported,
+    OwnerTransferred,
+    Assigned,
+    Reassigned,
+    ArrivalDelayAgreed,
+    Arrived,
+    AppointmentScheduled,
+    AppointmentMissed,
+    WorkStarted,
+    WorkPaused,
+    WorkResumed,
+    CommitmentMade,
+    PostponementOverrideGranted,
+    Postponed,
+    ProgressReported,
+    Completed,
+    FeedbackGiven,
+    FollowUpRecorded,
+    Closed,
+    Reopened,
+    Cancelled,
+    ComplaintValidityMarked,
+)

@@ -1,0 +1,107 @@
+"""RFC 9457 problem details: the one place errors become HTTP responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import AppError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(
+        default="about:blank", examples=["https://workorders.dev/problems/invalid_transition"]
+    )
+    title: str
+    status: int
+    code: str = Field(description="Machine-readable error code")
+    detail: str = Field(description="Human-readable explanation")
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """Build a problem-details response."""
+    body = {
+        "type": f"https://workorders.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(
+            400,
+            "malformed_json",
+            "Malformed JSON",
+            "the request body is not valid JSON",
+            errors=errors,
+        )
+    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    return problem(422, "validation_failed", "Validation failed", summary, errors=errors)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+        exc.status_code, "http_error"
+    )
+    return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("http.unhandled_error", path=request.url.path)
+    return problem(
+        500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged"
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error to a problem-details body; never a stack trace."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    for status, text in {
+        400: "Malformed request",
+        401: "Missing or invalid bearer token",
+        403: "Role not allowed",
+        404: "Not found (or not visible to the caller)",
+        409: "Conflict with the current state or a concurrent write",
+        412: "If-Match version is stale",
+        413: "Body too large",
+        422: "Validation failed",
+    }.items()
+}
+"""Documented error responses for OpenAPI."""

@@ -1,0 +1,85 @@
+"""NATS helpers: one way to connect (reconnecting for ever) and to create the streams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.logging import get_logger
+from shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS, KPI_STREAM, KPI_SUBJECTS
+
+log = get_logger(__name__)
+
+DUPLICATE_WINDOW_SECONDS = 120.0
+"""How long JetStream remembers a Nats-Msg-Id; a republish within it is dropped."""
+
+
+async def connect(url: str, name: str, **options: Any) -> Client:
+    """Connect to NATS and keep reconnecting for as long as the process lives."""
+
+    async def on_disconnect() -> None:
+        log.warning("nats.disconnected", url=url)
+
+    async def on_reconnect() -> None:
+        log.info("nats.reconnected", url=url)
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats.error", error=str(exc))
+
+    settings: dict[str, Any] = {
+        "servers": [u.strip() for u in url.split(",")],
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 2,
+        "allow_reconnect": True,
+        "disconnected_cb": on_disconnect,
+        "reconnected_cb": on_reconnect,
+        "error_cb": on_error,
+    }
+    settings.update(options)
+    return await nats.connect(**settings)
+
+
+def stream_configs(replicas: int = 1, events_max_age_days: int = 0) -> list[StreamConfig]:
+    """The two streams of the contract: EVENTS (kept for years) and KPI (last value per subject)."""
+    return [
+        StreamConfig(
+            name=EVENTS_STREAM,
+            subjects=[EVENTS_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_age=events_max_age_days * 86400.0,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            discard=DiscardPolicy.OLD,
+        ),
+        StreamConfig(
+            name=KPI_STREAM,
+            subjects=[KPI_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_msgs_per_subject=1,
+            discard=DiscardPolicy.OLD,
+        ),
+    ]
+
+
+async def ensure_streams(
+    js: JetStreamContext, replicas: int = 1, events_max_age_days: int = 0
+) -> None:
+    """Create the streams, or update them to the configured settings if they exist."""
+    for config in stream_configs(replicas, events_max_age_days):
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("nats.stream_created", stream=config.name)
+        else:
+            await js.update_stream(config)

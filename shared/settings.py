@@ -1,0 +1,47 @@
+"""The settings base every service's one settings class derives from.
+
+Only configuration differs between a laptop and production: every value here is an
+environment variable of the same name (upper-case), with embedded defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by all services; each service subclasses it once."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, frozen=True)
+
+    service_name: str = "service"
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+    log_format: Literal["auto", "console", "json"] = "auto"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    max_body_bytes: int = 64 * 1024
+
+    database_url: str = "sqlite+aiosqlite:///./var/service.db"
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_stream_replicas: int = 1
+    events_max_age_days: int = 0
+    """0 keeps events forever (retention by limits, kept for years)."""
+
+    jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "workorders-dev"
+    jwt_audience: str = "workorders"
+
+    def resolved_log_format(self) -> Literal["console", "json"]:
+        """JSON in production, readable console lines in development, unless set."""
+        if self.log_format != "auto":
+            return self.log_format
+        return "json" if self.environment == "production" else "console"
