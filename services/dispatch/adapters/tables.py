@@ -103,7 +103,9 @@ work_orders = Table(
     Column("version", Integer, nullable=False),
     Column("summary", JSON, nullable=False),
 )
-Index("ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at)
+Index(
+    "ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at
+)
 Index("ix_work_orders_assignee", work_orders.c.tenant, work_orders.c.assignee)
 Index("ix_work_orders_owner", work_orders.c.tenant, work_orders.c.owner)
 

@@ -1,0 +1,50 @@
+"""Engines for SQLite (embedded default, WAL) and PostgreSQL, behaving alike for the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+IMMEDIATE = "sqlite_begin_immediate"
+"""Execution option: on SQLite, start the transaction with BEGIN IMMEDIATE (a writer)."""
+
+
+def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    """An async engine; on SQLite with WAL, a busy timeout and working savepoints."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    """Whether the engine talks to SQLite (single writer; no SKIP LOCKED)."""
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # The sqlite3 module's own transaction handling breaks SAVEPOINT and defers BEGIN;
+    # SQLAlchemy's documented recipe takes transaction control back.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives an application crash; only an OS crash or power
+        # loss can drop the last commits. PostgreSQL is the production store.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and
+        # then writes gets SQLITE_BUSY at once instead of waiting for the lock.
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

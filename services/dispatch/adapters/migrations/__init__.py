@@ -1,0 +1,1 @@
+"""Alembic migrations of dispatch's database."""

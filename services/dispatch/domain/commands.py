@@ -1,0 +1,301 @@
+"""Commands: what a person asks the dispatch service to do to a work order or a project.
+
+Each command is also the JSON body of its HTTP endpoint, whose last URL segment is the
+command's `name` (`POST /work-orders/{id}/assign`). Values are checked for shape here
+(pydantic); whether the command is allowed right now is decided by `workorder.decide`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.events.project import ProjectDetails
+from shared.events.workorder import (
+    Channel,
+    Location,
+    PauseReason,
+    PersonId,
+    Reporter,
+    ShortText,
+    Text,
+    Urgency,
+    WorkOrderKind,
+)
+from shared.subjects import Slug
+
+Note = Annotated[str, Field(max_length=500)]
+
+
+class Command(BaseModel):
+    """The base of every command: immutable and closed to unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ClassVar[str]
+
+
+class ReportWorkOrder(Command):
+    """Receive a request from a resident (报修/投诉/建议/保洁) and open a work order."""
+
+    name = "report"
+
+    project: Slug = Field(description="The project (compound, 小区) the request is about.")
+    kind: WorkOrderKind = Field(description="Repair, complaint, suggestion or cleaning.")
+    category: ShortText = Field(
+        description="What kind of problem, in the project's own words.",
+        examples=["plumbing", "elevator", "noise"],
+    )
+    urgency: Urgency = Field(default=Urgency.NORMAL, description="Urgent orders skip quiet hours.")
+    location: Location = Field(
+        default=Location(),
+        description="Building, unit and detail of the place the resident named.",
+        examples=[{"building": "3", "unit": "1202", "detail": "kitchen sink"}],
+    )
+    reporter: Reporter = Field(
+        description="Who reported; a resident's own report is tied to their login.",
+        examples=[{"name": "王女士", "phone": "13800000000", "resident_id": "res-42"}],
+    )
+    channel: Channel = Field(description="How the request reached the property office.")
+    description: Text = Field(
+        description="The request in the resident's words.",
+        examples=["厨房水管漏水"],
+    )
+    owner: PersonId | None = Field(
+        default=None,
+        description=(
+            "The staff member who first received the request (首按责任制); defaults to the caller."
+        ),
+        examples=["cs-li"],
+    )
+
+
+class TransferOwner(Command):
+    """Hand the ownership of a work order to another staff member explicitly."""
+
+    name = "transfer-owner"
+
+    to_owner: PersonId = Field(description="The new owner.", examples=["cs-zhang"])
+    reason: Text = Field(description="Why ownership moves.", examples=["shift change"])
+
+
+class Assign(Command):
+    """Send a technician (维修工) to a work order that has none yet."""
+
+    name = "assign"
+
+    assignee: PersonId = Field(description="The technician sent.", examples=["tech-wang"])
+
+
+class Reassign(Command):
+    """Move the work order from its technician to another one."""
+
+    name = "reassign"
+
+    to_assignee: PersonId = Field(description="The new technician.", examples=["tech-zhao"])
+    reason: Text = Field(description="Why the assignment moves.", examples=["needs an electrician"])
+
+
+class AgreeArrivalDelay(Command):
+    """Record that the resident agreed to a later arrival than the three-minute promise."""
+
+    name = "agree-arrival-delay"
+
+    agreed_arrival_at: AwareDatetime = Field(
+        description="The arrival time the resident agreed to.",
+        examples=["2024-05-01T10:30:00+08:00"],
+    )
+    reason: Text = Field(description="What was explained to the resident.")
+
+
+class Arrive(Command):
+    """Record that someone reached the place the resident named."""
+
+    name = "arrive"
+
+
+class ScheduleAppointment(Command):
+    """Book (or rebook) a visit with the resident (预约)."""
+
+    name = "schedule-appointment"
+
+    appointment_at: AwareDatetime = Field(
+        description="When the visit is booked.", examples=["2024-05-02T14:00:00+08:00"]
+    )
+    note: Note | None = Field(default=None, description="Anything the visitor should know.")
+
+
+class MissAppointment(Command):
+    """Record that nobody was home at the booked time; a notice asks the resident to rebook."""
+
+    name = "miss-appointment"
+
+    note: Note | None = Field(default=None, description="Where the notice was left, etc.")
+
+
+class StartWork(Command):
+    """Start the work on site."""
+
+    name = "start-work"
+
+
+class Pause(Command):
+    """Stop the work for a reason."""
+
+    name = "pause"
+
+    reason: PauseReason = Field(description="Why the work stops; decides whether clocks pause.")
+    note: Note | None = Field(default=None, description="Details, e.g. which part is awaited.")
+
+
+class Resume(Command):
+    """Go on with paused work."""
+
+    name = "resume"
+
+
+class MakeCommitment(Command):
+    """Promise the resident a resolution time (承诺时间), normally within 1-2 days, at most 7."""
+
+    name = "make-commitment"
+
+    due_at: AwareDatetime = Field(
+        description="The promised resolution time.", examples=["2024-05-03T18:00:00+08:00"]
+    )
+    override_reason: Text | None = Field(
+        default=None,
+        description="Why a promise beyond 7 days is needed; only supervisors and managers.",
+    )
+
+
+class Postpone(Command):
+    """Move the promised time later, telling the resident before the old deadline."""
+
+    name = "postpone"
+
+    new_due_at: AwareDatetime = Field(
+        description="The new promised resolution time.", examples=["2024-05-05T18:00:00+08:00"]
+    )
+    reason: Text = Field(description="Why the promise cannot be kept.", examples=["parts delayed"])
+    override_reason: Text | None = Field(
+        default=None,
+        description=(
+            "Why a second postponement is unavoidable (不得两次推迟); only supervisors and managers."
+        ),
+    )
+
+
+class ReportProgress(Command):
+    """Tell the resident how a long fix is going (每周汇报整改进度)."""
+
+    name = "report-progress"
+
+    note: Text = Field(description="The progress report.", examples=["waterproofing dries"])
+
+
+class Complete(Command):
+    """Record that the work is done."""
+
+    name = "complete"
+
+    summary: Text = Field(description="What was done.", examples=["replaced the valve"])
+
+
+class GiveFeedback(Command):
+    """Tell the resident how their request was handled (反馈)."""
+
+    name = "give-feedback"
+
+    message: Text = Field(description="What the resident was told.")
+
+
+class RecordFollowUp(Command):
+    """Record a follow-up visit (回访): how satisfied the resident is, 1 to 5."""
+
+    name = "record-follow-up"
+
+    rating: Annotated[int, Field(ge=1, le=5)] = Field(
+        description="5 very satisfied … 1 very dissatisfied; 4 and 5 count as satisfied.",
+        examples=[5],
+    )
+    comment: Annotated[str, Field(max_length=2000)] | None = Field(
+        default=None, description="What the resident said."
+    )
+
+
+class Close(Command):
+    """Close a completed work order."""
+
+    name = "close"
+
+
+class Reopen(Command):
+    """Open a completed or closed work order again because the problem is back."""
+
+    name = "reopen"
+
+    reason: Text = Field(description="Why the fix did not hold.", examples=["leaks again"])
+
+
+class Cancel(Command):
+    """Withdraw a work order before it is completed."""
+
+    name = "cancel"
+
+    reason: Text = Field(description="Why it is withdrawn.", examples=["resident fixed it"])
+
+
+class MarkComplaint(Command):
+    """Rule whether a complaint is valid (有效投诉); it counts in the complaint KPIs."""
+
+    name = "mark-complaint"
+
+    valid: bool = Field(description="True if the complaint is valid.")
+    reason: Text = Field(description="The grounds of the ruling.")
+
+
+WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
+    cls.name: cls
+    for cls in (
+        TransferOwner,
+        Assign,
+        Reassign,
+        AgreeArrivalDelay,
+        Arrive,
+        ScheduleAppointment,
+        MissAppointment,
+        StartWork,
+        Pause,
+        Resume,
+        MakeCommitment,
+        Postpone,
+        ReportProgress,
+        Complete,
+        GiveFeedback,
+        RecordFollowUp,
+        Close,
+        Reopen,
+        Cancel,
+        MarkComplaint,
+    )
+}
+"""The commands on an existing work order, by URL segment (reporting one creates it)."""
+
+
+class RegisterProject(Command):
+    """Register a project (compound, 项目/小区) of the tenant."""
+
+    name = "register-project"
+
+    project: Slug = Field(description="The project id, a slug.", examples=["sunny-garden"])
+    details: ProjectDetails = Field(description="Name, time zone, households and buildings.")
+
+
+class UpdateProject(Command):
+    """Replace a project's registered facts; the project id comes from the URL."""
+
+    name = "update-project"
+
+    details: ProjectDetails = Field(description="The whole new record.")

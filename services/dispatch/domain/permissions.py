@@ -1,0 +1,201 @@
+"""Who may do what to which work order: the role matrix of DOMAIN.md as data.
+
+A resident acts on and sees only the orders they reported (`reporter.resident_id`); a
+technician acts on the orders assigned to them and sees those plus the ones they own.
+Supervisors and project managers may give every work-order command, including the
+overrides (a commitment beyond 7 days, a second postponement). HQ quality and integrators
+give no work-order commands; HQ quality and project managers keep the project registry.
+Which projects a caller may touch at all is checked before the domain, from the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.dispatch.domain.commands import (
+    AgreeArrivalDelay,
+    Arrive,
+    Assign,
+    Cancel,
+    Close,
+    Command,
+    Complete,
+    GiveFeedback,
+    MakeCommitment,
+    MarkComplaint,
+    MissAppointment,
+    Pause,
+    Postpone,
+    Reassign,
+    RecordFollowUp,
+    RegisterProject,
+    Reopen,
+    ReportProgress,
+    ReportWorkOrder,
+    Resume,
+    ScheduleAppointment,
+    StartWork,
+    TransferOwner,
+    UpdateProject,
+)
+from services.dispatch.domain.workorder_state import Status, WorkOrderState
+from shared.auth import Role
+from shared.errors import Forbidden
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or machine) giving a command: the token's subject and role."""
+
+    subject: str
+    role: Role
+
+
+class Reach(StrEnum):
+    """Which work orders a role may give a command on."""
+
+    ANY = "any"
+    OWN = "own"
+
+
+OVERRIDE_ROLES: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.PROJECT_MANAGER})
+"""Roles that may give every work-order command and grant overrides."""
+
+_CS, _DISPATCH, _TECH, _RESIDENT = (
+    Role.CUSTOMER_SERVICE,
+    Role.DISPATCHER,
+    Role.TECHNICIAN,
+    Role.RESIDENT,
+)
+_ANY, _OWN = Reach.ANY, Reach.OWN
+
+_WORK_ORDER_MATRIX: dict[type[Command], dict[Role, Reach]] = {
+    ReportWorkOrder: {_RESIDENT: _OWN, _CS: _ANY, _DISPATCH: _ANY},
+    TransferOwner: {_CS: _ANY, _DISPATCH: _ANY},
+    Assign: {_DISPATCH: _ANY},
+    Reassign: {_DISPATCH: _ANY},
+    AgreeArrivalDelay: {_TECH: _OWN, _DISPATCH: _ANY, _CS: _ANY},
+    Arrive: {_TECH: _OWN},
+    StartWork: {_TECH: _OWN},
+    Pause: {_TECH: _OWN},
+    Resume: {_TECH: _OWN},
+    Complete: {_TECH: _OWN},
+    ScheduleAppointment: {_RESIDENT: _OWN, _CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
+    MissAppointment: {_TECH: _OWN, _CS: _ANY},
+    MakeCommitment: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
+    Postpone: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
+    ReportProgress: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
+    GiveFeedback: {_CS: _ANY},
+    RecordFollowUp: {_CS: _ANY, _RESIDENT: _OWN},
+    Close: {_CS: _ANY},
+    Reopen: {_CS: _ANY, _RESIDENT: _OWN},
+    Cancel: {_CS: _ANY, _DISPATCH: _ANY, _RESIDENT: _OWN},
+    MarkComplaint: {},
+}
+for _roles in _WORK_ORDER_MATRIX.values():
+    _roles.update({role: _ANY for role in OVERRIDE_ROLES})
+
+_PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
+
+PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {
+    **_WORK_ORDER_MATRIX,
+    RegisterProject: _PROJECT_ROLES,
+    UpdateProject: _PROJECT_ROLES,
+}
+"""For each command, the roles that may give it and on which work orders."""
+
+# A resident may withdraw a request only before anyone has started on it.
+_RESIDENT_CANCELLABLE = frozenset({Status.REPORTED, Status.ASSIGNED})
+
+
+def is_own(actor: Actor, state: WorkOrderState | None) -> bool:
+    """Whether the work order is the actor's own: reported by the resident, assigned to the technician."""
+    if state is None:
+        return False
+    if actor.role is Role.RESIDENT:
+        return state.reporter.resident_id == actor.subject
+    if actor.role is Role.TECHNICIAN:
+        return state.assignee == actor.subject
+    return False
+
+
+def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> None:
+    """Raise `Forbidden` unless `actor` may give `command` on the work order in `state`.
+
+    Codes: `role_not_allowed` (the role may never do this, or not in this case) and
+    `not_your_work_order` (the role may, but only on its own orders).
+    """
+    reach = PERMISSIONS.get(type(command), {}).get(actor.role)
+    if reach is None:
+        raise Forbidden(
+            f"a {actor.role.value} may not {_verb(command)}",
+            code="role_not_allowed",
+            role=actor.role.value,
+        )
+    if isinstance(command, ReportWorkOrder):
+        _authorize_report(command, actor)
+        return
+    if reach is Reach.OWN and not is_own(actor, state):
+        raise Forbidden(
+            f"a {actor.role.value} may {_verb(command)} only on their own work orders",
+            code="not_your_work_order",
+            role=actor.role.value,
+        )
+    overrides = isinstance(command, MakeCommitment | Postpone) and command.override_reason
+    if overrides and actor.role not in OVERRIDE_ROLES:
+        raise Forbidden(
+            "only a supervisor or project manager may give an override reason",
+            code="role_not_allowed",
+            role=actor.role.value,
+        )
+    if (
+        isinstance(command, Cancel)
+        and actor.role is Role.RESIDENT
+        and state is not None
+        and state.status not in _RESIDENT_CANCELLABLE
+    ):
+        raise Forbidden(
+            f"a resident may cancel only before work starts; the work order is "
+            f"'{state.status.value}', ask customer service",
+            code="role_not_allowed",
+            role=actor.role.value,
+        )
+
+
+def _authorize_report(command: ReportWorkOrder, actor: Actor) -> None:
+    if actor.role is not Role.RESIDENT:
+        return
+    resident_id = command.reporter.resident_id
+    if resident_id is not None and resident_id != actor.subject:
+        raise Forbidden("a resident may report only in their own name", code="not_your_work_order")
+    if command.owner is not None:
+        # Ownership belongs to the staff member who takes the request, not to the reporter.
+        raise Forbidden("a resident may not choose the owner", code="role_not_allowed")
+
+
+def _verb(command: Command) -> str:
+    return command.name.replace("-", " ")
+
+
+def can_read(actor: Actor, state: WorkOrderState) -> bool:
+    """Whether `actor` may see the work order (project scoping is checked elsewhere)."""
+    if actor.role is Role.RESIDENT:
+        return state.reporter.resident_id == actor.subject
+    if actor.role is Role.TECHNICIAN:
+        return actor.subject in (state.assignee, state.owner)
+    return True
+
+
+def list_scope(actor: Actor) -> tuple[str, str] | None:
+    """The `(column, value)` a work-order listing must be filtered by, or None for no filter.
+
+    Technicians list the orders assigned to them; the few they merely own stay readable
+    one by one through `can_read`.
+    """
+    if actor.role is Role.RESIDENT:
+        return ("reporter_resident_id", actor.subject)
+    if actor.role is Role.TECHNICIAN:
+        return ("assignee", actor.subject)
+    return None

@@ -1,0 +1,228 @@
+"""A work order's state (工单状态): the fold of its events.
+
+`evolve` applies one event without judging it: events are facts already decided by
+`workorder.decide`, so the only thing it refuses is a stream that cannot be a work order
+(no report first, a second report, or an event of another aggregate).
+
+Reopening starts a new cycle: arrival, appointment, commitment, completion and closing
+are cleared, while the postponement count is kept, because the rule "never postpone the
+same matter twice" (不得出现同一件事情有两次推迟处理) still applies to a problem that came back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.events.base import EventData
+from shared.events.workorder import (
+    AppointmentMissed,
+    AppointmentScheduled,
+    ArrivalDelayAgreed,
+    Arrived,
+    Assigned,
+    Cancelled,
+    Channel,
+    Closed,
+    CommitmentMade,
+    ComplaintValidityMarked,
+    Completed,
+    FeedbackGiven,
+    FollowUpRecorded,
+    Location,
+    OwnerTransferred,
+    PauseReason,
+    Postponed,
+    PostponementOverrideGranted,
+    ProgressReported,
+    Reassigned,
+    Reopened,
+    Reporter,
+    Urgency,
+    WorkOrderKind,
+    WorkOrderReported,
+    WorkPaused,
+    WorkResumed,
+    WorkStarted,
+)
+
+
+class Status(StrEnum):
+    """Where a work order is in its life."""
+
+    REPORTED = "reported"
+    ASSIGNED = "assigned"
+    ON_SITE = "on_site"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES: frozenset[Status] = frozenset(
+    {Status.REPORTED, Status.ASSIGNED, Status.ON_SITE, Status.IN_PROGRESS, Status.PAUSED}
+)
+"""The statuses of a work order someone still has to act on."""
+
+
+class UnfoldableEvent(ValueError):
+    """An event stream that cannot be a work order's; a bug or a corrupt store, never a user."""
+
+
+@dataclass(frozen=True)
+class WorkOrderState:
+    """Everything decisions and the API need to know about one work order.
+
+    `version` is the number of events folded, i.e. the stream version of the last one.
+    """
+
+    kind: WorkOrderKind
+    category: str
+    urgency: Urgency
+    status: Status
+    owner: str
+    reporter: Reporter
+    location: Location
+    description: str
+    channel: Channel
+    reported_at: datetime
+    updated_at: datetime
+    assignee: str | None = None
+    appointment_at: datetime | None = None
+    agreed_arrival_at: datetime | None = None
+    arrived_at: datetime | None = None
+    commitment_due_at: datetime | None = None
+    commitment_approved_by: str | None = None
+    postponements: int = 0
+    postponement_overrides: int = 0
+    pause_reason: PauseReason | None = None
+    last_progress_at: datetime | None = None
+    last_feedback_at: datetime | None = None
+    completed_at: datetime | None = None
+    last_rating: int | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    reopen_count: int = 0
+    complaint_valid: bool | None = None
+    version: int = 1
+
+    @property
+    def is_open(self) -> bool:
+        """True while someone still has to act (not completed, closed or cancelled)."""
+        return self.status in OPEN_STATUSES
+
+    def summary(self) -> dict[str, Any]:
+        """Every field as JSON-able values: the API's representation of a work order."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def evolve(state: WorkOrderState | None, event: EventData, occurred_at: datetime) -> WorkOrderState:
+    """Apply one event to the state (None before the first); the version grows by one."""
+    if state is None:
+        if not isinstance(event, WorkOrderReported):
+            raise UnfoldableEvent(f"a work order starts with a report, not {event.type_name}")
+        return WorkOrderState(
+            kind=event.kind,
+            category=event.category,
+            urgency=event.urgency,
+            status=Status.REPORTED,
+            owner=event.owner,
+            reporter=event.reporter,
+            location=event.location,
+            description=event.description,
+            channel=event.channel,
+            reported_at=occurred_at,
+            updated_at=occurred_at,
+        )
+    changed = _apply(state, event, occurred_at)
+    return replace(changed, version=state.version + 1, updated_at=occurred_at)
+
+
+def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderState:
+    match event:
+        case OwnerTransferred(to_owner=to_owner):
+            return replace(state, owner=to_owner)
+        case Assigned(assignee=assignee):
+            return replace(state, assignee=assignee, status=Status.ASSIGNED)
+        case Reassigned(to_assignee=to_assignee):
+            return replace(state, assignee=to_assignee)
+        case ArrivalDelayAgreed(agreed_arrival_at=agreed):
+            return replace(state, agreed_arrival_at=agreed)
+        case Arrived():
+            return replace(state, arrived_at=at, status=Status.ON_SITE)
+        case AppointmentScheduled(appointment_at=appointment_at):
+            return replace(state, appointment_at=appointment_at)
+        case AppointmentMissed():
+            # The resident has to book again; until then there is no appointment.
+            return replace(state, appointment_at=None)
+        case WorkStarted():
+            return replace(state, status=Status.IN_PROGRESS)
+        case WorkPaused(reason=reason):
+            return replace(state, status=Status.PAUSED, pause_reason=reason)
+        case WorkResumed():
+            return replace(state, status=Status.IN_PROGRESS, pause_reason=None)
+        case CommitmentMade(due_at=due_at, approved_by=approved_by):
+            return replace(state, commitment_due_at=due_at, commitment_approved_by=approved_by)
+        case PostponementOverrideGranted():
+            return replace(state, postponement_overrides=state.postponement_overrides + 1)
+        case Postponed(new_due_at=new_due_at, postponement_number=number):
+            return replace(state, commitment_due_at=new_due_at, postponements=number)
+        case ProgressReported():
+            return replace(state, last_progress_at=at)
+        case Completed():
+            return replace(state, status=Status.COMPLETED, completed_at=at, pause_reason=None)
+        case FeedbackGiven():
+            return replace(state, last_feedback_at=at)
+        case FollowUpRecorded(rating=rating):
+            return replace(state, last_rating=rating)
+        case Closed():
+            return replace(state, status=Status.CLOSED, closed_at=at)
+        case Reopened():
+            return _reopened(state)
+        case Cancelled():
+            return replace(state, status=Status.CANCELLED, cancelled_at=at, pause_reason=None)
+        case ComplaintValidityMarked(valid=valid):
+            return replace(state, complaint_valid=valid)
+        case WorkOrderReported():
+            raise UnfoldableEvent("a work order is reported only once")
+        case _:
+            raise UnfoldableEvent(f"{event.type_name} is not a work-order event")
+
+
+def _reopened(state: WorkOrderState) -> WorkOrderState:
+    return replace(
+        state,
+        status=Status.ASSIGNED if state.assignee is not None else Status.REPORTED,
+        reopen_count=state.reopen_count + 1,
+        appointment_at=None,
+        agreed_arrival_at=None,
+        arrived_at=None,
+        commitment_due_at=None,
+        commitment_approved_by=None,
+        completed_at=None,
+        closed_at=None,
+    )
+
+
+def fold(events: Iterable[tuple[EventData, datetime]]) -> WorkOrderState | None:
+    """The state after all `(event, occurred_at)` pairs, or None for an empty stream."""
+    state: WorkOrderState | None = None
+    for event, occurred_at in events:
+        state = evolve(state, event, occurred_at)
+    return state

@@ -1,0 +1,112 @@
+"""What the handlers need from the outside world, as protocols and plain data.
+
+The SQL event store implements `EventStore`; tests may use any other implementation
+that passes the same contract suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from shared.events.recorded import EventMetadata, RecordedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event decided but not yet stored."""
+
+    event_id: UUID
+    type_name: str
+    schema_version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The first result of a command sent with an `Idempotency-Key`."""
+
+    tenant: str
+    key: str
+    fingerprint: str
+    stream_id: str
+    status_code: int
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderView:
+    """The listing row of one work order after the append (an inline view)."""
+
+    tenant: str
+    project: str
+    kind: str
+    category: str
+    urgency: str
+    status: str
+    owner: str
+    assignee: str | None
+    reporter_resident_id: str | None
+    building: str | None
+    reported_at: datetime
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectView:
+    """The registry row of one project after the append (an inline view)."""
+
+    tenant: str
+    project: str
+    name: str
+    time_zone: str
+    households: int
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AppendBatch:
+    """Events for one stream, written atomically with their outbox rows and views.
+
+    `expected_version` is the stream version the decision was made on (0 for a new
+    stream); if another writer got there first the append fails with a conflict.
+    """
+
+    stream_id: str
+    expected_version: int
+    tenant: str
+    project: str
+    events: tuple[NewEvent, ...]
+    metadata: EventMetadata
+    idempotency: IdempotencyRecord | None = None
+    work_order_view: WorkOrderView | None = None
+    project_view: ProjectView | None = None
+    recorded_at: datetime | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What an append did: the recorded events, or the earlier result of the same command."""
+
+    events: tuple[RecordedEvent, ...]
+    version: int
+    duplicate_of: IdempotencyRecord | None = None
+
+
+class EventStore(Protocol):
+    """The system of record: streams of immutable events with optimistic concurrency."""
+
+    async def load(self, stream_id: str) -> list[RecordedEvent]:
+        """Every event of a stream in version order, upcast to the current schemas."""
+        ...
+
+    async def append(self, batch: AppendBatch) -> AppendResult:
+        """Append atomically; raise `ConcurrencyConflict` if `expected_version` is stale."""
+        ...
+
+    async def idempotent_result(self, tenant: str, key: str) -> IdempotencyRecord | None:
+        """The stored first result of a command key, if any."""
+        ...

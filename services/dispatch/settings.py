@@ -1,0 +1,24 @@
+"""The one settings class of dispatch (environment variables of the same name)."""
+
+from __future__ import annotations
+
+from shared.settings import ServiceSettings
+
+
+class DispatchSettings(ServiceSettings):
+    """dispatch: HTTP API, event store, outbox relay."""
+
+    service_name: str = "dispatch"
+    http_port: int = 8000
+    database_url: str = "sqlite+aiosqlite:///./var/dispatch.db"
+    migrate_on_start: bool = True
+    """Run Alembic migrations to head when the service starts."""
+    relay_enabled: bool = True
+    """Run the outbox relay inside this process (turn off to run it as its own process)."""
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 1.0
+    """Fallback poll of the outbox; commits in this process wake the relay at once."""
+    relay_publish_timeout_seconds: float = 5.0
+    database_pool_size: int = 10
+    group_commit_max_batch: int = 256
+    """Most commands committed together in one transaction by the group committer."""

@@ -1,0 +1,58 @@
+"""Fixtures shared by every test: a real nats-server on a free port, real databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from wo.processes import NatsServer
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh nats-server with JetStream on a free loopback port, stopped after the test."""
+    server = NatsServer(tmp_path / "jetstream")
+    server.start(log_file=tmp_path / "nats.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, and (with TEST_DATABASE_URL) a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+class fresh_postgres_database:  # noqa: N801 - used as a context manager, reads like a function
+    """Create a uniquely named database next to TEST_DATABASE_URL's and drop it afterwards."""
+
+    def __init__(self) -> None:
+        base = make_url(os.environ["TEST_DATABASE_URL"])
+        self.name = f"wo_test_{uuid.uuid4().hex[:12]}"
+        self.admin_url = base
+        self.url = base.set(database=self.name).render_as_string(hide_password=False)
+
+    async def __aenter__(self) -> str:
+        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+        await admin.dispose()
+        return self.url
+
+    async def __aexit__(self, *exc: object) -> None:
+        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        await admin.dispose()
