@@ -31,11 +31,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
-    async with fresh_postgres_database() as url:
+    async with FreshPostgresDatabase() as url:
         yield url
 
 
-class fresh_postgres_database:  # noqa: N801 - used as a context manager, reads like a function
+class FreshPostgresDatabase:
     """Create a uniquely named database next to TEST_DATABASE_URL's and drop it afterwards."""
 
     def __init__(self) -> None:

@@ -1,0 +1,109 @@
+"""Wire dispatch once: engine, migrations, event store, project directory, NATS and relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.dispatch.adapters.database import create_engine
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.queries import SqlProjectDirectory
+from services.dispatch.settings import DispatchSettings
+from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
+from shared.logging import get_logger
+from shared.nats import connect, ensure_streams
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Dispatch:
+    """The running parts of one dispatch process."""
+
+    settings: DispatchSettings
+    clock: Clock
+    engine: AsyncEngine
+    store: SqlEventStore
+    projects: SqlProjectDirectory
+    verifier: TokenVerifier
+    nats: Client | None = None
+    relay: Any = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def nats_connected(self) -> bool:
+        """Whether the bus is reachable right now."""
+        return self.nats is not None and self.nats.is_connected
+
+
+async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispatch:
+    """Open the database (migrating it if configured) and start the relay in the background."""
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    if settings.migrate_on_start:
+        await upgrade(engine)
+    store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    verifier = TokenVerifier(
+        secret=secret,
+        jwks_url=settings.jwt_jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    dispatch = Dispatch(settings, clock, engine, store, SqlProjectDirectory(engine), verifier)
+    if settings.relay_enabled:
+        dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
+    return dispatch
+
+
+async def _run_relay(dispatch: Dispatch) -> None:
+    # The API takes commands while NATS is down (the outbox keeps them), so the first
+    # connection is retried in the background instead of failing the start.
+    settings = dispatch.settings
+    delay = 0.5
+    while dispatch.nats is None:
+        try:
+            nc = await connect(settings.nats_url, name=f"{settings.service_name}-relay")
+            js = nc.jetstream()
+            await ensure_streams(js, settings.nats_stream_replicas, settings.events_max_age_days)
+            dispatch.nats = nc
+        except Exception as exc:
+            log.warning(
+                "relay.nats_unavailable", url=settings.nats_url, error=str(exc), retry_in=delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    from services.dispatch.adapters.relay import OutboxRelay
+
+    relay = OutboxRelay(
+        dispatch.engine,
+        dispatch.nats.jetstream(),
+        batch_size=settings.relay_batch_size,
+        poll_interval=settings.relay_poll_seconds,
+        publish_timeout=settings.relay_publish_timeout_seconds,
+        clock=dispatch.clock,
+    )
+    dispatch.relay = relay
+    dispatch.store.on_commit(relay.wake)
+    await relay.run()
+
+
+async def stop(dispatch: Dispatch) -> None:
+    """Stop background work, flush NATS and close the database."""
+    for task in dispatch.tasks:
+        task.cancel()
+    for task in dispatch.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await dispatch.store.close()
+    if dispatch.nats is not None:
+        with contextlib.suppress(Exception):
+            await dispatch.nats.drain()
+    await dispatch.engine.dispose()

@@ -1,0 +1,60 @@
+"""Typed FastAPI dependencies of dispatch's routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from services.dispatch.entrypoints.bootstrap import Dispatch
+from services.dispatch.service_layer.handlers import CommandContext
+from shared.errors import InvalidInput
+from shared.http.auth import PrincipalDep
+
+
+def _dispatch(request: Request) -> Dispatch:
+    dispatch: Dispatch = request.app.state.dispatch
+    return dispatch
+
+
+DispatchDep = Annotated[Dispatch, Depends(_dispatch)]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The expected version from `If-Match: "3"` (or a bare 3, or W/"3")."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidInput(
+            f'If-Match must be a version such as "3", got {value!r}', code="invalid_if_match"
+        )
+    return int(text)
+
+
+async def command_context(
+    request: Request,
+    dispatch: DispatchDep,
+    principal: PrincipalDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Repeat a command safely: the same key returns the first result and appends nothing.",
+        ),
+    ] = None,
+    if_match: Annotated[
+        str | None, Header(description='Expected work-order version, e.g. "3"; 412 if it moved on.')
+    ] = None,
+) -> CommandContext:
+    """Everything a handler needs to know about the caller and the request."""
+    return CommandContext(
+        principal=principal,
+        now=dispatch.clock.now(),
+        correlation_id=request.scope.get("state", {}).get("correlation_id", ""),
+        idempotency_key=idempotency_key,
+        expected_version=parse_if_match(if_match),
+    )
+
+
+ContextDep = Annotated[CommandContext, Depends(command_context)]

@@ -1,0 +1,1 @@
+"""dispatch's HTTP routes, one module per resource."""

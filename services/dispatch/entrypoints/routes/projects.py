@@ -1,0 +1,64 @@
+"""`/v1/projects`: the tenant's project registry (name, time zone, households, buildings)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from services.dispatch.domain.commands import RegisterProject, UpdateProject
+from services.dispatch.entrypoints.deps import ContextDep, DispatchDep
+from services.dispatch.entrypoints.routes.responses import json_response, outcome_response
+from services.dispatch.service_layer.handlers import change_project
+from shared.errors import NotFound
+from shared.http.auth import PrincipalDep
+from shared.http.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/projects", tags=["projects"])
+
+ProjectId = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Project slug")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_class=Response,
+    responses=PROBLEM_RESPONSES,
+    summary="Register a project",
+)
+async def register(command: RegisterProject, ctx: ContextDep, dispatch: DispatchDep) -> Response:
+    """Register a project of the caller's tenant (project manager or headquarters)."""
+    outcome = await change_project(dispatch.store, dispatch.projects, command.project, command, ctx)
+    return outcome_response(outcome, location=f"/v1/projects/{command.project}")
+
+
+@router.put(
+    "/{project}", response_class=Response, responses=PROBLEM_RESPONSES, summary="Update a project"
+)
+async def update(
+    project: ProjectId, command: UpdateProject, ctx: ContextDep, dispatch: DispatchDep
+) -> Response:
+    """Replace a project's registered facts (households feed the complaint rate)."""
+    outcome = await change_project(dispatch.store, dispatch.projects, project, command, ctx)
+    return outcome_response(outcome)
+
+
+@router.get("", response_class=Response, summary="List projects")
+async def list_projects(principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+    """The registered projects the caller may see."""
+    visible = None if principal.all_projects else principal.projects
+    return json_response({"items": await dispatch.projects.list(principal.tenant, visible)})
+
+
+@router.get(
+    "/{project}", response_class=Response, responses=PROBLEM_RESPONSES, summary="Read a project"
+)
+async def read_project(
+    project: ProjectId, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """One registered project."""
+    if principal.can_access(principal.tenant, project):
+        found = await dispatch.projects.list(principal.tenant, frozenset({project}))
+        if found:
+            return json_response(found[0])
+    raise NotFound(f"project {project!r} not found", code="unknown_project")

@@ -1,0 +1,177 @@
+"""`/v1/work-orders`: report, run commands, read state and history, list with filters."""
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from services.dispatch.adapters.event_store import SOURCE
+from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
+from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
+from services.dispatch.domain.permissions import list_scope
+from services.dispatch.domain.workorder import Actor
+from services.dispatch.entrypoints.deps import ContextDep, DispatchDep
+from services.dispatch.entrypoints.routes.responses import etag, json_response, outcome_response
+from services.dispatch.service_layer.handlers import execute, load_work_order, report_work_order
+from shared.envelope import Envelope
+from shared.events.workorder import WorkOrderKind
+from shared.http.auth import PrincipalDep
+from shared.http.problems import PROBLEM_RESPONSES
+from shared.logging import bind_context
+
+# No `from __future__ import annotations` here: the command endpoints below are built
+# in a loop and FastAPI must see each one's real body type.
+
+router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
+
+WORK_ORDER_EXAMPLE: dict[str, Any] = {
+    "id": "0b9c3f4e-5a0c-4d43-9a53-1f0c2b1d7e21",
+    "tenant": "demo",
+    "project": "sunny-garden",
+    "kind": "repair",
+    "category": "plumbing",
+    "urgency": "normal",
+    "status": "assigned",
+    "owner": "cs-li",
+    "assignee": "tech-wang",
+    "version": 2,
+}
+
+
+def _documented(status: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": description,
+            "content": {"application/json": {"example": WORK_ORDER_EXAMPLE}},
+        },
+        **PROBLEM_RESPONSES,
+    }
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_class=Response,
+    responses=_documented(201, "The new work order; `Location` names it, `ETag` is its version."),
+    summary="Report a work order (报修/投诉/建议/保洁)",
+)
+async def report(command: ReportWorkOrder, ctx: ContextDep, dispatch: DispatchDep) -> Response:
+    """Open a work order; the caller (or `owner`) becomes its owner (首按责任制)."""
+    outcome = await report_work_order(dispatch.store, dispatch.projects, command, ctx)
+    return outcome_response(outcome, location=f"/v1/work-orders/{outcome.body['id']}")
+
+
+def _command_endpoint(command_type: type[Command]) -> Any:
+    async def run(
+        work_order_id: str, command: Command, ctx: ContextDep, dispatch: DispatchDep
+    ) -> Response:
+        with bind_context(work_order_id=work_order_id, command=command_type.name):
+            outcome = await execute(dispatch.store, work_order_id, command, ctx)
+        return outcome_response(outcome)
+
+    if command_type.model_fields:
+
+        async def with_body(
+            work_order_id: str,
+            command: command_type,
+            ctx: ContextDep,
+            dispatch: DispatchDep,  # type: ignore[valid-type]
+        ) -> Response:
+            return await run(work_order_id, command, ctx, dispatch)
+
+        endpoint = with_body
+    else:
+
+        async def without_body(
+            work_order_id: str,
+            ctx: ContextDep,
+            dispatch: DispatchDep,
+            command: Annotated[command_type | None, Body()] = None,  # type: ignore[valid-type]
+        ) -> Response:
+            return await run(work_order_id, command or command_type(), ctx, dispatch)
+
+        endpoint = without_body
+    endpoint.__doc__ = command_type.__doc__
+    endpoint.__name__ = command_type.name.replace("-", "_")
+    return endpoint
+
+
+for _name, _type in WORK_ORDER_COMMANDS.items():
+    router.add_api_route(
+        f"/{{work_order_id}}/{_name}",
+        _command_endpoint(_type),
+        methods=["POST"],
+        response_class=Response,
+        responses=_documented(200, "The work order after the command; `ETag` is its new version."),
+        summary=(_type.__doc__ or _name).strip().splitlines()[0],
+    )
+
+
+@router.get(
+    "/{work_order_id}",
+    response_class=Response,
+    responses=_documented(200, "Current state (the fold of the events) and version."),
+    summary="Read a work order",
+)
+async def read(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+    """The current state of a work order the caller may see."""
+    loaded = await load_work_order(dispatch.store, work_order_id, principal)
+    body = {**loaded.representation(), "version": loaded.state.version}
+    return json_response(body, headers={"ETag": etag(loaded.state.version)})
+
+
+@router.get(
+    "/{work_order_id}/events",
+    response_class=Response,
+    responses={
+        200: {"description": "The work order's events as CloudEvents envelopes, oldest first."}
+    },
+    summary="Read a work order's history",
+)
+async def history(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+    """Every event of the work order, in version order, as published on the bus."""
+    loaded = await load_work_order(dispatch.store, work_order_id, principal)
+    items = [Envelope.from_recorded(e, SOURCE).model_dump(mode="json") for e in loaded.events]
+    return json_response({"items": items})
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses={
+        200: {"description": "A page of work orders, newest report first, and `next_cursor`."}
+    },
+    summary="List work orders",
+)
+async def list_(
+    principal: PrincipalDep,
+    dispatch: DispatchDep,
+    project: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    kind: WorkOrderKind | None = None,
+    assignee: Annotated[str | None, Query(max_length=128)] = None,
+    owner: Annotated[str | None, Query(max_length=128)] = None,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """Work orders of the caller's projects; residents see their own, technicians theirs."""
+    where = WorkOrderFilter(
+        tenant=principal.tenant,
+        projects=None if principal.all_projects else principal.projects,
+        project=project,
+        status=status,
+        kind=str(kind) if kind else None,
+        assignee=assignee,
+        owner=owner,
+        reported_from=reported_from,
+        reported_to=reported_to,
+    )
+    scope = list_scope(Actor(subject=principal.subject, role=principal.role))
+    if scope is not None:
+        column, value = scope
+        where = replace(where, **{column: value})
+    items, next_cursor = await list_work_orders(dispatch.engine, where, limit, cursor)
+    return json_response({"items": items, "next_cursor": next_cursor})
