@@ -11,6 +11,8 @@ class DispatchSettings(ServiceSettings):
     service_name: str = "dispatch"
     http_port: int = 8000
     database_url: str = "sqlite+aiosqlite:///./var/dispatch.db"
+    http_workers: int = 1
+    """uvicorn worker processes; each runs its own group committer and relay."""
     migrate_on_start: bool = True
     """Run Alembic migrations to head when the service starts."""
     relay_enabled: bool = True

@@ -13,7 +13,7 @@ from shared.errors import Unauthenticated
 _bearer = HTTPBearer(auto_error=False, description="JWT from `wo token` or your identity provider")
 
 
-def _verifier(request: Request) -> TokenVerifier:
+async def _verifier(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.token_verifier
     return verifier
 
@@ -25,7 +25,7 @@ async def current_principal(
     """The authenticated caller; 401 problem details without a valid token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
-    return _verifier(request).verify(credentials.credentials)
+    return (await _verifier(request)).verify(credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

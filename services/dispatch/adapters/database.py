@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 IMMEDIATE = "sqlite_begin_immediate"
@@ -16,8 +17,12 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     """An async engine; on SQLite with WAL, a busy timeout and working savepoints."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        # Connections are only used through context managers, which end their
+        # transaction themselves; the pool's extra ROLLBACK would be one more thread hop.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=pool_size, pool_reset_on_return=None
+        )
+        _configure_sqlite(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -27,10 +32,28 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def sqlite_writer_engine(engine: AsyncEngine) -> Engine | None:
+    """For SQLite, a synchronous engine on the same file for the group committer's thread.
+
+    aiosqlite hops to a thread and back for every statement; a group commit is half a
+    dozen statements, and under load each hop waits its turn on the busy event loop.
+    Running the whole group in one worker thread costs one hop. None for PostgreSQL,
+    whose driver is natively async.
+    """
+    if not is_sqlite(engine):
+        return None
+    sync = create_sync_engine(
+        engine.url.set(drivername="sqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+    _configure_sqlite(sync)
+    return sync
+
+
+def _configure_sqlite(engine: Engine) -> None:
     # The sqlite3 module's own transaction handling breaks SAVEPOINT and defers BEGIN;
     # SQLAlchemy's documented recipe takes transaction control back.
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -42,7 +65,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that reads and
         # then writes gets SQLITE_BUSY at once instead of waiting for the lock.

@@ -40,6 +40,7 @@ from services.dispatch.domain.commands import (
     TransferOwner,
     UpdateProject,
 )
+from services.dispatch.domain.refusals import verb
 from services.dispatch.domain.workorder_state import Status, WorkOrderState
 from shared.auth import Role
 from shared.errors import Forbidden
@@ -71,7 +72,9 @@ _CS, _DISPATCH, _TECH, _RESIDENT = (
 )
 _ANY, _OWN = Reach.ANY, Reach.OWN
 
-_WORK_ORDER_MATRIX: dict[type[Command], dict[Role, Reach]] = {
+_MANAGERS = {role: Reach.ANY for role in OVERRIDE_ROLES}
+# Besides supervisors and project managers, who may give every work-order command:
+_WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     ReportWorkOrder: {_RESIDENT: _OWN, _CS: _ANY, _DISPATCH: _ANY},
     TransferOwner: {_CS: _ANY, _DISPATCH: _ANY},
     Assign: {_DISPATCH: _ANY},
@@ -94,13 +97,10 @@ _WORK_ORDER_MATRIX: dict[type[Command], dict[Role, Reach]] = {
     Cancel: {_CS: _ANY, _DISPATCH: _ANY, _RESIDENT: _OWN},
     MarkComplaint: {},
 }
-for _roles in _WORK_ORDER_MATRIX.values():
-    _roles.update({role: _ANY for role in OVERRIDE_ROLES})
-
 _PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
 
 PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {
-    **_WORK_ORDER_MATRIX,
+    **{command: {**roles, **_MANAGERS} for command, roles in _WORK_ORDER_ROLES.items()},
     RegisterProject: _PROJECT_ROLES,
     UpdateProject: _PROJECT_ROLES,
 }
@@ -130,7 +130,7 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
     reach = PERMISSIONS.get(type(command), {}).get(actor.role)
     if reach is None:
         raise Forbidden(
-            f"a {actor.role.value} may not {_verb(command)}",
+            f"a {actor.role.value} may not {verb(command)}",
             code="role_not_allowed",
             role=actor.role.value,
         )
@@ -139,7 +139,7 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
         return
     if reach is Reach.OWN and not is_own(actor, state):
         raise Forbidden(
-            f"a {actor.role.value} may {_verb(command)} only on their own work orders",
+            f"a {actor.role.value} may {verb(command)} only on their own work orders",
             code="not_your_work_order",
             role=actor.role.value,
         )
@@ -173,10 +173,6 @@ def _authorize_report(command: ReportWorkOrder, actor: Actor) -> None:
     if command.owner is not None:
         # Ownership belongs to the staff member who takes the request, not to the reporter.
         raise Forbidden("a resident may not choose the owner", code="role_not_allowed")
-
-
-def _verb(command: Command) -> str:
-    return command.name.replace("-", " ")
 
 
 def can_read(actor: Actor, state: WorkOrderState) -> bool:

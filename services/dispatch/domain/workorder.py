@@ -3,29 +3,29 @@
 `decide` checks the actor's permission (`permissions.authorize`), then the current status,
 then the values, and returns the events to append; it never reads the wall clock.
 
-    reported ──assign──▶ assigned ──arrive──▶ on_site ──start-work──▶ in_progress ⇄ paused
-       │                    │                    │                        │
-       └──── complete (complaints and suggestions need no visit) ───────┴──▶ completed
-    completed ──close──▶ closed;   completed/closed ──reopen──▶ assigned (or reported)
-    any open status ──cancel──▶ cancelled (final: nothing is allowed after it)
+    reported ─assign─▶ assigned ─arrive─▶ on_site ─start-work─▶ in_progress ⇄ paused
+    on_site, in_progress ─complete─▶ completed  (complaints, suggestions: also from
+                                                 reported and assigned: no visit needed)
+    completed ─close─▶ closed;  completed, closed ─reopen─▶ assigned (reported if unassigned)
+    reported … paused ─cancel─▶ cancelled, after which nothing is allowed
+
+The promised resolution time and its one postponement are decided in `commitment`.
 
 Choices where the brief was silent:
-- A second postponement needs an override reason from a supervisor or project manager;
-  the first postponement never does (an override reason given with it is ignored).
-  Overrides are counted, so `postponements <= 1 + postponement_overrides` always holds.
-- The 7-day limit applies to the first promise (承诺时间) only, not to postponements:
-  postponing is already limited to once and must be announced before the deadline.
 - A complaint's validity may still be ruled on after the order is closed (the
   supervisor's review often comes last); every other command on a closed order except
   reopen is refused.
 - A self-service report by a resident is owned by the resident until customer service
-  takes it over with transfer-owner, so a work order always has exactly one owner.
+  takes it over with transfer-owner, so a work order always has exactly one owner; a
+  resident who leaves `reporter.resident_id` out gets their own login filled in.
+- Appointments may be rebooked and arrival delays agreed again any time before arrival.
+- Follow-up visits may be recorded more than once while completed; the last rating counts.
+- When a supervisor records an arrival, the assigned technician is named as the one who came.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import NoReturn
+from datetime import datetime
 
 from services.dispatch.domain.commands import (
     AgreeArrivalDelay,
@@ -51,7 +51,13 @@ from services.dispatch.domain.commands import (
     StartWork,
     TransferOwner,
 )
+from services.dispatch.domain.commitment import (
+    MAX_COMMITMENT,
+    decide_commitment,
+    decide_postponement,
+)
 from services.dispatch.domain.permissions import Actor, authorize
+from services.dispatch.domain.refusals import refuse, require_future, require_status
 from services.dispatch.domain.workorder_state import (
     OPEN_STATUSES,
     Status,
@@ -61,7 +67,7 @@ from services.dispatch.domain.workorder_state import (
     fold,
 )
 from shared.auth import Role
-from shared.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.workorder import (
     AppointmentMissed,
@@ -71,14 +77,11 @@ from shared.events.workorder import (
     Assigned,
     Cancelled,
     Closed,
-    CommitmentMade,
     ComplaintValidityMarked,
     Completed,
     FeedbackGiven,
     FollowUpRecorded,
     OwnerTransferred,
-    Postponed,
-    PostponementOverrideGranted,
     ProgressReported,
     Reassigned,
     Reopened,
@@ -99,9 +102,6 @@ __all__ = [
     "evolve",
     "fold",
 ]
-
-MAX_COMMITMENT = timedelta(days=7)
-"""The longest resolution time promised without a manager's approval (一般不超过一周)."""
 
 _NOT_ENDED = frozenset(Status) - {Status.CLOSED, Status.CANCELLED}
 _BEFORE_ARRIVAL = frozenset({Status.REPORTED, Status.ASSIGNED})
@@ -152,7 +152,7 @@ def _decide_on(
 ) -> list[EventData]:
     match command:
         case TransferOwner():
-            _require(state, command, _NOT_ENDED)
+            require_status(state, command, _NOT_ENDED)
             if command.to_owner == state.owner:
                 raise InvalidInput(f"{state.owner} already owns it", code="same_owner")
             return [
@@ -161,14 +161,14 @@ def _decide_on(
                 )
             ]
         case Assign():
-            _require(state, command, {Status.REPORTED})
+            require_status(state, command, {Status.REPORTED})
             if state.assignee is not None:
-                _refuse(state, command, "it is already assigned; use reassign", "already_assigned")
+                refuse(state, command, "it is already assigned; use reassign", "already_assigned")
             return [Assigned(assignee=command.assignee)]
         case Reassign():
-            _require(state, command, _WITH_TECHNICIAN)
+            require_status(state, command, _WITH_TECHNICIAN)
             if state.assignee is None:
-                _refuse(state, command, "nobody is assigned; use assign", "not_assigned")
+                refuse(state, command, "nobody is assigned; use assign", "not_assigned")
             if command.to_assignee == state.assignee:
                 raise InvalidInput(
                     f"it is already assigned to {state.assignee}", code="same_assignee"
@@ -181,60 +181,60 @@ def _decide_on(
                 )
             ]
         case AgreeArrivalDelay():
-            _require(state, command, _BEFORE_ARRIVAL)
-            _require_future(command.agreed_arrival_at, now, "the agreed arrival time")
+            require_status(state, command, _BEFORE_ARRIVAL)
+            require_future(command.agreed_arrival_at, now, "the agreed arrival time")
             return [
                 ArrivalDelayAgreed(
                     agreed_arrival_at=command.agreed_arrival_at, reason=command.reason
                 )
             ]
         case Arrive():
-            _require(state, command, {Status.ASSIGNED})
+            require_status(state, command, {Status.ASSIGNED})
             technician = actor.subject if actor.role is Role.TECHNICIAN else state.assignee
             return [Arrived(technician=technician or actor.subject)]
         case ScheduleAppointment():
-            _require(state, command, _BEFORE_ARRIVAL)
-            _require_future(command.appointment_at, now, "the appointment")
+            require_status(state, command, _BEFORE_ARRIVAL)
+            require_future(command.appointment_at, now, "the appointment")
             return [AppointmentScheduled(appointment_at=command.appointment_at, note=command.note)]
         case MissAppointment():
-            _require(state, command, _BEFORE_ARRIVAL)
+            require_status(state, command, _BEFORE_ARRIVAL)
             if state.appointment_at is None:
-                _refuse(state, command, "no appointment is booked", "no_appointment")
+                refuse(state, command, "no appointment is booked", "no_appointment")
             return [AppointmentMissed(appointment_at=state.appointment_at, note=command.note)]
         case StartWork():
-            _require(state, command, {Status.ON_SITE})
+            require_status(state, command, {Status.ON_SITE})
             return [WorkStarted()]
         case Pause():
-            _require(state, command, {Status.IN_PROGRESS})
+            require_status(state, command, {Status.IN_PROGRESS})
             return [WorkPaused(reason=command.reason, note=command.note)]
         case Resume():
-            _require(state, command, {Status.PAUSED})
+            require_status(state, command, {Status.PAUSED})
             return [WorkResumed()]
         case MakeCommitment():
-            return [_commit(state, command, actor, now)]
+            return [decide_commitment(state, command, actor, now)]
         case Postpone():
-            return _postpone(state, command, actor, now)
+            return decide_postponement(state, command, actor, now)
         case ReportProgress():
-            _require(state, command, OPEN_STATUSES)
+            require_status(state, command, OPEN_STATUSES)
             return [ProgressReported(note=command.note)]
         case Complete():
             at_work = _AT_WORK | _BEFORE_ARRIVAL if state.kind in _NO_VISIT_KINDS else _AT_WORK
-            _require(state, command, at_work)
+            require_status(state, command, at_work)
             return [Completed(summary=command.summary)]
         case GiveFeedback():
-            _require(state, command, _NOT_ENDED)
+            require_status(state, command, _NOT_ENDED)
             return [FeedbackGiven(message=command.message)]
         case RecordFollowUp():
-            _require(state, command, {Status.COMPLETED})
+            require_status(state, command, {Status.COMPLETED})
             return [FollowUpRecorded(rating=command.rating, comment=command.comment)]
         case Close():
-            _require(state, command, {Status.COMPLETED})
+            require_status(state, command, {Status.COMPLETED})
             return [Closed()]
         case Reopen():
-            _require(state, command, {Status.COMPLETED, Status.CLOSED})
+            require_status(state, command, {Status.COMPLETED, Status.CLOSED})
             return [Reopened(reason=command.reason)]
         case Cancel():
-            _require(state, command, OPEN_STATUSES)
+            require_status(state, command, OPEN_STATUSES)
             return [Cancelled(reason=command.reason)]
         case MarkComplaint():
             if state.kind is not WorkOrderKind.COMPLAINT:
@@ -242,104 +242,6 @@ def _decide_on(
                     f"only complaints are ruled valid or not; this is a {state.kind.value}",
                     code="not_a_complaint",
                 )
-            _require(state, command, frozenset(Status) - {Status.CANCELLED})
+            require_status(state, command, frozenset(Status) - {Status.CANCELLED})
             return [ComplaintValidityMarked(valid=command.valid, reason=command.reason)]
     raise InvalidInput(f"{command.name!r} is not a work-order command", code="unknown_command")
-
-
-def _commit(
-    state: WorkOrderState, command: MakeCommitment, actor: Actor, now: datetime
-) -> CommitmentMade:
-    _require(state, command, OPEN_STATUSES)
-    if state.commitment_due_at is not None:
-        _refuse(
-            state,
-            command,
-            f"a resolution time is already promised ({state.commitment_due_at.isoformat()}); "
-            "to change it, postpone",
-            "commitment_exists",
-        )
-    _require_future(command.due_at, now, "the promised time")
-    if command.due_at - now <= MAX_COMMITMENT:
-        return CommitmentMade(due_at=command.due_at)
-    if not command.override_reason:
-        raise InvalidInput(
-            "a promise may be at most 7 days ahead (承诺时间一般不超过一周) unless a supervisor "
-            "or project manager gives an override reason",
-            code="commitment_too_far",
-        )
-    # authorize() already refused override reasons from anyone but supervisors and managers.
-    return CommitmentMade(due_at=command.due_at, approved_by=actor.subject)
-
-
-def _postpone(
-    state: WorkOrderState, command: Postpone, actor: Actor, now: datetime
-) -> list[EventData]:
-    _require(state, command, OPEN_STATUSES)
-    due = state.commitment_due_at
-    if due is None:
-        _refuse(state, command, "no resolution time was promised yet", "no_commitment")
-    if now >= due:
-        _refuse(
-            state,
-            command,
-            f"the promised time {due.isoformat()} has passed; the resident must be told "
-            "before the deadline (因故未能在承诺时间内处理的应及时通知对方)",
-            "deadline_passed",
-        )
-    if command.new_due_at <= due:
-        raise InvalidInput(
-            f"the new time must be later than the promised {due.isoformat()}", code="not_later"
-        )
-    events: list[EventData] = []
-    if state.postponements >= 1:
-        if not command.override_reason:
-            _refuse(
-                state,
-                command,
-                "it was already postponed once and the same matter may not be postponed "
-                "twice (不得两次推迟); a supervisor or project manager may override with "
-                "override_reason",
-                "second_postponement",
-            )
-        events.append(
-            PostponementOverrideGranted(granted_by=actor.subject, reason=command.override_reason)
-        )
-    events.append(
-        Postponed(
-            previous_due_at=due,
-            new_due_at=command.new_due_at,
-            reason=command.reason,
-            postponement_number=state.postponements + 1,
-        )
-    )
-    return events
-
-
-def _require(
-    state: WorkOrderState, command: Command, allowed: frozenset[Status] | set[Status]
-) -> None:
-    if state.status in allowed:
-        return
-    listed = ", ".join(s.value for s in Status if s in allowed)
-    raise InvalidTransition(
-        f"cannot {_verb(command)}: work order is '{state.status.value}' (allowed from: {listed})",
-        current_status=state.status.value,
-    )
-
-
-def _refuse(state: WorkOrderState, command: Command, why: str, code: str) -> NoReturn:
-    raise InvalidTransition(
-        f"cannot {_verb(command)}: {why} (work order is '{state.status.value}')",
-        code=code,
-        current_status=state.status.value,
-    )
-
-
-def _require_future(at: datetime, now: datetime, what: str) -> None:
-    if at <= now:
-        raise InvalidInput(f"{what} must be in the future", code="not_in_future")
-
-
-def _verb(command: Command) -> str:
-    return command.name.replace("-", " ")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from enum import Enum, StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -119,7 +120,13 @@ class WorkOrderState:
 
     def summary(self) -> dict[str, Any]:
         """Every field as JSON-able values: the API's representation of a work order."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        return {name: _jsonable(getattr(self, name)) for name in _field_names()}
+
+
+@cache
+def _field_names() -> tuple[str, ...]:
+    # dataclasses.fields() walks the class each call; the API asks on every request.
+    return tuple(f.name for f in fields(WorkOrderState))
 
 
 def _jsonable(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -12,7 +13,7 @@ from shared.errors import InvalidInput
 from shared.http.auth import PrincipalDep
 
 
-def _dispatch(request: Request) -> Dispatch:
+async def _dispatch(request: Request) -> Dispatch:
     dispatch: Dispatch = request.app.state.dispatch
     return dispatch
 
@@ -32,9 +33,16 @@ def parse_if_match(value: str | None) -> int | None:
     return int(text)
 
 
-async def command_context(
+@dataclass(frozen=True, slots=True)
+class CommandScope:
+    """The running service and the context of one command request."""
+
+    dispatch: Dispatch
+    context: CommandContext
+
+
+async def command_scope(
     request: Request,
-    dispatch: DispatchDep,
     principal: PrincipalDep,
     idempotency_key: Annotated[
         str | None,
@@ -46,15 +54,21 @@ async def command_context(
     if_match: Annotated[
         str | None, Header(description='Expected work-order version, e.g. "3"; 412 if it moved on.')
     ] = None,
-) -> CommandContext:
-    """Everything a handler needs to know about the caller and the request."""
-    return CommandContext(
+) -> CommandScope:
+    """Everything a handler needs to know about the caller and the request.
+
+    One dependency instead of several: FastAPI's dependency solving is a large share
+    of a command's CPU time.
+    """
+    dispatch: Dispatch = request.app.state.dispatch
+    context = CommandContext(
         principal=principal,
         now=dispatch.clock.now(),
         correlation_id=request.scope.get("state", {}).get("correlation_id", ""),
         idempotency_key=idempotency_key,
         expected_version=parse_if_match(if_match),
     )
+    return CommandScope(dispatch, context)
 
 
-ContextDep = Annotated[CommandContext, Depends(command_context)]
+ScopeDep = Annotated[CommandScope, Depends(command_scope)]

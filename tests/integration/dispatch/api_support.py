@@ -15,9 +15,9 @@ from services.dispatch.adapters import tables as t
 from services.dispatch.entrypoints.app import create_app
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.settings import DispatchSettings
-from shared.auth import Role, mint_token
+from shared.auth import Role
 from shared.clock import ManualClock
-from shared.settings import DEV_JWT_SECRET
+from wo.token import mint_dev_token
 
 TENANT = "acme"
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
@@ -27,16 +27,8 @@ def token(
     role: Role, projects: list[str] | None = None, subject: str | None = None, tenant: str = TENANT
 ) -> str:
     """A development token for `role`, scoped to `projects` (default: every project)."""
-    settings = DispatchSettings()
-    return mint_token(
-        secret=DEV_JWT_SECRET,
-        subject=subject or f"{role.value}-1",
-        role=role,
-        tenant=tenant,
-        projects=projects or ["*"],
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        now=datetime.now(UTC),
+    return mint_dev_token(
+        role=role, tenant=tenant, projects=projects or ["*"], subject=subject or f"{role.value}-1"
     )
 
 

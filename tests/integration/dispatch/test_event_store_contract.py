@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -22,16 +21,6 @@ from shared.events.recorded import EventMetadata
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 META = EventMetadata(actor="cs-1", correlation_id="corr-1")
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    store = SqlEventStore(engine)
-    yield store
-    await store.close()
-    await engine.dispose()
 
 
 def progress(note: str, at: datetime = T0) -> NewEvent:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from services.dispatch.domain.commands import RegisterProject, UpdateProject
-from services.dispatch.entrypoints.deps import ContextDep, DispatchDep
+from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import json_response, outcome_response
 from services.dispatch.service_layer.handlers import change_project
 from shared.errors import NotFound
@@ -26,20 +26,24 @@ ProjectId = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Proj
     responses=PROBLEM_RESPONSES,
     summary="Register a project",
 )
-async def register(command: RegisterProject, ctx: ContextDep, dispatch: DispatchDep) -> Response:
+async def register(command: RegisterProject, scope: ScopeDep) -> Response:
     """Register a project of the caller's tenant (project manager or headquarters)."""
-    outcome = await change_project(dispatch.store, dispatch.projects, command.project, command, ctx)
+    dispatch = scope.dispatch
+    outcome = await change_project(
+        dispatch.store, dispatch.projects, command.project, command, scope.context
+    )
     return outcome_response(outcome, location=f"/v1/projects/{command.project}")
 
 
 @router.put(
     "/{project}", response_class=Response, responses=PROBLEM_RESPONSES, summary="Update a project"
 )
-async def update(
-    project: ProjectId, command: UpdateProject, ctx: ContextDep, dispatch: DispatchDep
-) -> Response:
+async def update(project: ProjectId, command: UpdateProject, scope: ScopeDep) -> Response:
     """Replace a project's registered facts (households feed the complaint rate)."""
-    outcome = await change_project(dispatch.store, dispatch.projects, project, command, ctx)
+    dispatch = scope.dispatch
+    outcome = await change_project(
+        dispatch.store, dispatch.projects, project, command, scope.context
+    )
     return outcome_response(outcome)
 
 

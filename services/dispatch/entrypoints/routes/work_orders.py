@@ -11,7 +11,7 @@ from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
 from services.dispatch.domain.permissions import list_scope
 from services.dispatch.domain.workorder import Actor
-from services.dispatch.entrypoints.deps import ContextDep, DispatchDep
+from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import etag, json_response, outcome_response
 from services.dispatch.service_layer.handlers import execute, load_work_order, report_work_order
 from shared.envelope import Envelope
@@ -56,40 +56,38 @@ def _documented(status: int, description: str) -> dict[int | str, dict[str, Any]
     responses=_documented(201, "The new work order; `Location` names it, `ETag` is its version."),
     summary="Report a work order (报修/投诉/建议/保洁)",
 )
-async def report(command: ReportWorkOrder, ctx: ContextDep, dispatch: DispatchDep) -> Response:
+async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
     """Open a work order; the caller (or `owner`) becomes its owner (首按责任制)."""
-    outcome = await report_work_order(dispatch.store, dispatch.projects, command, ctx)
+    outcome = await report_work_order(
+        scope.dispatch.store, scope.dispatch.projects, command, scope.context
+    )
     return outcome_response(outcome, location=f"/v1/work-orders/{outcome.body['id']}")
 
 
 def _command_endpoint(command_type: type[Command]) -> Any:
-    async def run(
-        work_order_id: str, command: Command, ctx: ContextDep, dispatch: DispatchDep
-    ) -> Response:
+    async def run(work_order_id: str, command: Command, scope: CommandScope) -> Response:
         with bind_context(work_order_id=work_order_id, command=command_type.name):
-            outcome = await execute(dispatch.store, work_order_id, command, ctx)
+            outcome = await execute(scope.dispatch.store, work_order_id, command, scope.context)
         return outcome_response(outcome)
 
     if command_type.model_fields:
 
         async def with_body(
             work_order_id: str,
-            command: command_type,
-            ctx: ContextDep,
-            dispatch: DispatchDep,  # type: ignore[valid-type]
+            command: command_type,  # type: ignore[valid-type]
+            scope: ScopeDep,
         ) -> Response:
-            return await run(work_order_id, command, ctx, dispatch)
+            return await run(work_order_id, command, scope)
 
         endpoint = with_body
     else:
 
         async def without_body(
             work_order_id: str,
-            ctx: ContextDep,
-            dispatch: DispatchDep,
+            scope: ScopeDep,
             command: Annotated[command_type | None, Body()] = None,  # type: ignore[valid-type]
         ) -> Response:
-            return await run(work_order_id, command or command_type(), ctx, dispatch)
+            return await run(work_order_id, command or command_type(), scope)
 
         endpoint = without_body
     endpoint.__doc__ = command_type.__doc__

@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory measured by scripts, results written in docs/benchmarks.md."""

@@ -1,0 +1,283 @@
+"""Group commit: one writer task commits every append waiting, together.
+
+Concurrent commands each hand their `AppendBatch` to the writer. It takes all that
+are queued, checks them with one query per kind (stream heads, idempotency keys),
+decides in memory which win, and writes the winners with one multi-row statement per
+table in one transaction: N commands cost one commit instead of N. On SQLite this is
+also the single writer the database wants.
+
+Another process may still write the same stream between the check and the insert
+(PostgreSQL, several dispatch instances); the primary key then refuses the group's
+transaction, and the group is retried one append at a time, each in a savepoint, so
+only the real loser gets the conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.dispatch.adapters import rows
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import IMMEDIATE, sqlite_writer_engine
+from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
+from shared.errors import ConcurrencyConflict
+
+EVENTS_APPENDED = Counter(
+    "dispatch_events_appended_total", "Events appended to the store", ["type"]
+)
+CONFLICTS = Counter(
+    "dispatch_append_conflicts_total", "Appends refused for a stale expected version"
+)
+GROUP_SIZE = Histogram(
+    "dispatch_group_commit_size",
+    "Appends committed together in one transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+
+Outcome = AppendResult | Exception
+
+
+@dataclass(slots=True)
+class Pending:
+    """An append waiting for the writer, and the future its command awaits."""
+
+    batch: AppendBatch
+    future: asyncio.Future[AppendResult]
+
+
+class GroupCommitter:
+    """Owns the writer task of one event store."""
+
+    def __init__(self, engine: AsyncEngine, max_group: int, now: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._sqlite_writer = sqlite_writer_engine(engine)
+        self._max_group = max_group
+        self._now = now
+        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self.listeners: list[Callable[[], None]] = []
+
+    async def submit(self, batch: AppendBatch) -> AppendResult:
+        """Queue `batch` for the next group and wait for its outcome."""
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._run(), name="event-store-writer")
+        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(Pending(batch, future))
+        return await future
+
+    async def close(self) -> None:
+        """Stop the writer task and release the writer's connections."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.dispose()
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self._max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            batches = [p.batch for p in group]
+            self._settle(group, await self._commit(batches))
+
+    async def _commit(self, batches: list[AppendBatch]) -> list[Outcome]:
+        try:
+            try:
+                return await self._in_transaction(_write_together, batches)
+            except IntegrityError:
+                return await self._in_transaction(_write_one_by_one, batches)
+        except Exception as exc:  # the database is down or refused the transaction: all failed
+            return [exc] * len(batches)
+
+    async def _in_transaction(self, write: GroupWrite, batches: list[AppendBatch]) -> list[Outcome]:
+        now = self._now()
+        if self._sqlite_writer is not None:
+            return await asyncio.to_thread(_run_sync, self._sqlite_writer, write, batches, now)
+        async with self._engine.connect() as conn, conn.begin():
+            return await conn.run_sync(write, batches, now)
+
+    def _settle(self, group: list[Pending], outcomes: list[Outcome]) -> None:
+        GROUP_SIZE.observe(len(group))
+        wrote = False
+        for pending, outcome in zip(group, outcomes, strict=True):
+            if pending.future.done():  # its command was cancelled (client went away)
+                continue
+            if isinstance(outcome, Exception):
+                pending.future.set_exception(outcome)
+            else:
+                wrote = wrote or bool(outcome.events)
+                for event in outcome.events:
+                    EVENTS_APPENDED.labels(event.type_name).inc()
+                pending.future.set_result(outcome)
+        if wrote:
+            for listener in self.listeners:
+                listener()
+
+
+GroupWrite = Callable[[Connection, list[AppendBatch], datetime], list[Outcome]]
+
+
+def _run_sync(
+    engine: Engine, write: GroupWrite, batches: list[AppendBatch], now: datetime
+) -> list[Outcome]:
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{IMMEDIATE: True})
+        with conn.begin():
+            return write(conn, batches, now)
+
+
+def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
+    earlier = _stored_keys(conn, batches)
+    heads = _stream_heads(conn, {b.stream_id for b in batches})
+    outcomes = _plan(batches, earlier, heads, now)
+    _write(
+        conn,
+        [
+            (b, o)
+            for b, o in zip(batches, outcomes, strict=True)
+            if isinstance(o, AppendResult) and o.events
+        ],
+        now,
+    )
+    return outcomes
+
+
+def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
+    return [_append_in_savepoint(conn, batch, now) for batch in batches]
+
+
+def _plan(
+    batches: list[AppendBatch],
+    earlier: dict[tuple[str, str], IdempotencyRecord],
+    heads: dict[str, int],
+    now: datetime,
+) -> list[Outcome]:
+    """Decide in memory which appends of the group win, in arrival order."""
+    outcomes: list[Outcome] = []
+    first_of_key: dict[tuple[str, str], IdempotencyRecord] = {}
+    for batch in batches:
+        record = batch.idempotency
+        key = (record.tenant, record.key) if record is not None else None
+        if key is not None and (key in earlier or key in first_of_key):
+            replay = earlier.get(key) or first_of_key[key]
+            outcomes.append(
+                AppendResult(events=(), version=batch.expected_version, duplicate_of=replay)
+            )
+            continue
+        head = heads.get(batch.stream_id, 0)
+        if batch.expected_version != head:
+            CONFLICTS.inc()
+            outcomes.append(_conflict(batch))
+            continue
+        recorded = rows.recorded_events(batch, batch.recorded_at or now)
+        heads[batch.stream_id] = head + len(recorded)
+        if key is not None and record is not None:
+            first_of_key[key] = record
+        outcomes.append(AppendResult(events=recorded, version=head + len(recorded)))
+    return outcomes
+
+
+def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: datetime) -> None:
+    events: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
+    work_orders: dict[str, dict[str, Any]] = {}
+    projects: dict[tuple[str, str], dict[str, Any]] = {}
+    for batch, outcome in accepted:
+        assert isinstance(outcome, AppendResult)
+        events += [rows.event_row(e) for e in outcome.events]
+        outbox += [rows.outbox_row(e) for e in outcome.events]
+        if batch.idempotency is not None:
+            keys.append(rows.idempotency_row(batch.idempotency, now))
+        if (row := rows.work_order_row(batch, outcome.version, now)) is not None:
+            work_orders[batch.stream_id] = row  # a later append of the same order wins
+        if (row := rows.project_row(batch, outcome.version)) is not None:
+            projects[(row["tenant"], row["project"])] = row
+    if events:
+        conn.execute(insert(t.events), events)
+        conn.execute(insert(t.outbox), outbox)
+    if keys:
+        conn.execute(insert(t.idempotency_keys), keys)
+    if work_orders:
+        _upsert(conn, t.work_orders, ["id"], list(work_orders.values()))
+    if projects:
+        _upsert(conn, t.projects, ["tenant", "project"], list(projects.values()))
+
+
+def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) -> Outcome:
+    savepoint = conn.begin_nested()
+    try:
+        keys = _stored_keys(conn, [batch])
+        heads = _stream_heads(conn, {batch.stream_id})
+        [outcome] = _plan([batch], keys, heads, now)
+        if isinstance(outcome, AppendResult) and outcome.events:
+            _write(conn, [(batch, outcome)], now)
+    except IntegrityError:
+        savepoint.rollback()
+        # Lost a race with another process: either it ran the same command (same key)
+        # or it appended to the same stream first.
+        keys = _stored_keys(conn, [batch])
+        if keys:
+            return AppendResult(
+                events=(), version=batch.expected_version, duplicate_of=next(iter(keys.values()))
+            )
+        CONFLICTS.inc()
+        return _conflict(batch)
+    except Exception as exc:
+        savepoint.rollback()
+        return exc
+    savepoint.commit()
+    return outcome
+
+
+def _stored_keys(
+    conn: Connection, batches: list[AppendBatch]
+) -> dict[tuple[str, str], IdempotencyRecord]:
+    pairs = {
+        (b.idempotency.tenant, b.idempotency.key) for b in batches if b.idempotency is not None
+    }
+    if not pairs:
+        return {}
+    c = t.idempotency_keys.c
+    condition = or_(*(and_(c.tenant == tenant, c.key == key) for tenant, key in pairs))
+    found = (conn.execute(select(t.idempotency_keys).where(condition))).mappings().all()
+    return {(r["tenant"], r["key"]): rows.idempotency_record(r) for r in found}
+
+
+def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, int]:
+    c = t.events.c
+    query = (
+        select(c.stream_id, func.max(c.version))
+        .where(c.stream_id.in_(sorted(streams)))
+        .group_by(c.stream_id)
+    )
+    return {stream: int(version) for stream, version in (conn.execute(query)).all()}
+
+
+def _upsert(conn: Connection, table: Table, keys: list[str], values: list[dict[str, Any]]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    updates = {name: statement.excluded[name] for name in values[0] if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), values)
+
+
+def _conflict(batch: AppendBatch) -> ConcurrencyConflict:
+    return ConcurrencyConflict(
+        f"stream {batch.stream_id} changed since version {batch.expected_version}; reload and retry",
+        expected_version=batch.expected_version,
+    )

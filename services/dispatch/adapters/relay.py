@@ -1,0 +1,372 @@
+"""The outbox relay: publishes committed events to JetStream, per work order in version order.
+
+Each round claims the pending outbox rows at the head of their work order's stream,
+publishes them (and the rows queued behind them) with `Nats-Msg-Id` = event id, and
+marks the acknowledged rows `published` in the same transaction that held the claim.
+
+Safety with several dispatch processes: on PostgreSQL the heads are locked with
+`FOR UPDATE SKIP LOCKED`, so each stream is worked by one relay at a time; on SQLite
+the claim is a read and only the marking takes the single writer lock (see
+`_round_on_sqlite`). A relay that dies
+after publishing and before marking leaves its rows pending; whoever publishes them
+again is deduplicated by JetStream's duplicate window, so consumers see each event once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
+from shared.clock import Clock
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+OUTBOX_BACKLOG = Gauge("dispatch_outbox_backlog", "Outbox rows not yet acknowledged by JetStream")
+RELAY_LAG = Histogram(
+    "dispatch_relay_lag_seconds",
+    "Time from an event's commit to JetStream's acknowledgement of it",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
+RELAY_PUBLISHED = Counter("dispatch_relay_published_total", "Outbox rows acknowledged by JetStream")
+RELAY_PUBLISH_ERRORS = Counter(
+    "dispatch_relay_publish_errors_total",
+    "Outbox rows whose publish failed or was not acknowledged in time",
+)
+
+_MAX_ERROR_CHARS = 500
+_FURTHER_ROWS_PER_HEAD = 10
+"""Cap on the rows claimed behind the heads, per head of the batch size."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One event ready for JetStream: subject, envelope bytes and its deduplication id."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+
+
+async def publish_wave(
+    js: JetStreamContext, messages: Sequence[OutgoingMessage], ack_timeout: float
+) -> list[str | None]:
+    """Publish `messages`, wait up to `ack_timeout` s for their acks; one error text or None each.
+
+    The messages go out in the given order on the one connection. The caller must not
+    put two events of one work order in the same wave: if the first of them failed,
+    the second could still be stored and the work order's order would break.
+    A duplicate acknowledgement (the id is already in the stream) counts as success.
+    """
+    errors: list[str | None] = [None] * len(messages)
+    futures: dict[asyncio.Future[Any], int] = {}
+    try:
+        for index, message in enumerate(messages):
+            try:
+                future = await js.publish_async(
+                    message.subject,
+                    message.payload,
+                    wait_stall=ack_timeout,
+                    headers={MSG_ID_HEADER: message.msg_id},
+                )
+            except Exception as exc:  # not connected, buffer full, too many stalled acks
+                errors[index] = describe_error(exc)
+            else:
+                futures[future] = index
+        if futures:
+            done, not_done = await asyncio.wait(futures, timeout=ack_timeout)
+            for future in not_done:
+                errors[futures[future]] = f"no acknowledgement within {ack_timeout:g} s"
+            for future in done:
+                if future.cancelled():
+                    errors[futures[future]] = "publish cancelled"
+                elif (failure := future.exception()) is not None:
+                    errors[futures[future]] = describe_error(failure)
+    finally:
+        # A future left waiting holds one of the JetStream context's in-flight slots
+        # until an ack that may never come; cancelling it gives the slot back.
+        for future in futures:
+            if not future.done():
+                future.cancel()
+    return errors
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short one-line description of a publish error, for logs and `outbox.last_error`."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return described[:_MAX_ERROR_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    event_id: UUID
+    stream_id: str
+    version: int
+    subject: str
+    payload: bytes
+    created_at: datetime
+
+    def message(self) -> OutgoingMessage:
+        return OutgoingMessage(self.subject, self.payload, str(self.event_id))
+
+
+@dataclass(slots=True)
+class _RoundResult:
+    claimed: int = 0
+    published: int = 0
+    failed: int = 0
+    more: bool = False
+    """The claim hit a limit, so more pending rows may be claimable right away."""
+    first_error: str | None = None
+
+
+@dataclass(slots=True)
+class _PublishOutcome:
+    acked: list[_Row] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    """Row id → error text."""
+
+
+class OutboxRelay:
+    """Publishes the outbox to JetStream, per work order in version order, until cancelled.
+
+    `before_mark` is a fault-injection point for tests: it is awaited with the event ids
+    of a round's acknowledged rows after they reached JetStream and before they are
+    marked published, so a test can kill the relay exactly there.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        publish_timeout: float = 5.0,
+        clock: Clock,
+        max_backoff: float = 5.0,
+        before_mark: Callable[[Sequence[UUID]], Awaitable[None]] | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._engine = engine
+        self._js = js
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
+        self._clock = clock
+        self._max_backoff = max_backoff
+        self._before_mark = before_mark
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Start the next round now instead of at the next poll (called after each commit)."""
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """Run one claim-publish-mark round; return how many rows JetStream acknowledged."""
+        return (await self._round()).published
+
+    async def run(self) -> None:
+        """Relay until cancelled; errors are logged and retried with exponential back-off."""
+        delay = 0.0
+        log.info("relay.started", batch_size=self._batch_size)
+        while True:
+            # Cleared before the round: a commit during the round wakes the next one.
+            self._wake.clear()
+            try:
+                result = await self._round()
+            except Exception as exc:  # database or NATS trouble: the rows stay pending
+                delay = self._next_delay(delay)
+                log.warning("relay.round_failed", error=describe_error(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            if result.failed and not result.published:
+                # Nothing went through (NATS down or rejecting): back off rather than spin.
+                # A round that made progress carries on, so one rejected row only holds
+                # back its own work order.
+                delay = self._next_delay(delay)
+                log.warning(
+                    "relay.publish_failed",
+                    failed=result.failed,
+                    error=result.first_error,
+                    retry_in=delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            delay = 0.0
+            if result.claimed:
+                log.debug("relay.round", claimed=result.claimed, published=result.published)
+            if result.more or result.failed:
+                continue
+            # Real time, not the injected clock: polling is plumbing, and a manual test
+            # clock would otherwise stop the relay.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    def _next_delay(self, delay: float) -> float:
+        return min(self._max_backoff, 0.1 if delay == 0 else delay * 2)
+
+    async def _round(self) -> _RoundResult:
+        if is_sqlite(self._engine):
+            return await self._round_on_sqlite()
+        async with self._engine.connect() as conn, conn.begin():
+            heads, further, more = await self._claim(conn)
+            outcome = await self._publish_and_report(heads + further)
+            await self._mark(conn, outcome)
+            backlog = await _backlog(conn)
+        return self._result(heads + further, outcome, more, backlog)
+
+    async def _round_on_sqlite(self) -> _RoundResult:
+        # SQLite has one writer lock: holding it while waiting for JetStream's acks would
+        # stall every append. So the claim is a plain read and only the marking writes.
+        # Two processes' relays may then publish the same rows; each publishes a work
+        # order's rows in version order after its earlier ones were acknowledged, and
+        # JetStream drops the repeated Nats-Msg-Id, so order and exactly-once both hold.
+        async with self._engine.connect() as conn, conn.begin():
+            heads, further, more = await self._claim(conn)
+        outcome = await self._publish_and_report(heads + further)
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                await self._mark(conn, outcome)
+                backlog = await _backlog(conn)
+        return self._result(heads + further, outcome, more, backlog)
+
+    async def _publish_and_report(self, rows: list[_Row]) -> _PublishOutcome:
+        outcome = await self._publish(rows) if rows else _PublishOutcome()
+        if self._before_mark is not None and outcome.acked:
+            await self._before_mark([row.event_id for row in outcome.acked])
+        return outcome
+
+    @staticmethod
+    def _result(
+        rows: list[_Row], outcome: _PublishOutcome, more: bool, backlog: int
+    ) -> _RoundResult:
+        OUTBOX_BACKLOG.set(backlog)
+        return _RoundResult(
+            claimed=len(rows),
+            published=len(outcome.acked),
+            failed=len(outcome.failed),
+            more=more,
+            first_error=next(iter(outcome.failed.values()), None),
+        )
+
+    async def _claim(self, conn: AsyncConnection) -> tuple[list[_Row], list[_Row], bool]:
+        """The heads of up to `batch_size` streams, locked, and the rows queued behind them."""
+        outbox = t.outbox
+        earlier = outbox.alias("earlier")
+        columns = (
+            outbox.c.id,
+            outbox.c.event_id,
+            outbox.c.stream_id,
+            outbox.c.version,
+            outbox.c.subject,
+            outbox.c.payload,
+            outbox.c.created_at,
+        )
+        heads_query = (
+            select(*columns)
+            .where(outbox.c.status == "pending")
+            .where(
+                ~exists().where(
+                    earlier.c.stream_id == outbox.c.stream_id,
+                    earlier.c.status == "pending",
+                    earlier.c.id < outbox.c.id,
+                )
+            )
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        )
+        if conn.dialect.name == "postgresql":
+            heads_query = heads_query.with_for_update(skip_locked=True, of=outbox)
+        heads = [_Row(**row) for row in (await conn.execute(heads_query)).mappings()]
+        if not heads:
+            return [], [], False
+        further_limit = self._batch_size * _FURTHER_ROWS_PER_HEAD
+        # No other relay can claim these: they are not heads while our locked head is
+        # pending. The cap only bounds memory for a pathological backlog; ordered by id,
+        # the cut leaves each stream a prefix, and the rest waits for the next round.
+        further_query = (
+            select(*columns)
+            .where(
+                outbox.c.status == "pending",
+                outbox.c.stream_id.in_(sorted({row.stream_id for row in heads})),
+                outbox.c.id.not_in([row.id for row in heads]),
+            )
+            .order_by(outbox.c.id)
+            .limit(further_limit)
+        )
+        further = [_Row(**row) for row in (await conn.execute(further_query)).mappings()]
+        more = len(heads) == self._batch_size or len(further) == further_limit
+        return heads, further, more
+
+    async def _publish(self, rows: list[_Row]) -> _PublishOutcome:
+        """Publish in waves: wave k holds the k-th row of each stream, acked before wave k+1."""
+        streams: dict[str, list[_Row]] = {}
+        for row in rows:
+            streams.setdefault(row.stream_id, []).append(row)
+        queues = [sorted(queue, key=lambda r: r.version) for queue in streams.values()]
+        outcome = _PublishOutcome()
+        broken: set[str] = set()
+        for k in range(max(len(queue) for queue in queues)):
+            wave = [q[k] for q in queues if len(q) > k and q[k].stream_id not in broken]
+            if not wave:
+                break
+            errors = await publish_wave(
+                self._js, [row.message() for row in wave], self._publish_timeout
+            )
+            acked_at = self._clock.now()
+            for row, error in zip(wave, errors, strict=True):
+                if error is None:
+                    outcome.acked.append(row)
+                    RELAY_LAG.observe(max(0.0, (acked_at - row.created_at).total_seconds()))
+                else:
+                    # Later rows of this work order wait: publishing them now could
+                    # overtake this one when it is retried.
+                    outcome.failed[row.id] = error
+                    broken.add(row.stream_id)
+        RELAY_PUBLISHED.inc(len(outcome.acked))
+        RELAY_PUBLISH_ERRORS.inc(len(outcome.failed))
+        return outcome
+
+    async def _mark(self, conn: AsyncConnection, outcome: _PublishOutcome) -> None:
+        outbox = t.outbox
+        if outcome.acked:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([row.id for row in outcome.acked]))
+                .values(status="published", published_at=self._clock.now())
+            )
+        by_error: dict[str, list[int]] = {}
+        for row_id, error in outcome.failed.items():
+            by_error.setdefault(error, []).append(row_id)
+        for error, ids in by_error.items():
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(attempts=outbox.c.attempts + 1, last_error=error)
+            )
+
+
+async def _backlog(conn: AsyncConnection) -> int:
+    count = await conn.scalar(
+        select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
+    )
+    return int(count or 0)

@@ -1,0 +1,147 @@
+"""Rows of dispatch's tables built from recorded events and views, and back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord
+from shared.envelope import envelope_json
+from shared.events.catalogue import upcast
+from shared.events.recorded import EventMetadata, RecordedEvent
+from shared.subjects import event_subject
+
+SOURCE = "/dispatch"
+"""CloudEvents `source` of everything dispatch publishes."""
+
+
+def recorded_events(batch: AppendBatch, recorded_at: datetime) -> tuple[RecordedEvent, ...]:
+    """The batch's new events at their stream versions."""
+    return tuple(
+        RecordedEvent(
+            stream_id=batch.stream_id,
+            version=batch.expected_version + i,
+            event_id=new.event_id,
+            type_name=new.type_name,
+            schema_version=new.schema_version,
+            tenant=batch.tenant,
+            project=batch.project,
+            occurred_at=new.occurred_at,
+            recorded_at=recorded_at,
+            data=new.data,
+            metadata=batch.metadata,
+        )
+        for i, new in enumerate(batch.events, start=1)
+    )
+
+
+def event_row(event: RecordedEvent) -> dict[str, Any]:
+    """The `events` row of a recorded event."""
+    return {
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "event_id": event.event_id,
+        "type_name": event.type_name,
+        "schema_version": event.schema_version,
+        "tenant": event.tenant,
+        "project": event.project,
+        "occurred_at": event.occurred_at,
+        "recorded_at": event.recorded_at,
+        "data": event.data,
+        "event_metadata": event.metadata.model_dump(mode="json"),
+    }
+
+
+def outbox_row(event: RecordedEvent) -> dict[str, Any]:
+    """The `outbox` row of a recorded event: its subject and the envelope to publish."""
+    return {
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "subject": event_subject(event.tenant, event.project, event.type_name),
+        "payload": envelope_json(event, SOURCE),
+        "created_at": event.recorded_at,
+    }
+
+
+def idempotency_row(record: IdempotencyRecord, now: datetime) -> dict[str, Any]:
+    """The `idempotency_keys` row of a command's first result."""
+    return {
+        "tenant": record.tenant,
+        "key": record.key,
+        "fingerprint": record.fingerprint,
+        "stream_id": record.stream_id,
+        "status_code": record.status_code,
+        "response": record.response,
+        "created_at": now,
+    }
+
+
+def idempotency_record(row: Any) -> IdempotencyRecord:
+    """An `idempotency_keys` row as a record."""
+    return IdempotencyRecord(
+        tenant=row["tenant"],
+        key=row["key"],
+        fingerprint=row["fingerprint"],
+        stream_id=row["stream_id"],
+        status_code=row["status_code"],
+        response=row["response"],
+    )
+
+
+def work_order_row(batch: AppendBatch, version: int, now: datetime) -> dict[str, Any] | None:
+    """The `work_orders` listing row after the batch, if it carries one."""
+    view = batch.work_order_view
+    if view is None:
+        return None
+    return {
+        "id": batch.stream_id,
+        "tenant": view.tenant,
+        "project": view.project,
+        "kind": view.kind,
+        "category": view.category,
+        "urgency": view.urgency,
+        "status": view.status,
+        "owner": view.owner,
+        "assignee": view.assignee,
+        "reporter_resident_id": view.reporter_resident_id,
+        "building": view.building,
+        "reported_at": view.reported_at,
+        "updated_at": now,
+        "version": version,
+        "summary": view.summary,
+    }
+
+
+def project_row(batch: AppendBatch, version: int) -> dict[str, Any] | None:
+    """The `projects` registry row after the batch, if it carries one."""
+    view = batch.project_view
+    if view is None:
+        return None
+    return {
+        "tenant": view.tenant,
+        "project": view.project,
+        "name": view.name,
+        "time_zone": view.time_zone,
+        "households": view.households,
+        "details": view.details,
+        "version": version,
+    }
+
+
+def recorded_from_row(row: Any) -> RecordedEvent:
+    """Turn an `events` row into a `RecordedEvent`, upcast to the current schema."""
+    version, data = upcast(row["type_name"], row["schema_version"], dict(row["data"]))
+    return RecordedEvent(
+        stream_id=row["stream_id"],
+        version=row["version"],
+        event_id=row["event_id"],
+        type_name=row["type_name"],
+        schema_version=version,
+        tenant=row["tenant"],
+        project=row["project"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        data=data,
+        metadata=EventMetadata.model_validate(row["event_metadata"]),
+    )

@@ -1,0 +1,1 @@
+"""notify's entrypoints (HTTP app, consumer loops)."""

@@ -1,0 +1,1 @@
+"""reporting's adapters (SQL, NATS, channels)."""

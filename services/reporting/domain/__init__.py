@@ -1,0 +1,1 @@
+"""reporting's pure domain (no I/O)."""

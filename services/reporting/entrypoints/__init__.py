@@ -1,0 +1,1 @@
+"""reporting's entrypoints (HTTP app, consumer loops)."""

@@ -1,0 +1,189 @@
+"""End to end: `wo up` starts the stack as a user would; a work order reported over HTTP
+reaches JetStream; Ctrl-C stops every process it started."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.js.api import DeliverPolicy
+
+from tests.integration.dispatch.api_support import report_body
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+STACK_TIMEOUT = 150.0
+EVENT_TIMEOUT = 10.0
+STOP_TIMEOUT = 20.0
+
+WORK_ORDER = report_body(project="sunny-garden")
+
+
+@dataclass
+class WoUp:
+    """A running `wo up` child and what it wrote."""
+
+    process: subprocess.Popen[bytes]
+    var_dir: Path
+    output: Path
+    stack: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.var_dir / "stack.json"
+
+    def console(self) -> str:
+        """What `wo up` printed, for failure messages."""
+        return self.output.read_text(encoding="utf-8", errors="replace")[-4000:]
+
+    def wait_for_stack(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(
+                    f"wo up exited with {self.process.returncode} before the stack was up:\n"
+                    f"{self.console()}"
+                )
+            if self.stack_file.exists():
+                self.stack = json.loads(self.stack_file.read_text(encoding="utf-8"))
+                return self.stack
+            time.sleep(0.2)
+        pytest.fail(f"no stack.json within {timeout:g} s:\n{self.console()}")
+
+    def pids(self) -> dict[str, int]:
+        """Every child pid recorded in stack.json."""
+        pids = {name: s["pid"] for name, s in self.stack.get("services", {}).items()}
+        if self.stack.get("nats", {}).get("pid"):
+            pids["nats-server"] = self.stack["nats"]["pid"]
+        return pids
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def port_8000_held() -> Iterator[None]:
+    """Keep 127.0.0.1:8000 busy (if it is free), so dispatch must fall back to a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 8000))
+        sock.listen()
+    except OSError:
+        pass  # already taken by something else: the fallback is exercised all the same
+    yield
+    sock.close()
+
+
+@pytest.fixture
+def wo_up(tmp_path: Path, port_8000_held: None) -> Iterator[WoUp]:
+    """`wo up --var-dir <tmp>` as a user runs it, with the embedded NATS and SQLite."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"NATS_URL", "DATABASE_URL"} and not k.endswith("_DATABASE_URL")
+    }
+    output = tmp_path / "wo-up.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wo", "up", "--var-dir", str(tmp_path / "var")],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    running = WoUp(process, tmp_path / "var", output)
+    yield running
+    # Whatever happened in the test, leave no process behind.
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for pid in running.pids().values():
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def reported_event(nats_url: str, work_order_id: str, within: float) -> dict[str, Any]:
+    """The `workorder.reported.v1` event of `work_order_id`, read from the start of EVENTS."""
+    nc = await nats.connect(nats_url, connect_timeout=5)
+    seen: list[tuple[Any, Any]] = []
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe(
+            "events.demo.sunny-garden.workorder.>",
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.ALL,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while (left := deadline - loop.time()) > 0:
+            try:
+                msg = await sub.next_msg(timeout=left)
+            except nats.errors.TimeoutError:
+                break
+            event = json.loads(msg.data)
+            seen.append((event.get("type"), event.get("subject")))
+            if (
+                event.get("type") == "workorder.reported.v1"
+                and event.get("subject") == work_order_id
+            ):
+                return dict(event)
+    finally:
+        await nc.close()
+    pytest.fail(f"no workorder.reported.v1 for {work_order_id} within {within:g} s; saw {seen}")
+
+
+def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up: WoUp) -> None:
+    stack = wo_up.wait_for_stack(STACK_TIMEOUT)
+    dispatch = stack["services"]["dispatch"]["url"]
+    assert not dispatch.endswith(":8000"), "port 8000 is taken, dispatch must use another"
+    assert stack["tenant"] == "demo"
+    assert "sunny-garden" in stack["projects"]
+
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        assert client.get(f"{dispatch}/healthz").status_code == 200
+        response = client.post(
+            f"{dispatch}/v1/work-orders",
+            json=WORK_ORDER,
+            headers={"Authorization": f"Bearer {stack['tokens']['customer_service']}"},
+        )
+    assert response.status_code == 201, response.text
+    work_order_id = response.json()["id"]
+
+    event = asyncio.run(reported_event(stack["nats_url"], work_order_id, EVENT_TIMEOUT))
+    assert event["tenant"] == "demo"
+    assert event["project"] == "sunny-garden"
+
+    pids = wo_up.pids()
+    assert set(pids) >= {"dispatch", "nats-server"}
+    wo_up.process.send_signal(signal.SIGINT)
+    try:
+        code = wo_up.process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"wo up did not stop within {STOP_TIMEOUT:g} s:\n{wo_up.console()}")
+    assert code == 0, wo_up.console()
+    assert not wo_up.stack_file.exists(), "stack.json must be removed when the stack stops"
+    left_behind = {name: pid for name, pid in pids.items() if alive(pid)}
+    assert not left_behind, f"processes still running after wo up stopped: {left_behind}"

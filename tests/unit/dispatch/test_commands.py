@@ -1,0 +1,82 @@
+"""Commands as request bodies: their names are URL segments and their values are checked."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.dispatch.domain.commands import (
+    WORK_ORDER_COMMANDS,
+    Arrive,
+    MakeCommitment,
+    RecordFollowUp,
+    ReportWorkOrder,
+)
+from shared.events.workorder import Location, Urgency
+
+from .builders import report
+
+
+def test_work_order_commands_are_keyed_by_their_url_segment() -> None:
+    assert all(name == cls.name for name, cls in WORK_ORDER_COMMANDS.items())
+    assert set(WORK_ORDER_COMMANDS) == {
+        "agree-arrival-delay",
+        "arrive",
+        "assign",
+        "cancel",
+        "close",
+        "complete",
+        "give-feedback",
+        "make-commitment",
+        "mark-complaint",
+        "miss-appointment",
+        "pause",
+        "postpone",
+        "reassign",
+        "reopen",
+        "report-progress",
+        "record-follow-up",
+        "resume",
+        "schedule-appointment",
+        "start-work",
+        "transfer-owner",
+    }
+    assert "report" not in WORK_ORDER_COMMANDS
+
+
+def test_report_defaults_to_normal_urgency_an_empty_location_and_no_owner() -> None:
+    command = ReportWorkOrder.model_validate(
+        {
+            "project": "sunny-garden",
+            "kind": "repair",
+            "category": "plumbing",
+            "reporter": {"name": "王女士"},
+            "channel": "wechat",
+            "description": "漏水",
+        }
+    )
+
+    assert command.urgency is Urgency.NORMAL
+    assert command.location == Location()
+    assert command.owner is None
+
+
+def test_project_must_be_a_slug() -> None:
+    with pytest.raises(ValidationError):
+        ReportWorkOrder.model_validate({**report().model_dump(), "project": "Sunny Garden"})
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Arrive.model_validate({"when": "now"})
+
+
+@pytest.mark.parametrize("rating", [0, 6])
+def test_follow_up_rating_is_one_to_five(rating: int) -> None:
+    with pytest.raises(ValidationError):
+        RecordFollowUp(rating=rating)
+
+
+def test_times_must_carry_a_zone() -> None:
+    with pytest.raises(ValidationError):
+        MakeCommitment.model_validate({"due_at": "2024-05-03T18:00:00"})

@@ -1,0 +1,131 @@
+"""Demo data of the local stack: tenant `demo`, two projects, and a token for every role.
+
+Registration goes through dispatch's public HTTP API, exactly as an integrator
+would do it, so the demo also exercises the project registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.auth import ALL_PROJECTS, Role
+from wo.token import mint_dev_token
+
+DEMO_TENANT = "demo"
+
+WIDE_ROLES = frozenset({Role.HQ_QUALITY, Role.INTEGRATOR})
+"""Roles whose demo token is granted every project ('*'); the others get the first project."""
+
+
+@dataclass(frozen=True)
+class Building:
+    """A building of a demo project."""
+
+    id: str
+    name: str
+    households: int
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    """A residential project (小区) registered for the demo tenant."""
+
+    slug: str
+    name: str
+    households: int
+    buildings: tuple[Building, ...]
+    time_zone: str = "Asia/Shanghai"
+
+    def registration(self) -> dict[str, Any]:
+        """Body of `POST /v1/projects` registering this project."""
+        return {
+            "project": self.slug,
+            "details": {
+                "name": self.name,
+                "time_zone": self.time_zone,
+                "households": self.households,
+                "buildings": [
+                    {"id": b.id, "name": b.name, "households": b.households} for b in self.buildings
+                ],
+            },
+        }
+
+
+DEMO_PROJECTS: tuple[DemoProject, ...] = (
+    DemoProject(
+        slug="sunny-garden",
+        name="阳光花园",
+        households=1200,
+        buildings=(Building("b1", "1号楼", 600), Building("b2", "2号楼", 600)),
+    ),
+    DemoProject(
+        slug="river-view",
+        name="江景苑",
+        households=800,
+        buildings=(Building("b1", "1号楼", 400), Building("b2", "2号楼", 400)),
+    ),
+)
+
+
+class DemoRegistrationError(Exception):
+    """dispatch refused a demo project for a reason other than it already existing."""
+
+
+def demo_grants() -> dict[Role, list[str]]:
+    """Projects each role's demo token may access.
+
+    Headquarters and integrators see the whole tenant; every other role is scoped to
+    the first demo project, so the demo can also show a project-scoped refusal.
+    """
+    first = DEMO_PROJECTS[0].slug
+    return {role: [ALL_PROJECTS] if role in WIDE_ROLES else [first] for role in Role}
+
+
+def demo_tokens() -> dict[str, str]:
+    """A development token for every role of tenant `demo`, keyed by role name."""
+    return {
+        str(role): mint_dev_token(role=role, tenant=DEMO_TENANT, projects=projects)
+        for role, projects in demo_grants().items()
+    }
+
+
+def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) -> dict[str, str]:
+    """Register the demo projects with dispatch; returns slug -> "created" or "exists".
+
+    A 409 `project_exists` is success: the stack keeps its data between runs.
+    Raises `DemoRegistrationError` for any other answer.
+    """
+    outcomes: dict[str, str] = {}
+    for project in DEMO_PROJECTS:
+        try:
+            response = client.post(
+                f"{dispatch_url}/v1/projects",
+                json=project.registration(),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise DemoRegistrationError(
+                f"registering project {project.slug!r} failed: {exc}"
+            ) from None
+        if response.status_code == 201:
+            outcomes[project.slug] = "created"
+        elif response.status_code == 409 and _problem_code(response) == "project_exists":
+            outcomes[project.slug] = "exists"
+        else:
+            raise DemoRegistrationError(
+                f"registering project {project.slug!r}: dispatch answered "
+                f"{response.status_code}: {response.text[:500]}"
+            )
+    return outcomes
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
