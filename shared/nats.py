@@ -22,8 +22,12 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 async def connect(url: str, name: str, **options: Any) -> Client:
     """Connect to NATS and keep reconnecting for as long as the process lives."""
 
+    client: list[Client] = []
+
     async def on_disconnect() -> None:
-        log.warning("nats.disconnected", url=url)
+        closing = bool(client) and (client[0].is_closed or client[0].is_draining)
+        # A disconnect while we close is the normal end of the connection, not news.
+        (log.debug if closing else log.warning)("nats.disconnected", url=url)
 
     async def on_reconnect() -> None:
         log.info("nats.reconnected", url=url)
@@ -43,7 +47,8 @@ async def connect(url: str, name: str, **options: Any) -> Client:
         "error_cb": on_error,
     }
     settings.update(options)
-    return await nats.connect(**settings)
+    client.append(await nats.connect(**settings))
+    return client[0]
 
 
 def stream_configs(replicas: int = 1, events_max_age_days: int = 0) -> list[StreamConfig]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
@@ -39,6 +39,20 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "workorders-dev"
     jwt_audience: str = "workorders"
+
+    @model_validator(mode="after")
+    def _no_development_secret_in_production(self) -> ServiceSettings:
+        # The development secret is in this repository: anyone could mint tokens with it.
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if (
+            self.environment == "production"
+            and not self.jwt_jwks_url
+            and secret in ("", DEV_JWT_SECRET)
+        ):
+            raise ValueError(
+                "ENVIRONMENT=production needs JWT_SECRET (not the development one) or JWT_JWKS_URL"
+            )
+        return self
 
     def resolved_log_format(self) -> Literal["console", "json"]:
         """JSON in production, readable console lines in development, unless set."""

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from wo.events import events_app
 from wo.token import token_command
 from wo.up import run_up
 
@@ -57,6 +58,7 @@ def up(
 
 
 app.command("token")(token_command)
+app.add_typer(events_app, name="events")
 
 RELAY_CLI = "services.dispatch.entrypoints.cli"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import uvicorn
+from pydantic import ValidationError
 
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import upgrade
@@ -14,7 +15,10 @@ from shared.logging import configure_logging
 
 def main() -> None:
     """Read settings from the environment and serve until SIGINT/SIGTERM."""
-    settings = DispatchSettings()
+    try:
+        settings = DispatchSettings()
+    except ValidationError as exc:
+        raise SystemExit(f"dispatch: invalid settings: {exc}") from None
     configure_logging(settings.service_name, settings.log_level, settings.resolved_log_format())
     if settings.migrate_on_start and settings.http_workers > 1:
         # Migrate once here rather than racing in every worker's start-up.

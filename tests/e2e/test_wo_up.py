@@ -155,6 +155,27 @@ async def reported_event(nats_url: str, work_order_id: str, within: float) -> di
     pytest.fail(f"no workorder.reported.v1 for {work_order_id} within {within:g} s; saw {seen}")
 
 
+def run_readme_walkthrough(wo_up: WoUp) -> str:
+    """Run the README's curl walkthrough, as pasted into a shell, against the stack."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Five minutes with curl", 1)[1]
+    script = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    workdir = wo_up.var_dir.parent
+    venv = workdir / ".venv"
+    if not venv.exists():
+        venv.symlink_to(Path(sys.prefix))
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"README walkthrough failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
 def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up: WoUp) -> None:
     stack = wo_up.wait_for_stack(STACK_TIMEOUT)
     dispatch = stack["services"]["dispatch"]["url"]
@@ -175,6 +196,11 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
     event = asyncio.run(reported_event(stack["nats_url"], work_order_id, EVENT_TIMEOUT))
     assert event["tenant"] == "demo"
     assert event["project"] == "sunny-garden"
+
+    walkthrough = run_readme_walkthrough(wo_up)
+    assert '"status":"closed"' in walkthrough
+    assert '"workorder.follow_up_recorded.v1"' in walkthrough
+    assert '"code":"role_not_allowed"' in walkthrough
 
     pids = wo_up.pids()
     assert set(pids) >= {"dispatch", "nats-server"}

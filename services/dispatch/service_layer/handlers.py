@@ -37,6 +37,9 @@ from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import EventMetadata, RecordedEvent
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +242,15 @@ async def _append(
     result = await store.append(batch)
     if result.duplicate_of is not None:
         return _replayed(result.duplicate_of, fingerprint)
+    log.info(
+        "events.appended",
+        stream_id=stream_id,
+        tenant=tenant,
+        project=project,
+        version=version,
+        events=[type(e).type_name for e in decided],
+        actor=ctx.principal.subject,
+    )
     return Outcome(status_code, body, version)
 
 
@@ -252,6 +264,7 @@ async def _replay(
 
 
 def _replayed(earlier: IdempotencyRecord, fingerprint: str) -> Outcome:
+    log.info("command.replayed", idempotency_key=earlier.key, stream_id=earlier.stream_id)
     if earlier.fingerprint != fingerprint:
         raise InvalidInput(
             f"Idempotency-Key {earlier.key!r} was already used for a different command",
