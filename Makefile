@@ -45,6 +45,7 @@ schemas: install ## Regenerate the JSON Schemas of the public events in docs/eve
 	$(BIN)/python -m shared.events.schemas docs/events
 
 bench: install ## Run every benchmark under bench/ (modules with a __main__ block)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev,bench]'
 	@set -e; found=0; for script in bench/*.py; do \
 		grep -q '__name__ == "__main__"' "$$script" || continue; found=1; \
 		module="bench.$$(basename "$$script" .py)"; \

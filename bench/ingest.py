@@ -1,17 +1,23 @@
 """Ingest benchmark: HTTP commands/s and latency, beside the raw SQL insert and NATS publish rates.
 
-Usage: python -m bench.ingest [--postgres URL] [--seconds 20] [--clients 32] [--rate 300]
+Usage: python -m bench.ingest [--postgres ADMIN_URL] [--seconds 20] [--rate 300]
 
-Starts nats-server and a real `python -m services.dispatch` process (relay enabled) on
-loopback, then in one run measures:
-1. saturation: `--clients` closed-loop clients each running work-order flows
-   (report, assign, arrive, start-work, complete): commands/s, p50/p99 per command;
-2. fixed rate: flows started at `--rate` commands/s for `--seconds`, latency measured from
-   each flow's scheduled start so a stalled server is not hidden (no coordinated omission);
-3. the raw rate of a batched SQLAlchemy insert of event-sized rows into the same database;
-4. the raw rate of concurrent nats-py JetStream publishes to the same server;
-5. the outbox relay draining a backlog of the same size into JetStream (its rate vs 4).
-Every loop is bounded in count and time. Results go to stdout and bench/results/.
+Starts nats-server and a real `python -m services.dispatch` process (relay enabled, as
+deployed) on loopback and measures in one run:
+
+1. saturation, with Debian's `wrk` (C, so the load generator takes little of the two
+   cores): half the commands report a new work order, half add a progress report to
+   one of 2,000 existing ones (a read of the stream, then an append); commands/s and
+   latency percentiles at 32 and 64 connections;
+2. fixed rate: the same mix at `--rate` commands/s for `--seconds` from an open-loop
+   aiohttp client; latency counts from each command's scheduled start, so a stalled
+   server is not hidden (no coordinated omission);
+3. the raw rate of a batched SQLAlchemy Core insert of event-sized rows into the same
+   database, and of concurrent nats-py JetStream publishes to the same server;
+4. the outbox relay draining a backlog into JetStream, as a share of the raw rate.
+
+Every loop is bounded in count and time. Results print as JSON lines and go to
+bench/results/ingest-<backend>.json.
 """
 
 from __future__ import annotations
@@ -19,6 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import random
+import re
+import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -26,9 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, insert
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, insert, select
 
 from bench.support import (
     Stopwatch,
@@ -38,128 +49,140 @@ from bench.support import (
     percentile,
     register_project,
 )
+from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.auth import Role
 from shared.clock import SystemClock
 from shared.events.recorded import EventMetadata
 from shared.nats import connect, ensure_streams
+from tests.conftest import FreshPostgresDatabase
 from tests.integration.dispatch.api_support import report_body
+from wo.processes import NatsServer
 
 PROJECT = "bench-a"
 REPORT = report_body(project=PROJECT, description="厨房水管漏水,需要尽快上门维修")
+PROGRESS = {"note": "已联系供应商,配件明天到"}
+EXISTING_ORDERS = 2000
 
 
-class Flow:
-    """One work order's life over HTTP: five commands, latencies recorded per command."""
-
-    def __init__(self, client: httpx.AsyncClient, latencies: dict[str, list[float]]) -> None:
-        self.client = client
-        self.latencies = latencies
-        self.cs = {"Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}"}
-        self.dispatcher = {"Authorization": f"Bearer {dev_token(Role.DISPATCHER)}"}
-        self.tech = {"Authorization": f"Bearer {dev_token(Role.TECHNICIAN, subject='tech-1')}"}
-
-    async def run(self, started: float | None = None) -> int:
-        """Run the flow; return the number of successful commands."""
-        done = 0
-        response = await self._timed("report", started, "/v1/work-orders", REPORT, self.cs)
-        if response.status_code != 201:
-            return done
-        done += 1
-        wid = response.json()["id"]
-        for name, body, headers in (
-            ("assign", {"assignee": "tech-1"}, self.dispatcher),
-            ("arrive", None, self.tech),
-            ("start-work", None, self.tech),
-            ("complete", {"summary": "换了水管"}, self.tech),
-        ):
-            response = await self._timed(name, None, f"/v1/work-orders/{wid}/{name}", body, headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"{name} failed: {response.status_code} {response.text}")
-            done += 1
-        return done
-
-    async def _timed(
-        self, name: str, started: float | None, path: str, body: Any, headers: dict[str, str]
-    ) -> httpx.Response:
-        begin = started if started is not None else time.perf_counter()
-        response = await self.client.post(path, json=body, headers=headers)
-        self.latencies.setdefault(name, []).append(time.perf_counter() - begin)
-        return response
-
-
-def summarize(latencies: dict[str, list[float]]) -> dict[str, Any]:
-    """p50/p99 in ms over all commands and per command."""
-    every = [v for values in latencies.values() for v in values]
-    result: dict[str, Any] = {
-        "commands": len(every),
-        "p50_ms": round(percentile(every, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(every, 0.99) * 1000, 2),
-        "max_ms": round(max(every, default=0) * 1000, 2),
-    }
-    result["per_command"] = {
-        name: {
-            "p50_ms": round(percentile(v, 0.5) * 1000, 2),
-            "p99_ms": round(percentile(v, 0.99) * 1000, 2),
-        }
-        for name, v in latencies.items()
-    }
-    return result
-
-
-async def saturation(base_url: str, clients: int, seconds: float, max_flows: int) -> dict[str, Any]:
-    """Closed loop: `clients` concurrent flows back to back until time or count runs out."""
-    latencies: dict[str, list[float]] = {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        await Flow(client, {}).run()  # warm up connections and caches
-        watch = Stopwatch()
-        started = 0
-        commands = 0
-
-        async def worker() -> None:
-            nonlocal started, commands
-            flow = Flow(client, latencies)
-            while watch.elapsed < seconds and started < max_flows:
-                started += 1
-                done = await flow.run()
-                commands += done
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = watch.elapsed
+def _headers() -> dict[str, str]:
     return {
-        "clients": clients,
-        "seconds": round(elapsed, 2),
-        "commands_per_s": round(commands / elapsed, 1),
-    } | (summarize(latencies))
+        "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
+        "Content-Type": "application/json",
+    }
 
 
-async def fixed_rate(base_url: str, rate: float, seconds: float) -> dict[str, Any]:
-    """Open loop: start a flow every 5/rate seconds (5 commands each) for `seconds`."""
-    latencies: dict[str, list[float]] = {}
-    interval = 5.0 / rate
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        await Flow(client, {}).run()
-        flows: list[asyncio.Task[int]] = []
-        watch = Stopwatch()
+async def create_orders(base_url: str, count: int) -> list[str]:
+    """Report `count` work orders to run progress reports against."""
+    ids: list[str] = []
+    async with aiohttp.ClientSession(base_url, headers=_headers()) as session:
+
+        async def one() -> None:
+            async with session.post("/v1/work-orders", data=orjson.dumps(REPORT)) as response:
+                ids.append((await response.json())["id"])
+
+        for start in range(0, count, 50):
+            await asyncio.gather(*(one() for _ in range(min(50, count - start))))
+    return ids
+
+
+def wrk_script(ids: list[str]) -> str:
+    """A wrk Lua script alternating new reports and progress reports on existing orders."""
+    headers = _headers()
+    return "\n".join(
+        [
+            "local ids = {" + ",".join(f'"{i}"' for i in ids) + "}",
+            f"local headers = {{['Authorization'] = '{headers['Authorization']}', ['Content-Type'] = 'application/json'}}",
+            f"local report = [[{json.dumps(REPORT, ensure_ascii=False)}]]",
+            f"local progress = [[{json.dumps(PROGRESS, ensure_ascii=False)}]]",
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            "  if n % 2 == 0 then return wrk.format('POST', '/v1/work-orders', headers, report) end",
+            "  local id = ids[math.random(#ids)]",
+            "  return wrk.format('POST', '/v1/work-orders/' .. id .. '/report-progress', headers, progress)",
+            "end",
+        ]
+    )
+
+
+def saturation(base_url: str, script: Path, connections: int, seconds: float) -> dict[str, Any]:
+    """wrk, closed loop: commands/s and latency percentiles at `connections` connections."""
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{int(seconds)}s",
+            "--latency",
+            "-s",
+            str(script),
+            base_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    percentiles = {
+        f"p{q}_ms": _ms(v, u)
+        for q, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)$", out, re.M)
+    }
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "connections": connections,
+        "commands_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        **percentiles,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _ms(value: str, unit: str) -> float:
+    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
+
+
+async def fixed_rate(base_url: str, ids: list[str], rate: float, seconds: float) -> dict[str, Any]:
+    """Open loop at `rate` commands/s; latency from each command's scheduled start."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    interval = 1.0 / rate
+    connector = aiohttp.TCPConnector(limit=512)
+    async with aiohttp.ClientSession(base_url, headers=_headers(), connector=connector) as session:
+
+        async def one(n: int, due: float) -> None:
+            path, body = (
+                ("/v1/work-orders", REPORT)
+                if n % 2 == 0
+                else (f"/v1/work-orders/{random.choice(ids)}/report-progress", PROGRESS)
+            )
+            async with session.post(path, data=orjson.dumps(body)) as response:
+                await response.read()
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+            latencies.append(time.perf_counter() - due)
+
+        tasks: list[asyncio.Task[None]] = []
+        started = time.perf_counter()
         n = 0
-        while watch.elapsed < seconds:
-            due = watch.started + n * interval
+        while (due := started + n * interval) < started + seconds:
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            flows.append(asyncio.create_task(Flow(client, latencies).run(started=due)))
+            tasks.append(asyncio.create_task(one(n, due)))
             n += 1
-        done = sum(await asyncio.gather(*flows))
-        elapsed = watch.elapsed
+        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        elapsed = time.perf_counter() - started
     return {
         "target_commands_per_s": rate,
-        "achieved_commands_per_s": round(done / elapsed, 1),
-    } | summarize(latencies)
+        "achieved_commands_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2),
+        "statuses": statuses,
+    }
 
 
 async def raw_insert(database_url: str, rows: int, batch: int = 256) -> dict[str, Any]:
@@ -200,63 +223,51 @@ async def raw_insert(database_url: str, rows: int, batch: int = 256) -> dict[str
 
 
 async def raw_publish(nats_url: str, messages: int, payload: bytes) -> dict[str, Any]:
-    """Concurrent JetStream publishes (publish_async, acks awaited) with Nats-Msg-Id."""
-    nc = await connect(nats_url, "bench-raw")
-    js = nc.jetstream()
+    """Concurrent JetStream publishes (publish_async, every ack awaited) with Nats-Msg-Id."""
     from nats.js.api import StorageType, StreamConfig
 
+    nc = await connect(nats_url, "bench-raw")
+    js = nc.jetstream()
     await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"], storage=StorageType.FILE))
     watch = Stopwatch()
-    futures = []
-    for i in range(messages):
-        futures.append(
-            await js.publish_async(
-                f"bench.raw.{i % 64}", payload, headers={"Nats-Msg-Id": str(uuid.uuid4())}
-            )
+    acks = [
+        await js.publish_async(
+            f"bench.raw.{i % 64}", payload, headers={"Nats-Msg-Id": str(uuid.uuid4())}
         )
-    await asyncio.wait_for(asyncio.gather(*futures), 60)
+        for i in range(messages)
+    ]
+    await asyncio.wait_for(asyncio.gather(*acks), 120)
     elapsed = watch.elapsed
     await js.delete_stream("BENCH")
     await nc.close()
     return {
         "messages": messages,
-        "bytes": len(payload),
+        "bytes_each": len(payload),
         "messages_per_s": round(messages / elapsed, 1),
     }
 
 
 async def relay_drain(database_url: str, nats_url: str, events: int) -> dict[str, Any]:
-    """Fill the outbox with `events` events, then time the relay publishing all of them."""
-    from services.dispatch.adapters.relay import OutboxRelay
-
+    """Append `events` events (5 per work order) with the relay stopped, then time the relay."""
     engine = create_engine(database_url)
     await upgrade(engine)
     store = SqlEventStore(engine)
     meta = EventMetadata(actor="bench", correlation_id="bench")
     now = datetime.now(UTC)
-    per_stream = 5
-    await asyncio.gather(
-        *(
-            store.append(
-                AppendBatch(
-                    str(uuid.uuid4()),
-                    0,
-                    "bench",
-                    PROJECT,
-                    tuple(
-                        NewEvent(
-                            uuid.uuid4(), "workorder.progress_reported", 1, now, {"note": "x" * 200}
-                        )
-                        for _ in range(per_stream)
-                    ),
-                    meta,
-                )
-            )
-            for _ in range(events // per_stream)
+    per_order = 5
+
+    def batch() -> AppendBatch:
+        new = tuple(
+            NewEvent(uuid.uuid4(), "workorder.progress_reported", 1, now, {"note": "x" * 200})
+            for _ in range(per_order)
         )
-    )
-    await store.close()
-    backlog_before = await SqlEventStore(engine).outbox_backlog()
+        return AppendBatch(str(uuid.uuid4()), 0, "bench", PROJECT, new, meta)
+
+    for start in range(0, events // per_order, 500):
+        await asyncio.gather(
+            *(store.append(batch()) for _ in range(min(500, events // per_order - start)))
+        )
+    backlog = await store.outbox_backlog()
     nc = await connect(nats_url, "bench-relay")
     js = nc.jetstream()
     await ensure_streams(js)
@@ -265,32 +276,69 @@ async def relay_drain(database_url: str, nats_url: str, events: int) -> dict[str
     )
     watch = Stopwatch()
     published = 0
-    while watch.elapsed < 120:
-        count = await relay.publish_pending()
-        published += count
-        if count == 0 and await SqlEventStore(engine).outbox_backlog() == 0:
-            break
+    while watch.elapsed < 300 and published < backlog:
+        published += await relay.publish_pending()
     elapsed = watch.elapsed
+    await store.close()
     await nc.close()
     await engine.dispose()
     return {
-        "backlog": backlog_before,
+        "backlog": backlog,
         "published": published,
         "events_per_s": round(published / elapsed, 1),
     }
 
 
 async def sample_payload(database_url: str) -> bytes:
-    """A real envelope from the outbox, so raw publishes carry the same bytes as the relay."""
-    from sqlalchemy import select
-
-    from services.dispatch.adapters import tables as t
-
+    """A real envelope from the outbox, so raw publishes carry the relay's bytes."""
     engine = create_engine(database_url)
     async with engine.connect() as conn:
         payload = await conn.scalar(select(t.outbox.c.payload).limit(1))
     await engine.dispose()
-    return bytes(payload) if payload else orjson.dumps(REPORT)
+    return bytes(payload)
+
+
+async def run(
+    args: argparse.Namespace, workdir: Path, database_url: str, backend: str
+) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "backend": backend,
+        "machine": machine(),
+        "at": datetime.now(UTC).isoformat(),
+    }
+    with dispatch_stack(workdir, database_url, LOG_LEVEL="WARNING") as stack:
+        async with aiohttp.ClientSession(stack.base_url) as session:
+            await register_project(session, PROJECT)
+        ids = await create_orders(stack.base_url, EXISTING_ORDERS)
+        script = workdir / "mix.lua"
+        script.write_text(wrk_script(ids), encoding="utf-8")
+        results["saturation"] = [
+            saturation(stack.base_url, script, c, args.seconds) for c in (32, 64)
+        ]
+        for row in results["saturation"]:
+            print(json.dumps(row), flush=True)
+        results["fixed_rate"] = await fixed_rate(stack.base_url, ids, args.rate, args.seconds)
+        print(json.dumps(results["fixed_rate"]), flush=True)
+        payload = await sample_payload(database_url)
+        results["raw_sql_insert"] = await raw_insert(database_url, 50_000)
+        print(json.dumps(results["raw_sql_insert"]), flush=True)
+        results["raw_nats_publish"] = await raw_publish(stack.nats_url, args.relay_events, payload)
+        print(json.dumps(results["raw_nats_publish"]), flush=True)
+    nats = NatsServer(workdir / "nats-relay")
+    nats.start()
+    try:
+        relay_db = (
+            f"sqlite+aiosqlite:///{workdir / 'relay.db'}" if backend == "sqlite" else database_url
+        )
+        results["relay"] = await relay_drain(relay_db, nats.url, args.relay_events)
+        results["relay_raw_nats_publish"] = await raw_publish(nats.url, args.relay_events, payload)
+    finally:
+        nats.stop()
+    results["relay"]["share_of_raw_publish"] = round(
+        results["relay"]["events_per_s"] / results["relay_raw_nats_publish"]["messages_per_s"], 3
+    )
+    print(json.dumps(results["relay"]), flush=True)
+    return results
 
 
 async def main() -> None:
@@ -298,72 +346,24 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--postgres", help="PostgreSQL admin URL; a fresh database is created next to it"
+        "--postgres", help="PostgreSQL admin URL; a fresh database is made next to it"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rate", type=float, default=300.0)
-    parser.add_argument("--relay-events", type=int, default=20_000)
+    parser.add_argument("--relay-events", type=int, default=50_000)
     args = parser.parse_args()
-
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.ingest needs wrk (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        workdir = Path(tmp)
         if args.postgres:
-            import os
-
-            from tests.conftest import FreshPostgresDatabase
-
             os.environ["TEST_DATABASE_URL"] = args.postgres
-            database = FreshPostgresDatabase()
-            database_url = await database.__aenter__()
-            backend = "postgresql"
+            async with FreshPostgresDatabase() as database_url:
+                results = await run(args, Path(tmp), database_url, "postgresql")
         else:
-            database = None
-            database_url = f"sqlite+aiosqlite:///{workdir / 'dispatch.db'}"
-            backend = "sqlite"
-        try:
-            results: dict[str, Any] = {
-                "backend": backend,
-                "machine": machine(),
-                "at": datetime.now(UTC).isoformat(),
-            }
-            with dispatch_stack(workdir, database_url) as stack:
-                async with httpx.AsyncClient(base_url=stack.base_url) as client:
-                    await register_project(client, PROJECT)
-                results["saturation"] = await saturation(
-                    stack.base_url, args.clients, args.seconds, 100_000
-                )
-                print(json.dumps(results["saturation"]), flush=True)
-                results["fixed_rate"] = await fixed_rate(stack.base_url, args.rate, args.seconds)
-                print(json.dumps(results["fixed_rate"]), flush=True)
-                payload = await sample_payload(database_url)
-                results["raw_sql_insert"] = await raw_insert(database_url, 50_000)
-                print(json.dumps(results["raw_sql_insert"]), flush=True)
-                results["raw_nats_publish"] = await raw_publish(
-                    stack.nats_url, args.relay_events, payload
-                )
-                print(json.dumps(results["raw_nats_publish"]), flush=True)
-            relay_db = (
-                f"sqlite+aiosqlite:///{workdir / 'relay.db'}"
-                if backend == "sqlite"
-                else database_url
+            results = await run(
+                args, Path(tmp), f"sqlite+aiosqlite:///{Path(tmp) / 'dispatch.db'}", "sqlite"
             )
-            from wo.processes import NatsServer
-
-            nats = NatsServer(workdir / "nats-relay")
-            nats.start()
-            try:
-                results["relay"] = await relay_drain(relay_db, nats.url, args.relay_events)
-            finally:
-                nats.stop()
-            results["relay"]["share_of_raw_publish"] = round(
-                results["relay"]["events_per_s"] / results["raw_nats_publish"]["messages_per_s"], 3
-            )
-            print(json.dumps(results["relay"]), flush=True)
-        finally:
-            if database is not None:
-                await database.__aexit__(None, None, None)
-    out = Path(__file__).parent / "results" / f"ingest-{backend}.json"
+    out = Path(__file__).parent / "results" / f"ingest-{results['backend']}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {out}")

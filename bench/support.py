@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from shared.auth import Role
@@ -94,16 +95,16 @@ def dispatch_stack(workdir: Path, database_url: str, **env: str) -> Iterator[Sta
         nats.stop()
 
 
-async def register_project(client: httpx.AsyncClient, project: str) -> None:
+async def register_project(session: aiohttp.ClientSession, project: str) -> None:
     """Register a benchmark project (idempotent across runs)."""
     details = {"name": project, "time_zone": "Asia/Shanghai", "households": 1000}
-    response = await client.post(
+    async with session.post(
         "/v1/projects",
         json={"project": project, "details": details},
         headers={"Authorization": f"Bearer {dev_token(Role.HQ_QUALITY)}"},
-    )
-    if response.status_code not in (201, 409):
-        raise RuntimeError(f"could not register {project}: {response.text}")
+    ) as response:
+        if response.status not in (201, 409):
+            raise RuntimeError(f"could not register {project}: {await response.text()}")
 
 
 class Stopwatch:

@@ -27,7 +27,9 @@ class Envelope(BaseModel):
     id: UUID
     source: str = Field(description="URI reference of the producing service, e.g. /dispatch")
     type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+\.v[0-9]+$", examples=["workorder.reported.v1"])
-    subject: str = Field(description="The stream id: the work-order id, or the project id")
+    subject: str = Field(
+        description="The stream id: the work-order id, or `project:<tenant>:<project>` for project events"
+    )
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.group_commit import GroupCommitter
 from services.dispatch.adapters.rows import SOURCE, idempotency_record, recorded_from_row
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
@@ -32,7 +34,10 @@ class SqlEventStore:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.engine = engine
-        self._committer = GroupCommitter(engine, max_group, clock or (lambda: datetime.now(UTC)))
+        self._database = Database(engine)
+        self._committer = GroupCommitter(
+            self._database, max_group, clock or (lambda: datetime.now(UTC))
+        )
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after each commit that wrote outbox rows (wakes the relay)."""
@@ -41,6 +46,7 @@ class SqlEventStore:
     async def close(self) -> None:
         """Stop the writer task."""
         await self._committer.close()
+        self._database.close()
 
     async def load(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of a stream in version order, upcast to the current schemas."""
@@ -77,3 +83,18 @@ class SqlEventStore:
                 select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "pending")
             )
         return int(count or 0)
+
+
+def _load_stream(conn: Connection, stream_id: str) -> list[RecordedEvent]:
+    query = select(t.events).where(t.events.c.stream_id == stream_id).order_by(t.events.c.version)
+    return [recorded_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def _idempotency_record(conn: Connection, tenant: str, key: str) -> IdempotencyRecord | None:
+    c = t.idempotency_keys.c
+    row = (
+        conn.execute(select(t.idempotency_keys).where(and_(c.tenant == tenant, c.key == key)))
+        .mappings()
+        .first()
+    )
+    return idempotency_record(row) if row is not None else None

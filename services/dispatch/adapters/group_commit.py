@@ -6,6 +6,7 @@ decides in memory which win, and writes the winners with one multi-row statement
 table in one transaction: N commands cost one commit instead of N. On SQLite this is
 also the single writer the database wants.
 
+The group runs as one unit of work on `Database.run` (one thread hop on SQLite).
 Another process may still write the same stream between the check and the insert
 (PostgreSQL, several dispatch instances); the primary key then refuses the group's
 transaction, and the group is retried one append at a time, each in a savepoint, so
@@ -24,13 +25,12 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import rows
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import IMMEDIATE, sqlite_writer_engine
+from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
 from shared.errors import ConcurrencyConflict
 
@@ -60,9 +60,8 @@ class Pending:
 class GroupCommitter:
     """Owns the writer task of one event store."""
 
-    def __init__(self, engine: AsyncEngine, max_group: int, now: Callable[[], datetime]) -> None:
-        self._engine = engine
-        self._sqlite_writer = sqlite_writer_engine(engine)
+    def __init__(self, database: Database, max_group: int, now: Callable[[], datetime]) -> None:
+        self._database = database
         self._max_group = max_group
         self._now = now
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
@@ -84,8 +83,6 @@ class GroupCommitter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
-        if self._sqlite_writer is not None:
-            self._sqlite_writer.dispose()
 
     async def _run(self) -> None:
         while True:
@@ -98,18 +95,11 @@ class GroupCommitter:
     async def _commit(self, batches: list[AppendBatch]) -> list[Outcome]:
         try:
             try:
-                return await self._in_transaction(_write_together, batches)
+                return await self._database.run(_write_together, batches, self._now(), write=True)
             except IntegrityError:
-                return await self._in_transaction(_write_one_by_one, batches)
+                return await self._database.run(_write_one_by_one, batches, self._now(), write=True)
         except Exception as exc:  # the database is down or refused the transaction: all failed
             return [exc] * len(batches)
-
-    async def _in_transaction(self, write: GroupWrite, batches: list[AppendBatch]) -> list[Outcome]:
-        now = self._now()
-        if self._sqlite_writer is not None:
-            return await asyncio.to_thread(_run_sync, self._sqlite_writer, write, batches, now)
-        async with self._engine.connect() as conn, conn.begin():
-            return await conn.run_sync(write, batches, now)
 
     def _settle(self, group: list[Pending], outcomes: list[Outcome]) -> None:
         GROUP_SIZE.observe(len(group))
@@ -127,18 +117,6 @@ class GroupCommitter:
         if wrote:
             for listener in self.listeners:
                 listener()
-
-
-GroupWrite = Callable[[Connection, list[AppendBatch], datetime], list[Outcome]]
-
-
-def _run_sync(
-    engine: Engine, write: GroupWrite, batches: list[AppendBatch], now: datetime
-) -> list[Outcome]:
-    with engine.connect() as conn:
-        conn = conn.execution_options(**{IMMEDIATE: True})
-        with conn.begin():
-            return write(conn, batches, now)
 
 
 def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:

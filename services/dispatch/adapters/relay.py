@@ -9,7 +9,9 @@ Safety with several dispatch processes: on PostgreSQL the heads are locked with
 the claim is a read and only the marking takes the single writer lock (see
 `_round_on_sqlite`). A relay that dies
 after publishing and before marking leaves its rows pending; whoever publishes them
-again is deduplicated by JetStream's duplicate window, so consumers see each event once.
+again within JetStream's duplicate window (2 min) is dropped by it; after a longer
+outage the event is stored twice, and consumers skip it by event id (docs/events.md).
+A lost EVENTS stream is recreated and refilled from the store (`_recover_lost_stream`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from uuid import UUID
 
 from nats.js import JetStreamContext
+from nats.js.errors import NoStreamResponseError
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -74,35 +77,50 @@ async def publish_wave(
     """
     errors: list[str | None] = [None] * len(messages)
     futures: dict[asyncio.Future[Any], int] = {}
+    sent = 0
     try:
-        for index, message in enumerate(messages):
-            try:
-                future = await js.publish_async(
-                    message.subject,
-                    message.payload,
-                    wait_stall=ack_timeout,
-                    headers={MSG_ID_HEADER: message.msg_id},
-                )
-            except Exception as exc:  # not connected, buffer full, too many stalled acks
-                errors[index] = describe_error(exc)
-            else:
-                futures[future] = index
-        if futures:
-            done, not_done = await asyncio.wait(futures, timeout=ack_timeout)
-            for future in not_done:
-                errors[futures[future]] = f"no acknowledgement within {ack_timeout:g} s"
-            for future in done:
-                if future.cancelled():
-                    errors[futures[future]] = "publish cancelled"
-                elif (failure := future.exception()) is not None:
-                    errors[futures[future]] = describe_error(failure)
+        # One deadline for the whole wave rather than nats-py's `wait_stall` per message:
+        # that wraps every publish in `asyncio.wait_for`, which cost the relay three
+        # quarters of its publish rate. A wave stalled by too many unacknowledged
+        # messages (NATS gone) still ends at the deadline.
+        async with asyncio.timeout(ack_timeout):
+            for index, message in enumerate(messages):
+                sent = index + 1
+                try:
+                    future = await js.publish_async(
+                        message.subject, message.payload, headers={MSG_ID_HEADER: message.msg_id}
+                    )
+                except Exception as exc:  # not connected, buffer full
+                    errors[index] = describe_error(exc)
+                else:
+                    futures[future] = index
+            if futures:
+                await asyncio.wait(futures)
+        if any(
+            f.done() and not f.cancelled() and isinstance(f.exception(), NoStreamResponseError)
+            for f in futures
+        ):
+            raise StreamMissing("no JetStream stream takes these subjects (was EVENTS deleted?)")
+    except TimeoutError:
+        for index in range(sent - 1 if sent else 0, len(messages)):
+            if errors[index] is None and index not in futures.values():
+                errors[index] = f"not sent within {ack_timeout:g} s (too many unacknowledged)"
     finally:
-        # A future left waiting holds one of the JetStream context's in-flight slots
-        # until an ack that may never come; cancelling it gives the slot back.
-        for future in futures:
+        for future, index in futures.items():
             if not future.done():
+                errors[index] = f"no acknowledgement within {ack_timeout:g} s"
+                # A future left waiting holds one of the JetStream context's in-flight
+                # slots until an ack that may never come; cancelling it gives it back.
                 future.cancel()
+            elif future.cancelled():
+                errors[index] = "publish cancelled"
+            elif (failure := future.exception()) is not None:
+                errors[index] = describe_error(failure)
     return errors
+
+
+class StreamMissing(Exception):
+    """JetStream answered that no stream stores the subject: the stream was lost."""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -162,6 +180,8 @@ class OutboxRelay:
         clock: Clock,
         max_backoff: float = 5.0,
         before_mark: Callable[[Sequence[UUID]], Awaitable[None]] | None = None,
+        stream_replicas: int = 1,
+        events_max_age_days: int = 0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -173,6 +193,8 @@ class OutboxRelay:
         self._clock = clock
         self._max_backoff = max_backoff
         self._before_mark = before_mark
+        self._stream_replicas = stream_replicas
+        self._events_max_age_days = events_max_age_days
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -192,6 +214,9 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 result = await self._round()
+            except StreamMissing:
+                await self._recover_lost_stream()
+                continue
             except Exception as exc:  # database or NATS trouble: the rows stay pending
                 delay = self._next_delay(delay)
                 log.warning("relay.round_failed", error=describe_error(exc), retry_in=delay)
@@ -219,6 +244,29 @@ class OutboxRelay:
             # clock would otherwise stop the relay.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def _recover_lost_stream(self) -> None:
+        """Recreate the streams and publish the whole store again (ARCHITECTURE: recovery).
+
+        Nothing else is needed: every event is in the store, republished per work order
+        in version order; the pending rows that follow are duplicates JetStream drops.
+        """
+        from services.dispatch.adapters.republish import republish_all  # uses publish_wave
+
+        log.error("relay.stream_lost", action="recreating the streams and republishing the store")
+        try:
+            count = await republish_all(
+                self._engine,
+                self._js,
+                publish_timeout=self._publish_timeout,
+                stream_replicas=self._stream_replicas,
+                events_max_age_days=self._events_max_age_days,
+            )
+        except Exception as exc:
+            log.warning("relay.republish_failed", error=describe_error(exc))
+            await asyncio.sleep(self._max_backoff)
+            return
+        log.info("relay.stream_recovered", republished=count)
 
     def _next_delay(self, delay: float) -> float:
         return min(self._max_backoff, 0.1 if delay == 0 else delay * 2)

@@ -52,6 +52,8 @@ async def republish_all(
     publish_timeout: float = 5.0,
     retry_timeout: float = 120.0,
     on_progress: Callable[[int, int], None] | None = None,
+    stream_replicas: int = 1,
+    events_max_age_days: int = 0,
 ) -> int:
     """Publish every event of the store to JetStream again; return how many were published.
 
@@ -63,7 +65,8 @@ async def republish_all(
     """
     if batch_size < 1 or max_in_flight < 1:
         raise ValueError("batch_size and max_in_flight must be at least 1")
-    await ensure_streams(js)
+    # The configured stream settings, so a production stream keeps its replicas.
+    await ensure_streams(js, stream_replicas, events_max_age_days)
     async with engine.connect() as conn:
         total = int(await conn.scalar(select(func.count()).select_from(t.events)) or 0)
     done = 0

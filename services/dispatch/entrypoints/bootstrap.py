@@ -89,6 +89,8 @@ async def _run_relay(dispatch: Dispatch) -> None:
         poll_interval=settings.relay_poll_seconds,
         publish_timeout=settings.relay_publish_timeout_seconds,
         clock=dispatch.clock,
+        stream_replicas=settings.nats_stream_replicas,
+        events_max_age_days=settings.events_max_age_days,
     )
     dispatch.relay = relay
     dispatch.store.on_commit(relay.wake)

@@ -186,8 +186,14 @@ async def _run_with_progress(
             progress.update(task, completed=done, total=total)
 
         try:
+            settings = DispatchSettings()
             count = await republish_all(
-                engine, nc.jetstream(), batch_size=batch_size, on_progress=on_progress
+                engine,
+                nc.jetstream(),
+                batch_size=batch_size,
+                on_progress=on_progress,
+                stream_replicas=settings.nats_stream_replicas,
+                events_max_age_days=settings.events_max_age_days,
             )
         except AppError as exc:
             raise _Failure(exc.message) from None

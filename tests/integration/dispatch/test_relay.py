@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg
+from nats.js.api import RawStreamMsg, StreamConfig
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -209,7 +209,11 @@ async def test_a_failed_publish_keeps_the_row_pending_and_holds_back_its_work_or
 ) -> None:
     for i in range(3):
         await append(dispatch.store, i, 0, count=3)
-    await dispatch.js.delete_stream(EVENTS_STREAM)  # nothing answers on events.>
+    # A stream that refuses every message as too large: JetStream answers with an error.
+    await dispatch.js.delete_stream(EVENTS_STREAM)
+    await dispatch.js.add_stream(
+        StreamConfig(name=EVENTS_STREAM, subjects=["events.>"], max_msg_size=16)
+    )
     relay = dispatch.relay()
 
     assert await relay.publish_pending() == 0
@@ -219,7 +223,9 @@ async def test_a_failed_publish_keeps_the_row_pending_and_holds_back_its_work_or
     assert {r["status"] for r in rows} == {"pending"}
     heads = [r for r in rows if r["version"] == 1]
     behind = [r for r in rows if r["version"] > 1]
-    assert all(r["attempts"] == 1 and "NoStreamResponse" in r["last_error"] for r in heads)
+    assert all(r["attempts"] == 1 and r["last_error"] for r in heads), [
+        r["last_error"] for r in heads
+    ]
     assert all(r["attempts"] == 0 and r["last_error"] is None for r in behind)
 
     await ensure_streams(dispatch.js)
@@ -335,3 +341,35 @@ async def test_two_relays_on_one_database_publish_everything_once_in_order(
     messages = await stream_messages(dispatch.js)
     assert len(messages) == sum(versions.values())
     assert_each_event_once_in_version_order(messages, await stored_event_ids(dispatch.engine))
+
+
+async def test_a_lost_events_stream_is_recreated_and_refilled_from_the_store(
+    dispatch: Dispatch,
+) -> None:
+    relay = dispatch.relay(publish_timeout=0.5, poll_interval=0.1)
+    dispatch.store.on_commit(relay.wake)
+    versions = {i: await append(dispatch.store, i, 0, count=3) for i in range(4)}
+
+    async with running(relay):
+        await eventually(lambda: _no_pending(dispatch.engine))
+        await dispatch.js.delete_stream(EVENTS_STREAM)
+        for i in range(4):
+            versions[i] = await append(dispatch.store, i, versions[i], count=2)
+
+        async def refilled() -> bool:
+            if await pending_rows(dispatch.engine):
+                return False
+            try:
+                return len(await stream_messages(dispatch.js)) == 20
+            except Exception:
+                return False
+
+        await eventually(refilled, within=30.0)
+
+    assert_each_event_once_in_version_order(
+        await stream_messages(dispatch.js), await stored_event_ids(dispatch.engine)
+    )
+
+
+async def _no_pending(engine: AsyncEngine) -> bool:
+    return await pending_rows(engine) == 0
