@@ -58,6 +58,7 @@ from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.auth import Role
 from shared.clock import SystemClock
 from shared.events.recorded import EventMetadata
+from shared.logging import configure_logging
 from shared.nats import connect, ensure_streams
 from tests.conftest import FreshPostgresDatabase
 from tests.integration.dispatch.api_support import report_body
@@ -352,6 +353,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--relay-events", type=int, default=50_000)
     args = parser.parse_args()
+    configure_logging("bench", "WARNING")
     if shutil.which("wrk") is None:
         raise SystemExit("bench.ingest needs wrk (Debian: apt-get install wrk)")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:

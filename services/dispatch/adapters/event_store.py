@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -85,9 +85,18 @@ class SqlEventStore:
         return int(count or 0)
 
 
+# Built once: constructing a statement costs more than running it from the cache.
+_STREAM = (
+    select(t.events)
+    .where(t.events.c.stream_id == bindparam("stream_id"))
+    .order_by(t.events.c.version)
+)
+
+
 def _load_stream(conn: Connection, stream_id: str) -> list[RecordedEvent]:
-    query = select(t.events).where(t.events.c.stream_id == stream_id).order_by(t.events.c.version)
-    return [recorded_from_row(row) for row in conn.execute(query).mappings()]
+    return [
+        recorded_from_row(row) for row in conn.execute(_STREAM, {"stream_id": stream_id}).mappings()
+    ]
 
 
 def _idempotency_record(conn: Connection, tenant: str, key: str) -> IdempotencyRecord | None:
