@@ -68,6 +68,7 @@ PROJECT = "bench-a"
 REPORT = report_body(project=PROJECT, description="厨房水管漏水,需要尽快上门维修")
 PROGRESS = {"note": "已联系供应商,配件明天到"}
 EXISTING_ORDERS = 2000
+BATCH = int(os.environ.get("RELAY_BATCH", "1000"))
 
 
 def _headers() -> dict[str, str]:
@@ -248,14 +249,19 @@ async def raw_publish(nats_url: str, messages: int, payload: bytes) -> dict[str,
     }
 
 
-async def relay_drain(database_url: str, nats_url: str, events: int) -> dict[str, Any]:
-    """Append `events` events (5 per work order) with the relay stopped, then time the relay."""
+async def relay_drain(
+    database_url: str, nats_url: str, events: int, per_order: int
+) -> dict[str, Any]:
+    """Append `events` events (`per_order` per work order) with the relay stopped, then time it.
+
+    With one event per work order a round is one wave of publishes; with five, five
+    waves, each waiting for its acknowledgements (the price of per-order ordering).
+    """
     engine = create_engine(database_url)
     await upgrade(engine)
     store = SqlEventStore(engine)
     meta = EventMetadata(actor="bench", correlation_id="bench")
     now = datetime.now(UTC)
-    per_order = 5
 
     def batch() -> AppendBatch:
         new = tuple(

@@ -1,17 +1,21 @@
 """The outbox relay: publishes committed events to JetStream, per work order in version order.
 
-Each round claims the pending outbox rows at the head of their work order's stream,
-publishes them (and the rows queued behind them) with `Nats-Msg-Id` = event id, and
-marks the acknowledged rows `published` in the same transaction that held the claim.
+Each round takes pending outbox rows, publishes them with `Nats-Msg-Id` = event id in
+waves (wave k holds the k-th row of each work order, acknowledged before wave k+1),
+and marks the acknowledged rows `published`.
 
-Safety with several dispatch processes: on PostgreSQL the heads are locked with
-`FOR UPDATE SKIP LOCKED`, so each stream is worked by one relay at a time; on SQLite
-the claim is a read and only the marking takes the single writer lock (see
-`_round_on_sqlite`). A relay that dies
-after publishing and before marking leaves its rows pending; whoever publishes them
-again within JetStream's duplicate window (2 min) is dropped by it; after a longer
-outage the event is stored twice, and consumers skip it by event id (docs/events.md).
-A lost EVENTS stream is recreated and refilled from the store (`_recover_lost_stream`).
+On PostgreSQL, several dispatch processes may relay at once: a round locks the rows at
+the head of their work order's stream with `FOR UPDATE SKIP LOCKED` (plus the rows
+queued behind them), publishes while holding the claim and marks in the same
+transaction, so each work order is worked by one relay at a time. On SQLite a round
+reads the oldest pending rows, publishes without holding SQLite's single writer lock,
+and marks in a short write transaction (see `_round_on_sqlite`).
+
+A relay that dies after publishing and before marking leaves its rows pending; whoever
+publishes them again within JetStream's duplicate window (2 min) is dropped by it;
+after a longer outage the event is stored twice, and consumers skip it by event id
+(docs/events.md). A lost EVENTS stream is recreated and refilled from the store
+(`_recover_lost_stream`).
 """
 
 from __future__ import annotations
@@ -161,6 +165,17 @@ class _PublishOutcome:
     """Row id → error text."""
 
 
+_ROW_COLUMNS = (
+    t.outbox.c.id,
+    t.outbox.c.event_id,
+    t.outbox.c.stream_id,
+    t.outbox.c.version,
+    t.outbox.c.subject,
+    t.outbox.c.payload,
+    t.outbox.c.created_at,
+)
+
+
 class OutboxRelay:
     """Publishes the outbox to JetStream, per work order in version order, until cancelled.
 
@@ -278,7 +293,7 @@ class OutboxRelay:
             heads, further, more = await self._claim(conn)
             outcome = await self._publish_and_report(heads + further)
             await self._mark(conn, outcome)
-            backlog = await _backlog(conn)
+            backlog = -1 if more else await _backlog(conn)
         return self._result(heads + further, outcome, more, backlog)
 
     async def _round_on_sqlite(self) -> _RoundResult:
@@ -288,14 +303,27 @@ class OutboxRelay:
         # order's rows in version order after its earlier ones were acknowledged, and
         # JetStream drops the repeated Nats-Msg-Id, so order and exactly-once both hold.
         async with self._engine.connect() as conn, conn.begin():
-            heads, further, more = await self._claim(conn)
-        outcome = await self._publish_and_report(heads + further)
+            rows = await self._oldest_pending(conn)
+        outcome = await self._publish_and_report(rows)
+        more = len(rows) == self._batch_size
         async with self._engine.connect() as conn:
             conn = await conn.execution_options(**{IMMEDIATE: True})
             async with conn.begin():
                 await self._mark(conn, outcome)
-                backlog = await _backlog(conn)
-        return self._result(heads + further, outcome, more, backlog)
+                backlog = -1 if more else await _backlog(conn)
+        return self._result(rows, outcome, more, backlog)
+
+    async def _oldest_pending(self, conn: AsyncConnection) -> list[_Row]:
+        """The oldest pending rows by id: with no row locks to skip, a prefix of the outbox
+        holds a prefix of every work order's pending events, which is all ordering needs."""
+        outbox = t.outbox
+        query = (
+            select(*_ROW_COLUMNS)
+            .where(outbox.c.status == "pending")
+            .order_by(outbox.c.id)
+            .limit(self._batch_size)
+        )
+        return [_Row(**row) for row in (await conn.execute(query)).mappings()]
 
     async def _publish_and_report(self, rows: list[_Row]) -> _PublishOutcome:
         outcome = await self._publish(rows) if rows else _PublishOutcome()
@@ -307,7 +335,8 @@ class OutboxRelay:
     def _result(
         rows: list[_Row], outcome: _PublishOutcome, more: bool, backlog: int
     ) -> _RoundResult:
-        OUTBOX_BACKLOG.set(backlog)
+        if backlog >= 0:  # counted only when a round drained what it could see: a count is a scan
+            OUTBOX_BACKLOG.set(backlog)
         return _RoundResult(
             claimed=len(rows),
             published=len(outcome.acked),
@@ -320,15 +349,7 @@ class OutboxRelay:
         """The heads of up to `batch_size` streams, locked, and the rows queued behind them."""
         outbox = t.outbox
         earlier = outbox.alias("earlier")
-        columns = (
-            outbox.c.id,
-            outbox.c.event_id,
-            outbox.c.stream_id,
-            outbox.c.version,
-            outbox.c.subject,
-            outbox.c.payload,
-            outbox.c.created_at,
-        )
+        columns = _ROW_COLUMNS
         heads_query = (
             select(*columns)
             .where(outbox.c.status == "pending")
