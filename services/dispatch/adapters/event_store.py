@@ -50,12 +50,7 @@ class SqlEventStore:
 
     async def load(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of a stream in version order, upcast to the current schemas."""
-        query = (
-            select(t.events).where(t.events.c.stream_id == stream_id).order_by(t.events.c.version)
-        )
-        async with self.engine.connect() as conn:
-            found = (await conn.execute(query)).mappings().all()
-        return [recorded_from_row(row) for row in found]
+        return await self._database.run(_load_stream, stream_id)
 
     async def append(self, batch: AppendBatch) -> AppendResult:
         """Append atomically with the next group; raise `ConcurrencyConflict` if stale."""
@@ -63,18 +58,7 @@ class SqlEventStore:
 
     async def idempotent_result(self, tenant: str, key: str) -> IdempotencyRecord | None:
         """The stored first result of a command key, if any."""
-        c = t.idempotency_keys.c
-        async with self.engine.connect() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(t.idempotency_keys).where(and_(c.tenant == tenant, c.key == key))
-                    )
-                )
-                .mappings()
-                .first()
-            )
-        return idempotency_record(row) if row is not None else None
+        return await self._database.run(_idempotency_record, tenant, key)
 
     async def outbox_backlog(self) -> int:
         """Outbox rows not yet acknowledged by JetStream."""
