@@ -312,7 +312,10 @@ async def run(
         "machine": machine(),
         "at": datetime.now(UTC).isoformat(),
     }
-    with dispatch_stack(workdir, database_url, LOG_LEVEL="WARNING") as stack:
+    results["http_workers"] = args.workers
+    with dispatch_stack(
+        workdir, database_url, LOG_LEVEL="WARNING", HTTP_WORKERS=str(args.workers)
+    ) as stack:
         async with aiohttp.ClientSession(stack.base_url) as session:
             await register_project(session, PROJECT)
         ids = await create_orders(stack.base_url, EXISTING_ORDERS)
@@ -359,6 +362,7 @@ async def main() -> None:
         "--postgres", help="PostgreSQL admin URL; a fresh database is made next to it"
     )
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="dispatch HTTP worker processes")
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--relay-events", type=int, default=50_000)
     args = parser.parse_args()
@@ -374,7 +378,8 @@ async def main() -> None:
             results = await run(
                 args, Path(tmp), f"sqlite+aiosqlite:///{Path(tmp) / 'dispatch.db'}", "sqlite"
             )
-    out = Path(__file__).parent / "results" / f"ingest-{results['backend']}.json"
+    suffix = f"-{args.workers}workers" if args.workers > 1 else ""
+    out = Path(__file__).parent / "results" / f"ingest-{results['backend']}{suffix}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written {out}")
