@@ -19,9 +19,12 @@ from shared.subjects import Slug, event_subject
 
 
 class Envelope(BaseModel):
-    """One event on the bus (CloudEvents 1.0, JSON structured mode)."""
+    """One event on the bus (CloudEvents 1.0, JSON structured mode).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Unknown attributes are ignored: CloudEvents lets producers add extensions.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     specversion: Literal["1.0"] = "1.0"
     id: UUID

@@ -12,7 +12,7 @@ from shared.events.base import EventData
 class Building(BaseModel):
     """A building (楼栋) of the project and how many households (户) it has."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -22,7 +22,7 @@ class Building(BaseModel):
 class ProjectDetails(BaseModel):
     """The registered facts of a project; `households` is the denominator of the complaint rate."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"

@@ -56,7 +56,7 @@ class PauseReason(StrEnum):
 class Location(BaseModel):
     """Where the work is, inside the envelope's project: building (楼栋) and unit (单元/户)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     building: ShortText | None = None
     unit: ShortText | None = None
@@ -66,7 +66,7 @@ class Location(BaseModel):
 class Reporter(BaseModel):
     """The person who reported; `resident_id` ties the order to a resident's login."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: ShortText
     phone: Annotated[str, Field(max_length=32)] | None = None

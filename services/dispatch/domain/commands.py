@@ -8,11 +8,11 @@ command's `name` (`POST /work-orders/{id}/assign`). Values are checked for shape
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events.project import ProjectDetails
+from shared.events.project import Building, ProjectDetails
 from shared.events.workorder import (
     Channel,
     Location,
@@ -27,6 +27,45 @@ from shared.events.workorder import (
 from shared.subjects import Slug
 
 Note = Annotated[str, Field(max_length=500)]
+
+
+# The published models ignore unknown fields (consumers must read newer producers);
+# what a client sends must not slip past silently, so inputs are strict subclasses.
+# `from_attributes` lets code pass the published models where an input is expected.
+
+
+class LocationInput(Location):
+    """`Location` as an HTTP input: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+
+class ReporterInput(Reporter):
+    """`Reporter` as an HTTP input: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+
+class BuildingInput(Building):
+    """`Building` as an HTTP input: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+
+class ProjectDetailsInput(ProjectDetails):
+    """`ProjectDetails` as an HTTP input: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+    buildings: tuple[BuildingInput, ...] = ()
+
+
+Published = TypeVar("Published", bound=BaseModel)
+
+
+def published(value: BaseModel, as_type: type[Published]) -> Published:
+    """The published (lenient) model of an input value, for putting into an event."""
+    return as_type.model_validate(value.model_dump())
 
 
 class Command(BaseModel):
@@ -49,12 +88,12 @@ class ReportWorkOrder(Command):
         examples=["plumbing", "elevator", "noise"],
     )
     urgency: Urgency = Field(default=Urgency.NORMAL, description="Urgent orders skip quiet hours.")
-    location: Location = Field(
-        default=Location(),
+    location: LocationInput = Field(
+        default=LocationInput(),
         description="Building, unit and detail of the place the resident named.",
         examples=[{"building": "3", "unit": "1202", "detail": "kitchen sink"}],
     )
-    reporter: Reporter = Field(
+    reporter: ReporterInput = Field(
         description="Who reported; a resident's own report is tied to their login.",
         examples=[{"name": "王女士", "phone": "13800000000", "resident_id": "res-42"}],
     )
@@ -290,7 +329,7 @@ class RegisterProject(Command):
     name = "register-project"
 
     project: Slug = Field(description="The project id, a slug.", examples=["sunny-garden"])
-    details: ProjectDetails = Field(description="Name, time zone, households and buildings.")
+    details: ProjectDetailsInput = Field(description="Name, time zone, households and buildings.")
 
 
 class UpdateProject(Command):
@@ -298,4 +337,4 @@ class UpdateProject(Command):
 
     name = "update-project"
 
-    details: ProjectDetails = Field(description="The whole new record.")
+    details: ProjectDetailsInput = Field(description="The whole new record.")

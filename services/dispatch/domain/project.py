@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.dispatch.domain.commands import RegisterProject, UpdateProject
+from services.dispatch.domain.commands import RegisterProject, UpdateProject, published
 from services.dispatch.domain.permissions import Actor, authorize
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.base import EventData
@@ -42,11 +42,11 @@ def decide_project(
                 f"project {command.project!r} is already registered", code="project_exists"
             )
         _validate(command.details)
-        return [ProjectRegistered(details=command.details)]
+        return [ProjectRegistered(details=published(command.details, ProjectDetails))]
     if state is None:
         raise NotFound("no such project", code="unknown_project")
     _validate(command.details)
-    return [ProjectUpdated(details=command.details)]
+    return [ProjectUpdated(details=published(command.details, ProjectDetails))]
 
 
 def _validate(details: ProjectDetails) -> None:

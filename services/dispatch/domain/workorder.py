@@ -50,6 +50,7 @@ from services.dispatch.domain.commands import (
     ScheduleAppointment,
     StartWork,
     TransferOwner,
+    published,
 )
 from services.dispatch.domain.commitment import (
     MAX_COMMITMENT,
@@ -81,10 +82,12 @@ from shared.events.workorder import (
     Completed,
     FeedbackGiven,
     FollowUpRecorded,
+    Location,
     OwnerTransferred,
     ProgressReported,
     Reassigned,
     Reopened,
+    Reporter,
     WorkOrderKind,
     WorkOrderReported,
     WorkPaused,
@@ -131,7 +134,7 @@ def decide(
 
 
 def _report(command: ReportWorkOrder, actor: Actor) -> WorkOrderReported:
-    reporter = command.reporter
+    reporter = published(command.reporter, Reporter)
     if actor.role is Role.RESIDENT and reporter.resident_id is None:
         # Ties the order to the resident's login so they can follow and rate it.
         reporter = reporter.model_copy(update={"resident_id": actor.subject})
@@ -139,7 +142,7 @@ def _report(command: ReportWorkOrder, actor: Actor) -> WorkOrderReported:
         kind=command.kind,
         category=command.category,
         urgency=command.urgency,
-        location=command.location,
+        location=published(command.location, Location),
         reporter=reporter,
         channel=command.channel,
         description=command.description,

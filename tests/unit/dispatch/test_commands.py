@@ -57,7 +57,7 @@ def test_report_defaults_to_normal_urgency_an_empty_location_and_no_owner() -> N
     )
 
     assert command.urgency is Urgency.NORMAL
-    assert command.location == Location()
+    assert command.location.model_dump() == Location().model_dump()
     assert command.owner is None
 
 
