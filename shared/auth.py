@@ -6,6 +6,7 @@ identity provider they are RS256 and verified against its JWKS URL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from datetime import datetime, timedelta
@@ -75,6 +76,15 @@ class TokenVerifier:
         # Clients send the same token on every request; checking its signature again
         # each time was a third of a report's CPU. Entries live until the token expires.
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    async def verify_async(self, token: str) -> Principal:
+        """`verify` for the event loop: fetching a JWKS is blocking I/O, so it runs in a thread."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            return cached[0]
+        if self._jwks is not None:
+            return await asyncio.to_thread(self.verify, token)
+        return self.verify(token)
 
     def verify(self, token: str) -> Principal:
         """Return the principal of a valid token, else raise `Unauthenticated`."""

@@ -25,7 +25,7 @@ async def current_principal(
     """The authenticated caller; 401 problem details without a valid token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
-    return (await _verifier(request)).verify(credentials.credentials)
+    return await (await _verifier(request)).verify_async(credentials.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
