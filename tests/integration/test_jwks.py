@@ -85,7 +85,9 @@ async def test_a_token_signed_by_another_key_is_refused(jwks_url: str) -> None:
 async def test_an_hs256_token_is_refused_when_a_jwks_is_configured(jwks_url: str) -> None:
     verifier = TokenVerifier(secret=None, jwks_url=jwks_url, issuer=ISSUER, audience=AUDIENCE)
     forged = jwt.encode(
-        {"sub": "x", "iss": ISSUER, "aud": AUDIENCE}, "guessable", algorithm="HS256"
+        {"sub": "x", "iss": ISSUER, "aud": AUDIENCE},
+        "a-shared-secret-someone-guessed-0123456",
+        algorithm="HS256",
     )
 
     with pytest.raises(Unauthenticated):
