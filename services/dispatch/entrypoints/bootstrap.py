@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any
 
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,6 +13,7 @@ from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.queries import SqlProjectDirectory
+from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
@@ -34,7 +34,7 @@ class Dispatch:
     projects: SqlProjectDirectory
     verifier: TokenVerifier
     nats: Client | None = None
-    relay: Any = None
+    relay: OutboxRelay | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -80,8 +80,6 @@ async def _run_relay(dispatch: Dispatch) -> None:
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-    from services.dispatch.adapters.relay import OutboxRelay
-
     relay = OutboxRelay(
         dispatch.engine,
         dispatch.nats.jetstream(),

@@ -10,7 +10,7 @@ from services.dispatch.adapters.event_store import SOURCE
 from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
 from services.dispatch.domain.permissions import list_scope
-from services.dispatch.domain.workorder import Actor
+from services.dispatch.domain.workorder import Actor, Status
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import etag, json_response, outcome_response
 from services.dispatch.service_layer.handlers import execute, load_work_order, report_work_order
@@ -146,7 +146,7 @@ async def list_(
     principal: PrincipalDep,
     dispatch: DispatchDep,
     project: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
+    status: Status | None = None,
     kind: WorkOrderKind | None = None,
     assignee: Annotated[str | None, Query(max_length=128)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
@@ -160,7 +160,7 @@ async def list_(
         tenant=principal.tenant,
         projects=None if principal.all_projects else principal.projects,
         project=project,
-        status=status,
+        status=str(status) if status else None,
         kind=str(kind) if kind else None,
         assignee=assignee,
         owner=owner,
