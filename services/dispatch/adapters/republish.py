@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SOURCE, recorded_from_row
-from services.dispatch.adapters.relay import OutgoingMessage, publish_wave
+from services.dispatch.adapters.jetstream import OutgoingMessage, publish_wave
 from shared.envelope import Envelope
 from shared.errors import Unavailable
 from shared.logging import get_logger

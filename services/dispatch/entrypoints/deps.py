@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from services.dispatch.entrypoints.bootstrap import Dispatch
-from services.dispatch.service_layer.handlers import CommandContext
+from services.dispatch.service_layer.context import CommandContext
 from shared.errors import InvalidInput
 from shared.http.auth import PrincipalDep
 

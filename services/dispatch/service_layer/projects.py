@@ -1,8 +1,17 @@
-"""The project registry as the handlers see it: does a project exist for a tenant."""
+"""The project registry: which projects exist, and the handler that registers them."""
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from services.dispatch.domain.commands import RegisterProject, UpdateProject
+from services.dispatch.domain.project import ProjectState, decide_project, fold_project
+from services.dispatch.service_layer.append import Answer, Stream, append_decided
+from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
+from services.dispatch.service_layer.ports import EventStore, ProjectView
+from shared.errors import NotFound
+from shared.events.catalogue import parse
 
 
 def project_stream_id(tenant: str, project: str) -> str:
@@ -20,3 +29,47 @@ class ProjectDirectory(Protocol):
     def remember(self, tenant: str, project: str) -> None:
         """Note a project registered by this process (projects are never removed)."""
         ...
+
+
+async def change_project(
+    store: EventStore,
+    projects: ProjectDirectory,
+    project: str,
+    command: RegisterProject | UpdateProject,
+    ctx: CommandContext,
+) -> Outcome:
+    """Register a project or update its registered facts, as events on its own stream."""
+    tenant = ctx.principal.tenant
+    command_fingerprint = fingerprint(command, project)
+    replay = await earlier_outcome(store, tenant, ctx.idempotency_key, command_fingerprint)
+    if replay is not None:
+        return replay
+    if not ctx.principal.can_access(tenant, project):
+        raise NotFound(f"project {project!r} not found", code="unknown_project")
+    stream_id = project_stream_id(tenant, project)
+    state = await load_project_state(store, stream_id)
+    decided = decide_project(state, command, ctx.actor)
+    details = decided[-1].model_dump(mode="json")["details"]
+    view = ProjectView(
+        tenant=tenant,
+        project=project,
+        name=details["name"],
+        time_zone=details["time_zone"],
+        households=details["households"],
+        details=details,
+    )
+    stream = Stream(stream_id, tenant, project, state.version if state else 0)
+    answer = Answer(
+        201 if state is None else 200,
+        {"tenant": tenant, "project": project, **details},
+        command_fingerprint,
+    )
+    outcome = await append_decided(store, stream, decided, ctx, answer, project_view=view)
+    projects.remember(tenant, project)
+    return outcome
+
+
+async def load_project_state(store: EventStore, stream_id: str) -> ProjectState | None:
+    """Fold a project's registry stream."""
+    events = await store.load(stream_id)
+    return fold_project((parse(e.type_name, e.data), e.occurred_at) for e in events)

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from services.dispatch.service_layer.handlers import Outcome
+from services.dispatch.service_layer.context import Outcome
 
 
 def json_response(

@@ -1,0 +1,99 @@
+"""Append what the domain decided, with its idempotency record and inline views."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.idempotency import replayed
+from services.dispatch.service_layer.ports import (
+    AppendBatch,
+    EventStore,
+    IdempotencyRecord,
+    NewEvent,
+    ProjectView,
+    WorkOrderView,
+)
+from shared.events.base import EventData
+from shared.events.recorded import EventMetadata
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """Where decided events go: a stream, its tenancy, and the version they were decided on."""
+
+    id: str
+    tenant: str
+    project: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The response a successful command gives (and a repeat of it replays)."""
+
+    status_code: int
+    body: dict[str, Any]
+    fingerprint: str
+
+
+async def append_decided(
+    store: EventStore,
+    stream: Stream,
+    decided: list[EventData],
+    ctx: CommandContext,
+    answer: Answer,
+    *,
+    work_order_view: WorkOrderView | None = None,
+    project_view: ProjectView | None = None,
+) -> Outcome:
+    """Append `decided` atomically with the key's record and views; the command's outcome."""
+    version = stream.version + len(decided)
+    body = {**answer.body, "version": version}
+    key = ctx.idempotency_key
+    batch = AppendBatch(
+        stream_id=stream.id,
+        expected_version=stream.version,
+        tenant=stream.tenant,
+        project=stream.project,
+        events=tuple(
+            NewEvent(
+                uuid.uuid4(),
+                type(e).type_name,
+                type(e).schema_version,
+                ctx.now,
+                e.model_dump(mode="json"),
+            )
+            for e in decided
+        ),
+        metadata=EventMetadata(
+            actor=ctx.principal.subject, correlation_id=ctx.correlation_id, idempotency_key=key
+        ),
+        idempotency=(
+            IdempotencyRecord(
+                stream.tenant, key, answer.fingerprint, stream.id, answer.status_code, body
+            )
+            if key
+            else None
+        ),
+        work_order_view=work_order_view,
+        project_view=project_view,
+    )
+    result = await store.append(batch)
+    if result.duplicate_of is not None:
+        return replayed(result.duplicate_of, answer.fingerprint)
+    log.info(
+        "events.appended",
+        stream_id=stream.id,
+        tenant=stream.tenant,
+        project=stream.project,
+        version=version,
+        events=[type(e).type_name for e in decided],
+        actor=ctx.principal.subject,
+    )
+    return Outcome(answer.status_code, body, version)

@@ -1,0 +1,144 @@
+"""Work-order handlers: load the stream, let the domain decide, append in one transaction.
+
+Handlers are plain async functions; their dependencies (the store, the project
+directory) arrive as arguments, wired once in `entrypoints.bootstrap`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from services.dispatch.domain.commands import Command, ReportWorkOrder
+from services.dispatch.domain.permissions import can_read
+from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, evolve, fold
+from services.dispatch.service_layer.append import Answer, Stream, append_decided
+from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
+from services.dispatch.service_layer.ports import EventStore, WorkOrderView
+from services.dispatch.service_layer.projects import ProjectDirectory
+from shared.auth import Principal
+from shared.errors import InvalidInput, NotFound, PreconditionFailed
+from shared.events.base import EventData
+from shared.events.catalogue import parse
+from shared.events.recorded import RecordedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedWorkOrder:
+    """A work order folded from its stream, with its stream coordinates."""
+
+    id: str
+    tenant: str
+    project: str
+    state: WorkOrderState
+    events: list[RecordedEvent]
+
+    def representation(self) -> dict[str, Any]:
+        """The JSON body of `GET /v1/work-orders/{id}`."""
+        return work_order_body(self.id, self.tenant, self.project, self.state)
+
+
+def work_order_body(
+    work_order_id: str, tenant: str, project: str, state: WorkOrderState
+) -> dict[str, Any]:
+    """The JSON representation of a work order's current state."""
+    return {"id": work_order_id, "tenant": tenant, "project": project, **state.summary()}
+
+
+async def report_work_order(
+    store: EventStore, projects: ProjectDirectory, command: ReportWorkOrder, ctx: CommandContext
+) -> Outcome:
+    """Open a new work order in a registered project the caller may act in."""
+    tenant = ctx.principal.tenant
+    command_fingerprint = fingerprint(command, None)
+    replay = await earlier_outcome(store, tenant, ctx.idempotency_key, command_fingerprint)
+    if replay is not None:
+        return replay
+    visible = ctx.principal.can_access(tenant, command.project)
+    if not visible or not await projects.exists(tenant, command.project):
+        raise InvalidInput(
+            f"project {command.project!r} is not registered for tenant {tenant!r} "
+            "or not visible to you",
+            code="unknown_project",
+        )
+    decided = decide(None, command, ctx.actor, ctx.now)
+    stream = Stream(str(uuid.uuid4()), tenant, command.project, 0)
+    return await _append(store, stream, None, decided, ctx, Answer(201, {}, command_fingerprint))
+
+
+async def execute(
+    store: EventStore, work_order_id: str, command: Command, ctx: CommandContext
+) -> Outcome:
+    """Run a command on an existing work order."""
+    command_fingerprint = fingerprint(command, work_order_id)
+    replay = await earlier_outcome(
+        store, ctx.principal.tenant, ctx.idempotency_key, command_fingerprint
+    )
+    if replay is not None:
+        return replay
+    loaded = await load_work_order(store, work_order_id, ctx.principal)
+    version = loaded.state.version
+    if ctx.expected_version is not None and ctx.expected_version != version:
+        raise PreconditionFailed(
+            f"work order is at version {version}, not {ctx.expected_version}; reload and retry",
+            current_version=version,
+        )
+    decided = decide(loaded.state, command, ctx.actor, ctx.now)
+    stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
+    answer = Answer(200, {}, command_fingerprint)
+    return await _append(store, stream, loaded.state, decided, ctx, answer)
+
+
+async def load_work_order(
+    store: EventStore, work_order_id: str, principal: Principal
+) -> LoadedWorkOrder:
+    """Fold a work order the caller may see; 404 for anything else, including other projects'."""
+    events = await store.load(work_order_id) if _is_uuid(work_order_id) else []
+    if not events or not principal.can_access(events[0].tenant, events[0].project):
+        raise NotFound(f"work order {work_order_id} not found", code="work_order_not_found")
+    state = fold((parse(e.type_name, e.data), e.occurred_at) for e in events)
+    assert state is not None
+    if not can_read(Actor(subject=principal.subject, role=principal.role), state):
+        raise NotFound(f"work order {work_order_id} not found", code="work_order_not_found")
+    return LoadedWorkOrder(work_order_id, events[0].tenant, events[0].project, state, events)
+
+
+async def _append(
+    store: EventStore,
+    stream: Stream,
+    state: WorkOrderState | None,
+    decided: list[EventData],
+    ctx: CommandContext,
+    answer: Answer,
+) -> Outcome:
+    new_state = state
+    for event in decided:
+        new_state = evolve(new_state, event, ctx.now)
+    assert new_state is not None
+    body = work_order_body(stream.id, stream.tenant, stream.project, new_state)
+    view = WorkOrderView(
+        tenant=stream.tenant,
+        project=stream.project,
+        kind=str(new_state.kind),
+        category=new_state.category,
+        urgency=str(new_state.urgency),
+        status=str(new_state.status),
+        owner=new_state.owner,
+        assignee=new_state.assignee,
+        reporter_resident_id=new_state.reporter.resident_id,
+        building=new_state.location.building,
+        reported_at=new_state.reported_at,
+        summary=body,
+    )
+    answer = Answer(answer.status_code, body, answer.fingerprint)
+    return await append_decided(store, stream, decided, ctx, answer, work_order_view=view)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
