@@ -12,13 +12,14 @@ from typing import Any
 
 from shared.events.base import EventData
 from shared.events.project import PROJECT_EVENTS
+from shared.events.sla import SLA_EVENTS
 from shared.events.workorder import WORK_ORDER_EVENTS
 
 JsonObject = dict[str, Any]
 Upcaster = Callable[[JsonObject], JsonObject]
 
 EVENT_TYPES: Mapping[str, type[EventData]] = {
-    cls.type_name: cls for cls in (*WORK_ORDER_EVENTS, *PROJECT_EVENTS)
+    cls.type_name: cls for cls in (*WORK_ORDER_EVENTS, *SLA_EVENTS, *PROJECT_EVENTS)
 }
 
 # (type name, from version) -> function returning the data at from version + 1.

@@ -1,0 +1,180 @@
+"""The three-minute arrival promise (三分钟服务承诺) as a clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.dispatch.domain.commands import (
+    AgreeArrivalDelay,
+    Arrive,
+    Assign,
+    Complete,
+    MissAppointment,
+    ScheduleAppointment,
+)
+from shared.events.sla import (
+    ClockName,
+    SlaClockBreached,
+    SlaClockCancelled,
+    SlaClockMet,
+    SlaClockPaused,
+    SlaClockRecalculated,
+    SlaClockResumed,
+    SlaClockStarted,
+)
+from shared.events.workorder import WorkOrderKind
+
+from .sla_story import MONDAY_9AM, SlaStory, only, reported
+
+MINUTE = timedelta(minutes=1)
+
+
+def reported_and_assigned(kind: WorkOrderKind = WorkOrderKind.REPAIR) -> SlaStory:
+    story = SlaStory()
+    story.do(reported(kind))
+    story.do(Assign(assignee="tech-1"))
+    return story
+
+
+def test_a_repair_report_starts_the_arrival_clock_of_three_minutes() -> None:
+    story = SlaStory()
+
+    events = story.do(reported())
+
+    [started] = only(events, SlaClockStarted, ClockName.ARRIVAL)
+    assert started.cycle == 1
+    assert started.due_at == MONDAY_9AM + 3 * MINUTE
+    assert started.target_seconds == 180
+    assert started.calendar == "24x7"
+    assert started.policy_version == 1
+    assert (started.elapsed_seconds, started.remaining_seconds) == (0, 180)
+
+
+def test_complaints_have_an_arrival_clock_and_suggestions_do_not() -> None:
+    complaint, suggestion = SlaStory(), SlaStory()
+
+    complaint.do(reported(WorkOrderKind.COMPLAINT))
+    suggestion.do(reported(WorkOrderKind.SUGGESTION))
+
+    assert ClockName.ARRIVAL in complaint.sla.clocks
+    assert ClockName.ARRIVAL not in suggestion.sla.clocks
+
+
+def test_arrival_is_breached_at_exactly_three_minutes() -> None:
+    story = reported_and_assigned()
+
+    fired = story.wait(10 * MINUTE)
+
+    [breach] = only(fired, SlaClockBreached, ClockName.ARRIVAL)
+    assert breach.due_at == MONDAY_9AM + 3 * MINUTE
+    # A breach is the first instant after the due time: one microsecond later.
+    assert breach.detected_at == MONDAY_9AM + 3 * MINUTE + timedelta(microseconds=1)
+    assert (breach.elapsed_seconds, breach.remaining_seconds) == (180, 0)
+    assert story.at(ClockName.ARRIVAL).breached_at == MONDAY_9AM + 3 * MINUTE
+
+
+def test_arrival_before_three_minutes_is_met_on_time() -> None:
+    story = reported_and_assigned()
+    story.wait(1 * MINUTE)
+
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    assert met.clock is ClockName.ARRIVAL
+    assert met.on_time and not met.missed_with_consent
+    assert met.elapsed_seconds == 60
+    assert not only(story.wait(timedelta(hours=1)), SlaClockBreached)
+
+
+def test_arrival_at_the_due_instant_itself_is_on_time() -> None:
+    story = SlaStory()
+    story.do(reported())
+    story.do(Assign(assignee="tech-1"))
+    story.wait(3 * MINUTE)  # exactly the due time; the breach could only come after it
+
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    assert met.on_time
+    assert not only(story.sla_events(), SlaClockBreached)
+
+
+def test_arrival_after_the_breach_is_met_late() -> None:
+    story = reported_and_assigned()
+    story.wait(5 * MINUTE)
+
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    assert not met.on_time and not met.missed_with_consent
+    assert met.remaining_seconds == -120
+
+
+def test_agreed_delay_moves_the_target_and_marks_the_promise_missed_with_consent() -> None:
+    story = reported_and_assigned()
+    story.wait(2 * MINUTE)
+    agreed = story.now + 30 * MINUTE
+
+    [moved] = story.do(AgreeArrivalDelay(agreed_arrival_at=agreed, reason="on another job"))
+    story.wait(20 * MINUTE)  # well past the original three minutes
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    assert isinstance(moved, SlaClockRecalculated)
+    assert moved.reason == "arrival_delay_agreed" and moved.with_consent
+    assert moved.previous_due_at == MONDAY_9AM + 3 * MINUTE
+    assert moved.due_at == agreed
+    assert moved.target_seconds == 32 * 60  # two minutes gone plus thirty agreed
+    assert met.on_time and met.missed_with_consent
+    assert not only(story.sla_events(), SlaClockBreached)
+
+
+def test_the_agreed_time_itself_can_be_missed() -> None:
+    story = reported_and_assigned()
+    agreed = story.now + 30 * MINUTE
+    story.do(AgreeArrivalDelay(agreed_arrival_at=agreed, reason="on another job"))
+
+    fired = story.wait(40 * MINUTE)
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    [breach] = only(fired, SlaClockBreached, ClockName.ARRIVAL)
+    assert breach.due_at == agreed
+    assert not met.on_time and met.missed_with_consent
+
+
+def test_a_delay_agreed_after_the_deadline_does_not_undo_the_breach() -> None:
+    story = reported_and_assigned()
+    story.wait(4 * MINUTE)
+
+    events = story.do(
+        AgreeArrivalDelay(agreed_arrival_at=story.now + 30 * MINUTE, reason="too late")
+    )
+
+    assert events == []
+    assert story.at(ClockName.ARRIVAL).due_at == MONDAY_9AM + 3 * MINUTE
+    assert not story.at(ClockName.ARRIVAL).consent
+
+
+def test_a_missed_appointment_pauses_arrival_until_a_new_one_is_booked() -> None:
+    story = reported_and_assigned()
+    story.do(AgreeArrivalDelay(agreed_arrival_at=story.now + 2 * 60 * MINUTE, reason="evening"))
+    story.do(ScheduleAppointment(appointment_at=story.now + 60 * MINUTE))
+    story.wait(60 * MINUTE)
+
+    [paused] = only(story.do(MissAppointment(note="notice on the door")), SlaClockPaused)
+    assert story.wait(5 * 60 * MINUTE) == []  # a paused clock has no timers
+    [resumed] = story.do(ScheduleAppointment(appointment_at=story.now + 30 * MINUTE))
+    story.wait(30 * MINUTE)
+    [met] = only(story.do(Arrive()), SlaClockMet)
+
+    assert paused.reason == "appointment_missed" and paused.elapsed_seconds == 3600
+    assert isinstance(resumed, SlaClockResumed)
+    assert resumed.due_at == story.now - 30 * MINUTE + 60 * MINUTE  # one hour was left
+    assert met.on_time and met.missed_with_consent
+    assert met.elapsed_seconds == 90 * 60  # the five paused hours do not count
+
+
+def test_a_complaint_completed_without_a_visit_cancels_its_arrival_clock() -> None:
+    story = SlaStory()
+    story.do(reported(WorkOrderKind.COMPLAINT))
+    story.wait(MINUTE)
+
+    cancelled = only(story.do(Complete(summary="explained by phone")), SlaClockCancelled)
+
+    assert [(e.clock, e.reason) for e in cancelled] == [(ClockName.ARRIVAL, "completed")]
