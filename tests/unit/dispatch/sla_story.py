@@ -28,8 +28,6 @@ from .builders import SUPERVISOR, report
 MONDAY_9AM = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)
 """Monday 6 May 2024, 09:00 in Shanghai: an ordinary working day."""
 
-"""This suite's own lookup; the lead registers SLA_EVENTS in the catalogue."""
-
 
 def reported(
     kind: WorkOrderKind = WorkOrderKind.REPAIR,
