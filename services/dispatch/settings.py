@@ -17,6 +17,8 @@ class DispatchSettings(ServiceSettings):
     """Run Alembic migrations to head when the service starts."""
     relay_enabled: bool = True
     """Run the outbox relay inside this process (turn off to run it as its own process)."""
+    sla_scheduler_enabled: bool = True
+    """Fire SLA warnings, breaches and escalations from this process."""
     relay_batch_size: int = 500
     relay_poll_seconds: float = 1.0
     """Fallback poll of the outbox; commits in this process wake the relay at once."""

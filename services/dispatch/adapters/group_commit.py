@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -123,16 +123,15 @@ def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime)
     earlier = _stored_keys(conn, batches)
     heads = _stream_heads(conn, {b.stream_id for b in batches})
     outcomes = _plan(batches, earlier, heads, now)
-    _write(
-        conn,
-        [
-            (b, o)
-            for b, o in zip(batches, outcomes, strict=True)
-            if isinstance(o, AppendResult) and o.events
-        ],
-        now,
-    )
+    _write(conn, [(b, o) for b, o in zip(batches, outcomes, strict=True) if _writes(b, o)], now)
     return outcomes
+
+
+def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
+    # An append with no events still replaces the stream's timers (a timer found stale).
+    if not isinstance(outcome, AppendResult) or outcome.duplicate_of is not None:
+        return False
+    return bool(outcome.events) or batch.timers is not None
 
 
 def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
@@ -176,6 +175,7 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
     keys: list[dict[str, Any]] = []
     work_orders: dict[str, dict[str, Any]] = {}
     projects: dict[tuple[str, str], dict[str, Any]] = {}
+    timers: dict[str, list[dict[str, Any]]] = {}
     for batch, outcome in accepted:
         assert isinstance(outcome, AppendResult)
         events += [rows.event_row(e) for e in outcome.events]
@@ -186,6 +186,11 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
             work_orders[batch.stream_id] = row  # a later append of the same order wins
         if (row := rows.project_row(batch, outcome.version)) is not None:
             projects[(row["tenant"], row["project"])] = row
+        if batch.timers is not None:
+            # The latest append's set wins.
+            timers[batch.stream_id] = rows.timer_rows(
+                batch.stream_id, batch.tenant, batch.project, batch.timers
+            )
     if events:
         conn.execute(insert(t.events), events)
         conn.execute(insert(t.outbox), outbox)
@@ -195,6 +200,11 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
         _upsert(conn, t.work_orders, ["id"], list(work_orders.values()))
     if projects:
         _upsert(conn, t.projects, ["tenant", "project"], list(projects.values()))
+    if timers:
+        conn.execute(delete(t.sla_timers).where(t.sla_timers.c.work_order_id.in_(list(timers))))
+        replacing = [row for stream_rows in timers.values() for row in stream_rows]
+        if replacing:
+            conn.execute(insert(t.sla_timers), replacing)
 
 
 def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) -> Outcome:
@@ -203,7 +213,7 @@ def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) ->
         keys = _stored_keys(conn, [batch])
         heads = _stream_heads(conn, {batch.stream_id})
         [outcome] = _plan([batch], keys, heads, now)
-        if isinstance(outcome, AppendResult) and outcome.events:
+        if _writes(batch, outcome):
             _write(conn, [(batch, outcome)], now)
     except IntegrityError:
         savepoint.rollback()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord
+from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord, TimerRow
 from shared.envelope import envelope_json
 from shared.events.catalogue import upcast
 from shared.events.recorded import EventMetadata, RecordedEvent
@@ -111,6 +112,26 @@ def work_order_row(batch: AppendBatch, version: int, now: datetime) -> dict[str,
         "version": version,
         "summary": view.summary,
     }
+
+
+def timer_rows(
+    work_order_id: str, tenant: str, project: str, timers: Sequence[TimerRow]
+) -> list[dict[str, Any]]:
+    """The `sla_timers` rows of a work order's pending timers."""
+    return [
+        {
+            "work_order_id": work_order_id,
+            "key": timer.key,
+            "tenant": tenant,
+            "project": project,
+            "clock": timer.clock,
+            "fires_at": timer.fires_at,
+            "due_at": timer.due_at,
+            "claimed_until": None,
+            "timer": timer.timer,
+        }
+        for timer in timers
+    ]
 
 
 def project_row(batch: AppendBatch, version: int) -> dict[str, Any] | None:

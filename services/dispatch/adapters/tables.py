@@ -120,3 +120,20 @@ projects = Table(
     Column("details", JSON, nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+# Derived from the SLA events of each work order and replaced with every append to it;
+# `wo sla rebuild-timers` (and the replay test) rebuild it from the event store.
+sla_timers = Table(
+    "sla_timers",
+    metadata,
+    Column("work_order_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("clock", String(32), nullable=False),
+    Column("fires_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("timer", JSON, nullable=False),
+)
+Index("ix_sla_timers_fires_at", sla_timers.c.fires_at)

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.events.base import EventData
+from shared.events.sla import SlaClockEvent
 from shared.events.workorder import (
     AppointmentMissed,
     AppointmentScheduled,
@@ -206,6 +207,9 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             return replace(state, status=Status.CANCELLED, cancelled_at=at, pause_reason=None)
         case ComplaintValidityMarked(valid=valid):
             return replace(state, complaint_valid=valid)
+        case SlaClockEvent():
+            # The clocks' own facts live on the same stream; they change no field here.
+            return state
         case WorkOrderReported():
             raise UnfoldableEvent("a work order is reported only once")
         case _:

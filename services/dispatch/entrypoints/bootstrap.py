@@ -14,6 +14,8 @@ from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
+from services.dispatch.adapters.sla_scheduler import SlaScheduler
+from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
@@ -33,8 +35,10 @@ class Dispatch:
     store: SqlEventStore
     projects: SqlProjectDirectory
     verifier: TokenVerifier
+    sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     nats: Client | None = None
     relay: OutboxRelay | None = None
+    scheduler: SlaScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -60,6 +64,11 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     dispatch = Dispatch(settings, clock, engine, store, SqlProjectDirectory(engine), verifier)
     if settings.relay_enabled:
         dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
+    if settings.sla_scheduler_enabled:
+        scheduler = SlaScheduler(engine, store, dispatch.sla_policies, clock)
+        store.on_commit(scheduler.wake)
+        dispatch.scheduler = scheduler
+        dispatch.tasks.append(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
     return dispatch
 
 

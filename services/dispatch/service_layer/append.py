@@ -14,6 +14,7 @@ from services.dispatch.service_layer.ports import (
     IdempotencyRecord,
     NewEvent,
     ProjectView,
+    TimerRow,
     WorkOrderView,
 )
 from shared.events.base import EventData
@@ -51,6 +52,7 @@ async def append_decided(
     *,
     work_order_view: WorkOrderView | None = None,
     project_view: ProjectView | None = None,
+    timers: tuple[TimerRow, ...] | None = None,
 ) -> Outcome:
     """Append `decided` atomically with the key's record and views; the command's outcome."""
     version = stream.version + len(decided)
@@ -83,6 +85,7 @@ async def append_decided(
         ),
         work_order_view=work_order_view,
         project_view=project_view,
+        timers=timers,
     )
     result = await store.append(batch)
     if result.duplicate_of is not None:

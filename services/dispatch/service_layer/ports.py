@@ -68,6 +68,21 @@ class ProjectView:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerRow:
+    """One pending SLA timer of a work order, as the durable timer table keeps it.
+
+    The table is derived from the events (rebuildable from them); `timer` holds the
+    domain timer's fields so the scheduler can hand it back to the domain.
+    """
+
+    key: str
+    clock: str
+    fires_at: datetime
+    due_at: datetime
+    timer: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class AppendBatch:
     """Events for one stream, written atomically with their outbox rows and views.
 
@@ -84,6 +99,8 @@ class AppendBatch:
     idempotency: IdempotencyRecord | None = None
     work_order_view: WorkOrderView | None = None
     project_view: ProjectView | None = None
+    timers: tuple[TimerRow, ...] | None = None
+    """The stream's pending SLA timers after the append (replacing the old ones); None leaves them."""
     recorded_at: datetime | None = field(default=None)
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
 from services.dispatch.domain.permissions import can_read
-from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, evolve, fold
+from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fold
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
+from services.dispatch.service_layer.sla import SlaPolicies, with_sla
 from shared.auth import Principal
 from shared.errors import InvalidInput, NotFound, PreconditionFailed
 from shared.events.base import EventData
@@ -34,6 +36,8 @@ class LoadedWorkOrder:
     project: str
     state: WorkOrderState
     events: list[RecordedEvent]
+    history: list[tuple[EventData, datetime]]
+    """The events parsed, with their times (what the domain folds)."""
 
     def representation(self) -> dict[str, Any]:
         """The JSON body of `GET /v1/work-orders/{id}`."""
@@ -48,7 +52,11 @@ def work_order_body(
 
 
 async def report_work_order(
-    store: EventStore, projects: ProjectDirectory, command: ReportWorkOrder, ctx: CommandContext
+    store: EventStore,
+    projects: ProjectDirectory,
+    policies: SlaPolicies,
+    command: ReportWorkOrder,
+    ctx: CommandContext,
 ) -> Outcome:
     """Open a new work order in a registered project the caller may act in."""
     tenant = ctx.principal.tenant
@@ -65,11 +73,16 @@ async def report_work_order(
         )
     decided = decide(None, command, ctx.actor, ctx.now)
     stream = Stream(str(uuid.uuid4()), tenant, command.project, 0)
-    return await _append(store, stream, None, decided, ctx, Answer(201, {}, command_fingerprint))
+    answer = Answer(201, {}, command_fingerprint)
+    return await _append(store, policies, stream, ([], None), decided, ctx, answer)
 
 
 async def execute(
-    store: EventStore, work_order_id: str, command: Command, ctx: CommandContext
+    store: EventStore,
+    policies: SlaPolicies,
+    work_order_id: str,
+    command: Command,
+    ctx: CommandContext,
 ) -> Outcome:
     """Run a command on an existing work order."""
     command_fingerprint = fingerprint(command, work_order_id)
@@ -88,7 +101,8 @@ async def execute(
     decided = decide(loaded.state, command, ctx.actor, ctx.now)
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
     answer = Answer(200, {}, command_fingerprint)
-    return await _append(store, stream, loaded.state, decided, ctx, answer)
+    before = (loaded.history, loaded.state)
+    return await _append(store, policies, stream, before, decided, ctx, answer)
 
 
 async def load_work_order(
@@ -98,25 +112,29 @@ async def load_work_order(
     events = await store.load(work_order_id) if _is_uuid(work_order_id) else []
     if not events or not principal.can_access(events[0].tenant, events[0].project):
         raise NotFound(f"work order {work_order_id} not found", code="work_order_not_found")
-    state = fold((parse(e.type_name, e.data), e.occurred_at) for e in events)
+    history = [(parse(e.type_name, e.data), e.occurred_at) for e in events]
+    state = fold(history)
     assert state is not None
     if not can_read(Actor(subject=principal.subject, role=principal.role), state):
         raise NotFound(f"work order {work_order_id} not found", code="work_order_not_found")
-    return LoadedWorkOrder(work_order_id, events[0].tenant, events[0].project, state, events)
+    tenant, project = events[0].tenant, events[0].project
+    return LoadedWorkOrder(work_order_id, tenant, project, state, events, history)
 
 
 async def _append(
     store: EventStore,
+    policies: SlaPolicies,
     stream: Stream,
-    state: WorkOrderState | None,
+    before: tuple[list[tuple[EventData, datetime]], WorkOrderState | None],
     decided: list[EventData],
     ctx: CommandContext,
     answer: Answer,
 ) -> Outcome:
-    new_state = state
-    for event in decided:
-        new_state = evolve(new_state, event, ctx.now)
-    assert new_state is not None
+    history, state = before
+    policy = await policies.current(stream.tenant)
+    events, new_state, timers = with_sla(
+        history, state, decided, policy, stream.id, stream.project, ctx.now
+    )
     body = work_order_body(stream.id, stream.tenant, stream.project, new_state)
     view = WorkOrderView(
         tenant=stream.tenant,
@@ -133,7 +151,9 @@ async def _append(
         summary=body,
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
-    return await append_decided(store, stream, decided, ctx, answer, work_order_view=view)
+    return await append_decided(
+        store, stream, events, ctx, answer, work_order_view=view, timers=timers
+    )
 
 
 def _is_uuid(value: str) -> bool:

@@ -58,8 +58,9 @@ def _documented(status: int, description: str) -> dict[int | str, dict[str, Any]
 )
 async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
     """Open a work order; the caller (or `owner`) becomes its owner (首按责任制)."""
+    dispatch = scope.dispatch
     outcome = await report_work_order(
-        scope.dispatch.store, scope.dispatch.projects, command, scope.context
+        dispatch.store, dispatch.projects, dispatch.sla_policies, command, scope.context
     )
     return outcome_response(outcome, location=f"/v1/work-orders/{outcome.body['id']}")
 
@@ -67,7 +68,10 @@ async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
 def _command_endpoint(command_type: type[Command]) -> Any:
     async def run(work_order_id: str, command: Command, scope: CommandScope) -> Response:
         with bind_context(work_order_id=work_order_id, command=command_type.name):
-            outcome = await execute(scope.dispatch.store, work_order_id, command, scope.context)
+            dispatch = scope.dispatch
+            outcome = await execute(
+                dispatch.store, dispatch.sla_policies, work_order_id, command, scope.context
+            )
         return outcome_response(outcome)
 
     if command_type.model_fields:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 06:47:25.182364
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations

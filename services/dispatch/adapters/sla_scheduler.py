@@ -1,0 +1,138 @@
+"""The SLA scheduler: sleeps until the next timer is due, claims it, records what it raises.
+
+No polling interval: it sleeps until the earliest `fires_at` in the timer table and is
+woken early by every commit of this process (a command may have added a nearer timer).
+Timers added by another dispatch process are that process's scheduler's to wake for;
+`max_sleep` only bounds how long a missed wake-up could go unnoticed.
+
+Due rows are claimed for `claim_seconds` (on PostgreSQL with `FOR UPDATE SKIP LOCKED`,
+so two schedulers take different rows); the claim is committed before the work, and the
+work appends through the event store with optimistic concurrency. A crashed scheduler's
+claim simply expires. After downtime every overdue timer fires once, reporting its true
+due time and the time it was detected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
+from services.dispatch.adapters.sla_timer_table import next_fire_time
+from services.dispatch.service_layer.ports import EventStore
+from services.dispatch.service_layer.sla import SlaPolicies, fire_timers, timer_from_data
+from shared.clock import Clock
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class SlaScheduler:
+    """Fires due SLA timers for the work orders of one database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        policies: SlaPolicies,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        claim_seconds: float = 30.0,
+        max_sleep: float = 60.0,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._policies = policies
+        self._clock = clock
+        self._batch_size = batch_size
+        self._claim = timedelta(seconds=claim_seconds)
+        self._max_sleep = max_sleep
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look at the timer table again now (called after each commit)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Fire timers as they fall due, until cancelled; errors are logged and retried."""
+        while True:
+            self._wake.clear()
+            try:
+                due = await next_fire_time(self._engine)
+                if due is not None and due <= self._clock.now():
+                    await self.fire_due()
+                    continue
+            except Exception as exc:
+                log.warning("sla_scheduler.failed", error=str(exc))
+                due = None
+            delay = self._max_sleep
+            if due is not None:
+                delay = min(delay, max((due - self._clock.now()).total_seconds(), 0.0))
+            await self._sleep(delay)
+
+    async def _sleep(self, seconds: float) -> None:
+        # The clock's own sleep, so a test clock can move time; a commit wakes us early.
+        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeping, woken):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def fire_due(self) -> int:
+        """Claim and fire every timer due now; return how many timers were handled."""
+        now = self._clock.now()
+        claimed = await self._claim_due(now)
+        by_order: dict[str, list[dict[str, object]]] = defaultdict(list)
+        for work_order_id, timer in claimed:
+            by_order[work_order_id].append(timer)
+        for work_order_id, timers in by_order.items():
+            try:
+                raised = await fire_timers(
+                    self._store,
+                    self._policies,
+                    work_order_id,
+                    [timer_from_data(timer) for timer in timers],
+                    now,
+                )
+            except Exception as exc:  # its claim expires and it is tried again
+                log.warning(
+                    "sla_scheduler.fire_failed", work_order_id=work_order_id, error=str(exc)
+                )
+                continue
+            if raised:
+                log.info("sla_scheduler.fired", work_order_id=work_order_id, events=raised)
+        return len(claimed)
+
+    async def _claim_due(self, now: datetime) -> list[tuple[str, dict[str, object]]]:
+        c = t.sla_timers.c
+        query = (
+            select(c.work_order_id, c.key, c.timer)
+            .where(c.fires_at <= now, or_(c.claimed_until.is_(None), c.claimed_until < now))
+            .order_by(c.fires_at)
+            .limit(self._batch_size)
+        )
+        async with self._engine.connect() as conn:
+            if is_sqlite(self._engine):
+                conn = await conn.execution_options(**{IMMEDIATE: True})
+            else:
+                query = query.with_for_update(skip_locked=True)
+            async with conn.begin():
+                rows = (await conn.execute(query)).all()
+                for work_order_id, key, _ in rows:
+                    await conn.execute(
+                        update(t.sla_timers)
+                        .where(c.work_order_id == work_order_id, c.key == key)
+                        .values(claimed_until=now + self._claim)
+                    )
+        return [(work_order_id, timer) for work_order_id, _, timer in rows]

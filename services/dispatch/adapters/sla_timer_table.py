@@ -1,0 +1,45 @@
+"""The durable SLA timer table: read the next due timers, rebuild it from the events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.rows import timer_rows as table_rows
+from services.dispatch.adapters.types import UTCDateTime
+from services.dispatch.domain.sla_state import fold_sla
+from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
+from shared.events.catalogue import parse
+
+
+async def next_fire_time(engine: AsyncEngine) -> datetime | None:
+    """When the earliest pending timer may fire, if any; a claimed one once its claim ends."""
+    c = t.sla_timers.c
+    fires = case((c.claimed_until > c.fires_at, c.claimed_until), else_=c.fires_at)
+    async with engine.connect() as conn:
+        # The explicit type: min() over a CASE would come back as text on SQLite.
+        value: datetime | None = await conn.scalar(select(func.min(fires, type_=UTCDateTime())))
+    return value
+
+
+async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int:
+    """Drop the timer table's rows and derive them again from every work order's events."""
+    async with store.engine.connect() as conn:
+        orders = (await conn.execute(select(t.work_orders.c.id, t.work_orders.c.tenant))).all()
+    rows: list[dict[str, Any]] = []
+    for work_order_id, tenant in orders:
+        events = await store.load(work_order_id)
+        sla = fold_sla((parse(e.type_name, e.data), e.occurred_at) for e in events)
+        policy = await policies.current(tenant)
+        pending = timer_rows(sla, policy, work_order_id)
+        rows += table_rows(work_order_id, tenant, events[0].project, pending)
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(t.sla_timers))
+        if rows:
+            await conn.execute(insert(t.sla_timers), rows)
+    return len(rows)

@@ -1,0 +1,173 @@
+"""The SLA clocks around each command: the events a decision causes, and the timers left.
+
+Every work-order event a command decides is shown to the SLA domain (`react`) with the
+work order's state after it; the SLA events it causes are appended in the same batch,
+right after the event that caused them, and the stream's pending timers are replaced in
+the same transaction. The timer table is therefore always the pure function of the
+events that `timers()` defines.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.dispatch.domain.sla import react
+from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
+from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
+from services.dispatch.domain.workorder import WorkOrderState, evolve, fold
+from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow
+from shared.errors import ConcurrencyConflict
+from shared.events.base import EventData
+from shared.events.catalogue import parse
+from shared.events.recorded import EventMetadata
+from shared.events.sla import ClockName
+
+
+class SlaPolicies(Protocol):
+    """Which SLA policy governs a tenant's new clocks."""
+
+    async def current(self, tenant: str) -> SlaPolicy:
+        """The tenant's current policy version."""
+        ...
+
+
+class DefaultSlaPolicies:
+    """DOMAIN.md's service promises (version 1) for every tenant."""
+
+    def __init__(self) -> None:
+        self._policy = default_policy()
+
+    async def current(self, tenant: str) -> SlaPolicy:
+        """The default policy, whoever asks."""
+        return self._policy
+
+
+def with_sla(
+    history: list[tuple[EventData, datetime]],
+    state: WorkOrderState | None,
+    decided: list[EventData],
+    policy: SlaPolicy,
+    work_order_id: str,
+    project: str,
+    at: datetime,
+) -> tuple[list[EventData], WorkOrderState, tuple[TimerRow, ...]]:
+    """The decided events each followed by the SLA events it causes; the state; the timers."""
+    sla = fold_sla(history)
+    events: list[EventData] = []
+    for event in decided:
+        state = evolve(state, event, at)
+        events.append(event)
+        for caused in react(sla, policy, work_order_id, state, event, at, project=project):
+            sla = evolve_sla(sla, caused, at)
+            state = evolve(state, caused, at)
+            events.append(caused)
+    assert state is not None
+    return events, state, timer_rows(sla, policy, work_order_id)
+
+
+def timer_rows(sla: SlaState, policy: SlaPolicy, work_order_id: str) -> tuple[TimerRow, ...]:
+    """The durable form of the pending timers."""
+    return tuple(
+        TimerRow(
+            key=timer.key,
+            clock=timer.clock.value,
+            fires_at=timer.fires_at,
+            due_at=timer.due_at,
+            timer=_timer_data(timer),
+        )
+        for timer in timers(sla, policy, work_order_id)
+    )
+
+
+def _timer_data(timer: Timer) -> dict[str, Any]:
+    data = asdict(timer)
+    data["clock"] = timer.clock.value
+    data["kind"] = timer.kind.value
+    data["due_at"] = timer.due_at.isoformat()
+    return data
+
+
+def timer_from_data(data: dict[str, Any]) -> Timer:
+    """The domain timer stored in a `TimerRow`."""
+    return Timer(
+        clock=ClockName(data["clock"]),
+        cycle=int(data["cycle"]),
+        kind=TimerKind(data["kind"]),
+        due_at=datetime.fromisoformat(data["due_at"]),
+        threshold=data.get("threshold"),
+        level=data.get("level"),
+        trigger=data.get("trigger"),
+        work_order_id=data.get("work_order_id"),
+    )
+
+
+SCHEDULER_ACTOR = "sla-scheduler"
+"""The `actor` of the SLA events the scheduler records (warnings, breaches, escalations)."""
+
+
+async def fire_timers(
+    store: EventStore,
+    policies: SlaPolicies,
+    work_order_id: str,
+    due: list[Timer],
+    now: datetime,
+    attempts: int = 3,
+) -> int:
+    """Record what the due timers of one work order raise; return how many events.
+
+    The stream's fresh state decides: a timer already fired, or made stale by a later
+    command, raises nothing (`on_timer` is idempotent), so two schedulers racing for the
+    same timer record it once; the loser's append conflicts and finds nothing left to do.
+    The work order's timers are replaced with what is pending afterwards.
+    """
+    for attempt in range(attempts):
+        try:
+            return await _fire_once(store, policies, work_order_id, due, now)
+        except ConcurrencyConflict:
+            if attempt == attempts - 1:
+                raise
+    return 0
+
+
+async def _fire_once(
+    store: EventStore, policies: SlaPolicies, work_order_id: str, due: list[Timer], now: datetime
+) -> int:
+    recorded = await store.load(work_order_id)
+    if not recorded:
+        return 0
+    history = [(parse(e.type_name, e.data), e.occurred_at) for e in recorded]
+    state = fold(history)
+    assert state is not None
+    tenant, project = recorded[0].tenant, recorded[0].project
+    policy = await policies.current(tenant)
+    sla = fold_sla(history)
+    raised: list[EventData] = []
+    for timer in sorted(due, key=Timer.sort_key):
+        for event in on_timer(sla, policy, timer, now):
+            sla = evolve_sla(sla, event, now)
+            state = evolve(state, event, now)
+            raised.append(event)
+    batch = AppendBatch(
+        stream_id=work_order_id,
+        expected_version=len(recorded),
+        tenant=tenant,
+        project=project,
+        events=tuple(
+            NewEvent(
+                uuid.uuid4(),
+                type(e).type_name,
+                type(e).schema_version,
+                now,
+                e.model_dump(mode="json"),
+            )
+            for e in raised
+        ),
+        metadata=EventMetadata(actor=SCHEDULER_ACTOR, correlation_id=f"sla:{work_order_id}"),
+        timers=timer_rows(sla, policy, work_order_id),
+    )
+    await store.append(batch)
+    return len(raised)

@@ -1,0 +1,161 @@
+"""SLA timers in dispatch: derived with every append, fired once, rebuilt from the events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import create_engine
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.sla_scheduler import SlaScheduler
+from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
+from services.dispatch.service_layer.sla import DefaultSlaPolicies
+from shared.auth import Role
+from tests.integration.dispatch.api_support import NOW, Api, auth, running_api
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:
+    # The scheduler is driven by hand here, so the test decides when time has passed.
+    async with running_api(database_url, sla_scheduler_enabled=False) as running:
+        yield running
+
+
+def scheduler_of(api: Api) -> SlaScheduler:
+    dispatch = api.dispatch
+    return SlaScheduler(dispatch.engine, dispatch.store, dispatch.sla_policies, api.clock)
+
+
+async def sla_events(api: Api, work_order_id: str) -> list[dict[str, Any]]:
+    history = await api.client.get(
+        f"/v1/work-orders/{work_order_id}/events", headers=auth(Role.SUPERVISOR)
+    )
+    return [e for e in history.json()["items"] if e["type"].startswith("workorder.sla_")]
+
+
+async def timer_rows(api: Api) -> list[tuple[str, str, Any]]:
+    c = t.sla_timers.c
+    async with api.dispatch.engine.connect() as conn:
+        rows = await conn.execute(
+            select(c.work_order_id, c.key, c.fires_at).order_by(c.key, c.work_order_id)
+        )
+        return [tuple(r) for r in rows.all()]
+
+
+async def test_a_report_starts_the_arrival_clock_with_its_timers(api: Api) -> None:
+    order = await api.report()
+
+    started = [e for e in await sla_events(api, order["id"]) if e["data"]["clock"] == "arrival"]
+    keys = {key for _, key, _ in await timer_rows(api)}
+
+    assert started[0]["type"] == "workorder.sla_clock_started.v1"
+    assert started[0]["data"]["due_at"].startswith((NOW + timedelta(minutes=3)).isoformat()[:19])
+    assert {"arrival:1:warning:0.5", "arrival:1:warning:0.8", "arrival:1:breach"} <= keys
+
+
+async def test_the_arrival_breach_fires_once_at_exactly_three_minutes(api: Api) -> None:
+    order = await api.report()
+    scheduler = scheduler_of(api)
+
+    api.clock.advance(timedelta(minutes=2))
+    await scheduler.fire_due()
+    api.clock.advance(timedelta(minutes=5))  # the scheduler was down past the deadline
+    await scheduler.fire_due()
+    await scheduler.fire_due()  # nothing is left to fire twice
+
+    events = [e for e in await sla_events(api, order["id"]) if e["data"]["clock"] == "arrival"]
+    breaches = [e for e in events if e["type"] == "workorder.sla_clock_breached.v1"]
+    warnings = [e for e in events if e["type"] == "workorder.sla_warning_raised.v1"]
+    assert len(breaches) == 1
+    assert breaches[0]["data"]["due_at"].startswith((NOW + timedelta(minutes=3)).isoformat()[:19])
+    assert breaches[0]["data"]["detected_at"].startswith(
+        (NOW + timedelta(minutes=7)).isoformat()[:19]
+    )
+    assert breaches[0]["actor"] == "sla-scheduler"
+    assert sorted(w["data"]["threshold"] for w in warnings) == [0.5, 0.8]
+    left = [key for _, key, _ in await timer_rows(api) if key.startswith("arrival:")]
+    assert left == ["arrival:1:escalation:breach+30m:3"]  # the ladder goes on after a breach
+
+
+async def test_arriving_in_time_meets_the_clock_and_clears_its_timers(api: Api) -> None:
+    order = await api.report()
+    await api.command(order["id"], "assign", Role.DISPATCHER, {"assignee": "tech-wang"})
+    api.clock.advance(timedelta(minutes=2))
+    await scheduler_of(api).fire_due()
+
+    await api.command(order["id"], "arrive", Role.TECHNICIAN, subject="tech-wang")
+    api.clock.advance(timedelta(minutes=5))
+    await scheduler_of(api).fire_due()
+
+    arrival = [e for e in await sla_events(api, order["id"]) if e["data"]["clock"] == "arrival"]
+    assert [e["type"] for e in arrival] == [
+        "workorder.sla_clock_started.v1",
+        "workorder.sla_warning_raised.v1",
+        "workorder.sla_escalated.v1",  # the ladder's first step: 50 % → the assignee
+        "workorder.sla_clock_met.v1",
+    ]
+    assert arrival[2]["data"]["to_role"] == "assignee"
+    assert arrival[-1]["data"]["on_time"] is True
+
+
+async def test_the_running_loop_sleeps_until_the_next_timer(api: Api) -> None:
+    order = await api.report()
+    scheduler = scheduler_of(api)
+    api.dispatch.store.on_commit(scheduler.wake)
+    task = asyncio.create_task(scheduler.run())
+    try:
+        for _ in range(8):
+            api.clock.advance(timedelta(seconds=30))
+            await asyncio.sleep(0.2)
+        breached = False
+        for _ in range(50):
+            types = [e["type"] for e in await sla_events(api, order["id"])]
+            breached = "workorder.sla_clock_breached.v1" in types
+            if breached:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert breached
+
+
+async def test_two_schedulers_record_each_breach_once(api: Api, database_url: str) -> None:
+    orders = [await api.report() for _ in range(5)]
+    api.clock.advance(timedelta(minutes=4))
+    engine = create_engine(database_url)
+    other_store = SqlEventStore(engine)
+    other = SlaScheduler(engine, other_store, DefaultSlaPolicies(), api.clock, claim_seconds=0)
+    try:
+        await asyncio.gather(scheduler_of(api).fire_due(), other.fire_due())
+        await asyncio.gather(scheduler_of(api).fire_due(), other.fire_due())
+    finally:
+        await other_store.close()
+        await engine.dispose()
+
+    for order in orders:
+        types = [e["type"] for e in await sla_events(api, order["id"])]
+        assert types.count("workorder.sla_clock_breached.v1") == 1
+
+
+async def test_the_timer_table_rebuilt_from_the_events_is_the_same(api: Api) -> None:
+    first = await api.report()
+    await api.report(kind="complaint")
+    await api.command(first["id"], "assign", Role.DISPATCHER, {"assignee": "tech-wang"})
+    api.clock.advance(timedelta(minutes=2))
+    await scheduler_of(api).fire_due()
+    before = await timer_rows(api)
+
+    async with api.dispatch.engine.begin() as conn:
+        await conn.execute(t.sla_timers.delete())
+    count = await rebuild_sla_timers(api.dispatch.store, api.dispatch.sla_policies)
+
+    assert count == len(before) > 0
+    assert await timer_rows(api) == before
