@@ -46,6 +46,7 @@ class SlaScheduler:
         batch_size: int = 200,
         claim_seconds: float = 30.0,
         max_sleep: float = 60.0,
+        concurrency: int = 64,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -54,6 +55,7 @@ class SlaScheduler:
         self._batch_size = batch_size
         self._claim = timedelta(seconds=claim_seconds)
         self._max_sleep = max_sleep
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
