@@ -75,3 +75,19 @@ def _mount_relay(target: typer.Typer) -> None:
 
 
 _mount_relay(app)
+
+SLA_CLI = "services.dispatch.entrypoints.sla_cli"
+
+
+def _mount_sla(target: typer.Typer) -> None:
+    # Like the relay: the SLA commands live with dispatch and appear once they exist.
+    try:
+        present = importlib.util.find_spec(SLA_CLI) is not None
+    except ModuleNotFoundError:
+        present = False
+    if present:
+        module = importlib.import_module(SLA_CLI)
+        target.add_typer(module.sla_app, name="sla")
+
+
+_mount_sla(app)

@@ -269,6 +269,20 @@ class ComplaintValidityMarked(EventData):
     reason: Text
 
 
+class UrgencyChanged(EventData):
+    """The order's urgency was changed while open; running SLA clocks are recalculated.
+
+    The recalculation keeps the business time already elapsed and follows directly as
+    `workorder.sla_clock_recalculated` events with reason `urgency_changed`.
+    """
+
+    type_name = "workorder.urgency_changed"
+
+    from_urgency: Urgency
+    to_urgency: Urgency
+    reason: Text
+
+
 WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     WorkOrderReported,
     OwnerTransferred,
@@ -292,4 +306,5 @@ WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     Reopened,
     Cancelled,
     ComplaintValidityMarked,
+    UrgencyChanged,
 )

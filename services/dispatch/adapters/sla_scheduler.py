@@ -15,7 +15,6 @@ due time and the time it was detected.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -88,8 +87,9 @@ class SlaScheduler:
         finally:
             for task in (sleeping, woken):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            # Not a suppressed `await task`: that would also swallow a cancellation of this
+            # task arriving meanwhile (stop() would then wait forever for the scheduler).
+            await asyncio.gather(sleeping, woken, return_exceptions=True)
 
     async def fire_due(self) -> int:
         """Claim and fire every timer due now; return how many timers were handled."""

@@ -137,3 +137,16 @@ sla_timers = Table(
     Column("timer", JSON, nullable=False),
 )
 Index("ix_sla_timers_fires_at", sla_timers.c.fires_at)
+
+# A tenant's SLA policy versions, append-only: a running clock names the version it began
+# under, so an old version is never changed. Version 1 is `default_policy()` and is not
+# stored; the first version a tenant publishes is 2.
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("policy", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+)

@@ -295,6 +295,31 @@ class MarkComplaint(Command):
     reason: Text = Field(description="The grounds of the ruling.")
 
 
+class ChangeUrgency(Command):
+    """Make an open work order urgent, or normal again; running SLA clocks are recalculated."""
+
+    name = "change-urgency"
+
+    urgency: Urgency = Field(description="The new urgency; it must differ from the current one.")
+    reason: Text = Field(
+        description="Why the urgency changes.", examples=["water reaches the flat below"]
+    )
+
+
+class RecalculateSla(Command):
+    """Move the work order's running SLA clocks to the tenant's current policy version.
+
+    A newly published policy applies to new clocks by itself; running clocks change only
+    through this command. Elapsed business time and paused time are kept.
+    """
+
+    name = "recalculate-sla"
+
+    reason: Note | None = Field(
+        default=None, description="Why the clocks are recalculated (kept in the log)."
+    )
+
+
 WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
     cls.name: cls
     for cls in (
@@ -318,6 +343,7 @@ WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
         Reopen,
         Cancel,
         MarkComplaint,
+        ChangeUrgency,
     )
 }
 """The commands on an existing work order, by URL segment (reporting one creates it)."""

@@ -19,6 +19,7 @@ from services.dispatch.domain.commands import (
     Arrive,
     Assign,
     Cancel,
+    ChangeUrgency,
     Close,
     Command,
     Complete,
@@ -29,6 +30,7 @@ from services.dispatch.domain.commands import (
     Pause,
     Postpone,
     Reassign,
+    RecalculateSla,
     RecordFollowUp,
     RegisterProject,
     Reopen,
@@ -96,6 +98,9 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     Reopen: {_CS: _ANY, _RESIDENT: _OWN},
     Cancel: {_CS: _ANY, _DISPATCH: _ANY, _RESIDENT: _OWN},
     MarkComplaint: {},
+    ChangeUrgency: {_CS: _ANY, _DISPATCH: _ANY},
+    # Moving running clocks to a new policy is a manager's call: it can move promises.
+    RecalculateSla: {},
 }
 _PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
 

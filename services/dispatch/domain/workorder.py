@@ -21,6 +21,7 @@ Choices where the brief was silent:
 - Appointments may be rebooked and arrival delays agreed again any time before arrival.
 - Follow-up visits may be recorded more than once while completed; the last rating counts.
 - When a supervisor records an arrival, the assigned technician is named as the one who came.
+- Urgency may change in any open status; a completed order has no running promise to hurry.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from services.dispatch.domain.commands import (
     Arrive,
     Assign,
     Cancel,
+    ChangeUrgency,
     Close,
     Command,
     Complete,
@@ -88,6 +90,7 @@ from shared.events.workorder import (
     Reassigned,
     Reopened,
     Reporter,
+    UrgencyChanged,
     WorkOrderKind,
     WorkOrderReported,
     WorkPaused,
@@ -247,4 +250,15 @@ def _decide_on(
                 )
             require_status(state, command, frozenset(Status) - {Status.CANCELLED})
             return [ComplaintValidityMarked(valid=command.valid, reason=command.reason)]
+        case ChangeUrgency():
+            require_status(state, command, OPEN_STATUSES)
+            if command.urgency is state.urgency:
+                raise InvalidInput(
+                    f"the work order is already {state.urgency.value}", code="same_urgency"
+                )
+            return [
+                UrgencyChanged(
+                    from_urgency=state.urgency, to_urgency=command.urgency, reason=command.reason
+                )
+            ]
     raise InvalidInput(f"{command.name!r} is not a work-order command", code="unknown_command")

@@ -46,6 +46,7 @@ from shared.events.workorder import (
     Reopened,
     Reporter,
     Urgency,
+    UrgencyChanged,
     WorkOrderKind,
     WorkOrderReported,
     WorkPaused,
@@ -207,6 +208,8 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             return replace(state, status=Status.CANCELLED, cancelled_at=at, pause_reason=None)
         case ComplaintValidityMarked(valid=valid):
             return replace(state, complaint_valid=valid)
+        case UrgencyChanged(to_urgency=to_urgency):
+            return replace(state, urgency=to_urgency)
         case SlaClockEvent():
             # The clocks' own facts live on the same stream; they change no field here.
             return state

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.dispatch.entrypoints import bootstrap
-from services.dispatch.entrypoints.routes import health, projects, work_orders
+from services.dispatch.entrypoints.routes import health, projects, sla, sla_policies, work_orders
 from services.dispatch.settings import DispatchSettings
 from shared.clock import Clock
 from shared.http import metrics
@@ -53,6 +53,8 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
     )
     install_problem_handlers(app)
     app.include_router(work_orders.router)
+    app.include_router(sla.router)
+    app.include_router(sla_policies.router)
     app.include_router(projects.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -14,6 +14,7 @@ from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
+from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
@@ -61,7 +62,15 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
-    dispatch = Dispatch(settings, clock, engine, store, SqlProjectDirectory(engine), verifier)
+    dispatch = Dispatch(
+        settings,
+        clock,
+        engine,
+        store,
+        SqlProjectDirectory(engine),
+        verifier,
+        sla_policies=SqlSlaPolicies(engine, clock=clock.now),
+    )
     if settings.relay_enabled:
         dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
     if settings.sla_scheduler_enabled:

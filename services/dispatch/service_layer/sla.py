@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from services.dispatch.domain.sla import react
 from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
 from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
 from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
 from services.dispatch.domain.workorder import WorkOrderState, evolve, fold
@@ -25,6 +26,7 @@ from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import EventMetadata
 from shared.events.sla import ClockName
+from shared.events.workorder import UrgencyChanged
 
 
 class SlaPolicies(Protocol):
@@ -55,16 +57,29 @@ def with_sla(
     project: str,
     at: datetime,
 ) -> tuple[list[EventData], WorkOrderState, tuple[TimerRow, ...]]:
-    """The decided events each followed by the SLA events it causes; the state; the timers."""
+    """The decided events each followed by the SLA events it causes; the state; the timers.
+
+    An urgency change moves the running clocks to the targets of the new urgency, keeping
+    the business time already elapsed (`recalculate` with reason `urgency_changed`).
+    """
     sla = fold_sla(history)
     events: list[EventData] = []
     for event in decided:
         state = evolve(state, event, at)
         events.append(event)
-        for caused in react(sla, policy, work_order_id, state, event, at, project=project):
-            sla = evolve_sla(sla, caused, at)
-            state = evolve(state, caused, at)
-            events.append(caused)
+        caused = react(sla, policy, work_order_id, state, event, at, project=project)
+        for sla_event in caused:
+            sla = evolve_sla(sla, sla_event, at)
+            state = evolve(state, sla_event, at)
+            events.append(sla_event)
+        if isinstance(event, UrgencyChanged):
+            # The order's policy is the tenant's current one; a clock begun under an older
+            # version is recalculated on the current one too, as an explicit command would.
+            moved = recalculate(sla, policy, state, at, project=project, reason=URGENCY_CHANGED)
+            for sla_event in moved:
+                sla = evolve_sla(sla, sla_event, at)
+                state = evolve(state, sla_event, at)
+                events.append(sla_event)
     assert state is not None
     return events, state, timer_rows(sla, policy, work_order_id)
 

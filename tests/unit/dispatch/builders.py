@@ -11,6 +11,7 @@ from services.dispatch.domain.commands import (
     Arrive,
     Assign,
     Cancel,
+    ChangeUrgency,
     Close,
     Command,
     Complete,
@@ -38,6 +39,7 @@ from shared.events.workorder import (
     Location,
     PauseReason,
     Reporter,
+    Urgency,
     WorkOrderKind,
 )
 
@@ -97,6 +99,7 @@ SAMPLE_COMMANDS: dict[type[Command], Callable[[datetime], Command]] = {
     Reopen: lambda now: Reopen(reason="leaks again"),
     Cancel: lambda now: Cancel(reason="resident fixed it"),
     MarkComplaint: lambda now: MarkComplaint(valid=True, reason="the promise was broken"),
+    ChangeUrgency: lambda now: ChangeUrgency(urgency=Urgency.URGENT, reason="water below"),
 }
 
 

@@ -24,6 +24,7 @@ def test_work_order_commands_are_keyed_by_their_url_segment() -> None:
         "arrive",
         "assign",
         "cancel",
+        "change-urgency",
         "close",
         "complete",
         "give-feedback",

@@ -67,6 +67,7 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "reopen": {"customer_service", "resident"},
     "cancel": {"customer_service", "dispatcher", "resident"},
     "mark-complaint": set(),
+    "change-urgency": {"customer_service", "dispatcher"},
 }
 OWN_ONLY: dict[str, set[str]] = {
     "agree-arrival-delay": {"technician"},

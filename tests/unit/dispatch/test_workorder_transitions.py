@@ -13,6 +13,7 @@ from services.dispatch.domain.commands import (
     Arrive,
     Assign,
     Cancel,
+    ChangeUrgency,
     Close,
     Command,
     Complete,
@@ -60,6 +61,7 @@ from shared.events.workorder import (
     ProgressReported,
     Reassigned,
     Reopened,
+    UrgencyChanged,
     WorkOrderKind,
     WorkOrderReported,
     WorkPaused,
@@ -108,6 +110,7 @@ LIFECYCLE: dict[type[Command], tuple[set[Status], type, Status | None]] = {
     Reopen: ({S.COMPLETED, S.CLOSED}, Reopened, S.ASSIGNED),
     Cancel: (OPEN, Cancelled, S.CANCELLED),
     MarkComplaint: (set(Status) - {S.CANCELLED}, ComplaintValidityMarked, None),
+    ChangeUrgency: (OPEN, UrgencyChanged, None),
 }
 
 

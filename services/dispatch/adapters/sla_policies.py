@@ -1,0 +1,150 @@
+"""A tenant's SLA policy versions in the `sla_policies` table, and the current one cached.
+
+Versions are append-only: a running clock names the version it began under, so a stored
+version never changes. Version 1 is `default_policy()` (DOMAIN.md's promises) and is not
+stored; a tenant's first published version is 2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from shared.errors import Conflict
+
+DEFAULT_VERSION = 1
+"""The version of `default_policy()`, which every tenant has without publishing anything."""
+
+CACHE_TTL_SECONDS = 30.0
+"""How long a process trusts its cached current policy.
+
+A publish refreshes the cache of the process that made it at once; every other dispatch
+process sees the new version only when its cached entry is older than this, so for up to
+this long a new work order elsewhere may still start its clocks under the previous version
+(its events say which one, so nothing is lost or misreported).
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """One version of a tenant's policy: who published it and when (None for the default)."""
+
+    version: int
+    created_at: datetime | None
+    created_by: str | None
+
+    def summary(self, current: int) -> dict[str, Any]:
+        """The JSON of one entry of `GET /v1/sla/policies`."""
+        return {
+            "version": self.version,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "created_by": self.created_by,
+            "default": self.version == DEFAULT_VERSION,
+            "current": self.version == current,
+        }
+
+
+class SqlSlaPolicies:
+    """`SlaPolicies` on the `sla_policies` table, with publishing and reading of versions."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], datetime],
+        ttl_seconds: float = CACHE_TTL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._monotonic = monotonic
+        self._default = default_policy()
+        self._cache: dict[str, tuple[SlaPolicy, float]] = {}
+
+    async def current(self, tenant: str) -> SlaPolicy:
+        """The tenant's latest version; the default while it has published none."""
+        cached = self._cache.get(tenant)
+        if cached is not None and self._monotonic() - cached[1] < self._ttl:
+            return cached[0]
+        query = (
+            select(t.sla_policies.c.policy)
+            .where(t.sla_policies.c.tenant == tenant)
+            .order_by(t.sla_policies.c.version.desc())
+            .limit(1)
+        )
+        async with self._engine.connect() as conn:
+            stored = await conn.scalar(query)
+        policy = self._default if stored is None else SlaPolicy.model_validate(stored)
+        self._cache[tenant] = (policy, self._monotonic())
+        return policy
+
+    async def publish(self, tenant: str, policy: SlaPolicy, actor: str) -> SlaPolicy:
+        """Store `policy` as the tenant's next version and return it with that version.
+
+        The version `policy` carries is ignored. Two publishers racing for one version
+        collide on the primary key; the loser tries once more with the next number.
+        """
+        for attempt in range(2):
+            try:
+                stored = await self._insert_next(tenant, policy, actor)
+            except IntegrityError:
+                if attempt == 1:
+                    raise Conflict(
+                        "another policy version was being published at the same time; retry",
+                        code="policy_version_conflict",
+                    ) from None
+                continue
+            self._cache[tenant] = (stored, self._monotonic())
+            return stored
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _insert_next(self, tenant: str, policy: SlaPolicy, actor: str) -> SlaPolicy:
+        latest = select(func.max(t.sla_policies.c.version)).where(t.sla_policies.c.tenant == tenant)
+        async with self._engine.begin() as conn:
+            version = max(int(await conn.scalar(latest) or DEFAULT_VERSION), DEFAULT_VERSION) + 1
+            stored = policy.model_copy(update={"version": version})
+            await conn.execute(
+                insert(t.sla_policies).values(
+                    tenant=tenant,
+                    version=version,
+                    policy=stored.model_dump(mode="json"),
+                    created_at=self._clock(),
+                    created_by=actor,
+                )
+            )
+        return stored
+
+    async def list(self, tenant: str) -> list[PolicyVersion]:
+        """Every version of the tenant's policy, the default (1) first."""
+        query = (
+            select(
+                t.sla_policies.c.version, t.sla_policies.c.created_at, t.sla_policies.c.created_by
+            )
+            .where(t.sla_policies.c.tenant == tenant)
+            .order_by(t.sla_policies.c.version)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        stored = [PolicyVersion(r.version, r.created_at, r.created_by) for r in rows]
+        return [PolicyVersion(DEFAULT_VERSION, None, None), *stored]
+
+    async def get(self, tenant: str, version: int) -> SlaPolicy | None:
+        """One version of the tenant's policy, or None if it was never published."""
+        if version == DEFAULT_VERSION:
+            return self._default
+        query = select(t.sla_policies.c.policy).where(
+            t.sla_policies.c.tenant == tenant, t.sla_policies.c.version == version
+        )
+        async with self._engine.connect() as conn:
+            stored = await conn.scalar(query)
+        return None if stored is None else SlaPolicy.model_validate(stored)

@@ -1,0 +1,82 @@
+"""`recalculate-sla`: move a work order's running clocks to the tenant's current policy.
+
+A newly published policy version reaches new clocks by itself; running clocks change only
+through this command, so every moved deadline is an event a person asked for.
+"""
+
+from __future__ import annotations
+
+from services.dispatch.domain.commands import RecalculateSla
+from services.dispatch.domain.permissions import authorize
+from services.dispatch.domain.sla_recalculate import POLICY_CHANGED, recalculate
+from services.dispatch.domain.sla_state import evolve_sla, fold_sla
+from services.dispatch.domain.workorder import evolve
+from services.dispatch.service_layer.append import Answer, Stream, append_decided
+from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
+from services.dispatch.service_layer.ports import EventStore
+from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
+from services.dispatch.service_layer.work_orders import load_work_order, work_order_body
+from shared.errors import PreconditionFailed
+from shared.events.base import EventData
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+async def recalculate_sla(
+    store: EventStore,
+    policies: SlaPolicies,
+    work_order_id: str,
+    command: RecalculateSla,
+    ctx: CommandContext,
+) -> Outcome:
+    """Recalculate the work order's running clocks on the current policy, keeping elapsed time.
+
+    Clocks whose schedule would not change emit nothing, so a repeat is harmless; the
+    response names the policy version and the events appended.
+    """
+    command_fingerprint = fingerprint(command, work_order_id)
+    replay = await earlier_outcome(
+        store, ctx.principal.tenant, ctx.idempotency_key, command_fingerprint
+    )
+    if replay is not None:
+        return replay
+    loaded = await load_work_order(store, work_order_id, ctx.principal)
+    state = loaded.state
+    authorize(command, ctx.actor, state)
+    if ctx.expected_version is not None and ctx.expected_version != state.version:
+        raise PreconditionFailed(
+            f"work order is at version {state.version}, not {ctx.expected_version}; "
+            "reload and retry",
+            current_version=state.version,
+        )
+    policy = await policies.current(loaded.tenant)
+    sla = fold_sla(loaded.history)
+    events: list[EventData] = []
+    for event in recalculate(
+        sla, policy, state, ctx.now, project=loaded.project, reason=POLICY_CHANGED
+    ):
+        sla = evolve_sla(sla, event, ctx.now)
+        state = evolve(state, event, ctx.now)
+        events.append(event)
+    log.info(
+        "sla.recalculated",
+        work_order_id=work_order_id,
+        policy_version=policy.version,
+        events=len(events),
+        reason=command.reason,
+    )
+    body = {
+        **work_order_body(loaded.id, loaded.tenant, loaded.project, state),
+        "policy_version": policy.version,
+        "events": [type(e).type_name for e in events],
+    }
+    if not events:
+        # Nothing moves: no empty append, no timers to replace (they are already these).
+        return Outcome(200, {**body, "version": state.version}, state.version)
+    stream = Stream(loaded.id, loaded.tenant, loaded.project, loaded.state.version)
+    answer = Answer(200, body, command_fingerprint)
+    return await append_decided(
+        store, stream, events, ctx, answer, timers=timer_rows(sla, policy, loaded.id)
+    )
