@@ -216,7 +216,8 @@ async def main() -> None:
         else:
             results = await run(args, f"sqlite+aiosqlite:///{Path(tmp) / 'sla.db'}")
     results["at"] = datetime.now(UTC).isoformat()
-    out = Path(__file__).parent / "results" / f"sla-{results['backend']}.json"
+    name = f"sla-{results['backend']}-{int(args.rate)}per-s.json"
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results), flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import ColumnElement, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
@@ -14,6 +14,7 @@ from services.dispatch.adapters.rows import timer_rows as table_rows
 from services.dispatch.adapters.types import UTCDateTime
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
+from services.dispatch.service_layer.sla_views import BreachTimerRow
 from shared.events.catalogue import parse
 
 
@@ -43,3 +44,43 @@ async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int
         if rows:
             await conn.execute(insert(t.sla_timers), rows)
     return len(rows)
+
+
+async def breach_timers(
+    engine: AsyncEngine,
+    tenant: str,
+    projects: frozenset[str] | None,
+    project: str | None,
+    limit: int,
+    soon: datetime,
+) -> tuple[list[BreachTimerRow], dict[str, int]]:
+    """The earliest pending breaches of a tenant's `projects` (None: all), and per project
+    how many are due by `soon`."""
+    # Timer keys end in ":breach" for breaches only (see `Timer.key`).
+    c = t.sla_timers.c
+    where: list[ColumnElement[bool]] = [c.tenant == tenant, c.key.like("%:breach")]
+    if projects is not None:
+        where.append(c.project.in_(sorted(projects)))
+    if project is not None:
+        where.append(c.project == project)
+    earliest = (
+        select(c.work_order_id, c.project, c.clock, c.key, c.due_at)
+        .where(*where)
+        .order_by(c.due_at, c.work_order_id, c.key)
+        .limit(limit)
+    )
+    counts = select(c.project, func.count()).where(*where, c.due_at <= soon).group_by(c.project)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(earliest)).all()
+        due_soon = {name: int(n) for name, n in (await conn.execute(counts)).all()}
+    items = [
+        BreachTimerRow(
+            work_order_id=row.work_order_id,
+            project=row.project,
+            clock=row.clock,
+            cycle=int(row.key.split(":")[1]),
+            due_at=row.due_at,
+        )
+        for row in rows
+    ]
+    return items, due_soon

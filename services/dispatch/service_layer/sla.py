@@ -120,6 +120,9 @@ def timer_from_data(data: dict[str, Any]) -> Timer:
     )
 
 
+_MAX_TIMERS_PER_FIRE = 64
+"""Bound on the chain of timers one firing may set off (a ladder is a few steps)."""
+
 SCHEDULER_ACTOR = "sla-scheduler"
 """The `actor` of the SLA events the scheduler records (warnings, breaches, escalations)."""
 
@@ -161,11 +164,22 @@ async def _fire_once(
     policy = await policies.current(tenant)
     sla = fold_sla(history)
     raised: list[EventData] = []
-    for timer in sorted(due, key=Timer.sort_key):
-        for event in on_timer(sla, policy, timer, now):
-            sla = evolve_sla(sla, event, now)
-            state = evolve(state, event, now)
-            raised.append(event)
+    # A fired timer can make another one due at once (the breach makes the ladder's
+    # "at breach" step pending): fire those in the same append instead of a later pass.
+    seen: set[str] = set()
+    ready = sorted(due, key=Timer.sort_key)
+    while ready and len(seen) < _MAX_TIMERS_PER_FIRE:
+        for timer in ready:
+            seen.add(timer.key)
+            for event in on_timer(sla, policy, timer, now):
+                sla = evolve_sla(sla, event, now)
+                state = evolve(state, event, now)
+                raised.append(event)
+        ready = [
+            timer
+            for timer in timers(sla, policy, work_order_id)
+            if timer.fires_at <= now and timer.key not in seen
+        ]
     batch = AppendBatch(
         stream_id=work_order_id,
         expected_version=len(recorded),

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.sla_timer_table import breach_timers
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.service_layer.sla_views import (
-    BreachTimerRow,
     at_risk_view,
     ensure_may_see_at_risk,
     sla_view,
 )
 from services.dispatch.service_layer.work_orders import load_work_order
-from shared.auth import Principal
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 
@@ -150,42 +146,8 @@ async def at_risk(
     now = dispatch.clock.now()
     if project is not None and not principal.can_access(principal.tenant, project):
         return json_response(at_risk_view([], {}, now))
-    rows, due_soon = await _breach_timers(dispatch.engine, principal, project, limit, now)
+    visible = None if principal.all_projects else principal.projects
+    rows, due_soon = await breach_timers(
+        dispatch.engine, principal.tenant, visible, project, limit, now + DUE_SOON
+    )
     return json_response(at_risk_view(rows, due_soon, now))
-
-
-async def _breach_timers(
-    engine: AsyncEngine, principal: Principal, project: str | None, limit: int, now: datetime
-) -> tuple[list[BreachTimerRow], dict[str, int]]:
-    # Timer keys end in ":breach" for breaches only (see `Timer.key`).
-    c = t.sla_timers.c
-    where: list[ColumnElement[bool]] = [c.tenant == principal.tenant, c.key.like("%:breach")]
-    if not principal.all_projects:
-        where.append(c.project.in_(sorted(principal.projects)))
-    if project is not None:
-        where.append(c.project == project)
-    earliest = (
-        select(c.work_order_id, c.project, c.clock, c.key, c.due_at)
-        .where(*where)
-        .order_by(c.due_at, c.work_order_id, c.key)
-        .limit(limit)
-    )
-    counts = (
-        select(c.project, func.count())
-        .where(*where, c.due_at <= now + DUE_SOON)
-        .group_by(c.project)
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(earliest)).all()
-        due_soon = {name: int(n) for name, n in (await conn.execute(counts)).all()}
-    items = [
-        BreachTimerRow(
-            work_order_id=row.work_order_id,
-            project=row.project,
-            clock=row.clock,
-            cycle=int(row.key.split(":")[1]),
-            due_at=row.due_at,
-        )
-        for row in rows
-    ]
-    return items, due_soon
