@@ -18,7 +18,7 @@ import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
@@ -42,7 +42,7 @@ class SlaScheduler:
         policies: SlaPolicies,
         clock: Clock,
         *,
-        batch_size: int = 200,
+        batch_size: int = 50,
         claim_seconds: float = 30.0,
         max_sleep: float = 60.0,
         concurrency: int = 64,
@@ -131,10 +131,11 @@ class SlaScheduler:
                 query = query.with_for_update(skip_locked=True)
             async with conn.begin():
                 rows = (await conn.execute(query)).all()
-                for work_order_id, key, _ in rows:
+                if rows:
+                    claimed = [(work_order_id, key) for work_order_id, key, _ in rows]
                     await conn.execute(
                         update(t.sla_timers)
-                        .where(c.work_order_id == work_order_id, c.key == key)
+                        .where(tuple_(c.work_order_id, c.key).in_(claimed))
                         .values(claimed_until=now + self._claim)
                     )
         return [(work_order_id, timer) for work_order_id, _, timer in rows]
