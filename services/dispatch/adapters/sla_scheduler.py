@@ -42,7 +42,7 @@ class SlaScheduler:
         policies: SlaPolicies,
         clock: Clock,
         *,
-        batch_size: int = 50,
+        batch_size: int = 100,
         claim_seconds: float = 30.0,
         max_sleep: float = 60.0,
         concurrency: int = 64,

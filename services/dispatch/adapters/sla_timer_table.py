@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.rows import timer_rows as table_rows
-from services.dispatch.adapters.types import UTCDateTime
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
 from services.dispatch.service_layer.sla_views import BreachTimerRow
@@ -21,11 +20,19 @@ from shared.events.catalogue import parse
 async def next_fire_time(engine: AsyncEngine) -> datetime | None:
     """When the earliest pending timer may fire, if any; a claimed one once its claim ends."""
     c = t.sla_timers.c
-    fires = case((c.claimed_until > c.fires_at, c.claimed_until), else_=c.fires_at)
+    # Two indexed look-ups: a min() over an expression would scan the whole table.
+    unclaimed = select(c.fires_at).where(c.claimed_until.is_(None)).order_by(c.fires_at).limit(1)
+    claim_ends = (
+        select(c.claimed_until)
+        .where(c.claimed_until.is_not(None))
+        .order_by(c.claimed_until)
+        .limit(1)
+    )
     async with engine.connect() as conn:
-        # The explicit type: min() over a CASE would come back as text on SQLite.
-        value: datetime | None = await conn.scalar(select(func.min(fires, type_=UTCDateTime())))
-    return value
+        first: datetime | None = await conn.scalar(unclaimed)
+        released: datetime | None = await conn.scalar(claim_ends)
+    candidates = [value for value in (first, released) if value is not None]
+    return min(candidates) if candidates else None
 
 
 async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int:

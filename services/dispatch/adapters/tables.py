@@ -137,6 +137,7 @@ sla_timers = Table(
     Column("timer", JSON, nullable=False),
 )
 Index("ix_sla_timers_fires_at", sla_timers.c.fires_at)
+Index("ix_sla_timers_claimed_until", sla_timers.c.claimed_until)
 
 # A tenant's SLA policy versions, append-only: a running clock names the version it began
 # under, so an old version is never changed. Version 1 is `default_policy()` and is not

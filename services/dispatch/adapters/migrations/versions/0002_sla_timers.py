@@ -34,10 +34,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sla_timers", schema=None) as batch_op:
         batch_op.create_index("ix_sla_timers_fires_at", ["fires_at"], unique=False)
+        batch_op.create_index("ix_sla_timers_claimed_until", ["claimed_until"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("sla_timers", schema=None) as batch_op:
+        batch_op.drop_index("ix_sla_timers_claimed_until")
         batch_op.drop_index("ix_sla_timers_fires_at")
 
     op.drop_table("sla_timers")
