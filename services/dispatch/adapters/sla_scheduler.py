@@ -18,7 +18,7 @@ import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
@@ -42,7 +42,7 @@ class SlaScheduler:
         policies: SlaPolicies,
         clock: Clock,
         *,
-        batch_size: int = 100,
+        batch_size: int = 200,
         claim_seconds: float = 30.0,
         max_sleep: float = 60.0,
         concurrency: int = 64,
@@ -132,10 +132,12 @@ class SlaScheduler:
             async with conn.begin():
                 rows = (await conn.execute(query)).all()
                 if rows:
-                    claimed = [(work_order_id, key) for work_order_id, key, _ in rows]
+                    # One statement run per row (primary-key look-ups): a row-value IN
+                    # list is not served by the key index on SQLite and scans the table.
                     await conn.execute(
                         update(t.sla_timers)
-                        .where(tuple_(c.work_order_id, c.key).in_(claimed))
-                        .values(claimed_until=now + self._claim)
+                        .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
+                        .values(claimed_until=now + self._claim),
+                        [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
                     )
         return [(work_order_id, timer) for work_order_id, _, timer in rows]
