@@ -60,34 +60,17 @@ def up(
 app.command("token")(token_command)
 app.add_typer(events_app, name="events")
 
-RELAY_CLI = "services.dispatch.entrypoints.cli"
 
-
-def _mount_relay(target: typer.Typer) -> None:
-    # dispatch's operator commands live with dispatch; mount them only once they exist.
+def _mount(target: typer.Typer, module_name: str, attribute: str, name: str) -> None:
+    # A service's operator commands live with the service; mount them once they exist.
     try:
-        present = importlib.util.find_spec(RELAY_CLI) is not None
+        present = importlib.util.find_spec(module_name) is not None
     except ModuleNotFoundError:
         present = False
     if present:
-        module = importlib.import_module(RELAY_CLI)
-        target.add_typer(module.relay_app, name="relay")
+        module = importlib.import_module(module_name)
+        target.add_typer(getattr(module, attribute), name=name)
 
 
-_mount_relay(app)
-
-SLA_CLI = "services.dispatch.entrypoints.sla_cli"
-
-
-def _mount_sla(target: typer.Typer) -> None:
-    # Like the relay: the SLA commands live with dispatch and appear once they exist.
-    try:
-        present = importlib.util.find_spec(SLA_CLI) is not None
-    except ModuleNotFoundError:
-        present = False
-    if present:
-        module = importlib.import_module(SLA_CLI)
-        target.add_typer(module.sla_app, name="sla")
-
-
-_mount_sla(app)
+_mount(app, "services.dispatch.entrypoints.cli", "relay_app", "relay")
+_mount(app, "services.dispatch.entrypoints.sla_cli", "sla_app", "sla")

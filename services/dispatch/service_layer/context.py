@@ -8,6 +8,7 @@ from typing import Any
 
 from services.dispatch.domain.workorder import Actor
 from shared.auth import Principal
+from shared.errors import PreconditionFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,15 @@ class CommandContext:
     correlation_id: str
     idempotency_key: str | None = None
     expected_version: int | None = None
+
+    def ensure_current(self, version: int) -> None:
+        """Refuse the command if the caller's `If-Match` names another version (412)."""
+        if self.expected_version is not None and self.expected_version != version:
+            raise PreconditionFailed(
+                f"work order is at version {version}, not {self.expected_version}; "
+                "reload and retry",
+                current_version=version,
+            )
 
     @property
     def actor(self) -> Actor:

@@ -17,7 +17,6 @@ from services.dispatch.service_layer.idempotency import earlier_outcome, fingerp
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
 from services.dispatch.service_layer.work_orders import load_work_order, work_order_body
-from shared.errors import PreconditionFailed
 from shared.events.base import EventData
 from shared.logging import get_logger
 
@@ -45,12 +44,7 @@ async def recalculate_sla(
     loaded = await load_work_order(store, work_order_id, ctx.principal)
     state = loaded.state
     authorize(command, ctx.actor, state)
-    if ctx.expected_version is not None and ctx.expected_version != state.version:
-        raise PreconditionFailed(
-            f"work order is at version {state.version}, not {ctx.expected_version}; "
-            "reload and retry",
-            current_version=state.version,
-        )
+    ctx.ensure_current(state.version)
     policy = await policies.current(loaded.tenant)
     sla = fold_sla(loaded.history)
     events: list[EventData] = []

@@ -21,7 +21,7 @@ from services.dispatch.service_layer.ports import EventStore, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
 from services.dispatch.service_layer.sla import SlaPolicies, with_sla
 from shared.auth import Principal
-from shared.errors import InvalidInput, NotFound, PreconditionFailed
+from shared.errors import InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
@@ -93,11 +93,7 @@ async def execute(
         return replay
     loaded = await load_work_order(store, work_order_id, ctx.principal)
     version = loaded.state.version
-    if ctx.expected_version is not None and ctx.expected_version != version:
-        raise PreconditionFailed(
-            f"work order is at version {version}, not {ctx.expected_version}; reload and retry",
-            current_version=version,
-        )
+    ctx.ensure_current(version)
     decided = decide(loaded.state, command, ctx.actor, ctx.now)
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
     answer = Answer(200, {}, command_fingerprint)
