@@ -1,0 +1,208 @@
+"""The shared durable consumer against a real nats-server: acks after the handler's commit,
+retries one at a time, dead-letters what keeps failing and goes on with later events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from nats.js import JetStreamContext
+
+from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer
+from shared.envelope import envelope_json
+from shared.events.recorded import EventMetadata, RecordedEvent
+from shared.nats import connect, ensure_streams
+from shared.subjects import EVENTS_STREAM
+from wo.processes import NatsServer
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+# No waiting between attempts: the tests count attempts, not seconds.
+FAST = ConsumerSpec(durable="test", max_deliver=3, backoff_seconds=(0.0,), batch_size=10)
+
+
+@pytest.fixture
+async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
+    client = await connect(nats_server.url, "consumer-test")
+    context = client.jetstream()
+    await ensure_streams(context)
+    yield context
+    await client.close()
+
+
+async def publish_progress(js: JetStreamContext, count: int) -> list[str]:
+    """Publish `count` events of one work order; return their ids in order."""
+    stream_id = str(uuid.uuid4())
+    ids = []
+    for version in range(1, count + 1):
+        event = RecordedEvent(
+            stream_id=stream_id,
+            version=version,
+            event_id=uuid.uuid4(),
+            type_name="workorder.progress_reported",
+            schema_version=1,
+            tenant="demo",
+            project="sunny-garden",
+            occurred_at=T0,
+            recorded_at=T0,
+            data={"note": f"step {version}"},
+            metadata=EventMetadata(actor="tech-1", correlation_id="c"),
+        )
+        await js.publish(
+            "events.demo.sunny-garden.workorder.progress_reported",
+            envelope_json(event, "/dispatch"),
+        )
+        ids.append(str(event.event_id))
+    return ids
+
+
+@dataclass
+class RecordingHandler:
+    """Commits into lists; fails for the ids in `poison` (each time) or `flaky` (once each)."""
+
+    poison: set[str] = field(default_factory=set)
+    flaky: set[str] = field(default_factory=set)
+    handled: list[str] = field(default_factory=list)
+    batches: list[int] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        ids = [str(d.envelope.id) for d in deliveries]
+        for event_id in ids:
+            if event_id in self.poison:
+                raise RuntimeError(f"cannot project {event_id}")
+            if event_id in self.flaky:
+                self.flaky.discard(event_id)
+                raise ConnectionError("database went away")
+        self.batches.append(len(ids))
+        self.handled.extend(ids)
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        self.dead.append(letter)
+
+
+async def drain(consumer: EventConsumer, rounds: int = 20) -> None:
+    """Run the consumer until a round fetches nothing (bounded)."""
+    for _ in range(rounds):
+        if await consumer.run_once() == 0:
+            return
+
+
+async def settled(js: JetStreamContext) -> bool:
+    """True once the server shows nothing pending and nothing awaiting an ack.
+
+    Acks are published without waiting for the server, so they may land a moment after
+    `run_once` returns; this waits for them (bounded).
+    """
+    for _ in range(50):
+        info = await js.consumer_info(EVENTS_STREAM, FAST.durable)
+        if (info.num_pending, info.num_ack_pending) == (0, 0):
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_a_batch_is_handled_together_and_acked(js: JetStreamContext) -> None:
+    ids = await publish_progress(js, 5)
+    handler = RecordingHandler()
+    consumer = EventConsumer(js, FAST, handler)
+
+    await drain(consumer)
+
+    assert handler.handled == ids
+    assert handler.batches == [5]
+    assert await settled(js)
+
+
+async def test_one_poison_event_is_dead_lettered_and_the_others_go_on(
+    js: JetStreamContext,
+) -> None:
+    ids = await publish_progress(js, 4)
+    handler = RecordingHandler(poison={ids[1]})
+    consumer = EventConsumer(js, FAST, handler)
+
+    await drain(consumer)
+
+    assert handler.handled == [ids[0], ids[2], ids[3]]
+    assert len(handler.dead) == 1
+    letter = handler.dead[0]
+    assert letter.envelope is not None and str(letter.envelope.id) == ids[1]
+    assert letter.num_delivered == FAST.max_deliver
+    assert "cannot project" in letter.error
+    assert await settled(js)
+
+    later = await publish_progress(js, 2)
+    await drain(consumer)
+    assert handler.handled[-2:] == later
+
+
+async def test_a_failure_is_retried_and_handled_once(js: JetStreamContext) -> None:
+    ids = await publish_progress(js, 3)
+    handler = RecordingHandler(flaky={ids[0]})
+    consumer = EventConsumer(js, FAST, handler)
+
+    await drain(consumer)
+
+    assert sorted(handler.handled) == sorted(ids)
+    assert len(handler.handled) == 3
+    assert handler.dead == []
+
+
+async def test_a_body_that_is_no_envelope_is_dead_lettered_at_once(
+    js: JetStreamContext,
+) -> None:
+    await js.publish("events.demo.sunny-garden.workorder.reported", b'{"not": "an event"}')
+    ids = await publish_progress(js, 1)
+    handler = RecordingHandler()
+    consumer = EventConsumer(js, FAST, handler)
+
+    await drain(consumer)
+
+    assert handler.handled == ids
+    assert len(handler.dead) == 1
+    assert handler.dead[0].envelope is None
+    assert handler.dead[0].num_delivered == 1
+    assert handler.dead[0].data == b'{"not": "an event"}'
+
+
+async def test_unacked_messages_come_back_to_a_restarted_consumer(
+    js: JetStreamContext, nats_server: NatsServer
+) -> None:
+    ids = await publish_progress(js, 3)
+    spec = ConsumerSpec(durable=FAST.durable, ack_wait_seconds=1.0, batch_size=10)
+    # A first process fetches the batch and dies before its handler committed anything.
+    doomed = await connect(nats_server.url, "doomed")
+    first = EventConsumer(doomed.jetstream(), spec, RecordingHandler())
+    await first.ensure()
+    assert first._subscription is not None
+    assert len(await first._subscription.fetch(10, timeout=2)) == 3
+    await doomed.close()
+
+    handler = RecordingHandler()
+    second = EventConsumer(js, spec, handler)
+    for _ in range(10):
+        await second.run_once()
+        if len(handler.handled) == 3:
+            break
+
+    # Redeliveries need not come back in stream order: ordering is the handler's job.
+    assert sorted(handler.handled) == sorted(ids)
+    assert await settled(js)
+
+
+def test_retry_delays_grow_and_the_last_step_repeats() -> None:
+    spec = ConsumerSpec(durable="x", backoff_seconds=(1.0, 5.0, 30.0))
+    assert [spec.retry_delay(n) for n in (1, 2, 3, 4, 9)] == [1.0, 5.0, 30.0, 30.0, 30.0]
+
+
+async def test_ensure_brings_an_existing_consumer_to_the_spec(js: JetStreamContext) -> None:
+    await EventConsumer(js, FAST, RecordingHandler()).ensure()
+    changed = ConsumerSpec(durable=FAST.durable, ack_wait_seconds=7.0)
+    await EventConsumer(js, changed, RecordingHandler()).ensure()
+
+    info = await js.consumer_info(EVENTS_STREAM, FAST.durable)
+    assert info.config.ack_wait == 7.0
+    assert info.config.max_deliver == -1
