@@ -8,7 +8,7 @@ stored; a tenant's first published version is 2.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from shared.errors import Conflict
 
 DEFAULT_VERSION = 1
@@ -30,7 +31,8 @@ CACHE_TTL_SECONDS = 30.0
 A publish refreshes the cache of the process that made it at once; every other dispatch
 process sees the new version only when its cached entry is older than this, so for up to
 this long a new work order elsewhere may still start its clocks under the previous version
-(its events say which one, so nothing is lost or misreported).
+(its events say which one, so nothing is lost or misreported). A project's time zone is
+cached for as long.
 """
 
 
@@ -70,6 +72,44 @@ class SqlSlaPolicies:
         self._monotonic = monotonic
         self._default = default_policy()
         self._cache: dict[str, tuple[SlaPolicy, float]] = {}
+        self._zones: dict[tuple[str, str], tuple[str, float]] = {}
+        # Stored versions never change, so earlier versions and zoned copies stay cached.
+        self._versions: dict[tuple[str, int], SlaPolicy] = {}
+        self._zoned: dict[tuple[str, int, str], SlaPolicy] = {}
+
+    async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
+        """The current policy and the earlier `versions`, in the project's time zone."""
+        zone = await self._time_zone(tenant, project)
+        current = await self.current(tenant)
+        earlier: dict[int, SlaPolicy] = {}
+        for version in set(versions) - {current.version}:
+            policy = self._versions.get((tenant, version)) or await self.get(tenant, version)
+            if policy is not None:
+                self._versions[(tenant, version)] = policy
+                earlier[version] = self._in_zone(tenant, policy, zone)
+        return PolicyBook(self._in_zone(tenant, current, zone), earlier)
+
+    def _in_zone(self, tenant: str, policy: SlaPolicy, zone: str) -> SlaPolicy:
+        key = (tenant, policy.version, zone)
+        zoned = self._zoned.get(key)
+        if zoned is None:
+            zoned = self._zoned[key] = policy.in_zone(zone)
+        return zoned
+
+    async def _time_zone(self, tenant: str, project: str) -> str:
+        cached = self._zones.get((tenant, project))
+        if cached is not None and self._monotonic() - cached[1] < self._ttl:
+            return cached[0]
+        query = select(t.projects.c.time_zone).where(
+            t.projects.c.tenant == tenant, t.projects.c.project == project
+        )
+        async with self._engine.connect() as conn:
+            zone = await conn.scalar(query)
+        # Work orders exist only for registered projects; the default keeps a stream whose
+        # project row is missing (a restored backup) measurable.
+        found = str(zone) if zone is not None else DEFAULT_TIME_ZONE
+        self._zones[(tenant, project)] = (found, self._monotonic())
+        return found
 
     async def current(self, tenant: str) -> SlaPolicy:
         """The tenant's latest version; the default while it has published none."""

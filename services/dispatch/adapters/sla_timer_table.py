@@ -12,7 +12,7 @@ from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.rows import timer_rows as table_rows
 from services.dispatch.domain.sla_state import fold_sla
-from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
+from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
 from services.dispatch.service_layer.sla_views import BreachTimerRow
 from shared.events.catalogue import parse
 
@@ -43,8 +43,8 @@ async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int
     for work_order_id, tenant in orders:
         events = await store.load(work_order_id)
         sla = fold_sla((parse(e.type_name, e.data), e.occurred_at) for e in events)
-        policy = await policies.current(tenant)
-        pending = timer_rows(sla, policy, work_order_id)
+        book = await policies_for(policies, tenant, events[0].project, sla)
+        pending = timer_rows(sla, book, work_order_id)
         rows += table_rows(work_order_id, tenant, events[0].project, pending)
     async with store.engine.begin() as conn:
         await conn.execute(delete(t.sla_timers))

@@ -75,7 +75,8 @@ class BusinessCalendar(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: CalendarKind
-    time_zone: str = DEFAULT_TIME_ZONE
+    time_zone: str | None = None
+    """An IANA zone; None follows the project's zone (`in_zone`), Asia/Shanghai until then."""
     windows: tuple[Window, ...] = WHOLE_DAY
     closures: frozenset[date] = frozenset()
     extra_working_days: frozenset[date] = frozenset()
@@ -85,7 +86,7 @@ class BusinessCalendar(BaseModel):
     _offsets: tuple[tuple[timedelta, timedelta], ...] = PrivateAttr()
 
     @classmethod
-    def always(cls, tz: str = DEFAULT_TIME_ZONE) -> Self:
+    def always(cls, tz: str | None = None) -> Self:
         """A 24×7 calendar: every instant is open."""
         return cls(kind=CalendarKind.ALWAYS, time_zone=tz)
 
@@ -93,7 +94,7 @@ class BusinessCalendar(BaseModel):
     def daily(
         cls,
         windows: Iterable[Window] = WHOLE_DAY,
-        tz: str = DEFAULT_TIME_ZONE,
+        tz: str | None = None,
         closures: Iterable[date] = (),
     ) -> Self:
         """A calendar open during `windows` every day, e.g. customer service 07:00–23:00."""
@@ -108,7 +109,7 @@ class BusinessCalendar(BaseModel):
     def working_days(
         cls,
         windows: Iterable[Window] = WHOLE_DAY,
-        tz: str = DEFAULT_TIME_ZONE,
+        tz: str | None = None,
         closures: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
         use_public_holidays: bool = True,
@@ -125,7 +126,9 @@ class BusinessCalendar(BaseModel):
 
     @field_validator("time_zone")
     @classmethod
-    def _known_time_zone(cls, value: str) -> str:
+    def _known_time_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -155,13 +158,17 @@ class BusinessCalendar(BaseModel):
 
     def model_post_init(self, context: Any, /) -> None:
         """Parse the zone and windows once (fields are already validated here)."""
-        self._zone = ZoneInfo(self.time_zone)
+        self._zone = ZoneInfo(self.time_zone or DEFAULT_TIME_ZONE)
         self._offsets = window_offsets(self.windows)
 
     @field_serializer("closures", "extra_working_days", when_used="json")
     def _sorted_days(self, days: frozenset[date]) -> list[date]:
         # Sorted, so that equal calendars are stored as equal JSON.
         return sorted(days)
+
+    def in_zone(self, time_zone: str) -> BusinessCalendar:
+        """This calendar read in `time_zone` (a project's zone for a calendar that names none)."""
+        return BusinessCalendar.model_validate({**self.model_dump(), "time_zone": time_zone})
 
     def is_working_day(self, day: date) -> bool:
         """Whether the duty windows apply on the local date `day`."""

@@ -34,9 +34,10 @@ Choices where the brief was silent:
 - Steps after a breach are wall-clock delays from the breached due time (notify decides
   who is on duty); a clock paused after its breach fires the ones it missed on resuming.
 - Event-driven escalations carry the version of the policy whose ladder they follow.
-- The triggers, warning thresholds and ladder come from the policy passed in (the
-  tenant's current one); the target, due time and calendar a clock runs on change only
-  by an event.
+- A running clock follows the policy version it started under (its rule's triggers, its
+  warning thresholds, its ladder, its calendar) until an explicit recalculation moves it;
+  new clocks start under the current version, and event-driven escalations follow the
+  current ladder. The target and due time change only by an event.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from datetime import datetime
 
 from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.sla_emitter import Emitter
-from services.dispatch.domain.sla_policy import SlaPolicy
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy
 from services.dispatch.domain.sla_recalculate import recalculate
 from services.dispatch.domain.sla_rules import ClockRule, EscalationTrigger
 from services.dispatch.domain.sla_state import ClockState, SlaState
@@ -53,6 +54,7 @@ from services.dispatch.domain.workorder_state import WorkOrderState
 from shared.clock import utc
 from shared.events.base import EventData
 from shared.events.sla import (
+    ClockName,
     SlaClockCancelled,
     SlaClockEvent,
     SlaClockMet,
@@ -77,7 +79,7 @@ __all__ = ["SlaState", "react", "recalculate"]
 
 def react(
     sla: SlaState,
-    policy: SlaPolicy,
+    policies: PolicyBook,
     work_order_id: str,
     work_order: WorkOrderState,
     event: EventData,
@@ -93,13 +95,27 @@ def react(
     if isinstance(event, SlaClockEvent):
         return []
     out = Emitter(sla, at)
-    for rule in policy.rules_for(work_order, project):
-        clock = out.sla.clocks.get(rule.name)
+    rules: dict[int, dict[ClockName, ClockRule]] = {}
+
+    def rule_of(policy: SlaPolicy, name: ClockName) -> ClockRule | None:
+        if policy.version not in rules:
+            found = policy.rules_for(work_order, project)
+            rules[policy.version] = {rule.name: rule for rule in found}
+        return rules[policy.version].get(name)
+
+    for name in ClockName:
+        clock = out.sla.clocks.get(name)
         if clock is not None and clock.active:
-            _react_running(out, policy, rule, work_order, event)
-        elif event.type_name in rule.start_on and rule.samples(work_order_id):
-            _start(out, policy, rule, clock, work_order, event)
-    _escalate_on_event(out, policy, work_order, event)
+            ran_under = policies.of(clock.policy_version)
+            if (rule := rule_of(ran_under, name)) is not None:
+                _react_running(out, ran_under, rule, work_order, event)
+        elif (
+            (rule := rule_of(policies.current, name)) is not None
+            and event.type_name in rule.start_on
+            and rule.samples(work_order_id)
+        ):
+            _start(out, policies.current, rule, clock, work_order, event)
+    _escalate_on_event(out, policies, work_order, event)
     return out.events
 
 
@@ -176,9 +192,15 @@ def _start(
     promised = target is None
     if target is None:
         due = _promised_instant(event) or work_order.commitment_due_at
-        if due is None:
+        if due is not None:
+            target = calendar.elapsed(out.at, due)
+        elif rule.until_promised is not None:
+            # Nothing promised yet: the default runs until a commitment moves it.
+            promised = False
+            target = rule.until_promised
+            due = calendar.add(out.at, target)
+        else:
             return  # nothing was promised yet; the commitment will start it
-        target = calendar.elapsed(out.at, due)
     else:
         due = calendar.add(out.at, target)
     started = SlaClockStarted(
@@ -241,7 +263,7 @@ def _occurrence(event: EventData, work_order: WorkOrderState) -> tuple[str, int]
 
 
 def _escalate_on_event(
-    out: Emitter, policy: SlaPolicy, work_order: WorkOrderState, event: EventData
+    out: Emitter, policies: PolicyBook, work_order: WorkOrderState, event: EventData
 ) -> None:
     occurrence = _occurrence(event, work_order)
     if occurrence is None:
@@ -249,6 +271,7 @@ def _escalate_on_event(
     trigger, count = occurrence
     if count <= out.sla.event_escalations.get(trigger, 0):
         return  # this occurrence was escalated already
+    policy = policies.current
     for step in policy.ladder().get(trigger, ()):
         clock = out.sla.clocks.get(step.reported_against)
         figures = {
@@ -258,7 +281,8 @@ def _escalate_on_event(
             "remaining_seconds": 0.0,
         }
         if clock is not None:
-            figures = clock.figures(policy.calendar(clock.calendar), out.at)
+            ran_under = policies.of(clock.policy_version)
+            figures = clock.figures(ran_under.calendar(clock.calendar), out.at)
         escalated = SlaEscalated(
             **{**figures, "policy_version": policy.version},
             due_at=clock.due_at if clock is not None and clock.active else None,

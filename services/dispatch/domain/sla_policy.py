@@ -13,6 +13,7 @@ matching rules the first one in the policy wins. Rules of different names all ru
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Self
 
@@ -37,14 +38,18 @@ __all__ = [
     "EscalationStep",
     "EscalationTrigger",
     "PauseRule",
+    "PolicyBook",
     "SlaPolicy",
     "default_calendars",
     "default_policy",
 ]
 
 
-def default_calendars(tz: str = "Asia/Shanghai") -> dict[str, BusinessCalendar]:
-    """24×7 (maintenance, guards), customer service 07:00–23:00, and office working days."""
+def default_calendars(tz: str | None = None) -> dict[str, BusinessCalendar]:
+    """24×7 (maintenance, guards), customer service 07:00–23:00, and office working days.
+
+    With `tz` None the calendars follow the zone of the project a clock runs for.
+    """
     return {
         "24x7": BusinessCalendar.always(tz=tz),
         "customer_service": BusinessCalendar.daily([("07:00", "23:00")], tz=tz),
@@ -101,6 +106,20 @@ class SlaPolicy(BaseModel):
         found = self.calendars.get(name)
         return found if found is not None else BusinessCalendar.always()
 
+    def in_zone(self, time_zone: str) -> SlaPolicy:
+        """This policy with every calendar that names no time zone set in `time_zone`.
+
+        A calendar without its own zone follows the project's (a policy serves projects in
+        several zones); one that names a zone keeps it.
+        """
+        if all(calendar.time_zone is not None for calendar in self.calendars.values()):
+            return self
+        calendars = {
+            name: calendar if calendar.time_zone is not None else calendar.in_zone(time_zone)
+            for name, calendar in self.calendars.items()
+        }
+        return self.model_copy(update={"calendars": calendars})
+
     def ladder(self) -> Mapping[str, tuple[EscalationStep, ...]]:
         """The event-driven steps by trigger, in level order."""
         by_trigger: dict[str, list[EscalationStep]] = {}
@@ -108,6 +127,29 @@ class SlaPolicy(BaseModel):
             if step.on_event is not None:
                 by_trigger.setdefault(step.on_event.value, []).append(step)
         return {trigger: tuple(steps) for trigger, steps in by_trigger.items()}
+
+
+@dataclass(frozen=True)
+class PolicyBook:
+    """The policies a work order's clocks run under.
+
+    New clocks start under `current`; a running clock keeps the version it began under
+    (its warnings, ladder and calendar come from that version) until a recalculation moves
+    it to `current`. `earlier` holds the older versions the running clocks name.
+    """
+
+    current: SlaPolicy
+    earlier: Mapping[int, SlaPolicy] = field(default_factory=dict)
+
+    def of(self, version: int) -> SlaPolicy:
+        """The policy at `version`; the current one if this book does not hold that version.
+
+        Versions are append-only, so the service layer can always supply a running clock's
+        version; the fallback only keeps a clock measurable if one were ever missing.
+        """
+        if version == self.current.version:
+            return self.current
+        return self.earlier.get(version, self.current)
 
 
 _REPORTED = "workorder.reported"
@@ -119,15 +161,28 @@ _FEEDBACK_GIVEN = "workorder.feedback_given"
 _UNTIL_REBOOKED = PauseRule(
     on="workorder.appointment_missed", until=("workorder.appointment_scheduled",)
 )
+_RESOLUTION_PAUSES = (
+    PauseRule(
+        on="workorder.paused",
+        reasons=(
+            PauseReason.WAITING_FOR_PARTS,
+            PauseReason.RESIDENT_ABSENT,
+            PauseReason.RESIDENT_ASKED_TO_WAIT,
+        ),
+        until=("workorder.resumed",),
+    ),
+    _UNTIL_REBOOKED,
+)
 
 
 def default_policy(
     *,
-    tz: str = "Asia/Shanghai",
+    tz: str | None = None,
     version: int = 1,
     complaint_feedback_on_working_days: bool = False,
     follow_up_within: timedelta = timedelta(days=3),
     repair_follow_up_rate: float = 0.3,
+    resolution_default: timedelta = timedelta(days=2),
 ) -> SlaPolicy:
     """The promises of DOMAIN.md as a policy; the arguments are the choices it leaves open.
 
@@ -167,24 +222,28 @@ def default_policy(
             start_on=(_REPORTED,),
             stop_on=(_FEEDBACK_GIVEN,),
         ),
-        ClockRule(
-            name=ClockName.RESOLUTION,
-            target=FROM_COMMITMENT,
-            start_on=("workorder.commitment_made",),
-            stop_on=(_COMPLETED,),
-            pause_on=(
-                PauseRule(
-                    on="workorder.paused",
-                    reasons=(
-                        PauseReason.WAITING_FOR_PARTS,
-                        PauseReason.RESIDENT_ABSENT,
-                        PauseReason.RESIDENT_ASKED_TO_WAIT,
-                    ),
-                    until=("workorder.resumed",),
+        *(
+            ClockRule(
+                name=ClockName.RESOLUTION,
+                kinds=kinds,
+                target=FROM_COMMITMENT,
+                until_promised=until_promised,
+                start_on=start_on,
+                stop_on=(_COMPLETED,),
+                pause_on=_RESOLUTION_PAUSES,
+                retarget_on=("workorder.commitment_made", "workorder.postponed"),
+            )
+            for kinds, until_promised, start_on in (
+                # Repairs and complaints are resolved within 2 days unless a time is
+                # promised (承诺时间最好控制在1~2天); the clock runs from the report.
+                (
+                    repair_or_complaint,
+                    resolution_default,
+                    (_REPORTED, _REOPENED, "workorder.commitment_made"),
                 ),
-                _UNTIL_REBOOKED,
-            ),
-            retarget_on=("workorder.postponed",),
+                # Other kinds get a resolution clock only when something is promised.
+                (None, None, ("workorder.commitment_made",)),
+            )
         ),
         ClockRule(
             name=ClockName.REPLY,

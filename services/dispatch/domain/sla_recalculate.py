@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.dispatch.domain.sla_emitter import Emitter
-from services.dispatch.domain.sla_policy import SlaPolicy
+from services.dispatch.domain.sla_policy import PolicyBook
 from services.dispatch.domain.sla_state import SlaState
 from services.dispatch.domain.workorder_state import WorkOrderState
 from shared.events.base import EventData
@@ -27,25 +27,29 @@ NO_LONGER_APPLIES = "no_longer_applies"
 
 def recalculate(
     sla: SlaState,
-    policy: SlaPolicy,
+    policies: PolicyBook,
     work_order: WorkOrderState,
     at: datetime,
     *,
     project: str | None = None,
     reason: str = POLICY_CHANGED,
 ) -> list[EventData]:
-    """The events moving every running or paused clock to `policy` and the order's urgency.
+    """The events moving every running or paused clock to the current policy and the order's
+    urgency.
 
-    A clock that would not change emits nothing; a breach not yet noticed is recorded first.
+    A clock that would not change emits nothing; a breach not yet noticed is recorded first,
+    on the version the clock ran under.
     """
     out = Emitter(sla, at)
+    policy = policies.current
     rules = {rule.name: rule for rule in policy.rules_for(work_order, project)}
     for name in ClockName:
         if name not in out.sla.clocks or not out.clock(name).active:
             continue
-        out.catch_up(policy, name, breach_only=True)
+        ran_under = policies.of(out.clock(name).policy_version)
+        out.catch_up(ran_under, name, breach_only=True)
         clock = out.clock(name)
-        old_calendar = policy.calendar(clock.calendar)
+        old_calendar = ran_under.calendar(clock.calendar)
         rule = rules.get(name)
         if rule is None:
             figures = clock.figures(old_calendar, at)

@@ -55,7 +55,10 @@ class ClockRule(BaseModel):
     """One clock of a policy and the work orders it applies to (None: any).
 
     `target` is business time on `calendar`, or `FROM_COMMITMENT`: the clock runs to the
-    instant carried by the starting event (a commitment's `due_at`). `retarget_on` events
+    instant carried by the starting event (a commitment's `due_at`). Such a clock started
+    before anything was promised runs to `until_promised` (the resolution clock's default
+    of 2 days from the report) until a commitment moves it; without `until_promised` it
+    waits for the commitment to start it. `retarget_on` events
     carry a new instant (`postponed`, `arrival_delay_agreed`); `restart_on` events meet the
     current cycle and start the next one (progress reports). `sampling_rate` is the share
     of work orders the clock runs on, chosen by a hash of the work-order id so the choice
@@ -72,6 +75,7 @@ class ClockRule(BaseModel):
     calendar: str = "24x7"
     target: timedelta | Literal["commitment"]
     urgent_target: timedelta | None = None
+    until_promised: timedelta | None = None
     start_on: tuple[EventType, ...]
     stop_on: tuple[EventType, ...] = ()
     cancel_on: tuple[EventType, ...] = ("workorder.cancelled",)
@@ -86,7 +90,11 @@ class ClockRule(BaseModel):
             (*self.start_on, *self.stop_on, *self.cancel_on, *self.retarget_on, *self.restart_on),
             f"clock rule {self.name.value}",
         )
-        for duration in (self.target, self.urgent_target):
+        if self.until_promised is not None and self.target != FROM_COMMITMENT:
+            raise ValueError(
+                f"clock rule {self.name.value}: until_promised is for targets from a commitment"
+            )
+        for duration in (self.target, self.urgent_target, self.until_promised):
             if isinstance(duration, timedelta) and duration <= timedelta(0):
                 raise ValueError(f"clock rule {self.name.value}: targets must be positive")
         return self

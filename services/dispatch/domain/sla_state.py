@@ -143,6 +143,10 @@ class SlaState:
     clocks: Mapping[ClockName, ClockState] = field(default_factory=dict)
     event_escalations: Mapping[str, int] = field(default_factory=dict)
 
+    def policy_versions(self) -> frozenset[int]:
+        """The policy versions the clocks still running (or paused) run under."""
+        return frozenset(c.policy_version for c in self.clocks.values() if c.active)
+
     def with_clock(self, clock: ClockState) -> SlaState:
         """This state with `clock` replacing the clock of its name."""
         return replace(self, clocks={**self.clocks, clock.clock: clock})

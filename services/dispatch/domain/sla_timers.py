@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.dispatch.domain.sla_policy import SlaPolicy
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy
 from services.dispatch.domain.sla_state import ClockState, SlaState
 from shared.events.base import EventData
 from shared.events.sla import ClockName, SlaClockBreached, SlaEscalated, SlaWarningRaised
@@ -78,13 +78,16 @@ class Timer:
         return (self.due_at, rank, self.threshold or 0.0, self.level or 0, _CLOCK_ORDER[self.clock])
 
 
-def timers(sla: SlaState, policy: SlaPolicy, work_order_id: str | None = None) -> list[Timer]:
-    """Every pending timer of the running clocks, in firing order; paused clocks have none."""
+def timers(sla: SlaState, policies: PolicyBook, work_order_id: str | None = None) -> list[Timer]:
+    """Every pending timer of the running clocks, in firing order; paused clocks have none.
+
+    Each clock's timers follow the policy version it runs under.
+    """
     pending = [
         timer
         for clock in sla.clocks.values()
         if clock.active and clock.running
-        for timer in clock_timers(clock, policy, work_order_id)
+        for timer in clock_timers(clock, policies.of(clock.policy_version), work_order_id)
     ]
     return sorted(pending, key=Timer.sort_key)
 
@@ -140,14 +143,14 @@ def clock_timers(
     return found
 
 
-def on_timer(sla: SlaState, policy: SlaPolicy, timer: Timer, now: datetime) -> list[EventData]:
+def on_timer(sla: SlaState, policies: PolicyBook, timer: Timer, now: datetime) -> list[EventData]:
     """The event a fired timer raises at `now`, or nothing if it is early, stale or spent."""
     if now < timer.fires_at:
         return []
     clock = sla.clocks.get(timer.clock)
-    if clock is None or timer not in timers(sla, policy, timer.work_order_id):
+    if clock is None or timer not in timers(sla, policies, timer.work_order_id):
         return []
-    return [timer_event(clock, policy, timer, now)]
+    return [timer_event(clock, policies.of(clock.policy_version), timer, now)]
 
 
 def timer_event(clock: ClockState, policy: SlaPolicy, timer: Timer, now: datetime) -> EventData:

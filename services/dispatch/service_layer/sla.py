@@ -10,12 +10,13 @@ events that `timers()` defines.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
 from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
 from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
 from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
@@ -30,61 +31,80 @@ from shared.events.workorder import UrgencyChanged
 
 
 class SlaPolicies(Protocol):
-    """Which SLA policy governs a tenant's new clocks."""
+    """Which SLA policies govern a tenant's clocks."""
 
     async def current(self, tenant: str) -> SlaPolicy:
         """The tenant's current policy version."""
         ...
 
+    async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
+        """The current policy and the earlier `versions` running clocks name, each with its
+        calendars read in the project's time zone where they name none."""
+        ...
+
 
 class DefaultSlaPolicies:
-    """DOMAIN.md's service promises (version 1) for every tenant."""
+    """DOMAIN.md's service promises (version 1) for every tenant, on Shanghai time."""
 
     def __init__(self) -> None:
-        self._policy = default_policy()
+        self._book = PolicyBook(default_policy())
 
     async def current(self, tenant: str) -> SlaPolicy:
         """The default policy, whoever asks."""
-        return self._policy
+        return self._book.current
+
+    async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
+        """The default policy alone: no other version exists."""
+        return self._book
+
+
+async def policies_for(
+    policies: SlaPolicies, tenant: str, project: str, sla: SlaState
+) -> PolicyBook:
+    """The policies a work order's clocks run under, given its SLA state."""
+    return await policies.book(tenant, project, sla.policy_versions())
 
 
 def with_sla(
     history: list[tuple[EventData, datetime]],
     state: WorkOrderState | None,
     decided: list[EventData],
-    policy: SlaPolicy,
+    policies: PolicyBook,
     work_order_id: str,
     project: str,
     at: datetime,
+    sla: SlaState | None = None,
 ) -> tuple[list[EventData], WorkOrderState, tuple[TimerRow, ...]]:
     """The decided events each followed by the SLA events it causes; the state; the timers.
 
-    An urgency change moves the running clocks to the targets of the new urgency, keeping
-    the business time already elapsed (`recalculate` with reason `urgency_changed`).
+    `sla` is the fold of `history`'s SLA events when the caller has it already. An urgency
+    change moves the running clocks to the targets of the new urgency, keeping the business
+    time already elapsed (`recalculate` with reason `urgency_changed`).
     """
-    sla = fold_sla(history)
+    if sla is None:
+        sla = fold_sla(history)
     events: list[EventData] = []
     for event in decided:
         state = evolve(state, event, at)
         events.append(event)
-        caused = react(sla, policy, work_order_id, state, event, at, project=project)
+        caused = react(sla, policies, work_order_id, state, event, at, project=project)
         for sla_event in caused:
             sla = evolve_sla(sla, sla_event, at)
             state = evolve(state, sla_event, at)
             events.append(sla_event)
         if isinstance(event, UrgencyChanged):
-            # The order's policy is the tenant's current one; a clock begun under an older
-            # version is recalculated on the current one too, as an explicit command would.
-            moved = recalculate(sla, policy, state, at, project=project, reason=URGENCY_CHANGED)
+            # The urgent targets are the current policy's; a clock begun under an older
+            # version moves to the current one too, as an explicit recalculation would.
+            moved = recalculate(sla, policies, state, at, project=project, reason=URGENCY_CHANGED)
             for sla_event in moved:
                 sla = evolve_sla(sla, sla_event, at)
                 state = evolve(state, sla_event, at)
                 events.append(sla_event)
     assert state is not None
-    return events, state, timer_rows(sla, policy, work_order_id)
+    return events, state, timer_rows(sla, policies, work_order_id)
 
 
-def timer_rows(sla: SlaState, policy: SlaPolicy, work_order_id: str) -> tuple[TimerRow, ...]:
+def timer_rows(sla: SlaState, policies: PolicyBook, work_order_id: str) -> tuple[TimerRow, ...]:
     """The durable form of the pending timers."""
     return tuple(
         TimerRow(
@@ -94,7 +114,7 @@ def timer_rows(sla: SlaState, policy: SlaPolicy, work_order_id: str) -> tuple[Ti
             due_at=timer.due_at,
             timer=_timer_data(timer),
         )
-        for timer in timers(sla, policy, work_order_id)
+        for timer in timers(sla, policies, work_order_id)
     )
 
 
@@ -161,8 +181,8 @@ async def _fire_once(
     state = fold(history)
     assert state is not None
     tenant, project = recorded[0].tenant, recorded[0].project
-    policy = await policies.current(tenant)
     sla = fold_sla(history)
+    book = await policies_for(policies, tenant, project, sla)
     raised: list[EventData] = []
     # A fired timer can make another one due at once (the breach makes the ladder's
     # "at breach" step pending): fire those in the same append instead of a later pass.
@@ -171,13 +191,13 @@ async def _fire_once(
     while ready and len(seen) < _MAX_TIMERS_PER_FIRE:
         for timer in ready:
             seen.add(timer.key)
-            for event in on_timer(sla, policy, timer, now):
+            for event in on_timer(sla, book, timer, now):
                 sla = evolve_sla(sla, event, now)
                 state = evolve(state, event, now)
                 raised.append(event)
         ready = [
             timer
-            for timer in timers(sla, policy, work_order_id)
+            for timer in timers(sla, book, work_order_id)
             if timer.fires_at <= now and timer.key not in seen
         ]
     batch = AppendBatch(
@@ -196,7 +216,7 @@ async def _fire_once(
             for e in raised
         ),
         metadata=EventMetadata(actor=SCHEDULER_ACTOR, correlation_id=f"sla:{work_order_id}"),
-        timers=timer_rows(sla, policy, work_order_id),
+        timers=timer_rows(sla, book, work_order_id),
     )
     await store.append(batch)
     return len(raised)

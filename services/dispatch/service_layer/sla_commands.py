@@ -15,7 +15,7 @@ from services.dispatch.service_layer.append import Answer, Stream, append_decide
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore
-from services.dispatch.service_layer.sla import SlaPolicies, timer_rows
+from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
 from services.dispatch.service_layer.work_orders import load_work_order, work_order_body
 from shared.events.base import EventData
 from shared.logging import get_logger
@@ -45,11 +45,12 @@ async def recalculate_sla(
     state = loaded.state
     authorize(command, ctx.actor, state)
     ctx.ensure_current(state.version)
-    policy = await policies.current(loaded.tenant)
     sla = fold_sla(loaded.history)
+    book = await policies_for(policies, loaded.tenant, loaded.project, sla)
+    policy = book.current
     events: list[EventData] = []
     for event in recalculate(
-        sla, policy, state, ctx.now, project=loaded.project, reason=POLICY_CHANGED
+        sla, book, state, ctx.now, project=loaded.project, reason=POLICY_CHANGED
     ):
         sla = evolve_sla(sla, event, ctx.now)
         state = evolve(state, event, ctx.now)
@@ -72,5 +73,5 @@ async def recalculate_sla(
     stream = Stream(loaded.id, loaded.tenant, loaded.project, loaded.state.version)
     answer = Answer(200, body, command_fingerprint)
     return await append_decided(
-        store, stream, events, ctx, answer, timers=timer_rows(sla, policy, loaded.id)
+        store, stream, events, ctx, answer, timers=timer_rows(sla, book, loaded.id)
     )

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.dispatch.domain.sla_policy import SlaPolicy
+from services.dispatch.domain.sla_policy import PolicyBook
 from services.dispatch.domain.sla_state import ClockState, Outcome, SlaState
 from services.dispatch.domain.sla_timers import Timer, timers
 from shared.auth import Principal, Role
@@ -56,10 +56,10 @@ def on_time(clock: ClockState) -> bool | None:
 
 
 def clock_view(
-    clock: ClockState, policy: SlaPolicy, pending: Iterable[Timer], now: datetime
+    clock: ClockState, policies: PolicyBook, pending: Iterable[Timer], now: datetime
 ) -> dict[str, Any]:
     """One clock as `GET /v1/work-orders/{id}/sla` shows it, measured at `now`."""
-    calendar = policy.calendar(clock.calendar)
+    calendar = policies.of(clock.policy_version).calendar(clock.calendar)
     elapsed = clock.elapsed_at(calendar, now)
     return {
         "clock": clock.clock.value,
@@ -110,17 +110,19 @@ def timer_view(timer: Timer, now: datetime) -> dict[str, Any]:
     }
 
 
-def sla_view(work_order_id: str, sla: SlaState, policy: SlaPolicy, now: datetime) -> dict[str, Any]:
+def sla_view(
+    work_order_id: str, sla: SlaState, policies: PolicyBook, now: datetime
+) -> dict[str, Any]:
     """The body of `GET /v1/work-orders/{id}/sla`: every clock (latest cycle), as of `now`.
 
     Clocks come in `ClockName` order; `event_escalations` are the event-driven ladder
     steps already taken (trigger → occurrences escalated, 2 for a second reopen).
     """
-    pending = timers(sla, policy, work_order_id)
+    pending = timers(sla, policies, work_order_id)
     return {
         "work_order_id": work_order_id,
         "as_of": now,
-        "clocks": [clock_view(clock, policy, pending, now) for clock in _in_order(sla)],
+        "clocks": [clock_view(clock, policies, pending, now) for clock in _in_order(sla)],
         "event_escalations": dict(sla.event_escalations),
     }
 

@@ -13,13 +13,14 @@ from typing import Any
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
 from services.dispatch.domain.permissions import can_read
+from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fold
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
-from services.dispatch.service_layer.sla import SlaPolicies, with_sla
+from services.dispatch.service_layer.sla import SlaPolicies, policies_for, with_sla
 from shared.auth import Principal
 from shared.errors import InvalidInput, NotFound
 from shared.events.base import EventData
@@ -127,9 +128,10 @@ async def _append(
     answer: Answer,
 ) -> Outcome:
     history, state = before
-    policy = await policies.current(stream.tenant)
+    sla = fold_sla(history)
+    book = await policies_for(policies, stream.tenant, stream.project, sla)
     events, new_state, timers = with_sla(
-        history, state, decided, policy, stream.id, stream.project, ctx.now
+        history, state, decided, book, stream.id, stream.project, ctx.now, sla
     )
     body = work_order_body(stream.id, stream.tenant, stream.project, new_state)
     view = WorkOrderView(

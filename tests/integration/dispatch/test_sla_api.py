@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -178,3 +178,24 @@ async def test_the_sla_endpoints_are_documented(api: Api) -> None:
     assert view["summary"]
     assert view["responses"]["200"]["content"]["application/json"]["example"]["clocks"]
     assert "/v1/sla/at-risk" in schema["paths"]
+
+
+async def test_working_day_clocks_run_in_the_projects_time_zone(api: Api) -> None:
+    details = {"name": "Alpine Court", "time_zone": "Europe/Berlin", "households": 40}
+    registered = await api.client.post(
+        "/v1/projects", json={"project": "alps", "details": details}, headers=auth(Role.HQ_QUALITY)
+    )
+    assert registered.status_code == 201, registered.text
+    order = await api.report(project="alps")
+    await api.command(order["id"], "assign", Role.DISPATCHER, {"assignee": "tech-wang"})
+    for step, body in (("arrive", None), ("start-work", None), ("complete", {"summary": "ok"})):
+        done = await api.command(order["id"], step, Role.TECHNICIAN, body, subject="tech-wang")
+        assert done.status_code == 200, done.text
+
+    response = await sla_of(api, order["id"], auth(Role.SUPERVISOR))
+    reply = {c["clock"]: c for c in response.json()["clocks"]}["reply"]
+
+    # Completed Monday 03:00 in Berlin: the office day opens at 09:00 there, and one
+    # working day (8 office hours) ends at 18:00 Berlin time, 17:00 UTC.
+    assert reply["calendar"] == "working_days"
+    assert instant(reply["due_at"]) == datetime(2026, 3, 2, 17, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
+from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.domain.sla_policy import default_policy
 from shared.auth import Role
 from shared.events.sla import ClockName
@@ -202,6 +203,26 @@ async def test_new_clocks_run_under_the_current_version(api: Api) -> None:
     assert (new["policy_version"], new["target_seconds"]) == (2, 600)
     # A running clock is not moved by the publish itself.
     assert await arrival_events(api, before["id"], "sla_clock_recalculated") == []
+
+
+async def test_the_scheduler_fires_a_running_clock_on_the_version_it_started_under(
+    api: Api,
+) -> None:
+    before = await api.report()
+    body = policy_body(target="PT10M")
+    body["warning_thresholds"] = [0.25]
+    await publish(api, body)
+    api.clock.advance(timedelta(minutes=4))
+
+    scheduler = SlaScheduler(
+        api.dispatch.engine, api.dispatch.store, api.dispatch.sla_policies, api.clock
+    )
+    await scheduler.fire_due()
+
+    warnings = await arrival_events(api, before["id"], "sla_warning_raised")
+    [breach] = await arrival_events(api, before["id"], "sla_clock_breached")
+    assert [(w["threshold"], w["policy_version"]) for w in warnings] == [(0.5, 1), (0.8, 1)]
+    assert instant(breach["due_at"]) == NOW + timedelta(minutes=3)
 
 
 # -- urgency ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
 from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from services.dispatch.domain.sla_state import ClockState, SlaState, evolve_sla
 from services.dispatch.domain.sla_timers import Timer, on_timer, timers
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, evolve
@@ -43,12 +43,24 @@ class SlaStory:
     """One work order and its clocks under `policy`, at the time of `clock`."""
 
     policy: SlaPolicy = field(default_factory=default_policy)
+    earlier: dict[int, SlaPolicy] = field(default_factory=dict)
+    """Versions published before `policy`, which running clocks may still run under."""
     clock: ManualClock = field(default_factory=lambda: ManualClock(MONDAY_9AM))
     work_order_id: str = "wo-1"
     project: str = "sunny-garden"
     state: WorkOrderState | None = None
     sla: SlaState = field(default_factory=SlaState)
     log: list[tuple[EventData, datetime]] = field(default_factory=list)
+
+    @property
+    def book(self) -> PolicyBook:
+        """The current policy and the earlier versions."""
+        return PolicyBook(self.policy, self.earlier)
+
+    def publish(self, policy: SlaPolicy) -> None:
+        """Make `policy` the current version; the previous one stays for its running clocks."""
+        self.earlier[self.policy.version] = self.policy
+        self.policy = policy
 
     @property
     def now(self) -> datetime:
@@ -73,7 +85,7 @@ class SlaStory:
             self.log.append((event, self.now))
             sla_events = react(
                 self.sla,
-                self.policy,
+                self.book,
                 self.work_order_id,
                 self.current,
                 event,
@@ -92,7 +104,7 @@ class SlaStory:
 
     def timers(self) -> list[Timer]:
         """The pending timers."""
-        return timers(self.sla, self.policy, self.work_order_id)
+        return timers(self.sla, self.book, self.work_order_id)
 
     def wait(self, delta: timedelta) -> list[EventData]:
         """Let `delta` pass, firing every timer at the instant it fires; return the events."""
@@ -101,7 +113,7 @@ class SlaStory:
         while due := [t for t in self.timers() if t.fires_at <= until]:
             timer = due[0]
             self.clock.advance(max(timer.fires_at - self.now, timedelta(0)))
-            events = on_timer(self.sla, self.policy, timer, self.now)
+            events = on_timer(self.sla, self.book, timer, self.now)
             assert events, f"a pending timer yielded nothing: {timer}"
             self.record(events)
             fired += events

@@ -141,5 +141,10 @@ def test_cancelling_the_work_order_cancels_every_running_clock() -> None:
 
     events = only(story.do(Cancel(reason="resident withdrew")), SlaClockCancelled)
 
-    assert {e.clock for e in events} == {ClockName.ARRIVAL, ClockName.FEEDBACK, ClockName.PROGRESS}
+    assert {e.clock for e in events} == {
+        ClockName.ARRIVAL,
+        ClockName.FEEDBACK,
+        ClockName.RESOLUTION,
+        ClockName.PROGRESS,
+    }
     assert story.timers() == []

@@ -76,7 +76,7 @@ class TimerTable:
                 return
             clock.advance(max(at - clock.now(), timedelta(0)))
             story = self.stories[i]
-            events = on_timer(story.sla, story.policy, timer, clock.now())
+            events = on_timer(story.sla, story.book, timer, clock.now())
             story.record(events)
             self.fired += len(events)
             self.appended(i)

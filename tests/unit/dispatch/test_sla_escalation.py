@@ -37,7 +37,7 @@ def fixed_and_reopened(times: int) -> tuple[SlaStory, list[list[SlaEscalated]]]:
 
 
 def test_the_first_reopen_escalates_nothing_and_the_second_goes_to_the_supervisor() -> None:
-    _, (first, second) = fixed_and_reopened(2)
+    story, (first, second) = fixed_and_reopened(2)
 
     assert first == []
     [step] = second
@@ -47,8 +47,9 @@ def test_the_first_reopen_escalates_nothing_and_the_second_goes_to_the_superviso
         "second_reopen",
     )
     assert step.occurrence == 2
-    # Reported against the resolution clock, which never ran: no commitment was made.
-    assert (step.clock, step.cycle, step.due_at) == (ClockName.RESOLUTION, 0, None)
+    # Reported against the resolution clock's new cycle, which the reopen has just started.
+    assert (step.clock, step.cycle) == (ClockName.RESOLUTION, 3)
+    assert step.due_at == story.at(ClockName.RESOLUTION).due_at
 
 
 def test_every_later_reopen_escalates_again() -> None:

@@ -73,7 +73,7 @@ def test_the_fold_of_the_stored_events_is_the_state_built_step_by_step() -> None
     stored = [(through_json(e), at) for e, at in story.log if isinstance(e, SlaClockEvent)]
 
     assert fold_sla(stored) == story.sla
-    assert timers(fold_sla(stored), story.policy, "wo-1") == story.timers()
+    assert timers(fold_sla(stored), story.book, "wo-1") == story.timers()
 
 
 def test_the_story_touched_every_kind_of_sla_event() -> None:

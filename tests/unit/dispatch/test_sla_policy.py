@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
+from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.sla_policy import (
     ClockRule,
     EscalationStep,
@@ -175,3 +177,27 @@ def test_the_sampling_rate_is_configurable() -> None:
     ]
 
     assert 0.47 < sum(rule.samples(f"wo-{n}") for n in range(10_000)) / 10_000 < 0.53
+
+
+def test_calendars_without_a_zone_follow_the_project_and_named_zones_stay() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    policy = default_policy().model_copy(
+        update={
+            "calendars": {
+                **default_policy().calendars,
+                "shanghai_office": BusinessCalendar.working_days(
+                    [("09:00", "18:00")], tz="Asia/Shanghai"
+                ),
+            }
+        }
+    )
+
+    zoned = policy.in_zone("Europe/Berlin")
+
+    # Friday 17:00 in Berlin plus one working day (8 office hours): Monday 17:00 in Berlin.
+    friday_5pm = datetime(2026, 3, 13, 17, 0, tzinfo=berlin)
+    due = zoned.calendar("working_days").add(friday_5pm, timedelta(hours=8))
+    assert due.astimezone(berlin) == datetime(2026, 3, 16, 17, 0, tzinfo=berlin)
+    assert zoned.calendar("shanghai_office").time_zone == "Asia/Shanghai"
+    assert policy.calendar("working_days").time_zone is None
+    assert zoned.in_zone("Asia/Tokyo") is zoned  # every calendar names its zone now

@@ -87,7 +87,7 @@ def _told(kind: WorkOrderKind, steps: list[Step]) -> SlaStory:
             continue  # refused: the work order and its clocks are unchanged
         # Whatever is pending now is for later: none of it may fire early.
         assert all(
-            on_timer(story.sla, story.policy, t, story.now) == []
+            on_timer(story.sla, story.book, t, story.now) == []
             for t in story.timers()
             if t.fires_at > story.now
         )

@@ -14,7 +14,13 @@ from services.dispatch.domain.commands import (
     StartWork,
 )
 from services.dispatch.domain.sla import recalculate
-from services.dispatch.domain.sla_policy import ClockRule, PauseRule, SlaPolicy, default_policy
+from services.dispatch.domain.sla_policy import (
+    ClockRule,
+    PauseRule,
+    PolicyBook,
+    SlaPolicy,
+    default_policy,
+)
 from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED
 from shared.events.sla import (
     ClockName,
@@ -23,6 +29,7 @@ from shared.events.sla import (
     SlaClockRecalculated,
     SlaClockResumed,
     SlaClockStarted,
+    SlaWarningRaised,
 )
 from shared.events.workorder import PauseReason, Urgency, WorkOrderKind
 
@@ -64,7 +71,7 @@ def test_an_urgency_change_recalculates_the_deadline_keeping_the_elapsed_time() 
     story.wait(2 * HOUR)
 
     urgent = replace(story.current, urgency=Urgency.URGENT)
-    events = recalculate(story.sla, story.policy, urgent, story.now, reason=URGENCY_CHANGED)
+    events = recalculate(story.sla, story.book, urgent, story.now, reason=URGENCY_CHANGED)
 
     [moved] = only(events, SlaClockRecalculated, ClockName.FEEDBACK)
     assert moved.reason == "urgency_changed"
@@ -79,10 +86,10 @@ def test_a_newer_policy_reaches_running_clocks_only_through_a_recalculation() ->
     story = SlaStory(policy=cleaning_policy(version=1, minutes=30))
     story.do(reported(WorkOrderKind.CLEANING, "stairwell"))
     story.wait(10 * MINUTE)
-    story.policy = cleaning_policy(version=2, minutes=60)
+    story.publish(cleaning_policy(version=2, minutes=60))
 
     assert story.at(ClockName.CLEANING).policy_version == 1  # the new version alone changes nothing
-    [moved] = recalculate(story.sla, story.policy, story.current, story.now)
+    [moved] = recalculate(story.sla, story.book, story.current, story.now)
 
     assert isinstance(moved, SlaClockRecalculated)
     assert (moved.reason, moved.policy_version) == ("policy_changed", 2)
@@ -98,9 +105,9 @@ def test_paused_time_is_not_lost_when_the_policy_changes_during_the_pause() -> N
     story.wait(10 * MINUTE)
     story.do(Pause(reason=PauseReason.OTHER))
     story.wait(2 * HOUR)
-    story.policy = cleaning_policy(version=2, minutes=60)
+    story.publish(cleaning_policy(version=2, minutes=60))
 
-    story.record(recalculate(story.sla, story.policy, story.current, story.now))
+    story.record(recalculate(story.sla, story.book, story.current, story.now))
     story.wait(HOUR)
     [resumed] = only(story.do(Resume()), SlaClockResumed)
 
@@ -116,7 +123,12 @@ def test_a_promised_time_survives_a_recalculation() -> None:
     story.do(MakeCommitment(due_at=promised))
     story.wait(HOUR)
 
-    events = recalculate(story.sla, default_policy(version=2), story.current, story.now)
+    events = recalculate(
+        story.sla,
+        PolicyBook(default_policy(version=2), {1: story.policy}),
+        story.current,
+        story.now,
+    )
 
     [moved] = only(events, SlaClockRecalculated, ClockName.RESOLUTION)
     assert moved.due_at == promised and moved.policy_version == 2
@@ -127,7 +139,9 @@ def test_a_clock_the_newer_policy_drops_is_cancelled() -> None:
     story = SlaStory(policy=cleaning_policy(version=1, minutes=30))
     story.do(reported(WorkOrderKind.CLEANING, "stairwell"))
 
-    [cancelled] = recalculate(story.sla, SlaPolicy(version=2), story.current, story.now)
+    [cancelled] = recalculate(
+        story.sla, PolicyBook(SlaPolicy(version=2), {1: story.policy}), story.current, story.now
+    )
 
     assert isinstance(cancelled, SlaClockCancelled)
     assert cancelled.reason == "no_longer_applies"
@@ -137,9 +151,9 @@ def test_a_shorter_target_already_used_up_is_due_at_once() -> None:
     story = SlaStory(policy=cleaning_policy(version=1, minutes=30))
     story.do(reported(WorkOrderKind.CLEANING, "stairwell"))
     story.wait(20 * MINUTE)
-    story.policy = cleaning_policy(version=2, minutes=15)
+    story.publish(cleaning_policy(version=2, minutes=15))
 
-    story.record(recalculate(story.sla, story.policy, story.current, story.now))
+    story.record(recalculate(story.sla, story.book, story.current, story.now))
     recalculated_at = story.now
     [breach] = only(story.wait(MINUTE), SlaClockBreached)
 
@@ -152,7 +166,7 @@ def test_a_recalculation_that_changes_nothing_records_nothing() -> None:
     story.do(reported(WorkOrderKind.COMPLAINT))
     story.wait(HOUR)
 
-    assert recalculate(story.sla, story.policy, story.current, story.now) == []
+    assert recalculate(story.sla, story.book, story.current, story.now) == []
 
 
 def test_clocks_started_after_a_policy_change_run_under_the_new_version() -> None:
@@ -161,3 +175,32 @@ def test_clocks_started_after_a_policy_change_run_under_the_new_version() -> Non
     [started] = only(story.do(reported(WorkOrderKind.CLEANING, "stairwell")), SlaClockStarted)
 
     assert started.policy_version == 3
+
+
+def test_a_running_clock_warns_and_breaches_on_the_version_it_started_under() -> None:
+    story = SlaStory(policy=cleaning_policy(version=1, minutes=30))
+    story.do(reported(WorkOrderKind.CLEANING, "stairwell"))
+    # Version 2 halves the target and warns at a quarter: only new clocks follow it.
+    story.publish(
+        cleaning_policy(version=2, minutes=15).model_copy(update={"warning_thresholds": (0.25,)})
+    )
+
+    fired = story.wait(31 * MINUTE)
+
+    warnings = only(fired, SlaWarningRaised)
+    assert [(w.threshold, w.policy_version) for w in warnings] == [(0.5, 1), (0.8, 1)]
+    [breach] = only(fired, SlaClockBreached)
+    assert breach.due_at == story.at(ClockName.CLEANING).started_at + 30 * MINUTE
+
+
+def test_after_a_recalculation_the_clock_follows_the_new_version() -> None:
+    story = SlaStory(policy=cleaning_policy(version=1, minutes=30))
+    story.do(reported(WorkOrderKind.CLEANING, "stairwell"))
+    story.publish(
+        cleaning_policy(version=2, minutes=30).model_copy(update={"warning_thresholds": (0.25,)})
+    )
+    story.record(recalculate(story.sla, story.book, story.current, story.now))
+
+    fired = story.wait(10 * MINUTE)
+
+    assert [(w.threshold, w.policy_version) for w in only(fired, SlaWarningRaised)] == [(0.25, 2)]

@@ -25,7 +25,7 @@ from shared.events.sla import (
     SlaClockStarted,
     SlaWarningRaised,
 )
-from shared.events.workorder import PauseReason
+from shared.events.workorder import PauseReason, WorkOrderKind
 
 from .sla_story import SlaStory, only, reported
 
@@ -45,9 +45,33 @@ def at_work_with_a_promise(days: float = 2) -> tuple[SlaStory, datetime]:
     return story, committed_at
 
 
-def test_a_commitment_starts_the_resolution_clock_due_at_the_promised_time() -> None:
+def test_a_repair_is_due_two_days_after_the_report_until_a_time_is_promised() -> None:
+    story = SlaStory()
+
+    [started] = only(story.do(reported()), SlaClockStarted, RESOLUTION)
+
+    assert (started.cycle, started.due_at) == (1, story.now + 2 * DAY)
+    assert not started.promised and started.trigger == "workorder.reported"
+
+
+def test_a_commitment_moves_the_resolution_clock_to_the_promised_time() -> None:
     story = SlaStory()
     story.do(reported())
+    story.wait(HOUR)
+    promised = story.now + 3 * DAY
+
+    [moved] = only(story.do(MakeCommitment(due_at=promised)), SlaClockRecalculated)
+
+    assert (moved.clock, moved.reason, moved.due_at) == (RESOLUTION, "commitment_made", promised)
+    assert moved.promised and not moved.with_consent
+    assert moved.elapsed_seconds == HOUR.total_seconds()  # counted since the report
+    assert moved.target_seconds == (3 * DAY + HOUR).total_seconds()
+
+
+def test_a_suggestion_gets_a_resolution_clock_only_from_a_commitment() -> None:
+    story = SlaStory()
+    story.do(reported(WorkOrderKind.SUGGESTION, "landscaping"))
+    assert RESOLUTION not in story.sla.clocks
     promised = story.now + 2 * DAY
 
     [started] = only(story.do(MakeCommitment(due_at=promised)), SlaClockStarted)
@@ -55,13 +79,6 @@ def test_a_commitment_starts_the_resolution_clock_due_at_the_promised_time() -> 
     assert (started.clock, started.cycle, started.due_at) == (RESOLUTION, 1, promised)
     assert started.target_seconds == (2 * DAY).total_seconds()
     assert started.promised and started.trigger == "workorder.commitment_made"
-
-
-def test_no_resolution_clock_runs_before_anything_is_promised() -> None:
-    story = SlaStory()
-    story.do(reported())
-
-    assert RESOLUTION not in story.sla.clocks
 
 
 def test_waiting_for_parts_pauses_resolution_and_the_paused_time_does_not_count() -> None:
@@ -121,21 +138,20 @@ def test_after_a_postponement_the_warnings_the_new_target_puts_ahead_come_again(
     ]
 
 
-def test_a_reopen_starts_a_new_resolution_cycle_at_the_next_commitment() -> None:
+def test_a_reopen_starts_a_new_resolution_cycle_that_the_next_commitment_moves() -> None:
     story, _ = at_work_with_a_promise(days=2)
     story.wait(HOUR)
     story.do(Complete(summary="valve"))
     story.wait(DAY)
 
-    story.do(Reopen(reason="leaks again"))
-    waiting = story.at(RESOLUTION)
+    [started] = only(story.do(Reopen(reason="leaks again")), SlaClockStarted, RESOLUTION)
     story.wait(HOUR)
-    [started] = only(story.do(MakeCommitment(due_at=story.now + DAY)), SlaClockStarted)
+    [moved] = only(story.do(MakeCommitment(due_at=story.now + DAY)), SlaClockRecalculated)
 
-    assert waiting.cycle == 1 and not waiting.active  # cycle 1 was met; nothing runs yet
-    assert started.clock is RESOLUTION and started.cycle == 2
-    assert started.due_at == story.now + DAY
-    assert story.at(RESOLUTION).elapsed_before == timedelta(0)
+    assert (started.cycle, started.promised) == (2, False)
+    assert started.due_at == story.now - HOUR + 2 * DAY
+    assert (moved.cycle, moved.due_at) == (2, story.now + DAY)
+    assert moved.elapsed_seconds == HOUR.total_seconds()  # cycle 1's time is not carried over
 
 
 def test_a_stop_recorded_while_the_scheduler_was_down_records_the_breach_first() -> None:

@@ -116,9 +116,9 @@ def test_a_timer_fired_twice_yields_nothing_the_second_time() -> None:
         t for t in story.timers() if t.kind is TimerKind.BREACH and t.clock is RESOLUTION
     ]
 
-    first = on_timer(story.sla, story.policy, breach_timer, story.now)
+    first = on_timer(story.sla, story.book, breach_timer, story.now)
     story.record(first)
-    second = on_timer(story.sla, story.policy, breach_timer, story.now)
+    second = on_timer(story.sla, story.book, breach_timer, story.now)
 
     assert [type(e) for e in first] == [SlaClockBreached]
     assert second == []
@@ -130,7 +130,7 @@ def test_a_timer_is_not_fired_before_it_is_due() -> None:
         t for t in story.timers() if t.kind is TimerKind.BREACH and t.clock is RESOLUTION
     ]
 
-    assert on_timer(story.sla, story.policy, breach_timer, breach_timer.due_at) == []
+    assert on_timer(story.sla, story.book, breach_timer, breach_timer.due_at) == []
 
 
 def test_a_stale_timer_of_a_met_clock_yields_nothing() -> None:
@@ -138,7 +138,7 @@ def test_a_stale_timer_of_a_met_clock_yields_nothing() -> None:
     stale = [t for t in story.timers() if t.clock is RESOLUTION]
     story.do(Complete(summary="valve"))
 
-    assert all(on_timer(story.sla, story.policy, t, story.now + 9 * DAY) == [] for t in stale)
+    assert all(on_timer(story.sla, story.book, t, story.now + 9 * DAY) == [] for t in stale)
 
 
 def test_a_timer_made_stale_by_a_pause_and_resume_yields_nothing() -> None:
@@ -150,7 +150,7 @@ def test_a_timer_made_stale_by_a_pause_and_resume_yields_nothing() -> None:
     story.downtime(DAY)
     story.do(Resume())
 
-    assert on_timer(story.sla, story.policy, old_breach, old_breach.fires_at) == []
+    assert on_timer(story.sla, story.book, old_breach, old_breach.fires_at) == []
     [new_breach] = [
         t for t in story.timers() if t.kind is TimerKind.BREACH and t.clock is RESOLUTION
     ]

@@ -8,7 +8,7 @@ import pytest
 
 from services.dispatch.domain.commands import ChangeUrgency, RecalculateSla
 from services.dispatch.domain.permissions import authorize
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
+from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from services.dispatch.domain.workorder import Actor, Status, WorkOrderState, decide
 from services.dispatch.service_layer.sla import with_sla
 from shared.auth import Role
@@ -51,7 +51,7 @@ def _reported_complaint(
 ) -> tuple[list[tuple[EventData, datetime]], WorkOrderState]:
     """A complaint reported at T0 with its clocks started under `policy`."""
     decided = decide(None, report(WorkOrderKind.COMPLAINT), CUSTOMER_SERVICE, T0)
-    events, state, _ = with_sla([], None, decided, policy, "wo-1", "sunny-garden", T0)
+    events, state, _ = with_sla([], None, decided, PolicyBook(policy), "wo-1", "sunny-garden", T0)
     return [(event, T0) for event in events], state
 
 
@@ -130,7 +130,9 @@ def test_an_urgency_change_recalculates_running_clocks_keeping_the_elapsed_time(
     at = T0 + 2 * HOUR
     decided = decide(state, URGENT, CUSTOMER_SERVICE, at)
 
-    events, after, timers = with_sla(history, state, decided, policy, "wo-1", "sunny-garden", at)
+    events, after, timers = with_sla(
+        history, state, decided, PolicyBook(policy), "wo-1", "sunny-garden", at
+    )
 
     assert isinstance(events[0], UrgencyChanged)
     [moved] = [e for e in events if isinstance(e, SlaClockRecalculated)]
@@ -154,7 +156,7 @@ def test_an_urgency_change_without_an_urgent_target_moves_no_clock() -> None:
     at = T0 + timedelta(minutes=1)  # before the arrival breach, which would be caught up
     decided = decide(state, URGENT, CUSTOMER_SERVICE, at)
 
-    events, _, _ = with_sla(history, state, decided, policy, "wo-1", "sunny-garden", at)
+    events, _, _ = with_sla(history, state, decided, PolicyBook(policy), "wo-1", "sunny-garden", at)
 
     assert [type(e) for e in events] == [UrgencyChanged]
     assert any(isinstance(e, SlaClockStarted) for e, _ in history)

@@ -11,6 +11,7 @@ from services.dispatch.adapters.sla_timer_table import breach_timers
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.responses import json_response
+from services.dispatch.service_layer.sla import policies_for
 from services.dispatch.service_layer.sla_views import (
     at_risk_view,
     ensure_may_see_at_risk,
@@ -114,8 +115,9 @@ async def read_sla(work_order_id: str, principal: PrincipalDep, dispatch: Dispat
     `on_time` false). Visible to whoever may read the work order; 404 otherwise.
     """
     loaded = await load_work_order(dispatch.store, work_order_id, principal)
-    policy = await dispatch.sla_policies.current(loaded.tenant)
-    body = sla_view(loaded.id, fold_sla(loaded.history), policy, dispatch.clock.now())
+    sla = fold_sla(loaded.history)
+    book = await policies_for(dispatch.sla_policies, loaded.tenant, loaded.project, sla)
+    body = sla_view(loaded.id, sla, book, dispatch.clock.now())
     return json_response(body)
 
 

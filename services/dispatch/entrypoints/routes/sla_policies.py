@@ -37,9 +37,9 @@ POLICY_READERS = frozenset(Role) - {Role.RESIDENT}
 
 CALENDARS_NOTE = (
     "A tenant's own calendars live inside the policy's `calendars`, by name: each has its "
-    "`kind`, `time_zone` (default Asia/Shanghai), duty `windows` (e.g. 07:00-23:00, or two "
-    "windows around lunch), `use_public_holidays` (mainland-China holidays and make-up "
-    "working days, 调休), and the tenant's own `closures` (holidays, closed days) and "
+    "`kind`, `time_zone` (left out: the zone of the project a clock runs for), duty "
+    "`windows` (e.g. 07:00-23:00, or two windows around lunch), `use_public_holidays` "
+    "(mainland-China holidays and make-up working days, 调休), and the tenant's own `closures` (holidays, closed days) and "
     "`extra_working_days` (make-up days announced late). Publishing a new version is how "
     "a tenant adds next year's holidays."
 )
