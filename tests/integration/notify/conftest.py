@@ -26,7 +26,7 @@ from shared.envelope import Envelope
 from shared.nats import connect, ensure_streams
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.notify.support import SmtpReceiver, smtp_receiver
-from tests.unit.notify.builders import PROJECT, TENANT, T0
+from tests.unit.notify.builders import PROJECT, T0, TENANT
 from wo.processes import NatsServer
 
 

@@ -104,7 +104,7 @@ class _Collect:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message]] = []
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: SmtpEnvelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: Any, session: Session, envelope: SmtpEnvelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(content)))
         return "250 OK"
@@ -143,12 +143,12 @@ def smtp_receiver() -> Any:
 async def eventually(
     check: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,
-    timeout: float = 20.0,
+    within: float = 20.0,
     what: str = "condition",
 ) -> None:
     """Wait (bounded) until `check` is true; fail the test otherwise."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
