@@ -23,6 +23,8 @@ class NotifySettings(ServiceSettings):
     consumer_max_deliver: int = 5
     consumer_batch_size: int = 100
     consumer_ack_wait_seconds: float = 30.0
+    consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    """Waits before an event that failed is tried again (the last one repeats)."""
     sender_batch_size: int = 200
     sender_concurrency: int = 50
     sender_poll_seconds: float = 0.5

@@ -152,17 +152,18 @@ class SqlTransaction:
         sent_at: datetime | None,
     ) -> None:
         """Store the outcome of a send."""
+        values: dict[str, Any] = {
+            "status": str(status),
+            "attempts": attempts,
+            "event_count": event_count,
+            "due_at": due_at,
+            "sent_at": sent_at,
+        }
+        if error is not None:
+            # A success keeps the last error: the record shows why earlier attempts failed.
+            values["last_error"] = error
         await self._conn.execute(
-            update(t.deliveries)
-            .where(t.deliveries.c.id == delivery_id)
-            .values(
-                status=str(status),
-                attempts=attempts,
-                event_count=event_count,
-                last_error=error,
-                due_at=due_at,
-                sent_at=sent_at,
-            )
+            update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values)
         )
 
     async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:

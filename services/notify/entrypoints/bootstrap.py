@@ -116,6 +116,7 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
         max_deliver=settings.consumer_max_deliver,
         batch_size=settings.consumer_batch_size,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
+        backoff_seconds=settings.consumer_backoff_seconds,
     )
 
 

@@ -142,7 +142,7 @@ class Transaction(Protocol):
         due_at: datetime | None,
         sent_at: datetime | None,
     ) -> None:
-        """Store the outcome of a send."""
+        """Store the outcome of a send (a success keeps the previous `last_error`)."""
         ...
 
     async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:
