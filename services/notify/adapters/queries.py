@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Result, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
@@ -18,6 +18,11 @@ class Scope:
 
     tenant: str
     projects: frozenset[str] | None
+
+
+def _plain(result: Result[Any]) -> list[dict[str, Any]]:
+    # Column keys are str subclasses; JSON encoders (orjson) want plain str keys.
+    return [{str(k): v for k, v in row.items()} for row in result.mappings()]
 
 
 def _scoped(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
@@ -53,7 +58,7 @@ async def list_deliveries(
         .offset(offset)
     )
     async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return _plain(await conn.execute(query))
 
 
 async def get_delivery(
@@ -67,7 +72,7 @@ async def get_delivery(
             .mappings()
             .first()
         )
-    return dict(row) if row is not None else None
+    return {str(k): v for k, v in row.items()} if row is not None else None
 
 
 async def list_dead_letters(
@@ -85,7 +90,7 @@ async def list_dead_letters(
     columns = [c for c in dl.c if c.name != "data"]
     query = select(*columns).where(*conditions).order_by(dl.c.id.desc()).limit(limit)
     async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return _plain(await conn.execute(query))
 
 
 async def dead_letter_scope(
@@ -114,7 +119,7 @@ async def list_inbox(
         conditions.append(i.c.read_at.is_(None))
     query = select(i).where(*conditions).order_by(i.c.id).limit(limit)
     async with engine.connect() as conn:
-        return [dict(r) for r in (await conn.execute(query)).mappings()]
+        return _plain(await conn.execute(query))
 
 
 async def mark_read(

@@ -16,7 +16,8 @@ from nats.aio.msg import Msg
 from sqlalchemy import select
 
 from services.notify.adapters import tables as t
-from services.notify.domain.config import NotifyConfig
+from services.notify.domain.config import Contact, Endpoint, NotifyConfig
+from services.notify.domain.model import ChannelName
 from services.notify.entrypoints import bootstrap
 from services.notify.entrypoints.app import create_app
 from services.notify.settings import NotifySettings
@@ -143,3 +144,13 @@ async def harness(
 def dump(rows: list[dict[str, Any]]) -> str:
     """Rows as text for assertion messages."""
     return json.dumps(rows, default=str, ensure_ascii=False, indent=1)
+
+
+def webhook_contact(name: str, url: str, secret: str, language: str = "zh-CN") -> Contact:
+    """A staff member reached by a signed webhook only."""
+    return Contact(
+        name=name,
+        language=language,
+        channels=(ChannelName.WEBHOOK,),
+        webhook=Endpoint(url=url, secret=secret),
+    )

@@ -10,8 +10,6 @@ from sqlalchemy import delete
 
 from services.notify.adapters import tables as t
 from services.notify.domain.config import (
-    Contact,
-    Endpoint,
     NotifyConfig,
     RouteTarget,
     TenantConfig,
@@ -21,7 +19,7 @@ from services.notify.domain.retry import RetryPolicy
 from shared.auth import Role
 from shared.consumer import Delivery
 from shared.events.workorder import Assigned
-from tests.integration.notify.conftest import Harness, dump, token
+from tests.integration.notify.conftest import Harness, dump, token, webhook_contact
 from tests.integration.notify.support import eventually, http_receiver
 from tests.unit.notify.builders import TENANT, envelope, reported
 
@@ -34,16 +32,8 @@ def owner_by_webhook(url: str, attempts: int = 3) -> NotifyConfig:
         tenants={
             TENANT: TenantConfig(
                 contacts={
-                    "cs-li": Contact(
-                        name="李客服",
-                        channels=(ChannelName.WEBHOOK,),
-                        webhook=Endpoint(url=f"{url}/cs-li", secret=SECRET),
-                    ),
-                    "cs-ok": Contact(
-                        name="OK",
-                        channels=(ChannelName.WEBHOOK,),
-                        webhook=Endpoint(url=f"{url}/cs-ok", secret=SECRET),
-                    ),
+                    "cs-li": webhook_contact("李客服", f"{url}/cs-li", SECRET),
+                    "cs-ok": webhook_contact("OK", f"{url}/cs-ok", SECRET),
                 },
                 routes={
                     "workorder.reported": (

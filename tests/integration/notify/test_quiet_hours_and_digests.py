@@ -7,8 +7,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from services.notify.domain.config import (
-    Contact,
-    Endpoint,
     NotifyConfig,
     RouteTarget,
     TenantConfig,
@@ -18,7 +16,7 @@ from services.notify.domain.model import ChannelName
 from shared.clock import ManualClock
 from shared.events.sla import SlaClockBreached
 from shared.events.workorder import Urgency
-from tests.integration.notify.conftest import Harness, dump
+from tests.integration.notify.conftest import Harness, dump, webhook_contact
 from tests.integration.notify.support import eventually, http_receiver
 from tests.unit.notify.builders import TENANT, envelope, reported, sla_fields
 
@@ -77,13 +75,7 @@ def owner_gets_breaches(url: str) -> NotifyConfig:
     return NotifyConfig(
         tenants={
             TENANT: TenantConfig(
-                contacts={
-                    "cs-li": Contact(
-                        name="李客服",
-                        channels=(ChannelName.WEBHOOK,),
-                        webhook=Endpoint(url=f"{url}/cs-li", secret=SECRET),
-                    )
-                },
+                contacts={"cs-li": webhook_contact("李客服", f"{url}/cs-li", SECRET)},
                 routes={
                     "workorder.reported": (),
                     "workorder.sla_clock_breached": (

@@ -9,7 +9,7 @@ from standardwebhooks.webhooks import Webhook
 
 from services.notify.domain.config import Contact, Endpoint, NotifyConfig, TenantConfig
 from services.notify.domain.model import ChannelName
-from tests.integration.notify.conftest import Harness, dump
+from tests.integration.notify.conftest import Harness, dump, webhook_contact
 from tests.integration.notify.support import eventually, http_receiver
 from tests.unit.notify.builders import TENANT, envelope, story
 
@@ -52,11 +52,8 @@ def config(hooks: str) -> NotifyConfig:
                         email="li@example.test",
                         webhook=Endpoint(url=f"{hooks}/cs-li", secret=SECRET),
                     ),
-                    "tech-wang": Contact(
-                        name="Wang",
-                        language="en",
-                        channels=(ChannelName.WEBHOOK,),
-                        webhook=Endpoint(url=f"{hooks}/tech-wang", secret=SECRET),
+                    "tech-wang": webhook_contact(
+                        "Wang", f"{hooks}/tech-wang", SECRET, language="en"
                     ),
                     "tech-zhao": Contact(
                         name="赵师傅", channels=(ChannelName.EMAIL,), email="zhao@example.test"
