@@ -134,13 +134,19 @@ async def start(
     http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, trust_env=False)
     verifier = settings.token_verifier()
     holder: list[Notify] = []
+    available = channels(settings, engine, http, clock, broker)
     handler = NotifyHandler(
-        store, config, renderer, clock, on_commit=lambda: holder[0].wake_sender()
+        store,
+        config,
+        renderer,
+        clock,
+        on_commit=lambda: holder[0].wake_sender(),
+        channels=frozenset(available),
     )
     sender = DeliverySender(
         store,
         config,
-        channels(settings, engine, http, clock, broker),
+        available,
         renderer,
         clock,
         batch_size=settings.sender_batch_size,

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.domain.config import NotifyConfig, TenantConfig
-from services.notify.domain.model import Audience, DeliveryStatus, PlannedMessage
-from services.notify.domain.routing import WorkOrderFacts, display_name, fold, plan
+from services.notify.domain.model import Audience, ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
     NewDeadLetter,
@@ -74,8 +74,10 @@ class NotifyHandler:
         renderer: Renderer,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
+        channels: frozenset[ChannelName] = frozenset(ChannelName),
     ) -> None:
         self._store = store
+        self._channels = channels
         self._config = config
         self._renderer = renderer
         self._clock = clock
@@ -138,6 +140,13 @@ class NotifyHandler:
         messages, unreached = plan(
             envelope.type_name, envelope.data, facts, config, envelope.project
         )
+        for message in messages:
+            if message.channel not in self._channels:
+                # E.g. SMS without a provider configured: planning it would only end dead.
+                unreached.append(
+                    Unreached(message.recipient.key, f"channel {message.channel} not configured")
+                )
+        messages = [m for m in messages if m.channel in self._channels]
         for miss in unreached:
             log.warning(
                 "notify.unreached",

@@ -139,3 +139,19 @@ async def test_a_resident_reads_the_inbox_and_streams_new_messages(harness: Harn
                 if line.startswith("id: "):
                     assert int(line.removeprefix("id: ")) == theirs[0]["id"]
                     break
+
+
+async def test_a_channel_this_notify_cannot_send_on_is_not_planned(harness: Harness) -> None:
+    # Residents are reached by inbox and SMS by default; no SMS provider is configured here.
+    await harness.start(NotifyConfig(), smtp_host=None)
+    await harness.publish(envelope(reported(), 1))
+
+    async def planned() -> bool:
+        return len(await harness.deliveries()) == 2
+
+    await eventually(planned, what="the report's deliveries")
+    rows = await harness.deliveries()
+    assert {(r["recipient"], r["channel"]) for r in rows} == {
+        ("resident:res-zhang", "inbox"),
+        ("person:cs-li", "inbox"),
+    }
