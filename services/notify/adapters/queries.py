@@ -14,9 +14,10 @@ from services.notify.adapters import tables as t
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What the caller may see: one tenant, some projects (None: every project)."""
+    """What the caller may see: one tenant (None: every tenant, for the operator's CLI),
+    some projects (None: every project)."""
 
-    tenant: str
+    tenant: str | None
     projects: frozenset[str] | None
 
 
@@ -26,7 +27,9 @@ def _plain(result: Result[Any]) -> list[dict[str, Any]]:
 
 
 def _scoped(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [table.c.tenant == scope.tenant]
+    conditions: list[ColumnElement[bool]] = []
+    if scope.tenant is not None:
+        conditions.append(table.c.tenant == scope.tenant)
     if scope.projects is not None:
         conditions.append(table.c.project.in_(sorted(scope.projects)))
     return conditions
@@ -78,9 +81,14 @@ async def get_delivery(
 async def list_dead_letters(
     engine: AsyncEngine, scope: Scope, *, kind: str | None, include_retried: bool, limit: int
 ) -> list[dict[str, Any]]:
-    """Dead letters newest first; event dead letters without a tenant are shown to every tenant's operators."""
+    """Dead letters newest first.
+
+    A body that was not an envelope has no tenant: every tenant's operators see it.
+    """
     dl = t.dead_letters
-    conditions: list[ColumnElement[bool]] = [(dl.c.tenant == scope.tenant) | dl.c.tenant.is_(None)]
+    conditions: list[ColumnElement[bool]] = []
+    if scope.tenant is not None:
+        conditions.append((dl.c.tenant == scope.tenant) | dl.c.tenant.is_(None))
     if scope.projects is not None:
         conditions.append(dl.c.project.in_(sorted(scope.projects)) | dl.c.project.is_(None))
     if kind is not None:
