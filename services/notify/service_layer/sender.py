@@ -28,6 +28,7 @@ from services.notify.service_layer.ports import (
     OutboundMessage,
     Renderer,
     Store,
+    Transaction,
 )
 from shared.clock import Clock
 from shared.events.base import EventData
@@ -77,14 +78,21 @@ class DeliverySender:
         for group in await self._store.due_digests(now, self._batch_size):
             await self._queue_digest(group, now)
         due = await self._store.claim_due(now, self._batch_size, self._lease_seconds)
-        await asyncio.gather(*(self._send(delivery) for delivery in due))
-        if due:
-            self._on_commit()
+        if not due:
+            return 0
+        errors = await asyncio.gather(*(self._limited(delivery) for delivery in due))
+        # One transaction records the whole batch: a commit per send was the bottleneck.
+        async with self._store.transaction() as tx:
+            for delivery, error in zip(due, errors, strict=True):
+                await self._record(tx, delivery, error)
+        self._on_commit()
         return len(due)
 
-    async def _send(self, delivery: Delivery) -> None:
+    async def _limited(self, delivery: Delivery) -> str | None:
         async with self._limit:
-            error = await self._attempt(delivery)
+            return await self._attempt(delivery)
+
+    async def _record(self, tx: Transaction, delivery: Delivery, error: str | None) -> None:
         now = self._clock.now()
         attempts = delivery.attempts + 1
         base = common_fields(delivery, attempts)
@@ -94,41 +102,40 @@ class DeliverySender:
         else:
             retry_at = self._config.retry_policy(delivery.channel).next_attempt(attempts, now)
             status = DeliveryStatus.FAILED if retry_at is not None else DeliveryStatus.DEAD
-        async with self._store.transaction() as tx:
-            items: list[str] = []
-            if status is not DeliveryStatus.FAILED:
-                # A digest's items share its fate: sent with it, or dead with it.
-                items = await tx.settle_digest_items(delivery.id, status)
-            event: EventData
-            if error is None:
-                event = NotificationSent(**base, sent_at=now, digest_items=tuple(items))
-            elif retry_at is not None:
-                event = NotificationFailed(**base, error=error, next_attempt_at=retry_at)
-            else:
-                event = NotificationDead(**base, error=error)
-                await tx.add_dead_letter(
-                    NewDeadLetter(
-                        kind="delivery",
-                        error=error,
-                        attempts=attempts,
-                        at=now,
-                        tenant=delivery.tenant,
-                        project=delivery.project,
-                        event_id=delivery.event_id,
-                        delivery_id=delivery.id,
-                    )
+        items: list[str] = []
+        if delivery.item_count and status is not DeliveryStatus.FAILED:
+            # A digest's items share its fate: sent with it, or dead with it.
+            items = await tx.settle_digest_items(delivery.id, status)
+        event: EventData
+        if error is None:
+            event = NotificationSent(**base, sent_at=now, digest_items=tuple(items))
+        elif retry_at is not None:
+            event = NotificationFailed(**base, error=error, next_attempt_at=retry_at)
+        else:
+            event = NotificationDead(**base, error=error)
+            await tx.add_dead_letter(
+                NewDeadLetter(
+                    kind="delivery",
+                    error=error,
+                    attempts=attempts,
+                    at=now,
+                    tenant=delivery.tenant,
+                    project=delivery.project,
+                    event_id=delivery.event_id,
+                    delivery_id=delivery.id,
                 )
-            sequence = delivery.event_count + 1
-            await tx.record_outcome(
-                delivery.id,
-                status,
-                attempts=attempts,
-                event_count=sequence,
-                error=error,
-                due_at=retry_at,
-                sent_at=now if error is None else None,
             )
-            await tx.add_event(notification_envelope(event, delivery, sequence=sequence, at=now))
+        sequence = delivery.event_count + 1
+        await tx.record_outcome(
+            delivery.id,
+            status,
+            attempts=attempts,
+            event_count=sequence,
+            error=error,
+            due_at=retry_at,
+            sent_at=now if error is None else None,
+        )
+        await tx.add_event(notification_envelope(event, delivery, sequence=sequence, at=now))
         DELIVERIES.labels(delivery.channel, str(status)).inc()
         if status is DeliveryStatus.DEAD:
             log.error(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import email
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -26,6 +27,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)
+    """When it arrived (wall clock, for bench/notify.py's latencies)."""
 
     def json(self) -> Any:
         """The body as JSON."""
@@ -46,6 +49,7 @@ class HttpReceiver:
     requests: list[Request] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
+    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -61,9 +65,13 @@ class HttpReceiver:
         """Stop listening."""
         if self._server is not None:
             self._server.close()
+            # Kept-alive client connections would hold wait_closed() open.
+            for writer in list(self._connections):
+                writer.close()
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while True:
                 line = await reader.readline()
@@ -86,6 +94,7 @@ class HttpReceiver:
         except (ConnectionError, asyncio.IncompleteReadError):
             return
         finally:
+            self._connections.discard(writer)
             writer.close()
 
 
