@@ -36,15 +36,12 @@ from typing import Any
 
 import httpx
 
-from bench.support import machine, percentile
+from bench.support import machine, percentile, stop_service
 from services.notify.domain.config import (
-    Contact,
-    Endpoint,
     NotifyConfig,
     RouteTarget,
     TenantConfig,
 )
-from services.notify.domain.model import ChannelName
 from shared.envelope import Envelope
 from shared.events.workorder import (
     Channel,
@@ -56,6 +53,7 @@ from shared.events.workorder import (
 )
 from shared.nats import connect, ensure_streams
 from tests.conftest import FreshPostgresDatabase
+from tests.integration.notify.conftest import webhook_contact
 from tests.integration.notify.support import HttpReceiver
 from wo.processes import NatsServer, free_port, wait_for_port
 
@@ -70,13 +68,7 @@ def config(receiver: str) -> NotifyConfig:
     return NotifyConfig(
         tenants={
             TENANT: TenantConfig(
-                contacts={
-                    "owner": Contact(
-                        name="Owner",
-                        channels=(ChannelName.WEBHOOK,),
-                        webhook=Endpoint(url=f"{receiver}/hook", secret=SECRET),
-                    )
-                },
+                contacts={"owner": webhook_contact("Owner", f"{receiver}/hook", SECRET)},
                 routes={
                     "workorder.reported": (
                         RouteTarget(recipient="owner", template="reported_owner"),
@@ -242,13 +234,7 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> dic
         finally:
             await nc.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        nats.stop()
+        stop_service(process, log, nats)
         await receiver.stop()
     return {"fixed_rate": rate, "flat_out": flat}
 

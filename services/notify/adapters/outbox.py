@@ -19,6 +19,9 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
+_IN_FLIGHT = 100
+"""Publishes awaiting their acknowledgement at once."""
+
 
 class OutboxPublisher:
     """Moves outbox rows to the bus; `wake` after a commit to publish at once."""
@@ -58,23 +61,38 @@ class OutboxPublisher:
                 )
             ).all()
         published: list[int] = []
-        try:
-            for row in rows:
-                await self._js.publish(
-                    row.subject,
-                    row.body,
-                    headers={"Nats-Msg-Id": row.msg_id},
-                    timeout=self._publish_timeout,
-                )
-                published.append(row.id)
-        finally:
-            if published:
-                async with self._engine.begin() as conn:
-                    await conn.execute(
-                        update(o)
-                        .where(o.c.id.in_(published))
-                        .values(published_at=self._clock.now())
+        failure: BaseException | None = None
+        for start in range(0, len(rows), _IN_FLIGHT):
+            chunk = rows[start : start + _IN_FLIGHT]
+            # Published concurrently but written to the connection in order, so the
+            # stream keeps the outbox's order; only the prefix that succeeded is marked,
+            # and the rest goes again (JetStream drops repeats by Nats-Msg-Id).
+            results = await asyncio.gather(
+                *(
+                    self._js.publish(
+                        row.subject,
+                        row.body,
+                        headers={"Nats-Msg-Id": row.msg_id},
+                        timeout=self._publish_timeout,
                     )
+                    for row in chunk
+                ),
+                return_exceptions=True,
+            )
+            for row, result in zip(chunk, results, strict=True):
+                if isinstance(result, BaseException):
+                    failure = result
+                    break
+                published.append(row.id)
+            if failure is not None:
+                break
+        if published:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    update(o).where(o.c.id.in_(published)).values(published_at=self._clock.now())
+                )
+        if failure is not None:
+            raise failure
         return len(published)
 
     async def run(self) -> None:

@@ -36,6 +36,14 @@ log = get_logger(__name__)
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
+_CONSUMED = frozenset({"workorder", "project"})
+"""The aggregates whose events notify applies; others (its own events) are acked as they are."""
+
+
+def _aggregate(envelope: Envelope) -> str:
+    return envelope.type_name.split(".", 1)[0]
+
+
 class OutOfOrder(Exception):
     """An event arrived before an earlier event of its work order; it is retried later."""
 
@@ -85,9 +93,12 @@ class NotifyHandler:
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Apply a batch in one transaction (stream order within it)."""
+        relevant = [d.envelope for d in deliveries if _aggregate(d.envelope) in _CONSUMED]
+        if not relevant:
+            return  # e.g. notify's own notification events coming back: nothing to commit
         async with self._store.transaction() as tx:
-            for delivery in deliveries:
-                await self.apply(tx, delivery.envelope)
+            for envelope in relevant:
+                await self.apply(tx, envelope)
         self._on_commit()
 
     async def dead_letter(self, letter: DeadLetter) -> None:
@@ -111,7 +122,7 @@ class NotifyHandler:
 
     async def apply(self, tx: Transaction, envelope: Envelope) -> None:
         """Apply one event inside `tx`."""
-        aggregate = envelope.type_name.split(".", 1)[0]
+        aggregate = _aggregate(envelope)
         if aggregate == "project":
             details = envelope.data["details"]
             await tx.save_project(

@@ -49,7 +49,7 @@ class HttpReceiver:
     requests: list[Request] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
-    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
+    _connections: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -65,13 +65,16 @@ class HttpReceiver:
         """Stop listening."""
         if self._server is not None:
             self._server.close()
-            # Kept-alive client connections would hold wait_closed() open.
-            for writer in list(self._connections):
-                writer.close()
+            # Kept-alive client connections would outlive the server: end their handlers.
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._connections.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             while True:
                 line = await reader.readline()
@@ -91,10 +94,10 @@ class HttpReceiver:
                     + self.answer
                 )
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
-            self._connections.discard(writer)
+            self._connections.discard(task)
             writer.close()
 
 
