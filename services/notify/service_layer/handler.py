@@ -61,7 +61,7 @@ def message_context(
         assignee_name=display_name(facts.assignee, config),
     )
     return {
-        "event": envelope.data,
+        "event": _event_fields(envelope),
         "event_type": envelope.type_name,
         "occurred_at": envelope.time,
         "work_order_id": envelope.subject,
@@ -70,6 +70,15 @@ def message_context(
         "wo": wo,
         "recipient_name": recipient_name,
     }
+
+
+def _event_fields(envelope: Envelope) -> dict[str, Any]:
+    # Through the event's model, so optional fields a producer left out are present
+    # (as their defaults) for the templates; a type notify does not know stays raw.
+    try:
+        return envelope.payload().model_dump(mode="json")
+    except (LookupError, ValueError):
+        return dict(envelope.data)
 
 
 class NotifyHandler:

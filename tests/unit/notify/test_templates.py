@@ -156,3 +156,14 @@ def test_a_tenant_override_wins_and_other_tenants_keep_the_default(tmp_path: Pat
 def test_an_unknown_template_is_not_found() -> None:
     with pytest.raises(NotFound):
         TemplateRenderer().render(TENANT, "nope", "en", SHANGHAI, {})
+
+
+def test_optional_fields_a_producer_left_out_render_as_absent() -> None:
+    data = story()[9].model_dump(mode="json")
+    del data["note"]  # an appointment_missed from a producer that omits empty fields
+    env = envelope(story()[9], 10).model_copy(update={"data": data})
+    facts = fold(WorkOrderFacts(), "workorder.reported", story()[0].model_dump(mode="json"))
+    result = TemplateRenderer().render(
+        TENANT, "appointment_missed", "en", SHANGHAI, message_context(env, facts, CONFIG, "Z")
+    )
+    assert "book a new visit" in result.text and "Note:" not in result.text
