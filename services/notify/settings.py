@@ -31,6 +31,8 @@ class NotifySettings(ServiceSettings):
     """How often due deliveries (retries, quiet hours, digests) are looked for."""
     sender_lease_seconds: float = 60.0
     """How long a claimed delivery is held before another attempt may take it."""
+    sender_round_seconds: float = 1.0
+    """Sends that finish within a round are recorded together; slower ones carry over."""
     http_timeout_seconds: float = 10.0
     """Timeout of webhook, robot and SMS requests."""
     smtp_host: str | None = None

@@ -152,6 +152,7 @@ async def start(
         batch_size=settings.sender_batch_size,
         concurrency=settings.sender_concurrency,
         lease_seconds=settings.sender_lease_seconds,
+        round_seconds=settings.sender_round_seconds,
         on_commit=lambda: holder[0].wake_outbox(),
     )
     notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
@@ -174,7 +175,7 @@ async def _run_sender(notify: Notify) -> None:
         except Exception as exc:
             log.warning("notify.sender_error", error=repr(exc))
             sent = 0
-        if sent >= settings.sender_batch_size:
+        if sent >= settings.sender_batch_size or notify.sender.busy:
             continue
         notify.sender_wake.clear()
         with contextlib.suppress(TimeoutError):
@@ -207,6 +208,7 @@ async def stop(notify: Notify) -> None:
     """Stop the loops, flush NATS and close the database and HTTP client."""
     notify.stop_event.set()
     await cancel_and_wait(notify.tasks)
+    await notify.sender.close()
     await notify.http.aclose()
     await drain_quietly(notify.nats)
     await notify.engine.dispose()

@@ -60,6 +60,7 @@ class DeliverySender:
         batch_size: int = 200,
         concurrency: int = 50,
         lease_seconds: float = 60.0,
+        round_seconds: float = 1.0,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
@@ -70,27 +71,51 @@ class DeliverySender:
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._lease_seconds = lease_seconds
+        self._round_seconds = round_seconds
         self._on_commit = on_commit
+        self._in_flight: set[asyncio.Task[tuple[Delivery, str | None]]] = set()
 
     async def run_once(self) -> int:
-        """Build the digests whose window closed, then send one batch; return how many sent."""
+        """Build the digests whose window closed, start sending what is due, record what finished.
+
+        Sends run as tasks: those that finish within `round_seconds` are recorded together
+        in one transaction (a commit per send was the bottleneck), and a slow receiver's
+        send carries over to a later round instead of holding back everyone else's.
+        Returns how many deliveries were claimed.
+        """
         now = self._clock.now()
         for group in await self._store.due_digests(now, self._batch_size):
             await self._queue_digest(group, now)
-        due = await self._store.claim_due(now, self._batch_size, self._lease_seconds)
-        if not due:
+        room = self._batch_size - len(self._in_flight)
+        due = await self._store.claim_due(now, room, self._lease_seconds) if room > 0 else []
+        for delivery in due:
+            self._in_flight.add(asyncio.create_task(self._limited(delivery)))
+        if not self._in_flight:
             return 0
-        errors = await asyncio.gather(*(self._limited(delivery) for delivery in due))
-        # One transaction records the whole batch: a commit per send was the bottleneck.
-        async with self._store.transaction() as tx:
-            for delivery, error in zip(due, errors, strict=True):
-                await self._record(tx, delivery, error)
-        self._on_commit()
+        done, _ = await asyncio.wait(self._in_flight, timeout=self._round_seconds)
+        self._in_flight -= done
+        if done:
+            async with self._store.transaction() as tx:
+                for task in done:
+                    await self._record(tx, *task.result())
+            self._on_commit()
         return len(due)
 
-    async def _limited(self, delivery: Delivery) -> str | None:
+    @property
+    def busy(self) -> bool:
+        """Whether sends are in flight (their outcomes are recorded by a later round)."""
+        return bool(self._in_flight)
+
+    async def close(self) -> None:
+        """Cancel the sends in flight; their rows are sent again once their lease runs out."""
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._in_flight.clear()
+
+    async def _limited(self, delivery: Delivery) -> tuple[Delivery, str | None]:
         async with self._limit:
-            return await self._attempt(delivery)
+            return delivery, await self._attempt(delivery)
 
     async def _record(self, tx: Transaction, delivery: Delivery, error: str | None) -> None:
         now = self._clock.now()

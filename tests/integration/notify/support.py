@@ -46,6 +46,8 @@ class HttpReceiver:
     default_status: int = 200
     statuses: list[int] = field(default_factory=list)
     answer: bytes = b'{"errcode": 0, "code": 0}'
+    delay_seconds: float = 0.0
+    """How long to wait before answering (a slow receiver)."""
     requests: list[Request] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
@@ -88,6 +90,8 @@ class HttpReceiver:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 self.requests.append(Request(method, path, headers, body))
                 status = self.statuses.pop(0) if self.statuses else self.default_status
+                if self.delay_seconds:
+                    await asyncio.sleep(self.delay_seconds)
                 writer.write(
                     f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
                     f"content-length: {len(self.answer)}\r\n\r\n".encode()

@@ -196,3 +196,45 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_can_be_retried(
             missing = await api.post("/v1/dead-letters/999999/retry", headers=headers)
             assert missing.status_code == 404
             assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_slow_receiver_does_not_hold_back_other_deliveries(harness: Harness) -> None:
+    async with http_receiver(delay_seconds=3.0) as slow, http_receiver() as fast:
+        config = NotifyConfig(
+            tenants={
+                TENANT: TenantConfig(
+                    contacts={
+                        "cs-li": webhook_contact("李客服", f"{slow.url}/li", SECRET),
+                        "cs-ok": webhook_contact("OK", f"{fast.url}/ok", SECRET),
+                    },
+                    routes={
+                        "workorder.reported": (
+                            RouteTarget(recipient="owner", template="reported_owner"),
+                        )
+                    },
+                )
+            }
+        )
+        await harness.start(config, sender_round_seconds=0.2)
+        await harness.publish(envelope(reported(), 1, work_order_id="wo-slow"))
+        await eventually(lambda: len(slow.requests) == 1, what="the slow send to start")
+        later = reported().model_copy(update={"owner": "cs-ok"})
+        await harness.publish(envelope(later, 1, work_order_id="wo-fast"))
+
+        async def status(work_order_id: str) -> str:
+            return str((await harness.deliveries(work_order_id=work_order_id))[0]["status"])
+
+        async def fast_sent() -> bool:
+            rows = await harness.deliveries(work_order_id="wo-fast")
+            return bool(rows) and rows[0]["status"] == "sent"
+
+        await eventually(fast_sent, what="the fast delivery")
+        # Recorded while the slow receiver still has not answered.
+        assert await status("wo-slow") == "queued"
+        assert len(fast.requests) == 1
+
+        async def slow_sent() -> bool:
+            return await status("wo-slow") == "sent"
+
+        await eventually(slow_sent, what="the slow delivery, once answered")
+        assert len(slow.requests) == 1
