@@ -131,7 +131,16 @@ async def start(
     store = SqlStore(engine)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
-    http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, trust_env=False)
+    # Keep a connection per concurrent send alive: re-opening them was a visible share
+    # of the sender's CPU in httpx's pool.
+    http = httpx.AsyncClient(
+        timeout=settings.http_timeout_seconds,
+        trust_env=False,
+        limits=httpx.Limits(
+            max_connections=settings.sender_concurrency * 2,
+            max_keepalive_connections=settings.sender_concurrency,
+        ),
+    )
     verifier = settings.token_verifier()
     holder: list[Notify] = []
     available = channels(settings, engine, http, clock, broker)
