@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 import httpx
@@ -86,13 +86,18 @@ def dispatch_stack(workdir: Path, database_url: str, **env: str) -> Iterator[Sta
                 time.sleep(0.1)
         yield Stack(base_url, nats.url, database_url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-        nats.stop()
+        stop_service(process, log, nats)
+
+
+def stop_service(process: subprocess.Popen[bytes], log: IO[bytes], nats: NatsServer) -> None:
+    """Stop a service process (SIGTERM, then SIGKILL after 20 s), close its log, stop NATS."""
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    nats.stop()
 
 
 async def register_project(session: aiohttp.ClientSession, project: str) -> None:

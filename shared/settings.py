@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import TokenVerifier
+
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 
 
@@ -59,3 +61,12 @@ class ServiceSettings(BaseSettings):
         if self.log_format != "auto":
             return self.log_format
         return "json" if self.environment == "production" else "console"
+
+    def token_verifier(self) -> TokenVerifier:
+        """The verifier of bearer tokens these settings describe (secret or JWKS URL)."""
+        return TokenVerifier(
+            secret=self.jwt_secret.get_secret_value() if self.jwt_secret else None,
+            jwks_url=self.jwt_jwks_url,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+        )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.events.base import EventData
+from shared.events.notification import NOTIFICATION_EVENTS
 from shared.events.project import PROJECT_EVENTS
 from shared.events.sla import SLA_EVENTS
 from shared.events.workorder import WORK_ORDER_EVENTS
@@ -19,7 +20,8 @@ JsonObject = dict[str, Any]
 Upcaster = Callable[[JsonObject], JsonObject]
 
 EVENT_TYPES: Mapping[str, type[EventData]] = {
-    cls.type_name: cls for cls in (*WORK_ORDER_EVENTS, *SLA_EVENTS, *PROJECT_EVENTS)
+    cls.type_name: cls
+    for cls in (*WORK_ORDER_EVENTS, *SLA_EVENTS, *PROJECT_EVENTS, *NOTIFICATION_EVENTS)
 }
 
 # (type name, from version) -> function returning the data at from version + 1.

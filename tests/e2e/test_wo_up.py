@@ -155,6 +155,27 @@ async def reported_event(nats_url: str, work_order_id: str, within: float) -> di
     pytest.fail(f"no workorder.reported.v1 for {work_order_id} within {within:g} s; saw {seen}")
 
 
+def notify_deliveries(stack: dict[str, Any], work_order_id: str, within: float) -> list[Any]:
+    """notify's sent deliveries of a work order, once there are any (bounded wait).
+
+    The resident's messages may be held by quiet hours; staff messages go at once.
+    """
+    notify = stack["services"]["notify"]["url"]
+    headers = {"Authorization": f"Bearer {stack['tokens']['supervisor']}"}
+    deadline = time.monotonic() + within
+    rows: list[Any] = []
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            response = client.get(
+                f"{notify}/v1/deliveries", params={"work_order_id": work_order_id}, headers=headers
+            )
+            rows = [row for row in response.json() if row["status"] == "sent"]
+            if rows:
+                return rows
+            time.sleep(0.2)
+    pytest.fail(f"notify sent nothing for {work_order_id} within {within:g} s: {rows}")
+
+
 def run_readme_walkthrough(wo_up: WoUp) -> str:
     """Run the README's curl walkthrough, as pasted into a shell, against the stack."""
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
@@ -196,6 +217,9 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
     event = asyncio.run(reported_event(stack["nats_url"], work_order_id, EVENT_TIMEOUT))
     assert event["tenant"] == "demo"
     assert event["project"] == "sunny-garden"
+    # notify consumed it: the owner (customer service) was told in their inbox.
+    delivered = notify_deliveries(stack, work_order_id, EVENT_TIMEOUT)
+    assert {(d["template"], d["channel"]) for d in delivered} >= {("reported_owner", "inbox")}
 
     walkthrough = run_readme_walkthrough(wo_up)
     assert '"status":"closed"' in walkthrough
@@ -203,7 +227,7 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
     assert '"code":"role_not_allowed"' in walkthrough
 
     pids = wo_up.pids()
-    assert set(pids) >= {"dispatch", "nats-server"}
+    assert set(pids) >= {"dispatch", "notify", "nats-server"}
     wo_up.process.send_signal(signal.SIGINT)
     try:
         code = wo_up.process.wait(STOP_TIMEOUT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
@@ -22,6 +21,7 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.logging import get_logger
 from shared.nats import connect, ensure_streams
+from shared.tasks import cancel_and_wait, drain_quietly
 
 log = get_logger(__name__)
 
@@ -55,13 +55,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     if settings.migrate_on_start:
         await upgrade(engine)
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
-    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    verifier = TokenVerifier(
-        secret=secret,
-        jwks_url=settings.jwt_jwks_url,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
+    verifier = settings.token_verifier()
     dispatch = Dispatch(
         settings,
         clock,
@@ -115,13 +109,7 @@ async def _run_relay(dispatch: Dispatch) -> None:
 
 async def stop(dispatch: Dispatch) -> None:
     """Stop background work, flush NATS and close the database."""
-    for task in dispatch.tasks:
-        task.cancel()
-    for task in dispatch.tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel_and_wait(dispatch.tasks)
     await dispatch.store.close()
-    if dispatch.nats is not None:
-        with contextlib.suppress(Exception):
-            await dispatch.nats.drain()
+    await drain_quietly(dispatch.nats)
     await dispatch.engine.dispose()

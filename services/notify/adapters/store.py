@@ -1,0 +1,323 @@
+"""notify's storage on SQL (SQLite or PostgreSQL) with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.notify.adapters import tables as t
+from services.notify.domain.digest import DigestItem
+from services.notify.domain.model import ChannelName, DeliveryStatus
+from services.notify.domain.routing import WorkOrderFacts
+from services.notify.service_layer.ports import (
+    DeadLetterRecord,
+    Delivery,
+    DigestGroup,
+    NewDeadLetter,
+    NewDelivery,
+)
+from shared.envelope import Envelope
+from shared.sql import IMMEDIATE, is_sqlite
+
+_SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
+
+
+class SqlTransaction:
+    """One transaction on notify's tables (implements `ports.Transaction`)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._dialect = conn.dialect.name
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The connection this transaction runs on."""
+        return self._conn
+
+    def insert_ignoring(self, table: Any, **values: Any) -> Any:
+        """An INSERT of this dialect, ready for `on_conflict_do_nothing` or `_do_update`."""
+        stmt = (pg_insert if self._dialect == "postgresql" else sqlite_insert)(table)
+        return stmt.values(**values)
+
+    async def facts(self, work_order_id: str) -> tuple[int, WorkOrderFacts] | None:
+        """The folded facts of a work order and the last sequence applied."""
+        row = (
+            await self._conn.execute(
+                select(t.work_orders.c.version, t.work_orders.c.facts).where(
+                    t.work_orders.c.id == work_order_id
+                )
+            )
+        ).first()
+        return None if row is None else (row.version, WorkOrderFacts.from_json(row.facts))
+
+    async def save_facts(
+        self, work_order_id: str, tenant: str, project: str, version: int, facts: WorkOrderFacts
+    ) -> None:
+        """Store a work order's facts at `version`."""
+        stmt = self.insert_ignoring(
+            t.work_orders,
+            id=work_order_id,
+            tenant=tenant,
+            project=project,
+            version=version,
+            facts=facts.to_json(),
+        )
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.work_orders.c.id],
+                set_={"version": version, "facts": facts.to_json()},
+            )
+        )
+
+    async def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
+        """Record a project's name and time zone."""
+        stmt = self.insert_ignoring(
+            t.projects, tenant=tenant, project=project, name=name, time_zone=time_zone
+        )
+        await self._conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[t.projects.c.tenant, t.projects.c.project],
+                set_={"name": name, "time_zone": time_zone},
+            )
+        )
+
+    async def project_time_zone(self, tenant: str, project: str) -> str | None:
+        """The time zone registered for a project, if notify has seen it."""
+        value = await self._conn.scalar(
+            select(t.projects.c.time_zone).where(
+                t.projects.c.tenant == tenant, t.projects.c.project == project
+            )
+        )
+        return str(value) if value is not None else None
+
+    async def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:
+        """How many alerts to a recipient on a channel are already in that window."""
+        count = await self._conn.scalar(
+            select(func.count())
+            .select_from(t.deliveries)
+            .where(
+                t.deliveries.c.recipient == recipient,
+                t.deliveries.c.channel == str(channel),
+                t.deliveries.c.window_start == window_start,
+                t.deliveries.c.alert.is_(True),
+            )
+        )
+        return int(count or 0)
+
+    async def add_delivery(self, delivery: NewDelivery) -> bool:
+        """Insert a delivery unless its dedup key exists; True if it was new."""
+        values = asdict(delivery)
+        values["channel"] = str(delivery.channel)
+        values["status"] = str(delivery.status)
+        stmt = self.insert_ignoring(t.deliveries, **values, attempts=0, event_count=0)
+        result = await self._conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=[t.deliveries.c.dedup_key])
+        )
+        return bool(result.rowcount)
+
+    async def add_event(self, envelope: Envelope) -> None:
+        """Queue a notify event for publishing (the outbox), in this transaction."""
+        await self._conn.execute(
+            insert(t.outbox).values(
+                subject=envelope.nats_subject(),
+                msg_id=str(envelope.id),
+                body=envelope.to_json(),
+                created_at=envelope.time,
+            )
+        )
+
+    async def add_dead_letter(self, letter: NewDeadLetter) -> None:
+        """Record a dead letter."""
+        values = asdict(letter)
+        values["created_at"] = values.pop("at")
+        await self._conn.execute(insert(t.dead_letters).values(**values))
+
+    async def record_outcome(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        *,
+        attempts: int,
+        event_count: int,
+        error: str | None,
+        due_at: datetime | None,
+        sent_at: datetime | None,
+    ) -> None:
+        """Store the outcome of a send."""
+        values: dict[str, Any] = {
+            "status": str(status),
+            "attempts": attempts,
+            "event_count": event_count,
+            "due_at": due_at,
+            "sent_at": sent_at,
+        }
+        if error is not None:
+            # A success keeps the last error: the record shows why earlier attempts failed.
+            values["last_error"] = error
+        await self._conn.execute(
+            update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values)
+        )
+
+    async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:
+        """Give a digest's items the digest's final status; returns their ids."""
+        ids = list(
+            (
+                await self._conn.scalars(
+                    select(t.deliveries.c.id)
+                    .where(t.deliveries.c.digest_id == digest_id)
+                    .order_by(t.deliveries.c.created_at, t.deliveries.c.id)
+                )
+            ).all()
+        )
+        if ids:
+            await self._conn.execute(
+                update(t.deliveries)
+                .where(t.deliveries.c.digest_id == digest_id)
+                .values(status=str(status))
+            )
+        return [str(i) for i in ids]
+
+    async def attach_digest_items(self, digest_id: str, item_ids: Sequence[str]) -> None:
+        """Mark alerts as carried by a digest."""
+        await self._conn.execute(
+            update(t.deliveries)
+            .where(t.deliveries.c.id.in_(list(item_ids)))
+            .values(digest_id=digest_id)
+        )
+
+    async def dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:
+        """One dead letter (the write transaction already holds the lock on SQLite)."""
+        query = select(t.dead_letters).where(t.dead_letters.c.id == dead_letter_id)
+        if self._dialect == "postgresql":
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return DeadLetterRecord(
+            id=row["id"],
+            kind=row["kind"],
+            tenant=row["tenant"],
+            project=row["project"],
+            delivery_id=row["delivery_id"],
+            data=row["data"],
+            error=row["error"],
+            retried_at=row["retried_at"],
+        )
+
+    async def mark_retried(self, dead_letter_id: int, at: datetime) -> None:
+        """Record that a dead letter was retried."""
+        await self._conn.execute(
+            update(t.dead_letters)
+            .where(t.dead_letters.c.id == dead_letter_id)
+            .values(retried_at=at)
+        )
+
+    async def requeue_delivery(self, delivery_id: str, at: datetime) -> None:
+        """Send a dead delivery again from its first attempt."""
+        await self._conn.execute(
+            update(t.deliveries)
+            .where(t.deliveries.c.id == delivery_id)
+            .values(status=str(DeliveryStatus.QUEUED), attempts=0, due_at=at)
+        )
+
+
+class SqlStore:
+    """notify's storage (implements `ports.Store`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        """A write transaction, committed when the block ends without an error."""
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                yield SqlTransaction(conn)
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
+        """Deliveries due by `now`, leased to this worker for `lease_seconds`."""
+        d = t.deliveries
+        query = (
+            select(d)
+            .where(d.c.status.in_([str(s) for s in _SENDABLE]), d.c.due_at <= now)
+            .order_by(d.c.due_at)
+            .limit(limit)
+        )
+        if not is_sqlite(self.engine):
+            query = query.with_for_update(skip_locked=True)
+        async with self.transaction() as tx:
+            conn = tx.connection
+            rows = (await conn.execute(query)).mappings().all()
+            if not rows:
+                return []
+            lease = now + timedelta(seconds=lease_seconds)
+            await conn.execute(
+                update(d).where(d.c.id.in_([r["id"] for r in rows])).values(due_at=lease)
+            )
+        return [_delivery(r) for r in rows]
+
+    async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
+        """Digest groups whose window has closed."""
+        d = t.deliveries
+        query = (
+            select(d)
+            .where(
+                d.c.status == str(DeliveryStatus.DIGESTED),
+                d.c.digest_id.is_(None),
+                d.c.due_at <= now,
+            )
+            .order_by(d.c.recipient, d.c.channel, d.c.window_start, d.c.created_at, d.c.id)
+            .limit(limit * 50)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        groups: dict[tuple[str, str, str, datetime], list[Any]] = {}
+        for row in rows:
+            key = (row["tenant"], row["recipient"], row["channel"], row["window_start"])
+            groups.setdefault(key, []).append(row)
+        result = []
+        for (tenant, recipient, channel, window_start), items in list(groups.items())[:limit]:
+            first = items[0]
+            result.append(
+                DigestGroup(
+                    tenant=tenant,
+                    project=first["project"],
+                    recipient=recipient,
+                    recipient_name=first["recipient_name"],
+                    channel=ChannelName(channel),
+                    address=first["address"],
+                    language=first["language"],
+                    correlation_id=first["correlation_id"],
+                    window_start=window_start,
+                    items=tuple(
+                        DigestItem(
+                            delivery_id=i["id"],
+                            subject=i["subject"],
+                            text=i["body_text"],
+                            created_at=i["created_at"],
+                        )
+                        for i in items
+                    ),
+                )
+            )
+        return result
+
+
+_DELIVERY_FIELDS = [f.name for f in fields(Delivery) if f.name not in ("channel", "status")]
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        **{name: row[name] for name in _DELIVERY_FIELDS},
+        channel=ChannelName(row["channel"]),
+        status=DeliveryStatus(row["status"]),
+    )

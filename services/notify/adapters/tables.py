@@ -1,0 +1,126 @@
+"""notify's tables: deliveries, the inbox, dead letters, its outbox and the facts it folds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from shared.sql import BigIntPK, UTCDateTime
+
+metadata = MetaData()
+
+work_orders = Table(
+    "notify_work_orders",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("facts", JSON, nullable=False),
+)
+"""What notify folded of each work order, with the last `sequence` applied."""
+
+projects = Table(
+    "notify_projects",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dedup_key", String(400), nullable=False, unique=True),
+    Column("event_id", String(36), nullable=True),
+    Column("event_type", String(100), nullable=False),
+    Column("work_order_id", String(128), nullable=True),
+    Column("correlation_id", String(128), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(500), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("alert", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("window_start", UTCDateTime, nullable=True),
+    Column("digest_id", String(36), nullable=True),
+    Column("item_count", Integer, nullable=False, default=0),
+    # How many notification.* events this delivery published: their `sequence`.
+    Column("event_count", Integer, nullable=False, default=0),
+    Index("ix_deliveries_due", "status", "due_at"),
+    Index("ix_deliveries_window", "recipient", "channel", "window_start"),
+    Index("ix_deliveries_work_order", "work_order_id"),
+)
+
+inbox = Table(
+    "inbox_messages",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("work_order_id", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime, nullable=True),
+    Index("ix_inbox_person", "tenant", "person", "id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    # `event`: the consumer gave up on a message; `delivery`: a channel gave up.
+    Column("kind", String(16), nullable=False),
+    Column("tenant", String(64), nullable=True),
+    Column("project", String(64), nullable=True),
+    Column("subject", String(300), nullable=True),
+    Column("stream_sequence", Integer, nullable=True),
+    Column("event_id", String(36), nullable=True),
+    Column("delivery_id", String(36), nullable=True),
+    Column("data", LargeBinary, nullable=True),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retried_at", UTCDateTime, nullable=True),
+)
+
+outbox = Table(
+    "notify_outbox",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("subject", String(300), nullable=False),
+    Column("msg_id", String(36), nullable=False, unique=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Index("ix_notify_outbox_pending", "published_at", "id"),
+)

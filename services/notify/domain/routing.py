@@ -1,0 +1,206 @@
+"""Routing (通知路由): from a work-order event to the messages it causes.
+
+Later events do not repeat who the resident, owner or technician is, so notify folds
+what it needs of each work order (`WorkOrderFacts`) from the events it consumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.notify.domain.config import ALERT_TYPES, Contact, RouteTarget, TenantConfig
+from services.notify.domain.model import (
+    Audience,
+    ChannelName,
+    PlannedMessage,
+    Recipient,
+    language_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderFacts:
+    """What notify knows of a work order: its people, place and urgency."""
+
+    kind: str = ""
+    category: str = ""
+    urgency: str = "normal"
+    description: str = ""
+    building: str | None = None
+    unit: str | None = None
+    resident_name: str = ""
+    resident_phone: str | None = None
+    resident_id: str | None = None
+    owner: str | None = None
+    assignee: str | None = None
+
+    @property
+    def urgent(self) -> bool:
+        """Urgent orders skip quiet hours."""
+        return self.urgency == "urgent"
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain dict for storage."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WorkOrderFacts:
+        """Read back what `to_json` stored (unknown keys are ignored)."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__slots__})
+
+
+def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOrderFacts:
+    """The facts after one work-order event."""
+    if event_type == "workorder.reported":
+        location = data.get("location") or {}
+        reporter = data.get("reporter") or {}
+        return WorkOrderFacts(
+            kind=data["kind"],
+            category=data["category"],
+            urgency=data["urgency"],
+            description=data["description"],
+            building=location.get("building"),
+            unit=location.get("unit"),
+            resident_name=reporter["name"],
+            resident_phone=reporter.get("phone"),
+            resident_id=reporter.get("resident_id"),
+            owner=data["owner"],
+        )
+    if event_type == "workorder.owner_transferred":
+        return replace(facts, owner=data["to_owner"])
+    if event_type == "workorder.assigned":
+        return replace(facts, assignee=data["assignee"])
+    if event_type == "workorder.reassigned":
+        return replace(facts, assignee=data["to_assignee"])
+    if event_type == "workorder.urgency_changed":
+        return replace(facts, urgency=data["to_urgency"])
+    return facts
+
+
+@dataclass(frozen=True, slots=True)
+class Unreached:
+    """A route target that resolved to nobody (e.g. a role with no configured contact)."""
+
+    target: str
+    reason: str
+
+
+def plan(
+    event_type: str,
+    data: dict[str, Any],
+    facts: WorkOrderFacts,
+    config: TenantConfig,
+    project: str,
+) -> tuple[list[PlannedMessage], list[Unreached]]:
+    """Every message an event causes under the tenant's routes, and whom it could not reach."""
+    messages: list[PlannedMessage] = []
+    unreached: list[Unreached] = []
+    alert = event_type in ALERT_TYPES
+    for target in config.routes_for(project, event_type):
+        recipients = _resolve(target, data, facts, config, project)
+        if not recipients:
+            unreached.append(Unreached(target.recipient, "no contact configured"))
+        for recipient in recipients:
+            if not recipient.addresses:
+                unreached.append(Unreached(recipient.key, "no channel reaches this recipient"))
+            for channel, address in recipient.addresses.items():
+                messages.append(
+                    PlannedMessage(
+                        recipient=recipient,
+                        channel=channel,
+                        address=address,
+                        template=target.template,
+                        urgent=facts.urgent,
+                        alert=alert,
+                    )
+                )
+    return _unique(messages), unreached
+
+
+def _unique(messages: list[PlannedMessage]) -> list[PlannedMessage]:
+    # Two targets may resolve to one person (owner and supervisor): one message each.
+    seen: set[tuple[str, ChannelName]] = set()
+    unique = []
+    for message in messages:
+        key = (message.recipient.key, message.channel)
+        if key not in seen:
+            seen.add(key)
+            unique.append(message)
+    return unique
+
+
+def _resolve(
+    target: RouteTarget,
+    data: dict[str, Any],
+    facts: WorkOrderFacts,
+    config: TenantConfig,
+    project: str,
+) -> list[Recipient]:
+    kind, _, rest = target.recipient.partition(":")
+    if kind == "resident":
+        return [resident(facts, config)] if (facts.resident_id or facts.resident_phone) else []
+    if kind == "owner":
+        return _people([facts.owner], config)
+    if kind == "assignee":
+        return _people([data.get("to_assignee") or data.get("assignee") or facts.assignee], config)
+    if kind == "person":
+        return _people([rest], config)
+    if kind == "role":
+        return _people(list(config.people_in_role(project, rest)), config)
+    # escalation_target: the person named in the event, else the role it names.
+    if data.get("to_person"):
+        return _people([data["to_person"]], config)
+    role = data.get("to_role")
+    if role == "owner":
+        return _people([facts.owner], config)
+    if role == "assignee":
+        return _people([facts.assignee], config)
+    return _people(list(config.people_in_role(project, str(role))), config) if role else []
+
+
+def resident(facts: WorkOrderFacts, config: TenantConfig) -> Recipient:
+    """The resident who reported, reached on the tenant's resident channels."""
+    addresses: dict[ChannelName, str] = {}
+    for channel in config.resident_channels:
+        if channel is ChannelName.INBOX and facts.resident_id:
+            addresses[channel] = facts.resident_id
+        elif channel is ChannelName.SMS and facts.resident_phone:
+            addresses[channel] = facts.resident_phone
+    key = facts.resident_id or f"phone:{facts.resident_phone}"
+    return Recipient(
+        key=f"resident:{key}",
+        audience=Audience.RESIDENT,
+        name=facts.resident_name,
+        language=language_of(config.resident_language),
+        addresses=addresses,
+    )
+
+
+def _people(ids: list[str | None], config: TenantConfig) -> list[Recipient]:
+    return [person(pid, config) for pid in ids if pid]
+
+
+def person(person_id: str, config: TenantConfig) -> Recipient:
+    """A staff member (or team robot) from the contact list; unknown people get the inbox."""
+    contact = config.contacts.get(person_id) or Contact(language=config.resident_language)
+    addresses: dict[ChannelName, str] = {}
+    for channel in contact.channels:
+        address = contact.address(channel, person_id)
+        if address is not None:
+            addresses[channel] = address
+    return Recipient(
+        key=f"person:{person_id}",
+        audience=Audience.STAFF,
+        name=contact.name or person_id,
+        language=language_of(contact.language),
+        addresses=addresses,
+    )
+
+
+def display_name(person_id: str | None, config: TenantConfig) -> str:
+    """A person's name from the contact list, else their id."""
+    if not person_id:
+        return ""
+    contact = config.contacts.get(person_id)
+    return contact.name if contact is not None and contact.name else person_id

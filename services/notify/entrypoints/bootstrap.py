@@ -1,0 +1,223 @@
+"""Wire notify once: database, configuration, channels, consumer, sender and outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.notify.adapters.channels.email import EmailChannel
+from services.notify.adapters.channels.inbox import InboxBroker, InboxChannel
+from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot, WeComRobot
+from services.notify.adapters.channels.sms import SmsChannel
+from services.notify.adapters.channels.webhook import WebhookChannel
+from services.notify.adapters.config_file import load_config
+from services.notify.adapters.migrate import upgrade
+from services.notify.adapters.outbox import OutboxPublisher
+from services.notify.adapters.store import SqlStore
+from services.notify.adapters.templates import TemplateRenderer
+from services.notify.domain.config import NotifyConfig
+from services.notify.domain.model import ChannelName
+from services.notify.service_layer.handler import NotifyHandler
+from services.notify.service_layer.ports import Channel
+from services.notify.service_layer.sender import DeliverySender
+from services.notify.settings import NotifySettings
+from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
+from shared.consumer import ConsumerSpec, EventConsumer
+from shared.logging import get_logger
+from shared.nats import connect, ensure_streams
+from shared.sql import create_engine
+from shared.tasks import cancel_and_wait, drain_quietly
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Notify:
+    """The running parts of one notify process."""
+
+    settings: NotifySettings
+    clock: Clock
+    engine: AsyncEngine
+    store: SqlStore
+    config: NotifyConfig
+    handler: NotifyHandler
+    sender: DeliverySender
+    broker: InboxBroker
+    verifier: TokenVerifier
+    http: httpx.AsyncClient
+    sender_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    nats: Client | None = None
+    outbox: OutboxPublisher | None = None
+    consumer: EventConsumer | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def nats_connected(self) -> bool:
+        """Whether the bus is reachable right now."""
+        return self.nats is not None and self.nats.is_connected
+
+    def wake_sender(self) -> None:
+        """Look for due deliveries now."""
+        self.sender_wake.set()
+
+    def wake_outbox(self) -> None:
+        """Publish notify's events now."""
+        if self.outbox is not None:
+            self.outbox.wake()
+
+
+def channels(
+    settings: NotifySettings,
+    engine: AsyncEngine,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    broker: InboxBroker,
+) -> dict[ChannelName, Channel]:
+    """Every channel this process can send on (e-mail and SMS only when configured)."""
+    available: dict[ChannelName, Channel] = {
+        ChannelName.INBOX: InboxChannel(engine, clock, broker),
+        ChannelName.WEBHOOK: WebhookChannel(http),
+        ChannelName.WECOM: WeComRobot(http),
+        ChannelName.DINGTALK: DingTalkRobot(http),
+        ChannelName.FEISHU: FeishuRobot(http),
+    }
+    if settings.smtp_host:
+        available[ChannelName.EMAIL] = EmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_sender,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_start_tls,
+        )
+    if settings.sms_endpoint and settings.sms_api_key:
+        available[ChannelName.SMS] = SmsChannel(
+            http,
+            settings.sms_endpoint,
+            settings.sms_api_key.get_secret_value(),
+            settings.sms_template_id,
+        )
+    return available
+
+
+def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
+    """The durable consumer notify reads the EVENTS stream with."""
+    return ConsumerSpec(
+        durable=settings.consumer_durable,
+        max_deliver=settings.consumer_max_deliver,
+        batch_size=settings.consumer_batch_size,
+        ack_wait_seconds=settings.consumer_ack_wait_seconds,
+        backoff_seconds=settings.consumer_backoff_seconds,
+    )
+
+
+async def start(
+    settings: NotifySettings, clock: Clock | None = None, *, background: bool = True
+) -> Notify:
+    """Open the database (migrated), load the configuration and start the loops."""
+    clock = clock or SystemClock()
+    config = load_config(settings.notify_config_file)
+    engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    await upgrade(engine)
+    store = SqlStore(engine)
+    renderer = TemplateRenderer(settings.notify_templates_dir)
+    broker = InboxBroker()
+    # Keep a connection per concurrent send alive: re-opening them was a visible share
+    # of the sender's CPU in httpx's pool.
+    http = httpx.AsyncClient(
+        timeout=settings.http_timeout_seconds,
+        trust_env=False,
+        limits=httpx.Limits(
+            max_connections=settings.sender_concurrency * 2,
+            max_keepalive_connections=settings.sender_concurrency,
+        ),
+    )
+    verifier = settings.token_verifier()
+    holder: list[Notify] = []
+    available = channels(settings, engine, http, clock, broker)
+    handler = NotifyHandler(
+        store,
+        config,
+        renderer,
+        clock,
+        on_commit=lambda: holder[0].wake_sender(),
+        channels=frozenset(available),
+    )
+    sender = DeliverySender(
+        store,
+        config,
+        available,
+        renderer,
+        clock,
+        batch_size=settings.sender_batch_size,
+        concurrency=settings.sender_concurrency,
+        lease_seconds=settings.sender_lease_seconds,
+        round_seconds=settings.sender_round_seconds,
+        on_commit=lambda: holder[0].wake_outbox(),
+    )
+    notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
+    holder.append(notify)
+    if background:
+        _spawn(notify, "notify-sender", _run_sender)
+        _spawn(notify, "notify-bus", _run_bus)
+    return notify
+
+
+def _spawn(notify: Notify, name: str, loop: Callable[[Notify], Coroutine[Any, Any, None]]) -> None:
+    notify.tasks.append(asyncio.create_task(loop(notify), name=name))
+
+
+async def _run_sender(notify: Notify) -> None:
+    settings = notify.settings
+    while not notify.stop_event.is_set():
+        try:
+            sent = await notify.sender.run_once()
+        except Exception as exc:
+            log.warning("notify.sender_error", error=repr(exc))
+            sent = 0
+        if sent >= settings.sender_batch_size or notify.sender.busy:
+            continue
+        notify.sender_wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(notify.sender_wake.wait(), timeout=settings.sender_poll_seconds)
+
+
+async def _run_bus(notify: Notify) -> None:
+    # notify starts and serves its API while NATS is down; the bus is joined when it answers.
+    settings = notify.settings
+    delay = 0.5
+    while notify.nats is None:
+        try:
+            nc = await connect(settings.nats_url, name=settings.service_name)
+            await ensure_streams(
+                nc.jetstream(), settings.nats_stream_replicas, settings.events_max_age_days
+            )
+            notify.nats = nc
+        except Exception as exc:
+            log.warning("notify.nats_unavailable", url=settings.nats_url, error=str(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    js = notify.nats.jetstream()
+    notify.outbox = OutboxPublisher(notify.engine, js, notify.clock)
+    notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
+    notify.tasks.append(asyncio.create_task(notify.outbox.run(), name="notify-outbox"))
+    await notify.consumer.run(notify.stop_event)
+
+
+async def stop(notify: Notify) -> None:
+    """Stop the loops, flush NATS and close the database and HTTP client."""
+    notify.stop_event.set()
+    await cancel_and_wait(notify.tasks)
+    await notify.sender.close()
+    await notify.http.aclose()
+    await drain_quietly(notify.nats)
+    await notify.engine.dispose()

@@ -1,0 +1,113 @@
+"""Operator commands of notify (mounted as `wo notify`): dead letters, listed and retried.
+
+They work on notify's database directly (`NOTIFY_DATABASE_URL`, else the embedded SQLite
+under var/), so they answer while the service is down; a running notify sends what a
+retry queued at its next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.notify.adapters import queries
+from services.notify.entrypoints import bootstrap
+from services.notify.service_layer.dead_letters import retry_dead_letter
+from services.notify.settings import NotifySettings
+from shared.errors import AppError
+
+notify_app = typer.Typer(
+    help="notify: dead letters (events and deliveries it gave up on).", no_args_is_help=True
+)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="notify's database (default: NOTIFY_DATABASE_URL, else var/notify.db)."),
+]
+
+
+def _settings(database_url: str | None) -> NotifySettings:
+    # DATABASE_URL in an operator's shell is usually dispatch's: notify's has its own name.
+    url = database_url or os.environ.get("NOTIFY_DATABASE_URL")
+    return NotifySettings(**({"database_url": url} if url else {}))
+
+
+@notify_app.command("dead-letters")
+def dead_letters(
+    database_url: DatabaseOption = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only `event` or `delivery` dead letters.")
+    ] = None,
+    include_retried: Annotated[bool, typer.Option(help="Show retried ones too.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """List dead letters, newest first, with their error."""
+    kinds: dict[str | None, Literal["event", "delivery"] | None] = {
+        None: None,
+        "event": "event",
+        "delivery": "delivery",
+    }
+    if kind not in kinds:
+        raise typer.BadParameter("kind is `event` or `delivery`")
+    rows = asyncio.run(_list(_settings(database_url), kinds[kind], include_retried, limit))
+    table = Table("id", "kind", "tenant/project")
+    # Ids are copied into `wo notify retry` and searched for: never wrap them.
+    table.add_column("event / delivery", no_wrap=True)
+    table.add_column("attempts")
+    table.add_column("error", overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            f"{row['tenant'] or '-'}/{row['project'] or '-'}",
+            row["delivery_id"] or row["event_id"] or f"seq {row['stream_sequence']}",
+            str(row["attempts"]),
+            row["error"][:120],
+        )
+    Console().print(table if rows else "No dead letters.")
+
+
+async def _list(
+    settings: NotifySettings,
+    kind: Literal["event", "delivery"] | None,
+    include_retried: bool,
+    limit: int,
+) -> list[dict[str, object]]:
+    notify = await bootstrap.start(settings, background=False)
+    try:
+        return await queries.list_dead_letters(
+            notify.engine,
+            queries.Scope(tenant=None, projects=None),
+            kind=kind,
+            include_retried=include_retried,
+            limit=limit,
+        )
+    finally:
+        await bootstrap.stop(notify)
+
+
+@notify_app.command()
+def retry(
+    dead_letter_id: Annotated[int, typer.Argument(help="The id from `wo notify dead-letters`.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Retry a dead letter: apply its event again, or send its delivery again."""
+    try:
+        outcome = asyncio.run(_retry(_settings(database_url), dead_letter_id))
+    except AppError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        raise typer.Exit(1) from None
+    Console().print(f"Dead letter {dead_letter_id}: {outcome}.", highlight=False)
+
+
+async def _retry(settings: NotifySettings, dead_letter_id: int) -> str:
+    notify = await bootstrap.start(settings, background=False)
+    try:
+        return await retry_dead_letter(notify.store, notify.handler, notify.clock, dead_letter_id)
+    finally:
+        await bootstrap.stop(notify)

@@ -1,0 +1,66 @@
+"""Delivery records: what notify sent (or could not) to whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.notify.adapters import queries
+from services.notify.domain.model import ChannelName, DeliveryStatus
+from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
+from shared.errors import InvalidInput, NotFound
+from shared.http.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", summary="List deliveries")
+async def list_deliveries(
+    notify: NotifyDep,
+    scope: OperatorScopeDep,
+    project: str | None = None,
+    work_order_id: str | None = None,
+    event_id: str | None = None,
+    recipient: Annotated[str | None, Query(description="e.g. person:tech-wang")] = None,
+    channel: ChannelName | None = None,
+    status: DeliveryStatus | None = None,
+    template: str | None = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Deliveries of the caller's projects, newest first, by any of the filters."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs a time zone offset, e.g. +08:00", code="naive_datetime")
+    if project is not None and scope.projects is not None and project not in scope.projects:
+        return []
+    return await queries.list_deliveries(
+        notify.engine,
+        scope,
+        filters={
+            "project": project,
+            "work_order_id": work_order_id,
+            "event_id": event_id,
+            "recipient": recipient,
+            "channel": str(channel) if channel else None,
+            "status": str(status) if status else None,
+            "template": template,
+        },
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{delivery_id}", summary="One delivery with its message")
+async def get_delivery(
+    delivery_id: str, notify: NotifyDep, scope: OperatorScopeDep
+) -> dict[str, Any]:
+    """One delivery, with subject, plain text and HTML bodies."""
+    row = await queries.get_delivery(notify.engine, scope, delivery_id)
+    if row is None:
+        raise NotFound(f"no delivery {delivery_id}", code="delivery_not_found")
+    row.pop("dedup_key", None)
+    return row

@@ -1,0 +1,107 @@
+"""The in-app inbox of the caller (the token's subject): list, mark read, live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from services.notify.adapters import queries
+from services.notify.entrypoints.deps import NotifyDep
+from shared.errors import NotFound
+from shared.http.auth import PrincipalDep
+from shared.http.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
+
+_POLL_SECONDS = 2.0
+_KEEPALIVE_POLLS = 7
+
+
+@router.get("", summary="My messages")
+async def list_inbox(
+    notify: NotifyDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="Only messages with a larger id")] = 0,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """The caller's inbox messages, oldest first."""
+    return await queries.list_inbox(
+        notify.engine,
+        principal.tenant,
+        principal.subject,
+        after_id=after,
+        unread_only=unread,
+        limit=limit,
+    )
+
+
+@router.post("/{message_id}/read", summary="Mark a message read")
+async def mark_read(message_id: int, notify: NotifyDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Mark one of the caller's messages read."""
+    if not await queries.mark_read(
+        notify.engine, principal.tenant, principal.subject, message_id, notify.clock.now()
+    ):
+        raise NotFound(f"no message {message_id} in your inbox", code="message_not_found")
+    return {"id": message_id, "read": True}
+
+
+@router.get(
+    "/stream",
+    summary="My messages as server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    notify: NotifyDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Every new message of the caller as an SSE `message` event (id = message id).
+
+    A reconnecting client sends `Last-Event-ID` and gets what it missed.
+    """
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+
+    async def events() -> AsyncIterator[bytes]:
+        position = start
+        wake = notify.broker.subscribe()
+        idle = 0
+        try:
+            yield b": inbox stream\n\n"
+            while not await request.is_disconnected():
+                wake.clear()
+                rows = await queries.list_inbox(
+                    notify.engine,
+                    principal.tenant,
+                    principal.subject,
+                    after_id=position,
+                    unread_only=False,
+                    limit=100,
+                )
+                for row in rows:
+                    position = row["id"]
+                    data = orjson.dumps(row).decode()
+                    yield f"id: {row['id']}\nevent: message\ndata: {data}\n\n".encode()
+                if rows:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=_POLL_SECONDS)
+                idle += 1
+                if idle >= _KEEPALIVE_POLLS:
+                    idle = 0
+                    yield b": keep-alive\n\n"
+        finally:
+            notify.broker.unsubscribe(wake)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )

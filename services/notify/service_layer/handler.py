@@ -1,0 +1,256 @@
+"""The consumer's handler: events in, planned deliveries (and the facts behind them) out.
+
+One batch is one transaction: the work-order facts, every delivery it plans and the
+`notification.deferred` events are committed together before the consumer acks, and a
+delivery's dedup key (event id, recipient, channel) makes a redelivered event plan
+nothing twice. Sending is the delivery worker's job, so a slow receiver never holds the
+consumer back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from services.notify.domain.config import NotifyConfig, TenantConfig
+from services.notify.domain.model import Audience, ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
+from services.notify.service_layer.events import common_fields, notification_envelope
+from services.notify.service_layer.ports import (
+    NewDeadLetter,
+    NewDelivery,
+    Renderer,
+    Store,
+    Transaction,
+)
+from shared.clock import Clock
+from shared.consumer import DeadLetter, Delivery
+from shared.envelope import Envelope
+from shared.events.notification import NotificationDeferred
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+
+
+_CONSUMED = frozenset({"workorder", "project"})
+"""The aggregates whose events notify applies; others (its own events) are acked as they are."""
+
+
+def _aggregate(envelope: Envelope) -> str:
+    return envelope.type_name.split(".", 1)[0]
+
+
+class OutOfOrder(Exception):
+    """An event arrived before an earlier event of its work order; it is retried later."""
+
+
+def message_context(
+    envelope: Envelope, facts: WorkOrderFacts, config: TenantConfig, recipient_name: str
+) -> dict[str, Any]:
+    """What a template sees: the event's fields, the work order's facts and the recipient."""
+    place = " ".join(p for p in (facts.building, facts.unit) if p) or "-"
+    wo = facts.to_json()
+    wo.update(
+        place=place,
+        urgent=facts.urgent,
+        owner_name=display_name(facts.owner, config),
+        assignee_name=display_name(facts.assignee, config),
+    )
+    return {
+        "event": _event_fields(envelope),
+        "event_type": envelope.type_name,
+        "occurred_at": envelope.time,
+        "work_order_id": envelope.subject,
+        "tenant": envelope.tenant,
+        "project": envelope.project,
+        "wo": wo,
+        "recipient_name": recipient_name,
+    }
+
+
+def _event_fields(envelope: Envelope) -> dict[str, Any]:
+    # Through the event's model, so optional fields a producer left out are present
+    # (as their defaults) for the templates; a type notify does not know stays raw.
+    try:
+        return envelope.payload().model_dump(mode="json")
+    except (LookupError, ValueError):
+        return dict(envelope.data)
+
+
+class NotifyHandler:
+    """Implements `shared.consumer.EventHandler` for notify."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: NotifyConfig,
+        renderer: Renderer,
+        clock: Clock,
+        on_commit: Callable[[], None] = lambda: None,
+        channels: frozenset[ChannelName] = frozenset(ChannelName),
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._config = config
+        self._renderer = renderer
+        self._clock = clock
+        self._on_commit = on_commit
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        """Apply a batch in one transaction (stream order within it)."""
+        relevant = [d.envelope for d in deliveries if _aggregate(d.envelope) in _CONSUMED]
+        if not relevant:
+            return  # e.g. notify's own notification events coming back: nothing to commit
+        async with self._store.transaction() as tx:
+            for envelope in relevant:
+                await self.apply(tx, envelope)
+        self._on_commit()
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        """Record a message the consumer gave up on."""
+        envelope = letter.envelope
+        async with self._store.transaction() as tx:
+            await tx.add_dead_letter(
+                NewDeadLetter(
+                    kind="event",
+                    error=letter.error,
+                    attempts=letter.num_delivered,
+                    at=self._clock.now(),
+                    tenant=envelope.tenant if envelope else None,
+                    project=envelope.project if envelope else None,
+                    subject=letter.subject,
+                    stream_sequence=letter.stream_sequence,
+                    event_id=str(envelope.id) if envelope else None,
+                    data=letter.data,
+                )
+            )
+
+    async def apply(self, tx: Transaction, envelope: Envelope) -> None:
+        """Apply one event inside `tx`."""
+        aggregate = _aggregate(envelope)
+        if aggregate == "project":
+            details = envelope.data["details"]
+            await tx.save_project(
+                envelope.tenant,
+                envelope.project,
+                details["name"],
+                details.get("time_zone", DEFAULT_TIME_ZONE),
+            )
+            return
+        if aggregate != "workorder":
+            return  # notify's own events, and aggregates it has no routes for
+        stored = await tx.facts(envelope.subject)
+        version, facts = stored if stored is not None else (0, WorkOrderFacts())
+        if envelope.sequence <= version:
+            return  # applied before: a redelivery
+        if envelope.sequence != version + 1:
+            raise OutOfOrder(
+                f"work order {envelope.subject} is at {version}, got sequence {envelope.sequence}"
+            )
+        facts = fold(facts, envelope.type_name, envelope.data)
+        await tx.save_facts(envelope.subject, envelope.tenant, envelope.project, version + 1, facts)
+        await self._plan(tx, envelope, facts)
+
+    async def _plan(self, tx: Transaction, envelope: Envelope, facts: WorkOrderFacts) -> None:
+        config = self._config.tenant(envelope.tenant)
+        messages, unreached = plan(
+            envelope.type_name, envelope.data, facts, config, envelope.project
+        )
+        for message in messages:
+            if message.channel not in self._channels:
+                # E.g. SMS without a provider configured: planning it would only end dead.
+                unreached.append(
+                    Unreached(message.recipient.key, f"channel {message.channel} not configured")
+                )
+        messages = [m for m in messages if m.channel in self._channels]
+        for miss in unreached:
+            log.warning(
+                "notify.unreached",
+                event_type=envelope.type_name,
+                work_order_id=envelope.subject,
+                target=miss.target,
+                reason=miss.reason,
+            )
+        if not messages:
+            return
+        time_zone = await self._time_zone(tx, envelope.tenant, envelope.project, config)
+        now = self._clock.now()
+        for message in messages:
+            rendered = self._renderer.render(
+                envelope.tenant,
+                message.template,
+                message.recipient.language,
+                time_zone,
+                message_context(envelope, facts, config, message.recipient.name),
+            )
+            status, due_at, window = await self._timing(
+                tx, message, config, envelope.project, time_zone, now
+            )
+            row = NewDelivery(
+                id=str(uuid.uuid4()),
+                dedup_key=message.dedup_key(str(envelope.id)),
+                event_id=str(envelope.id),
+                event_type=envelope.type_name,
+                work_order_id=envelope.subject,
+                correlation_id=envelope.correlationid,
+                tenant=envelope.tenant,
+                project=envelope.project,
+                recipient=message.recipient.key,
+                recipient_name=message.recipient.name,
+                audience=str(message.recipient.audience),
+                channel=message.channel,
+                address=message.address,
+                template=message.template,
+                language=message.recipient.language,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                urgent=message.urgent,
+                alert=message.alert,
+                status=status,
+                created_at=now,
+                due_at=due_at,
+                window_start=window,
+            )
+            if not await tx.add_delivery(row):
+                continue
+            if status is DeliveryStatus.DEFERRED:
+                assert due_at is not None
+                event = NotificationDeferred(
+                    **common_fields(row, 0), deferred_until=due_at, reason="quiet_hours"
+                )
+                await tx.add_event(notification_envelope(event, row, sequence=1, at=now))
+
+    async def _timing(
+        self,
+        tx: Transaction,
+        message: PlannedMessage,
+        config: TenantConfig,
+        project: str,
+        time_zone: str,
+        now: datetime,
+    ) -> tuple[DeliveryStatus, datetime | None, datetime | None]:
+        if message.alert:
+            policy = config.digest
+            window = policy.window_start(now)
+            count = await tx.alerts_in_window(message.recipient.key, message.channel, window)
+            if policy.digests(count):
+                return DeliveryStatus.DIGESTED, policy.window_end(now), window
+            return DeliveryStatus.QUEUED, now, window
+        if message.recipient.audience is Audience.RESIDENT and not message.urgent:
+            allowed = config.quiet_hours_for(project).next_allowed(now, time_zone)
+            if allowed > now:
+                return DeliveryStatus.DEFERRED, allowed, None
+        return DeliveryStatus.QUEUED, now, None
+
+    async def _time_zone(
+        self, tx: Transaction, tenant: str, project: str, config: TenantConfig
+    ) -> str:
+        project_config = config.projects.get(project)
+        if project_config is not None and project_config.time_zone:
+            return project_config.time_zone
+        return await tx.project_time_zone(tenant, project) or DEFAULT_TIME_ZONE

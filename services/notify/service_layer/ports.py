@@ -1,0 +1,251 @@
+"""What the service layer needs of storage and of channels (adapters implement these)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.notify.domain.digest import DigestItem
+from services.notify.domain.model import ChannelName, DeliveryStatus
+from services.notify.domain.routing import WorkOrderFacts
+from shared.envelope import Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFields:
+    """What every delivery row says: its cause, recipient, channel and message."""
+
+    id: str
+    event_id: str | None
+    event_type: str
+    work_order_id: str | None
+    correlation_id: str
+    tenant: str
+    project: str
+    recipient: str
+    recipient_name: str
+    channel: ChannelName
+    address: str
+    template: str
+    language: str
+    subject: str
+    body_text: str
+    body_html: str
+    status: DeliveryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery(DeliveryFields):
+    """A delivery row as the consumer (or the digest builder) plans it."""
+
+    dedup_key: str
+    audience: str
+    urgent: bool
+    alert: bool
+    created_at: datetime
+    due_at: datetime | None
+    window_start: datetime | None = None
+    item_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(DeliveryFields):
+    """A delivery row as the worker reads it."""
+
+    attempts: int
+    created_at: datetime
+    event_count: int
+    item_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewDeadLetter:
+    """A dead letter to record: an event the consumer gave up on, or a dead delivery."""
+
+    kind: str
+    error: str
+    attempts: int
+    at: datetime
+    tenant: str | None = None
+    project: str | None = None
+    subject: str | None = None
+    stream_sequence: int | None = None
+    event_id: str | None = None
+    delivery_id: str | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestGroup:
+    """Alerts of one recipient and channel waiting for their window's digest."""
+
+    tenant: str
+    project: str
+    recipient: str
+    recipient_name: str
+    channel: ChannelName
+    address: str
+    language: str
+    correlation_id: str
+    window_start: datetime
+    items: tuple[DigestItem, ...]
+
+
+class Transaction(Protocol):
+    """One database transaction of notify."""
+
+    async def facts(self, work_order_id: str) -> tuple[int, WorkOrderFacts] | None:
+        """The folded facts of a work order and the last sequence applied."""
+        ...
+
+    async def save_facts(
+        self, work_order_id: str, tenant: str, project: str, version: int, facts: WorkOrderFacts
+    ) -> None:
+        """Store a work order's facts at `version`."""
+        ...
+
+    async def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
+        """Record a project's name and time zone."""
+        ...
+
+    async def project_time_zone(self, tenant: str, project: str) -> str | None:
+        """The time zone registered for a project, if notify has seen it."""
+        ...
+
+    async def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:
+        """How many alerts to a recipient on a channel are already in that window."""
+        ...
+
+    async def add_delivery(self, delivery: NewDelivery) -> bool:
+        """Insert a delivery unless its dedup key exists; True if it was new."""
+        ...
+
+    async def add_event(self, envelope: Envelope) -> None:
+        """Queue a notify event for publishing (the outbox), in this transaction."""
+        ...
+
+    async def add_dead_letter(self, letter: NewDeadLetter) -> None:
+        """Record a dead letter."""
+        ...
+
+    async def record_outcome(
+        self,
+        delivery_id: str,
+        status: DeliveryStatus,
+        *,
+        attempts: int,
+        event_count: int,
+        error: str | None,
+        due_at: datetime | None,
+        sent_at: datetime | None,
+    ) -> None:
+        """Store the outcome of a send (a success keeps the previous `last_error`)."""
+        ...
+
+    async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:
+        """Give a digest's items the digest's final status; returns their ids."""
+        ...
+
+    async def attach_digest_items(self, digest_id: str, item_ids: Sequence[str]) -> None:
+        """Mark alerts as carried by a digest."""
+        ...
+
+    async def dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:
+        """One dead letter, locked for this transaction."""
+        ...
+
+    async def mark_retried(self, dead_letter_id: int, at: datetime) -> None:
+        """Record that a dead letter was retried."""
+        ...
+
+    async def requeue_delivery(self, delivery_id: str, at: datetime) -> None:
+        """Send a dead delivery again from its first attempt."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    """A stored dead letter."""
+
+    id: int
+    kind: str
+    tenant: str | None
+    project: str | None
+    delivery_id: str | None
+    data: bytes | None
+    error: str
+    retried_at: datetime | None
+
+
+class Store(Protocol):
+    """notify's storage."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction committed when the block ends without an error."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
+        """Deliveries due by `now`, leased to this worker for `lease_seconds`."""
+        ...
+
+    async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
+        """Digest groups whose window has closed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What a channel sends."""
+
+    delivery_id: str
+    tenant: str
+    project: str
+    recipient: str
+    recipient_name: str
+    address: str
+    secret: str | None
+    subject: str
+    text: str
+    html: str
+    event_type: str
+    work_order_id: str | None
+    created_at: datetime
+
+
+class DeliveryFailed(Exception):
+    """A send did not go through; the message says why (kept as the delivery's last error)."""
+
+
+class Channel(Protocol):
+    """One way of reaching people (an adapter with its own retry policy in the config)."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Send, or raise `DeliveryFailed`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A message ready for any channel."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class Renderer(Protocol):
+    """Renders a template in a language for a tenant."""
+
+    def render(
+        self,
+        tenant: str,
+        template: str,
+        language: str,
+        time_zone: str,
+        context: dict[str, Any],
+    ) -> Rendered:
+        """Render `template`; raises `shared.errors.NotFound` if it exists nowhere."""
+        ...

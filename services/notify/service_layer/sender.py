@@ -1,0 +1,265 @@
+"""The delivery worker: sends what is due, retries per channel policy, builds digests.
+
+Each send's outcome is committed with its `notification.*` event in one transaction.
+Rows are leased while being sent, so a crash mid-send means the lease runs out and the
+message goes again: receivers can drop the repeat by the delivery id (`webhook-id`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from prometheus_client import Counter
+
+from services.notify.domain.config import NotifyConfig
+from services.notify.domain.model import ChannelName, DeliveryStatus
+from services.notify.service_layer.events import common_fields, notification_envelope
+from services.notify.service_layer.handler import DEFAULT_TIME_ZONE
+from services.notify.service_layer.ports import (
+    Channel,
+    Delivery,
+    DeliveryFailed,
+    DigestGroup,
+    NewDeadLetter,
+    NewDelivery,
+    OutboundMessage,
+    Renderer,
+    Store,
+    Transaction,
+)
+from shared.clock import Clock
+from shared.events.base import EventData
+from shared.events.notification import NotificationDead, NotificationFailed, NotificationSent
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+DELIVERIES = Counter(
+    "notify_deliveries_total",
+    "Send attempts of notify by channel and outcome (sent, failed, dead)",
+    ["channel", "outcome"],
+)
+
+_ERROR_LIMIT = 2000
+
+
+class DeliverySender:
+    """Sends due deliveries through the channels."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: NotifyConfig,
+        channels: Mapping[ChannelName, Channel],
+        renderer: Renderer,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        concurrency: int = 50,
+        lease_seconds: float = 60.0,
+        round_seconds: float = 1.0,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._config = config
+        self._channels = channels
+        self._renderer = renderer
+        self._clock = clock
+        self._batch_size = batch_size
+        self._limit = asyncio.Semaphore(concurrency)
+        self._lease_seconds = lease_seconds
+        self._round_seconds = round_seconds
+        self._on_commit = on_commit
+        self._in_flight: set[asyncio.Task[tuple[Delivery, str | None]]] = set()
+
+    async def run_once(self) -> int:
+        """Build the digests whose window closed, start sending what is due, record what finished.
+
+        Sends run as tasks: those that finish within `round_seconds` are recorded together
+        in one transaction (a commit per send was the bottleneck), and a slow receiver's
+        send carries over to a later round instead of holding back everyone else's.
+        Returns how many deliveries were claimed.
+        """
+        now = self._clock.now()
+        for group in await self._store.due_digests(now, self._batch_size):
+            await self._queue_digest(group, now)
+        room = self._batch_size - len(self._in_flight)
+        due = await self._store.claim_due(now, room, self._lease_seconds) if room > 0 else []
+        for delivery in due:
+            self._in_flight.add(asyncio.create_task(self._limited(delivery)))
+        if not self._in_flight:
+            return 0
+        done, _ = await asyncio.wait(self._in_flight, timeout=self._round_seconds)
+        self._in_flight -= done
+        if done:
+            async with self._store.transaction() as tx:
+                for task in done:
+                    await self._record(tx, *task.result())
+            self._on_commit()
+        return len(due)
+
+    @property
+    def busy(self) -> bool:
+        """Whether sends are in flight (their outcomes are recorded by a later round)."""
+        return bool(self._in_flight)
+
+    async def close(self) -> None:
+        """Cancel the sends in flight; their rows are sent again once their lease runs out."""
+        for task in self._in_flight:
+            task.cancel()
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        self._in_flight.clear()
+
+    async def _limited(self, delivery: Delivery) -> tuple[Delivery, str | None]:
+        async with self._limit:
+            return delivery, await self._attempt(delivery)
+
+    async def _record(self, tx: Transaction, delivery: Delivery, error: str | None) -> None:
+        now = self._clock.now()
+        attempts = delivery.attempts + 1
+        base = common_fields(delivery, attempts)
+        retry_at = None
+        if error is None:
+            status: DeliveryStatus = DeliveryStatus.SENT
+        else:
+            retry_at = self._config.retry_policy(delivery.channel).next_attempt(attempts, now)
+            status = DeliveryStatus.FAILED if retry_at is not None else DeliveryStatus.DEAD
+        items: list[str] = []
+        if delivery.item_count and status is not DeliveryStatus.FAILED:
+            # A digest's items share its fate: sent with it, or dead with it.
+            items = await tx.settle_digest_items(delivery.id, status)
+        event: EventData
+        if error is None:
+            event = NotificationSent(**base, sent_at=now, digest_items=tuple(items))
+        elif retry_at is not None:
+            event = NotificationFailed(**base, error=error, next_attempt_at=retry_at)
+        else:
+            event = NotificationDead(**base, error=error)
+            await tx.add_dead_letter(
+                NewDeadLetter(
+                    kind="delivery",
+                    error=error,
+                    attempts=attempts,
+                    at=now,
+                    tenant=delivery.tenant,
+                    project=delivery.project,
+                    event_id=delivery.event_id,
+                    delivery_id=delivery.id,
+                )
+            )
+        sequence = delivery.event_count + 1
+        await tx.record_outcome(
+            delivery.id,
+            status,
+            attempts=attempts,
+            event_count=sequence,
+            error=error,
+            due_at=retry_at,
+            sent_at=now if error is None else None,
+        )
+        await tx.add_event(notification_envelope(event, delivery, sequence=sequence, at=now))
+        DELIVERIES.labels(delivery.channel, str(status)).inc()
+        if status is DeliveryStatus.DEAD:
+            log.error(
+                "notify.delivery_dead",
+                delivery_id=delivery.id,
+                channel=str(delivery.channel),
+                error=error,
+            )
+
+    async def _attempt(self, delivery: Delivery) -> str | None:
+        channel = self._channels.get(delivery.channel)
+        if channel is None:
+            return f"channel {delivery.channel} is not configured in this notify"
+        message = OutboundMessage(
+            delivery_id=delivery.id,
+            tenant=delivery.tenant,
+            project=delivery.project,
+            recipient=delivery.recipient,
+            recipient_name=delivery.recipient_name,
+            address=delivery.address,
+            secret=self._secret(delivery.tenant, delivery.recipient, delivery.channel),
+            subject=delivery.subject,
+            text=delivery.body_text,
+            html=delivery.body_html,
+            event_type=delivery.event_type,
+            work_order_id=delivery.work_order_id,
+            created_at=delivery.created_at,
+        )
+        try:
+            await channel.send(message)
+        except DeliveryFailed as exc:
+            return (str(exc) or type(exc).__name__)[:_ERROR_LIMIT]
+        except Exception as exc:
+            # A bug or an unexpected library error still counts as a failed attempt:
+            # the policy decides whether to retry, and the error is kept on the row.
+            log.exception("notify.channel_error", channel=str(delivery.channel))
+            return f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+        return None
+
+    def _secret(self, tenant: str, recipient: str, channel: ChannelName) -> str | None:
+        kind, _, person_id = recipient.partition(":")
+        if kind != "person":
+            return None
+        contact = self._config.tenant(tenant).contacts.get(person_id)
+        endpoint = contact.endpoint(channel) if contact is not None else None
+        return endpoint.secret if endpoint is not None else None
+
+    async def _queue_digest(self, group: DigestGroup, now: datetime) -> None:
+        config = self._config.tenant(group.tenant)
+        policy = config.digest
+        async with self._store.transaction() as tx:
+            project_config = config.projects.get(group.project)
+            time_zone = (
+                project_config.time_zone if project_config and project_config.time_zone else None
+            ) or (await tx.project_time_zone(group.tenant, group.project) or DEFAULT_TIME_ZONE)
+            rendered = self._renderer.render(
+                group.tenant,
+                "digest",
+                group.language,
+                time_zone,
+                {
+                    "recipient_name": group.recipient_name,
+                    "items": [{"subject": i.subject, "text": i.text} for i in group.items],
+                    "window_start": group.window_start,
+                    "window_end": policy.window_end(group.window_start),
+                },
+            )
+            first = group.items[0].delivery_id
+            digest = NewDelivery(
+                id=_digest_id(first),
+                dedup_key=f"digest|{group.recipient}|{group.channel}|{first}",
+                event_id=None,
+                event_type="digest",
+                work_order_id=None,
+                correlation_id=group.correlation_id,
+                tenant=group.tenant,
+                project=group.project,
+                recipient=group.recipient,
+                recipient_name=group.recipient_name,
+                audience="staff",
+                channel=group.channel,
+                address=group.address,
+                template="digest",
+                language=group.language,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                urgent=False,
+                alert=False,
+                status=DeliveryStatus.QUEUED,
+                created_at=now,
+                due_at=now,
+                window_start=group.window_start,
+                item_count=len(group.items),
+            )
+            if await tx.add_delivery(digest):
+                await tx.attach_digest_items(digest.id, [i.delivery_id for i in group.items])
+
+
+def _digest_id(first_item: str) -> str:
+    # Derived from its first item, so two workers assembling one digest collide on the key.
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"digest:{first_item}"))

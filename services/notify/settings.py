@@ -1,0 +1,47 @@
+"""The one settings class of notify (environment variables of the same name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from shared.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    """notify: the event consumer, the delivery worker, the inbox and delivery API."""
+
+    service_name: str = "notify"
+    http_port: int = 8001
+    database_url: str = "sqlite+aiosqlite:///./var/notify.db"
+    notify_config_file: Path | None = None
+    """JSON file of contacts, roles, routes, quiet hours and digests (docs/notify.md)."""
+    notify_templates_dir: Path | None = None
+    """Per-tenant template overrides: `<dir>/<tenant>/<language>/<template>.j2`."""
+    consumer_durable: str = "notify"
+    consumer_max_deliver: int = 5
+    consumer_batch_size: int = 100
+    consumer_ack_wait_seconds: float = 30.0
+    consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    """Waits before an event that failed is tried again (the last one repeats)."""
+    sender_batch_size: int = 200
+    sender_concurrency: int = 50
+    sender_poll_seconds: float = 0.5
+    """How often due deliveries (retries, quiet hours, digests) are looked for."""
+    sender_lease_seconds: float = 60.0
+    """How long a claimed delivery is held before another attempt may take it."""
+    sender_round_seconds: float = 1.0
+    """Sends that finish within a round are recorded together; slower ones carry over."""
+    http_timeout_seconds: float = 10.0
+    """Timeout of webhook, robot and SMS requests."""
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "notify@workorders.local"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_start_tls: bool = False
+    sms_endpoint: str | None = None
+    sms_api_key: SecretStr | None = None
+    sms_template_id: str = "notify"
+    database_pool_size: int = 10

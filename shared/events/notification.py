@@ -1,0 +1,78 @@
+"""Version 1 of notify's events (通知): what was delivered to whom, and what was not.
+
+They go on `events.<tenant>.<project>.notification.<event>`. The envelope's subject is
+`notification:<delivery id>` and its `sequence` counts the events of that delivery, so
+each delivery is a small stream of its own: deferred, failed (per failed attempt), and
+finally sent or dead. `event_id` and `event_type` name the work-order event that caused
+the message (a digest has no single cause: `event_id` is None and `digest_items` lists
+the deliveries it carried).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from shared.events.base import EventData
+
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class NotificationEvent(EventData):
+    """What every notification event says about its delivery; never published on its own."""
+
+    delivery_id: ShortText
+    event_id: ShortText | None = None
+    event_type: ShortText
+    work_order_id: ShortText | None = None
+    recipient: ShortText
+    """`resident:<id>`, `resident:phone:<phone>` or `person:<id>`."""
+    channel: ShortText
+    """webhook, email, sms, inbox, wecom, dingtalk or feishu."""
+    template: ShortText
+    language: ShortText
+    attempts: Annotated[int, Field(ge=0)]
+
+
+class NotificationSent(NotificationEvent):
+    """The channel accepted the message."""
+
+    type_name = "notification.sent"
+
+    sent_at: AwareDatetime
+    digest_items: tuple[ShortText, ...] = ()
+
+
+class NotificationFailed(NotificationEvent):
+    """One attempt failed; it is tried again at `next_attempt_at`."""
+
+    type_name = "notification.failed"
+
+    error: Annotated[str, Field(min_length=1, max_length=2000)]
+    next_attempt_at: AwareDatetime
+
+
+class NotificationDeferred(NotificationEvent):
+    """A non-urgent message to a resident waits for the end of quiet hours."""
+
+    type_name = "notification.deferred"
+
+    deferred_until: AwareDatetime
+    reason: ShortText
+
+
+class NotificationDead(NotificationEvent):
+    """The channel's retry policy gave up; the delivery is in the dead-letter list."""
+
+    type_name = "notification.dead"
+
+    error: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+NOTIFICATION_EVENTS: tuple[type[EventData], ...] = (
+    NotificationSent,
+    NotificationFailed,
+    NotificationDeferred,
+    NotificationDead,
+)

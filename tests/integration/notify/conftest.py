@@ -1,0 +1,156 @@
+"""notify running for real: its database, a real nats-server, the real loops."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from sqlalchemy import select
+
+from services.notify.adapters import tables as t
+from services.notify.domain.config import Contact, Endpoint, NotifyConfig
+from services.notify.domain.model import ChannelName
+from services.notify.entrypoints import bootstrap
+from services.notify.entrypoints.app import create_app
+from services.notify.settings import NotifySettings
+from shared.auth import Role, mint_token
+from shared.clock import ManualClock
+from shared.envelope import Envelope
+from shared.nats import connect, ensure_streams
+from shared.settings import DEV_JWT_SECRET
+from tests.integration.notify.support import SmtpReceiver, smtp_receiver
+from tests.unit.notify.builders import PROJECT, T0, TENANT
+from wo.processes import NatsServer
+
+
+@dataclass
+class Harness:
+    """One notify under test, with what it published on the bus."""
+
+    tmp_path: Path
+    nats_url: str
+    database_url: str
+    clock: ManualClock
+    smtp: SmtpReceiver
+    bus: Client | None = None
+    published: list[Envelope] = field(default_factory=list)
+    notify: bootstrap.Notify | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self, config: NotifyConfig, **settings: Any) -> bootstrap.Notify:
+        """Start notify with `config` (as its JSON file) and settings overrides."""
+        path = self.tmp_path / "notify.json"
+        path.write_text(config.model_dump_json(), encoding="utf-8")
+        values: dict[str, Any] = {
+            "database_url": self.database_url,
+            "nats_url": self.nats_url,
+            "notify_config_file": path,
+            "sender_poll_seconds": 0.05,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.smtp.port,
+            "consumer_max_deliver": 3,
+        }
+        values.update(self.overrides)
+        values.update(settings)
+        self.notify = await bootstrap.start(NotifySettings(**values), self.clock)
+        if self.bus is None:
+            self.bus = await connect(self.nats_url, name="notify-test")
+            await ensure_streams(self.bus.jetstream())
+
+            async def collect(msg: Msg) -> None:
+                self.published.append(Envelope.from_json(msg.data))
+
+            await self.bus.subscribe("events.*.*.notification.>", cb=collect)
+        return self.notify
+
+    async def stop(self) -> None:
+        """Stop notify (the bus connection of the test stays)."""
+        if self.notify is not None:
+            await bootstrap.stop(self.notify)
+            self.notify = None
+
+    async def publish(self, envelope: Envelope, msg_id: str | None = None) -> None:
+        """Publish an event as dispatch's relay does."""
+        assert self.bus is not None
+        await self.bus.jetstream().publish(
+            envelope.nats_subject(),
+            envelope.to_json(),
+            headers={"Nats-Msg-Id": msg_id or str(envelope.id)},
+        )
+
+    async def deliveries(self, **where: Any) -> list[dict[str, Any]]:
+        """Delivery rows (optionally filtered by column values), oldest first."""
+        assert self.notify is not None
+        d = t.deliveries
+        query = select(d).where(*(d.c[k] == v for k, v in where.items())).order_by(d.c.created_at)
+        async with self.notify.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+    def events(self, type_name: str) -> list[Envelope]:
+        """Notification events seen on the bus of one type."""
+        return [e for e in self.published if e.type_name == type_name]
+
+    def api(self) -> httpx.AsyncClient:
+        """An HTTP client on notify's app (the running notify as its state)."""
+        assert self.notify is not None
+        app = create_app(self.notify.settings, self.clock)
+        app.state.notify = self.notify
+        app.state.token_verifier = self.notify.verifier
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notify")
+
+
+def token(role: Role, subject: str, projects: list[str] | None = None) -> dict[str, str]:
+    """An Authorization header for a development token."""
+    value = mint_token(
+        secret=DEV_JWT_SECRET,
+        subject=subject,
+        role=role,
+        tenant=TENANT,
+        projects=projects or [PROJECT],
+        issuer="workorders-dev",
+        audience="workorders",
+        now=datetime.now(UTC),
+    )
+    return {"Authorization": f"Bearer {value}"}
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """A real SMTP server on loopback."""
+    with smtp_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, nats_server: NatsServer, database_url: str, smtp: SmtpReceiver
+) -> AsyncIterator[Harness]:
+    """A notify harness at 10:00 Shanghai time on a manual clock; stopped after the test."""
+    h = Harness(tmp_path, nats_server.url, database_url, ManualClock(T0), smtp)
+    yield h
+    await h.stop()
+    if h.bus is not None:
+        await h.bus.drain()
+
+
+def dump(rows: list[dict[str, Any]]) -> str:
+    """Rows as text for assertion messages."""
+    return json.dumps(rows, default=str, ensure_ascii=False, indent=1)
+
+
+def webhook_contact(name: str, url: str, secret: str, language: str = "zh-CN") -> Contact:
+    """A staff member reached by a signed webhook only."""
+    return Contact(
+        name=name,
+        language=language,
+        channels=(ChannelName.WEBHOOK,),
+        webhook=Endpoint(url=url, secret=secret),
+    )

@@ -1,0 +1,148 @@
+"""Every default route delivers, on real channels, with the right template and language."""
+
+from __future__ import annotations
+
+import base64
+from email.header import decode_header, make_header
+
+from standardwebhooks.webhooks import Webhook
+
+from services.notify.domain.config import Contact, Endpoint, NotifyConfig, TenantConfig
+from services.notify.domain.model import ChannelName
+from tests.integration.notify.conftest import Harness, dump, webhook_contact
+from tests.integration.notify.support import eventually, http_receiver
+from tests.unit.notify.builders import TENANT, envelope, story
+
+SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes!!!!").decode()
+
+# (template, recipient, channel) -> language, for the story of tests.unit.notify.builders.
+RESIDENT = "resident:res-zhang"
+RESIDENT_TEMPLATES = [
+    "reported_receipt",
+    "arrival_delay_agreed",
+    "commitment_made",
+    "postponed",
+    "appointment_missed",
+    "completed",
+    "feedback_given",
+]
+EXPECTED = {
+    **{(tpl, RESIDENT, ch): "zh-CN" for tpl in RESIDENT_TEMPLATES for ch in ("inbox", "sms")},
+    ("reported_owner", "person:cs-li", "email"): "zh-CN",
+    ("reported_owner", "person:cs-li", "webhook"): "zh-CN",
+    ("assigned", "person:tech-wang", "webhook"): "en",
+    ("sla_warning", "person:tech-wang", "webhook"): "en",
+    ("sla_breached", "person:cs-li", "email"): "zh-CN",
+    ("sla_breached", "person:cs-li", "webhook"): "zh-CN",
+    ("sla_escalated", "person:sup-chen", "webhook"): "en",
+    ("sla_escalated", "person:sup-chen", "email"): "en",
+    ("assigned", "person:tech-zhao", "email"): "zh-CN",
+}
+
+
+def config(hooks: str) -> NotifyConfig:
+    """Staff reachable by webhook and e-mail in two languages; a supervisor by role."""
+    return NotifyConfig(
+        tenants={
+            TENANT: TenantConfig(
+                contacts={
+                    "cs-li": Contact(
+                        name="李客服",
+                        channels=(ChannelName.EMAIL, ChannelName.WEBHOOK),
+                        email="li@example.test",
+                        webhook=Endpoint(url=f"{hooks}/cs-li", secret=SECRET),
+                    ),
+                    "tech-wang": webhook_contact(
+                        "Wang", f"{hooks}/tech-wang", SECRET, language="en"
+                    ),
+                    "tech-zhao": Contact(
+                        name="赵师傅", channels=(ChannelName.EMAIL,), email="zhao@example.test"
+                    ),
+                    "sup-chen": Contact(
+                        name="Chen",
+                        language="en-GB",
+                        channels=(ChannelName.WEBHOOK, ChannelName.EMAIL),
+                        email="chen@example.test",
+                        webhook=Endpoint(url=f"{hooks}/sup-chen", secret=SECRET),
+                    ),
+                },
+                roles={"supervisor": ("sup-chen",)},
+            )
+        }
+    )
+
+
+async def test_every_default_route_delivers_with_the_right_template_and_language(
+    harness: Harness,
+) -> None:
+    async with http_receiver() as hooks, http_receiver() as sms:
+        await harness.start(
+            config(hooks.url), sms_endpoint=f"{sms.url}/send", sms_api_key="sms-key"
+        )
+        for sequence, data in enumerate(story(), start=1):
+            await harness.publish(envelope(data, sequence))
+
+        async def all_sent() -> bool:
+            rows = await harness.deliveries()
+            return len(rows) == len(EXPECTED) and all(r["status"] == "sent" for r in rows)
+
+        await eventually(all_sent, what="every delivery sent")
+        rows = await harness.deliveries()
+        got = {(r["template"], r["recipient"], r["channel"]): r["language"] for r in rows}
+        assert got == EXPECTED, dump(rows)
+
+        # Webhooks: signed per Standard Webhooks, verified by the reference implementation.
+        verifier = Webhook(SECRET)
+        by_id = {r["id"]: r for r in rows}
+        assert len(hooks.requests) == sum(1 for k in EXPECTED if k[2] == "webhook")
+        for request in hooks.requests:
+            payload = verifier.verify(request.body, request.headers)
+            row = by_id[request.headers["webhook-id"]]
+            assert request.path == "/" + row["recipient"].removeprefix("person:")
+            assert payload["subject"] == row["subject"] and payload["text"] == row["body_text"]
+
+        # E-mail: a real SMTP server got plain and HTML parts with the rendered subject.
+        assert len(harness.smtp.messages) == sum(1 for k in EXPECTED if k[2] == "email")
+        subjects = {r["subject"]: r for r in rows if r["channel"] == "email"}
+        for recipients, message in harness.smtp.messages:
+            subject = str(make_header(decode_header(message["Subject"])))
+            row = subjects[subject]
+            assert recipients == [row["address"]]
+            parts = {p.get_content_type(): p for p in message.walk()}
+            assert set(parts) >= {"text/plain", "text/html"}
+            plain = parts["text/plain"].get_payload(decode=True).decode()
+            assert row["body_text"] in plain.replace("\r\n", "\n")
+
+        # SMS through the provider adapter, to the resident's phone with the key.
+        assert len(sms.requests) == len(RESIDENT_TEMPLATES)
+        for request in sms.requests:
+            assert request.headers["authorization"] == "Bearer sms-key"
+            assert request.json()["to"] == "13800000000"
+
+        # Language really differs: English staff get English, Chinese get Chinese.
+        assert by_subject(rows, "assigned", "person:tech-wang").startswith("New assignment")
+        assert by_subject(rows, "assigned", "person:tech-zhao").startswith("新派工")
+        assert "李客服" in by_text(rows, "reported_receipt", RESIDENT)
+
+        # Each delivery is on the bus as notification.sent.
+        await eventually(
+            lambda: len(harness.events("notification.sent")) == len(EXPECTED),
+            what="notification.sent events",
+        )
+        sent = harness.events("notification.sent")
+        assert {e.data["delivery_id"] for e in sent} == set(by_id)
+        assert all(e.subject == f"notification:{e.data['delivery_id']}" for e in sent)
+
+
+def by_subject(rows: list[dict[str, object]], template: str, recipient: str) -> str:
+    return str(
+        next(r["subject"] for r in rows if (r["template"], r["recipient"]) == (template, recipient))
+    )
+
+
+def by_text(rows: list[dict[str, object]], template: str, recipient: str) -> str:
+    return str(
+        next(
+            r["body_text"] for r in rows if (r["template"], r["recipient"]) == (template, recipient)
+        )
+    )

@@ -1,0 +1,143 @@
+"""Routing: each default route reaches the right people on their channels."""
+
+from __future__ import annotations
+
+from services.notify.domain.config import (
+    Contact,
+    Endpoint,
+    ProjectConfig,
+    RouteTarget,
+    TenantConfig,
+)
+from services.notify.domain.model import Audience, ChannelName, language_of
+from services.notify.domain.routing import WorkOrderFacts, fold, plan
+from shared.events.workorder import Urgency
+from tests.unit.notify.builders import PROJECT, reported
+
+CONFIG = TenantConfig(
+    contacts={
+        "cs-li": Contact(
+            name="李客服", channels=(ChannelName.INBOX, ChannelName.EMAIL), email="li@example.test"
+        ),
+        "tech-wang": Contact(name="王师傅", language="zh-CN"),
+        "sup-chen": Contact(
+            name="Chen",
+            language="en",
+            channels=(ChannelName.WEBHOOK,),
+            webhook=Endpoint(url="http://127.0.0.1:9/hook", secret="whsec_c2VjcmV0"),
+        ),
+    },
+    roles={"supervisor": ("sup-chen",)},
+)
+
+
+def facts() -> WorkOrderFacts:
+    return fold(WorkOrderFacts(), "workorder.reported", reported().model_dump(mode="json"))
+
+
+def keys(messages: list) -> set[tuple[str, str, str]]:  # type: ignore[type-arg]
+    return {(m.recipient.key, str(m.channel), m.template) for m in messages}
+
+
+def test_a_report_reaches_the_resident_on_inbox_and_sms_and_the_owner_on_their_channels() -> None:
+    messages, unreached = plan("workorder.reported", {}, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {
+        ("resident:res-zhang", "inbox", "reported_receipt"),
+        ("resident:res-zhang", "sms", "reported_receipt"),
+        ("person:cs-li", "inbox", "reported_owner"),
+        ("person:cs-li", "email", "reported_owner"),
+    }
+    assert unreached == []
+    resident = next(m for m in messages if m.recipient.key.startswith("resident"))
+    assert resident.recipient.audience is Audience.RESIDENT
+
+
+def test_a_resident_without_a_login_is_reached_by_phone_only() -> None:
+    no_login = fold(
+        WorkOrderFacts(), "workorder.reported", reported(resident_id=None).model_dump(mode="json")
+    )
+    messages, _ = plan("workorder.completed", {}, no_login, CONFIG, PROJECT)
+    assert keys(messages) == {("resident:phone:13800000000", "sms", "completed")}
+
+
+def test_a_reassignment_goes_to_the_new_technician() -> None:
+    current = fold(facts(), "workorder.assigned", {"assignee": "tech-wang"})
+    data = {"from_assignee": "tech-wang", "to_assignee": "tech-zhao", "reason": "x"}
+    messages, _ = plan("workorder.reassigned", data, current, CONFIG, PROJECT)
+    assert keys(messages) == {("person:tech-zhao", "inbox", "assigned")}
+
+
+def test_an_escalation_to_a_role_goes_to_the_configured_contacts_in_their_language() -> None:
+    messages, _ = plan(
+        "workorder.sla_escalated", {"to_role": "supervisor"}, facts(), CONFIG, PROJECT
+    )
+    assert keys(messages) == {("person:sup-chen", "webhook", "sla_escalated")}
+    assert messages[0].recipient.language == "en"
+    assert messages[0].alert
+
+
+def test_an_escalation_to_a_named_person_goes_to_them() -> None:
+    data = {"to_role": "supervisor", "to_person": "tech-wang"}
+    messages, _ = plan("workorder.sla_escalated", data, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:tech-wang", "inbox", "sla_escalated")}
+
+
+def test_a_role_nobody_holds_is_reported_unreached() -> None:
+    messages, unreached = plan(
+        "workorder.sla_escalated", {"to_role": "project_manager"}, facts(), CONFIG, PROJECT
+    )
+    assert messages == []
+    assert [u.target for u in unreached] == ["escalation_target"]
+
+
+def test_a_project_can_override_a_route_and_its_roles() -> None:
+    config = CONFIG.model_copy(
+        update={
+            "projects": {
+                PROJECT: ProjectConfig(
+                    routes={
+                        "workorder.completed": (
+                            RouteTarget(recipient="role:supervisor", template="completed"),
+                        )
+                    },
+                )
+            }
+        }
+    )
+    messages, _ = plan("workorder.completed", {}, facts(), config, PROJECT)
+    assert keys(messages) == {("person:sup-chen", "webhook", "completed")}
+    others, _ = plan("workorder.completed", {}, facts(), config, "river-view")
+    assert {m.recipient.key for m in others} == {"resident:res-zhang"}
+
+
+def test_an_empty_route_silences_an_event_type() -> None:
+    config = CONFIG.model_copy(update={"routes": {"workorder.reported": ()}})
+    assert plan("workorder.reported", {}, facts(), config, PROJECT) == ([], [])
+
+
+def test_urgency_follows_the_work_order() -> None:
+    urgent = fold(facts(), "workorder.urgency_changed", {"to_urgency": Urgency.URGENT})
+    messages, _ = plan("workorder.completed", {}, urgent, CONFIG, PROJECT)
+    assert all(m.urgent for m in messages)
+
+
+def test_dedup_key_is_event_recipient_and_channel() -> None:
+    messages, _ = plan("workorder.completed", {}, facts(), CONFIG, PROJECT)
+    assert {m.dedup_key("e1") for m in messages} == {
+        "e1|resident:res-zhang|inbox",
+        "e1|resident:res-zhang|sms",
+    }
+
+
+def test_language_preferences_fall_back_to_chinese() -> None:
+    assert language_of("en-GB") == "en"
+    assert language_of("zh") == "zh-CN"
+    assert language_of("fr") == "zh-CN"
+    assert language_of(None) == "zh-CN"
+
+
+def test_roles_must_name_known_contacts() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="missing from contacts"):
+        TenantConfig(roles={"supervisor": ("nobody",)})
