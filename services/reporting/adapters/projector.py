@@ -66,11 +66,18 @@ class Projector:
     """Folds deliveries into the read model; tells `on_change` which projects moved."""
 
     def __init__(
-        self, store: ReadModelStore, on_change: Touched | None = None, consumer: str = DURABLE
+        self,
+        store: ReadModelStore,
+        on_change: Touched | None = None,
+        consumer: str = DURABLE,
+        generation: int | None = None,
     ) -> None:
         self.store = store
         self.consumer = consumer
         self._on_change = on_change
+        # None: whatever generation is current at each commit (the live projector); a
+        # rebuild names the generation it fills.
+        self.generation = generation
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Apply and commit a batch with the checkpoint (and its poison events' dead letters)."""
@@ -94,7 +101,7 @@ class Projector:
                 items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
                 log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(exc))
         top = max(d.stream_sequence for d in deliveries)
-        working = await self.store.apply(self.consumer, items, top, dead)
+        working = await self.store.apply(self.consumer, items, top, dead, self.generation)
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())
 
@@ -105,6 +112,8 @@ class Projector:
         items: list[EventFact | Waiting] = []
         if letter.envelope is not None:
             items.append(Waiting(letter.envelope.subject, letter.envelope.sequence, None))
-        working = await self.store.apply(self.consumer, items, letter.stream_sequence, [record])
+        working = await self.store.apply(
+            self.consumer, items, letter.stream_sequence, [record], self.generation
+        )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())

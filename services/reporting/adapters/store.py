@@ -106,6 +106,61 @@ class ReadModelStore:
             _record_dead(conn, consumer, record, self._clock.now())
         return working
 
+    async def prepare_generation(self) -> int:
+        """An empty generation after every one in use, for a rebuild to fill."""
+
+        def work(conn: Connection) -> int:
+            highest = max(
+                _current(conn),
+                *(
+                    int(conn.execute(select(func.max(table.c.generation))).scalar() or 0)
+                    for table in GENERATION_TABLES
+                ),
+            )
+            target = highest + 1
+            _drop_generation(conn, target)
+            return target
+
+        return await self.database.run(work, write=True)
+
+    async def switch_generation(self, target: int, consumer: str, stream_sequence: int) -> int:
+        """Make `target` the generation readers see, in one transaction; return the old one.
+
+        `consumer` (the live projector) starts in the new generation at `stream_sequence`,
+        where the rebuild stopped, so its position there is never behind the rows.
+        """
+
+        def work(conn: Connection) -> int:
+            old = _current(conn)
+            conn.execute(
+                update(t.generation)
+                .where(t.generation.c.id == 1)
+                .values(current=target, switched_at=self._clock.now())
+            )
+            _advance(conn, target, consumer, stream_sequence, 0, self._clock.now())
+            return old
+
+        return await self.database.run(work, write=True)
+
+    async def raise_checkpoint(self, generation: int, consumer: str, stream_sequence: int) -> None:
+        """Move `consumer`'s checkpoint in `generation` up to `stream_sequence` (never down)."""
+        await self.database.run(
+            lambda conn: _advance(
+                conn, generation, consumer, stream_sequence, 0, self._clock.now()
+            ),
+            write=True,
+        )
+
+    async def drop_generation(self, generation: int) -> None:
+        """Delete a generation's rows (an old one after a switch)."""
+
+        def work(conn: Connection) -> None:
+            if generation == _current(conn):
+                raise ValueError(f"generation {generation} is the current one")
+            _drop_generation(conn, generation)
+
+        await self.database.run(work, write=True)
+
     async def current_generation(self) -> int:
         """The generation readers see."""
         return await self.database.run(_current)
@@ -205,6 +260,14 @@ class ReadModelStore:
             return OrderFacts.from_json(orjson.loads(raw)) if raw is not None else None
 
         return await self.database.run(work)
+
+
+GENERATION_TABLES = (t.orders, t.projects, t.positions, t.pending, t.checkpoints)
+
+
+def _drop_generation(conn: Connection, generation: int) -> None:
+    for table in GENERATION_TABLES:
+        conn.execute(delete(table).where(table.c.generation == generation))
 
 
 def _current(conn: Connection) -> int:
