@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tests.unit.reporting.histories import OrderStory, project_event
+from tests.unit.reporting.histories import OrderStory, envelope, project_event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 9, 27, 22, 0, tzinfo=SHANGHAI)
@@ -124,3 +124,15 @@ def week() -> tuple[list[dict[str, object]], dict[str, str]]:
         ids[name] = story.order_id
         events.extend(story.events)
     return events, ids
+
+
+def one_more_rating(
+    events: list[dict[str, object]], order_id: str, rating: int
+) -> dict[str, object]:
+    """A further follow-up rating of an order of the week (its stream's next version), Sun 21:00."""
+    version = max(int(str(e["sequence"])) for e in events if e["subject"] == order_id)
+    first = next(e for e in events if e["subject"] == order_id)
+    return envelope(
+        "workorder.follow_up_recorded", order_id, str(first["project"]), version + 1,
+        local(27, 21), {"rating": rating},
+    )  # fmt: skip

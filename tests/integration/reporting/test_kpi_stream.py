@@ -14,19 +14,8 @@ from services.reporting.entrypoints.bootstrap import Reporting
 from shared.auth import Role
 from tests.integration.reporting.api_support import HQ, auth, caught_up, served_reporting
 from tests.integration.reporting.conftest import Bus
-from tests.integration.reporting.scripted_week import NOW, local, week
-from tests.unit.reporting.histories import envelope
+from tests.integration.reporting.scripted_week import NOW, one_more_rating, week
 from wo.processes import NatsServer
-
-
-def _rating(events: list[dict[str, Any]], order_id: str, rating: int) -> dict[str, Any]:
-    """One more follow-up rating on an existing order (the next version of its stream)."""
-    version = max(int(e["sequence"]) for e in events if e["subject"] == order_id)
-    first = next(e for e in events if e["subject"] == order_id)
-    return envelope(
-        "workorder.follow_up_recorded", order_id, str(first["project"]), version + 1,
-        local(27, 21), {"rating": rating},
-    )  # fmt: skip
 
 
 async def _both_projects_published(reporting: Reporting) -> None:
@@ -62,7 +51,7 @@ async def test_a_kpi_change_is_published_with_the_live_month_to_date_figure(
         assert (first["numerator"], first["denominator"]) == (2, 3)
         assert first["period"] == {"from": "2026-09-01", "to": "2026-09-28"}
         assert first["target"] == 0.98 and first["meets_target"] is False
-        await bus.publish([_rating(events, ids["S1"], 5)])
+        await bus.publish([one_more_rating(events, ids["S1"], 5)])
         changed = await _next_figure(sub, "satisfaction")
         assert (changed["numerator"], changed["denominator"]) == (3, 4)
 
@@ -99,7 +88,7 @@ async def test_the_sse_stream_sends_current_figures_then_changes(
                 1,
                 1,
             )
-            await bus.publish([_rating(events, ids["R4"], 2)])
+            await bus.publish([one_more_rating(events, ids["R4"], 2)])
             await asyncio.wait_for(until(lambda: seen["satisfaction"]["denominator"] == 2), 20)
             assert seen["satisfaction"]["numerator"] == 1
 

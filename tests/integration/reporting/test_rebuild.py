@@ -19,8 +19,8 @@ from shared.database import Database, create_engine
 from shared.nats import connect, ensure_streams
 from tests.integration.reporting.api_support import HQ, running_reporting
 from tests.integration.reporting.conftest import Bus
-from tests.integration.reporting.scripted_week import NOW, local, week
-from tests.unit.reporting.histories import TENANT, envelope
+from tests.integration.reporting.scripted_week import NOW, one_more_rating, week
+from tests.unit.reporting.histories import TENANT
 from wo.processes import NatsServer
 
 PERIODS = ({"from": "2026-09-21", "to": "2026-09-28"}, {"from": "2026-09-01", "to": "2026-10-01"})
@@ -71,11 +71,7 @@ async def test_rebuild_equals_the_live_projection_and_the_api_serves_throughout(
         assert all(f == live[0] for f in figures)
 
         # The live projector goes on in the new generation.
-        rating = envelope(
-            "workorder.follow_up_recorded", ids["S1"], "sunny",
-            max(int(e["sequence"]) for e in events if e["subject"] == ids["S1"]) + 1,
-            local(27, 21), {"rating": 5},
-        )  # fmt: skip
+        rating = one_more_rating(events, ids["S1"], 5)
         await api.caught_up(await bus.publish([rating]))
         satisfaction = (await api.kpis(**PERIODS[0]))["by_name"]["satisfaction"]
         assert (satisfaction["numerator"], satisfaction["denominator"]) == (4, 5)
@@ -87,11 +83,7 @@ async def test_events_arriving_during_a_rebuild_are_in_the_new_generation(
     async with running_reporting(database_url, nats_server.url, NOW) as api:
         events, ids = week()
         await api.caught_up(await bus.publish(events))
-        late = envelope(
-            "workorder.follow_up_recorded", ids["R2"], "sunny",
-            max(int(e["sequence"]) for e in events if e["subject"] == ids["R2"]) + 1,
-            local(27, 21), {"rating": 1},
-        )  # fmt: skip
+        late = one_more_rating(events, ids["R2"], 1)
         published: list[asyncio.Task[int]] = []
 
         def on_progress(read: int, total: int) -> None:
