@@ -26,6 +26,9 @@ def main() -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        # Server-sent event streams never end by themselves: on shutdown they get this
+        # long to notice (the stream loop checks every half second), then are cancelled.
+        timeout_graceful_shutdown=5,
     )
 
 

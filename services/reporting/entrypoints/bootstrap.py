@@ -108,7 +108,10 @@ async def stop(reporting: Reporting) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     if reporting.nats is not None:
+        # Close rather than drain: nothing is buffered (publishes wait for their ack, and
+        # unacked events come back to the durable consumer), and draining would wait on
+        # the SSE streams' subscriptions.
         with contextlib.suppress(Exception):
-            await reporting.nats.drain()
+            await reporting.nats.close()
     reporting.database.close()
     await reporting.database.engine.dispose()

@@ -34,6 +34,8 @@ from shared.errors import Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 
+_SSE_POLL_SECONDS = 0.5
+
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], responses=PROBLEM_RESPONSES)
 
 
@@ -146,18 +148,24 @@ async def stream(
     heartbeat = reporting.settings.sse_heartbeat_seconds
 
     async def events() -> AsyncIterator[bytes]:
+        idle = 0.0
         try:
             yield b": connected\n\n"
-            while not await request.is_disconnected():
+            # Short waits, so a closed connection or a stopping service ends the stream soon.
+            while not reporting.stop_event.is_set() and not await request.is_disconnected():
                 try:
-                    message = await sub.next_msg(timeout=heartbeat)
+                    message = await sub.next_msg(timeout=_SSE_POLL_SECONDS)
                 except TimeoutError:  # nats-py's timeout derives from it
-                    yield b": keep-alive\n\n"
+                    idle += _SSE_POLL_SECONDS
+                    if idle >= heartbeat:
+                        idle = 0.0
+                        yield b": keep-alive\n\n"
                     continue
                 visible = scoped is not None and (
                     scoped.projects is None or message.subject.split(".")[2] in scoped.projects
                 )
                 if visible:
+                    idle = 0.0
                     yield b"event: kpi\ndata: " + message.data + b"\n\n"
         finally:
             with contextlib.suppress(Exception):
