@@ -112,12 +112,13 @@ class OrderFacts:
         """Whether the order still waits for work (backlog)."""
         return self.status in OrderStatus.OPEN
 
-    def clock(self, name: ClockName | str, cycle: int = 0) -> ClockCycle | None:
-        """The given cycle of a clock, if it ever started."""
-        for c in self.clocks:
-            if c.clock == name and c.cycle == cycle:
-                return c
-        return None
+    def clock(self, name: ClockName | str) -> ClockCycle | None:
+        """The first cycle of a clock (dispatch numbers cycles from 1), if it ever started.
+
+        Later cycles follow a reopen (resolution) or a progress report (progress).
+        """
+        cycles = [c for c in self.clocks if c.clock == name]
+        return min(cycles, key=lambda c: c.cycle) if cycles else None
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able form for storage."""

@@ -101,7 +101,7 @@ def week() -> tuple[list[dict[str, object]], dict[str, str]]:
     _repair_done(r4, local(21, 0, 32), local(21, 11))
     r4.emit("workorder.follow_up_recorded", local(21, 11, 30), rating=4)
     r4.emit("workorder.reopened", local(23, 9), reason="又漏了")
-    r4.clock_started("resolution", local(23, 9), timedelta(days=2), cycle=1)
+    r4.clock_started("resolution", local(23, 9), timedelta(days=2), cycle=2)
     r4.emit("workorder.completed", local(23, 15), summary="换了阀门")
     r4.clock_met("resolution", local(23, 15), on_time=True)
 

@@ -96,7 +96,7 @@ class OrderStory:
         return self
 
     def clock_started(
-        self, clock: str, at: datetime, target: timedelta, cycle: int = 0
+        self, clock: str, at: datetime, target: timedelta, cycle: int = 1
     ) -> OrderStory:
         """`workorder.sla_clock_started`."""
         self.cycles[clock] = cycle
@@ -112,7 +112,7 @@ class OrderStory:
     ) -> OrderStory:
         """`workorder.sla_clock_met`."""
         return self.emit(
-            "workorder.sla_clock_met", at, clock=clock, cycle=self.cycles.get(clock, 0),
+            "workorder.sla_clock_met", at, clock=clock, cycle=self.cycles.get(clock, 1),
             policy_version=1, elapsed_seconds=1.0, remaining_seconds=0.0, due_at=_iso(at),
             on_time=on_time, missed_with_consent=consent, trigger="x",
         )  # fmt: skip
@@ -120,7 +120,7 @@ class OrderStory:
     def clock_breached(self, clock: str, due_at: datetime, at: datetime) -> OrderStory:
         """`workorder.sla_clock_breached` of a clock due at `due_at`, detected at `at`."""
         return self.emit(
-            "workorder.sla_clock_breached", at, clock=clock, cycle=self.cycles.get(clock, 0),
+            "workorder.sla_clock_breached", at, clock=clock, cycle=self.cycles.get(clock, 1),
             policy_version=1, elapsed_seconds=1.0, remaining_seconds=-1.0,
             due_at=_iso(due_at), detected_at=_iso(at),
         )  # fmt: skip
@@ -128,7 +128,7 @@ class OrderStory:
     def clock_cancelled(self, clock: str, at: datetime) -> OrderStory:
         """`workorder.sla_clock_cancelled`."""
         return self.emit(
-            "workorder.sla_clock_cancelled", at, clock=clock, cycle=self.cycles.get(clock, 0),
+            "workorder.sla_clock_cancelled", at, clock=clock, cycle=self.cycles.get(clock, 1),
             policy_version=1, elapsed_seconds=1.0, remaining_seconds=0.0, due_at=_iso(at),
             reason="cancelled",
         )  # fmt: skip
@@ -184,7 +184,7 @@ def order_story(draw: st.DrawFn, project: str, start: datetime) -> OrderStory:
     for round_ in range(draw(st.integers(1, 2))):
         at += timedelta(minutes=draw(minutes))
         story.emit("workorder.completed", at, summary="done")
-        if clocks and round_ == 0:
+        if clocks:
             story.clock_met("resolution", at, on_time=draw(st.booleans()))
         if draw(st.booleans()):
             at += timedelta(minutes=draw(minutes))
@@ -192,6 +192,9 @@ def order_story(draw: st.DrawFn, project: str, start: datetime) -> OrderStory:
         if round_ == 0 and draw(st.booleans()):
             at += timedelta(days=draw(st.integers(0, 40)), minutes=draw(minutes))
             story.emit("workorder.reopened", at, reason="leaks again")
+            if clocks:
+                # A reopen starts the resolution clock's next cycle.
+                story.clock_started("resolution", at, timedelta(days=2), cycle=2)
         else:
             break
     if story.events[-1]["type"] == "workorder.completed.v1" and draw(st.booleans()):

@@ -69,14 +69,15 @@ class Oracle:
     def _kind(stream: list[Event]) -> str:
         return str(stream[0]["data"]["kind"])
 
-    def _clock_events(self, stream: list[Event], clock: str, cycle: int = 0) -> list[Event]:
-        return [
+    def _clock_events(self, stream: list[Event], clock: str) -> list[Event]:
+        """The events of the clock's first cycle (the lowest number it ran with)."""
+        of_clock = [
             e
             for e in stream
-            if e["type"].startswith("workorder.sla_")
-            and e["data"].get("clock") == clock
-            and e["data"].get("cycle") == cycle
+            if e["type"].startswith("workorder.sla_") and e["data"].get("clock") == clock
         ]
+        first = min((e["data"]["cycle"] for e in of_clock), default=None)
+        return [e for e in of_clock if e["data"]["cycle"] == first]
 
     # --- the KPIs ------------------------------------------------------------------------
 
