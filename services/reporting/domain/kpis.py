@@ -319,12 +319,20 @@ def samples_in(
 ) -> list[Sample]:
     """The samples of `kpi` in scope and in the period (snapshots ignore the period)."""
     found: list[Sample] = []
+    # The period's instants per project, worked out once rather than per sample.
+    bounds: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     for order in orders:
         for sample in kpi.samples(order, now):
             if not scope.admits(sample):
                 continue
-            tz = time_zone_of(projects, sample.tenant, sample.project)
-            if kpi.snapshot or period.contains(sample.at, tz):
+            if kpi.snapshot:
+                found.append(sample)
+                continue
+            key = (sample.tenant, sample.project)
+            if key not in bounds:
+                bounds[key] = period.bounds(time_zone_of(projects, *key))
+            low, high = bounds[key]
+            if low <= sample.at < high:
                 found.append(sample)
     return found
 
