@@ -98,7 +98,8 @@ class KpiValue:
     breakdown: Mapping[str, int] = field(default_factory=dict)
 
 
-def _dims(order: OrderFacts) -> dict[str, str | None]:
+def order_dimensions(order: OrderFacts) -> dict[str, str | None]:
+    """The values of an order that figures are filtered and grouped by (besides project)."""
     return {
         "building": order.building,
         "kind": order.kind,
@@ -108,7 +109,7 @@ def _dims(order: OrderFacts) -> dict[str, str | None]:
 
 
 def _sample(order: OrderFacts, at: datetime, **values: object) -> Sample:
-    return Sample(order.order_id, order.tenant, order.project, at, dims=_dims(order), **values)  # type: ignore[arg-type]
+    return Sample(order.order_id, order.tenant, order.project, at, dims=order_dimensions(order), **values)  # type: ignore[arg-type]
 
 
 def _met_cleanly(order: OrderFacts, clock: ClockName) -> bool:

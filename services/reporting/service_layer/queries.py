@@ -22,6 +22,7 @@ from services.reporting.domain.kpis import (
     aggregate,
     grouped,
     households,
+    order_dimensions,
     samples_in,
     series,
 )
@@ -199,6 +200,9 @@ async def at_risk(
     found = []
     for order in orders:
         if (order.tenant, order.project) not in scope.projects or not order.is_open:
+            continue
+        dimensions = order_dimensions(order)
+        if any(dimensions.get(k) != v for k, v in query.filters.items() if k != "project"):
             continue
         for cycle in order.clocks:
             if cycle.outcome == "running" and (cycle.warned or cycle.breached_at is not None):

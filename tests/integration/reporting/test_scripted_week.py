@@ -194,3 +194,16 @@ async def test_the_projector_state_is_visible_to_headquarters(
     assert body["stream_sequence"] == await bus.last_sequence()
     assert body["dead_letters"] == 0
     assert body["generation"] == 1
+
+
+async def test_at_risk_lists_running_clocks_past_their_due_time(
+    api: tuple[ReportingApi, dict[str, str]],
+) -> None:
+    client, ids = api
+    response = await client.client.get("/v1/kpis/at-risk", params={"project": "river"}, headers=HQ)
+    [order] = response.json()["orders"]
+    assert (order["order_id"], order["clock"], order["breached"]) == (ids["C2"], "resolution", True)
+    elsewhere = await client.client.get(
+        "/v1/kpis/at-risk", params={"project": "river", "building": "b9"}, headers=HQ
+    )
+    assert elsewhere.json()["orders"] == []
