@@ -149,3 +149,20 @@ async def test_a_gap_waits_in_the_pending_buffer_until_the_missing_event_arrives
     done = await store.order(story.order_id)
     assert done is not None and done.version == len(story.events)
     assert done.technician == "tech-a" and done.first_arrived_at == START
+
+
+async def test_a_body_that_is_no_envelope_is_dead_lettered_and_the_projector_goes_on(
+    bus: Bus, store: ReadModelStore
+) -> None:
+    await bus.js.publish("events.acme.sunny.workorder.reported", b"{not json")
+    story = OrderStory("sunny", "repair", START).reported(START)
+    last = await bus.publish(story.events)
+    consumer = EventConsumer(bus.js, _spec("reporting"), Projector(store))
+    await consumer.ensure()
+    await _drain(consumer, 2)
+    await wait_for_checkpoint(store, "reporting", last)
+    [letter] = await store.dead_letters()
+    assert letter["stream_sequence"] == 1
+    assert letter["event_id"] is None and letter["skipped"] is False
+    assert "not a valid event envelope" in letter["error"]
+    assert (await store.order(story.order_id)) is not None
