@@ -108,8 +108,18 @@ def order_dimensions(order: OrderFacts) -> dict[str, str | None]:
     }
 
 
-def _sample(order: OrderFacts, at: datetime, **values: object) -> Sample:
-    return Sample(order.order_id, order.tenant, order.project, at, dims=order_dimensions(order), **values)  # type: ignore[arg-type]
+def _sample(
+    order: OrderFacts,
+    at: datetime,
+    *,
+    hit: bool | None = None,
+    measure: float | None = None,
+    label: str | None = None,
+) -> Sample:
+    return Sample(
+        order.order_id, order.tenant, order.project, at, hit, measure, label,
+        order_dimensions(order),
+    )  # fmt: skip
 
 
 def _met_cleanly(order: OrderFacts, clock: ClockName) -> bool:
