@@ -144,7 +144,8 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         if clock.now() > last_breach and await _unfired(engine, last_breach) == 0:
             break
     scheduling.cancel()
-    latenesses = await _lateness(engine, load_started)
+    detections = await _lateness(engine, load_started)
+    latenesses = [late for _, late in detections]
     await store.close()
     await engine.dispose()
     results.update(
@@ -156,10 +157,25 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             "lateness_p50_ms": round(percentile(latenesses, 0.5) * 1000, 1),
             "lateness_p99_ms": round(percentile(latenesses, 0.99) * 1000, 1),
             "lateness_max_ms": round(max(latenesses, default=0.0) * 1000, 1),
+            "lateness_p99_ms_per_10s": _p99_per_window(detections, load_started),
             "rss_mib_at_end": rss_mib(),
         }
     )
     return results
+
+
+def _p99_per_window(
+    detections: list[tuple[datetime, float]], start: datetime, window_s: int = 10
+) -> dict[str, float]:
+    """p99 lateness of the timers detected in each `window_s` seconds since `start`: shows
+    whether lateness is steady, grows with the load, or comes in bursts."""
+    windows: dict[int, list[float]] = {}
+    for at, late in detections:
+        windows.setdefault(int((at - start).total_seconds()) // window_s, []).append(late)
+    return {
+        f"{w * window_s}s": round(percentile(lates, 0.99) * 1000, 1)
+        for w, lates in sorted(windows.items())
+    }
 
 
 async def _unfired(engine: Any, until: datetime) -> int:
@@ -174,20 +190,21 @@ async def _unfired(engine: Any, until: datetime) -> int:
         )
 
 
-async def _lateness(engine: Any, since: datetime) -> list[float]:
-    """Detection minus due instant of every timer event recorded since `since`, in seconds."""
+async def _lateness(engine: Any, since: datetime) -> list[tuple[datetime, float]]:
+    """(detection instant, detection minus due instant in seconds) of every timer event
+    recorded since `since`."""
     c = t.events.c
     query = select(c.type_name, c.data).where(
         c.type_name.in_(list(LATE_TYPES)), c.recorded_at >= since
     )
-    late: list[float] = []
+    late: list[tuple[datetime, float]] = []
     async with engine.connect() as conn:
         for type_name, data in (await conn.execute(query)).all():
             scheduled = data.get(LATE_TYPES[type_name])
             detected = data.get("detected_at")
             if scheduled and detected:
-                delta = datetime.fromisoformat(detected) - datetime.fromisoformat(scheduled)
-                late.append(delta.total_seconds())
+                at = datetime.fromisoformat(detected)
+                late.append((at, (at - datetime.fromisoformat(scheduled)).total_seconds()))
     return late
 
 

@@ -98,7 +98,25 @@ class SlaScheduler:
         by_order: dict[str, list[dict[str, object]]] = defaultdict(list)
         for work_order_id, timer in claimed:
             by_order[work_order_id].append(timer)
-        for work_order_id, timers in by_order.items():
+        # Different work orders fire concurrently, so their appends share group commits;
+        # the bound keeps a burst after downtime from opening thousands of loads at once.
+        slots = asyncio.Semaphore(self._concurrency)
+        await asyncio.gather(
+            *(
+                self._fire(slots, work_order_id, timers, now)
+                for work_order_id, timers in by_order.items()
+            )
+        )
+        return len(claimed)
+
+    async def _fire(
+        self,
+        slots: asyncio.Semaphore,
+        work_order_id: str,
+        timers: list[dict[str, object]],
+        now: datetime,
+    ) -> None:
+        async with slots:
             try:
                 raised = await fire_timers(
                     self._store,
@@ -111,10 +129,9 @@ class SlaScheduler:
                 log.warning(
                     "sla_scheduler.fire_failed", work_order_id=work_order_id, error=str(exc)
                 )
-                continue
-            if raised:
-                log.info("sla_scheduler.fired", work_order_id=work_order_id, events=raised)
-        return len(claimed)
+                return
+        if raised:
+            log.info("sla_scheduler.fired", work_order_id=work_order_id, events=raised)
 
     async def _claim_due(self, now: datetime) -> list[tuple[str, dict[str, object]]]:
         c = t.sla_timers.c

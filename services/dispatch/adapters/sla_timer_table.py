@@ -16,21 +16,25 @@ from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer
 from services.dispatch.service_layer.sla_views import BreachTimerRow
 from shared.events.catalogue import parse
 
+_c = t.sla_timers.c
+# Both served by the (claimed_until, fires_at) index without a sort, however many timers
+# wait: the scheduler asks after every commit.
+NEXT_UNCLAIMED = (
+    select(_c.fires_at).where(_c.claimed_until.is_(None)).order_by(_c.fires_at).limit(1)
+)
+NEXT_CLAIM_END = (
+    select(_c.claimed_until)
+    .where(_c.claimed_until.is_not(None))
+    .order_by(_c.claimed_until)
+    .limit(1)
+)
+
 
 async def next_fire_time(engine: AsyncEngine) -> datetime | None:
     """When the earliest pending timer may fire, if any; a claimed one once its claim ends."""
-    c = t.sla_timers.c
-    # Two indexed look-ups: a min() over an expression would scan the whole table.
-    unclaimed = select(c.fires_at).where(c.claimed_until.is_(None)).order_by(c.fires_at).limit(1)
-    claim_ends = (
-        select(c.claimed_until)
-        .where(c.claimed_until.is_not(None))
-        .order_by(c.claimed_until)
-        .limit(1)
-    )
     async with engine.connect() as conn:
-        first: datetime | None = await conn.scalar(unclaimed)
-        released: datetime | None = await conn.scalar(claim_ends)
+        first: datetime | None = await conn.scalar(NEXT_UNCLAIMED)
+        released: datetime | None = await conn.scalar(NEXT_CLAIM_END)
     candidates = [value for value in (first, released) if value is not None]
     return min(candidates) if candidates else None
 

@@ -137,7 +137,21 @@ sla_timers = Table(
     Column("timer", JSON, nullable=False),
 )
 Index("ix_sla_timers_fires_at", sla_timers.c.fires_at)
-Index("ix_sla_timers_claimed_until", sla_timers.c.claimed_until)
+# Partial indexes: the next unclaimed timer in order, and the earliest claim end among
+# the few claimed rows. (A plain index on `claimed_until` matched every unclaimed row and
+# sorted them, on each wake-up of the scheduler.)
+Index(
+    "ix_sla_timers_claimed",
+    sla_timers.c.claimed_until,
+    sqlite_where=sla_timers.c.claimed_until.is_not(None),
+    postgresql_where=sla_timers.c.claimed_until.is_not(None),
+)
+Index(
+    "ix_sla_timers_unclaimed",
+    sla_timers.c.fires_at,
+    sqlite_where=sla_timers.c.claimed_until.is_(None),
+    postgresql_where=sla_timers.c.claimed_until.is_(None),
+)
 
 # A tenant's SLA policy versions, append-only: a running clock names the version it began
 # under, so an old version is never changed. Version 1 is `default_policy()` and is not

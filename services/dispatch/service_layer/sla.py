@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -119,11 +118,18 @@ def timer_rows(sla: SlaState, policies: PolicyBook, work_order_id: str) -> tuple
 
 
 def _timer_data(timer: Timer) -> dict[str, Any]:
-    data = asdict(timer)
-    data["clock"] = timer.clock.value
-    data["kind"] = timer.kind.value
-    data["due_at"] = timer.due_at.isoformat()
-    return data
+    # Field by field rather than dataclasses.asdict, whose deep copy showed in profiles:
+    # this runs for every pending timer of every append.
+    return {
+        "clock": timer.clock.value,
+        "cycle": timer.cycle,
+        "kind": timer.kind.value,
+        "due_at": timer.due_at.isoformat(),
+        "threshold": timer.threshold,
+        "level": timer.level,
+        "trigger": timer.trigger,
+        "work_order_id": timer.work_order_id,
+    }
 
 
 def timer_from_data(data: dict[str, Any]) -> Timer:
