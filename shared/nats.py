@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import nats
@@ -88,3 +90,27 @@ async def ensure_streams(
             log.info("nats.stream_created", stream=config.name)
         else:
             await js.update_stream(config)
+
+
+async def connect_with_streams(
+    url: str, name: str, replicas: int = 1, events_max_age_days: int = 0
+) -> Client:
+    """Connect and ensure the streams, retrying with backoff until NATS answers.
+
+    Services serve their API while NATS is down and join the bus in the background, so
+    the first connection is retried for as long as it takes instead of failing the start.
+    """
+    delay = 0.5
+    while True:
+        client: Client | None = None
+        try:
+            client = await connect(url, name=name)
+            await ensure_streams(client.jetstream(), replicas, events_max_age_days)
+            return client
+        except Exception as exc:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            log.warning("nats.unavailable", url=url, error=str(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -75,3 +75,4 @@ def _mount(target: typer.Typer, module_name: str, attribute: str, name: str) -> 
 _mount(app, "services.dispatch.entrypoints.cli", "relay_app", "relay")
 _mount(app, "services.dispatch.entrypoints.sla_cli", "sla_app", "sla")
 _mount(app, "services.notify.entrypoints.cli", "notify_app", "notify")
+_mount(app, "services.reporting.entrypoints.cli", "reporting_app", "reporting")

@@ -7,8 +7,7 @@ from pathlib import Path
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.sql import alembic_config as _alembic_config
-from shared.sql import upgrade_schema
+from shared import migrations
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -18,9 +17,9 @@ _PG_MIGRATION_LOCK = 7_201_115
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at dispatch's migration scripts."""
-    return _alembic_config(MIGRATIONS)
+    return migrations.alembic_config(MIGRATIONS)
 
 
 async def upgrade(engine: AsyncEngine) -> None:
     """Run every pending migration inside one transaction."""
-    await upgrade_schema(engine, MIGRATIONS, _PG_MIGRATION_LOCK)
+    await migrations.upgrade(engine, MIGRATIONS, _PG_MIGRATION_LOCK)

@@ -1,7 +1,7 @@
-"""Column types that behave the same on SQLite and PostgreSQL (they live in `shared.sql`)."""
+"""dispatch's column types: the shared ones (`shared.sqltypes`), under their old name."""
 
 from __future__ import annotations
 
-from shared.sql import BigIntPK, UTCDateTime
+from shared.sqltypes import BigIntPK, UTCDateTime
 
 __all__ = ["BigIntPK", "UTCDateTime"]

@@ -19,11 +19,8 @@ from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
-from shared.logging import get_logger
-from shared.nats import connect, ensure_streams
+from shared.nats import connect_with_streams
 from shared.tasks import cancel_and_wait, drain_quietly
-
-log = get_logger(__name__)
 
 
 @dataclass
@@ -79,19 +76,12 @@ async def _run_relay(dispatch: Dispatch) -> None:
     # The API takes commands while NATS is down (the outbox keeps them), so the first
     # connection is retried in the background instead of failing the start.
     settings = dispatch.settings
-    delay = 0.5
-    while dispatch.nats is None:
-        try:
-            nc = await connect(settings.nats_url, name=f"{settings.service_name}-relay")
-            js = nc.jetstream()
-            await ensure_streams(js, settings.nats_stream_replicas, settings.events_max_age_days)
-            dispatch.nats = nc
-        except Exception as exc:
-            log.warning(
-                "relay.nats_unavailable", url=settings.nats_url, error=str(exc), retry_in=delay
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    dispatch.nats = await connect_with_streams(
+        settings.nats_url,
+        f"{settings.service_name}-relay",
+        settings.nats_stream_replicas,
+        settings.events_max_age_days,
+    )
     relay = OutboxRelay(
         dispatch.engine,
         dispatch.nats.jetstream(),

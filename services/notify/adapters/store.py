@@ -24,8 +24,8 @@ from services.notify.service_layer.ports import (
     NewDeadLetter,
     NewDelivery,
 )
+from shared.database import IMMEDIATE, is_sqlite
 from shared.envelope import Envelope
-from shared.sql import IMMEDIATE, is_sqlite
 
 _SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
 

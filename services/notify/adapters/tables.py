@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from shared.sql import BigIntPK, UTCDateTime
+from shared.sqltypes import BigIntPK, UTCDateTime
 
 metadata = MetaData()
 

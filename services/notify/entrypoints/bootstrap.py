@@ -31,9 +31,9 @@ from services.notify.settings import NotifySettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
+from shared.database import create_engine
 from shared.logging import get_logger
-from shared.nats import connect, ensure_streams
-from shared.sql import create_engine
+from shared.nats import connect_with_streams
 from shared.tasks import cancel_and_wait, drain_quietly
 
 log = get_logger(__name__)
@@ -194,18 +194,12 @@ async def _run_sender(notify: Notify) -> None:
 async def _run_bus(notify: Notify) -> None:
     # notify starts and serves its API while NATS is down; the bus is joined when it answers.
     settings = notify.settings
-    delay = 0.5
-    while notify.nats is None:
-        try:
-            nc = await connect(settings.nats_url, name=settings.service_name)
-            await ensure_streams(
-                nc.jetstream(), settings.nats_stream_replicas, settings.events_max_age_days
-            )
-            notify.nats = nc
-        except Exception as exc:
-            log.warning("notify.nats_unavailable", url=settings.nats_url, error=str(exc))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    notify.nats = await connect_with_streams(
+        settings.nats_url,
+        settings.service_name,
+        settings.nats_stream_replicas,
+        settings.events_max_age_days,
+    )
     js = notify.nats.jetstream()
     notify.outbox = OutboxPublisher(notify.engine, js, notify.clock)
     notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)

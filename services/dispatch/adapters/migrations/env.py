@@ -1,8 +1,8 @@
-"""Alembic environment: runs on a connection handed in by `migrate.upgrade`, or on DATABASE_URL."""
+"""Alembic environment of dispatch (see `shared.migrations.run_environment`)."""
 
 from __future__ import annotations
 
 from services.dispatch.adapters.tables import metadata
-from shared.sql import run_migrations_env
+from shared.migrations import run_environment
 
-run_migrations_env(metadata, "sqlite+aiosqlite:///./var/dispatch.db")
+run_environment(metadata, "sqlite+aiosqlite:///./var/dispatch.db")

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from services.notify.adapters.tables import metadata
-from shared.sql import run_migrations_env
+from shared.migrations import run_environment
 
-run_migrations_env(metadata, "sqlite+aiosqlite:///./var/notify.db")
+run_environment(metadata, "sqlite+aiosqlite:///./var/notify.db")

@@ -1,0 +1,311 @@
+"""Benchmark of reporting: projection rate against raw JetStream, rebuild, KPI latency, query p99.
+
+    python -m bench.reporting [--throughput-events 100000] [--rebuild-events 1000000]
+                              [--latency-seconds 30] [--rate 500] [--queries 50]
+
+On one nats-server (embedded, file storage, loopback) and a SQLite read model:
+
+1. **Projection throughput**: `--throughput-events` events (whole work-order lives, ~9
+   events each) are published; a durable pull consumer that only fetches and acks
+   (batches of 200) reads them all, then reporting's projector (the shared consumer,
+   batches of 200, one transaction per batch) does the same over the same stream.
+   Events/s of each and the ratio.
+2. **Rebuild**: more events are published up to `--rebuild-events` in all; `rebuild()`
+   (what `wo reporting rebuild` runs) replays the stream into a fresh generation.
+3. **KPI query p99** over that read model: every KPI for the whole group and the month,
+   `--queries` times, through the same service-layer call the API makes.
+4. **Published → KPI on the stream**, on a fresh stream and read model: work-order events
+   at `--rate` events/s for `--latency-seconds`, plus a probe order reported every 200 ms in
+   a project of its own; the latency of a probe is from its publish to the arrival of the
+   `kpi.bench.probe.backlog` message that counts it.
+
+Loops are bounded in count and time. Results go to bench/results/reporting-sqlite.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from bench.support import machine, percentile
+from services.reporting.adapters.kpi_stream import KpiPublisher
+from services.reporting.adapters.migrate import upgrade
+from services.reporting.adapters.projector import Projector
+from services.reporting.adapters.rebuild import rebuild
+from services.reporting.adapters.store import ReadModelStore
+from services.reporting.domain.kpis import KPIS
+from services.reporting.domain.periods import Period
+from services.reporting.service_layer.queries import KpiQuery, figures
+from shared.clock import SystemClock
+from shared.consumer import ConsumerSpec, EventConsumer
+from shared.database import Database, create_engine
+from shared.logging import configure_logging
+from shared.nats import connect, ensure_streams
+from shared.subjects import EVENTS_STREAM
+from tests.unit.reporting.histories import OrderStory, project_event
+from wo.processes import NatsServer
+
+TENANT = "acme"  # the histories' tenant
+PROJECTS = ("sunny", "river", "hill", "lake")
+RESULTS = Path(__file__).parent / "results" / "reporting-sqlite.json"
+BATCH = 200
+PUBLISH_WINDOW = 1000
+"""Publishes in flight at once (each waits for JetStream's ack)."""
+
+
+def orders(count_events: int, start: datetime, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Whole work-order lives until `count_events` events, spread over 28 days."""
+    made = 0
+    n = seed
+    while made < count_events:
+        n += 1
+        at = start + timedelta(seconds=(n * 7919) % (28 * 86400))
+        story = OrderStory(PROJECTS[n % len(PROJECTS)], "repair", at, building=f"b{n % 5}")
+        story.reported(at)
+        story.emit("workorder.assigned", at + timedelta(minutes=1), assignee=f"tech-{n % 13}")
+        story.emit("workorder.arrived", at + timedelta(minutes=2 + n % 3), technician="t")
+        story.clock_met("arrival", at + timedelta(minutes=2 + n % 3), on_time=n % 3 != 2)
+        story.emit("workorder.completed", at + timedelta(hours=5), summary="done")
+        story.clock_met("resolution", at + timedelta(hours=5), on_time=n % 17 != 0)
+        if n % 3 == 0:
+            story.emit("workorder.follow_up_recorded", at + timedelta(hours=9), rating=4 + n % 2)
+        yield from story.events[: count_events - made]
+        made += len(story.events)
+
+
+def subject_of(raw: dict[str, Any]) -> str:
+    """The subject dispatch publishes an envelope on."""
+    name = str(raw["type"]).rsplit(".", 1)[0]
+    return f"events.{raw['tenant']}.{raw['project']}.{name}"
+
+
+async def publish(js: JetStreamContext, events: Iterator[dict[str, Any]]) -> int:
+    """Publish with a window of acks in flight; return the count."""
+    pending: list[asyncio.Future[Any]] = []
+    count = 0
+    for raw in events:
+        pending.append(asyncio.ensure_future(js.publish(subject_of(raw), orjson.dumps(raw))))
+        count += 1
+        if len(pending) >= PUBLISH_WINDOW:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    return count
+
+
+async def last_sequence(js: JetStreamContext) -> int:
+    """The last sequence of EVENTS."""
+    return int((await js.stream_info(EVENTS_STREAM)).state.last_seq)
+
+
+async def raw_rate(js: JetStreamContext, total: int) -> float:
+    """Events/s of a bare fetch-and-ack durable consumer over the whole stream."""
+    await js.add_consumer(
+        EVENTS_STREAM,
+        ConsumerConfig(
+            durable_name="raw",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=BATCH * 10,
+        ),
+    )
+    subscription = await js.pull_subscribe_bind("raw", stream=EVENTS_STREAM)
+    started = time.perf_counter()
+    done = 0
+    while done < total:
+        for message in await subscription.fetch(BATCH, timeout=5):
+            await message.ack()
+            done += 1
+    return done / (time.perf_counter() - started)
+
+
+async def open_store(path: Path) -> tuple[ReadModelStore, Database]:
+    """A migrated SQLite read model."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    database = Database(engine)
+    return ReadModelStore(database, SystemClock()), database
+
+
+async def close_store(database: Database) -> None:
+    """Release the read model's connections."""
+    database.close()
+    await database.engine.dispose()
+
+
+async def projection_rate(js: JetStreamContext, store: ReadModelStore, last: int) -> float:
+    """Events/s of reporting's projector over the whole stream."""
+    consumer = EventConsumer(
+        js, ConsumerSpec(durable="reporting", batch_size=BATCH), Projector(store)
+    )
+    await consumer.ensure()
+    started = time.perf_counter()
+    while True:
+        await consumer.run_once()
+        checkpoint = await store.checkpoint("reporting")
+        if checkpoint is not None and checkpoint.stream_sequence >= last:
+            break
+    return last / (time.perf_counter() - started)
+
+
+async def query_p99(store: ReadModelStore, queries: int, month: Period) -> dict[str, float]:
+    """Latency of every KPI over the whole group and a month, in ms."""
+    query = KpiQuery(TENANT, None, month, datetime(2026, 12, 1, tzinfo=UTC))
+    times = []
+    for _ in range(queries):
+        started = time.perf_counter()
+        await figures(store, query, list(KPIS))
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99)}
+
+
+async def latency(nats_url: str, workdir: Path, rate: int, seconds: float) -> dict[str, Any]:
+    """Published → KPI on the stream at `rate` events/s (fresh stream and read model)."""
+    client = await connect(nats_url, "bench-latency")
+    js = client.jetstream()
+    await js.purge_stream(EVENTS_STREAM)
+    store, database = await open_store(workdir / "latency.db")
+    stop = asyncio.Event()
+    publisher = KpiPublisher(js, store, SystemClock())
+    consumer = EventConsumer(
+        js, ConsumerSpec(durable="latency", batch_size=BATCH), Projector(store, publisher.touched)
+    )
+    tasks = [asyncio.create_task(publisher.run(stop)), asyncio.create_task(consumer.run(stop))]
+    now = datetime.now(UTC)
+    probes: dict[int, float] = {}
+    latencies: list[float] = []
+
+    async def on_backlog(message: Any) -> None:
+        arrived = time.perf_counter()
+        count = int(orjson.loads(message.data)["numerator"])
+        for k in [k for k in probes if k <= count]:
+            latencies.append(arrived - probes.pop(k))
+
+    await js.subscribe(f"kpi.{TENANT}.probe.backlog", cb=on_backlog, ordered_consumer=True)
+    load = orders(int(rate * seconds), now)
+    started = time.perf_counter()
+    sent = probe = 0
+    while time.perf_counter() - started < seconds:
+        tick = time.perf_counter()
+        batch = [next(load, None) for _ in range(rate // 10)]
+        await publish(js, iter([e for e in batch if e is not None]))
+        sent += len(batch)
+        if (tick - started) // 0.2 >= probe:
+            probe += 1
+            story = OrderStory("probe", "suggestion", now).reported(now)
+            probes[probe] = time.perf_counter()
+            await js.publish(subject_of(story.events[0]), orjson.dumps(story.events[0]))
+        await asyncio.sleep(max(0.0, 0.1 - (time.perf_counter() - tick)))
+    for _ in range(100):  # at most 10 s for the last probes
+        if not probes:
+            break
+        await asyncio.sleep(0.1)
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await client.close()
+    await close_store(database)
+    return {
+        "rate_events_per_s": rate,
+        "seconds": seconds,
+        "events": sent,
+        "probes": probe,
+        "probes_never_seen": len(probes),
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": max(latencies, default=0.0) * 1000,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """All four measurements."""
+    configure_logging("bench", "WARNING")
+    with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
+        workdir = Path(tmp)
+        server = NatsServer(workdir / "jetstream")
+        server.start(log_file=workdir / "nats.log")
+        try:
+            client = await connect(server.url, "bench")
+            js = client.jetstream()
+            await ensure_streams(js)
+            start = datetime(2026, 11, 1, tzinfo=UTC)
+            await publish(js, iter([project_event(p, 1000, start) for p in PROJECTS]))
+            await publish(js, orders(args.throughput_events, start))
+            last = await last_sequence(js)
+            raw = await raw_rate(js, last)
+            store, database = await open_store(workdir / "live.db")
+            projection = await projection_rate(js, store, last)
+            await close_store(database)
+            print(f"throughput: raw {raw:,.0f}/s, projection {projection:,.0f}/s", flush=True)
+
+            more = max(0, args.rebuild_events - last)
+            published = time.perf_counter()
+            await publish(js, orders(more, start, seed=10**7))
+            publish_seconds = time.perf_counter() - published
+            total = await last_sequence(js)
+            store, database = await open_store(workdir / "rebuild.db")
+            started = time.perf_counter()
+            result = await rebuild(store, js, "reporting", batch_size=1000)
+            rebuild_seconds = time.perf_counter() - started
+            print(f"rebuild: {result.events:,} events in {rebuild_seconds:.1f} s", flush=True)
+            queries = await query_p99(
+                store, args.queries, Period(date(2026, 11, 1), date(2026, 12, 1))
+            )
+            print(f"query: {queries}", flush=True)
+            orders_count = len((await store.facts(TENANT, None, None, None))[0])
+            await close_store(database)
+            await client.close()
+            lat = await latency(server.url, workdir, args.rate, args.latency_seconds)
+            print(f"latency: {lat}", flush=True)
+        finally:
+            server.stop()
+    return {
+        "machine": machine(),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "throughput": {
+            "events": last,
+            "raw_fetch_ack_events_per_s": round(raw),
+            "projection_events_per_s": round(projection),
+            "ratio": round(projection / raw, 3),
+        },
+        "rebuild": {
+            "events": result.events,
+            "stream_events": total,
+            "orders": orders_count,
+            "seconds": round(rebuild_seconds, 1),
+            "events_per_s": round(result.events / rebuild_seconds),
+            "publish_seconds": round(publish_seconds, 1),
+        },
+        "kpi_query_all_kpis_group_month": {k: round(v, 1) for k, v in queries.items()},
+        "published_to_kpi": lat,
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, print and write the results."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--throughput-events", type=int, default=100_000)
+    parser.add_argument("--rebuild-events", type=int, default=1_000_000)
+    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--queries", type=int, default=50)
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    print(json.dumps(results, indent=2))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,504 @@
+"""The read model in SQL: one transaction per batch for the rows, the pending buffer and the checkpoint.
+
+`apply` loads the rows of the streams a batch touches, lets the pure projection fold the
+batch into them, and writes back what changed together with the consumer's checkpoint
+(and any dead letters), so a crash leaves either all of a batch or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from services.reporting.adapters import tables as t
+from services.reporting.domain.facts import EventFact, OrderFacts, OrderStatus, ProjectFacts
+from services.reporting.domain.periods import DEFAULT_TIME_ZONE
+from services.reporting.service_layer.projection import (
+    Waiting,
+    WorkingSet,
+    event_fact_from_json,
+    event_fact_json,
+    project,
+    stream_id,
+)
+from shared.clock import Clock
+from shared.database import Database
+
+_CHUNK = 500
+"""Most keys in one IN list (SQLite allows 32766 parameters; PostgreSQL more)."""
+
+
+@dataclass(frozen=True)
+class DeadLetterRecord:
+    """A dead letter as stored."""
+
+    subject: str
+    stream_sequence: int
+    event_id: str | None
+    stream_id: str | None
+    sequence: int | None
+    error: str
+    num_delivered: int
+    data: bytes
+    skipped: bool
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a consumer has applied the stream into a generation."""
+
+    generation: int
+    consumer: str
+    stream_sequence: int
+    events_applied: int
+    updated_at: datetime
+
+
+class ReadModelStore:
+    """reporting's read model over one database."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.database = database
+        self._clock = clock
+
+    async def apply(
+        self,
+        consumer: str,
+        items: Sequence[EventFact | Waiting],
+        stream_sequence: int,
+        dead: Sequence[DeadLetterRecord] = (),
+        generation: int | None = None,
+    ) -> WorkingSet:
+        """Fold `items` into the read model and advance `consumer`'s checkpoint, atomically.
+
+        `generation` None means the current one (the live projector); a rebuild names the
+        generation it is filling.
+        """
+        return await self.database.run(
+            self._apply, consumer, items, stream_sequence, dead, generation, write=True
+        )
+
+    def _apply(
+        self,
+        conn: Connection,
+        consumer: str,
+        items: Sequence[EventFact | Waiting],
+        stream_sequence: int,
+        dead: Sequence[DeadLetterRecord],
+        generation: int | None,
+    ) -> WorkingSet:
+        gen = generation if generation is not None else _current(conn)
+        streams = {i.stream_id if isinstance(i, Waiting) else stream_id(i) for i in items}
+        working = _load(conn, gen, streams)
+        existing_orders = set(working.orders)
+        existing_projects = set(working.projects)
+        existing_positions = set(working.positions)
+        project(working, items)
+        _write(conn, gen, working, existing_orders, existing_projects, existing_positions)
+        _advance(conn, gen, consumer, stream_sequence, working.applied, self._clock.now())
+        for record in dead:
+            _record_dead(conn, consumer, record, self._clock.now())
+        return working
+
+    async def prepare_generation(self) -> int:
+        """An empty generation after every one in use, for a rebuild to fill."""
+
+        def work(conn: Connection) -> int:
+            highest = max(
+                _current(conn),
+                *(
+                    int(conn.execute(select(func.max(table.c.generation))).scalar() or 0)
+                    for table in GENERATION_TABLES
+                ),
+            )
+            target = highest + 1
+            _drop_generation(conn, target)
+            return target
+
+        return await self.database.run(work, write=True)
+
+    async def switch_generation(self, target: int, consumer: str, stream_sequence: int) -> int:
+        """Make `target` the generation readers see, in one transaction; return the old one.
+
+        `consumer` (the live projector) starts in the new generation at `stream_sequence`,
+        where the rebuild stopped, so its position there is never behind the rows.
+        """
+
+        def work(conn: Connection) -> int:
+            old = _current(conn)
+            conn.execute(
+                update(t.generation)
+                .where(t.generation.c.id == 1)
+                .values(current=target, switched_at=self._clock.now())
+            )
+            _advance(conn, target, consumer, stream_sequence, 0, self._clock.now())
+            return old
+
+        return await self.database.run(work, write=True)
+
+    async def raise_checkpoint(self, generation: int, consumer: str, stream_sequence: int) -> None:
+        """Move `consumer`'s checkpoint in `generation` up to `stream_sequence` (never down)."""
+        await self.database.run(
+            lambda conn: _advance(
+                conn, generation, consumer, stream_sequence, 0, self._clock.now()
+            ),
+            write=True,
+        )
+
+    async def drop_generation(self, generation: int) -> None:
+        """Delete a generation's rows (an old one after a switch)."""
+
+        def work(conn: Connection) -> None:
+            if generation == _current(conn):
+                raise ValueError(f"generation {generation} is the current one")
+            _drop_generation(conn, generation)
+
+        await self.database.run(work, write=True)
+
+    async def current_generation(self) -> int:
+        """The generation readers see."""
+        return await self.database.run(_current)
+
+    async def checkpoint(self, consumer: str, generation: int | None = None) -> Checkpoint | None:
+        """`consumer`'s checkpoint in a generation (the current one by default)."""
+
+        def work(conn: Connection) -> Checkpoint | None:
+            gen = generation if generation is not None else _current(conn)
+            row = conn.execute(
+                select(t.checkpoints).where(
+                    t.checkpoints.c.generation == gen, t.checkpoints.c.consumer == consumer
+                )
+            ).first()
+            return Checkpoint(**row._mapping) if row is not None else None
+
+        return await self.database.run(work)
+
+    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest dead letters, newest first (the raw body left out)."""
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            columns = [c for c in t.dead_letters.c if c.name != "data"]
+            rows = conn.execute(
+                select(*columns).order_by(t.dead_letters.c.id.desc()).limit(limit)
+            ).all()
+            return [dict(r._mapping) for r in rows]
+
+        return await self.database.run(work)
+
+    async def dead_letter_count(self) -> int:
+        """How many events were given up on."""
+        return await self.database.run(
+            lambda conn: int(
+                conn.execute(select(func.count()).select_from(t.dead_letters)).scalar_one()
+            )
+        )
+
+    async def facts(
+        self,
+        tenant: str,
+        projects: frozenset[str] | None,
+        low: datetime | None,
+        high: datetime | None,
+    ) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts]]:
+        """The facts a figure over `[low, high)` can draw on, and the projects' facts.
+
+        Every sample of an order lies between its report and its last event, so orders
+        outside that window are left in the database; open orders always come (backlog).
+        """
+
+        def work(conn: Connection) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts]]:
+            gen = _current(conn)
+            where = [t.orders.c.generation == gen, t.orders.c.tenant == tenant]
+            project_where = [t.projects.c.generation == gen, t.projects.c.tenant == tenant]
+            if projects is not None:
+                where.append(t.orders.c.project.in_(sorted(projects)))
+                project_where.append(t.projects.c.project.in_(sorted(projects)))
+            if low is not None and high is not None:
+                where.append(
+                    or_(
+                        and_(t.orders.c.updated_at >= low, t.orders.c.reported_at < high),
+                        t.orders.c.status.in_(sorted(OrderStatus.OPEN)),
+                    )
+                )
+            rows = conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
+            found = [OrderFacts.from_json(orjson.loads(r)) for r in rows]
+            return found, _projects(conn, project_where)
+
+        return await self.database.run(work)
+
+    async def time_zone(self, tenant: str, project: str) -> str:
+        """A project's time zone (the default one until its registration arrives)."""
+
+        def work(conn: Connection) -> str:
+            zone = conn.execute(
+                select(t.projects.c.time_zone).where(
+                    t.projects.c.generation == _current(conn),
+                    t.projects.c.tenant == tenant,
+                    t.projects.c.project == project,
+                )
+            ).scalar_one_or_none()
+            return str(zone) if zone is not None else DEFAULT_TIME_ZONE
+
+        return await self.database.run(work)
+
+    async def order(self, order_id: str) -> OrderFacts | None:
+        """One order's facts, for drill-down."""
+
+        def work(conn: Connection) -> OrderFacts | None:
+            gen = _current(conn)
+            raw = conn.execute(
+                select(t.orders.c.facts).where(
+                    t.orders.c.generation == gen, t.orders.c.order_id == order_id
+                )
+            ).scalar_one_or_none()
+            return OrderFacts.from_json(orjson.loads(raw)) if raw is not None else None
+
+        return await self.database.run(work)
+
+
+GENERATION_TABLES = (t.orders, t.projects, t.positions, t.pending, t.checkpoints)
+
+
+def _drop_generation(conn: Connection, generation: int) -> None:
+    for table in GENERATION_TABLES:
+        conn.execute(delete(table).where(table.c.generation == generation))
+
+
+def _current(conn: Connection) -> int:
+    return int(
+        conn.execute(select(t.generation.c.current).where(t.generation.c.id == 1)).scalar_one()
+    )
+
+
+def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), _CHUNK):
+        yield ordered[i : i + _CHUNK]
+
+
+def _projects(conn: Connection, where: list[Any]) -> dict[tuple[str, str], ProjectFacts]:
+    rows = conn.execute(select(t.projects).where(*where)).all()
+    return {
+        (r.tenant, r.project): ProjectFacts(
+            tenant=r.tenant,
+            project=r.project,
+            name=r.name,
+            time_zone=r.time_zone,
+            households=r.households,
+            version=r.version,
+        )
+        for r in rows
+    }
+
+
+def _load(conn: Connection, gen: int, streams: set[str]) -> WorkingSet:
+    working = WorkingSet()
+    project_keys: set[tuple[str, str]] = set()
+    for chunk in _chunks(streams):
+        for sid, version in conn.execute(
+            select(t.positions.c.stream_id, t.positions.c.version).where(
+                t.positions.c.generation == gen, t.positions.c.stream_id.in_(chunk)
+            )
+        ):
+            working.positions[sid] = version
+        for raw in conn.execute(
+            select(t.orders.c.facts).where(
+                t.orders.c.generation == gen, t.orders.c.order_id.in_(chunk)
+            )
+        ).scalars():
+            facts = OrderFacts.from_json(orjson.loads(raw))
+            working.orders[facts.order_id] = facts
+        for sid, sequence, event in conn.execute(
+            select(t.pending.c.stream_id, t.pending.c.sequence, t.pending.c.event).where(
+                t.pending.c.generation == gen, t.pending.c.stream_id.in_(chunk)
+            )
+        ):
+            fact = event_fact_from_json(orjson.loads(event)) if event is not None else None
+            working.pending[(sid, sequence)] = Waiting(sid, sequence, fact)
+        project_keys.update(
+            (parts[1], parts[2])
+            for parts in (s.split(":") for s in chunk if s.startswith("project:"))
+            if len(parts) == 3
+        )
+    if project_keys:
+        tenants = sorted({k[0] for k in project_keys})
+        names = sorted({k[1] for k in project_keys})
+        loaded = _projects(
+            conn,
+            [
+                t.projects.c.generation == gen,
+                t.projects.c.tenant.in_(tenants),
+                t.projects.c.project.in_(names),
+            ],
+        )
+        working.projects.update({k: v for k, v in loaded.items() if k in project_keys})
+    return working
+
+
+_MUTABLE = ("status", "updated_at", "facts")
+
+
+def _order_row(gen: int, facts: OrderFacts) -> dict[str, Any]:
+    return {
+        "generation": gen,
+        "order_id": facts.order_id,
+        "tenant": facts.tenant,
+        "project": facts.project,
+        "kind": facts.kind,
+        "status": facts.status,
+        "reported_at": facts.reported_at,
+        "updated_at": facts.updated_at or facts.reported_at,
+        "facts": orjson.dumps(facts.to_json()).decode(),
+    }
+
+
+def _write(
+    conn: Connection,
+    gen: int,
+    working: WorkingSet,
+    existing_orders: set[str],
+    existing_projects: set[tuple[str, str]],
+    existing_positions: set[str],
+) -> None:
+    new_orders = [
+        _order_row(gen, working.orders[k]) for k in working.changed_orders - existing_orders
+    ]
+    changed = [
+        {**_order_row(gen, working.orders[k]), "k_id": k}
+        for k in working.changed_orders & existing_orders
+    ]
+    if new_orders:
+        conn.execute(insert(t.orders), new_orders)
+    if changed:
+        conn.execute(
+            update(t.orders)
+            .where(t.orders.c.generation == gen, t.orders.c.order_id == bindparam("k_id"))
+            .values({c: bindparam(f"v_{c}") for c in _MUTABLE}),
+            [{"k_id": r["k_id"], **{f"v_{c}": r[c] for c in _MUTABLE}} for r in changed],
+        )
+    for key in working.changed_projects:
+        facts = working.projects[key]
+        row = {
+            "name": facts.name,
+            "time_zone": facts.time_zone,
+            "households": facts.households,
+            "version": facts.version,
+        }
+        if key in existing_projects:
+            conn.execute(
+                update(t.projects)
+                .where(
+                    t.projects.c.generation == gen,
+                    t.projects.c.tenant == key[0],
+                    t.projects.c.project == key[1],
+                )
+                .values(**row)
+            )
+        else:
+            conn.execute(
+                insert(t.projects).values(generation=gen, tenant=key[0], project=key[1], **row)
+            )
+    moved = {k: v for k, v in working.positions.items() if k in existing_positions}
+    fresh = [
+        {"generation": gen, "stream_id": k, "version": v}
+        for k, v in working.positions.items()
+        if k not in existing_positions
+    ]
+    if fresh:
+        conn.execute(insert(t.positions), fresh)
+    if moved:
+        conn.execute(
+            update(t.positions)
+            .where(t.positions.c.generation == gen, t.positions.c.stream_id == bindparam("k_id"))
+            .values(version=bindparam("v")),
+            [{"k_id": k, "v": v} for k, v in moved.items()],
+        )
+    if working.added_pending:
+        conn.execute(
+            insert(t.pending),
+            [
+                {
+                    "generation": gen,
+                    "stream_id": sid,
+                    "sequence": seq,
+                    "event": _waiting_json(working.pending[(sid, seq)]),
+                }
+                for sid, seq in sorted(working.added_pending)
+            ],
+        )
+    for sid, seq in working.released_pending:
+        conn.execute(
+            delete(t.pending).where(
+                t.pending.c.generation == gen,
+                t.pending.c.stream_id == sid,
+                t.pending.c.sequence == seq,
+            )
+        )
+
+
+def _waiting_json(waiting: Waiting) -> str | None:
+    if waiting.event is None:
+        return None
+    return orjson.dumps(event_fact_json(waiting.event)).decode()
+
+
+def _advance(
+    conn: Connection, gen: int, consumer: str, stream_sequence: int, applied: int, now: datetime
+) -> None:
+    where = (t.checkpoints.c.generation == gen, t.checkpoints.c.consumer == consumer)
+    current = conn.execute(
+        select(t.checkpoints.c.stream_sequence, t.checkpoints.c.events_applied).where(*where)
+    ).first()
+    if current is None:
+        conn.execute(
+            insert(t.checkpoints).values(
+                generation=gen,
+                consumer=consumer,
+                stream_sequence=stream_sequence,
+                events_applied=applied,
+                updated_at=now,
+            )
+        )
+        return
+    conn.execute(
+        update(t.checkpoints)
+        .where(*where)
+        .values(
+            # Redeliveries come back below the position reached: the checkpoint never moves back.
+            stream_sequence=max(current.stream_sequence, stream_sequence),
+            events_applied=current.events_applied + applied,
+            updated_at=now,
+        )
+    )
+
+
+def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now: datetime) -> None:
+    seen = conn.execute(
+        select(t.dead_letters.c.id).where(
+            t.dead_letters.c.consumer == consumer,
+            t.dead_letters.c.stream_sequence == record.stream_sequence,
+        )
+    ).first()
+    if seen is not None:
+        return
+    conn.execute(
+        insert(t.dead_letters).values(
+            consumer=consumer,
+            subject=record.subject,
+            stream_sequence=record.stream_sequence,
+            event_id=record.event_id,
+            stream_id=record.stream_id,
+            sequence=record.sequence,
+            error=record.error[:4000],
+            num_delivered=record.num_delivered,
+            data=record.data,
+            recorded_at=now,
+            skipped=record.skipped,
+        )
+    )

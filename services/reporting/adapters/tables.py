@@ -1,0 +1,115 @@
+"""reporting's tables: the read model, its stream positions, pending buffer, checkpoint, dead letters.
+
+Every read-model table carries a `generation`: the live projector writes the generation
+named in `rp_generation`, a rebuild fills the next one beside it and then switches the
+pointer in one transaction, so readers never see a half-built read model. Schema owned by
+Alembic (adapters/migrations).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from shared.sqltypes import BigIntPK, UTCDateTime
+
+metadata = MetaData()
+
+generation = Table(
+    "rp_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("current", Integer, nullable=False),
+    Column("switched_at", UTCDateTime, nullable=True),
+)
+
+orders = Table(
+    "rp_orders",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("order_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # The whole fold (`OrderFacts.to_json`): the KPIs read nothing else.
+    Column("facts", Text, nullable=False),
+)
+Index(
+    "ix_rp_orders_scope",
+    orders.c.generation,
+    orders.c.tenant,
+    orders.c.project,
+    orders.c.updated_at,
+)
+
+projects = Table(
+    "rp_projects",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+positions = Table(
+    "rp_positions",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("stream_id", String(160), primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+# Events that arrived ahead of their stream (a gap) and skip markers of poison events.
+pending = Table(
+    "rp_pending",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("stream_id", String(160), primary_key=True),
+    Column("sequence", Integer, primary_key=True, autoincrement=False),
+    Column("event", Text, nullable=True),
+)
+
+checkpoints = Table(
+    "rp_checkpoints",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("consumer", String(64), primary_key=True),
+    Column("stream_sequence", Integer, nullable=False),
+    Column("events_applied", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+dead_letters = Table(
+    "rp_dead_letters",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("consumer", String(64), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("stream_sequence", Integer, nullable=False),
+    Column("event_id", String(64), nullable=True),
+    Column("stream_id", String(160), nullable=True),
+    Column("sequence", Integer, nullable=True),
+    Column("error", Text, nullable=False),
+    Column("num_delivered", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("skipped", Boolean, nullable=False),
+)
+Index(
+    "ix_rp_dead_letters_seq", dead_letters.c.consumer, dead_letters.c.stream_sequence, unique=True
+)

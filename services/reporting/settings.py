@@ -1,0 +1,27 @@
+"""The one settings class of reporting (environment variables of the same name)."""
+
+from __future__ import annotations
+
+from shared.settings import ServiceSettings
+
+
+class ReportingSettings(ServiceSettings):
+    """reporting: the projector, the KPI API and stream, the dashboard."""
+
+    service_name: str = "reporting"
+    http_port: int = 8002
+    database_url: str = "sqlite+aiosqlite:///./var/reporting.db"
+    database_pool_size: int = 10
+    migrate_on_start: bool = True
+    """Run Alembic migrations to head when the service starts."""
+    projector_enabled: bool = True
+    """Run the projector (durable consumer `reporting` on EVENTS) in this process."""
+    consumer_durable: str = "reporting"
+    consumer_batch_size: int = 200
+    consumer_max_deliver: int = 5
+    """Attempts before an event the projector cannot commit becomes a dead letter."""
+    consumer_ack_wait_seconds: float = 30.0
+    kpi_publish_enabled: bool = True
+    """Publish KPI changes to `kpi.<tenant>.<project>.<kpi>` (stream KPI)."""
+    sse_heartbeat_seconds: float = 15.0
+    """A comment line on idle SSE connections, so proxies keep them open."""
