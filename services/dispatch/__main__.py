@@ -4,34 +4,22 @@ from __future__ import annotations
 
 import asyncio
 
-import uvicorn
-from pydantic import ValidationError
-
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.settings import DispatchSettings
-from shared.logging import configure_logging
+from shared.http.serve import load_settings, serve
 
 
 def main() -> None:
     """Read settings from the environment and serve until SIGINT/SIGTERM."""
-    try:
-        settings = DispatchSettings()
-    except ValidationError as exc:
-        raise SystemExit(f"dispatch: invalid settings: {exc}") from None
-    configure_logging(settings.service_name, settings.log_level, settings.resolved_log_format())
+    settings = load_settings("dispatch", DispatchSettings)
     if settings.migrate_on_start and settings.http_workers > 1:
         # Migrate once here rather than racing in every worker's start-up.
         asyncio.run(_migrate(settings))
-    uvicorn.run(
+    serve(
+        settings,
         "services.dispatch.entrypoints.app:create_app",
-        factory=True,
         workers=settings.http_workers,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
     )
 
 
