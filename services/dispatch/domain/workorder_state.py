@@ -102,6 +102,7 @@ class WorkOrderState:
     reported_at: datetime
     updated_at: datetime
     assignee: str | None = None
+    assigned_at: datetime | None = None
     appointment_at: datetime | None = None
     agreed_arrival_at: datetime | None = None
     arrived_at: datetime | None = None
@@ -188,6 +189,7 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             return replace(
                 state,
                 assignee=assignee,
+                assigned_at=at,
                 status=Status.ASSIGNED,
                 offered_to=(),
                 offer_expires_at=None,
@@ -214,7 +216,7 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case DispatchPending():
             return replace(state, dispatch_pending=True, offered_to=(), offer_expires_at=None)
         case Reassigned(to_assignee=to_assignee):
-            return replace(state, assignee=to_assignee)
+            return replace(state, assignee=to_assignee, assigned_at=at)
         case ArrivalDelayAgreed(agreed_arrival_at=agreed):
             return replace(state, agreed_arrival_at=agreed)
         case Arrived():

@@ -8,7 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.dispatch.entrypoints import bootstrap
-from services.dispatch.entrypoints.routes import health, projects, sla, sla_policies, work_orders
+from services.dispatch.entrypoints.routes import (
+    health,
+    projects,
+    sla,
+    sla_policies,
+    staff,
+    work_orders,
+)
 from services.dispatch.settings import DispatchSettings
 from shared.clock import Clock
 from shared.http import metrics
@@ -48,6 +55,10 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
         openapi_tags=[
             {"name": "work orders", "description": "Report, work and close work orders."},
             {"name": "projects", "description": "The tenant's project registry."},
+            {
+                "name": "assignment",
+                "description": "Staff directory, rosters, dispatch rules, queue, suggestions.",
+            },
             {"name": "operations", "description": "Health and readiness."},
         ],
     )
@@ -56,6 +67,7 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
     app.include_router(sla.router)
     app.include_router(sla_policies.router)
     app.include_router(projects.router)
+    app.include_router(staff.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
