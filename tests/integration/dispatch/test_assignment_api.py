@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from shared.auth import Role
 from tests.integration.dispatch.api_support import Api, auth, running_api
 from tests.integration.dispatch.assignment_support import (
@@ -276,3 +279,21 @@ async def test_urgent_orders_skip_the_load_limit(api: Api) -> None:
 
     assert normal["dispatch_pending"] is True
     assert urgent["offered_to"] == ["wang"]
+
+
+async def test_the_offer_timer_is_rebuilt_from_the_events(api: Api) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    order = await api.report()
+    c = t.sla_timers.c
+    offer_rows = select(c.work_order_id, c.key, c.fires_at).where(c.clock == "offer")
+    async with api.dispatch.engine.begin() as conn:
+        before = (await conn.execute(offer_rows)).all()
+        await conn.execute(t.sla_timers.delete())
+
+    await rebuild_sla_timers(api.dispatch.store, api.dispatch.sla_policies)
+
+    async with api.dispatch.engine.connect() as conn:
+        after = (await conn.execute(offer_rows)).all()
+    assert before == after
+    assert [(w, k) for w, k, _ in after] == [(order["id"], "offer:1")]
