@@ -125,6 +125,7 @@ async def stop(dispatch: Dispatch) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await dispatch.store.close()
+    dispatch.staff.close()
     if dispatch.nats is not None:
         with contextlib.suppress(Exception):
             await dispatch.nats.drain()
