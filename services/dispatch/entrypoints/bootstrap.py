@@ -72,7 +72,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         store,
         SqlProjectDirectory(engine),
         verifier,
-        SqlStaffDirectory(engine, clock.now),
+        SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now),
     )
     if settings.relay_enabled:
