@@ -105,6 +105,10 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     }
     rng = random.Random(4)
     to_offer: list[float] = []
+    # The offer latencies of reports started after the first 5 s, when every project's
+    # setup is loaded and the pools are warm: tells a warm-up tail from a steady one.
+    warm_offer: list[float] = []
+    load_began = time.perf_counter()
     to_assign: list[float] = []
     unoffered = 0
 
@@ -120,6 +124,8 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             staff=staff,
         )
         to_offer.append(time.perf_counter() - started)
+        if started - load_began > 5.0:
+            warm_offer.append(to_offer[-1])
         offered = outcome.body["offered_to"]
         if not offered:
             unoffered += 1
@@ -160,6 +166,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         "dispatch_rules": not args.without_rules,
         "reported_to_offered_p50_ms": round(percentile(to_offer, 0.5) * 1000, 1),
         "reported_to_offered_p99_ms": round(percentile(to_offer, 0.99) * 1000, 1),
+        "reported_to_offered_p99_ms_after_5s": round(percentile(warm_offer, 0.99) * 1000, 1),
         "reported_to_assigned_p50_ms": round(percentile(to_assign, 0.5) * 1000, 1),
         "reported_to_assigned_p99_ms": round(percentile(to_assign, 0.99) * 1000, 1),
     }
