@@ -237,3 +237,47 @@ def test_manual_mode_makes_no_offer() -> None:
         next_dispatch_step(DispatchFacts(rule, [member("t1")], Roster(), {}), ORDER, 0, (), NOW)
         is None
     )
+
+
+shifts = st.builds(
+    lambda n, members, cycle, offset, start: Shift(
+        name=f"shift-{n}",
+        team="maintenance",
+        members=tuple(sorted(members)),
+        cycle_days=cycle,
+        on_days=(offset % cycle,),
+        anchor=datetime(2026, 1, 1).date() + timedelta(days=start),
+    ),
+    st.integers(0, 99),
+    st.sets(st.sampled_from([f"t{i:03d}" for i in range(8)]), min_size=1, max_size=4),
+    st.integers(1, 4),
+    st.integers(0, 3),
+    st.integers(0, 30),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    roster_shifts=st.lists(shifts, max_size=4, unique_by=lambda s: s.name),
+    hours=st.integers(0, 24 * 60),
+)
+def test_only_technicians_on_a_working_shift_are_offered_work(
+    roster_shifts: list[Shift], hours: int
+) -> None:
+    roster = Roster(shifts=tuple(roster_shifts))
+    at = NOW + timedelta(hours=hours)
+    staff = [member(f"t{i:03d}") for i in range(8)]
+    local_day = (at + timedelta(hours=8)).date()  # Shanghai, no daylight saving
+
+    on_duty = roster.on_duty(at)
+    ranked, refused = rank(staff, RULE, ORDER, {}, on_duty, (), at)
+
+    expected = {
+        name
+        for s in roster_shifts
+        if (local_day - s.anchor).days % s.cycle_days in s.on_days
+        for name in s.members
+    }
+    assert on_duty == expected
+    assert {c.staff_id for c in ranked} == expected
+    assert all(refused[m.id] == "not on a roster shift now" for m in staff if m.id not in expected)
