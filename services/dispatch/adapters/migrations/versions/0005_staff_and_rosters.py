@@ -1,6 +1,6 @@
 """staff directory, rosters, dispatch rules; when each work order was last assigned
 
-Revision ID: 0004
+Revision ID: 0005
 Revises: 0003
 Create Date: 2026-11-29
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
+revision: str = "0005"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
