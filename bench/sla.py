@@ -22,33 +22,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.support import machine, percentile
+from bench.support import (
+    in_process,
+    machine,
+    on_fresh_database,
+    paced,
+    percentile,
+    write_results,
+)
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
-from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.adapters.migrate import upgrade
-from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.domain.commands import RegisterProject, ReportWorkOrder
 from services.dispatch.service_layer.context import CommandContext
 from services.dispatch.service_layer.projects import change_project
-from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from services.dispatch.service_layer.work_orders import report_work_order
 from shared.auth import Principal, Role
-from shared.clock import SystemClock
 from shared.events.project import ProjectDetails
 from shared.logging import configure_logging
-from tests.conftest import FreshPostgresDatabase
 from tests.integration.dispatch.api_support import report_body
 
 TENANT = "bench"
@@ -70,12 +67,14 @@ def rss_mib() -> float:
 
 
 async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
-    engine = create_engine(database_url, pool_size=20)
-    await upgrade(engine)
-    clock = SystemClock()
-    store = SqlEventStore(engine, clock=clock.now)
-    policies = DefaultSlaPolicies()
-    projects = SqlProjectDirectory(engine)
+    parts = await in_process(database_url)
+    engine, clock, store, policies, projects = (
+        parts.engine,
+        parts.clock,
+        parts.store,
+        parts.policies,
+        parts.projects,
+    )
     staff = Principal(
         subject="cs-bench", role=Role.CUSTOMER_SERVICE, tenant=TENANT, projects=frozenset({"*"})
     )
@@ -117,25 +116,8 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     scheduler = SlaScheduler(engine, store, policies, clock)
     store.on_commit(scheduler.wake)
     scheduling = asyncio.create_task(scheduler.run())
-    repairs: list[str] = []
     load_started = clock.now()
-    interval = 1.0 / args.rate
-    began = time.perf_counter()
-    pending: set[asyncio.Task[str]] = set()
-    n = 0
-    while (due := began + n * interval) < began + args.seconds:
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(report(repair))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-        task.add_done_callback(
-            lambda done: repairs.append(done.result()) if not done.exception() else None
-        )
-        n += 1
-    await asyncio.gather(*list(pending))
-    achieved = len(repairs) / (time.perf_counter() - began)
+    repairs, achieved = await paced(args.rate, args.seconds, lambda: report(repair))
     # Every arrival timer of the last repair is due 3 min (+ ladder) after it; wait for
     # the breaches, bounded.
     last_breach = clock.now() + timedelta(minutes=3, seconds=5)
@@ -225,20 +207,8 @@ async def main() -> None:
     )
     args = parser.parse_args()
     configure_logging("bench", "WARNING")
-    with tempfile.TemporaryDirectory(prefix="bench-sla-") as tmp:
-        if args.postgres:
-            os.environ["TEST_DATABASE_URL"] = args.postgres
-            async with FreshPostgresDatabase() as url:
-                results = await run(args, url)
-        else:
-            results = await run(args, f"sqlite+aiosqlite:///{Path(tmp) / 'sla.db'}")
-    results["at"] = datetime.now(UTC).isoformat()
-    name = f"sla-{results['backend']}-{int(args.rate)}per-s.json"
-    out = Path(__file__).parent / "results" / name
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results), flush=True)
-    print(f"written {out}")
+    results = await on_fresh_database(lambda url: run(args, url), args.postgres, "sla")
+    write_results(results, f"sla-{results['backend']}-{int(args.rate)}per-s.json")
 
 
 if __name__ == "__main__":

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import aiohttp
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.dispatch.adapters.database import create_engine
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.queries import SqlProjectDirectory
+from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
+from shared.clock import SystemClock
 from wo.processes import NatsServer, free_port, wait_for_port
 from wo.token import mint_dev_token
+
+T = TypeVar("T")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -122,3 +135,69 @@ class Stopwatch:
     def elapsed(self) -> float:
         """Seconds since start."""
         return time.perf_counter() - self.started
+
+
+async def on_fresh_database(
+    run: Callable[[str], Awaitable[dict[str, Any]]], postgres: str | None, prefix: str
+) -> dict[str, Any]:
+    """`run(database_url)` on a fresh PostgreSQL database next to `postgres`, else a SQLite
+    file in a temporary directory; its results stamped with the time."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{prefix}-") as tmp:
+        if postgres:
+            os.environ["TEST_DATABASE_URL"] = postgres
+            # Imported here: the tests' helper reads TEST_DATABASE_URL when it runs.
+            from tests.conftest import FreshPostgresDatabase
+
+            async with FreshPostgresDatabase() as url:
+                results = await run(url)
+        else:
+            results = await run(f"sqlite+aiosqlite:///{Path(tmp) / f'{prefix}.db'}")
+    results["at"] = datetime.now(UTC).isoformat()
+    return results
+
+
+def write_results(results: dict[str, Any], name: str) -> None:
+    """Print the results and write them to bench/results/`name`."""
+    out = Path(__file__).parent / "results" / name
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results), flush=True)
+    print(f"written {out}")
+
+
+async def paced(
+    rate: float, seconds: float, start: Callable[[], Awaitable[T]]
+) -> tuple[list[T], float]:
+    """Start `start()` `rate` times a second for `seconds` without waiting for each, then
+    wait for them all; their results (failures left out) and the rate achieved."""
+    interval = 1.0 / rate
+    began = time.perf_counter()
+    tasks: list[asyncio.Task[T]] = []
+    while (due := began + len(tasks) * interval) < began + seconds:
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(start()))
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    results = [r for r in done if not isinstance(r, BaseException)]
+    return results, len(results) / (time.perf_counter() - began)
+
+
+@dataclass
+class InProcess:
+    """dispatch's parts in this process, as the benchmarks drive them without HTTP."""
+
+    engine: AsyncEngine
+    clock: SystemClock
+    store: SqlEventStore
+    policies: DefaultSlaPolicies
+    projects: SqlProjectDirectory
+
+
+async def in_process(database_url: str) -> InProcess:
+    """A migrated database with dispatch's event store, SLA policies and project directory."""
+    engine = create_engine(database_url, pool_size=20)
+    await upgrade(engine)
+    clock = SystemClock()
+    store = SqlEventStore(engine, clock=clock.now)
+    return InProcess(engine, clock, store, DefaultSlaPolicies(), SqlProjectDirectory(engine))

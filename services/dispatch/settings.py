@@ -26,3 +26,6 @@ class DispatchSettings(ServiceSettings):
     database_pool_size: int = 10
     group_commit_max_batch: int = 256
     """Most commands committed together in one transaction by the group committer."""
+    staff_cache_seconds: float = 2.0
+    """How long a project's dispatch rules, staff and roster are reused by this process;
+    changes made through another dispatch process take effect within this time."""

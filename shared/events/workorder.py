@@ -283,6 +283,104 @@ class UrgencyChanged(EventData):
     reason: Text
 
 
+class DispatchMode(StrEnum):
+    """How a project sends a category of work: 自动派单, 抢单 or 人工派单."""
+
+    AUTO = "auto"
+    GRAB = "grab"
+    MANUAL = "manual"
+
+
+class OfferReasons(BaseModel):
+    """Why one technician was offered the work: the facts the ranking used.
+
+    `rank` is 1 for the first choice; `open_orders` the technician's open work orders when
+    the decision was made; `idle_seconds` the time since their last assignment (None: never
+    assigned); `rotation` the position in the round-robin that broke a tie; `reasons` the
+    rules they met, in words (skill, coverage, duty, load).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    technician: PersonId
+    rank: Annotated[int, Field(ge=1)]
+    open_orders: Annotated[int, Field(ge=0)]
+    idle_seconds: Annotated[float, Field(ge=0)] | None = None
+    rotation: Annotated[int, Field(ge=0)]
+    reasons: tuple[ShortText, ...] = ()
+
+
+class Offered(EventData):
+    """The work was offered to one technician (auto) or to every eligible one (grab, 抢单).
+
+    `attempt` counts the offers made since the report (1, 2, …); the offer lapses at
+    `expires_at` unless accepted. `offers` carries, per technician, why they were chosen.
+    """
+
+    type_name = "workorder.offered"
+
+    mode: DispatchMode
+    attempt: Annotated[int, Field(ge=1)]
+    trade: ShortText
+    expires_at: AwareDatetime
+    offers: tuple[OfferReasons, ...]
+
+
+class AssignmentAccepted(EventData):
+    """A technician accepted the offer; `withdrawn` lists the others whose offer lapsed with it.
+
+    It is followed directly by `workorder.assigned` naming the same technician.
+    """
+
+    type_name = "workorder.assignment_accepted"
+
+    technician: PersonId
+    attempt: Annotated[int, Field(ge=1)]
+    withdrawn: tuple[PersonId, ...] = ()
+
+
+class AssignmentDeclined(EventData):
+    """A technician declined the offer made to them."""
+
+    type_name = "workorder.assignment_declined"
+
+    technician: PersonId
+    attempt: Annotated[int, Field(ge=1)]
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class OfferExpired(EventData):
+    """Nobody accepted the offer in time; every open offer of the attempt lapsed."""
+
+    type_name = "workorder.offer_expired"
+
+    attempt: Annotated[int, Field(ge=1)]
+    technicians: tuple[PersonId, ...]
+
+
+class PendingReason(StrEnum):
+    """Why a work order waits in the pending-dispatch queue (待派单)."""
+
+    NOBODY_ELIGIBLE = "nobody_eligible"
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+
+
+class DispatchPending(EventData):
+    """The work order entered the pending-dispatch queue: a dispatcher must assign it.
+
+    This is also the escalation: `escalated_to` are the supervisors on duty (or the
+    project's on-call list when none is), `escalation` says which of the two it was,
+    or `none` when the roster names nobody.
+    """
+
+    type_name = "workorder.dispatch_pending"
+
+    reason: PendingReason
+    attempts: Annotated[int, Field(ge=0)]
+    escalation: Annotated[str, Field(pattern=r"^(on_duty_supervisor|on_call|none)$")]
+    escalated_to: tuple[PersonId, ...] = ()
+
+
 WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     WorkOrderReported,
     OwnerTransferred,
@@ -307,4 +405,9 @@ WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     Cancelled,
     ComplaintValidityMarked,
     UrgencyChanged,
+    Offered,
+    AssignmentAccepted,
+    AssignmentDeclined,
+    OfferExpired,
+    DispatchPending,
 )

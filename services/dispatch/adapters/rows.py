@@ -111,6 +111,7 @@ def work_order_row(batch: AppendBatch, version: int, now: datetime) -> dict[str,
         "updated_at": now,
         "version": version,
         "summary": view.summary,
+        "assigned_at": view.assigned_at,
     }
 
 

@@ -1,5 +1,8 @@
 """The SLA scheduler: sleeps until the next timer is due, claims it, records what it raises.
 
+It also fires the offer-expiry timers of the assignment engine (clock `offer` in the same
+table): one durable timer machinery, one loop, one claim protocol.
+
 No polling interval: it sleeps until the earliest `fires_at` in the timer table and is
 woken early by every commit of this process (a command may have added a nearer timer).
 Timers added by another dispatch process are that process's scheduler's to wake for;
@@ -24,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
 from services.dispatch.adapters.sla_timer_table import next_fire_time
+from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
+from services.dispatch.service_layer.offer_expiry import expire_offer
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.sla import SlaPolicies, fire_timers, timer_from_data
 from shared.clock import Clock
@@ -46,6 +51,7 @@ class SlaScheduler:
         claim_seconds: float = 30.0,
         max_sleep: float = 60.0,
         concurrency: int = 64,
+        staff: StaffDirectory | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -56,6 +62,7 @@ class SlaScheduler:
         self._max_sleep = max_sleep
         self._concurrency = concurrency
         self._wake = asyncio.Event()
+        self._staff = staff
 
     def wake(self) -> None:
         """Look at the timer table again now (called after each commit)."""
@@ -116,15 +123,24 @@ class SlaScheduler:
         timers: list[dict[str, object]],
         now: datetime,
     ) -> None:
+        # Offer expiries share the table (clock `offer`) and go to the assignment engine.
+        offers = sorted(int(str(t["attempt"])) for t in timers if t.get("clock") == OFFER_CLOCK)
+        clocks = [timer for timer in timers if timer.get("clock") != OFFER_CLOCK]
         async with slots:
             try:
-                raised = await fire_timers(
-                    self._store,
-                    self._policies,
-                    work_order_id,
-                    [timer_from_data(timer) for timer in timers],
-                    now,
-                )
+                raised = 0
+                for attempt in offers:
+                    raised += await expire_offer(
+                        self._store, self._policies, self._staff, work_order_id, attempt, now
+                    )
+                if clocks:
+                    raised += await fire_timers(
+                        self._store,
+                        self._policies,
+                        work_order_id,
+                        [timer_from_data(timer) for timer in clocks],
+                        now,
+                    )
             except Exception as exc:  # its claim expires and it is tried again
                 log.warning(
                     "sla_scheduler.fire_failed", work_order_id=work_order_id, error=str(exc)

@@ -1,4 +1,4 @@
-"""The durable SLA timer table: read the next due timers, rebuild it from the events."""
+"""The durable timer table (SLA clocks and offer expiries): next due, rebuilt from the events."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.rows import timer_rows as table_rows
 from services.dispatch.domain.sla_state import fold_sla
+from services.dispatch.domain.workorder import fold
+from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
 from services.dispatch.service_layer.sla_views import BreachTimerRow
 from shared.events.catalogue import parse
@@ -46,9 +48,12 @@ async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int
     rows: list[dict[str, Any]] = []
     for work_order_id, tenant in orders:
         events = await store.load(work_order_id)
-        sla = fold_sla((parse(e.type_name, e.data), e.occurred_at) for e in events)
+        history = [(parse(e.type_name, e.data), e.occurred_at) for e in events]
+        sla = fold_sla(history)
         book = await policies_for(policies, tenant, events[0].project, sla)
-        pending = timer_rows(sla, book, work_order_id)
+        state = fold(history)
+        assert state is not None
+        pending = (*timer_rows(sla, book, work_order_id), *offer_timer_rows(state, work_order_id))
         rows += table_rows(work_order_id, tenant, events[0].project, pending)
     async with store.engine.begin() as conn:
         await conn.execute(delete(t.sla_timers))

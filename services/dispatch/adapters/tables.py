@@ -102,6 +102,8 @@ work_orders = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
     Column("summary", JSON, nullable=False),
+    # When the current assignee got the order: a technician's idle time for dispatch.
+    Column("assigned_at", UTCDateTime, nullable=True),
 )
 Index(
     "ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at
@@ -164,4 +166,44 @@ sla_policies = Table(
     Column("policy", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(128), nullable=False),
+)
+
+# The staff directory, rosters and dispatch rules are configuration (latest value wins),
+# not event-sourced: see domain/staff.py, roster.py and assignment.py.
+staff = Table(
+    "staff",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("staff_id", String(128), primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("availability", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Which staff cover which project: the dispatch decision reads one project's people.
+staff_projects = Table(
+    "staff_projects",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("staff_id", String(128), primary_key=True),
+)
+
+rosters = Table(
+    "rosters",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("roster", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+dispatch_rules = Table(
+    "dispatch_rules",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("category", String(200), primary_key=True),
+    Column("rule", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

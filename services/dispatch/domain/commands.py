@@ -137,6 +137,20 @@ class Reassign(Command):
     reason: Text = Field(description="Why the assignment moves.", examples=["needs an electrician"])
 
 
+class AcceptOffer(Command):
+    """Take the work offered to you (接单); in grab mode the first acceptance wins."""
+
+    name = "accept-offer"
+
+
+class DeclineOffer(Command):
+    """Turn down the work offered to you; it is offered to the next eligible technician."""
+
+    name = "decline-offer"
+
+    reason: Note | None = Field(default=None, description="Why, for the supervisor's audit.")
+
+
 class AgreeArrivalDelay(Command):
     """Record that the resident agreed to a later arrival than the three-minute promise."""
 
@@ -326,6 +340,8 @@ WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
         TransferOwner,
         Assign,
         Reassign,
+        AcceptOffer,
+        DeclineOffer,
         AgreeArrivalDelay,
         Arrive,
         ScheduleAppointment,

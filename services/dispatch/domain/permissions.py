@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services.dispatch.domain.commands import (
+    AcceptOffer,
     AgreeArrivalDelay,
     Arrive,
     Assign,
@@ -23,6 +24,7 @@ from services.dispatch.domain.commands import (
     Close,
     Command,
     Complete,
+    DeclineOffer,
     GiveFeedback,
     MakeCommitment,
     MarkComplaint,
@@ -81,6 +83,9 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     TransferOwner: {_CS: _ANY, _DISPATCH: _ANY},
     Assign: {_DISPATCH: _ANY},
     Reassign: {_DISPATCH: _ANY},
+    # Only the technician holding the offer; supervisors and managers may not accept for them.
+    AcceptOffer: {_TECH: _OWN},
+    DeclineOffer: {_TECH: _OWN},
     AgreeArrivalDelay: {_TECH: _OWN, _DISPATCH: _ANY, _CS: _ANY},
     Arrive: {_TECH: _OWN},
     StartWork: {_TECH: _OWN},
@@ -102,10 +107,14 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     # Moving running clocks to a new policy is a manager's call: it can move promises.
     RecalculateSla: {},
 }
+_OFFER_COMMANDS = frozenset({AcceptOffer, DeclineOffer})
 _PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
 
 PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {
-    **{command: {**roles, **_MANAGERS} for command, roles in _WORK_ORDER_ROLES.items()},
+    **{
+        command: roles if command in _OFFER_COMMANDS else {**roles, **_MANAGERS}
+        for command, roles in _WORK_ORDER_ROLES.items()
+    },
     RegisterProject: _PROJECT_ROLES,
     UpdateProject: _PROJECT_ROLES,
 }
@@ -115,13 +124,17 @@ PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {
 _RESIDENT_CANCELLABLE = frozenset({Status.REPORTED, Status.ASSIGNED})
 
 
-def is_own(actor: Actor, state: WorkOrderState | None) -> bool:
-    """Whether the work order is the actor's own: reported by the resident, assigned to the technician."""
+def is_own(actor: Actor, state: WorkOrderState | None, command: Command | None = None) -> bool:
+    """Whether the work order is the actor's own: reported by the resident, assigned to the
+    technician (for accepting or declining: offered to the technician, now or before)."""
     if state is None:
         return False
     if actor.role is Role.RESIDENT:
         return state.reporter.resident_id == actor.subject
     if actor.role is Role.TECHNICIAN:
+        if isinstance(command, AcceptOffer | DeclineOffer):
+            # Someone whose offer was withdrawn must hear "taken", not "not yours".
+            return actor.subject in state.tried or state.assignee == actor.subject
         return state.assignee == actor.subject
     return False
 
@@ -142,7 +155,7 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
     if isinstance(command, ReportWorkOrder):
         _authorize_report(command, actor)
         return
-    if reach is Reach.OWN and not is_own(actor, state):
+    if reach is Reach.OWN and not is_own(actor, state, command):
         raise Forbidden(
             f"a {actor.role.value} may {verb(command)} only on their own work orders",
             code="not_your_work_order",
@@ -185,7 +198,7 @@ def can_read(actor: Actor, state: WorkOrderState) -> bool:
     if actor.role is Role.RESIDENT:
         return state.reporter.resident_id == actor.subject
     if actor.role is Role.TECHNICIAN:
-        return actor.subject in (state.assignee, state.owner)
+        return actor.subject in (state.assignee, state.owner) or actor.subject in state.tried
     return True
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.dispatch.domain.commands import (
+    AcceptOffer,
     AgreeArrivalDelay,
     Arrive,
     Assign,
@@ -37,6 +38,7 @@ from services.dispatch.domain.commands import (
     Close,
     Command,
     Complete,
+    DeclineOffer,
     GiveFeedback,
     MakeCommitment,
     MarkComplaint,
@@ -78,6 +80,8 @@ from shared.events.workorder import (
     ArrivalDelayAgreed,
     Arrived,
     Assigned,
+    AssignmentAccepted,
+    AssignmentDeclined,
     Cancelled,
     Closed,
     ComplaintValidityMarked,
@@ -153,6 +157,30 @@ def _report(command: ReportWorkOrder, actor: Actor) -> WorkOrderReported:
     )
 
 
+def _answer_offer(
+    state: WorkOrderState, command: AcceptOffer | DeclineOffer, actor: Actor
+) -> list[EventData]:
+    """A technician's answer to an offer: only while it is open and theirs."""
+    if state.assignee is not None:
+        taken = "you" if state.assignee == actor.subject else "someone else"
+        refuse(state, command, f"the work was already taken by {taken}", "offer_taken")
+    if actor.subject not in state.offered_to:
+        refuse(state, command, "you hold no open offer of this work", "no_open_offer")
+    if isinstance(command, DeclineOffer):
+        return [
+            AssignmentDeclined(
+                technician=actor.subject, attempt=state.offer_attempt, reason=command.reason
+            )
+        ]
+    withdrawn = tuple(name for name in state.offered_to if name != actor.subject)
+    return [
+        AssignmentAccepted(
+            technician=actor.subject, attempt=state.offer_attempt, withdrawn=withdrawn
+        ),
+        Assigned(assignee=actor.subject),
+    ]
+
+
 def _decide_on(
     state: WorkOrderState, command: Command, actor: Actor, now: datetime
 ) -> list[EventData]:
@@ -171,6 +199,8 @@ def _decide_on(
             if state.assignee is not None:
                 refuse(state, command, "it is already assigned; use reassign", "already_assigned")
             return [Assigned(assignee=command.assignee)]
+        case AcceptOffer() | DeclineOffer():
+            return _answer_offer(state, command, actor)
         case Reassign():
             require_status(state, command, _WITH_TECHNICIAN)
             if state.assignee is None:

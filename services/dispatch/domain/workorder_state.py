@@ -28,15 +28,20 @@ from shared.events.workorder import (
     ArrivalDelayAgreed,
     Arrived,
     Assigned,
+    AssignmentAccepted,
+    AssignmentDeclined,
     Cancelled,
     Channel,
     Closed,
     CommitmentMade,
     ComplaintValidityMarked,
     Completed,
+    DispatchPending,
     FeedbackGiven,
     FollowUpRecorded,
     Location,
+    Offered,
+    OfferExpired,
     OwnerTransferred,
     PauseReason,
     Postponed,
@@ -97,6 +102,7 @@ class WorkOrderState:
     reported_at: datetime
     updated_at: datetime
     assignee: str | None = None
+    assigned_at: datetime | None = None
     appointment_at: datetime | None = None
     agreed_arrival_at: datetime | None = None
     arrived_at: datetime | None = None
@@ -113,6 +119,15 @@ class WorkOrderState:
     cancelled_at: datetime | None = None
     reopen_count: int = 0
     complaint_valid: bool | None = None
+    offered_to: tuple[str, ...] = ()
+    """Technicians holding an open offer of the work (assignment.py)."""
+    offer_attempt: int = 0
+    """Offers made since the report (or the last dispatcher's assignment)."""
+    offer_expires_at: datetime | None = None
+    tried: tuple[str, ...] = ()
+    """Everyone offered the work so far; a re-offer goes to someone else."""
+    dispatch_pending: bool = False
+    """In the pending-dispatch queue (待派单) until someone is assigned."""
     version: int = 1
 
     @property
@@ -138,6 +153,8 @@ def _jsonable(value: Any) -> Any:
         return value.value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
@@ -168,9 +185,38 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case OwnerTransferred(to_owner=to_owner):
             return replace(state, owner=to_owner)
         case Assigned(assignee=assignee):
-            return replace(state, assignee=assignee, status=Status.ASSIGNED)
+            # An assignment, by acceptance or by a dispatcher, ends every open offer.
+            return replace(
+                state,
+                assignee=assignee,
+                assigned_at=at,
+                status=Status.ASSIGNED,
+                offered_to=(),
+                offer_expires_at=None,
+                dispatch_pending=False,
+            )
+        case Offered(attempt=attempt, expires_at=expires_at, offers=offers):
+            named = tuple(offer.technician for offer in offers)
+            return replace(
+                state,
+                offered_to=named,
+                offer_attempt=attempt,
+                offer_expires_at=expires_at,
+                tried=state.tried + tuple(n for n in named if n not in state.tried),
+            )
+        case AssignmentAccepted():
+            return replace(state, offered_to=(), offer_expires_at=None)
+        case AssignmentDeclined(technician=technician):
+            left = tuple(name for name in state.offered_to if name != technician)
+            return replace(
+                state, offered_to=left, offer_expires_at=state.offer_expires_at if left else None
+            )
+        case OfferExpired():
+            return replace(state, offered_to=(), offer_expires_at=None)
+        case DispatchPending():
+            return replace(state, dispatch_pending=True, offered_to=(), offer_expires_at=None)
         case Reassigned(to_assignee=to_assignee):
-            return replace(state, assignee=to_assignee)
+            return replace(state, assignee=to_assignee, assigned_at=at)
         case ArrivalDelayAgreed(agreed_arrival_at=agreed):
             return replace(state, agreed_arrival_at=agreed)
         case Arrived():
@@ -205,7 +251,15 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case Reopened():
             return _reopened(state)
         case Cancelled():
-            return replace(state, status=Status.CANCELLED, cancelled_at=at, pause_reason=None)
+            return replace(
+                state,
+                status=Status.CANCELLED,
+                cancelled_at=at,
+                pause_reason=None,
+                offered_to=(),
+                offer_expires_at=None,
+                dispatch_pending=False,
+            )
         case ComplaintValidityMarked(valid=valid):
             return replace(state, complaint_valid=valid)
         case UrgencyChanged(to_urgency=to_urgency):

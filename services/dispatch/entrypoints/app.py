@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.dispatch.entrypoints import bootstrap
-from services.dispatch.entrypoints.routes import health, projects, sla, sla_policies, work_orders
+from services.dispatch.entrypoints.routes import (
+    health,
+    projects,
+    sla,
+    sla_policies,
+    staff,
+    work_orders,
+)
 from services.dispatch.settings import DispatchSettings
 from shared.clock import Clock
 from shared.http.app import service_app
@@ -35,10 +42,15 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
             sla.router,
             sla_policies.router,
             projects.router,
+            staff.router,
             health.router,
         ],
         tags=[
             {"name": "work orders", "description": "Report, work and close work orders."},
             {"name": "projects", "description": "The tenant's project registry."},
+            {
+                "name": "assignment",
+                "description": "Staff directory, rosters, dispatch rules, queue, suggestions.",
+            },
         ],
     )

@@ -1,4 +1,5 @@
-"""Wire dispatch once: engine, migrations, event store, project directory, NATS and relay."""
+"""Wire dispatch once: engine, migrations, event store, project and staff directories, NATS,
+relay and the scheduler of SLA and offer timers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
+from services.dispatch.adapters.staff_directory import SqlStaffDirectory
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
@@ -33,6 +35,7 @@ class Dispatch:
     store: SqlEventStore
     projects: SqlProjectDirectory
     verifier: TokenVerifier
+    staff: SqlStaffDirectory
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     nats: Client | None = None
     relay: OutboxRelay | None = None
@@ -60,12 +63,13 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         store,
         SqlProjectDirectory(engine),
         verifier,
+        SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now),
     )
     if settings.relay_enabled:
         dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
     if settings.sla_scheduler_enabled:
-        scheduler = SlaScheduler(engine, store, dispatch.sla_policies, clock)
+        scheduler = SlaScheduler(engine, store, dispatch.sla_policies, clock, staff=dispatch.staff)
         store.on_commit(scheduler.wake)
         dispatch.scheduler = scheduler
         dispatch.tasks.append(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
@@ -101,5 +105,6 @@ async def stop(dispatch: Dispatch) -> None:
     """Stop background work, flush NATS and close the database."""
     await cancel_and_wait(dispatch.tasks)
     await dispatch.store.close()
+    dispatch.staff.close()
     await drain_quietly(dispatch.nats)
     await dispatch.engine.dispose()

@@ -53,6 +53,7 @@ class WorkOrderView:
     building: str | None
     reported_at: datetime
     summary: dict[str, Any]
+    assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,11 @@ from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_p
 from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
 from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
 from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
-from services.dispatch.domain.workorder import WorkOrderState, evolve, fold
+from services.dispatch.domain.workorder import WorkOrderState, evolve
+from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow
-from shared.errors import ConcurrencyConflict
+from services.dispatch.service_layer.timer_work import load_fresh, retry_conflicts
 from shared.events.base import EventData
-from shared.events.catalogue import parse
 from shared.events.recorded import EventMetadata
 from shared.events.sla import ClockName
 from shared.events.workorder import UrgencyChanged
@@ -168,25 +168,19 @@ async def fire_timers(
     same timer record it once; the loser's append conflicts and finds nothing left to do.
     The work order's timers are replaced with what is pending afterwards.
     """
-    for attempt in range(attempts):
-        try:
-            return await _fire_once(store, policies, work_order_id, due, now)
-        except ConcurrencyConflict:
-            if attempt == attempts - 1:
-                raise
-    return 0
+    return await retry_conflicts(
+        lambda: _fire_once(store, policies, work_order_id, due, now), attempts
+    )
 
 
 async def _fire_once(
     store: EventStore, policies: SlaPolicies, work_order_id: str, due: list[Timer], now: datetime
 ) -> int:
-    recorded = await store.load(work_order_id)
-    if not recorded:
+    fresh = await load_fresh(store, work_order_id)
+    if fresh is None:
         return 0
-    history = [(parse(e.type_name, e.data), e.occurred_at) for e in recorded]
-    state = fold(history)
-    assert state is not None
-    tenant, project = recorded[0].tenant, recorded[0].project
+    history, state = fresh.history, fresh.state
+    tenant, project = fresh.tenant, fresh.project
     sla = fold_sla(history)
     book = await policies_for(policies, tenant, project, sla)
     raised: list[EventData] = []
@@ -208,7 +202,7 @@ async def _fire_once(
         ]
     batch = AppendBatch(
         stream_id=work_order_id,
-        expected_version=len(recorded),
+        expected_version=fresh.version,
         tenant=tenant,
         project=project,
         events=tuple(
@@ -222,7 +216,8 @@ async def _fire_once(
             for e in raised
         ),
         metadata=EventMetadata(actor=SCHEDULER_ACTOR, correlation_id=f"sla:{work_order_id}"),
-        timers=timer_rows(sla, book, work_order_id),
+        # The offer-expiry timer shares the table: keep it (see assignment.py).
+        timers=(*timer_rows(sla, book, work_order_id), *offer_timer_rows(state, work_order_id)),
     )
     await store.append(batch)
     return len(raised)

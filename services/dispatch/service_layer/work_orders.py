@@ -11,18 +11,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.dispatch.domain.commands import Command, ReportWorkOrder
+from services.dispatch.domain.commands import AcceptOffer, Command, DeclineOffer, ReportWorkOrder
 from services.dispatch.domain.permissions import can_read
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fold
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
+from services.dispatch.service_layer.assignment import (
+    StaffDirectory,
+    dispatch_after,
+    offer_timer_rows,
+)
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
 from services.dispatch.service_layer.sla import SlaPolicies, policies_for, with_sla
 from shared.auth import Principal
-from shared.errors import InvalidInput, NotFound
+from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
@@ -58,8 +63,13 @@ async def report_work_order(
     policies: SlaPolicies,
     command: ReportWorkOrder,
     ctx: CommandContext,
+    staff: StaffDirectory | None = None,
 ) -> Outcome:
-    """Open a new work order in a registered project the caller may act in."""
+    """Open a new work order in a registered project the caller may act in.
+
+    With a `staff` directory, the first offer (or the pending queue) follows the report
+    in the same append when the project has a dispatch rule for the category.
+    """
     tenant = ctx.principal.tenant
     command_fingerprint = fingerprint(command, None)
     replay = await earlier_outcome(store, tenant, ctx.idempotency_key, command_fingerprint)
@@ -74,8 +84,11 @@ async def report_work_order(
         )
     decided = decide(None, command, ctx.actor, ctx.now)
     stream = Stream(str(uuid.uuid4()), tenant, command.project, 0)
+    decided = await dispatch_after(
+        staff, tenant, command.project, stream.id, None, decided, ctx.now
+    )
     answer = Answer(201, {}, command_fingerprint)
-    return await _append(store, policies, stream, ([], None), decided, ctx, answer)
+    return await append_work_order(store, policies, stream, ([], None), decided, ctx, answer)
 
 
 async def execute(
@@ -84,22 +97,56 @@ async def execute(
     work_order_id: str,
     command: Command,
     ctx: CommandContext,
+    staff: StaffDirectory | None = None,
 ) -> Outcome:
-    """Run a command on an existing work order."""
+    """Run a command on an existing work order.
+
+    An answer to an offer that loses a race (another append got there first) is decided
+    again on the fresh stream, so the loser of a grab hears "taken" rather than a bare
+    version conflict; other commands leave the retry to the client (409).
+    """
     command_fingerprint = fingerprint(command, work_order_id)
     replay = await earlier_outcome(
         store, ctx.principal.tenant, ctx.idempotency_key, command_fingerprint
     )
     if replay is not None:
         return replay
+    retries = _OFFER_ANSWER_RETRIES if isinstance(command, AcceptOffer | DeclineOffer) else 0
+    for attempt in range(retries + 1):
+        try:
+            return await _execute_once(
+                store, policies, work_order_id, command, ctx, staff, command_fingerprint
+            )
+        except ConcurrencyConflict:
+            if attempt == retries or ctx.expected_version is not None:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+_OFFER_ANSWER_RETRIES = 3
+"""Bound on re-deciding an offer answer after a conflict (each one sees a newer stream)."""
+
+
+async def _execute_once(
+    store: EventStore,
+    policies: SlaPolicies,
+    work_order_id: str,
+    command: Command,
+    ctx: CommandContext,
+    staff: StaffDirectory | None,
+    command_fingerprint: str,
+) -> Outcome:
     loaded = await load_work_order(store, work_order_id, ctx.principal)
     version = loaded.state.version
     ctx.ensure_current(version)
     decided = decide(loaded.state, command, ctx.actor, ctx.now)
+    decided = await dispatch_after(
+        staff, loaded.tenant, loaded.project, work_order_id, loaded.state, decided, ctx.now
+    )
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
     answer = Answer(200, {}, command_fingerprint)
     before = (loaded.history, loaded.state)
-    return await _append(store, policies, stream, before, decided, ctx, answer)
+    return await append_work_order(store, policies, stream, before, decided, ctx, answer)
 
 
 async def load_work_order(
@@ -118,7 +165,7 @@ async def load_work_order(
     return LoadedWorkOrder(work_order_id, tenant, project, state, events, history)
 
 
-async def _append(
+async def append_work_order(
     store: EventStore,
     policies: SlaPolicies,
     stream: Stream,
@@ -127,12 +174,14 @@ async def _append(
     ctx: CommandContext,
     answer: Answer,
 ) -> Outcome:
+    """Append `decided` with the SLA events they cause, the listing row and every timer."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
     events, new_state, timers = with_sla(
         history, state, decided, book, stream.id, stream.project, ctx.now, sla
     )
+    timers = (*timers, *offer_timer_rows(new_state, stream.id))
     body = work_order_body(stream.id, stream.tenant, stream.project, new_state)
     view = WorkOrderView(
         tenant=stream.tenant,
@@ -147,6 +196,7 @@ async def _append(
         building=new_state.location.building,
         reported_at=new_state.reported_at,
         summary=body,
+        assigned_at=new_state.assigned_at,
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
     return await append_decided(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from services.dispatch.domain.commands import (
+    AcceptOffer,
     AgreeArrivalDelay,
     Arrive,
     Assign,
@@ -15,6 +16,7 @@ from services.dispatch.domain.commands import (
     Close,
     Command,
     Complete,
+    DeclineOffer,
     GiveFeedback,
     MakeCommitment,
     MarkComplaint,
@@ -80,6 +82,8 @@ SAMPLE_COMMANDS: dict[type[Command], Callable[[datetime], Command]] = {
     TransferOwner: lambda now: TransferOwner(to_owner="cs-2", reason="shift change"),
     Assign: lambda now: Assign(assignee="tech-1"),
     Reassign: lambda now: Reassign(to_assignee="tech-2", reason="needs an electrician"),
+    AcceptOffer: lambda now: AcceptOffer(),
+    DeclineOffer: lambda now: DeclineOffer(reason="on another job"),
     AgreeArrivalDelay: lambda now: AgreeArrivalDelay(
         agreed_arrival_at=now + timedelta(minutes=30), reason="technician on another job"
     ),

@@ -20,6 +20,7 @@ from .builders import report
 def test_work_order_commands_are_keyed_by_their_url_segment() -> None:
     assert all(name == cls.name for name, cls in WORK_ORDER_COMMANDS.items())
     assert set(WORK_ORDER_COMMANDS) == {
+        "accept-offer",
         "agree-arrival-delay",
         "arrive",
         "assign",
@@ -27,6 +28,7 @@ def test_work_order_commands_are_keyed_by_their_url_segment() -> None:
         "change-urgency",
         "close",
         "complete",
+        "decline-offer",
         "give-feedback",
         "make-commitment",
         "mark-complaint",

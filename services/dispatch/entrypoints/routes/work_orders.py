@@ -60,7 +60,12 @@ async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
     """Open a work order; the caller (or `owner`) becomes its owner (首按责任制)."""
     dispatch = scope.dispatch
     outcome = await report_work_order(
-        dispatch.store, dispatch.projects, dispatch.sla_policies, command, scope.context
+        dispatch.store,
+        dispatch.projects,
+        dispatch.sla_policies,
+        command,
+        scope.context,
+        staff=dispatch.staff,
     )
     return outcome_response(outcome, location=f"/v1/work-orders/{outcome.body['id']}")
 
@@ -70,7 +75,12 @@ def _command_endpoint(command_type: type[Command]) -> Any:
         with bind_context(work_order_id=work_order_id, command=command_type.name):
             dispatch = scope.dispatch
             outcome = await execute(
-                dispatch.store, dispatch.sla_policies, work_order_id, command, scope.context
+                dispatch.store,
+                dispatch.sla_policies,
+                work_order_id,
+                command,
+                scope.context,
+                staff=dispatch.staff,
             )
         return outcome_response(outcome)
 

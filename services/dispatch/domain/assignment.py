@@ -1,0 +1,260 @@
+"""Who gets the work (派单): dispatch rules, eligibility, ranking with reasons, and the next step.
+
+Eligible for an order (all must hold): has the rule's trade, covers the order's project and
+building, set themselves `on_duty`, is on a roster shift now (a project without shifts
+relies on availability alone), was not offered this order before, and has fewer open
+orders than the load limit (their own, else the rule's) unless the order is urgent.
+
+Ranking: fewest open orders first, then the longest idle (never assigned counts as idle
+the longest), then a round-robin position (`rotation`) that changes from one order to the
+next, so exact ties do not always go to the same person.
+
+`next_dispatch_step` turns that into an offer (auto: the first; grab: all) or, when nobody
+is eligible or the attempts are used up, the pending-dispatch queue with an escalation to
+the supervisors on duty (else the on-call list). Pure: the facts arrive as arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.dispatch.domain.roster import Roster
+from services.dispatch.domain.staff import Availability, StaffMember, StaffRole, TradeName
+from shared.events.workorder import (
+    DispatchMode,
+    DispatchPending,
+    Offered,
+    OfferReasons,
+    PendingReason,
+    Urgency,
+)
+
+DEFAULT_OFFER_SECONDS = 60
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_LOAD_LIMIT = 5
+
+
+class DispatchRule(BaseModel):
+    """How one category of work of a project is dispatched (`PUT .../dispatch-rules/{category}`).
+
+    The category `*` is the project's default for categories without their own rule; a
+    project without any rule keeps dispatching by hand (nothing happens at a report).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: DispatchMode
+    trade: TradeName = Field(description="The skill the work needs, e.g. plumbing.")
+    load_limit: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=DEFAULT_LOAD_LIMIT,
+        description="Open orders above which a technician gets no more (urgent orders ignore it).",
+    )
+    offer_seconds: Annotated[int, Field(ge=5, le=86_400)] = Field(
+        default=DEFAULT_OFFER_SECONDS, description="How long an offer waits for acceptance."
+    )
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=DEFAULT_MAX_ATTEMPTS,
+        description="Offers made before the order goes to the pending-dispatch queue.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A technician's open work and when they were last assigned (None: never)."""
+
+    open_orders: int = 0
+    last_assigned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What eligibility needs to know about the work order."""
+
+    project: str
+    building: str | None
+    urgency: Urgency
+    rotation_key: int
+    """Any integer that differs between orders (the order id's); it turns the round-robin."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An eligible technician and why they rank where they do."""
+
+    staff_id: str
+    open_orders: int
+    idle: timedelta | None
+    """Time since the last assignment; None when never assigned (ranks as the longest)."""
+    rotation: int
+    reasons: tuple[str, ...]
+
+    def sort_key(self) -> tuple[int, int, float, int]:
+        """Fewest open orders, then longest idle (never first), then rotation position."""
+        never = 0 if self.idle is None else 1
+        idle = 0.0 if self.idle is None else -self.idle.total_seconds()
+        return (self.open_orders, never, idle, self.rotation)
+
+
+def load_limit(member: StaffMember, rule: DispatchRule) -> int:
+    """The open-order limit of `member` under `rule` (their own if set)."""
+    return member.record.max_open_orders or rule.load_limit
+
+
+def why_not(
+    member: StaffMember,
+    rule: DispatchRule,
+    order: OrderFacts,
+    workload: Workload,
+    on_duty: frozenset[str] | None,
+    tried: Iterable[str],
+) -> str | None:
+    """Why `member` may not be offered the order, or None when they may.
+
+    `on_duty` is who the roster has on shift now; None means the project has no shifts.
+    """
+    if member.record.role is not StaffRole.TECHNICIAN:
+        return "not a technician"
+    if not member.has_trade(rule.trade):
+        return f"no {rule.trade} skill"
+    if not member.covers(order.project, order.building):
+        return "does not cover this location"
+    if member.availability is not Availability.ON_DUTY:
+        return f"availability is {member.availability.value}"
+    if on_duty is not None and member.id not in on_duty:
+        return "not on a roster shift now"
+    if member.id in set(tried):
+        return "was offered this order already"
+    limit = load_limit(member, rule)
+    if order.urgency is not Urgency.URGENT and workload.open_orders >= limit:
+        return f"has {workload.open_orders} open orders, limit {limit}"
+    return None
+
+
+def rank(
+    staff: Sequence[StaffMember],
+    rule: DispatchRule,
+    order: OrderFacts,
+    workloads: Mapping[str, Workload],
+    on_duty: frozenset[str] | None,
+    tried: Iterable[str],
+    now: datetime,
+) -> tuple[list[Candidate], dict[str, str]]:
+    """The eligible technicians best first, and why each other one is not eligible."""
+    tried = frozenset(tried)
+    ordered = sorted(staff, key=lambda m: m.id)
+    # The round-robin: each order starts the rotation at another position.
+    start = order.rotation_key % len(ordered) if ordered else 0
+    candidates: list[Candidate] = []
+    refused: dict[str, str] = {}
+    for position, member in enumerate(ordered):
+        workload = workloads.get(member.id, Workload())
+        refusal = why_not(member, rule, order, workload, on_duty, tried)
+        if refusal is not None:
+            refused[member.id] = refusal
+            continue
+        idle = None if workload.last_assigned_at is None else now - workload.last_assigned_at
+        reasons = [
+            f"skill {rule.trade}",
+            f"covers {order.project}" + (f" building {order.building}" if order.building else ""),
+            "on duty",
+            f"{workload.open_orders} open orders"
+            + (
+                " (urgent: load limit skipped)"
+                if order.urgency is Urgency.URGENT
+                else f" of {load_limit(member, rule)} allowed"
+            ),
+            "never assigned" if idle is None else f"idle {int(idle.total_seconds())} s",
+        ]
+        rotation = (position - start) % len(ordered)
+        candidates.append(
+            Candidate(member.id, workload.open_orders, idle, rotation, tuple(reasons))
+        )
+    candidates.sort(key=Candidate.sort_key)
+    return candidates, refused
+
+
+def offer_reasons(candidates: Sequence[Candidate]) -> tuple[OfferReasons, ...]:
+    """The candidates as the `offers` of a `workorder.offered` event, ranked from 1."""
+    return tuple(
+        OfferReasons(
+            technician=c.staff_id,
+            rank=i,
+            open_orders=c.open_orders,
+            idle_seconds=None if c.idle is None else max(c.idle.total_seconds(), 0.0),
+            rotation=c.rotation,
+            reasons=(*c.reasons, f"rotation position {c.rotation}"),
+        )
+        for i, c in enumerate(candidates, start=1)
+    )
+
+
+def escalation(
+    staff: Sequence[StaffMember], roster: Roster, on_duty: frozenset[str] | None
+) -> tuple[str, tuple[str, ...]]:
+    """Whom a pending order is escalated to: supervisors on duty, else the on-call list."""
+    supervisors = tuple(
+        sorted(
+            m.id
+            for m in staff
+            if m.record.role is StaffRole.SUPERVISOR
+            and m.availability is Availability.ON_DUTY
+            and (on_duty is None or m.id in on_duty)
+        )
+    )
+    if supervisors:
+        return "on_duty_supervisor", supervisors
+    if roster.on_call:
+        return "on_call", roster.on_call
+    return "none", ()
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchFacts:
+    """Everything the next dispatch step depends on, read by the service layer."""
+
+    rule: DispatchRule
+    staff: Sequence[StaffMember]
+    roster: Roster
+    workloads: Mapping[str, Workload]
+
+
+def next_dispatch_step(
+    facts: DispatchFacts,
+    order: OrderFacts,
+    attempts_made: int,
+    tried: Iterable[str],
+    now: datetime,
+) -> Offered | DispatchPending | None:
+    """The next offer of an unassigned order, or its entry into the pending queue.
+
+    None in manual mode: a dispatcher picks, helped by `rank`'s suggestions.
+    """
+    rule = facts.rule
+    if rule.mode is DispatchMode.MANUAL:
+        return None
+    on_duty = facts.roster.on_duty(now) if facts.roster.shifts else None
+    if attempts_made >= rule.max_attempts:
+        return _pending(facts, on_duty, PendingReason.ATTEMPTS_EXHAUSTED, attempts_made)
+    candidates, _ = rank(facts.staff, rule, order, facts.workloads, on_duty, tried, now)
+    if not candidates:
+        return _pending(facts, on_duty, PendingReason.NOBODY_ELIGIBLE, attempts_made)
+    chosen = candidates[:1] if rule.mode is DispatchMode.AUTO else candidates
+    return Offered(
+        mode=rule.mode,
+        attempt=attempts_made + 1,
+        trade=rule.trade,
+        expires_at=now + timedelta(seconds=rule.offer_seconds),
+        offers=offer_reasons(chosen),
+    )
+
+
+def _pending(
+    facts: DispatchFacts, on_duty: frozenset[str] | None, reason: PendingReason, attempts: int
+) -> DispatchPending:
+    level, people = escalation(facts.staff, facts.roster, on_duty)
+    return DispatchPending(reason=reason, attempts=attempts, escalation=level, escalated_to=people)

@@ -1,0 +1,196 @@
+"""`/v1/staff`: the staff directory, availability and workload; `/v1/dispatch`: rules,
+rosters, the pending queue; suggestions for a work order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict
+
+from services.dispatch.adapters.dispatch_queue import pending_queue
+from services.dispatch.domain.assignment import DispatchRule
+from services.dispatch.domain.roster import Roster
+from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
+from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.responses import json_response
+from services.dispatch.service_layer import staff as staffing
+from services.dispatch.service_layer.work_orders import load_work_order
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.http.auth import PrincipalDep
+from shared.http.problems import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
+
+StaffIdPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,128}$", description="The staff member's id")
+]
+ProjectPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Project slug")]
+CategoryPath = Annotated[
+    str, Path(min_length=1, max_length=200, description="A work-order category, or * for all")
+]
+ProjectQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")]
+
+
+class AvailabilityInput(BaseModel):
+    """What a technician says about themselves."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    availability: Availability
+
+
+def _member_body(member: StaffMember) -> dict[str, object]:
+    return {
+        "id": member.id,
+        "availability": member.availability.value,
+        **member.record.model_dump(mode="json"),
+    }
+
+
+@router.put(
+    "/v1/staff/{staff_id}", response_class=Response, summary="Create or replace a staff member"
+)
+async def put_staff(
+    staff_id: StaffIdPath, record: StaffRecord, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """A directory entry: team, trades, projects and buildings covered (manager roles)."""
+    member = await staffing.put_staff(dispatch.staff, principal, staff_id, record)
+    return json_response(_member_body(member))
+
+
+@router.get("/v1/staff", response_class=Response, summary="List staff")
+async def list_staff(
+    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+) -> Response:
+    """The staff of the caller's projects (or of one project)."""
+    staffing.require_role(principal, staffing.READERS, "list the staff directory")
+    members = await dispatch.staff.list_staff(principal.tenant, project)
+    visible = [
+        m
+        for m in members
+        if any(principal.can_access(principal.tenant, p) for p in m.record.projects)
+    ]
+    return json_response({"items": [_member_body(m) for m in visible]})
+
+
+@router.get("/v1/staff/{staff_id}", response_class=Response, summary="Read a staff member")
+async def read_staff(
+    staff_id: StaffIdPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """One directory entry (yourself, or someone of your projects)."""
+    member = await staffing.visible_member(dispatch.staff, principal, staff_id)
+    return json_response(_member_body(member))
+
+
+@router.put(
+    "/v1/staff/{staff_id}/availability", response_class=Response, summary="Set availability"
+)
+async def put_availability(
+    staff_id: StaffIdPath, body: AvailabilityInput, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """On duty, busy or off: only `on_duty` technicians receive offers."""
+    member = await staffing.set_availability(dispatch.staff, principal, staff_id, body.availability)
+    return json_response(_member_body(member))
+
+
+@router.get("/v1/staff/{staff_id}/workload", response_class=Response, summary="A person's workload")
+async def get_workload(
+    staff_id: StaffIdPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """Open work orders and time since the last assignment (what auto dispatch ranks by)."""
+    body = await staffing.workload(dispatch.staff, principal, staff_id, dispatch.clock.now())
+    return json_response(body)
+
+
+@router.put(
+    "/v1/projects/{project}/dispatch-rules/{category}",
+    response_class=Response,
+    summary="Set the dispatch mode of a category",
+)
+async def put_rule(
+    project: ProjectPath,
+    category: CategoryPath,
+    rule: DispatchRule,
+    principal: PrincipalDep,
+    dispatch: DispatchDep,
+) -> Response:
+    """Auto, grab or manual for one category of a project (`*`: every other category)."""
+    await _require_keeper(dispatch, principal, project, "set dispatch rules")
+    await dispatch.staff.put_rule(principal.tenant, project, category, rule)
+    return json_response({"project": project, "category": category, **rule.model_dump(mode="json")})
+
+
+@router.get(
+    "/v1/projects/{project}/dispatch-rules", response_class=Response, summary="Dispatch rules"
+)
+async def list_rules(
+    project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """A project's dispatch rules by category."""
+    staffing.require_role(principal, staffing.READERS, "read dispatch rules")
+    staffing.require_projects(principal, [project])
+    rules = await dispatch.staff.rules(principal.tenant, project)
+    items = [{"category": c, **r.model_dump(mode="json")} for c, r in sorted(rules.items())]
+    return json_response({"items": items})
+
+
+@router.put("/v1/projects/{project}/roster", response_class=Response, summary="Set the roster")
+async def put_roster(
+    project: ProjectPath, roster: Roster, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """A project's shifts (with rotations) and on-call list."""
+    await _require_keeper(dispatch, principal, project, "set rosters")
+    await dispatch.staff.put_roster(principal.tenant, project, roster)
+    return json_response(roster.model_dump(mode="json"))
+
+
+@router.get("/v1/projects/{project}/roster", response_class=Response, summary="Read the roster")
+async def read_roster(
+    project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """A project's roster and who it has on duty now."""
+    staffing.require_role(principal, staffing.READERS, "read rosters")
+    staffing.require_projects(principal, [project])
+    roster = await dispatch.staff.roster(principal.tenant, project)
+    on_duty = sorted(roster.on_duty(dispatch.clock.now()))
+    return json_response({**roster.model_dump(mode="json"), "on_duty_now": on_duty})
+
+
+@router.get("/v1/dispatch/queue", response_class=Response, summary="The pending-dispatch queue")
+async def queue(
+    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+) -> Response:
+    """Orders nobody could be found for, per project, oldest first (待派单)."""
+    staffing.require_role(principal, staffing.READERS, "read the dispatch queue")
+    visible = None if principal.all_projects else principal.projects
+    pending = await pending_queue(dispatch.engine, principal.tenant, visible, project)
+    items = [
+        {"project": p, "count": len(orders), "orders": orders}
+        for p, orders in sorted(pending.items())
+    ]
+    return json_response({"items": items})
+
+
+@router.get(
+    "/v1/work-orders/{work_order_id}/suggestions",
+    response_class=Response,
+    summary="Who to send: the ranked suggestions",
+)
+async def suggestions(
+    work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """Eligible technicians best first with the reasons, and why the others are not."""
+    loaded = await load_work_order(dispatch.store, work_order_id, principal)
+    found = await staffing.suggestions(dispatch.staff, principal, loaded, dispatch.clock.now())
+    return json_response(found.body(work_order_id))
+
+
+async def _require_keeper(
+    dispatch: DispatchDep, principal: Principal, project: str, what: str
+) -> None:
+    staffing.require_role(principal, staffing.KEEPERS, what)
+    staffing.require_projects(principal, [project])
+    if not await dispatch.projects.exists(principal.tenant, project):
+        raise NotFound(f"project {project!r} not found", code="unknown_project")

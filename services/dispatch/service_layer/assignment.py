@@ -1,0 +1,117 @@
+"""Assignment around each command: the offer (or pending queue) a decision calls for.
+
+A report in a project whose category has an auto or grab rule is followed, in the same
+append, by `workorder.offered` (or `workorder.dispatch_pending`), so "reported → offered"
+costs no second round trip and nothing sits unassigned. A decline that leaves no open
+offer, and an expired offer, are followed the same way by the next offer. The offer's
+expiry is a row of the durable timer table (clock `offer`), replaced with every append
+like the SLA timers and fired by the same scheduler (`expire_offer`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
+from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
+from services.dispatch.service_layer.ports import TimerRow
+from shared.events.base import EventData
+from shared.events.workorder import AssignmentDeclined, OfferExpired, WorkOrderReported
+
+OFFER_CLOCK = "offer"
+"""The `clock` of offer-expiry rows in the timer table (the SLA clocks use their names)."""
+
+ASSIGNMENT_ACTOR = "dispatch-assignment"
+"""The `actor` of the events the assignment engine records on its own (expiries, re-offers)."""
+
+
+class StaffDirectory(Protocol):
+    """The staff, rosters and dispatch rules a dispatch decision reads."""
+
+    async def dispatch_facts(
+        self, tenant: str, project: str, category: str
+    ) -> DispatchFacts | None:
+        """The rule for `category` in `project` with the people, roster and workloads it
+        ranks; None when the project dispatches that category by hand (no rule)."""
+        ...
+
+
+def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:
+    """Whether the events just decided leave an unassigned order needing an offer."""
+    if not decided or not isinstance(
+        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired
+    ):
+        return False
+    return (
+        state.status is Status.REPORTED
+        and state.assignee is None
+        and not state.offered_to
+        and not state.dispatch_pending
+    )
+
+
+def order_facts(work_order_id: str, project: str, state: WorkOrderState) -> OrderFacts:
+    """What eligibility needs of the order; the id's bits turn the round-robin."""
+    return OrderFacts(
+        project=project,
+        building=state.location.building,
+        urgency=state.urgency,
+        rotation_key=zlib.crc32(work_order_id.encode()),
+    )
+
+
+async def dispatch_after(
+    staff: StaffDirectory | None,
+    tenant: str,
+    project: str,
+    work_order_id: str,
+    state: WorkOrderState | None,
+    decided: list[EventData],
+    now: datetime,
+) -> list[EventData]:
+    """`decided` followed by the dispatch step it calls for (an offer or the pending queue)."""
+    if staff is None or not decided:
+        return decided
+    after = state
+    for event in decided:
+        after = evolve(after, event, now)
+    assert after is not None
+    if not calls_for_dispatch(after, decided):
+        return decided
+    facts = await staff.dispatch_facts(tenant, project, after.category)
+    if facts is None:
+        return decided
+    order = order_facts(work_order_id, project, after)
+    step = next_dispatch_step(facts, order, after.offer_attempt, after.tried, now)
+    return decided if step is None else [*decided, step]
+
+
+def offer_timer_rows(state: WorkOrderState, work_order_id: str) -> tuple[TimerRow, ...]:
+    """The durable expiry timer of the open offer, if there is one."""
+    if not state.offered_to or state.offer_expires_at is None or state.assignee is not None:
+        return ()
+    timer: dict[str, Any] = {
+        "clock": OFFER_CLOCK,
+        "attempt": state.offer_attempt,
+        "work_order_id": work_order_id,
+    }
+    return (
+        TimerRow(
+            key=f"{OFFER_CLOCK}:{state.offer_attempt}",
+            clock=OFFER_CLOCK,
+            fires_at=state.offer_expires_at,
+            due_at=state.offer_expires_at,
+            timer=timer,
+        ),
+    )
+
+
+def expiry_of(state: WorkOrderState, attempt: int) -> list[EventData]:
+    """The expiry of offer `attempt` if it is still open (a timer may be stale: idempotent)."""
+    if state.status is not Status.REPORTED or state.offer_attempt != attempt:
+        return []
+    if not state.offered_to:
+        return []
+    return [OfferExpired(attempt=attempt, technicians=state.offered_to)]

@@ -1,0 +1,201 @@
+"""Managing the staff directory, rosters and dispatch rules; reading workload, queue, suggestions.
+
+Who may do what: project managers and supervisors keep the directory, rosters and rules
+of the projects their token grants (HQ quality too, for every project); a technician sets
+their own availability (a supervisor or dispatcher may set anyone's, e.g. after a call);
+dispatchers, supervisors and managers read workloads, the queue and the suggestions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.dispatch.domain.assignment import (
+    DispatchFacts,
+    DispatchRule,
+    Workload,
+    offer_reasons,
+    rank,
+)
+from services.dispatch.domain.roster import Roster
+from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
+from services.dispatch.service_layer.assignment import order_facts
+from services.dispatch.service_layer.work_orders import LoadedWorkOrder
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, NotFound
+from shared.events.workorder import DispatchMode
+
+KEEPERS = frozenset({Role.PROJECT_MANAGER, Role.SUPERVISOR, Role.HQ_QUALITY})
+"""Who keeps the staff directory, rosters and dispatch rules (the manager roles)."""
+
+READERS = KEEPERS | {Role.DISPATCHER}
+"""Who reads workloads, the pending queue and the suggestions."""
+
+AVAILABILITY_SETTERS = frozenset({Role.SUPERVISOR, Role.DISPATCHER, Role.PROJECT_MANAGER})
+"""Who may set someone else's availability."""
+
+
+class StaffAdmin(Protocol):
+    """The directory's management operations (the SQL directory implements them)."""
+
+    async def put_staff(self, tenant: str, staff_id: str, record: StaffRecord) -> StaffMember:
+        """Create or replace an entry."""
+        ...
+
+    async def get_staff(self, tenant: str, staff_id: str) -> StaffMember | None:
+        """One entry."""
+        ...
+
+    async def set_availability(
+        self, tenant: str, staff_id: str, availability: Availability
+    ) -> StaffMember:
+        """Record availability."""
+        ...
+
+    async def workloads(self, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
+        """Open orders and last assignment of each person."""
+        ...
+
+    async def list_staff(self, tenant: str, project: str | None) -> list[StaffMember]:
+        """A tenant's staff, or those covering `project`."""
+        ...
+
+    async def roster(self, tenant: str, project: str) -> Roster:
+        """A project's roster."""
+        ...
+
+    async def rule_for(self, tenant: str, project: str, category: str) -> DispatchRule | None:
+        """The dispatch rule of a category (or the project's default), if any."""
+        ...
+
+
+def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
+    """Refuse (403) a caller whose role is not in `roles`."""
+    if principal.role not in roles:
+        raise Forbidden(f"a {principal.role.value} may not {what}", code="role_not_allowed")
+
+
+def require_projects(principal: Principal, projects: Iterable[str]) -> None:
+    """Refuse (404, as for anything invisible) a project the token does not grant."""
+    for project in projects:
+        if not principal.can_access(principal.tenant, project):
+            raise NotFound(f"project {project!r} not found", code="unknown_project")
+
+
+async def put_staff(
+    directory: StaffAdmin, principal: Principal, staff_id: str, record: StaffRecord
+) -> StaffMember:
+    """Create or replace a directory entry in projects the manager may manage."""
+    require_role(principal, KEEPERS, "change the staff directory")
+    require_projects(principal, record.projects)
+    current = await directory.get_staff(principal.tenant, staff_id)
+    if current is not None:
+        # Moving someone out of a project is managing that project too.
+        require_projects(principal, current.record.projects)
+    return await directory.put_staff(principal.tenant, staff_id, record)
+
+
+async def visible_member(directory: StaffAdmin, principal: Principal, staff_id: str) -> StaffMember:
+    """A staff member the caller may see: themselves, or someone of their projects."""
+    member = await directory.get_staff(principal.tenant, staff_id)
+    visible = member is not None and (
+        principal.subject == staff_id
+        or (
+            principal.role in READERS
+            and any(principal.can_access(principal.tenant, p) for p in member.record.projects)
+        )
+    )
+    if member is None or not visible:
+        raise NotFound(f"no staff member {staff_id!r}", code="unknown_staff")
+    return member
+
+
+async def set_availability(
+    directory: StaffAdmin, principal: Principal, staff_id: str, availability: Availability
+) -> StaffMember:
+    """A technician's own availability, or anyone's by a supervisor or dispatcher."""
+    if principal.subject != staff_id:
+        require_role(principal, AVAILABILITY_SETTERS, "set someone else's availability")
+    await visible_member(directory, principal, staff_id)
+    return await directory.set_availability(principal.tenant, staff_id, availability)
+
+
+async def workload(
+    directory: StaffAdmin, principal: Principal, staff_id: str, now: datetime
+) -> dict[str, Any]:
+    """`GET /v1/staff/{id}/workload`: open orders and idle time of one person."""
+    member = await visible_member(directory, principal, staff_id)
+    found = (await directory.workloads(principal.tenant, [staff_id])).get(staff_id, Workload())
+    last = found.last_assigned_at
+    return {
+        "staff_id": staff_id,
+        "availability": member.availability.value,
+        "open_orders": found.open_orders,
+        "max_open_orders": member.record.max_open_orders,
+        "last_assigned_at": last.isoformat() if last else None,
+        "idle_seconds": (now - last).total_seconds() if last else None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestions:
+    """The ranked list for a dispatcher (manual mode, or any order still unassigned)."""
+
+    trade: str
+    mode: DispatchMode
+    ranked: list[dict[str, Any]]
+    not_eligible: dict[str, str]
+
+    def body(self, work_order_id: str) -> dict[str, Any]:
+        """The JSON of `GET /v1/work-orders/{id}/suggestions`."""
+        return {
+            "work_order_id": work_order_id,
+            "trade": self.trade,
+            "mode": self.mode.value,
+            "suggestions": self.ranked,
+            "not_eligible": [
+                {"staff_id": k, "why": v} for k, v in sorted(self.not_eligible.items())
+            ],
+        }
+
+
+async def suggestions(
+    directory: StaffAdmin, principal: Principal, loaded: LoadedWorkOrder, now: datetime
+) -> Suggestions:
+    """Who a dispatcher should send, best first, with the reasons; and why not the others.
+
+    Without a rule for the category, the category is taken as the trade (manual mode).
+    Someone already offered the order is suggested again: a dispatcher may insist.
+    """
+    require_role(principal, READERS, "see dispatch suggestions")
+    state = loaded.state
+    tenant, project = loaded.tenant, loaded.project
+    rule = await directory.rule_for(tenant, project, state.category)
+    if rule is None:
+        rule = DispatchRule(mode=DispatchMode.MANUAL, trade=_as_trade(state.category))
+    staff = await directory.list_staff(tenant, project)
+    facts = DispatchFacts(
+        rule=rule,
+        staff=staff,
+        roster=await directory.roster(tenant, project),
+        workloads=await directory.workloads(tenant, (m.id for m in staff)),
+    )
+    on_duty = facts.roster.on_duty(now) if facts.roster.shifts else None
+    order = order_facts(loaded.id, loaded.project, state)
+    ranked, refused = rank(facts.staff, facts.rule, order, facts.workloads, on_duty, (), now)
+    return Suggestions(
+        trade=facts.rule.trade,
+        mode=facts.rule.mode,
+        ranked=[r.model_dump(mode="json") for r in offer_reasons(ranked)],
+        not_eligible=refused,
+    )
+
+
+def _as_trade(category: str) -> str:
+    slug = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "_-") else "_" for ch in category.lower()
+    )
+    return slug[:64] or "general"

@@ -1,0 +1,69 @@
+"""Staff, rules and rosters for the assignment tests, set up through the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.dispatch.adapters.sla_scheduler import SlaScheduler
+from shared.auth import Role
+from tests.integration.dispatch.api_support import Api, auth
+
+MANAGER = auth(Role.PROJECT_MANAGER)
+
+
+async def hire(
+    api: Api,
+    staff_id: str,
+    *,
+    trades: tuple[str, ...] = ("plumbing",),
+    role: str = "technician",
+    projects: tuple[str, ...] = ("sunny",),
+    on_duty: bool = True,
+    **record: Any,
+) -> None:
+    """Put a staff member in the directory and, by default, on duty (set by themselves)."""
+    body = {
+        "name": staff_id,
+        "role": role,
+        "team": "maintenance",
+        "trades": list(trades),
+        "projects": list(projects),
+        **record,
+    }
+    response = await api.client.put(f"/v1/staff/{staff_id}", json=body, headers=MANAGER)
+    assert response.status_code == 200, response.text
+    if on_duty:
+        own = auth(Role.TECHNICIAN if role == "technician" else Role.SUPERVISOR, subject=staff_id)
+        response = await api.client.put(
+            f"/v1/staff/{staff_id}/availability", json={"availability": "on_duty"}, headers=own
+        )
+        assert response.status_code == 200, response.text
+
+
+async def set_rule(api: Api, mode: str, category: str = "plumbing", **rule: Any) -> None:
+    """Dispatch `category` of project sunny in `mode` (trade plumbing unless given)."""
+    body = {"mode": mode, "trade": "plumbing", **rule}
+    response = await api.client.put(
+        f"/v1/projects/sunny/dispatch-rules/{category}", json=body, headers=MANAGER
+    )
+    assert response.status_code == 200, response.text
+
+
+async def events_of(api: Api, work_order_id: str) -> list[dict[str, Any]]:
+    """The work order's events (envelopes), oldest first, SLA events left out."""
+    response = await api.client.get(
+        f"/v1/work-orders/{work_order_id}/events", headers=auth(Role.SUPERVISOR)
+    )
+    assert response.status_code == 200, response.text
+    return [e for e in response.json()["items"] if ".sla_" not in e["type"]]
+
+
+def types(events: list[dict[str, Any]]) -> list[str]:
+    """The unversioned types, e.g. `workorder.offered`."""
+    return [e["type"].rsplit(".", 1)[0] for e in events]
+
+
+def scheduler_of(api: Api) -> SlaScheduler:
+    """A timer scheduler of the running app, driven by hand with the test's clock."""
+    d = api.dispatch
+    return SlaScheduler(d.engine, d.store, d.sla_policies, api.clock, staff=d.staff)

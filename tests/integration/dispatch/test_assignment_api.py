@@ -1,0 +1,299 @@
+"""Assignment over HTTP: offers after the report, answers, expiry, the pending queue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
+from shared.auth import Role
+from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.integration.dispatch.assignment_support import (
+    MANAGER,
+    events_of,
+    hire,
+    scheduler_of,
+    set_rule,
+    types,
+)
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:
+    # Timers are fired by hand so the test decides when time has passed.
+    async with running_api(database_url, sla_scheduler_enabled=False) as running:
+        yield running
+
+
+async def test_a_report_is_offered_to_the_least_loaded_technician_in_the_same_append(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await hire(api, "li")
+    await hire(api, "zhao", trades=("electrical",))
+    await set_rule(api, "auto")
+    first = await api.report()
+    taker = first["offered_to"][0]
+    accepted = await api.command(first["id"], "accept-offer", Role.TECHNICIAN, subject=taker)
+    assert accepted.status_code == 200, accepted.text
+    free = "li" if taker == "wang" else "wang"
+
+    second = await api.report()
+
+    events = await events_of(api, second["id"])
+    assert types(events)[:2] == ["workorder.reported", "workorder.offered"]
+    assert events[0]["time"] == events[1]["time"]
+    offer = events[1]["data"]
+    assert offer["mode"] == "auto"
+    assert [o["technician"] for o in offer["offers"]] == [free]
+    assert offer["offers"][0]["open_orders"] == 0
+    assert "skill plumbing" in offer["offers"][0]["reasons"]
+    assert second["offered_to"] == [free]
+
+
+async def test_acceptance_assigns_and_shows_in_the_workload(api: Api) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    order = await api.report()
+
+    accepted = await api.command(order["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    workload = await api.client.get("/v1/staff/wang/workload", headers=MANAGER)
+
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["assignee"] == "wang"
+    assert types(await events_of(api, order["id"]))[-2:] == [
+        "workorder.assignment_accepted",
+        "workorder.assigned",
+    ]
+    assert workload.json()["open_orders"] == 1
+    assert workload.json()["last_assigned_at"] is not None
+
+
+async def test_a_decline_offers_the_work_to_the_next_technician_at_once(api: Api) -> None:
+    await hire(api, "li")
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    order = await api.report()
+    first = order["offered_to"][0]
+
+    declined = await api.command(
+        order["id"], "decline-offer", Role.TECHNICIAN, {"reason": "stuck in a lift"}, subject=first
+    )
+
+    assert declined.status_code == 200, declined.text
+    events = await events_of(api, order["id"])
+    assert types(events)[-2:] == ["workorder.assignment_declined", "workorder.offered"]
+    assert events[-1]["data"]["attempt"] == 2
+    assert declined.json()["offered_to"] == [n for n in ("li", "wang") if n != first]
+
+
+async def test_an_unanswered_offer_expires_and_goes_to_the_next_then_to_the_queue(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await hire(api, "li")
+    await hire(api, "boss", role="supervisor", trades=())
+    await set_rule(api, "auto", offer_seconds=60, max_attempts=2)
+    order = await api.report()
+    scheduler = scheduler_of(api)
+
+    api.clock.advance(timedelta(seconds=59))
+    await scheduler.fire_due()
+    assert "workorder.offer_expired" not in types(await events_of(api, order["id"]))
+    api.clock.advance(timedelta(seconds=1))
+    await scheduler.fire_due()
+    api.clock.advance(timedelta(seconds=60))
+    await scheduler.fire_due()
+    await scheduler.fire_due()  # nothing is left to expire twice
+
+    events = await events_of(api, order["id"])
+    assert types(events) == [
+        "workorder.reported",
+        "workorder.offered",
+        "workorder.offer_expired",
+        "workorder.offered",
+        "workorder.offer_expired",
+        "workorder.dispatch_pending",
+    ]
+    pending = events[-1]
+    assert pending["data"]["reason"] == "attempts_exhausted"
+    assert pending["data"]["escalated_to"] == ["boss"]
+    assert pending["actor"] == "dispatch-assignment"
+    offered = {
+        events[1]["data"]["offers"][0]["technician"],
+        events[3]["data"]["offers"][0]["technician"],
+    }
+    assert offered == {"wang", "li"}
+    queue = await api.client.get("/v1/dispatch/queue", headers=auth(Role.DISPATCHER))
+    assert [(p["project"], p["count"]) for p in queue.json()["items"]] == [("sunny", 1)]
+
+
+async def test_with_nobody_eligible_the_report_enters_the_queue_and_is_escalated(
+    api: Api,
+) -> None:
+    await hire(api, "zhao", trades=("electrical",))
+    await hire(api, "off-duty", on_duty=False)
+    roster = {"shifts": [], "on_call": ["hotline-1"]}
+    await api.client.put("/v1/projects/sunny/roster", json=roster, headers=MANAGER)
+    await set_rule(api, "auto")
+
+    order = await api.report()
+    assigned = await api.command(order["id"], "assign", Role.DISPATCHER, {"assignee": "zhao"})
+
+    events = await events_of(api, order["id"])
+    assert types(events)[:2] == ["workorder.reported", "workorder.dispatch_pending"]
+    assert events[1]["data"] == {
+        "reason": "nobody_eligible",
+        "attempts": 0,
+        "escalation": "on_call",
+        "escalated_to": ["hotline-1"],
+    }
+    assert order["dispatch_pending"] is True
+    assert assigned.status_code == 200
+    queue = await api.client.get("/v1/dispatch/queue", headers=auth(Role.DISPATCHER))
+    assert queue.json()["items"] == []
+
+
+async def test_manual_mode_offers_nothing_and_suggests_a_ranked_list_with_reasons(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await hire(api, "li")
+    await hire(api, "zhao", trades=("electrical",))
+    await set_rule(api, "manual")
+    busy = await api.report(category="other")
+    await api.command(busy["id"], "assign", Role.DISPATCHER, {"assignee": "li"})
+
+    order = await api.report()
+    found = await api.client.get(
+        f"/v1/work-orders/{order['id']}/suggestions", headers=auth(Role.DISPATCHER)
+    )
+
+    assert types(await events_of(api, order["id"])) == ["workorder.reported"]
+    body = found.json()
+    assert body["mode"] == "manual"
+    assert [s["technician"] for s in body["suggestions"]] == ["wang", "li"]
+    assert body["suggestions"][1]["open_orders"] == 1
+    assert {"staff_id": "zhao", "why": "no plumbing skill"} in body["not_eligible"]
+
+
+async def test_without_a_rule_a_report_is_left_to_the_dispatcher(api: Api) -> None:
+    await hire(api, "wang")
+
+    order = await api.report()
+
+    assert types(await events_of(api, order["id"])) == ["workorder.reported"]
+    assert order["offered_to"] == []
+
+
+async def test_only_managers_keep_the_directory_and_bad_bodies_are_problems(api: Api) -> None:
+    body = {"name": "x", "team": "maintenance", "trades": ["plumbing"], "projects": ["sunny"]}
+    by_technician = await api.client.put(
+        "/v1/staff/x", json=body, headers=auth(Role.TECHNICIAN, subject="x")
+    )
+    bad = await api.client.put(
+        "/v1/staff/x", json={**body, "trades": ["Plumbing!"]}, headers=MANAGER
+    )
+    elsewhere = await api.client.put(
+        "/v1/staff/x", json=body, headers=auth(Role.PROJECT_MANAGER, projects=["river"])
+    )
+    bad_rule = await api.client.put(
+        "/v1/projects/sunny/dispatch-rules/plumbing",
+        json={"mode": "fastest", "trade": "plumbing"},
+        headers=MANAGER,
+    )
+
+    assert by_technician.status_code == 403
+    assert by_technician.json()["code"] == "role_not_allowed"
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert elsewhere.status_code == 404
+    assert bad_rule.status_code == 422
+    listed = await api.client.get("/v1/staff", headers=MANAGER)
+    assert listed.json()["items"] == []
+
+
+async def test_a_technician_sets_only_their_own_availability(api: Api) -> None:
+    await hire(api, "wang", on_duty=False)
+    await hire(api, "li", on_duty=False)
+
+    own = await api.client.put(
+        "/v1/staff/wang/availability",
+        json={"availability": "busy"},
+        headers=auth(Role.TECHNICIAN, subject="wang"),
+    )
+    other = await api.client.put(
+        "/v1/staff/li/availability",
+        json={"availability": "on_duty"},
+        headers=auth(Role.TECHNICIAN, subject="wang"),
+    )
+
+    assert own.json()["availability"] == "busy"
+    assert other.status_code == 403
+    read = await api.client.get("/v1/staff/li", headers=MANAGER)
+    assert read.json()["availability"] == "off"
+
+
+async def test_a_roster_shift_decides_who_is_on_duty(api: Api) -> None:
+    await hire(api, "day")
+    await hire(api, "night")
+    roster = {
+        "shifts": [
+            {
+                "name": "day",
+                "team": "maintenance",
+                "members": ["day"],
+                "calendar": {"kind": "daily", "windows": [["08:00", "20:00"]]},
+            },
+            {
+                "name": "night",
+                "team": "maintenance",
+                "members": ["night"],
+                "calendar": {"kind": "daily", "windows": [["00:00", "08:00"], ["20:00", "24:00"]]},
+            },
+        ]
+    }
+    put = await api.client.put("/v1/projects/sunny/roster", json=roster, headers=MANAGER)
+    await set_rule(api, "grab")
+
+    order = await api.report()  # 10:00 in Shanghai
+    read = await api.client.get("/v1/projects/sunny/roster", headers=MANAGER)
+
+    assert put.status_code == 200, put.text
+    assert read.json()["on_duty_now"] == ["day"]
+    assert order["offered_to"] == ["day"]
+
+
+async def test_urgent_orders_skip_the_load_limit(api: Api) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto", load_limit=1)
+    first = await api.report()
+    await api.command(first["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+
+    normal = await api.report()
+    urgent = await api.report(urgency="urgent")
+
+    assert normal["dispatch_pending"] is True
+    assert urgent["offered_to"] == ["wang"]
+
+
+async def test_the_offer_timer_is_rebuilt_from_the_events(api: Api) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    order = await api.report()
+    c = t.sla_timers.c
+    offer_rows = select(c.work_order_id, c.key, c.fires_at).where(c.clock == "offer")
+    async with api.dispatch.engine.begin() as conn:
+        before = (await conn.execute(offer_rows)).all()
+        await conn.execute(t.sla_timers.delete())
+
+    await rebuild_sla_timers(api.dispatch.store, api.dispatch.sla_policies)
+
+    async with api.dispatch.engine.connect() as conn:
+        after = (await conn.execute(offer_rows)).all()
+    assert before == after
+    assert [(w, k) for w, k, _ in after] == [(order["id"], "offer:1")]
