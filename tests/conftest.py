@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.logging import configure_logging
 from wo.processes import NatsServer
+
+# The services' own logging set-up (as `python -m services.<name>` makes it), so tests
+# log as the services do instead of structlog's defaults.
+configure_logging("tests", "INFO", "console")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
