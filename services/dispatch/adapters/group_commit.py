@@ -135,7 +135,10 @@ def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
 
 
 def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
-    return [_append_in_savepoint(conn, batch, now) for batch in batches]
+    # In stream order, for the lock-order reason given in `_write`; answers in arrival order.
+    order = sorted(range(len(batches)), key=lambda i: batches[i].stream_id)
+    outcomes: dict[int, Outcome] = {i: _append_in_savepoint(conn, batches[i], now) for i in order}
+    return [outcomes[i] for i in range(len(batches))]
 
 
 def _plan(
@@ -170,6 +173,12 @@ def _plan(
 
 
 def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: datetime) -> None:
+    # Rows go in one global order (stream, then version; keys sorted), so two processes
+    # whose groups touch the same streams take the row locks in the same order: the later
+    # one waits and then gets the unique violation that `_write_one_by_one` sorts out,
+    # instead of both waiting on each other until PostgreSQL aborts one as a deadlock.
+    # The sort is stable: appends to one stream keep their order (and versions).
+    accepted = sorted(accepted, key=lambda pair: pair[0].stream_id)
     events: list[dict[str, Any]] = []
     outbox: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
@@ -195,11 +204,12 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
         conn.execute(insert(t.events), events)
         conn.execute(insert(t.outbox), outbox)
     if keys:
+        keys.sort(key=lambda row: (row["tenant"], row["key"]))
         conn.execute(insert(t.idempotency_keys), keys)
     if work_orders:
         _upsert(conn, t.work_orders, ["id"], list(work_orders.values()))
     if projects:
-        _upsert(conn, t.projects, ["tenant", "project"], list(projects.values()))
+        _upsert(conn, t.projects, ["tenant", "project"], [projects[k] for k in sorted(projects)])
     if timers:
         conn.execute(delete(t.sla_timers).where(t.sla_timers.c.work_order_id.in_(list(timers))))
         replacing = [row for stream_rows in timers.values() for row in stream_rows]

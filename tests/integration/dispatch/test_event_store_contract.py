@@ -100,6 +100,39 @@ async def test_two_store_instances_on_one_database_never_overwrite(database_url:
             await e.dispose()
 
 
+async def test_two_stores_racing_for_the_same_streams_in_opposite_orders_never_deadlock(
+    database_url: str,
+) -> None:
+    """Each store's group holds several streams; the other's holds them in reverse order."""
+    engines = [create_engine(database_url) for _ in range(2)]
+    await upgrade(engines[0])
+    stores = [SqlEventStore(e) for e in engines]
+    streams = [f"wo-{n}" for n in range(8)]
+    try:
+        for round_ in range(10):
+            appends = [
+                store.append(batch(stream, round_, progress(f"{i}:{round_}")))
+                for i, store in enumerate(stores)
+                for stream in (streams if i == 0 else streams[::-1])
+            ]
+            outcomes = await asyncio.gather(*appends, return_exceptions=True)
+            # Per stream exactly one store wins each round; the rest are plain conflicts.
+            unexpected = [
+                o
+                for o in outcomes
+                if isinstance(o, Exception) and not isinstance(o, ConcurrencyConflict)
+            ]
+            assert unexpected == []
+            assert sum(isinstance(o, ConcurrencyConflict) for o in outcomes) == len(streams)
+        for stream in streams:
+            assert len(await stores[0].load(stream)) == 10
+    finally:
+        for s in stores:
+            await s.close()
+        for e in engines:
+            await e.dispose()
+
+
 async def test_a_stale_expected_version_is_a_conflict_even_ahead_of_the_stream(
     store: SqlEventStore,
 ) -> None:
