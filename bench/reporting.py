@@ -151,8 +151,13 @@ async def projection_rate(js: JetStreamContext, store: ReadModelStore, last: int
     )
     await consumer.ensure()
     started = time.perf_counter()
+    fetched = 0
     while True:
-        await consumer.run_once()
+        fetched += await consumer.run_once()
+        # The position is read only once everything may be in: a read per batch would
+        # compete with the projector for the database and be counted as its time.
+        if fetched < last:
+            continue
         checkpoint = await store.checkpoint("reporting")
         if checkpoint is not None and checkpoint.stream_sequence >= last:
             break

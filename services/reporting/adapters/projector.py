@@ -36,14 +36,12 @@ def validated(envelope: Envelope) -> EventFact:
     Types outside the catalogue (a newer producer's, notify's until they are catalogued)
     pass unchecked: the fold ignores types it does not know and only moves the position.
     """
-    fact = event_fact(envelope)
-    if envelope.type_name not in EVENT_TYPES:
-        return fact
-    _, data = upcast(envelope.type_name, envelope.schema_version, dict(envelope.data))
-    parse(envelope.type_name, data)
-    return EventFact(
-        fact.type_name, fact.order_id, fact.tenant, fact.project, fact.sequence, fact.time, data
-    )
+    type_name = envelope.type_name
+    data = envelope.data
+    if type_name in EVENT_TYPES:
+        _, data = upcast(type_name, envelope.schema_version, dict(data))
+        parse(type_name, data)
+    return event_fact(envelope, type_name, data)
 
 
 def _record(

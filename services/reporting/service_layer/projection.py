@@ -119,16 +119,19 @@ def _apply_one(working: WorkingSet, stream: str, item: EventFact | Waiting) -> N
         working.changed_orders.add(stream)
 
 
-def event_fact(envelope: Envelope) -> EventFact:
-    """The fold's view of a `shared.envelope.Envelope`."""
+def event_fact(
+    envelope: Envelope, type_name: str | None = None, data: dict[str, Any] | None = None
+) -> EventFact:
+    """The fold's view of a `shared.envelope.Envelope`; `type_name` and `data` when the
+    caller already has them (the projector, with the data upcast)."""
     return EventFact(
-        type_name=envelope.type_name,
+        type_name=type_name if type_name is not None else envelope.type_name,
         order_id=envelope.subject,
         tenant=envelope.tenant,
         project=envelope.project,
         sequence=envelope.sequence,
         time=envelope.time,
-        data=envelope.data,
+        data=data if data is not None else envelope.data,
     )
 
 
