@@ -2,35 +2,35 @@
 
 Configuration tables, latest value wins (not event-sourced). Workload (open orders per
 technician, when last assigned) is read from the `work_orders` listing view, which every
-append keeps current, so it needs no bookkeeping of its own.
+append keeps current, so it needs no bookkeeping of its own; the decisions waiting at
+one moment share one read (`workload_reader`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select
+from sqlalchemy import Select, Table, and_, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
+from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import DispatchFacts, DispatchRule, Workload
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.workorder_state import OPEN_STATUSES
 from shared.errors import NotFound
 
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
-
-_OPEN = sorted(status.value for status in OPEN_STATUSES)
 
 
 class SqlStaffDirectory:
@@ -45,6 +45,8 @@ class SqlStaffDirectory:
         self._now = clock
         self._cache_seconds = cache_seconds
         self._projects: dict[tuple[str, str], _ProjectSetup] = {}
+        self._loading: dict[tuple[str, str], asyncio.Task[_ProjectSetup]] = {}
+        self._workloads = WorkloadReader(self._db)
 
     def _cached(self, tenant: str, project: str) -> _ProjectSetup | None:
         # A dispatch decision needs a project's rules, staff and roster: configuration
@@ -61,9 +63,14 @@ class SqlStaffDirectory:
     def _forget(self, tenant: str) -> None:
         for key in [key for key in self._projects if key[0] == tenant]:
             del self._projects[key]
+        # A load under way may have read the setup before the change: it still answers
+        # the decisions waiting for it, but is not kept.
+        for key in [key for key in self._loading if key[0] == tenant]:
+            del self._loading[key]
 
     def close(self) -> None:
-        """Release the synchronous twin's connections on SQLite."""
+        """Stop the workload reader; release the synchronous twin's connections on SQLite."""
+        self._workloads.close()
         self._db.close()
 
     async def put_staff(self, tenant: str, staff_id: str, record: StaffRecord) -> StaffMember:
@@ -129,23 +136,52 @@ class SqlStaffDirectory:
 
     async def workloads(self, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
         """Open orders and last assignment time of each person (absent: none, never)."""
-        return await self._db.run(_workloads, tenant, list(staff_ids))
+        return await self._workloads.workloads(tenant, staff_ids)
+
+    async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
+        """The team of each of these people who is in the directory.
+
+        The project's staff as cached for dispatch decisions answer first (an acceptance
+        right after an offer needs no query); anyone else is read from the table.
+        """
+        setup = self._cached(tenant, project)
+        known = {m.id: m.record.team for m in setup.staff} if setup is not None else {}
+        teams = {person: known[person] for person in staff_ids if person in known}
+        missing = sorted(staff_ids - teams.keys())
+        if missing:
+            teams |= await self._db.run(_teams, tenant, missing)
+        return teams
 
     async def dispatch_facts(
         self, tenant: str, project: str, category: str
     ) -> DispatchFacts | None:
         """Everything one dispatch decision ranks: the project's setup (cached briefly)
         and the workloads, which are always read fresh."""
-        setup = self._cached(tenant, project)
-        if setup is None:
-            setup = await self._db.run(_project_setup, tenant, project)
-            self._projects[(tenant, project)] = setup
+        setup = self._cached(tenant, project) or await self._load_setup(tenant, project)
         rule = setup.rules.get(category, setup.rules.get(DEFAULT_CATEGORY))
         if rule is None:
             return None
-        ids = [m.id for m in setup.staff]
-        workloads = await self._db.run(_workloads, tenant, ids)
+        workloads = await self._workloads.workloads(tenant, (m.id for m in setup.staff))
         return DispatchFacts(rule=rule, staff=setup.staff, roster=setup.roster, workloads=workloads)
+
+    async def _load_setup(self, tenant: str, project: str) -> _ProjectSetup:
+        # One load per project at a time: when the cached setup runs out, the decisions
+        # arriving meanwhile (ten a second per project in the benchmark) wait for the
+        # same read instead of each starting its own.
+        key = (tenant, project)
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.create_task(self._db.run(_project_setup, tenant, project))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: tuple[str, str], done: asyncio.Task[_ProjectSetup]) -> None:
+        if self._loading.get(key) is not done:
+            return  # forgotten meanwhile (a change was written)
+        del self._loading[key]
+        if not done.cancelled() and done.exception() is None:
+            self._projects[key] = done.result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,36 +246,43 @@ def _rules(conn: Connection, tenant: str, project: str) -> dict[str, DispatchRul
 
 
 _PARSED_LIMIT = 20_000
-_parsed: dict[tuple[str, str, datetime], StaffRecord] = {}
-"""Directory records already validated, by (tenant, staff id, updated_at): a dispatch decision reads
-a project's whole staff, and validating every record each time showed in the benchmark.
-A changed record has a new `updated_at`, so an entry is never stale, only unused."""
+_parsed: dict[tuple[str, str, datetime], tuple[dict[str, Any], StaffRecord]] = {}
+"""Directory records already validated, by (tenant, staff id, updated_at), with the JSON they
+came from: a dispatch decision reads a project's whole staff, and validating every record
+each time showed in the benchmark. The JSON is compared too (a dict comparison, far
+cheaper than validating), because two writes may carry the same `updated_at` (a clock
+that stands still, as in tests, or two databases of one process)."""
 
 
 def _as_member(row: Any) -> StaffMember:
     key = (row.tenant, row.staff_id, row.updated_at)
-    record = _parsed.get(key)
-    if record is None:
+    cached = _parsed.get(key)
+    if cached is not None and cached[0] == row.record:
+        record = cached[1]
+    else:
         if len(_parsed) >= _PARSED_LIMIT:
             _parsed.clear()
-        record = _parsed[key] = StaffRecord.model_validate(row.record)
+        record = StaffRecord.model_validate(row.record)
+        _parsed[key] = (row.record, record)
     return StaffMember(id=row.staff_id, record=record, availability=Availability(row.availability))
 
 
-def _member(conn: Connection, tenant: str, staff_id: str) -> StaffMember | None:
+def _staff_query(tenant: str) -> Select[Any]:
     c = t.staff.c
-    query = select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
-        c.tenant == tenant, c.staff_id == staff_id
+    return select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
+        c.tenant == tenant
     )
+
+
+def _member(conn: Connection, tenant: str, staff_id: str) -> StaffMember | None:
+    query = _staff_query(tenant).where(t.staff.c.staff_id == staff_id)
     row = conn.execute(query).first()
     return _as_member(row) if row is not None else None
 
 
 def _members(conn: Connection, tenant: str, project: str | None) -> list[StaffMember]:
     c = t.staff.c
-    query = select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
-        c.tenant == tenant
-    )
+    query = _staff_query(tenant)
     if project is not None:
         sp = t.staff_projects.c
         query = query.join(
@@ -247,6 +290,11 @@ def _members(conn: Connection, tenant: str, project: str | None) -> list[StaffMe
         ).where(sp.project == project)
     rows = conn.execute(query.order_by(c.staff_id)).all()
     return [_as_member(row) for row in rows]
+
+
+def _teams(conn: Connection, tenant: str, staff_ids: list[str]) -> dict[str, str]:
+    query = _staff_query(tenant).where(t.staff.c.staff_id.in_(staff_ids))
+    return {row.staff_id: _as_member(row).record.team for row in conn.execute(query).all()}
 
 
 def _roster(conn: Connection, tenant: str, project: str) -> Roster:
@@ -265,24 +313,6 @@ def _rule(conn: Connection, tenant: str, project: str, category: str) -> Dispatc
     rules = dict(conn.execute(query).all())
     found = rules.get(category, rules.get(DEFAULT_CATEGORY))
     return DispatchRule.model_validate(found) if found is not None else None
-
-
-def _workloads(conn: Connection, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
-    ids = sorted(set(staff_ids))
-    if not ids:
-        return {}
-    c = t.work_orders.c
-    query = (
-        select(
-            c.assignee,
-            func.count().filter(c.status.in_(_OPEN)),
-            func.max(c.assigned_at),
-        )
-        .where(c.tenant == tenant, c.assignee.in_(ids))
-        .group_by(c.assignee)
-    )
-    rows = conn.execute(query).all()
-    return {assignee: Workload(int(n or 0), last) for assignee, n, last in rows}
 
 
 def _upsert(conn: Connection, table: Table, keys: list[str], row: dict[str, Any]) -> None:

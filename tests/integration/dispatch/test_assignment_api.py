@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
 from tests.integration.dispatch.assignment_support import (
     MANAGER,
     events_of,
@@ -297,3 +299,56 @@ async def test_the_offer_timer_is_rebuilt_from_the_events(api: Api) -> None:
         after = (await conn.execute(offer_rows)).all()
     assert before == after
     assert [(w, k) for w, k, _ in after] == [(order["id"], "offer:1")]
+
+
+async def test_assignments_carry_the_assignees_team_at_that_moment(api: Api) -> None:
+    await hire(api, "wang")
+    await hire(api, "li", team="electricians")
+    await set_rule(api, "auto")
+    offered = await api.report()
+    taker = offered["offered_to"][0]
+    other = "li" if taker == "wang" else "wang"
+    by_hand = await api.report(category="other")
+
+    await api.command(offered["id"], "accept-offer", Role.TECHNICIAN, subject=taker)
+    await api.command(
+        offered["id"], "reassign", Role.DISPATCHER, {"to_assignee": other, "reason": "skills"}
+    )
+    await api.command(by_hand["id"], "assign", Role.DISPATCHER, {"assignee": "outsider"})
+
+    teams = {"wang": "maintenance", "li": "electricians"}
+    accepted = await events_of(api, offered["id"])
+    assert accepted[-2]["data"] == {"assignee": taker, "team": teams[taker]}
+    assert accepted[-1]["data"]["team"] == teams[other]
+    # Someone the directory does not know (a contractor, say) is assigned without a team.
+    manual = await events_of(api, by_hand["id"])
+    assert manual[-1]["data"] == {"assignee": "outsider", "team": None}
+
+
+async def test_decisions_waiting_together_share_one_fresh_workload_read(api: Api) -> None:
+    for person in ("wang", "li", "zhao"):
+        await hire(api, person)
+    await set_rule(api, "auto")
+    order = await api.report()
+    taker = order["offered_to"][0]
+    await api.command(order["id"], "accept-offer", Role.TECHNICIAN, subject=taker)
+    staff = api.dispatch.staff
+
+    asked = [["wang"], ["li"], ["zhao"], ["wang", "li", "zhao"], [], ["nobody"]] * 10
+    reads_before = _workload_reads()
+    answers = await asyncio.gather(*(staff.workloads(TENANT, ids) for ids in asked))
+    reads = _workload_reads() - reads_before
+    elsewhere = await staff.workloads("another-tenant", [taker])
+
+    for ids, answer in zip(asked, answers, strict=True):
+        assert set(answer) == ({taker} & set(ids))
+        if taker in answer:
+            assert answer[taker].open_orders == 1
+            assert answer[taker].last_assigned_at is not None
+    assert elsewhere == {}
+    # Fifty decisions asked while none was answered yet: a query or two, not fifty.
+    assert 1 <= reads <= 2
+
+
+def _workload_reads() -> float:
+    return REGISTRY.get_sample_value("dispatch_workload_read_group_size_count") or 0.0
