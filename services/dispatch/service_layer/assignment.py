@@ -3,7 +3,8 @@
 A report in a project whose category has an auto or grab rule is followed, in the same
 append, by `workorder.offered` (or `workorder.dispatch_pending`), so "reported → offered"
 costs no second round trip and nothing sits unassigned. A decline that leaves no open
-offer, and an expired offer, are followed the same way by the next offer. The offer's
+offer, an expired offer, and the reopening of an order that never had a technician are
+followed the same way by the next offer. The offer's
 expiry is a row of the durable timer table (clock `offer`), replaced with every append
 like the SLA timers and fired by the same scheduler (`expire_offer`).
 """
@@ -23,6 +24,7 @@ from shared.events.workorder import (
     AssignmentDeclined,
     OfferExpired,
     Reassigned,
+    Reopened,
     WorkOrderReported,
 )
 
@@ -49,9 +51,14 @@ class StaffDirectory(Protocol):
 
 
 def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:
-    """Whether the events just decided leave an unassigned order needing an offer."""
+    """Whether the events just decided leave an unassigned order needing an offer.
+
+    That is after a report, a decline, an expiry, and a reopening of an order nobody was
+    ever assigned (a complaint settled by phone that came back). A reopened order with a
+    technician stays theirs (返修), and `reassign` always names the next person.
+    """
     if not decided or not isinstance(
-        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired
+        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened
     ):
         return False
     return (

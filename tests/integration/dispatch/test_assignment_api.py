@@ -352,3 +352,43 @@ async def test_decisions_waiting_together_share_one_fresh_workload_read(api: Api
 
 def _workload_reads() -> float:
     return REGISTRY.get_sample_value("dispatch_workload_read_group_size_count") or 0.0
+
+
+async def test_a_reopened_order_goes_back_to_its_technician_or_is_offered_again(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto", offer_seconds=60)
+    complaint = await api.report(kind="complaint")
+    repair = await api.report()
+    await api.command(repair["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    for step in ("arrive", "start-work"):
+        await api.command(repair["id"], step, Role.TECHNICIAN, subject="wang")
+    await api.command(
+        repair["id"], "complete", Role.TECHNICIAN, {"summary": "new valve"}, subject="wang"
+    )
+    # Settled by phone before anyone went: the open offer ends with it.
+    settled = await api.command(
+        complaint["id"], "complete", Role.SUPERVISOR, {"summary": "talked to the neighbour"}
+    )
+    late = await api.command(complaint["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    api.clock.advance(timedelta(minutes=5))
+
+    complaint_back = await api.command(
+        complaint["id"], "reopen", Role.CUSTOMER_SERVICE, {"reason": "noise again"}
+    )
+    repair_back = await api.command(
+        repair["id"], "reopen", Role.CUSTOMER_SERVICE, {"reason": "leaks again"}
+    )
+
+    assert settled.json()["offered_to"] == []
+    assert late.status_code == 409
+    assert late.json()["code"] == "no_open_offer"
+    assert types(await events_of(api, complaint["id"]))[-2:] == [
+        "workorder.reopened",
+        "workorder.offered",
+    ]
+    assert complaint_back.json()["offered_to"] == ["wang"]
+    assert complaint_back.json()["offer_attempt"] == 1
+    assert types(await events_of(api, repair["id"]))[-1] == "workorder.reopened"
+    assert (repair_back.json()["status"], repair_back.json()["assignee"]) == ("assigned", "wang")
