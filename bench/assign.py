@@ -42,6 +42,7 @@ from services.dispatch.domain.assignment import DispatchRule
 from services.dispatch.domain.commands import AcceptOffer, RegisterProject, ReportWorkOrder
 from services.dispatch.domain.roster import Roster, Shift
 from services.dispatch.domain.staff import Availability, StaffRecord
+from services.dispatch.domain.team import TeamRecord
 from services.dispatch.service_layer.context import CommandContext
 from services.dispatch.service_layer.projects import change_project
 from services.dispatch.service_layer.work_orders import execute, report_work_order
@@ -68,6 +69,8 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     staff = SqlStaffDirectory(engine, clock.now)
     hq = Principal(subject="hq", role=Role.HQ_QUALITY, tenant=TENANT, projects=frozenset({"*"}))
     names = [f"p{n:02d}" for n in range(PROJECTS)]
+    team = TeamRecord(name="维修班", trades=frozenset({"plumbing"}), projects=frozenset(names))
+    await staff.put_team(TENANT, "maintenance", team)
     for project in names:
         details = ProjectDetails(name=project, households=1000)
         await change_project(

@@ -27,7 +27,8 @@ from services.dispatch.domain.assignment import DispatchFacts, DispatchRule, Wor
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from shared.errors import NotFound
+from services.dispatch.domain.team import Team, TeamRecord, team_uses
+from shared.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
@@ -59,6 +60,10 @@ class SqlStaffDirectory:
         if entry is None or time.monotonic() - entry.loaded_at > self._cache_seconds:
             return None
         return entry
+
+    def _row(self, **values: Any) -> dict[str, Any]:
+        """A configuration row: `values`, stamped with the time of the write."""
+        return {**values, "updated_at": self._now()}
 
     def _forget(self, tenant: str) -> None:
         for key in [key for key in self._projects if key[0] == tenant]:
@@ -100,14 +105,28 @@ class SqlStaffDirectory:
 
     async def put_roster(self, tenant: str, project: str, roster: Roster) -> None:
         """Replace a project's roster (shifts and on-call list)."""
-        row = {
-            "tenant": tenant,
-            "project": project,
-            "roster": roster.model_dump(mode="json"),
-            "updated_at": self._now(),
-        }
-        await self._db.run(_upsert, t.rosters, ["tenant", "project"], row, write=True)
+        row = self._row(tenant=tenant, project=project, roster=roster.model_dump(mode="json"))
+        await self._db.run(_put_roster, row, {shift.team for shift in roster.shifts}, write=True)
         self._forget(tenant)
+
+    async def put_team(self, tenant: str, team_id: str, record: TeamRecord) -> Team:
+        """Create or replace a team."""
+        row = self._row(tenant=tenant, team_id=team_id, record=record.model_dump(mode="json"))
+        await self._db.run(_upsert, t.teams, ["tenant", "team_id"], row, write=True)
+        return Team(id=team_id, record=record)
+
+    async def get_team(self, tenant: str, team_id: str) -> Team | None:
+        """One team, if it exists."""
+        return await self._db.run(_team, tenant, team_id)
+
+    async def list_teams(self, tenant: str, project: str | None) -> list[Team]:
+        """A tenant's teams, or those working in `project`, by id."""
+        teams = await self._db.run(_teams_of, tenant)
+        return [team for team in teams if project is None or project in team.record.projects]
+
+    async def delete_team(self, tenant: str, team_id: str) -> None:
+        """Remove a team no staff record or roster shift names (409 `team_in_use` else)."""
+        await self._db.run(_delete_team, tenant, team_id, write=True)
 
     async def roster(self, tenant: str, project: str) -> Roster:
         """A project's roster (empty when none was written), in the project's time zone."""
@@ -115,13 +134,9 @@ class SqlStaffDirectory:
 
     async def put_rule(self, tenant: str, project: str, category: str, rule: DispatchRule) -> None:
         """Set how `category` (or `*`, every other category) of a project is dispatched."""
-        row = {
-            "tenant": tenant,
-            "project": project,
-            "category": category,
-            "rule": rule.model_dump(mode="json"),
-            "updated_at": self._now(),
-        }
+        row = self._row(
+            tenant=tenant, project=project, category=category, rule=rule.model_dump(mode="json")
+        )
         keys = ["tenant", "project", "category"]
         await self._db.run(_upsert, t.dispatch_rules, keys, row, write=True)
         self._forget(tenant)
@@ -204,6 +219,7 @@ def _project_setup(conn: Connection, tenant: str, project: str) -> _ProjectSetup
 def _put_staff(
     conn: Connection, tenant: str, staff_id: str, record: StaffRecord, now: datetime
 ) -> StaffMember:
+    _require_teams(conn, tenant, {record.team})
     current = _member(conn, tenant, staff_id)
     availability = current.availability if current else Availability.OFF
     row = {
@@ -221,6 +237,77 @@ def _put_staff(
         [{"tenant": tenant, "project": p, "staff_id": staff_id} for p in sorted(record.projects)],
     )
     return StaffMember(id=staff_id, record=record, availability=availability)
+
+
+def _require_teams(conn: Connection, tenant: str, team_ids: set[str]) -> None:
+    """Refuse (422 `unknown_team`) names of teams that do not exist.
+
+    The rows are locked (PostgreSQL) until the caller's write commits, so a team being
+    deleted meanwhile either waits for this write, and then sees it in use, or is gone
+    before this check.
+    """
+    if not team_ids:
+        return
+    c = t.teams.c
+    query = (
+        select(c.team_id)
+        .where(c.tenant == tenant, c.team_id.in_(sorted(team_ids)))
+        .order_by(c.team_id)
+        .with_for_update()
+    )
+    missing = sorted(team_ids - set(conn.scalars(query).all()))
+    if missing:
+        raise InvalidInput(
+            f"no team {', '.join(repr(m) for m in missing)}: create it with PUT /v1/teams/{{id}} "
+            "first",
+            code="unknown_team",
+        )
+
+
+def _put_roster(conn: Connection, row: dict[str, Any], team_ids: set[str]) -> None:
+    _require_teams(conn, row["tenant"], team_ids)
+    _upsert(conn, t.rosters, ["tenant", "project"], row)
+
+
+def _team(conn: Connection, tenant: str, team_id: str) -> Team | None:
+    c = t.teams.c
+    record = conn.scalar(select(c.record).where(c.tenant == tenant, c.team_id == team_id))
+    return Team(id=team_id, record=TeamRecord.model_validate(record)) if record else None
+
+
+def _teams_of(conn: Connection, tenant: str) -> list[Team]:
+    c = t.teams.c
+    query = select(c.team_id, c.record).where(c.tenant == tenant).order_by(c.team_id)
+    return [
+        Team(id=team_id, record=TeamRecord.model_validate(record))
+        for team_id, record in conn.execute(query).all()
+    ]
+
+
+def _delete_team(conn: Connection, tenant: str, team_id: str) -> None:
+    c = t.teams.c
+    # Deleting first takes the row's lock, so a staff or roster write checking the team
+    # waits for this transaction (see `_require_teams`); an error below undoes it.
+    deleted = conn.execute(delete(t.teams).where(c.tenant == tenant, c.team_id == team_id))
+    if deleted.rowcount == 0:
+        raise NotFound(f"no team {team_id!r}", code="unknown_team")
+    s, r = t.staff.c, t.rosters.c
+    staff_teams = {
+        staff_id: record["team"]
+        for staff_id, record in conn.execute(
+            select(s.staff_id, s.record).where(s.tenant == tenant)
+        ).all()
+    }
+    roster_teams = {
+        project: {shift["team"] for shift in roster.get("shifts", ())}
+        for project, roster in conn.execute(
+            select(r.project, r.roster).where(r.tenant == tenant)
+        ).all()
+    }
+    uses = team_uses(team_id, staff_teams, roster_teams)
+    if uses:
+        shown = ", ".join(uses[:10]) + (f" and {len(uses) - 10} more" if len(uses) > 10 else "")
+        raise Conflict(f"team {team_id!r} is still named by {shown}", code="team_in_use")
 
 
 def _set_availability(
