@@ -149,7 +149,11 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         to_assign.append(time.perf_counter() - started)
         return True
 
+    cpu_began = time.process_time()
     done, achieved = await paced(args.rate, args.seconds, lambda: one(rng.choice(names)))
+    # This process's CPU per report: steadier than latency on a shared machine, where
+    # other work on the cores shows in the tail but not here.
+    cpu_per_report = (time.process_time() - cpu_began) / max(len(done), 1)
     n = len(done)
     scheduling.cancel()
     await asyncio.gather(scheduling, return_exceptions=True)
@@ -167,6 +171,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         "reports_without_offer": unoffered,
         "accepting": args.accept,
         "dispatch_rules": not args.without_rules,
+        "cpu_ms_per_report": round(cpu_per_report * 1000, 3),
         "reported_to_offered_p50_ms": round(percentile(to_offer, 0.5) * 1000, 1),
         "reported_to_offered_p99_ms": round(percentile(to_offer, 0.99) * 1000, 1),
         "reported_to_offered_p99_ms_after_5s": round(percentile(warm_offer, 0.99) * 1000, 1),
