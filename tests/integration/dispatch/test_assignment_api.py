@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from services.dispatch.adapters import staff_directory
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from shared.auth import Role
@@ -392,3 +394,31 @@ async def test_a_reopened_order_goes_back_to_its_technician_or_is_offered_again(
     assert complaint_back.json()["offer_attempt"] == 1
     assert types(await events_of(api, repair["id"]))[-1] == "workorder.reopened"
     assert (repair_back.json()["status"], repair_back.json()["assignee"]) == ("assigned", "wang")
+
+
+async def test_decisions_arriving_while_a_projects_setup_loads_share_that_load(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    loads: list[str] = []
+    real = staff_directory._project_setup
+
+    def counted(conn: Any, tenant: str, project: str) -> Any:
+        loads.append(project)
+        return real(conn, tenant, project)
+
+    monkeypatch.setattr(staff_directory, "_project_setup", counted)
+    staff = api.dispatch.staff
+
+    facts = await asyncio.gather(
+        *(staff.dispatch_facts(TENANT, "sunny", "plumbing") for _ in range(20))
+    )
+
+    assert loads == ["sunny"]
+    assert all(f is not None and [m.id for m in f.staff] == ["wang"] for f in facts)
+    # A change through this process is seen by the next decision: no stale setup is kept.
+    await hire(api, "li")
+    later = await staff.dispatch_facts(TENANT, "sunny", "plumbing")
+    assert later is not None and [m.id for m in later.staff] == ["li", "wang"]
+    assert loads == ["sunny", "sunny"]
