@@ -102,6 +102,15 @@ def require_projects(principal: Principal, projects: Iterable[str]) -> None:
             raise NotFound(f"project {project!r} not found", code="unknown_project")
 
 
+def require_keeper(
+    principal: Principal, what: str, projects: Iterable[str], before: Iterable[str]
+) -> None:
+    """Refuse a change to the directory unless the caller keeps every project it touches:
+    the projects written, and those it takes the person or team out of (`before`)."""
+    require_role(principal, KEEPERS, what)
+    require_projects(principal, [*projects, *before])
+
+
 def sees_any(principal: Principal, projects: Iterable[str]) -> bool:
     """Whether the caller's token grants at least one of `projects`."""
     return any(principal.can_access(principal.tenant, p) for p in projects)
@@ -111,10 +120,9 @@ async def put_staff(
     directory: StaffAdmin, principal: Principal, staff_id: str, record: StaffRecord
 ) -> StaffMember:
     """Create or replace a directory entry in projects the manager may manage."""
-    require_role(principal, KEEPERS, "change the staff directory")
     current = await directory.get_staff(principal.tenant, staff_id)
-    # Moving someone out of a project is managing that project too.
-    require_projects(principal, [*record.projects, *(current.record.projects if current else ())])
+    before = current.record.projects if current else ()
+    require_keeper(principal, "change the staff directory", record.projects, before)
     return await directory.put_staff(principal.tenant, staff_id, record)
 
 
@@ -122,10 +130,10 @@ async def put_team(
     directory: StaffAdmin, principal: Principal, team_id: str, record: TeamRecord
 ) -> Team:
     """Create or replace a team of projects the manager may manage."""
-    require_role(principal, KEEPERS, "change teams")
     current = await directory.get_team(principal.tenant, team_id)
-    # Taking a team out of a project is managing that project too.
-    require_projects(principal, [*record.projects, *(current.record.projects if current else ())])
+    require_keeper(
+        principal, "change teams", record.projects, current.record.projects if current else ()
+    )
     return await directory.put_team(principal.tenant, team_id, record)
 
 
