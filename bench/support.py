@@ -28,6 +28,12 @@ from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
 from shared.clock import SystemClock
+
+# Imported at start-up, before a benchmark configures its own logging: importing the
+# tests' conftest sets up test logging (INFO, every append a line on stderr), which
+# must not stay in force while a benchmark measures. It reads TEST_DATABASE_URL only
+# when a database is made.
+from tests.conftest import FreshPostgresDatabase
 from wo.processes import NatsServer, free_port, wait_for_port
 from wo.token import mint_dev_token
 
@@ -145,9 +151,6 @@ async def on_fresh_database(
     with tempfile.TemporaryDirectory(prefix=f"bench-{prefix}-") as tmp:
         if postgres:
             os.environ["TEST_DATABASE_URL"] = postgres
-            # Imported here: the tests' helper reads TEST_DATABASE_URL when it runs.
-            from tests.conftest import FreshPostgresDatabase
-
             async with FreshPostgresDatabase() as url:
                 results = await run(url)
         else:

@@ -104,6 +104,10 @@ class Assigned(EventData):
     type_name = "workorder.assigned"
 
     assignee: PersonId
+    team: ShortText | None = Field(
+        default=None,
+        description="The assignee's team (班组) at that moment, when dispatch knows it.",
+    )
 
 
 class Reassigned(EventData):
@@ -114,6 +118,10 @@ class Reassigned(EventData):
     from_assignee: PersonId
     to_assignee: PersonId
     reason: Text
+    team: ShortText | None = Field(
+        default=None,
+        description="The new assignee's team (班组) at that moment, when dispatch knows it.",
+    )
 
 
 class ArrivalDelayAgreed(EventData):

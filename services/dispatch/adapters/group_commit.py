@@ -20,7 +20,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, and_, delete, func, insert, or_, select
@@ -47,6 +47,7 @@ GROUP_SIZE = Histogram(
 )
 
 Outcome = AppendResult | Exception
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -55,6 +56,14 @@ class Pending:
 
     batch: AppendBatch
     future: asyncio.Future[AppendResult]
+
+
+async def next_group(queue: asyncio.Queue[T], max_group: int) -> list[T]:
+    """Wait for the first item, then take every item already queued (up to `max_group`)."""
+    group = [await queue.get()]
+    while len(group) < max_group and not queue.empty():
+        group.append(queue.get_nowait())
+    return group
 
 
 class GroupCommitter:
@@ -86,9 +95,7 @@ class GroupCommitter:
 
     async def _run(self) -> None:
         while True:
-            group = [await self._queue.get()]
-            while len(group) < self._max_group and not self._queue.empty():
-                group.append(self._queue.get_nowait())
+            group = await next_group(self._queue, self._max_group)
             batches = [p.batch for p in group]
             self._settle(group, await self._commit(batches))
 

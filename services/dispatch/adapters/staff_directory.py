@@ -2,35 +2,36 @@
 
 Configuration tables, latest value wins (not event-sourced). Workload (open orders per
 technician, when last assigned) is read from the `work_orders` listing view, which every
-append keeps current, so it needs no bookkeeping of its own.
+append keeps current, so it needs no bookkeeping of its own; the decisions waiting at
+one moment share one read (`workload_reader`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select
+from sqlalchemy import Select, Table, and_, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
+from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import DispatchFacts, DispatchRule, Workload
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.workorder_state import OPEN_STATUSES
-from shared.errors import NotFound
+from services.dispatch.domain.team import Team, TeamRecord, team_uses
+from shared.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
-
-_OPEN = sorted(status.value for status in OPEN_STATUSES)
 
 
 class SqlStaffDirectory:
@@ -45,6 +46,8 @@ class SqlStaffDirectory:
         self._now = clock
         self._cache_seconds = cache_seconds
         self._projects: dict[tuple[str, str], _ProjectSetup] = {}
+        self._loading: dict[tuple[str, str], asyncio.Task[_ProjectSetup]] = {}
+        self._workloads = WorkloadReader(self._db)
 
     def _cached(self, tenant: str, project: str) -> _ProjectSetup | None:
         # A dispatch decision needs a project's rules, staff and roster: configuration
@@ -58,12 +61,21 @@ class SqlStaffDirectory:
             return None
         return entry
 
+    def _row(self, **values: Any) -> dict[str, Any]:
+        """A configuration row: `values`, stamped with the time of the write."""
+        return {**values, "updated_at": self._now()}
+
     def _forget(self, tenant: str) -> None:
         for key in [key for key in self._projects if key[0] == tenant]:
             del self._projects[key]
+        # A load under way may have read the setup before the change: it still answers
+        # the decisions waiting for it, but is not kept.
+        for key in [key for key in self._loading if key[0] == tenant]:
+            del self._loading[key]
 
     def close(self) -> None:
-        """Release the synchronous twin's connections on SQLite."""
+        """Stop the workload reader; release the synchronous twin's connections on SQLite."""
+        self._workloads.close()
         self._db.close()
 
     async def put_staff(self, tenant: str, staff_id: str, record: StaffRecord) -> StaffMember:
@@ -93,14 +105,28 @@ class SqlStaffDirectory:
 
     async def put_roster(self, tenant: str, project: str, roster: Roster) -> None:
         """Replace a project's roster (shifts and on-call list)."""
-        row = {
-            "tenant": tenant,
-            "project": project,
-            "roster": roster.model_dump(mode="json"),
-            "updated_at": self._now(),
-        }
-        await self._db.run(_upsert, t.rosters, ["tenant", "project"], row, write=True)
+        row = self._row(tenant=tenant, project=project, roster=roster.model_dump(mode="json"))
+        await self._db.run(_put_roster, row, {shift.team for shift in roster.shifts}, write=True)
         self._forget(tenant)
+
+    async def put_team(self, tenant: str, team_id: str, record: TeamRecord) -> Team:
+        """Create or replace a team."""
+        row = self._row(tenant=tenant, team_id=team_id, record=record.model_dump(mode="json"))
+        await self._db.run(_upsert, t.teams, ["tenant", "team_id"], row, write=True)
+        return Team(id=team_id, record=record)
+
+    async def get_team(self, tenant: str, team_id: str) -> Team | None:
+        """One team, if it exists."""
+        return await self._db.run(_team, tenant, team_id)
+
+    async def list_teams(self, tenant: str, project: str | None) -> list[Team]:
+        """A tenant's teams, or those working in `project`, by id."""
+        teams = await self._db.run(_teams_of, tenant)
+        return [team for team in teams if project is None or project in team.record.projects]
+
+    async def delete_team(self, tenant: str, team_id: str) -> None:
+        """Remove a team no staff record or roster shift names (409 `team_in_use` else)."""
+        await self._db.run(_delete_team, tenant, team_id, write=True)
 
     async def roster(self, tenant: str, project: str) -> Roster:
         """A project's roster (empty when none was written), in the project's time zone."""
@@ -108,13 +134,9 @@ class SqlStaffDirectory:
 
     async def put_rule(self, tenant: str, project: str, category: str, rule: DispatchRule) -> None:
         """Set how `category` (or `*`, every other category) of a project is dispatched."""
-        row = {
-            "tenant": tenant,
-            "project": project,
-            "category": category,
-            "rule": rule.model_dump(mode="json"),
-            "updated_at": self._now(),
-        }
+        row = self._row(
+            tenant=tenant, project=project, category=category, rule=rule.model_dump(mode="json")
+        )
         keys = ["tenant", "project", "category"]
         await self._db.run(_upsert, t.dispatch_rules, keys, row, write=True)
         self._forget(tenant)
@@ -129,23 +151,52 @@ class SqlStaffDirectory:
 
     async def workloads(self, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
         """Open orders and last assignment time of each person (absent: none, never)."""
-        return await self._db.run(_workloads, tenant, list(staff_ids))
+        return await self._workloads.workloads(tenant, staff_ids)
+
+    async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
+        """The team of each of these people who is in the directory.
+
+        The project's staff as cached for dispatch decisions answer first (an acceptance
+        right after an offer needs no query); anyone else is read from the table.
+        """
+        setup = self._cached(tenant, project)
+        known = {m.id: m.record.team for m in setup.staff} if setup is not None else {}
+        teams = {person: known[person] for person in staff_ids if person in known}
+        missing = sorted(staff_ids - teams.keys())
+        if missing:
+            teams |= await self._db.run(_teams, tenant, missing)
+        return teams
 
     async def dispatch_facts(
         self, tenant: str, project: str, category: str
     ) -> DispatchFacts | None:
         """Everything one dispatch decision ranks: the project's setup (cached briefly)
         and the workloads, which are always read fresh."""
-        setup = self._cached(tenant, project)
-        if setup is None:
-            setup = await self._db.run(_project_setup, tenant, project)
-            self._projects[(tenant, project)] = setup
+        setup = self._cached(tenant, project) or await self._load_setup(tenant, project)
         rule = setup.rules.get(category, setup.rules.get(DEFAULT_CATEGORY))
         if rule is None:
             return None
-        ids = [m.id for m in setup.staff]
-        workloads = await self._db.run(_workloads, tenant, ids)
+        workloads = await self._workloads.workloads(tenant, (m.id for m in setup.staff))
         return DispatchFacts(rule=rule, staff=setup.staff, roster=setup.roster, workloads=workloads)
+
+    async def _load_setup(self, tenant: str, project: str) -> _ProjectSetup:
+        # One load per project at a time: when the cached setup runs out, the decisions
+        # arriving meanwhile (ten a second per project in the benchmark) wait for the
+        # same read instead of each starting its own.
+        key = (tenant, project)
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.create_task(self._db.run(_project_setup, tenant, project))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: tuple[str, str], done: asyncio.Task[_ProjectSetup]) -> None:
+        if self._loading.get(key) is not done:
+            return  # forgotten meanwhile (a change was written)
+        del self._loading[key]
+        if not done.cancelled() and done.exception() is None:
+            self._projects[key] = done.result()
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +219,7 @@ def _project_setup(conn: Connection, tenant: str, project: str) -> _ProjectSetup
 def _put_staff(
     conn: Connection, tenant: str, staff_id: str, record: StaffRecord, now: datetime
 ) -> StaffMember:
+    _require_teams(conn, tenant, {record.team})
     current = _member(conn, tenant, staff_id)
     availability = current.availability if current else Availability.OFF
     row = {
@@ -185,6 +237,77 @@ def _put_staff(
         [{"tenant": tenant, "project": p, "staff_id": staff_id} for p in sorted(record.projects)],
     )
     return StaffMember(id=staff_id, record=record, availability=availability)
+
+
+def _require_teams(conn: Connection, tenant: str, team_ids: set[str]) -> None:
+    """Refuse (422 `unknown_team`) names of teams that do not exist.
+
+    The rows are locked (PostgreSQL) until the caller's write commits, so a team being
+    deleted meanwhile either waits for this write, and then sees it in use, or is gone
+    before this check.
+    """
+    if not team_ids:
+        return
+    c = t.teams.c
+    query = (
+        select(c.team_id)
+        .where(c.tenant == tenant, c.team_id.in_(sorted(team_ids)))
+        .order_by(c.team_id)
+        .with_for_update()
+    )
+    missing = sorted(team_ids - set(conn.scalars(query).all()))
+    if missing:
+        raise InvalidInput(
+            f"no team {', '.join(repr(m) for m in missing)}: create it with PUT /v1/teams/{{id}} "
+            "first",
+            code="unknown_team",
+        )
+
+
+def _put_roster(conn: Connection, row: dict[str, Any], team_ids: set[str]) -> None:
+    _require_teams(conn, row["tenant"], team_ids)
+    _upsert(conn, t.rosters, ["tenant", "project"], row)
+
+
+def _team(conn: Connection, tenant: str, team_id: str) -> Team | None:
+    c = t.teams.c
+    record = conn.scalar(select(c.record).where(c.tenant == tenant, c.team_id == team_id))
+    return Team(id=team_id, record=TeamRecord.model_validate(record)) if record else None
+
+
+def _teams_of(conn: Connection, tenant: str) -> list[Team]:
+    c = t.teams.c
+    query = select(c.team_id, c.record).where(c.tenant == tenant).order_by(c.team_id)
+    return [
+        Team(id=team_id, record=TeamRecord.model_validate(record))
+        for team_id, record in conn.execute(query).all()
+    ]
+
+
+def _delete_team(conn: Connection, tenant: str, team_id: str) -> None:
+    c = t.teams.c
+    # Deleting first takes the row's lock, so a staff or roster write checking the team
+    # waits for this transaction (see `_require_teams`); an error below undoes it.
+    deleted = conn.execute(delete(t.teams).where(c.tenant == tenant, c.team_id == team_id))
+    if deleted.rowcount == 0:
+        raise NotFound(f"no team {team_id!r}", code="unknown_team")
+    s, r = t.staff.c, t.rosters.c
+    staff_teams = {
+        staff_id: record["team"]
+        for staff_id, record in conn.execute(
+            select(s.staff_id, s.record).where(s.tenant == tenant)
+        ).all()
+    }
+    roster_teams = {
+        project: {shift["team"] for shift in roster.get("shifts", ())}
+        for project, roster in conn.execute(
+            select(r.project, r.roster).where(r.tenant == tenant)
+        ).all()
+    }
+    uses = team_uses(team_id, staff_teams, roster_teams)
+    if uses:
+        shown = ", ".join(uses[:10]) + (f" and {len(uses) - 10} more" if len(uses) > 10 else "")
+        raise Conflict(f"team {team_id!r} is still named by {shown}", code="team_in_use")
 
 
 def _set_availability(
@@ -210,36 +333,43 @@ def _rules(conn: Connection, tenant: str, project: str) -> dict[str, DispatchRul
 
 
 _PARSED_LIMIT = 20_000
-_parsed: dict[tuple[str, str, datetime], StaffRecord] = {}
-"""Directory records already validated, by (tenant, staff id, updated_at): a dispatch decision reads
-a project's whole staff, and validating every record each time showed in the benchmark.
-A changed record has a new `updated_at`, so an entry is never stale, only unused."""
+_parsed: dict[tuple[str, str, datetime], tuple[dict[str, Any], StaffRecord]] = {}
+"""Directory records already validated, by (tenant, staff id, updated_at), with the JSON they
+came from: a dispatch decision reads a project's whole staff, and validating every record
+each time showed in the benchmark. The JSON is compared too (a dict comparison, far
+cheaper than validating), because two writes may carry the same `updated_at` (a clock
+that stands still, as in tests, or two databases of one process)."""
 
 
 def _as_member(row: Any) -> StaffMember:
     key = (row.tenant, row.staff_id, row.updated_at)
-    record = _parsed.get(key)
-    if record is None:
+    cached = _parsed.get(key)
+    if cached is not None and cached[0] == row.record:
+        record = cached[1]
+    else:
         if len(_parsed) >= _PARSED_LIMIT:
             _parsed.clear()
-        record = _parsed[key] = StaffRecord.model_validate(row.record)
+        record = StaffRecord.model_validate(row.record)
+        _parsed[key] = (row.record, record)
     return StaffMember(id=row.staff_id, record=record, availability=Availability(row.availability))
 
 
-def _member(conn: Connection, tenant: str, staff_id: str) -> StaffMember | None:
+def _staff_query(tenant: str) -> Select[Any]:
     c = t.staff.c
-    query = select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
-        c.tenant == tenant, c.staff_id == staff_id
+    return select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
+        c.tenant == tenant
     )
+
+
+def _member(conn: Connection, tenant: str, staff_id: str) -> StaffMember | None:
+    query = _staff_query(tenant).where(t.staff.c.staff_id == staff_id)
     row = conn.execute(query).first()
     return _as_member(row) if row is not None else None
 
 
 def _members(conn: Connection, tenant: str, project: str | None) -> list[StaffMember]:
     c = t.staff.c
-    query = select(c.tenant, c.staff_id, c.record, c.availability, c.updated_at).where(
-        c.tenant == tenant
-    )
+    query = _staff_query(tenant)
     if project is not None:
         sp = t.staff_projects.c
         query = query.join(
@@ -247,6 +377,11 @@ def _members(conn: Connection, tenant: str, project: str | None) -> list[StaffMe
         ).where(sp.project == project)
     rows = conn.execute(query.order_by(c.staff_id)).all()
     return [_as_member(row) for row in rows]
+
+
+def _teams(conn: Connection, tenant: str, staff_ids: list[str]) -> dict[str, str]:
+    query = _staff_query(tenant).where(t.staff.c.staff_id.in_(staff_ids))
+    return {row.staff_id: _as_member(row).record.team for row in conn.execute(query).all()}
 
 
 def _roster(conn: Connection, tenant: str, project: str) -> Roster:
@@ -265,24 +400,6 @@ def _rule(conn: Connection, tenant: str, project: str, category: str) -> Dispatc
     rules = dict(conn.execute(query).all())
     found = rules.get(category, rules.get(DEFAULT_CATEGORY))
     return DispatchRule.model_validate(found) if found is not None else None
-
-
-def _workloads(conn: Connection, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
-    ids = sorted(set(staff_ids))
-    if not ids:
-        return {}
-    c = t.work_orders.c
-    query = (
-        select(
-            c.assignee,
-            func.count().filter(c.status.in_(_OPEN)),
-            func.max(c.assigned_at),
-        )
-        .where(c.tenant == tenant, c.assignee.in_(ids))
-        .group_by(c.assignee)
-    )
-    rows = conn.execute(query).all()
-    return {assignee: Workload(int(n or 0), last) for assignee, n, last in rows}
 
 
 def _upsert(conn: Connection, table: Table, keys: list[str], row: dict[str, Any]) -> None:

@@ -180,6 +180,16 @@ staff = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Teams (班组) per tenant: staff records and roster shifts name them by id.
+teams = Table(
+    "teams",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("team_id", String(64), primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 # Which staff cover which project: the dispatch decision reads one project's people.
 staff_projects = Table(
     "staff_projects",

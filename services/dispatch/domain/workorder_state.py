@@ -241,7 +241,11 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case ProgressReported():
             return replace(state, last_progress_at=at)
         case Completed():
-            return replace(state, status=Status.COMPLETED, completed_at=at, pause_reason=None)
+            # A complaint may be settled while still offered or queued: nobody is to be
+            # sent any more, so the offers end and it leaves the queue.
+            return replace(
+                _nobody_to_send(state), status=Status.COMPLETED, completed_at=at, pause_reason=None
+            )
         case FeedbackGiven():
             return replace(state, last_feedback_at=at)
         case FollowUpRecorded(rating=rating):
@@ -252,13 +256,7 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             return _reopened(state)
         case Cancelled():
             return replace(
-                state,
-                status=Status.CANCELLED,
-                cancelled_at=at,
-                pause_reason=None,
-                offered_to=(),
-                offer_expires_at=None,
-                dispatch_pending=False,
+                _nobody_to_send(state), status=Status.CANCELLED, cancelled_at=at, pause_reason=None
             )
         case ComplaintValidityMarked(valid=valid):
             return replace(state, complaint_valid=valid)
@@ -273,9 +271,19 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             raise UnfoldableEvent(f"{event.type_name} is not a work-order event")
 
 
+def _nobody_to_send(state: WorkOrderState) -> WorkOrderState:
+    """The state with its open offers ended and out of the pending queue."""
+    return replace(state, offered_to=(), offer_expires_at=None, dispatch_pending=False)
+
+
 def _reopened(state: WorkOrderState) -> WorkOrderState:
+    # A reopened order keeps its technician (返修 goes back to whoever did the work). One
+    # that never had one is dispatched afresh: earlier offers neither count as attempts
+    # nor keep anyone out.
     return replace(
-        state,
+        _nobody_to_send(state),
+        offer_attempt=0,
+        tried=(),
         status=Status.ASSIGNED if state.assignee is not None else Status.REPORTED,
         reopen_count=state.reopen_count + 1,
         appointment_at=None,

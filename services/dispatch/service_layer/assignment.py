@@ -3,7 +3,8 @@
 A report in a project whose category has an auto or grab rule is followed, in the same
 append, by `workorder.offered` (or `workorder.dispatch_pending`), so "reported → offered"
 costs no second round trip and nothing sits unassigned. A decline that leaves no open
-offer, and an expired offer, are followed the same way by the next offer. The offer's
+offer, an expired offer, and the reopening of an order that never had a technician are
+followed the same way by the next offer. The offer's
 expiry is a row of the durable timer table (clock `offer`), replaced with every append
 like the SLA timers and fired by the same scheduler (`expire_offer`).
 """
@@ -18,7 +19,14 @@ from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import TimerRow
 from shared.events.base import EventData
-from shared.events.workorder import AssignmentDeclined, OfferExpired, WorkOrderReported
+from shared.events.workorder import (
+    Assigned,
+    AssignmentDeclined,
+    OfferExpired,
+    Reassigned,
+    Reopened,
+    WorkOrderReported,
+)
 
 OFFER_CLOCK = "offer"
 """The `clock` of offer-expiry rows in the timer table (the SLA clocks use their names)."""
@@ -37,11 +45,20 @@ class StaffDirectory(Protocol):
         ranks; None when the project dispatches that category by hand (no rule)."""
         ...
 
+    async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
+        """The team of each of these people who is in the directory (others: absent)."""
+        ...
+
 
 def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:
-    """Whether the events just decided leave an unassigned order needing an offer."""
+    """Whether the events just decided leave an unassigned order needing an offer.
+
+    That is after a report, a decline, an expiry, and a reopening of an order nobody was
+    ever assigned (a complaint settled by phone that came back). A reopened order with a
+    technician stays theirs (返修), and `reassign` always names the next person.
+    """
     if not decided or not isinstance(
-        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired
+        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened
     ):
         return False
     return (
@@ -71,9 +88,11 @@ async def dispatch_after(
     decided: list[EventData],
     now: datetime,
 ) -> list[EventData]:
-    """`decided` followed by the dispatch step it calls for (an offer or the pending queue)."""
+    """`decided`, with the assignees' teams filled in, followed by the dispatch step it
+    calls for (an offer or the pending queue)."""
     if staff is None or not decided:
         return decided
+    decided = await with_teams(staff, tenant, project, decided)
     after = state
     for event in decided:
         after = evolve(after, event, now)
@@ -86,6 +105,36 @@ async def dispatch_after(
     order = order_facts(work_order_id, project, after)
     step = next_dispatch_step(facts, order, after.offer_attempt, after.tried, now)
     return decided if step is None else [*decided, step]
+
+
+async def with_teams(
+    staff: StaffDirectory, tenant: str, project: str, decided: list[EventData]
+) -> list[EventData]:
+    """`decided` with `team` set on each assignment to someone the directory knows.
+
+    Reporting counts work per team; the team is the person's at the moment of the
+    assignment, so it goes into the event rather than being looked up later.
+    """
+    named = {_assignee(e) for e in decided} - {None}
+    if not named:
+        return decided
+    teams = await staff.teams_of(tenant, project, {n for n in named if n is not None})
+    return [_with_team(e, teams) for e in decided]
+
+
+def _assignee(event: EventData) -> str | None:
+    if isinstance(event, Assigned) and event.team is None:
+        return event.assignee
+    if isinstance(event, Reassigned) and event.team is None:
+        return event.to_assignee
+    return None
+
+
+def _with_team(event: EventData, teams: dict[str, str]) -> EventData:
+    person = _assignee(event)
+    if person is None or person not in teams:
+        return event
+    return event.model_copy(update={"team": teams[person]})
 
 
 def offer_timer_rows(state: WorkOrderState, work_order_id: str) -> tuple[TimerRow, ...]:

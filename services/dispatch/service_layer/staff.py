@@ -1,7 +1,7 @@
 """Managing the staff directory, rosters and dispatch rules; reading workload, queue, suggestions.
 
-Who may do what: project managers and supervisors keep the directory, rosters and rules
-of the projects their token grants (HQ quality too, for every project); a technician sets
+Who may do what: project managers and supervisors keep the directory, teams, rosters and
+rules of the projects their token grants (HQ quality too, for every project); a technician sets
 their own availability (a supervisor or dispatcher may set anyone's, e.g. after a call);
 dispatchers, supervisors and managers read workloads, the queue and the suggestions.
 """
@@ -22,6 +22,7 @@ from services.dispatch.domain.assignment import (
 )
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
+from services.dispatch.domain.team import Team, TeamRecord
 from services.dispatch.service_layer.assignment import order_facts
 from services.dispatch.service_layer.work_orders import LoadedWorkOrder
 from shared.auth import Principal, Role
@@ -67,6 +68,22 @@ class StaffAdmin(Protocol):
         """A project's roster."""
         ...
 
+    async def put_team(self, tenant: str, team_id: str, record: TeamRecord) -> Team:
+        """Create or replace a team."""
+        ...
+
+    async def get_team(self, tenant: str, team_id: str) -> Team | None:
+        """One team."""
+        ...
+
+    async def list_teams(self, tenant: str, project: str | None) -> list[Team]:
+        """A tenant's teams, or those working in `project`."""
+        ...
+
+    async def delete_team(self, tenant: str, team_id: str) -> None:
+        """Remove a team nothing names."""
+        ...
+
     async def rule_for(self, tenant: str, project: str, category: str) -> DispatchRule | None:
         """The dispatch rule of a category (or the project's default), if any."""
         ...
@@ -85,17 +102,65 @@ def require_projects(principal: Principal, projects: Iterable[str]) -> None:
             raise NotFound(f"project {project!r} not found", code="unknown_project")
 
 
+def require_keeper(
+    principal: Principal, what: str, projects: Iterable[str], before: Iterable[str]
+) -> None:
+    """Refuse a change to the directory unless the caller keeps every project it touches:
+    the projects written, and those it takes the person or team out of (`before`)."""
+    require_role(principal, KEEPERS, what)
+    require_projects(principal, [*projects, *before])
+
+
+def sees_any(principal: Principal, projects: Iterable[str]) -> bool:
+    """Whether the caller's token grants at least one of `projects`."""
+    return any(principal.can_access(principal.tenant, p) for p in projects)
+
+
 async def put_staff(
     directory: StaffAdmin, principal: Principal, staff_id: str, record: StaffRecord
 ) -> StaffMember:
     """Create or replace a directory entry in projects the manager may manage."""
-    require_role(principal, KEEPERS, "change the staff directory")
-    require_projects(principal, record.projects)
     current = await directory.get_staff(principal.tenant, staff_id)
-    if current is not None:
-        # Moving someone out of a project is managing that project too.
-        require_projects(principal, current.record.projects)
+    before = current.record.projects if current else ()
+    require_keeper(principal, "change the staff directory", record.projects, before)
     return await directory.put_staff(principal.tenant, staff_id, record)
+
+
+async def put_team(
+    directory: StaffAdmin, principal: Principal, team_id: str, record: TeamRecord
+) -> Team:
+    """Create or replace a team of projects the manager may manage."""
+    current = await directory.get_team(principal.tenant, team_id)
+    require_keeper(
+        principal, "change teams", record.projects, current.record.projects if current else ()
+    )
+    return await directory.put_team(principal.tenant, team_id, record)
+
+
+async def visible_team(directory: StaffAdmin, principal: Principal, team_id: str) -> Team:
+    """A team of the caller's projects (404 for any other, as for anything invisible)."""
+    require_role(principal, READERS, "read teams")
+    team = await directory.get_team(principal.tenant, team_id)
+    if team is None or not sees_any(principal, team.record.projects):
+        raise NotFound(f"no team {team_id!r}", code="unknown_team")
+    return team
+
+
+async def visible_teams(
+    directory: StaffAdmin, principal: Principal, project: str | None
+) -> list[Team]:
+    """The teams working in the caller's projects (or in one project)."""
+    require_role(principal, READERS, "read teams")
+    teams = await directory.list_teams(principal.tenant, project)
+    return [team for team in teams if sees_any(principal, team.record.projects)]
+
+
+async def delete_team(directory: StaffAdmin, principal: Principal, team_id: str) -> None:
+    """Remove a team of the manager's projects that no staff or roster names any more."""
+    require_role(principal, KEEPERS, "change teams")
+    team = await visible_team(directory, principal, team_id)
+    require_projects(principal, team.record.projects)
+    await directory.delete_team(principal.tenant, team_id)
 
 
 async def visible_member(directory: StaffAdmin, principal: Principal, staff_id: str) -> StaffMember:
@@ -103,10 +168,7 @@ async def visible_member(directory: StaffAdmin, principal: Principal, staff_id: 
     member = await directory.get_staff(principal.tenant, staff_id)
     visible = member is not None and (
         principal.subject == staff_id
-        or (
-            principal.role in READERS
-            and any(principal.can_access(principal.tenant, p) for p in member.record.projects)
-        )
+        or (principal.role in READERS and sees_any(principal, member.record.projects))
     )
     if member is None or not visible:
         raise NotFound(f"no staff member {staff_id!r}", code="unknown_staff")

@@ -21,7 +21,8 @@ async def hire(
     on_duty: bool = True,
     **record: Any,
 ) -> None:
-    """Put a staff member in the directory and, by default, on duty (set by themselves)."""
+    """Put a staff member in the directory (and their team, if new) and, by default, on duty
+    (set by themselves)."""
     body = {
         "name": staff_id,
         "role": role,
@@ -30,6 +31,7 @@ async def hire(
         "projects": list(projects),
         **record,
     }
+    await form_team(api, body["team"])
     response = await api.client.put(f"/v1/staff/{staff_id}", json=body, headers=MANAGER)
     assert response.status_code == 200, response.text
     if on_duty:
@@ -38,6 +40,19 @@ async def hire(
             f"/v1/staff/{staff_id}/availability", json={"availability": "on_duty"}, headers=own
         )
         assert response.status_code == 200, response.text
+
+
+async def form_team(api: Api, team_id: str, **record: Any) -> dict[str, Any]:
+    """Create team `team_id` in projects sunny and river unless it exists."""
+    found = await api.client.get(f"/v1/teams/{team_id}", headers=MANAGER)
+    if found.status_code == 200 and not record:
+        body: dict[str, Any] = found.json()
+        return body
+    team = {"name": team_id, "projects": ["sunny", "river"], **record}
+    response = await api.client.put(f"/v1/teams/{team_id}", json=team, headers=MANAGER)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body
 
 
 async def set_rule(api: Api, mode: str, category: str = "plumbing", **rule: Any) -> None:

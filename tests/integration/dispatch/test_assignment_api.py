@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from services.dispatch.adapters import staff_directory
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
 from tests.integration.dispatch.assignment_support import (
     MANAGER,
     events_of,
@@ -297,3 +301,124 @@ async def test_the_offer_timer_is_rebuilt_from_the_events(api: Api) -> None:
         after = (await conn.execute(offer_rows)).all()
     assert before == after
     assert [(w, k) for w, k, _ in after] == [(order["id"], "offer:1")]
+
+
+async def test_assignments_carry_the_assignees_team_at_that_moment(api: Api) -> None:
+    await hire(api, "wang")
+    await hire(api, "li", team="electricians")
+    await set_rule(api, "auto")
+    offered = await api.report()
+    taker = offered["offered_to"][0]
+    other = "li" if taker == "wang" else "wang"
+    by_hand = await api.report(category="other")
+
+    await api.command(offered["id"], "accept-offer", Role.TECHNICIAN, subject=taker)
+    await api.command(
+        offered["id"], "reassign", Role.DISPATCHER, {"to_assignee": other, "reason": "skills"}
+    )
+    await api.command(by_hand["id"], "assign", Role.DISPATCHER, {"assignee": "outsider"})
+
+    teams = {"wang": "maintenance", "li": "electricians"}
+    accepted = await events_of(api, offered["id"])
+    assert accepted[-2]["data"] == {"assignee": taker, "team": teams[taker]}
+    assert accepted[-1]["data"]["team"] == teams[other]
+    # Someone the directory does not know (a contractor, say) is assigned without a team.
+    manual = await events_of(api, by_hand["id"])
+    assert manual[-1]["data"] == {"assignee": "outsider", "team": None}
+
+
+async def test_decisions_waiting_together_share_one_fresh_workload_read(api: Api) -> None:
+    for person in ("wang", "li", "zhao"):
+        await hire(api, person)
+    await set_rule(api, "auto")
+    order = await api.report()
+    taker = order["offered_to"][0]
+    await api.command(order["id"], "accept-offer", Role.TECHNICIAN, subject=taker)
+    staff = api.dispatch.staff
+
+    asked = [["wang"], ["li"], ["zhao"], ["wang", "li", "zhao"], [], ["nobody"]] * 10
+    reads_before = _workload_reads()
+    answers = await asyncio.gather(*(staff.workloads(TENANT, ids) for ids in asked))
+    reads = _workload_reads() - reads_before
+    elsewhere = await staff.workloads("another-tenant", [taker])
+
+    for ids, answer in zip(asked, answers, strict=True):
+        assert set(answer) == ({taker} & set(ids))
+        if taker in answer:
+            assert answer[taker].open_orders == 1
+            assert answer[taker].last_assigned_at is not None
+    assert elsewhere == {}
+    # Fifty decisions asked while none was answered yet: a query or two, not fifty.
+    assert 1 <= reads <= 2
+
+
+def _workload_reads() -> float:
+    return REGISTRY.get_sample_value("dispatch_workload_read_group_size_count") or 0.0
+
+
+async def test_a_reopened_order_goes_back_to_its_technician_or_is_offered_again(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto", offer_seconds=60)
+    complaint = await api.report(kind="complaint")
+    repair = await api.report()
+    await api.command(repair["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    for step in ("arrive", "start-work"):
+        await api.command(repair["id"], step, Role.TECHNICIAN, subject="wang")
+    await api.command(
+        repair["id"], "complete", Role.TECHNICIAN, {"summary": "new valve"}, subject="wang"
+    )
+    # Settled by phone before anyone went: the open offer ends with it.
+    settled = await api.command(
+        complaint["id"], "complete", Role.SUPERVISOR, {"summary": "talked to the neighbour"}
+    )
+    late = await api.command(complaint["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    api.clock.advance(timedelta(minutes=5))
+
+    complaint_back = await api.command(
+        complaint["id"], "reopen", Role.CUSTOMER_SERVICE, {"reason": "noise again"}
+    )
+    repair_back = await api.command(
+        repair["id"], "reopen", Role.CUSTOMER_SERVICE, {"reason": "leaks again"}
+    )
+
+    assert settled.json()["offered_to"] == []
+    assert late.status_code == 409
+    assert late.json()["code"] == "no_open_offer"
+    assert types(await events_of(api, complaint["id"]))[-2:] == [
+        "workorder.reopened",
+        "workorder.offered",
+    ]
+    assert complaint_back.json()["offered_to"] == ["wang"]
+    assert complaint_back.json()["offer_attempt"] == 1
+    assert types(await events_of(api, repair["id"]))[-1] == "workorder.reopened"
+    assert (repair_back.json()["status"], repair_back.json()["assignee"]) == ("assigned", "wang")
+
+
+async def test_decisions_arriving_while_a_projects_setup_loads_share_that_load(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await hire(api, "wang")
+    await set_rule(api, "auto")
+    loads: list[str] = []
+    real = staff_directory._project_setup
+
+    def counted(conn: Any, tenant: str, project: str) -> Any:
+        loads.append(project)
+        return real(conn, tenant, project)
+
+    monkeypatch.setattr(staff_directory, "_project_setup", counted)
+    staff = api.dispatch.staff
+
+    facts = await asyncio.gather(
+        *(staff.dispatch_facts(TENANT, "sunny", "plumbing") for _ in range(20))
+    )
+
+    assert loads == ["sunny"]
+    assert all(f is not None and [m.id for m in f.staff] == ["wang"] for f in facts)
+    # A change through this process is seen by the next decision: no stale setup is kept.
+    await hire(api, "li")
+    later = await staff.dispatch_facts(TENANT, "sunny", "plumbing")
+    assert later is not None and [m.id for m in later.staff] == ["li", "wang"]
+    assert loads == ["sunny", "sunny"]

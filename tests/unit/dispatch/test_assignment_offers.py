@@ -20,6 +20,7 @@ from shared.events.workorder import (
     OfferExpired,
     OfferReasons,
     PendingReason,
+    WorkOrderKind,
 )
 
 from .builders import CUSTOMER_SERVICE, Story, report
@@ -29,9 +30,9 @@ BOB = Actor("bob", Role.TECHNICIAN)
 CAROL = Actor("carol", Role.TECHNICIAN)
 
 
-def offered(*names: str, attempt: int = 1) -> Story:
+def offered(*names: str, attempt: int = 1, kind: WorkOrderKind = WorkOrderKind.REPAIR) -> Story:
     story = Story()
-    story.do(report(), CUSTOMER_SERVICE)
+    story.do(report(kind), CUSTOMER_SERVICE)
     offer = Offered(
         mode=DispatchMode.GRAB if len(names) > 1 else DispatchMode.AUTO,
         attempt=attempt,

@@ -1,5 +1,5 @@
-"""`/v1/staff`: the staff directory, availability and workload; `/v1/dispatch`: rules,
-rosters, the pending queue; suggestions for a work order."""
+"""`/v1/staff`: the staff directory, availability and workload; `/v1/teams`: teams;
+`/v1/dispatch`: rules, rosters, the pending queue; suggestions for a work order."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from services.dispatch.adapters.dispatch_queue import pending_queue
 from services.dispatch.domain.assignment import DispatchRule
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
+from services.dispatch.domain.team import Team, TeamRecord
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.service_layer import staff as staffing
@@ -25,6 +26,9 @@ router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
 
 StaffIdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,128}$", description="The staff member's id")
+]
+TeamIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, description="The team's id, e.g. maintenance")
 ]
 ProjectPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Project slug")]
 CategoryPath = Annotated[
@@ -55,7 +59,8 @@ def _member_body(member: StaffMember) -> dict[str, object]:
 async def put_staff(
     staff_id: StaffIdPath, record: StaffRecord, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
-    """A directory entry: team, trades, projects and buildings covered (manager roles)."""
+    """A directory entry: team, trades, projects and buildings covered (manager roles).
+    The team must exist (`PUT /v1/teams/{id}`), else 422 `unknown_team`."""
     member = await staffing.put_staff(dispatch.staff, principal, staff_id, record)
     return json_response(_member_body(member))
 
@@ -67,11 +72,7 @@ async def list_staff(
     """The staff of the caller's projects (or of one project)."""
     staffing.require_role(principal, staffing.READERS, "list the staff directory")
     members = await dispatch.staff.list_staff(principal.tenant, project)
-    visible = [
-        m
-        for m in members
-        if any(principal.can_access(principal.tenant, p) for p in m.record.projects)
-    ]
+    visible = [m for m in members if staffing.sees_any(principal, m.record.projects)]
     return json_response({"items": [_member_body(m) for m in visible]})
 
 
@@ -102,6 +103,54 @@ async def get_workload(
     """Open work orders and time since the last assignment (what auto dispatch ranks by)."""
     body = await staffing.workload(dispatch.staff, principal, staff_id, dispatch.clock.now())
     return json_response(body)
+
+
+def _team_body(team: Team) -> dict[str, object]:
+    return {"id": team.id, **team.record.model_dump(mode="json")}
+
+
+@router.put("/v1/teams/{team_id}", response_class=Response, summary="Create or replace a team")
+async def put_team(
+    team_id: TeamIdPath, record: TeamRecord, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """A team (班组): its name, the trades it covers, its projects and supervisors (manager
+    roles). Staff records and roster shifts name a team by this id, so it must exist first."""
+    team = await staffing.put_team(dispatch.staff, principal, team_id, record)
+    return json_response(_team_body(team))
+
+
+@router.get("/v1/teams", response_class=Response, summary="List teams")
+async def list_teams(
+    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+) -> Response:
+    """The teams of the caller's projects (or of one project), by id."""
+    teams = await staffing.visible_teams(dispatch.staff, principal, project)
+    return json_response({"items": [_team_body(team) for team in teams]})
+
+
+@router.get("/v1/teams/{team_id}", response_class=Response, summary="Read a team")
+async def read_team(
+    team_id: TeamIdPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """One team of the caller's projects."""
+    team = await staffing.visible_team(dispatch.staff, principal, team_id)
+    return json_response(_team_body(team))
+
+
+@router.delete(
+    "/v1/teams/{team_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a team",
+    responses={409: {"description": "Staff or a roster shift still names the team (team_in_use)"}},
+)
+async def delete_team(
+    team_id: TeamIdPath, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """Remove a team (manager roles). Refused with 409 `team_in_use` while a staff record
+    or a roster shift names it: move those people and shifts to another team first."""
+    await staffing.delete_team(dispatch.staff, principal, team_id)
+    return Response(status_code=204)
 
 
 @router.put(
@@ -140,7 +189,8 @@ async def list_rules(
 async def put_roster(
     project: ProjectPath, roster: Roster, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
-    """A project's shifts (with rotations) and on-call list."""
+    """A project's shifts (with rotations) and on-call list. Each shift's team must exist
+    (`PUT /v1/teams/{id}`), else 422 `unknown_team`."""
     await _require_keeper(dispatch, principal, project, "set rosters")
     await dispatch.staff.put_roster(principal.tenant, project, roster)
     return json_response(roster.model_dump(mode="json"))

@@ -1,0 +1,216 @@
+"""Teams (班组) as managed records: the API, what must name an existing team, and the
+migration that made teams out of the team names already in use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import create_engine
+from services.dispatch.adapters.migrate import alembic_config
+from shared.auth import Role
+from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.integration.dispatch.assignment_support import MANAGER, form_team, hire
+
+MAINTENANCE = {
+    "name": "维修班",
+    "trades": ["plumbing", "electrical"],
+    "projects": ["sunny"],
+    "supervisors": ["sup-chen"],
+}
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:
+    async with running_api(database_url, sla_scheduler_enabled=False) as running:
+        yield running
+
+
+async def test_a_manager_keeps_teams_and_readers_see_those_of_their_projects(api: Api) -> None:
+    put = await api.client.put("/v1/teams/maintenance", json=MAINTENANCE, headers=MANAGER)
+    await form_team(api, "service-desk", trades=["customer_service"], projects=["river"])
+
+    one = await api.client.get("/v1/teams/maintenance", headers=auth(Role.DISPATCHER))
+    of_sunny = await api.client.get("/v1/teams?project=sunny", headers=MANAGER)
+    river_only = auth(Role.SUPERVISOR, projects=["river"])
+    seen_from_river = await api.client.get("/v1/teams", headers=river_only)
+    hidden = await api.client.get("/v1/teams/maintenance", headers=river_only)
+
+    assert put.status_code == 200, put.text
+    assert put.json() == {
+        "id": "maintenance",
+        "name": "维修班",
+        "trades": ["electrical", "plumbing"],
+        "projects": ["sunny"],
+        "supervisors": ["sup-chen"],
+    }
+    assert one.json() == put.json()
+    assert [team["id"] for team in of_sunny.json()["items"]] == ["maintenance"]
+    assert [team["id"] for team in seen_from_river.json()["items"]] == ["service-desk"]
+    assert hidden.status_code == 404
+    assert hidden.json()["code"] == "unknown_team"
+
+
+async def test_only_managers_of_the_teams_projects_change_it(api: Api) -> None:
+    by_technician = await api.client.put(
+        "/v1/teams/maintenance", json=MAINTENANCE, headers=auth(Role.TECHNICIAN)
+    )
+    elsewhere = await api.client.put(
+        "/v1/teams/maintenance", json=MAINTENANCE, headers=auth(Role.PROJECT_MANAGER, ["river"])
+    )
+    bad = await api.client.put(
+        "/v1/teams/maintenance", json={**MAINTENANCE, "projects": []}, headers=MANAGER
+    )
+
+    assert by_technician.status_code == 403
+    assert by_technician.json()["code"] == "role_not_allowed"
+    assert elsewhere.status_code == 404
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    listed = await api.client.get("/v1/teams", headers=MANAGER)
+    assert listed.json()["items"] == []
+
+
+async def test_staff_and_roster_shifts_must_name_an_existing_team(api: Api) -> None:
+    person = {"name": "王师傅", "team": "plumbers", "trades": ["plumbing"], "projects": ["sunny"]}
+    shift = {"name": "day", "team": "plumbers", "members": ["wang"]}
+
+    staff = await api.client.put("/v1/staff/wang", json=person, headers=MANAGER)
+    roster = await api.client.put(
+        "/v1/projects/sunny/roster", json={"shifts": [shift]}, headers=MANAGER
+    )
+
+    for refused in (staff, roster):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "unknown_team"
+        assert "'plumbers'" in refused.json()["detail"]
+    assert (await api.client.get("/v1/staff/wang", headers=MANAGER)).status_code == 404
+    kept = await api.client.get("/v1/projects/sunny/roster", headers=MANAGER)
+    assert kept.json()["shifts"] == []
+
+
+async def test_a_team_still_named_cannot_be_deleted_and_an_unused_one_can(api: Api) -> None:
+    await hire(api, "wang", team="plumbers")
+    await form_team(api, "night-crew")
+    shift = {"name": "night", "team": "night-crew", "members": ["wang"]}
+    await api.client.put("/v1/projects/sunny/roster", json={"shifts": [shift]}, headers=MANAGER)
+
+    named_by_staff = await api.client.delete("/v1/teams/plumbers", headers=MANAGER)
+    named_by_roster = await api.client.delete("/v1/teams/night-crew", headers=MANAGER)
+    await api.client.put("/v1/projects/sunny/roster", json={"shifts": []}, headers=MANAGER)
+    freed = await api.client.delete("/v1/teams/night-crew", headers=MANAGER)
+    again = await api.client.delete("/v1/teams/night-crew", headers=MANAGER)
+    by_dispatcher = await api.client.delete("/v1/teams/plumbers", headers=auth(Role.DISPATCHER))
+
+    assert named_by_staff.status_code == 409
+    assert named_by_staff.json()["code"] == "team_in_use"
+    assert "staff wang" in named_by_staff.json()["detail"]
+    assert named_by_roster.status_code == 409
+    assert "roster of sunny" in named_by_roster.json()["detail"]
+    assert freed.status_code == 204
+    assert again.status_code == 404
+    assert by_dispatcher.status_code == 403
+    still = await api.client.get("/v1/teams/plumbers", headers=MANAGER)
+    assert still.status_code == 200
+
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+async def test_the_migration_makes_teams_of_the_names_staff_and_rosters_used(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(_migrate, "0005")
+            await conn.execute(insert(t.staff), [_staff_row(*row) for row in _OLD_STAFF])
+            roster = {"shifts": [{"name": "n", "team": "night", "members": ["wang"]}]}
+            await conn.execute(
+                insert(t.rosters),
+                [{"tenant": "acme", "project": "river", "roster": roster, "updated_at": NOW}],
+            )
+            await conn.run_sync(_migrate, "head")
+            await conn.commit()
+            c = t.teams.c
+            found = (
+                await conn.execute(select(c.tenant, c.team_id, c.record).order_by(c.tenant))
+            ).all()
+    finally:
+        await engine.dispose()
+
+    assert sorted((tenant, team, record) for tenant, team, record in found) == [
+        (
+            "acme",
+            "maintenance",
+            {
+                "name": "maintenance",
+                "trades": ["electrical", "plumbing"],
+                "projects": ["river", "sunny"],
+                "supervisors": ["sup-chen"],
+            },
+        ),
+        (
+            "acme",
+            "night",
+            {
+                "name": "night",
+                "trades": [],
+                "projects": ["river"],
+                "supervisors": [],
+            },
+        ),
+        (
+            "other",
+            "maintenance",
+            {
+                "name": "maintenance",
+                "trades": ["plumbing"],
+                "projects": ["hill"],
+                "supervisors": [],
+            },
+        ),
+    ]
+
+
+_OLD_STAFF = [
+    ("acme", "wang", "technician", ["plumbing"], ["sunny"]),
+    ("acme", "li", "technician", ["electrical"], ["river"]),
+    ("acme", "sup-chen", "supervisor", [], ["sunny"]),
+    ("other", "zhao", "technician", ["plumbing"], ["hill"]),
+]
+
+
+def _staff_row(
+    tenant: str, staff_id: str, role: str, trades: list[str], projects: list[str]
+) -> dict[str, Any]:
+    record = {
+        "name": staff_id,
+        "role": role,
+        "team": "maintenance",
+        "trades": trades,
+        "projects": projects,
+        "buildings": [],
+        "max_open_orders": None,
+    }
+    return {
+        "tenant": tenant,
+        "staff_id": staff_id,
+        "record": record,
+        "availability": "off",
+        "updated_at": NOW,
+    }
+
+
+def _migrate(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
