@@ -7,18 +7,34 @@ batch into them, and writes back what changed together with the consumer's check
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
 from services.reporting.domain.facts import EventFact, OrderFacts, OrderStatus, ProjectFacts
+from services.reporting.domain.kpis import Sample
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
+from services.reporting.domain.rollup import (
+    DAY_SPAN,
+    HOUR_SPAN,
+    RollupKey,
+    RollupRow,
+    ScopePart,
+    Window,
+    band_or_none,
+    changed_kpis,
+    order_samples,
+    rollup_delta,
+)
 from services.reporting.service_layer.projection import (
     Waiting,
     WorkingSet,
@@ -29,6 +45,8 @@ from services.reporting.service_layer.projection import (
 )
 from shared.clock import Clock
 from shared.database import Database
+
+T = TypeVar("T")
 
 _CHUNK = 500
 """Most keys in one IN list (SQLite allows 32766 parameters; PostgreSQL more)."""
@@ -99,8 +117,15 @@ class ReadModelStore:
         existing_orders = set(working.orders)
         existing_projects = set(working.projects)
         existing_positions = set(working.positions)
+        # The facts as committed, before the batch: their samples leave the roll-up.
+        before = dict(working.orders)
         project(working, items)
         _write(conn, gen, working, existing_orders, existing_projects, existing_positions)
+        write_samples(
+            conn,
+            gen,
+            [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
+        )
         _advance(conn, gen, consumer, stream_sequence, working.applied, self._clock.now())
         for record in dead:
             _record_dead(conn, consumer, record, self._clock.now())
@@ -247,6 +272,21 @@ class ReadModelStore:
 
         return await self.database.run(work)
 
+    async def read(self, work: Callable[[ReadView], T]) -> T:
+        """Run `work` on one consistent snapshot of the current generation.
+
+        A figure takes several statements (roll-up, then the measures of a band), and a
+        commit of the projector between them must not be half seen: one transaction,
+        REPEATABLE READ on PostgreSQL (SQLite's read transaction is a snapshot already).
+        """
+
+        def run(conn: Connection) -> T:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return work(ReadView(conn, _current(conn)))
+
+        return await self.database.run(run)
+
     async def order(self, order_id: str) -> OrderFacts | None:
         """One order's facts, for drill-down."""
 
@@ -262,7 +302,15 @@ class ReadModelStore:
         return await self.database.run(work)
 
 
-GENERATION_TABLES = (t.orders, t.projects, t.positions, t.pending, t.checkpoints)
+GENERATION_TABLES = (
+    t.orders,
+    t.projects,
+    t.positions,
+    t.pending,
+    t.checkpoints,
+    t.kpi_samples,
+    t.kpi_rollup,
+)
 
 
 def _drop_generation(conn: Connection, generation: int) -> None:
@@ -274,6 +322,29 @@ def _current(conn: Connection) -> int:
     return int(
         conn.execute(select(t.generation.c.current).where(t.generation.c.id == 1)).scalar_one()
     )
+
+
+def _sampled_projects(conn: Connection, gen: int, tenant: str) -> set[str]:
+    """Every project with roll-up rows: one index seek per project (no scan of the rows)."""
+    r = t.kpi_rollup.c
+    found: set[str] = set()
+    last = ""
+    while True:
+        following = conn.execute(
+            select(func.min(r.project)).where(
+                r.generation == gen, r.tenant == tenant, r.span == DAY_SPAN, r.project > last
+            )
+        ).scalar_one_or_none()
+        if following is None:
+            return found
+        found.add(str(following))
+        last = str(following)
+
+
+def _hours(part: ScopePart) -> list[Window]:
+    """The hour rows of a part's whole period (a series needs every hour's slot)."""
+    windows = part.windows or []
+    return [Window(HOUR_SPAN, windows[0].first, windows[-1].end)] if windows else []
 
 
 def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
@@ -502,3 +573,211 @@ def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now:
             skipped=record.skipped,
         )
     )
+
+
+_ROLLUP_KEY = ("generation", "tenant", "span", "project", "slot", "kpi", "label", "hit", "band")
+_DIMENSION_COLUMNS = ("building", "kind", "category", "technician", "team")
+
+
+def write_samples(
+    conn: Connection, gen: int, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]
+) -> None:
+    """Replace the samples of changed orders (facts before, after) and move the roll-up with them.
+
+    Only the KPIs whose samples differ are touched, so an event that changes no figure
+    (most of them, for most KPIs) writes nothing here.
+    """
+    delta: Counter[RollupKey] = Counter()
+    stale: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    for old, new in changes:
+        before, after = order_samples(old), order_samples(new)
+        changed = changed_kpis(before, after)
+        if not changed:
+            continue
+        delta.update(rollup_delta(before, after))
+        for name in sorted(changed):
+            if before.get(name):
+                stale.append({"k_order": new.order_id, "k_kpi": name})
+            fresh.extend(
+                _sample_row(gen, name, i, sample) for i, sample in enumerate(after.get(name, []))
+            )
+    if stale:
+        conn.execute(
+            delete(t.kpi_samples).where(
+                t.kpi_samples.c.generation == gen,
+                t.kpi_samples.c.order_id == bindparam("k_order"),
+                t.kpi_samples.c.kpi == bindparam("k_kpi"),
+            ),
+            stale,
+        )
+    if fresh:
+        conn.execute(insert(t.kpi_samples), fresh)
+    rows = [
+        {"generation": gen, **key.__dict__, "samples": n}
+        for key, n in sorted(delta.items())
+        if n != 0
+    ]
+    if rows:
+        upsert = (postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert)(
+            t.kpi_rollup
+        )
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=list(_ROLLUP_KEY),
+                set_={"samples": t.kpi_rollup.c.samples + upsert.excluded.samples},
+            ),
+            rows,
+        )
+
+
+def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> dict[str, Any]:
+    return {
+        "generation": gen,
+        "order_id": sample.order_id,
+        "kpi": kpi,
+        "position": position,
+        "tenant": sample.tenant,
+        "project": sample.project,
+        "at": sample.at,
+        "hit": sample.hit,
+        "measure": sample.measure,
+        "label": sample.label,
+        "band": band_or_none(sample),
+        **{d: sample.dims.get(d) for d in _DIMENSION_COLUMNS},
+    }
+
+
+def _sample_of(row: Any) -> Sample:
+    return Sample(
+        order_id=row.order_id,
+        tenant=row.tenant,
+        project=row.project,
+        at=row.at,
+        hit=row.hit,
+        measure=row.measure,
+        label=row.label,
+        dims={d: getattr(row, d) for d in _DIMENSION_COLUMNS},
+    )
+
+
+def _window_where(window: Window) -> list[Any]:
+    return [
+        t.kpi_rollup.c.span == window.span,
+        t.kpi_rollup.c.slot >= window.first,
+        t.kpi_rollup.c.slot < window.end,
+    ]
+
+
+def _part_where(table: Any, gen: int, tenant: str, kpi: str, part: ScopePart) -> list[Any]:
+    return [
+        table.c.generation == gen,
+        table.c.tenant == tenant,
+        table.c.kpi == kpi,
+        table.c.project.in_(sorted(part.projects)),
+        table.c.at >= part.low,
+        table.c.at < part.high,
+    ]
+
+
+class ReadView:
+    """The current generation as one transaction sees it: what KPI queries read."""
+
+    def __init__(self, conn: Connection, generation: int) -> None:
+        self._conn = conn
+        self._gen = generation
+
+    def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
+        """The facts of the orders still open (backlog, at-risk clocks): few at any time."""
+        where = [
+            t.orders.c.generation == self._gen,
+            t.orders.c.tenant == tenant,
+            t.orders.c.status.in_(sorted(OrderStatus.OPEN)),
+        ]
+        if projects is not None:
+            where.append(t.orders.c.project.in_(sorted(projects)))
+        rows = self._conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
+        return [OrderFacts.from_json(orjson.loads(r)) for r in rows]
+
+    def project_facts(
+        self, tenant: str, projects: frozenset[str] | None
+    ) -> tuple[dict[tuple[str, str], ProjectFacts], set[str]]:
+        """The registered projects' facts, and every project that has samples at all."""
+        where = [t.projects.c.generation == self._gen, t.projects.c.tenant == tenant]
+        if projects is not None:
+            where.append(t.projects.c.project.in_(sorted(projects)))
+        return _projects(self._conn, where), _sampled_projects(self._conn, self._gen, tenant)
+
+    def rollup(
+        self,
+        tenant: str,
+        kpis: Sequence[str],
+        parts: Sequence[ScopePart],
+        by_slot: bool = False,
+    ) -> list[RollupRow]:
+        """The roll-up summed per project, KPI, label, hit and band over each part's period.
+
+        With `by_slot`, per hour slot too (for a series). Parts without windows count nothing.
+        """
+        r = t.kpi_rollup.c
+        keys = [r.project, r.kpi, r.label, r.hit, r.band]
+        if by_slot:
+            keys.insert(1, r.slot)
+        found: list[RollupRow] = []
+        for part in parts:
+            spans = _hours(part) if by_slot else part.windows or []
+            for window in spans:
+                rows = self._conn.execute(
+                    select(*keys, func.sum(r.samples))
+                    .where(
+                        r.generation == self._gen,
+                        r.tenant == tenant,
+                        r.project.in_(sorted(part.projects)),
+                        r.kpi.in_(sorted(kpis)),
+                        *_window_where(window),
+                    )
+                    .group_by(*keys)
+                ).all()
+                for row in rows:
+                    values = list(row)
+                    slot = int(values.pop(1)) if by_slot else None
+                    project, kpi, label, hit, band, n = values
+                    found.append(RollupRow(project, slot, kpi, label, int(hit), int(band), int(n)))
+        return found
+
+    def band_measures(
+        self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
+    ) -> list[float]:
+        """The measures of one band of a duration KPI in the parts' periods, sorted."""
+        c = t.kpi_samples.c
+        found: list[float] = []
+        for part in parts:
+            found.extend(
+                float(m)
+                for m in self._conn.execute(
+                    select(c.measure).where(
+                        *_part_where(t.kpi_samples, self._gen, tenant, kpi, part), c.band == band
+                    )
+                ).scalars()
+            )
+        return sorted(found)
+
+    def samples(
+        self,
+        tenant: str,
+        kpi: str,
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str] | None = None,
+    ) -> list[Sample]:
+        """The samples of a KPI in the parts' periods, narrowed by dimension filters."""
+        c = t.kpi_samples.c
+        narrow = [c[d] == v for d, v in (filters or {}).items() if d in _DIMENSION_COLUMNS]
+        found: list[Sample] = []
+        for part in parts:
+            rows = self._conn.execute(
+                select(t.kpi_samples).where(
+                    *_part_where(t.kpi_samples, self._gen, tenant, kpi, part), *narrow
+                )
+            ).all()
+            found.extend(_sample_of(row) for row in rows)
+        return found

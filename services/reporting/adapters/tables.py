@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -52,6 +53,66 @@ Index(
     orders.c.tenant,
     orders.c.project,
     orders.c.updated_at,
+)
+
+Index("ix_rp_orders_status", orders.c.generation, orders.c.tenant, orders.c.status)
+
+# Every sample of every order (except snapshots), as `kpis.Kpi.samples` draws it from the
+# order's facts: the figures of filtered and grouped queries, the orders behind a figure,
+# and the measures of one band when a percentile is looked up.
+kpi_samples = Table(
+    "rp_kpi_samples",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("order_id", String(64), primary_key=True),
+    Column("kpi", String(40), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("hit", Boolean, nullable=True),
+    Column("measure", Double, nullable=True),
+    Column("label", String(40), nullable=True),
+    Column("band", Integer, nullable=True),
+    Column("building", String(64), nullable=True),
+    Column("kind", String(32), nullable=True),
+    Column("category", String(64), nullable=True),
+    Column("technician", String(64), nullable=True),
+    Column("team", String(64), nullable=True),
+)
+Index(
+    "ix_rp_kpi_samples_period",
+    kpi_samples.c.generation,
+    kpi_samples.c.tenant,
+    kpi_samples.c.kpi,
+    kpi_samples.c.project,
+    kpi_samples.c.at,
+)
+Index(
+    "ix_rp_kpi_samples_band",
+    kpi_samples.c.generation,
+    kpi_samples.c.tenant,
+    kpi_samples.c.kpi,
+    kpi_samples.c.band,
+    kpi_samples.c.project,
+    kpi_samples.c.at,
+)
+
+# The samples counted per UTC hour (span 1) and UTC day (span 24), see domain/rollup.py:
+# an unfiltered figure sums a few thousand of these rows instead of drawing every sample.
+kpi_rollup = Table(
+    "rp_kpi_rollup",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), primary_key=True),
+    Column("span", Integer, primary_key=True, autoincrement=False),
+    Column("project", String(64), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("kpi", String(40), primary_key=True),
+    Column("label", String(40), primary_key=True),
+    Column("hit", Integer, primary_key=True, autoincrement=False),
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("samples", Integer, nullable=False),
 )
 
 projects = Table(
