@@ -126,6 +126,11 @@ class ReadModelStore:
             gen,
             [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
         )
+        if working.notifications:
+            conn.execute(
+                insert(t.notification_events),
+                [{"generation": gen, **n.__dict__} for n in working.notifications],
+            )
         _advance(conn, gen, consumer, stream_sequence, working.applied, self._clock.now())
         for record in dead:
             _record_dead(conn, consumer, record, self._clock.now())
@@ -310,6 +315,7 @@ GENERATION_TABLES = (
     t.checkpoints,
     t.kpi_samples,
     t.kpi_rollup,
+    t.notification_events,
 )
 
 
@@ -743,6 +749,28 @@ class ReadView:
                     slot = int(values.pop(1)) if by_slot else None
                     project, kpi, label, hit, band, n = values
                     found.append(RollupRow(project, slot, kpi, label, int(hit), int(band), int(n)))
+        return found
+
+    def notification_counts(
+        self, tenant: str, parts: Sequence[ScopePart]
+    ) -> list[tuple[str, str, str, int]]:
+        """Notification events counted per channel, template and outcome in the parts' periods."""
+        c = t.notification_events.c
+        keys = (c.channel, c.template, c.outcome)
+        found: list[tuple[str, str, str, int]] = []
+        for part in parts:
+            rows = self._conn.execute(
+                select(*keys, func.count())
+                .where(
+                    c.generation == self._gen,
+                    c.tenant == tenant,
+                    c.project.in_(sorted(part.projects)),
+                    c.at >= part.low,
+                    c.at < part.high,
+                )
+                .group_by(*keys)
+            ).all()
+            found.extend((str(a), str(b), str(o), int(n)) for a, b, o, n in rows)
         return found
 
     def band_measures(

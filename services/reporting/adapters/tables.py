@@ -115,6 +115,35 @@ kpi_rollup = Table(
     Column("samples", Integer, nullable=False),
 )
 
+# notify's delivery outcomes, one row per notification event (see domain/notifications.py).
+notification_events = Table(
+    "rp_notification_events",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("stream_id", String(160), primary_key=True),
+    Column("sequence", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("work_order_id", String(200), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_rp_notification_events_period",
+    notification_events.c.generation,
+    notification_events.c.tenant,
+    notification_events.c.project,
+    notification_events.c.at,
+)
+Index(
+    "ix_rp_notification_events_order",
+    notification_events.c.generation,
+    notification_events.c.work_order_id,
+)
+
 projects = Table(
     "rp_projects",
     metadata,

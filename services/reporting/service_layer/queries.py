@@ -31,6 +31,7 @@ from services.reporting.domain.kpis import (
     series,
     time_zone_of,
 )
+from services.reporting.domain.notifications import NotificationFigures, notification_figures
 from services.reporting.domain.periods import Granularity, Period
 from services.reporting.domain.rollup import Counts, RollupRow, ScopePart, slot_bucket
 from shared.auth import Principal, Role
@@ -77,6 +78,12 @@ class ReadModelView(Protocol):
         self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
     ) -> list[float]:
         """The sorted measures of one band."""
+        ...
+
+    def notification_counts(
+        self, tenant: str, parts: Sequence[ScopePart]
+    ) -> list[tuple[str, str, str, int]]:
+        """Notification events per channel, template and outcome."""
         ...
 
     def samples(
@@ -371,5 +378,24 @@ async def at_risk(
                     found.append((order, cycle.clock, cycle.due_at, cycle.breached_at is not None))
         found.sort(key=lambda item: item[2])
         return found[:limit]
+
+    return await source.read(work)
+
+
+async def notifications(source: FactSource, query: KpiQuery | None) -> NotificationFigures | None:
+    """notify's delivery outcomes over the query's projects and period.
+
+    None under a building, kind, category, technician or team filter: a notification
+    belongs to a project, not to those.
+    """
+    if query is None:
+        return notification_figures([])
+    if any(k != "project" for k in query.filters):
+        return None
+    asked = query
+
+    def work(view: ReadModelView) -> NotificationFigures:
+        scoped = _scoped(view, asked)
+        return notification_figures(view.notification_counts(asked.tenant, scoped.parts))
 
     return await source.read(work)

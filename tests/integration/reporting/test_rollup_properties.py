@@ -1,10 +1,11 @@
 """Property: the pre-aggregated figures equal the figures drawn sample by sample.
 
 Random histories (teams on some assignments, a project in a time zone off whole hours or
-with summer time) are delivered to the SQL store shuffled, with duplicates, in batches;
+with summer time, notify's deliveries) are delivered to the SQL store shuffled, with duplicates, in batches;
 then every KPI's figure, filtered figures, series at every granularity and groups by every
 dimension, as the service layer answers them (roll-up first), must equal what the
-domain's sample functions give over the projected facts (the path every KPI was defined by).
+domain's sample functions give over the projected facts (the path every KPI was defined by);
+the notification outcomes must equal the oracle's count.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ from services.reporting.service_layer.queries import (
     figure_orders,
     figure_series,
     figures,
+    notifications,
 )
-from tests.unit.reporting.histories import TENANT, random_history
+from tests.unit.reporting.histories import TENANT, delivery_story, random_history
+from tests.unit.reporting.oracle import Oracle
 from tests.unit.reporting.support import PERIODS, facts_of
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -50,6 +53,8 @@ ZONES = ("Asia/Shanghai", "America/New_York", "Asia/Kolkata")
 def varied_history(draw: st.DrawFn) -> list[dict[str, object]]:
     """A random history whose river project lives in a drawn zone and some assignments name a team."""
     history = copy.deepcopy(draw(random_history(START)))
+    for _ in range(draw(st.integers(0, 4))):
+        history.extend(draw(delivery_story(draw(st.sampled_from(["sunny", "river"])), START)))
     zone = draw(st.sampled_from(ZONES))
     for event in history:
         data = event["data"]
@@ -120,6 +125,13 @@ async def test_rolled_up_figures_series_and_groups_equal_the_sample_path(
     assert answered.households == count
     for figure in answered.values:
         assert figure == aggregate(KPIS[figure.kpi], drawn(figure.kpi), count), figure.kpi
+    answered_notifications = await notifications(store, query)
+    if any(k != "project" for k in filters):
+        assert answered_notifications is None
+    else:
+        assert answered_notifications is not None
+        by_channel = {k: dict(v.counts) for k, v in answered_notifications.by_channel.items()}
+        assert by_channel == Oracle(history).notifications(set(scope.projects), start, end)
     granularity = data.draw(st.sampled_from(list(Granularity)))
     group_by = data.draw(st.sampled_from(DIMENSIONS))
     for name, kpi in KPIS.items():

@@ -1,7 +1,8 @@
-"""KPI pre-aggregation: per-sample rows, hour and day roll-up, an index for open orders
+"""KPI pre-aggregation: per-sample rows, hour and day roll-up, an index for open orders; notification outcomes
 
-The new tables are filled from the orders already projected (every generation), so an
-upgraded service answers from them at once, without a rebuild.
+The KPI tables are filled from the orders already projected (every generation), so an
+upgraded service answers from them at once. Notification events projected before the
+upgrade were not kept: `wo reporting rebuild` folds them.
 
 Revision ID: 0002
 Revises: 0001
@@ -73,6 +74,31 @@ def upgrade() -> None:
             "generation", "tenant", "span", "project", "slot", "kpi", "label", "hit", "band"
         ),
     )
+    op.create_table(
+        "rp_notification_events",
+        sa.Column("generation", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("stream_id", sa.String(length=160), nullable=False),
+        sa.Column("sequence", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("tenant", sa.String(length=64), nullable=False),
+        sa.Column("project", sa.String(length=64), nullable=False),
+        sa.Column("delivery_id", sa.String(length=200), nullable=False),
+        sa.Column("channel", sa.String(length=200), nullable=False),
+        sa.Column("template", sa.String(length=200), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("work_order_id", sa.String(length=200), nullable=True),
+        sa.Column("at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("generation", "stream_id", "sequence"),
+    )
+    op.create_index(
+        "ix_rp_notification_events_period",
+        "rp_notification_events",
+        ["generation", "tenant", "project", "at"],
+    )
+    op.create_index(
+        "ix_rp_notification_events_order",
+        "rp_notification_events",
+        ["generation", "work_order_id"],
+    )
     _backfill()
 
 
@@ -109,6 +135,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("rp_notification_events")
     op.drop_table("rp_kpi_rollup")
     op.drop_table("rp_kpi_samples")
     op.drop_index("ix_rp_orders_status", table_name="rp_orders")
