@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from services.reporting.domain.facts import OrderFacts
 from services.reporting.domain.kpis import (
@@ -79,9 +80,11 @@ def hit_code(hit: bool | None) -> int:
     return HIT_NONE if hit is None else HIT_TRUE if hit else HIT_FALSE
 
 
-@dataclass(frozen=True, order=True)
-class RollupKey:
-    """One roll-up row: the samples of one KPI, project, time slot, label, hit and band."""
+class RollupKey(NamedTuple):
+    """One roll-up row: the samples of one KPI, project, time slot, label, hit and band.
+
+    A named tuple: the projector hashes and sorts many of these per batch.
+    """
 
     tenant: str
     project: str
