@@ -25,6 +25,7 @@ from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.domain.rollup import (
     DAY_SPAN,
     HOUR_SPAN,
+    MeasureKey,
     RollupKey,
     RollupRow,
     ScopePart,
@@ -315,6 +316,7 @@ GENERATION_TABLES = (
     t.checkpoints,
     t.kpi_samples,
     t.kpi_rollup,
+    t.kpi_measures,
     t.notification_events,
 )
 
@@ -593,6 +595,7 @@ def write_samples(
     (most of them, for most KPIs) writes nothing here.
     """
     delta: Counter[RollupKey] = Counter()
+    measures: Counter[MeasureKey] = Counter()
     stale: list[dict[str, Any]] = []
     fresh: list[dict[str, Any]] = []
     for old, new in changes:
@@ -600,7 +603,9 @@ def write_samples(
         changed = changed_kpis(before, after)
         if not changed:
             continue
-        delta.update(rollup_delta(before, after))
+        counted, measured = rollup_delta(before, after)
+        delta.update(counted)
+        measures.update(measured)
         for name in sorted(changed):
             if before.get(name):
                 stale.append({"k_order": new.order_id, "k_kpi": name})
@@ -625,6 +630,13 @@ def write_samples(
     ]
     if rows:
         _insert_many(conn, t.kpi_rollup, rows, add_on_conflict="samples")
+    measure_rows = [
+        {"generation": gen, **key._asdict(), "samples": n}
+        for key, n in sorted(measures.items())
+        if n != 0
+    ]
+    if measure_rows:
+        _insert_many(conn, t.kpi_measures, measure_rows, add_on_conflict="samples")
 
 
 def _insert_many(
@@ -813,20 +825,29 @@ class ReadView:
 
     def band_measures(
         self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
-    ) -> list[float]:
-        """The measures of one band of a duration KPI in the parts' periods, sorted."""
-        c = t.kpi_samples.c
-        found: list[float] = []
+    ) -> list[tuple[float, int]]:
+        """The measures of one band of a duration KPI in the parts' periods: (measure, count)."""
+        m = t.kpi_measures.c
+        found: dict[float, int] = {}
         for part in parts:
-            found.extend(
-                float(m)
-                for m in self._conn.execute(
-                    select(c.measure).where(
-                        *_part_where(t.kpi_samples, self._gen, tenant, kpi, part), c.band == band
+            for window in part.windows or []:
+                rows = self._conn.execute(
+                    select(m.measure, func.sum(m.samples))
+                    .where(
+                        m.generation == self._gen,
+                        m.tenant == tenant,
+                        m.kpi == kpi,
+                        m.band == band,
+                        m.span == window.span,
+                        m.project.in_(sorted(part.projects)),
+                        m.slot >= window.first,
+                        m.slot < window.end,
                     )
-                ).scalars()
-            )
-        return sorted(found)
+                    .group_by(m.measure)
+                ).all()
+                for measure, n in rows:
+                    found[float(measure)] = found.get(float(measure), 0) + int(n)
+        return sorted((k, n) for k, n in found.items() if n)
 
     def samples(
         self,

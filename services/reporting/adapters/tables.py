@@ -58,8 +58,7 @@ Index(
 Index("ix_rp_orders_status", orders.c.generation, orders.c.tenant, orders.c.status)
 
 # Every sample of every order (except snapshots), as `kpis.Kpi.samples` draws it from the
-# order's facts: the figures of filtered and grouped queries, the orders behind a figure,
-# and the measures of one band when a percentile is looked up.
+# order's facts: the figures of filtered and grouped queries and the orders behind a figure.
 kpi_samples = Table(
     "rp_kpi_samples",
     metadata,
@@ -74,26 +73,17 @@ kpi_samples = Table(
     Column("measure", Double, nullable=True),
     Column("label", String(40), nullable=True),
     Column("band", Integer, nullable=True),
-    Column("building", String(64), nullable=True),
+    Column("building", String(200), nullable=True),
     Column("kind", String(32), nullable=True),
-    Column("category", String(64), nullable=True),
-    Column("technician", String(64), nullable=True),
-    Column("team", String(64), nullable=True),
+    Column("category", String(200), nullable=True),
+    Column("technician", String(128), nullable=True),
+    Column("team", String(128), nullable=True),
 )
 Index(
     "ix_rp_kpi_samples_period",
     kpi_samples.c.generation,
     kpi_samples.c.tenant,
     kpi_samples.c.kpi,
-    kpi_samples.c.project,
-    kpi_samples.c.at,
-)
-Index(
-    "ix_rp_kpi_samples_band",
-    kpi_samples.c.generation,
-    kpi_samples.c.tenant,
-    kpi_samples.c.kpi,
-    kpi_samples.c.band,
     kpi_samples.c.project,
     kpi_samples.c.at,
 )
@@ -142,6 +132,22 @@ Index(
     "ix_rp_notification_events_order",
     notification_events.c.generation,
     notification_events.c.work_order_id,
+)
+
+# Duration measures counted per KPI, band, UTC hour / day and exact value: a percentile
+# reads only the rows of the band holding its rank (keyed so that is one index range).
+kpi_measures = Table(
+    "rp_kpi_measures",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), primary_key=True),
+    Column("kpi", String(40), primary_key=True),
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("span", Integer, primary_key=True, autoincrement=False),
+    Column("project", String(64), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("measure", Double, primary_key=True),
+    Column("samples", Integer, nullable=False),
 )
 
 projects = Table(

@@ -13,8 +13,9 @@ of UTC hours". A period whose bounds do not fall on whole UTC hours (a zone such
 Asia/Kolkata) is answered from the per-sample rows instead (`windows` returns None).
 
 Duration KPIs need exact nearest-rank percentiles, so their counts are kept per *band* of
-the measure (a logarithmic bucket, monotone in the measure): the band counts of a period
-locate the band holding a rank, and only that band's measures are read back and sorted.
+the measure (a logarithmic bucket, monotone in the measure), and beside them the count of
+each exact measure per band, hour and day: the band counts of a period locate the band
+holding a rank, and only that band's (measure, count) rows are read back.
 
 Pure: no I/O.
 """
@@ -96,6 +97,18 @@ class RollupKey(NamedTuple):
     band: int
 
 
+class MeasureKey(NamedTuple):
+    """One row of a duration's measures: how many samples of one band had this exact measure."""
+
+    tenant: str
+    kpi: str
+    band: int
+    span: int
+    project: str
+    slot: int
+    measure: float
+
+
 def band_or_none(sample: Sample) -> int | None:
     """The band stored with a sample: only samples with a measure have one."""
     return band_of(sample.measure) if sample.measure is not None else None
@@ -124,19 +137,34 @@ def changed_kpis(before: Mapping[str, list[Sample]], after: Mapping[str, list[Sa
     return {k for k in before.keys() | after.keys() if before.get(k, []) != after.get(k, [])}
 
 
+def measure_keys(kpi: str, sample: Sample) -> tuple[MeasureKey, ...]:
+    """The hour and day rows of a sample's exact measure (none without a measure)."""
+    if sample.measure is None:
+        return ()
+    slot, band = slot_of(sample.at), band_of(sample.measure)
+    return (
+        MeasureKey(sample.tenant, kpi, band, HOUR_SPAN, sample.project, slot, sample.measure),
+        MeasureKey(
+            sample.tenant, kpi, band, DAY_SPAN, sample.project, slot - slot % DAY_SPAN,
+            sample.measure,
+        ),
+    )  # fmt: skip
+
+
 def rollup_delta(
     before: Mapping[str, list[Sample]], after: Mapping[str, list[Sample]]
-) -> Counter[RollupKey]:
+) -> tuple[Counter[RollupKey], Counter[MeasureKey]]:
     """What replacing an order's samples `before` by `after` adds to each roll-up row."""
     delta: Counter[RollupKey] = Counter()
+    measures: Counter[MeasureKey] = Counter()
     for name in changed_kpis(before, after):
-        for sample in before.get(name, []):
-            for key in rollup_keys(name, sample):
-                delta[key] -= 1
-        for sample in after.get(name, []):
-            for key in rollup_keys(name, sample):
-                delta[key] += 1
-    return delta
+        for sign, samples in ((-1, before.get(name, [])), (1, after.get(name, []))):
+            for sample in samples:
+                for key in rollup_keys(name, sample):
+                    delta[key] += sign
+                for measured in measure_keys(name, sample):
+                    measures[measured] += sign
+    return delta, measures
 
 
 @dataclass(frozen=True)
@@ -204,10 +232,9 @@ class Counts:
                 below += self.bands[band]
         return located
 
-    def tally(self, kpi: Kpi, band_measures: Mapping[int, list[float]]) -> Tally:
-        """The tally, given the sorted measures of the bands `ranks` named."""
-        located = self.ranks(kpi)
-        values = [band_measures[band][rank - 1] for band, rank in located]
+    def tally(self, kpi: Kpi, band_measures: Mapping[int, list[tuple[float, int]]]) -> Tally:
+        """The tally, given each located band's measures as (measure, count), ascending."""
+        values = [_at_rank(band_measures[band], rank) for band, rank in self.ranks(kpi)]
         p50, p90, p99 = values if values else (None, None, None)
         return Tally(
             samples=self.samples,
@@ -216,6 +243,16 @@ class Counts:
             breakdown=dict(self.breakdown),
             percentiles=(p50, p90, p99),
         )
+
+
+def _at_rank(counted: list[tuple[float, int]], rank: int) -> float:
+    """The `rank`-th (1-based) smallest measure of ascending (measure, count) pairs."""
+    below = 0
+    for measure, n in counted:
+        below += n
+        if below >= rank:
+            return measure
+    raise ValueError(f"rank {rank} beyond the {below} measures of the band")
 
 
 def needed_bands(counts: Iterable[tuple[Kpi, Counts]]) -> dict[str, set[int]]:

@@ -76,8 +76,8 @@ class ReadModelView(Protocol):
 
     def band_measures(
         self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
-    ) -> list[float]:
-        """The sorted measures of one band."""
+    ) -> list[tuple[float, int]]:
+        """The measures of one band as (measure, count), ascending."""
         ...
 
     def notification_counts(
@@ -214,10 +214,8 @@ def _tallies(
         if project is not None:
             parts = [replace(p, projects=p.projects & {project}) for p in parts]
             parts = [p for p in parts if p.projects]
-        measures = {
-            band: view.band_measures(query.tenant, name, band, parts)
-            for band, _ in counted.ranks(kpi)
-        }
+        bands = {band for band, _ in counted.ranks(kpi)}
+        measures = {band: view.band_measures(query.tenant, name, band, parts) for band in bands}
         tallies[(project, name)] = counted.tally(kpi, measures)
     return tallies
 

@@ -1,4 +1,4 @@
-"""KPI pre-aggregation: per-sample rows, hour and day roll-up, an index for open orders; notification outcomes
+"""KPI pre-aggregation: per-sample rows, hour and day roll-up and measures, an index for open orders; notification outcomes
 
 The KPI tables are filled from the orders already projected (every generation), so an
 upgraded service answers from them at once. Notification events projected before the
@@ -41,11 +41,11 @@ def upgrade() -> None:
         sa.Column("measure", sa.Double(), nullable=True),
         sa.Column("label", sa.String(length=40), nullable=True),
         sa.Column("band", sa.Integer(), nullable=True),
-        sa.Column("building", sa.String(length=64), nullable=True),
+        sa.Column("building", sa.String(length=200), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=True),
-        sa.Column("category", sa.String(length=64), nullable=True),
-        sa.Column("technician", sa.String(length=64), nullable=True),
-        sa.Column("team", sa.String(length=64), nullable=True),
+        sa.Column("category", sa.String(length=200), nullable=True),
+        sa.Column("technician", sa.String(length=128), nullable=True),
+        sa.Column("team", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("generation", "order_id", "kpi", "position"),
     )
     op.create_index(
@@ -53,10 +53,20 @@ def upgrade() -> None:
         "rp_kpi_samples",
         ["generation", "tenant", "kpi", "project", "at"],
     )
-    op.create_index(
-        "ix_rp_kpi_samples_band",
-        "rp_kpi_samples",
-        ["generation", "tenant", "kpi", "band", "project", "at"],
+    op.create_table(
+        "rp_kpi_measures",
+        sa.Column("generation", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("tenant", sa.String(length=64), nullable=False),
+        sa.Column("kpi", sa.String(length=40), nullable=False),
+        sa.Column("band", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("span", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("project", sa.String(length=64), nullable=False),
+        sa.Column("slot", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("measure", sa.Double(), nullable=False),
+        sa.Column("samples", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "generation", "tenant", "kpi", "band", "span", "project", "slot", "measure"
+        ),
     )
     op.create_table(
         "rp_kpi_rollup",
@@ -136,6 +146,7 @@ def _backfill() -> None:
 
 def downgrade() -> None:
     op.drop_table("rp_notification_events")
+    op.drop_table("rp_kpi_measures")
     op.drop_table("rp_kpi_rollup")
     op.drop_table("rp_kpi_samples")
     op.drop_index("ix_rp_orders_status", table_name="rp_orders")
