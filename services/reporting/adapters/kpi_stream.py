@@ -72,7 +72,13 @@ class KpiPublisher:
         self._dirty: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
         self._last: dict[tuple[str, str, str], Mapping[str, Any]] = {}
+        self._publishing = False
         self.published = 0
+
+    @property
+    def idle(self) -> bool:
+        """Whether every touch so far has been published (nothing marked, no round running)."""
+        return not self._dirty and not self._publishing
 
     async def touched(self, projects: set[tuple[str, str]]) -> None:
         """Mark projects whose figures may have changed (called after a commit)."""
@@ -85,6 +91,7 @@ class KpiPublisher:
             await self._wake.wait()
             self._wake.clear()
             batch, self._dirty = self._dirty, set()
+            self._publishing = True
             try:
                 await self.publish(batch)
             except asyncio.CancelledError:
@@ -94,6 +101,8 @@ class KpiPublisher:
                 self._dirty |= batch
                 await asyncio.sleep(0.5)
                 self._wake.set()
+            finally:
+                self._publishing = False
 
     async def publish(self, projects: set[tuple[str, str]]) -> None:
         """Recompute and publish the changed figures of `projects`."""

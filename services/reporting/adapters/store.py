@@ -7,18 +7,34 @@ batch into them, and writes back what changed together with the consumer's check
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
 from services.reporting.domain.facts import EventFact, OrderFacts, OrderStatus, ProjectFacts
+from services.reporting.domain.kpis import Sample
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
+from services.reporting.domain.rollup import (
+    DAY_SPAN,
+    HOUR_SPAN,
+    MeasureKey,
+    RollupKey,
+    RollupRow,
+    ScopePart,
+    Window,
+    band_or_none,
+    changed_kpis,
+    order_samples,
+    rollup_delta,
+)
 from services.reporting.service_layer.projection import (
     Waiting,
     WorkingSet,
@@ -29,6 +45,9 @@ from services.reporting.service_layer.projection import (
 )
 from shared.clock import Clock
 from shared.database import Database
+from shared.sqltypes import UTCDateTime
+
+T = TypeVar("T")
 
 _CHUNK = 500
 """Most keys in one IN list (SQLite allows 32766 parameters; PostgreSQL more)."""
@@ -99,8 +118,20 @@ class ReadModelStore:
         existing_orders = set(working.orders)
         existing_projects = set(working.projects)
         existing_positions = set(working.positions)
+        # The facts as committed, before the batch: their samples leave the roll-up.
+        before = dict(working.orders)
         project(working, items)
         _write(conn, gen, working, existing_orders, existing_projects, existing_positions)
+        write_samples(
+            conn,
+            gen,
+            [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
+        )
+        if working.notifications:
+            conn.execute(
+                insert(t.notification_events),
+                [{"generation": gen, **n.__dict__} for n in working.notifications],
+            )
         _advance(conn, gen, consumer, stream_sequence, working.applied, self._clock.now())
         for record in dead:
             _record_dead(conn, consumer, record, self._clock.now())
@@ -247,6 +278,21 @@ class ReadModelStore:
 
         return await self.database.run(work)
 
+    async def read(self, work: Callable[[ReadView], T]) -> T:
+        """Run `work` on one consistent snapshot of the current generation.
+
+        A figure takes several statements (roll-up, then the measures of a band), and a
+        commit of the projector between them must not be half seen: one transaction,
+        REPEATABLE READ on PostgreSQL (SQLite's read transaction is a snapshot already).
+        """
+
+        def run(conn: Connection) -> T:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            return work(ReadView(conn, _current(conn)))
+
+        return await self.database.run(run)
+
     async def order(self, order_id: str) -> OrderFacts | None:
         """One order's facts, for drill-down."""
 
@@ -262,7 +308,17 @@ class ReadModelStore:
         return await self.database.run(work)
 
 
-GENERATION_TABLES = (t.orders, t.projects, t.positions, t.pending, t.checkpoints)
+GENERATION_TABLES = (
+    t.orders,
+    t.projects,
+    t.positions,
+    t.pending,
+    t.checkpoints,
+    t.kpi_samples,
+    t.kpi_rollup,
+    t.kpi_measures,
+    t.notification_events,
+)
 
 
 def _drop_generation(conn: Connection, generation: int) -> None:
@@ -274,6 +330,29 @@ def _current(conn: Connection) -> int:
     return int(
         conn.execute(select(t.generation.c.current).where(t.generation.c.id == 1)).scalar_one()
     )
+
+
+def _sampled_projects(conn: Connection, gen: int, tenant: str) -> set[str]:
+    """Every project with roll-up rows: one index seek per project (no scan of the rows)."""
+    r = t.kpi_rollup.c
+    found: set[str] = set()
+    last = ""
+    while True:
+        following = conn.execute(
+            select(func.min(r.project)).where(
+                r.generation == gen, r.tenant == tenant, r.span == DAY_SPAN, r.project > last
+            )
+        ).scalar_one_or_none()
+        if following is None:
+            return found
+        found.add(str(following))
+        last = str(following)
+
+
+def _hours(part: ScopePart) -> list[Window]:
+    """The hour rows of a part's whole period (a series needs every hour's slot)."""
+    windows = part.windows or []
+    return [Window(HOUR_SPAN, windows[0].first, windows[-1].end)] if windows else []
 
 
 def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
@@ -502,3 +581,290 @@ def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now:
             skipped=record.skipped,
         )
     )
+
+
+_DIMENSION_COLUMNS = ("building", "kind", "category", "technician", "team")
+
+
+def write_samples(
+    conn: Connection, gen: int, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]
+) -> None:
+    """Replace the samples of changed orders (facts before, after) and move the roll-up with them.
+
+    Only the KPIs whose samples differ are touched, so an event that changes no figure
+    (most of them, for most KPIs) writes nothing here.
+    """
+    delta: Counter[RollupKey] = Counter()
+    measures: Counter[MeasureKey] = Counter()
+    stale: list[dict[str, Any]] = []
+    fresh: list[dict[str, Any]] = []
+    for old, new in changes:
+        before, after = order_samples(old), order_samples(new)
+        changed = changed_kpis(before, after)
+        if not changed:
+            continue
+        counted, measured = rollup_delta(before, after)
+        delta.update(counted)
+        measures.update(measured)
+        for name in sorted(changed):
+            if before.get(name):
+                stale.append({"k_order": new.order_id, "k_kpi": name})
+            fresh.extend(
+                _sample_row(gen, name, i, sample) for i, sample in enumerate(after.get(name, []))
+            )
+    if stale:
+        conn.execute(
+            delete(t.kpi_samples).where(
+                t.kpi_samples.c.generation == gen,
+                t.kpi_samples.c.order_id == bindparam("k_order"),
+                t.kpi_samples.c.kpi == bindparam("k_kpi"),
+            ),
+            stale,
+        )
+    if fresh:
+        _insert_many(conn, t.kpi_samples, fresh)
+    rows = [
+        {"generation": gen, **key._asdict(), "samples": n}
+        for key, n in sorted(delta.items())
+        if n != 0
+    ]
+    if rows:
+        _insert_many(conn, t.kpi_rollup, rows, add_on_conflict="samples")
+    measure_rows = [
+        {"generation": gen, **key._asdict(), "samples": n}
+        for key, n in sorted(measures.items())
+        if n != 0
+    ]
+    if measure_rows:
+        _insert_many(conn, t.kpi_measures, measure_rows, add_on_conflict="samples")
+
+
+def _insert_many(
+    conn: Connection,
+    table: Any,
+    rows: list[dict[str, Any]],
+    add_on_conflict: str | None = None,
+) -> None:
+    """Insert `rows`; with `add_on_conflict`, a row whose key exists adds to that column.
+
+    On SQLite the rows go straight to the driver's executemany, each value through the
+    column type's own bind processor: SQLAlchemy's per-row parameter handling cost more
+    than the inserts themselves on the projector's hot path (thousands of rows a batch).
+    """
+    if conn.dialect.name != "sqlite":
+        statement = (postgresql_insert if conn.dialect.name == "postgresql" else insert)(table)
+        if add_on_conflict is not None:
+            statement = statement.on_conflict_do_update(
+                index_elements=[c.name for c in table.primary_key.columns],
+                set_={
+                    add_on_conflict: table.c[add_on_conflict] + statement.excluded[add_on_conflict]
+                },
+            )
+        conn.execute(statement, rows)
+        return
+    columns = list(rows[0])
+    # Only the UTC timestamps need their type's processing (to SQLAlchemy's text form, which
+    # the range queries compare); sqlite3 takes str, int, float, bool and None as they are.
+    dated = [
+        (i, table.c[c].type._cached_bind_processor(conn.dialect))
+        for i, c in enumerate(columns)
+        if isinstance(table.c[c].type, UTCDateTime)
+    ]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
+    if add_on_conflict is not None:
+        keys = ", ".join(c.name for c in table.primary_key.columns)
+        sql += (
+            f" ON CONFLICT ({keys}) DO UPDATE SET"
+            f" {add_on_conflict} = {add_on_conflict} + excluded.{add_on_conflict}"
+        )
+    params = [[row[c] for c in columns] for row in rows]
+    for i, process in dated:
+        for values in params:
+            if values[i] is not None:
+                values[i] = process(values[i])
+    conn.exec_driver_sql(sql, [tuple(values) for values in params])
+
+
+def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> dict[str, Any]:
+    return {
+        "generation": gen,
+        "order_id": sample.order_id,
+        "kpi": kpi,
+        "position": position,
+        "tenant": sample.tenant,
+        "project": sample.project,
+        "at": sample.at,
+        "hit": sample.hit,
+        "measure": sample.measure,
+        "label": sample.label,
+        "band": band_or_none(sample),
+        **{d: sample.dims.get(d) for d in _DIMENSION_COLUMNS},
+    }
+
+
+def _sample_of(row: Any) -> Sample:
+    return Sample(
+        order_id=row.order_id,
+        tenant=row.tenant,
+        project=row.project,
+        at=row.at,
+        hit=row.hit,
+        measure=row.measure,
+        label=row.label,
+        dims={d: getattr(row, d) for d in _DIMENSION_COLUMNS},
+    )
+
+
+def _window_where(window: Window) -> list[Any]:
+    return [
+        t.kpi_rollup.c.span == window.span,
+        t.kpi_rollup.c.slot >= window.first,
+        t.kpi_rollup.c.slot < window.end,
+    ]
+
+
+def _part_where(table: Any, gen: int, tenant: str, kpi: str, part: ScopePart) -> list[Any]:
+    return [
+        table.c.generation == gen,
+        table.c.tenant == tenant,
+        table.c.kpi == kpi,
+        table.c.project.in_(sorted(part.projects)),
+        table.c.at >= part.low,
+        table.c.at < part.high,
+    ]
+
+
+class ReadView:
+    """The current generation as one transaction sees it: what KPI queries read."""
+
+    def __init__(self, conn: Connection, generation: int) -> None:
+        self._conn = conn
+        self._gen = generation
+
+    def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
+        """The facts of the orders still open (backlog, at-risk clocks): few at any time."""
+        where = [
+            t.orders.c.generation == self._gen,
+            t.orders.c.tenant == tenant,
+            t.orders.c.status.in_(sorted(OrderStatus.OPEN)),
+        ]
+        if projects is not None:
+            where.append(t.orders.c.project.in_(sorted(projects)))
+        rows = self._conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
+        return [OrderFacts.from_json(orjson.loads(r)) for r in rows]
+
+    def project_facts(
+        self, tenant: str, projects: frozenset[str] | None
+    ) -> tuple[dict[tuple[str, str], ProjectFacts], set[str]]:
+        """The registered projects' facts, and every project that has samples at all."""
+        where = [t.projects.c.generation == self._gen, t.projects.c.tenant == tenant]
+        if projects is not None:
+            where.append(t.projects.c.project.in_(sorted(projects)))
+        return _projects(self._conn, where), _sampled_projects(self._conn, self._gen, tenant)
+
+    def rollup(
+        self,
+        tenant: str,
+        kpis: Sequence[str],
+        parts: Sequence[ScopePart],
+        by_slot: bool = False,
+    ) -> list[RollupRow]:
+        """The roll-up summed per project, KPI, label, hit and band over each part's period.
+
+        With `by_slot`, per hour slot too (for a series). Parts without windows count nothing.
+        """
+        r = t.kpi_rollup.c
+        keys = [r.project, r.kpi, r.label, r.hit, r.band]
+        if by_slot:
+            keys.insert(1, r.slot)
+        found: list[RollupRow] = []
+        for part in parts:
+            spans = _hours(part) if by_slot else part.windows or []
+            for window in spans:
+                rows = self._conn.execute(
+                    select(*keys, func.sum(r.samples))
+                    .where(
+                        r.generation == self._gen,
+                        r.tenant == tenant,
+                        r.project.in_(sorted(part.projects)),
+                        r.kpi.in_(sorted(kpis)),
+                        *_window_where(window),
+                    )
+                    .group_by(*keys)
+                ).all()
+                for row in rows:
+                    values = list(row)
+                    slot = int(values.pop(1)) if by_slot else None
+                    project, kpi, label, hit, band, n = values
+                    found.append(RollupRow(project, slot, kpi, label, int(hit), int(band), int(n)))
+        return found
+
+    def notification_counts(
+        self, tenant: str, parts: Sequence[ScopePart]
+    ) -> list[tuple[str, str, str, int]]:
+        """Notification events counted per channel, template and outcome in the parts' periods."""
+        c = t.notification_events.c
+        keys = (c.channel, c.template, c.outcome)
+        found: list[tuple[str, str, str, int]] = []
+        for part in parts:
+            rows = self._conn.execute(
+                select(*keys, func.count())
+                .where(
+                    c.generation == self._gen,
+                    c.tenant == tenant,
+                    c.project.in_(sorted(part.projects)),
+                    c.at >= part.low,
+                    c.at < part.high,
+                )
+                .group_by(*keys)
+            ).all()
+            found.extend((str(a), str(b), str(o), int(n)) for a, b, o, n in rows)
+        return found
+
+    def band_measures(
+        self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
+    ) -> list[tuple[float, int]]:
+        """The measures of one band of a duration KPI in the parts' periods: (measure, count)."""
+        m = t.kpi_measures.c
+        found: dict[float, int] = {}
+        for part in parts:
+            for window in part.windows or []:
+                rows = self._conn.execute(
+                    select(m.measure, func.sum(m.samples))
+                    .where(
+                        m.generation == self._gen,
+                        m.tenant == tenant,
+                        m.kpi == kpi,
+                        m.band == band,
+                        m.span == window.span,
+                        m.project.in_(sorted(part.projects)),
+                        m.slot >= window.first,
+                        m.slot < window.end,
+                    )
+                    .group_by(m.measure)
+                ).all()
+                for measure, n in rows:
+                    found[float(measure)] = found.get(float(measure), 0) + int(n)
+        return sorted((k, n) for k, n in found.items() if n)
+
+    def samples(
+        self,
+        tenant: str,
+        kpi: str,
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str] | None = None,
+    ) -> list[Sample]:
+        """The samples of a KPI in the parts' periods, narrowed by dimension filters."""
+        c = t.kpi_samples.c
+        narrow = [c[d] == v for d, v in (filters or {}).items() if d in _DIMENSION_COLUMNS]
+        found: list[Sample] = []
+        for part in parts:
+            rows = self._conn.execute(
+                select(t.kpi_samples).where(
+                    *_part_where(t.kpi_samples, self._gen, tenant, kpi, part), *narrow
+                )
+            ).all()
+            found.extend(_sample_of(row) for row in rows)
+        return found

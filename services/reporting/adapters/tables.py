@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -52,6 +53,101 @@ Index(
     orders.c.tenant,
     orders.c.project,
     orders.c.updated_at,
+)
+
+Index("ix_rp_orders_status", orders.c.generation, orders.c.tenant, orders.c.status)
+
+# Every sample of every order (except snapshots), as `kpis.Kpi.samples` draws it from the
+# order's facts: the figures of filtered and grouped queries and the orders behind a figure.
+kpi_samples = Table(
+    "rp_kpi_samples",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("order_id", String(64), primary_key=True),
+    Column("kpi", String(40), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("hit", Boolean, nullable=True),
+    Column("measure", Double, nullable=True),
+    Column("label", String(40), nullable=True),
+    Column("band", Integer, nullable=True),
+    Column("building", String(200), nullable=True),
+    Column("kind", String(32), nullable=True),
+    Column("category", String(200), nullable=True),
+    Column("technician", String(128), nullable=True),
+    Column("team", String(128), nullable=True),
+)
+Index(
+    "ix_rp_kpi_samples_period",
+    kpi_samples.c.generation,
+    kpi_samples.c.tenant,
+    kpi_samples.c.kpi,
+    kpi_samples.c.project,
+    kpi_samples.c.at,
+)
+
+# The samples counted per UTC hour (span 1) and UTC day (span 24), see domain/rollup.py:
+# an unfiltered figure sums a few thousand of these rows instead of drawing every sample.
+kpi_rollup = Table(
+    "rp_kpi_rollup",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), primary_key=True),
+    Column("span", Integer, primary_key=True, autoincrement=False),
+    Column("project", String(64), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("kpi", String(40), primary_key=True),
+    Column("label", String(40), primary_key=True),
+    Column("hit", Integer, primary_key=True, autoincrement=False),
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("samples", Integer, nullable=False),
+)
+
+# notify's delivery outcomes, one row per notification event (see domain/notifications.py).
+notification_events = Table(
+    "rp_notification_events",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("stream_id", String(160), primary_key=True),
+    Column("sequence", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("work_order_id", String(200), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index(
+    "ix_rp_notification_events_period",
+    notification_events.c.generation,
+    notification_events.c.tenant,
+    notification_events.c.project,
+    notification_events.c.at,
+)
+Index(
+    "ix_rp_notification_events_order",
+    notification_events.c.generation,
+    notification_events.c.work_order_id,
+)
+
+# Duration measures counted per KPI, band, UTC hour / day and exact value: a percentile
+# reads only the rows of the band holding its rank (keyed so that is one index range).
+kpi_measures = Table(
+    "rp_kpi_measures",
+    metadata,
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("tenant", String(64), primary_key=True),
+    Column("kpi", String(40), primary_key=True),
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("span", Integer, primary_key=True, autoincrement=False),
+    Column("project", String(64), primary_key=True),
+    Column("slot", Integer, primary_key=True, autoincrement=False),
+    Column("measure", Double, primary_key=True),
+    Column("samples", Integer, nullable=False),
 )
 
 projects = Table(

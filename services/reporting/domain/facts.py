@@ -1,7 +1,7 @@
 """The facts reporting keeps about one work order, and how each event changes them.
 
 A work order's facts are the fold of its events (work-order and SLA events on the same
-stream, in `sequence` order): what it is (kind, category, building, technician), when
+stream, in `sequence` order): what it is (kind, category, building, technician and their team), when
 things first happened (report, arrival, feedback, completion), and the outcome of every
 SLA clock cycle, completion and rating. The KPIs (`kpis`) are computed from these facts
 alone, so the read model is exactly as rich as the KPIs need and no richer.
@@ -84,6 +84,8 @@ class OrderFacts:
     version: int
     status: str = OrderStatus.REPORTED
     technician: str | None = None
+    team: str | None = None
+    """The team of the latest assignment's assignee (absent in events before teams existed)."""
     first_arrived_at: datetime | None = None
     first_feedback_at: datetime | None = None
     closed_at: datetime | None = None
@@ -213,12 +215,17 @@ def _set_status(status: str) -> Any:
 
 def _assigned(facts: OrderFacts, event: EventFact) -> OrderFacts:
     status = OrderStatus.ASSIGNED if facts.status == OrderStatus.REPORTED else facts.status
-    return replace(facts, technician=event.data["assignee"], status=status)
+    return replace(
+        facts, technician=event.data["assignee"], team=event.data.get("team"), status=status
+    )
 
 
 def _reassigned(facts: OrderFacts, event: EventFact) -> OrderFacts:
     return replace(
-        facts, technician=event.data["to_assignee"], reassignments=facts.reassignments + 1
+        facts,
+        technician=event.data["to_assignee"],
+        team=event.data.get("team"),
+        reassignments=facts.reassignments + 1,
     )
 
 

@@ -105,6 +105,7 @@ def order_dimensions(order: OrderFacts) -> dict[str, str | None]:
         "kind": order.kind,
         "category": order.category,
         "technician": order.technician,
+        "team": order.team,
     }
 
 
@@ -290,7 +291,7 @@ HEADLINE = (
 )
 """The six KPIs of seed 002 that the group already reports."""
 
-DIMENSIONS = ("project", "building", "kind", "category", "technician")
+DIMENSIONS = ("project", "building", "kind", "category", "technician", "team")
 """What figures can be filtered and grouped by."""
 
 
@@ -348,12 +349,20 @@ def samples_in(
     return found
 
 
+PERCENTILES = (50, 90, 99)
+"""The percentiles a duration KPI reports."""
+
+
+def nearest_rank(count: int, p: float) -> int:
+    """The 1-based nearest rank of percentile `p` (0..100) among `count` values (count > 0)."""
+    return max(1, math.ceil(p / 100 * count))
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile of sorted `values` (p in 0..100); None when empty."""
     if not values:
         return None
-    rank = max(1, math.ceil(p / 100 * len(values)))
-    return values[rank - 1]
+    return values[nearest_rank(len(values), p) - 1]
 
 
 def households(projects: Mapping[tuple[str, str], ProjectFacts], scope: Scope) -> int:
@@ -361,23 +370,55 @@ def households(projects: Mapping[tuple[str, str], ProjectFacts], scope: Scope) -
     return sum(f.households for key, f in projects.items() if key in scope.projects)
 
 
-def aggregate(kpi: Kpi, samples: list[Sample], household_count: int = 0) -> KpiValue:
-    """A figure from its samples."""
+@dataclass(frozen=True)
+class Tally:
+    """What a figure is made of, however it was counted (from samples or pre-aggregated).
+
+    `percentiles` are the p50, p90 and p99 of the measures (durations only).
+    """
+
+    samples: int = 0
+    hits: int = 0
+    measured: int = 0
+    breakdown: Mapping[str, int] = field(default_factory=dict)
+    percentiles: tuple[float | None, float | None, float | None] = (None, None, None)
+
+
+def tally(kpi: Kpi, samples: list[Sample]) -> Tally:
+    """The tally of a list of samples."""
     breakdown: dict[str, int] = defaultdict(int)
     for s in samples:
         if s.label is not None:
             breakdown[s.label] += 1
-    hits = sum(1 for s in samples if s.hit)
+    measures = [s.measure for s in samples if s.measure is not None]
     p50 = p90 = p99 = None
     if kpi.unit is Unit.SECONDS:
-        measures = sorted(s.measure for s in samples if s.measure is not None)
-        p50, p90, p99 = (percentile(measures, p) for p in (50, 90, 99))
-        value, numerator, denominator = p50, len(measures), len(measures)
+        measures.sort()
+        p50, p90, p99 = (percentile(measures, p) for p in PERCENTILES)
+    return Tally(
+        samples=len(samples),
+        hits=sum(1 for s in samples if s.hit),
+        measured=len(measures),
+        breakdown=dict(breakdown),
+        percentiles=(p50, p90, p99),
+    )
+
+
+def aggregate(kpi: Kpi, samples: list[Sample], household_count: int = 0) -> KpiValue:
+    """A figure from its samples."""
+    return figure(kpi, tally(kpi, samples), household_count)
+
+
+def figure(kpi: Kpi, counted: Tally, household_count: int = 0) -> KpiValue:
+    """A figure from its tally."""
+    p50, p90, p99 = counted.percentiles
+    if kpi.unit is Unit.SECONDS:
+        value, numerator, denominator = p50, counted.measured, counted.measured
     elif kpi.unit is Unit.COUNT:
-        value, numerator, denominator = float(len(samples)), len(samples), len(samples)
+        value, numerator, denominator = float(counted.samples), counted.samples, counted.samples
     else:
-        denominator = household_count if kpi.per_household else len(samples)
-        numerator = hits
+        denominator = household_count if kpi.per_household else counted.samples
+        numerator = counted.hits
         value = numerator / denominator if denominator else None
     return KpiValue(
         kpi=kpi.name,
@@ -389,7 +430,7 @@ def aggregate(kpi: Kpi, samples: list[Sample], household_count: int = 0) -> KpiV
         p50=p50,
         p90=p90,
         p99=p99,
-        breakdown=dict(sorted(breakdown.items())),
+        breakdown=dict(sorted((k, n) for k, n in counted.breakdown.items() if n)),
     )
 
 
@@ -441,15 +482,26 @@ def grouped(
     scope: Scope,
     dimension: str,
 ) -> list[tuple[str | None, KpiValue]]:
-    """The figure per value of `dimension` (project, building, kind, category, technician)."""
+    """The figure per value of `dimension` (project, building, kind, category, technician, team)."""
     groups: dict[str | None, list[Sample]] = defaultdict(list)
     for s in samples:
         groups[_dim(s, dimension)].append(s)
     result: list[tuple[str | None, KpiValue]] = []
     for key in sorted(groups, key=lambda k: (k is None, k or "")):
-        count = households(projects, scope)
-        if dimension == "project":
-            tenant = next(iter(groups[key])).tenant
-            count = households(projects, Scope(frozenset({(tenant, key or "")})))
+        tenant = next(iter(groups[key])).tenant
+        count = group_households(projects, scope, tenant, dimension, key)
         result.append((key, aggregate(kpi, groups[key], count)))
     return result
+
+
+def group_households(
+    projects: Mapping[tuple[str, str], ProjectFacts],
+    scope: Scope,
+    tenant: str,
+    dimension: str,
+    key: str | None,
+) -> int:
+    """The complaint rate's denominator of one group: its project's, or the whole scope's."""
+    if dimension == "project":
+        return households(projects, Scope(frozenset({(tenant, key or "")})))
+    return households(projects, scope)

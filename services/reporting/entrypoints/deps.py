@@ -43,6 +43,9 @@ async def kpi_query(
     kind: Annotated[str | None, Query(max_length=32)] = None,
     category: Annotated[str | None, Query(max_length=200)] = None,
     technician: Annotated[str | None, Query(max_length=128)] = None,
+    team: Annotated[
+        str | None, Query(max_length=128, description="The assignee's team (latest assignment)")
+    ] = None,
 ) -> KpiQuery | None:
     """The caller's KPI query; None when the project asked for is not visible to them."""
     now = reporting.clock.now()
@@ -55,6 +58,7 @@ async def kpi_query(
             "kind": kind,
             "category": category,
             "technician": technician,
+            "team": team,
         }.items()
         if v is not None
     }

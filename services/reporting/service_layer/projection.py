@@ -28,6 +28,7 @@ from services.reporting.domain.facts import (
     apply,
     project_facts,
 )
+from services.reporting.domain.notifications import NotificationOutcome, outcome_of
 from shared.envelope import Envelope
 
 PROJECT_EVENTS = frozenset({"project.registered", "project.updated"})
@@ -54,6 +55,8 @@ class WorkingSet:
     changed_projects: set[tuple[str, str]] = field(default_factory=set)
     added_pending: set[tuple[str, int]] = field(default_factory=set)
     released_pending: set[tuple[str, int]] = field(default_factory=set)
+    notifications: list[NotificationOutcome] = field(default_factory=list)
+    """Notification outcomes applied in this batch (each event once: its stream moved)."""
     applied: int = 0
     duplicates: int = 0
 
@@ -112,6 +115,10 @@ def _apply_one(working: WorkingSet, stream: str, item: EventFact | Waiting) -> N
         key = (event.tenant, event.project)
         working.projects[key] = project_facts(event)
         working.changed_projects.add(key)
+        return
+    outcome = outcome_of(event)
+    if outcome is not None:
+        working.notifications.append(outcome)
         return
     facts = apply(working.orders.get(stream), event)
     if facts is not None:

@@ -6,10 +6,10 @@ service, a list in tests) and leave the arithmetic to `domain.kpis`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol, TypeVar
 
 from services.reporting.domain.facts import OrderFacts, ProjectFacts
 from services.reporting.domain.kpis import (
@@ -19,21 +19,24 @@ from services.reporting.domain.kpis import (
     KpiValue,
     Sample,
     Scope,
+    Tally,
+    Unit,
     aggregate,
+    figure,
+    group_households,
     grouped,
     households,
     order_dimensions,
     samples_in,
     series,
+    time_zone_of,
 )
+from services.reporting.domain.notifications import NotificationFigures, notification_figures
 from services.reporting.domain.periods import Granularity, Period
+from services.reporting.domain.rollup import Counts, RollupRow, ScopePart, slot_bucket
 from shared.auth import Principal, Role
 from shared.clock import utc
 from shared.errors import Forbidden, InvalidInput, NotFound
-
-# The widest offsets of any time zone: a period's facts in any project lie inside these.
-_EARLIEST_OFFSET = timedelta(hours=14)
-_LATEST_OFFSET = timedelta(hours=12)
 
 KPI_READERS = frozenset(
     {
@@ -49,17 +52,56 @@ KPI_READERS = frozenset(
 own orders in dispatch, and a figure is made of other people's orders."""
 
 
-class FactSource(Protocol):
-    """Where the facts come from (the SQL read model)."""
+T = TypeVar("T")
 
-    async def facts(
+
+class ReadModelView(Protocol):
+    """One consistent snapshot of the read model (`adapters.store.ReadView`)."""
+
+    def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
+        """The facts of the open orders."""
+        ...
+
+    def project_facts(
+        self, tenant: str, projects: frozenset[str] | None
+    ) -> tuple[dict[tuple[str, str], ProjectFacts], set[str]]:
+        """Registered projects' facts and every project with samples."""
+        ...
+
+    def rollup(
+        self, tenant: str, kpis: Sequence[str], parts: Sequence[ScopePart], by_slot: bool = False
+    ) -> list[RollupRow]:
+        """Pre-aggregated sample counts over each part's period."""
+        ...
+
+    def band_measures(
+        self, tenant: str, kpi: str, band: int, parts: Sequence[ScopePart]
+    ) -> list[tuple[float, int]]:
+        """The measures of one band as (measure, count), ascending."""
+        ...
+
+    def notification_counts(
+        self, tenant: str, parts: Sequence[ScopePart]
+    ) -> list[tuple[str, str, str, int]]:
+        """Notification events per channel, template and outcome."""
+        ...
+
+    def samples(
         self,
         tenant: str,
-        projects: frozenset[str] | None,
-        low: datetime | None,
-        high: datetime | None,
-    ) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts]]:
-        """Orders that may have samples in `[low, high)` (and open ones), and projects' facts."""
+        kpi: str,
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str] | None = None,
+    ) -> list[Sample]:
+        """The samples of a KPI in the parts' periods."""
+        ...
+
+
+class FactSource(Protocol):
+    """Where the figures come from (the SQL read model, `adapters.store.ReadModelStore`)."""
+
+    async def read(self, work: Callable[[ReadModelView], T]) -> T:
+        """Run `work` on one consistent snapshot."""
         ...
 
 
@@ -114,19 +156,68 @@ def scoped_query(
     return KpiQuery(principal.tenant, projects, period, utc(now), dict(filters))
 
 
-async def _load(
-    source: FactSource, query: KpiQuery
-) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts], Scope]:
-    low = datetime.combine(query.period.start, time(0)).replace(tzinfo=query.now.tzinfo)
-    high = datetime.combine(query.period.end, time(0)).replace(tzinfo=query.now.tzinfo)
-    orders, projects = await source.facts(
-        query.tenant, query.projects, low - _EARLIEST_OFFSET, high + _LATEST_OFFSET
-    )
+@dataclass(frozen=True)
+class _Scoped:
+    """A query's scope worked out: its projects, their facts, open orders and period parts."""
+
+    scope: Scope
+    projects: dict[tuple[str, str], ProjectFacts]
+    open_orders: list[OrderFacts]
+    parts: list[ScopePart]
+
+    @property
+    def rolled_up(self) -> bool:
+        """Whether the roll-up answers exactly: no dimension filter, whole-hour bounds."""
+        return not self.scope.filters and all(p.windows is not None for p in self.parts)
+
+
+def _scoped(view: ReadModelView, query: KpiQuery) -> _Scoped:
+    projects, sampled = view.project_facts(query.tenant, query.projects)
+    open_orders = view.open_orders(query.tenant, query.projects)
     names = query.projects
     if names is None:
-        names = frozenset({o.project for o in orders} | {p for _, p in projects})
+        names = frozenset(sampled | {p for _, p in projects} | {o.project for o in open_orders})
+    if "project" in query.filters:
+        names = names & {query.filters["project"]}
+    # Projects in the same time zone share the period's instants: one part each.
+    by_bounds: dict[tuple[datetime, datetime], set[str]] = {}
+    for name in names:
+        bounds = query.period.bounds(time_zone_of(projects, query.tenant, name))
+        by_bounds.setdefault(bounds, set()).add(name)
+    parts = [ScopePart(frozenset(n), low, high) for (low, high), n in sorted(by_bounds.items())]
     scope = Scope(frozenset((query.tenant, p) for p in names), dict(query.filters))
-    return orders, projects, scope
+    return _Scoped(scope, projects, open_orders, parts)
+
+
+def _samples(view: ReadModelView, query: KpiQuery, scoped: _Scoped, kpi: Kpi) -> list[Sample]:
+    """The sample path: a KPI's samples in scope and period, from the per-sample rows."""
+    if kpi.snapshot:
+        return samples_in(
+            kpi, scoped.open_orders, scoped.projects, scoped.scope, query.period, query.now
+        )
+    found = view.samples(query.tenant, kpi.name, scoped.parts, query.filters)
+    return [s for s in found if scoped.scope.admits(s)]
+
+
+def _tallies(
+    view: ReadModelView, query: KpiQuery, scoped: _Scoped, kpis: Sequence[Kpi], by_project: bool
+) -> dict[tuple[str | None, str], Tally]:
+    """Pre-aggregated tallies of KPIs that are not snapshots, per project or for the scope."""
+    counts: dict[tuple[str | None, str], Counts] = {}
+    for row in view.rollup(query.tenant, [k.name for k in kpis], scoped.parts):
+        key = (row.project if by_project else None, row.kpi)
+        counts.setdefault(key, Counts()).add(row.label, row.hit, row.band, row.samples)
+    tallies: dict[tuple[str | None, str], Tally] = {}
+    for (project, name), counted in counts.items():
+        kpi = KPIS[name]
+        parts = scoped.parts
+        if project is not None:
+            parts = [replace(p, projects=p.projects & {project}) for p in parts]
+            parts = [p for p in parts if p.projects]
+        bands = {band for band, _ in counted.ranks(kpi)}
+        measures = {band: view.band_measures(query.tenant, name, band, parts) for band in bands}
+        tallies[(project, name)] = counted.tally(kpi, measures)
+    return tallies
 
 
 @dataclass(frozen=True)
@@ -139,35 +230,83 @@ class Figures:
 
 
 async def figures(source: FactSource, query: KpiQuery | None, names: Sequence[str]) -> Figures:
-    """The figures of the KPIs `names` over the query's scope and period."""
+    """The figures of the KPIs `names` over the query's scope and period.
+
+    Unfiltered figures come from the roll-up; filtered ones (and bounds off whole UTC
+    hours) from the per-sample rows; the backlog from the open orders.
+    """
     kpis = [kpi_named(n) for n in names]
     if query is None:
         return Figures((), 0, [aggregate(k, []) for k in kpis])
-    orders, projects, scope = await _load(source, query)
-    count = households(projects, scope)
-    values = [
-        aggregate(k, samples_in(k, orders, projects, scope, query.period, query.now), count)
-        for k in kpis
-    ]
-    return Figures(tuple(sorted(p for _, p in scope.projects)), count, values)
+    asked = query
+
+    def work(view: ReadModelView) -> Figures:
+        scoped = _scoped(view, asked)
+        count = households(scoped.projects, scoped.scope)
+        rolled: dict[tuple[str | None, str], Tally] = {}
+        if scoped.rolled_up:
+            periodic = [k for k in kpis if not k.snapshot]
+            rolled = _tallies(view, asked, scoped, periodic, by_project=False)
+        values = []
+        for kpi in kpis:
+            if scoped.rolled_up and not kpi.snapshot:
+                values.append(figure(kpi, rolled.get((None, kpi.name), Tally()), count))
+            else:
+                values.append(aggregate(kpi, _samples(view, asked, scoped, kpi), count))
+        return Figures(tuple(sorted(p for _, p in scoped.scope.projects)), count, values)
+
+    return await source.read(work)
 
 
 async def figure_series(
     source: FactSource, query: KpiQuery | None, name: str, granularity: Granularity
 ) -> list[tuple[str, KpiValue]]:
-    """A KPI per hour, day, week or month of the period (in each project's time zone)."""
+    """A KPI per hour, day, week or month of the period (in each project's time zone).
+
+    Ratios and counts come from the roll-up's hour rows; durations (a percentile per
+    bucket needs the bucket's measures) and filtered series from the per-sample rows.
+    """
     kpi = kpi_named(name)
     if query is None:
         return []
-    orders, projects, scope = await _load(source, query)
-    found = samples_in(kpi, orders, projects, scope, query.period, query.now)
-    return series(kpi, found, projects, scope, granularity)
+    asked = query
+
+    def work(view: ReadModelView) -> list[tuple[str, KpiValue]]:
+        scoped = _scoped(view, asked)
+        if scoped.rolled_up and not kpi.snapshot and kpi.unit is not Unit.SECONDS:
+            points = _rolled_series(view, asked, scoped, kpi, granularity)
+            if points is not None:
+                return points
+        found = _samples(view, asked, scoped, kpi)
+        return series(kpi, found, scoped.projects, scoped.scope, granularity)
+
+    return await source.read(work)
+
+
+def _rolled_series(
+    view: ReadModelView, query: KpiQuery, scoped: _Scoped, kpi: Kpi, granularity: Granularity
+) -> list[tuple[str, KpiValue]] | None:
+    """A series from the roll-up's hour rows; None when an hour straddles two local buckets."""
+    buckets: dict[str, Counts] = {}
+    for row in view.rollup(query.tenant, [kpi.name], scoped.parts, by_slot=True):
+        assert row.slot is not None
+        zone_name = time_zone_of(scoped.projects, query.tenant, row.project)
+        label = slot_bucket(row.slot, zone_name, granularity)
+        if label is None:
+            return None
+        buckets.setdefault(label, Counts()).add(row.label, row.hit, row.band, row.samples)
+    count = households(scoped.projects, scoped.scope)
+    return [
+        (label, figure(kpi, buckets[label].tally(kpi, {}), count))
+        for label in sorted(buckets)
+        if buckets[label].samples
+    ]
 
 
 async def figure_groups(
     source: FactSource, query: KpiQuery | None, name: str, dimension: str
 ) -> list[tuple[str | None, KpiValue]]:
-    """A KPI per project, building, kind, category or technician."""
+    """A KPI per project, building, kind, category, technician or team."""
     kpi = kpi_named(name)
     if dimension not in DIMENSIONS:
         raise InvalidInput(
@@ -175,9 +314,30 @@ async def figure_groups(
         )
     if query is None:
         return []
-    orders, projects, scope = await _load(source, query)
-    found = samples_in(kpi, orders, projects, scope, query.period, query.now)
-    return grouped(kpi, found, projects, scope, dimension)
+    asked = query
+
+    def work(view: ReadModelView) -> list[tuple[str | None, KpiValue]]:
+        scoped = _scoped(view, asked)
+        if dimension == "project" and scoped.rolled_up and not kpi.snapshot:
+            tallies = _tallies(view, asked, scoped, [kpi], by_project=True)
+            return [
+                (
+                    project,
+                    figure(
+                        kpi,
+                        counted,
+                        group_households(
+                            scoped.projects, scoped.scope, asked.tenant, dimension, project
+                        ),
+                    ),
+                )
+                for (project, _), counted in sorted(tallies.items(), key=lambda i: i[0][0] or "")
+                if counted.samples
+            ]
+        found = _samples(view, asked, scoped, kpi)
+        return grouped(kpi, found, scoped.projects, scoped.scope, dimension)
+
+    return await source.read(work)
 
 
 async def figure_orders(source: FactSource, query: KpiQuery | None, name: str) -> list[Sample]:
@@ -185,9 +345,13 @@ async def figure_orders(source: FactSource, query: KpiQuery | None, name: str) -
     kpi = kpi_named(name)
     if query is None:
         return []
-    orders, projects, scope = await _load(source, query)
-    found = samples_in(kpi, orders, projects, scope, query.period, query.now)
-    return sorted(found, key=lambda s: (s.at, s.order_id))
+    asked = query
+
+    def work(view: ReadModelView) -> list[Sample]:
+        found = _samples(view, asked, _scoped(view, asked), kpi)
+        return sorted(found, key=lambda s: (s.at, s.order_id))
+
+    return await source.read(work)
 
 
 async def at_risk(
@@ -196,16 +360,40 @@ async def at_risk(
     """Open orders whose running clocks were warned or breached: (order, clock, due, breached)."""
     if query is None:
         return []
-    orders, _, scope = await _load(source, query)
-    found = []
-    for order in orders:
-        if (order.tenant, order.project) not in scope.projects or not order.is_open:
-            continue
-        dimensions = order_dimensions(order)
-        if any(dimensions.get(k) != v for k, v in query.filters.items() if k != "project"):
-            continue
-        for cycle in order.clocks:
-            if cycle.outcome == "running" and (cycle.warned or cycle.breached_at is not None):
-                found.append((order, cycle.clock, cycle.due_at, cycle.breached_at is not None))
-    found.sort(key=lambda item: item[2])
-    return found[:limit]
+    asked = query
+
+    def work(view: ReadModelView) -> list[tuple[OrderFacts, str, datetime, bool]]:
+        scoped = _scoped(view, asked)
+        found = []
+        for order in scoped.open_orders:
+            if (order.tenant, order.project) not in scoped.scope.projects:
+                continue
+            dimensions = order_dimensions(order)
+            if any(dimensions.get(k) != v for k, v in asked.filters.items() if k != "project"):
+                continue
+            for cycle in order.clocks:
+                if cycle.outcome == "running" and (cycle.warned or cycle.breached_at is not None):
+                    found.append((order, cycle.clock, cycle.due_at, cycle.breached_at is not None))
+        found.sort(key=lambda item: item[2])
+        return found[:limit]
+
+    return await source.read(work)
+
+
+async def notifications(source: FactSource, query: KpiQuery | None) -> NotificationFigures | None:
+    """notify's delivery outcomes over the query's projects and period.
+
+    None under a building, kind, category, technician or team filter: a notification
+    belongs to a project, not to those.
+    """
+    if query is None:
+        return notification_figures([])
+    if any(k != "project" for k in query.filters):
+        return None
+    asked = query
+
+    def work(view: ReadModelView) -> NotificationFigures:
+        scoped = _scoped(view, asked)
+        return notification_figures(view.notification_counts(asked.tenant, scoped.parts))
+
+    return await source.read(work)

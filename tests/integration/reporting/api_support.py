@@ -35,8 +35,18 @@ HQ = auth(Role.HQ_QUALITY)
 
 
 async def caught_up(reporting: Reporting, sequence: int) -> None:
-    """Wait until the service's projector has committed EVENTS up to `sequence`."""
+    """Wait until the projector has committed EVENTS up to `sequence` and the KPI publisher
+    has published what those commits changed (so the KPI stream holds the final figures)."""
     await wait_for_checkpoint(reporting.store, reporting.settings.consumer_durable, sequence)
+    publisher = reporting.publisher
+    quiet = 0
+    for _ in range(600):
+        # Twice in a row: the projector marks projects just after its commit.
+        quiet = quiet + 1 if publisher is None or publisher.idle else 0
+        if quiet >= 2:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the KPI publisher did not finish publishing")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
 from services.reporting.adapters.projector import Projector
-from services.reporting.adapters.store import ReadModelStore
+from services.reporting.adapters.store import GENERATION_TABLES, ReadModelStore
 from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer
 from shared.subjects import EVENTS_STREAM
 from tests.integration.reporting.conftest import Bus, wait_for_checkpoint
@@ -57,7 +57,7 @@ async def _reset(bus: Bus, store: ReadModelStore) -> None:
     await bus.js.purge_stream(EVENTS_STREAM)
 
     def clear(conn: Connection) -> None:
-        for table in (t.orders, t.projects, t.positions, t.pending, t.checkpoints, t.dead_letters):
+        for table in (*GENERATION_TABLES, t.dead_letters):
             conn.execute(delete(table))
 
     await store.database.run(clear, write=True)

@@ -214,3 +214,36 @@ def random_history(draw: st.DrawFn, start: datetime) -> list[Event]:
         project = draw(st.sampled_from(["sunny", "river"]))
         events.extend(draw(order_story(project, start)).events)
     return events
+
+
+@st.composite
+def delivery_story(draw: st.DrawFn, project: str, start: datetime) -> list[Event]:
+    """One notify delivery's events: maybe deferred, some failed attempts, then sent or dead."""
+    delivery = f"dl-{uuid.uuid4().hex[:12]}"
+    at = start + timedelta(minutes=draw(st.integers(0, 60 * 24 * 20)))
+    common = {
+        "delivery_id": delivery,
+        "event_id": str(uuid.uuid4()),
+        "event_type": "workorder.assigned",
+        "work_order_id": draw(st.sampled_from([None, "wo-x"])),
+        "recipient": "resident:r1",
+        "channel": draw(st.sampled_from(["sms", "wecom", "email"])),
+        "template": draw(st.sampled_from(["order_assigned", "order_completed"])),
+        "language": "zh-CN",
+    }
+    steps: list[tuple[str, dict[str, Any]]] = []
+    if draw(st.booleans()):
+        steps.append(("deferred", {"deferred_until": _iso(at), "reason": "quiet_hours"}))
+    for _ in range(draw(st.integers(0, 2))):
+        steps.append(("failed", {"error": "timeout", "next_attempt_at": _iso(at)}))
+    steps.append(draw(st.sampled_from([("sent", {"sent_at": _iso(at)}), ("dead", {"error": "x"})])))
+    events = []
+    for i, (outcome, extra) in enumerate(steps):
+        at += timedelta(minutes=draw(st.integers(1, 600)))
+        data = {**common, "attempts": i, **extra}
+        events.append(
+            envelope(
+                f"notification.{outcome}", f"notification:{delivery}", project, i + 1, at, data
+            )
+        )
+    return events

@@ -114,6 +114,22 @@ class Oracle:
                     found.append((at - _ts(s[0]["time"])).total_seconds())
         return sorted(found)
 
+    def notifications(
+        self, projects: set[tuple[str, str]], start: date, end: date
+    ) -> dict[str, dict[str, int]]:
+        """Notification events in the period per channel and outcome (each event once)."""
+        found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for subject, stream in self.orders.items():
+            if not subject.startswith("notification:"):
+                continue
+            for e in stream:
+                if (e["tenant"], e["project"]) not in projects:
+                    continue
+                if self._inside(e, _ts(e["time"]), start, end):
+                    outcome = e["type"].split(".")[1]
+                    found[e["data"]["channel"]][outcome] += 1
+        return {k: dict(v) for k, v in found.items()}
+
     def backlog(self, projects: set[tuple[str, str]]) -> int:
         """Open orders now."""
         closing = {"completed", "closed", "cancelled"}

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 
 from services.reporting.adapters.kpi_stream import value_json
 from services.reporting.domain.kpis import DIMENSIONS, KPIS, KpiValue
+from services.reporting.domain.notifications import OUTCOMES, NotificationFigures, OutcomeCounts
 from services.reporting.domain.periods import Granularity, Period
 from services.reporting.entrypoints.deps import QueryDep, ReportingDep
 from services.reporting.service_layer.queries import (
@@ -28,6 +29,7 @@ from services.reporting.service_layer.queries import (
     figure_series,
     figures,
     kpi_named,
+    notifications,
     scoped_query,
 )
 from shared.errors import Unavailable
@@ -61,6 +63,20 @@ def _period(query: KpiQuery | None) -> dict[str, str] | None:
     return {"from": query.period.start.isoformat(), "to": query.period.end.isoformat()}
 
 
+def _outcomes_json(counts: OutcomeCounts) -> dict[str, Any]:
+    return {"delivery_rate": counts.delivery_rate, **{o: counts.of(o) for o in OUTCOMES}}
+
+
+def _notifications_json(found: NotificationFigures | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        **_outcomes_json(found.total),
+        "by_channel": {k: _outcomes_json(v) for k, v in found.by_channel.items()},
+        "by_template": {k: _outcomes_json(v) for k, v in found.by_template.items()},
+    }
+
+
 def _figure(value: KpiValue) -> dict[str, Any]:
     return {**_definition(value.kpi), **value_json(value)}
 
@@ -76,8 +92,11 @@ async def list_kpis(
     """The six KPIs of seed 002 against their targets and the operational views beside them.
 
     The period is local dates `[from, to)` in each project's time zone; filters narrow the
-    scope to a building, kind, category or technician. A project the caller may not see
-    gives an empty scope, as dispatch's lists do.
+    scope to a building, kind, category, technician or team. A project the caller may not
+    see gives an empty scope, as dispatch's lists do. `notifications` counts notify's
+    delivery outcomes (sent, failed, deferred, dead) with the delivery rate
+    sent / (sent + dead), in all, per channel and per template; it is null under a filter
+    other than `project`.
     """
     result = await figures(reporting.store, query, list(KPIS))
     body: dict[str, Any] = {
@@ -86,6 +105,7 @@ async def list_kpis(
         "households": result.households,
         "kpis": [_figure(v) for v in result.values],
     }
+    body["notifications"] = _notifications_json(await notifications(reporting.store, query))
     if group_by is not None:
         body["groups"] = {
             name: [

@@ -17,6 +17,8 @@ const TEXT = {
     target: "target", of: "of", live: "live", offline: "reconnecting…", updated: "updated",
     no_token: "Open this page with #token=<JWT> (wo token --role hq_quality ...).",
     none: "none", median: "median", switch: "中文",
+    notifications: "Notifications", channel: "Channel", delivery_rate: "Delivered",
+    sent: "Sent", failed: "Failed attempts", deferred: "Deferred", dead: "Given up", all: "All channels",
   },
   "zh-CN": {
     title: "工单 KPI 看板", scope: "范围", group: "集团全部项目", from: "开始", to: "结束",
@@ -26,6 +28,8 @@ const TEXT = {
     target: "目标", of: "/", live: "实时", offline: "重新连接中…", updated: "更新于",
     no_token: "请用 #token=<JWT> 打开本页 (wo token --role hq_quality ...)。",
     none: "无", median: "中位数", switch: "English",
+    notifications: "通知送达", channel: "渠道", delivery_rate: "送达率",
+    sent: "已发送", failed: "失败重试", deferred: "延后", dead: "放弃", all: "全部渠道",
   },
 };
 
@@ -109,6 +113,15 @@ function escape(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
+function notificationRows(figures) {
+  // The whole scope first, then each channel: delivered = sent / (sent + given up).
+  if (!figures) return "";
+  const row = (name, f) => `<tr><td>${escape(name)}</td>
+    <td>${f.delivery_rate === null ? "–" : `${(f.delivery_rate * 100).toFixed(1)}%`}</td>
+    <td>${f.sent}</td><td>${f.failed}</td><td>${f.deferred}</td><td>${f.dead}</td></tr>`;
+  return [row(t("all"), figures), ...Object.entries(figures.by_channel).map(([k, f]) => row(k, f))].join("");
+}
+
 async function refresh() {
   // One refresh at a time; a burst of updates collapses into one more round.
   if (state.refreshing) { state.again = true; return state.refreshing; }
@@ -129,6 +142,7 @@ async function refresh() {
         if (![...projects.options].some((o) => o.value === name)) projects.add(new Option(name, name));
       }
       projects.value = state.project;
+      document.querySelector("#notifications tbody").innerHTML = notificationRows(body.notifications);
       const risk = await api("/v1/kpis/at-risk");
       document.querySelector("#at-risk tbody").innerHTML = risk.orders.map((o) => `<tr>
         <td>${escape(o.order_id)}</td><td>${escape(o.project)}</td><td>${escape(o.clock)}</td>
