@@ -69,6 +69,7 @@ class Projector:
         on_change: Touched | None = None,
         consumer: str = DURABLE,
         generation: int | None = None,
+        sampled: bool = True,
     ) -> None:
         self.store = store
         self.consumer = consumer
@@ -76,6 +77,8 @@ class Projector:
         # None: whatever generation is current at each commit (the live projector); a
         # rebuild names the generation it fills.
         self.generation = generation
+        # False while a rebuild replays: it samples the orders once at the end.
+        self.sampled = sampled
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Apply and commit a batch with the checkpoint (and its poison events' dead letters)."""
@@ -99,7 +102,9 @@ class Projector:
                 items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
                 log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(exc))
         top = max(d.stream_sequence for d in deliveries)
-        working = await self.store.apply(self.consumer, items, top, dead, self.generation)
+        working = await self.store.apply(
+            self.consumer, items, top, dead, self.generation, self.sampled
+        )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())
 
@@ -111,7 +116,7 @@ class Projector:
         if letter.envelope is not None:
             items.append(Waiting(letter.envelope.subject, letter.envelope.sequence, None))
         working = await self.store.apply(
-            self.consumer, items, letter.stream_sequence, [record], self.generation
+            self.consumer, items, letter.stream_sequence, [record], self.generation, self.sampled
         )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())

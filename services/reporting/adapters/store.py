@@ -93,14 +93,17 @@ class ReadModelStore:
         stream_sequence: int,
         dead: Sequence[DeadLetterRecord] = (),
         generation: int | None = None,
+        sampled: bool = True,
     ) -> WorkingSet:
         """Fold `items` into the read model and advance `consumer`'s checkpoint, atomically.
 
         `generation` None means the current one (the live projector); a rebuild names the
-        generation it is filling.
+        generation it is filling. `sampled` False leaves the KPI samples and roll-up alone:
+        a rebuild's replay draws them once per order at the end (`sample_generation`)
+        instead of again for every batch that changes the order.
         """
         return await self.database.run(
-            self._apply, consumer, items, stream_sequence, dead, generation, write=True
+            self._apply, consumer, items, stream_sequence, dead, generation, sampled, write=True
         )
 
     def _apply(
@@ -111,6 +114,7 @@ class ReadModelStore:
         stream_sequence: int,
         dead: Sequence[DeadLetterRecord],
         generation: int | None,
+        sampled: bool,
     ) -> WorkingSet:
         gen = generation if generation is not None else _current(conn)
         streams = {i.stream_id if isinstance(i, Waiting) else stream_id(i) for i in items}
@@ -122,11 +126,12 @@ class ReadModelStore:
         before = dict(working.orders)
         project(working, items)
         _write(conn, gen, working, existing_orders, existing_projects, existing_positions)
-        write_samples(
-            conn,
-            gen,
-            [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
-        )
+        if sampled:
+            write_samples(
+                conn,
+                gen,
+                [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
+            )
         if working.notifications:
             conn.execute(
                 insert(t.notification_events),
@@ -136,6 +141,30 @@ class ReadModelStore:
         for record in dead:
             _record_dead(conn, consumer, record, self._clock.now())
         return working
+
+    async def sample_generation(self, generation: int, chunk: int = 2000) -> int:
+        """Draw the KPI samples and roll-up of every order of `generation`, which has none yet
+        (a rebuild's replay ran with `sampled=False`); one transaction per `chunk` orders.
+        Returns the orders sampled."""
+
+        def work(conn: Connection, after: str) -> list[OrderFacts]:
+            rows = conn.execute(
+                select(t.orders.c.facts)
+                .where(t.orders.c.generation == generation, t.orders.c.order_id > after)
+                .order_by(t.orders.c.order_id)
+                .limit(chunk)
+            ).scalars()
+            orders = [OrderFacts.from_json(orjson.loads(raw)) for raw in rows]
+            write_samples(conn, generation, [(None, facts) for facts in orders])
+            return orders
+
+        done, after = 0, ""
+        while True:
+            orders = await self.database.run(work, after, write=True)
+            if not orders:
+                return done
+            done += len(orders)
+            after = orders[-1].order_id
 
     async def prepare_generation(self) -> int:
         """An empty generation after every one in use, for a rebuild to fill."""
