@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -47,16 +47,16 @@ class SqlTransaction:
         stmt = (pg_insert if self._dialect == "postgresql" else sqlite_insert)(table)
         return stmt.values(**values)
 
-    async def facts(self, work_order_id: str) -> tuple[int, WorkOrderFacts] | None:
-        """The folded facts of a work order and the last sequence applied."""
-        row = (
-            await self._conn.execute(
-                select(t.work_orders.c.version, t.work_orders.c.facts).where(
-                    t.work_orders.c.id == work_order_id
-                )
+    async def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
+        """The folded facts and last sequence applied of those work orders notify has seen."""
+        if not work_order_ids:
+            return {}
+        rows = await self._conn.execute(
+            select(t.work_orders.c.id, t.work_orders.c.version, t.work_orders.c.facts).where(
+                t.work_orders.c.id.in_(list(work_order_ids))
             )
-        ).first()
-        return None if row is None else (row.version, WorkOrderFacts.from_json(row.facts))
+        )
+        return {row.id: (row.version, WorkOrderFacts.from_json(row.facts)) for row in rows}
 
     async def save_facts(
         self, work_order_id: str, tenant: str, project: str, version: int, facts: WorkOrderFacts
@@ -97,6 +97,26 @@ class SqlTransaction:
             )
         )
         return str(value) if value is not None else None
+
+    async def project_time_zones(
+        self, projects: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The registered time zones of those (tenant, project) pairs notify has seen."""
+        if not projects:
+            return {}
+        # Filtered by both columns and then by pair: fewer rows than a tenant's projects.
+        rows = await self._conn.execute(
+            select(t.projects.c.tenant, t.projects.c.project, t.projects.c.time_zone).where(
+                t.projects.c.tenant.in_({tenant for tenant, _ in projects}),
+                t.projects.c.project.in_({project for _, project in projects}),
+            )
+        )
+        wanted = set(projects)
+        return {
+            (row.tenant, row.project): str(row.time_zone)
+            for row in rows
+            if (row.tenant, row.project) in wanted
+        }
 
     async def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:
         """How many alerts to a recipient on a channel are already in that window."""

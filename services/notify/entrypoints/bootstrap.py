@@ -24,7 +24,7 @@ from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
-from services.notify.service_layer.handler import NotifyHandler
+from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
 from services.notify.service_layer.ports import Channel
 from services.notify.service_layer.sender import DeliverySender
 from services.notify.settings import NotifySettings
@@ -113,6 +113,7 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
     """The durable consumer notify reads the EVENTS stream with."""
     return ConsumerSpec(
         durable=settings.consumer_durable,
+        filter_subjects=CONSUMED_SUBJECTS,
         max_deliver=settings.consumer_max_deliver,
         batch_size=settings.consumer_batch_size,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,

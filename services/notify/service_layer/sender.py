@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.service_layer.events import common_fields, notification_envelope
-from services.notify.service_layer.handler import DEFAULT_TIME_ZONE
+from services.notify.service_layer.handler import project_time_zone
 from services.notify.service_layer.ports import (
     Channel,
     Delivery,
@@ -212,10 +212,9 @@ class DeliverySender:
         config = self._config.tenant(group.tenant)
         policy = config.digest
         async with self._store.transaction() as tx:
-            project_config = config.projects.get(group.project)
-            time_zone = (
-                project_config.time_zone if project_config and project_config.time_zone else None
-            ) or (await tx.project_time_zone(group.tenant, group.project) or DEFAULT_TIME_ZONE)
+            time_zone = project_time_zone(
+                config, group.project, await tx.project_time_zone(group.tenant, group.project)
+            )
             rendered = self._renderer.render(
                 group.tenant,
                 "digest",
