@@ -8,11 +8,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters.channels.email import EmailChannel
+from services.notify.adapters.channels.http import HttpLanes
 from services.notify.adapters.channels.inbox import InboxBroker, InboxChannel
 from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot, WeComRobot
 from services.notify.adapters.channels.sms import SmsChannel
@@ -52,7 +52,7 @@ class Notify:
     sender: DeliverySender
     broker: InboxBroker
     verifier: TokenVerifier
-    http: httpx.AsyncClient
+    http: HttpLanes
     sender_wake: asyncio.Event = field(default_factory=asyncio.Event)
     nats: Client | None = None
     outbox: OutboxPublisher | None = None
@@ -78,7 +78,7 @@ class Notify:
 def channels(
     settings: NotifySettings,
     engine: AsyncEngine,
-    http: httpx.AsyncClient,
+    http: HttpLanes,
     clock: Clock,
     broker: InboxBroker,
 ) -> dict[ChannelName, Channel]:
@@ -132,16 +132,9 @@ async def start(
     store = SqlStore(engine)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
-    # Keep a connection per concurrent send alive: re-opening them was a visible share
-    # of the sender's CPU in httpx's pool.
-    http = httpx.AsyncClient(
-        timeout=settings.http_timeout_seconds,
-        trust_env=False,
-        limits=httpx.Limits(
-            max_connections=settings.sender_concurrency * 2,
-            max_keepalive_connections=settings.sender_concurrency,
-        ),
-    )
+    # Keep a connection per concurrent send alive (re-opening them was a visible share of
+    # the sender's CPU), in small pools (one large pool's bookkeeping was the larger one).
+    http = HttpLanes(settings.sender_concurrency, settings.http_timeout_seconds)
     verifier = settings.token_verifier()
     holder: list[Notify] = []
     available = channels(settings, engine, http, clock, broker)
