@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.domain.config import NotifyConfig, TenantConfig
-from services.notify.domain.model import Audience, ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.model import ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
@@ -281,7 +282,7 @@ class NotifyHandler:
             if policy.digests(count):
                 return DeliveryStatus.DIGESTED, policy.window_end(now), window
             return DeliveryStatus.QUEUED, now, window
-        if message.recipient.audience is Audience.RESIDENT and not message.urgent:
+        if held_by_quiet_hours(str(message.recipient.audience), message.urgent):
             allowed = config.quiet_hours_for(project).next_allowed(now, time_zone)
             if allowed > now:
                 return DeliveryStatus.DEFERRED, allowed, None

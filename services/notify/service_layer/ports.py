@@ -59,6 +59,8 @@ class Delivery(DeliveryFields):
     created_at: datetime
     event_count: int
     item_count: int
+    audience: str
+    urgent: bool
 
 
 @dataclass(frozen=True, slots=True)
