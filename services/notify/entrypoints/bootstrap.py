@@ -194,6 +194,7 @@ async def _run_bus(notify: Notify) -> None:
         settings.nats_stream_replicas,
         settings.events_max_age_days,
     )
+    await notify.broker.attach(notify.nats)
     js = notify.nats.jetstream()
     notify.outbox = OutboxPublisher(notify.engine, js, notify.clock)
     notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
