@@ -98,6 +98,8 @@ class OutboxPublisher:
     async def run(self) -> None:
         """Publish until cancelled; a failing bus is retried after a pause."""
         while True:
+            # Cleared before looking: an event committed meanwhile wakes the wait at once.
+            self._wake.clear()
             try:
                 count = await self.publish_once()
             except asyncio.CancelledError:
@@ -108,6 +110,5 @@ class OutboxPublisher:
                 await asyncio.sleep(self._poll_seconds)
             if count >= self._batch_size:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)

@@ -173,6 +173,9 @@ def _spawn(notify: Notify, name: str, loop: Callable[[Notify], Coroutine[Any, An
 async def _run_sender(notify: Notify) -> None:
     settings = notify.settings
     while not notify.stop_event.is_set():
+        # Cleared before looking, not after: a delivery committed while this round ran
+        # wakes the next wait at once instead of being found only at the next poll.
+        notify.sender_wake.clear()
         try:
             sent = await notify.sender.run_once()
         except Exception as exc:
@@ -180,7 +183,6 @@ async def _run_sender(notify: Notify) -> None:
             sent = 0
         if sent >= settings.sender_batch_size or notify.sender.busy:
             continue
-        notify.sender_wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(notify.sender_wake.wait(), timeout=settings.sender_poll_seconds)
 
