@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
+from services.notify.adapters.store import SqlStore
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -87,8 +88,8 @@ class OutboxPublisher:
             if failure is not None:
                 break
         if published:
-            async with self._engine.begin() as conn:
-                await conn.execute(
+            async with SqlStore(self._engine).transaction() as tx:
+                await tx.connection.execute(
                     update(o).where(o.c.id.in_(published)).values(published_at=self._clock.now())
                 )
         if failure is not None:
