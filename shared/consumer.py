@@ -53,6 +53,8 @@ class ConsumerSpec:
 
     durable: str
     filter_subject: str = EVENTS_SUBJECTS
+    filter_subjects: tuple[str, ...] = ()
+    """Several filters (nats-server >= 2.10); when given, they replace `filter_subject`."""
     stream: str = EVENTS_STREAM
     max_deliver: int = 5
     backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
@@ -115,7 +117,10 @@ class EventConsumer:
         """The server-side consumer configuration this spec asks for."""
         return ConsumerConfig(
             durable_name=self.spec.durable,
-            filter_subject=self.spec.filter_subject,
+            # The server refuses both fields at once; an existing durable is updated in
+            # place from one form to the other (a filter change keeps its ack floor).
+            filter_subject=None if self.spec.filter_subjects else self.spec.filter_subject,
+            filter_subjects=list(self.spec.filter_subjects) or None,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.spec.ack_wait_seconds,

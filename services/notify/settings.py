@@ -33,6 +33,9 @@ class NotifySettings(ServiceSettings):
     """How long a claimed delivery is held before another attempt may take it."""
     sender_round_seconds: float = 1.0
     """Sends that finish within a round are recorded together; slower ones carry over."""
+    inbox_poll_seconds: float = 14.0
+    """An idle inbox stream looks for new messages (and sends a keep-alive comment) this
+    often; new messages wake it at once, from any notify process, through NATS."""
     http_timeout_seconds: float = 10.0
     """Timeout of webhook, robot and SMS requests."""
     smtp_host: str | None = None

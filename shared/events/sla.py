@@ -148,6 +148,14 @@ class SlaEscalated(SlaClockEvent):
     the fact (2 for the second reopen). An event-driven step is reported against a clock
     that may not be running (a reopened order waits for its next commitment): `due_at` is
     then None and `cycle` is the clock's last cycle, 0 if it never ran.
+
+    When the step names a role and no person, dispatch resolves the role through the
+    staff directory and duty roster where it can: `to_people` are then the people it
+    went to and `to_people_source` says how they were found, as `DispatchPending`'s
+    `escalation` does (`on_duty_supervisor`, `on_call`, or `none` when the roster names
+    nobody). `to_people_source` is absent when the role was not resolved (a person was
+    named, the role is the order's own assignee or owner, or one the directory does not
+    keep, such as `project_manager`): receivers then use their own contact lists.
     """
 
     type_name = "workorder.sla_escalated"
@@ -160,6 +168,10 @@ class SlaEscalated(SlaClockEvent):
     scheduled_for: AwareDatetime
     detected_at: AwareDatetime
     occurrence: Annotated[int, Field(ge=1)] | None = None
+    to_people: tuple[PersonId, ...] = ()
+    to_people_source: (
+        Annotated[str, Field(pattern=r"^(on_duty_supervisor|on_call|none)$")] | None
+    ) = None
 
 
 class SlaClockRecalculated(SlaClockEvent):

@@ -30,7 +30,12 @@ from services.dispatch.adapters.sla_timer_table import next_fire_time
 from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
 from services.dispatch.service_layer.offer_expiry import expire_offer
 from services.dispatch.service_layer.ports import EventStore
-from services.dispatch.service_layer.sla import SlaPolicies, fire_timers, timer_from_data
+from services.dispatch.service_layer.sla import (
+    DutyDirectory,
+    SlaPolicies,
+    fire_timers,
+    timer_from_data,
+)
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -52,6 +57,7 @@ class SlaScheduler:
         max_sleep: float = 60.0,
         concurrency: int = 64,
         staff: StaffDirectory | None = None,
+        duty: DutyDirectory | None = None,
     ) -> None:
         self._engine = engine
         self._store = store
@@ -63,6 +69,7 @@ class SlaScheduler:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._staff = staff
+        self._duty = duty
 
     def wake(self) -> None:
         """Look at the timer table again now (called after each commit)."""
@@ -140,6 +147,7 @@ class SlaScheduler:
                         work_order_id,
                         [timer_from_data(timer) for timer in clocks],
                         now,
+                        duty=self._duty,
                     )
             except Exception as exc:  # its claim expires and it is tried again
                 log.warning(

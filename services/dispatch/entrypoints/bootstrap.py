@@ -69,7 +69,9 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     if settings.relay_enabled:
         dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
     if settings.sla_scheduler_enabled:
-        scheduler = SlaScheduler(engine, store, dispatch.sla_policies, clock, staff=dispatch.staff)
+        scheduler = SlaScheduler(
+            engine, store, dispatch.sla_policies, clock, staff=dispatch.staff, duty=dispatch.staff
+        )
         store.on_commit(scheduler.wake)
         dispatch.scheduler = scheduler
         dispatch.tasks.append(asyncio.create_task(scheduler.run(), name="sla-scheduler"))

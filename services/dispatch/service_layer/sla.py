@@ -14,19 +14,34 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.sla import react
+from services.dispatch.domain.sla_escalation_people import needs_people, with_people_on_duty
 from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
 from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
 from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
+from services.dispatch.domain.staff import StaffMember
 from services.dispatch.domain.workorder import WorkOrderState, evolve
 from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow
 from services.dispatch.service_layer.timer_work import load_fresh, retry_conflicts
 from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
-from shared.events.sla import ClockName
+from shared.events.sla import ClockName, SlaEscalated
 from shared.events.workorder import UrgencyChanged
+
+
+class DutyDirectory(Protocol):
+    """The staff and rosters an escalation to a role is resolved with."""
+
+    async def list_staff(self, tenant: str, project: str | None) -> list[StaffMember]:
+        """The staff covering `project`."""
+        ...
+
+    async def roster(self, tenant: str, project: str) -> Roster:
+        """The project's roster in its time zone."""
+        ...
 
 
 class SlaPolicies(Protocol):
@@ -160,21 +175,28 @@ async def fire_timers(
     due: list[Timer],
     now: datetime,
     attempts: int = 3,
+    duty: DutyDirectory | None = None,
 ) -> int:
     """Record what the due timers of one work order raise; return how many events.
 
     The stream's fresh state decides: a timer already fired, or made stale by a later
     command, raises nothing (`on_timer` is idempotent), so two schedulers racing for the
     same timer record it once; the loser's append conflicts and finds nothing left to do.
-    The work order's timers are replaced with what is pending afterwards.
+    The work order's timers are replaced with what is pending afterwards. With `duty`,
+    an escalation to the supervisor role names the people on duty (`to_people`).
     """
     return await retry_conflicts(
-        lambda: _fire_once(store, policies, work_order_id, due, now), attempts
+        lambda: _fire_once(store, policies, work_order_id, due, now, duty), attempts
     )
 
 
 async def _fire_once(
-    store: EventStore, policies: SlaPolicies, work_order_id: str, due: list[Timer], now: datetime
+    store: EventStore,
+    policies: SlaPolicies,
+    work_order_id: str,
+    due: list[Timer],
+    now: datetime,
+    duty: DutyDirectory | None,
 ) -> int:
     fresh = await load_fresh(store, work_order_id)
     if fresh is None:
@@ -200,6 +222,8 @@ async def _fire_once(
             for timer in timers(sla, book, work_order_id)
             if timer.fires_at <= now and timer.key not in seen
         ]
+    if duty is not None:
+        raised = await _with_people_on_duty(duty, tenant, project, raised, now)
     batch = AppendBatch(
         stream_id=work_order_id,
         expected_version=fresh.version,
@@ -221,3 +245,17 @@ async def _fire_once(
     )
     await store.append(batch)
     return len(raised)
+
+
+async def _with_people_on_duty(
+    duty: DutyDirectory, tenant: str, project: str, raised: list[EventData], now: datetime
+) -> list[EventData]:
+    # Read only when a step needs it: most firings are warnings and breaches.
+    if not any(isinstance(e, SlaEscalated) and needs_people(e) for e in raised):
+        return raised
+    staff = await duty.list_staff(tenant, project)
+    roster = await duty.roster(tenant, project)
+    return [
+        with_people_on_duty(e, staff, roster, now) if isinstance(e, SlaEscalated) else e
+        for e in raised
+    ]

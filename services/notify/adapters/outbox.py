@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
+from services.notify.adapters.store import SqlStore
 from shared.clock import Clock
 from shared.logging import get_logger
 
@@ -87,8 +88,8 @@ class OutboxPublisher:
             if failure is not None:
                 break
         if published:
-            async with self._engine.begin() as conn:
-                await conn.execute(
+            async with SqlStore(self._engine).transaction() as tx:
+                await tx.connection.execute(
                     update(o).where(o.c.id.in_(published)).values(published_at=self._clock.now())
                 )
         if failure is not None:
@@ -98,6 +99,8 @@ class OutboxPublisher:
     async def run(self) -> None:
         """Publish until cancelled; a failing bus is retried after a pause."""
         while True:
+            # Cleared before looking: an event committed meanwhile wakes the wait at once.
+            self._wake.clear()
             try:
                 count = await self.publish_once()
             except asyncio.CancelledError:
@@ -108,6 +111,5 @@ class OutboxPublisher:
                 await asyncio.sleep(self._poll_seconds)
             if count >= self._batch_size:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)

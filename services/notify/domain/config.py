@@ -116,11 +116,17 @@ DEFAULT_ROUTES: Routes = {
     # `breach` step (an `sla_escalated` event) names who else hears of it.
     "workorder.sla_clock_breached": (_t("owner", "sla_breached"),),
     "workorder.sla_escalated": (_t("escalation_target", "sla_escalated"),),
+    "workorder.dispatch_pending": (_t("escalation_target", "dispatch_pending"),),
 }
 """The routes every tenant gets unless it overrides them."""
 
 ALERT_TYPES = frozenset(
-    {"workorder.sla_warning_raised", "workorder.sla_clock_breached", "workorder.sla_escalated"}
+    {
+        "workorder.sla_warning_raised",
+        "workorder.sla_clock_breached",
+        "workorder.sla_escalated",
+        "workorder.dispatch_pending",
+    }
 )
 """Staff alerts: never held by quiet hours, collapsed into digests in a storm."""
 

@@ -11,6 +11,13 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from services.notify.domain.model import Audience
+
+
+def held_by_quiet_hours(audience: str, urgent: bool) -> bool:
+    """Whether quiet hours apply: to non-urgent messages to residents; staff alerts go at once."""
+    return audience == Audience.RESIDENT and not urgent
+
 
 class Window(BaseModel):
     """A blocked stretch of local time within one day, [start, end)."""

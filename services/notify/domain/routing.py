@@ -18,6 +18,9 @@ from services.notify.domain.model import (
     language_of,
 )
 
+SUPERVISOR = "supervisor"
+"""The role a pending order escalates to when dispatch found nobody on duty for it."""
+
 
 @dataclass(frozen=True, slots=True)
 class WorkOrderFacts:
@@ -148,10 +151,15 @@ def _resolve(
         return _people([rest], config)
     if kind == "role":
         return _people(list(config.people_in_role(project, rest)), config)
-    # escalation_target: the person named in the event, else the role it names.
+    # escalation_target: the person named in the event; else the people dispatch found
+    # on duty for it (an SLA step's `to_people`, a pending order's `escalated_to`); else
+    # the role it names (a pending order's is the supervisors) from the contact list.
     if data.get("to_person"):
         return _people([data["to_person"]], config)
-    role = data.get("to_role")
+    on_duty = data.get("to_people") or data.get("escalated_to")
+    if on_duty:
+        return _people(list(on_duty), config)
+    role = data.get("to_role") or (SUPERVISOR if "escalation" in data else None)
     if role == "owner":
         return _people([facts.owner], config)
     if role == "assignee":

@@ -8,11 +8,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters.channels.email import EmailChannel
+from services.notify.adapters.channels.http import HttpLanes
 from services.notify.adapters.channels.inbox import InboxBroker, InboxChannel
 from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot, WeComRobot
 from services.notify.adapters.channels.sms import SmsChannel
@@ -24,7 +24,7 @@ from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
-from services.notify.service_layer.handler import NotifyHandler
+from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
 from services.notify.service_layer.ports import Channel
 from services.notify.service_layer.sender import DeliverySender
 from services.notify.settings import NotifySettings
@@ -52,7 +52,7 @@ class Notify:
     sender: DeliverySender
     broker: InboxBroker
     verifier: TokenVerifier
-    http: httpx.AsyncClient
+    http: HttpLanes
     sender_wake: asyncio.Event = field(default_factory=asyncio.Event)
     nats: Client | None = None
     outbox: OutboxPublisher | None = None
@@ -78,7 +78,7 @@ class Notify:
 def channels(
     settings: NotifySettings,
     engine: AsyncEngine,
-    http: httpx.AsyncClient,
+    http: HttpLanes,
     clock: Clock,
     broker: InboxBroker,
 ) -> dict[ChannelName, Channel]:
@@ -113,6 +113,7 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
     """The durable consumer notify reads the EVENTS stream with."""
     return ConsumerSpec(
         durable=settings.consumer_durable,
+        filter_subjects=CONSUMED_SUBJECTS,
         max_deliver=settings.consumer_max_deliver,
         batch_size=settings.consumer_batch_size,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
@@ -131,16 +132,9 @@ async def start(
     store = SqlStore(engine)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
-    # Keep a connection per concurrent send alive: re-opening them was a visible share
-    # of the sender's CPU in httpx's pool.
-    http = httpx.AsyncClient(
-        timeout=settings.http_timeout_seconds,
-        trust_env=False,
-        limits=httpx.Limits(
-            max_connections=settings.sender_concurrency * 2,
-            max_keepalive_connections=settings.sender_concurrency,
-        ),
-    )
+    # Keep a connection per concurrent send alive (re-opening them was a visible share of
+    # the sender's CPU), in small pools (one large pool's bookkeeping was the larger one).
+    http = HttpLanes(settings.sender_concurrency, settings.http_timeout_seconds)
     verifier = settings.token_verifier()
     holder: list[Notify] = []
     available = channels(settings, engine, http, clock, broker)
@@ -179,6 +173,9 @@ def _spawn(notify: Notify, name: str, loop: Callable[[Notify], Coroutine[Any, An
 async def _run_sender(notify: Notify) -> None:
     settings = notify.settings
     while not notify.stop_event.is_set():
+        # Cleared before looking, not after: a delivery committed while this round ran
+        # wakes the next wait at once instead of being found only at the next poll.
+        notify.sender_wake.clear()
         try:
             sent = await notify.sender.run_once()
         except Exception as exc:
@@ -186,7 +183,6 @@ async def _run_sender(notify: Notify) -> None:
             sent = 0
         if sent >= settings.sender_batch_size or notify.sender.busy:
             continue
-        notify.sender_wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(notify.sender_wake.wait(), timeout=settings.sender_poll_seconds)
 
@@ -200,6 +196,7 @@ async def _run_bus(notify: Notify) -> None:
         settings.nats_stream_replicas,
         settings.events_max_age_days,
     )
+    await notify.broker.attach(notify.nats)
     js = notify.nats.jetstream()
     notify.outbox = OutboxPublisher(notify.engine, js, notify.clock)
     notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)

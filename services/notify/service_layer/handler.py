@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.notify.domain.config import NotifyConfig, TenantConfig
-from services.notify.domain.model import Audience, ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.model import ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
@@ -39,9 +41,32 @@ DEFAULT_TIME_ZONE = "Asia/Shanghai"
 _CONSUMED = frozenset({"workorder", "project"})
 """The aggregates whose events notify applies; others (its own events) are acked as they are."""
 
+CONSUMED_SUBJECTS = tuple(sorted(f"events.*.*.{aggregate}.*" for aggregate in _CONSUMED))
+"""The consumer's filters: notify never fetches its own `notification.*` events back."""
+
 
 def _aggregate(envelope: Envelope) -> str:
     return envelope.type_name.split(".", 1)[0]
+
+
+def project_time_zone(config: TenantConfig, project: str, registered: str | None) -> str:
+    """The project's configured time zone, else its registered one, else the default."""
+    project_config = config.projects.get(project)
+    if project_config is not None and project_config.time_zone:
+        return project_config.time_zone
+    return registered or DEFAULT_TIME_ZONE
+
+
+@dataclass
+class _Known:
+    """What one batch's events need from the database, read once and updated as they apply."""
+
+    facts: dict[str, tuple[int, WorkOrderFacts]]
+    time_zones: dict[tuple[str, str], str]
+
+    def time_zone(self, config: TenantConfig, tenant: str, project: str) -> str:
+        """The time zone messages of that project are timed and shown in."""
+        return project_time_zone(config, project, self.time_zones.get((tenant, project)))
 
 
 class OutOfOrder(Exception):
@@ -106,8 +131,7 @@ class NotifyHandler:
         if not relevant:
             return  # e.g. notify's own notification events coming back: nothing to commit
         async with self._store.transaction() as tx:
-            for envelope in relevant:
-                await self.apply(tx, envelope)
+            await self.apply_all(tx, relevant)
         self._on_commit()
 
     async def dead_letter(self, letter: DeadLetter) -> None:
@@ -131,20 +155,34 @@ class NotifyHandler:
 
     async def apply(self, tx: Transaction, envelope: Envelope) -> None:
         """Apply one event inside `tx`."""
+        await self.apply_all(tx, [envelope])
+
+    async def apply_all(self, tx: Transaction, envelopes: Sequence[Envelope]) -> None:
+        """Apply events inside `tx` in their order.
+
+        The work orders' facts and the projects' time zones are read in one query each
+        for the whole batch (one per event was a visible share of the consumer's time)
+        and kept up to date here as the batch's own events change them.
+        """
+        work_orders = [e for e in envelopes if _aggregate(e) == "workorder"]
+        known = _Known(
+            await tx.facts({e.subject for e in work_orders}),
+            await tx.project_time_zones({(e.tenant, e.project) for e in work_orders}),
+        )
+        for envelope in envelopes:
+            await self._apply(tx, envelope, known)
+
+    async def _apply(self, tx: Transaction, envelope: Envelope, known: _Known) -> None:
         aggregate = _aggregate(envelope)
         if aggregate == "project":
             details = envelope.data["details"]
-            await tx.save_project(
-                envelope.tenant,
-                envelope.project,
-                details["name"],
-                details.get("time_zone", DEFAULT_TIME_ZONE),
-            )
+            time_zone = details.get("time_zone", DEFAULT_TIME_ZONE)
+            await tx.save_project(envelope.tenant, envelope.project, details["name"], time_zone)
+            known.time_zones[(envelope.tenant, envelope.project)] = time_zone
             return
         if aggregate != "workorder":
             return  # notify's own events, and aggregates it has no routes for
-        stored = await tx.facts(envelope.subject)
-        version, facts = stored if stored is not None else (0, WorkOrderFacts())
+        version, facts = known.facts.get(envelope.subject, (0, WorkOrderFacts()))
         if envelope.sequence <= version:
             return  # applied before: a redelivery
         if envelope.sequence != version + 1:
@@ -153,9 +191,12 @@ class NotifyHandler:
             )
         facts = fold(facts, envelope.type_name, envelope.data)
         await tx.save_facts(envelope.subject, envelope.tenant, envelope.project, version + 1, facts)
-        await self._plan(tx, envelope, facts)
+        known.facts[envelope.subject] = (version + 1, facts)
+        await self._plan(tx, envelope, facts, known)
 
-    async def _plan(self, tx: Transaction, envelope: Envelope, facts: WorkOrderFacts) -> None:
+    async def _plan(
+        self, tx: Transaction, envelope: Envelope, facts: WorkOrderFacts, known: _Known
+    ) -> None:
         config = self._config.tenant(envelope.tenant)
         messages, unreached = plan(
             envelope.type_name, envelope.data, facts, config, envelope.project
@@ -177,7 +218,7 @@ class NotifyHandler:
             )
         if not messages:
             return
-        time_zone = await self._time_zone(tx, envelope.tenant, envelope.project, config)
+        time_zone = known.time_zone(config, envelope.tenant, envelope.project)
         now = self._clock.now()
         for message in messages:
             rendered = self._renderer.render(
@@ -241,16 +282,8 @@ class NotifyHandler:
             if policy.digests(count):
                 return DeliveryStatus.DIGESTED, policy.window_end(now), window
             return DeliveryStatus.QUEUED, now, window
-        if message.recipient.audience is Audience.RESIDENT and not message.urgent:
+        if held_by_quiet_hours(str(message.recipient.audience), message.urgent):
             allowed = config.quiet_hours_for(project).next_allowed(now, time_zone)
             if allowed > now:
                 return DeliveryStatus.DEFERRED, allowed, None
         return DeliveryStatus.QUEUED, now, None
-
-    async def _time_zone(
-        self, tx: Transaction, tenant: str, project: str, config: TenantConfig
-    ) -> str:
-        project_config = config.projects.get(project)
-        if project_config is not None and project_config.time_zone:
-            return project_config.time_zone
-        return await tx.project_time_zone(tenant, project) or DEFAULT_TIME_ZONE

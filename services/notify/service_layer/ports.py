@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,6 +59,8 @@ class Delivery(DeliveryFields):
     created_at: datetime
     event_count: int
     item_count: int
+    audience: str
+    urgent: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,8 @@ class DigestGroup:
 class Transaction(Protocol):
     """One database transaction of notify."""
 
-    async def facts(self, work_order_id: str) -> tuple[int, WorkOrderFacts] | None:
-        """The folded facts of a work order and the last sequence applied."""
+    async def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
+        """The folded facts and last sequence applied of those work orders notify has seen."""
         ...
 
     async def save_facts(
@@ -113,6 +115,12 @@ class Transaction(Protocol):
 
     async def project_time_zone(self, tenant: str, project: str) -> str | None:
         """The time zone registered for a project, if notify has seen it."""
+        ...
+
+    async def project_time_zones(
+        self, projects: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The registered time zones of those (tenant, project) pairs notify has seen."""
         ...
 
     async def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:

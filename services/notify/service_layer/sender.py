@@ -16,8 +16,9 @@ from prometheus_client import Counter
 
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName, DeliveryStatus
+from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.service_layer.events import common_fields, notification_envelope
-from services.notify.service_layer.handler import DEFAULT_TIME_ZONE
+from services.notify.service_layer.handler import project_time_zone
 from services.notify.service_layer.ports import (
     Channel,
     Delivery,
@@ -32,7 +33,12 @@ from services.notify.service_layer.ports import (
 )
 from shared.clock import Clock
 from shared.events.base import EventData
-from shared.events.notification import NotificationDead, NotificationFailed, NotificationSent
+from shared.events.notification import (
+    NotificationDead,
+    NotificationDeferred,
+    NotificationFailed,
+    NotificationSent,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -44,6 +50,10 @@ DELIVERIES = Counter(
 )
 
 _ERROR_LIMIT = 2000
+
+
+def _quiet_hours_apply(delivery: Delivery) -> bool:
+    return held_by_quiet_hours(delivery.audience, delivery.urgent)
 
 
 class DeliverySender:
@@ -88,6 +98,8 @@ class DeliverySender:
             await self._queue_digest(group, now)
         room = self._batch_size - len(self._in_flight)
         due = await self._store.claim_due(now, room, self._lease_seconds) if room > 0 else []
+        if any(_quiet_hours_apply(d) for d in due):
+            due = await self._hold_in_quiet_hours(due, now)
         for delivery in due:
             self._in_flight.add(asyncio.create_task(self._limited(delivery)))
         if not self._in_flight:
@@ -100,6 +112,55 @@ class DeliverySender:
                     await self._record(tx, *task.result())
             self._on_commit()
         return len(due)
+
+    async def _hold_in_quiet_hours(self, due: list[Delivery], now: datetime) -> list[Delivery]:
+        """Defer what may not go to a resident now; return the rest.
+
+        The consumer times a message when it plans it, but a retry after a failure, a
+        send whose lease ran out or a dead delivery queued again can fall due inside
+        quiet hours: such a message waits again for the next allowed moment.
+        """
+        sendable: list[Delivery] = []
+        async with self._store.transaction() as tx:
+            for delivery in due:
+                allowed = (
+                    await self._next_allowed(tx, delivery, now)
+                    if _quiet_hours_apply(delivery)
+                    else now
+                )
+                if allowed <= now:
+                    sendable.append(delivery)
+                    continue
+                sequence = delivery.event_count + 1
+                await tx.record_outcome(
+                    delivery.id,
+                    DeliveryStatus.DEFERRED,
+                    attempts=delivery.attempts,
+                    event_count=sequence,
+                    error=None,
+                    due_at=allowed,
+                    sent_at=None,
+                )
+                event = NotificationDeferred(
+                    **common_fields(delivery, delivery.attempts),
+                    deferred_until=allowed,
+                    reason="quiet_hours",
+                )
+                await tx.add_event(
+                    notification_envelope(event, delivery, sequence=sequence, at=now)
+                )
+        if len(sendable) < len(due):
+            self._on_commit()
+        return sendable
+
+    async def _next_allowed(self, tx: Transaction, delivery: Delivery, now: datetime) -> datetime:
+        config = self._config.tenant(delivery.tenant)
+        time_zone = project_time_zone(
+            config,
+            delivery.project,
+            await tx.project_time_zone(delivery.tenant, delivery.project),
+        )
+        return config.quiet_hours_for(delivery.project).next_allowed(now, time_zone)
 
     @property
     def busy(self) -> bool:
@@ -212,10 +273,9 @@ class DeliverySender:
         config = self._config.tenant(group.tenant)
         policy = config.digest
         async with self._store.transaction() as tx:
-            project_config = config.projects.get(group.project)
-            time_zone = (
-                project_config.time_zone if project_config and project_config.time_zone else None
-            ) or (await tx.project_time_zone(group.tenant, group.project) or DEFAULT_TIME_ZONE)
+            time_zone = project_time_zone(
+                config, group.project, await tx.project_time_zone(group.tenant, group.project)
+            )
             rendered = self._renderer.render(
                 group.tenant,
                 "digest",

@@ -49,6 +49,8 @@ class HttpReceiver:
     delay_seconds: float = 0.0
     """How long to wait before answering (a slow receiver)."""
     requests: list[Request] = field(default_factory=list)
+    accepted: int = 0
+    """Connections opened to it (kept-alive connections count once)."""
     port: int = 0
     _server: asyncio.Server | None = None
     _connections: set[asyncio.Task[None]] = field(default_factory=set)
@@ -77,6 +79,7 @@ class HttpReceiver:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self.accepted += 1
         try:
             while True:
                 line = await reader.readline()

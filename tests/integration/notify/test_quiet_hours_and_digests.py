@@ -13,6 +13,7 @@ from services.notify.domain.config import (
 )
 from services.notify.domain.digest import DigestPolicy
 from services.notify.domain.model import ChannelName
+from services.notify.domain.retry import RetryPolicy
 from shared.clock import ManualClock
 from shared.events.sla import SlaClockBreached
 from shared.events.workorder import Urgency
@@ -128,3 +129,51 @@ async def test_a_storm_of_500_breaches_in_a_minute_becomes_digests_and_loses_no_
         [digest_event] = [e for e in harness.events("notification.sent") if e.data["digest_items"]]
         assert len(digest_event.data["digest_items"]) == storm - 5
         assert digest_event.data["event_type"] == "digest"
+
+
+async def test_a_failed_resident_message_whose_retry_falls_in_quiet_hours_waits_again(
+    harness: Harness,
+) -> None:
+    before_nine = EVENING - timedelta(minutes=32)  # 20:58 in Asia/Shanghai
+    retry_at = before_nine + timedelta(minutes=2)  # 21:00: quiet hours have begun
+    harness.clock = ManualClock(before_nine)
+    config = residents_by_sms().model_copy(
+        update={"retry": {ChannelName.SMS: RetryPolicy(max_attempts=3, backoff_seconds=(120,))}}
+    )
+    async with http_receiver(statuses=[500]) as sms:
+        await harness.start(config, sms_endpoint=f"{sms.url}/send", sms_api_key="k")
+        await harness.publish(envelope(reported(), 1, work_order_id="wo-late", at=before_nine))
+
+        async def failed_once() -> bool:
+            rows = await harness.deliveries(channel="sms")
+            return bool(rows) and rows[0]["status"] == "failed"
+
+        await eventually(failed_once, what="the first attempt failed")
+        assert (await harness.deliveries(channel="sms"))[0]["due_at"] == retry_at
+
+        harness.clock.advance(retry_at - before_nine)
+
+        async def deferred() -> bool:
+            rows = await harness.deliveries(channel="sms")
+            return rows[0]["status"] == "deferred"
+
+        await eventually(deferred, what="the retry held by quiet hours")
+        row = (await harness.deliveries(channel="sms"))[0]
+        assert row["due_at"] == NEXT_MORNING and row["attempts"] == 1, dump([row])
+        assert len(sms.requests) == 1
+        await eventually(
+            lambda: len(harness.events("notification.deferred")) == 1, what="deferred event"
+        )
+        event = harness.events("notification.deferred")[0]
+        assert event.data["deferred_until"] == "2026-11-24T00:00:00Z"
+        assert (event.data["delivery_id"], event.data["attempts"]) == (row["id"], 1)
+        assert event.data["reason"] == "quiet_hours"
+
+        harness.clock.advance(NEXT_MORNING - retry_at - timedelta(seconds=1))
+        assert harness.notify is not None
+        await harness.notify.sender.run_once()  # 07:59:59: still held
+        assert len(sms.requests) == 1
+        harness.clock.advance(timedelta(seconds=1))
+        await eventually(lambda: len(sms.requests) == 2, what="the retry at 08:00")
+        row = (await harness.deliveries(channel="sms"))[0]
+        assert (row["status"], row["attempts"], row["sent_at"]) == ("sent", 2, NEXT_MORNING)

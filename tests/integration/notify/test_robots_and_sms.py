@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from services.notify.adapters.channels.http import HttpLanes, post_json
 from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot, WeComRobot
 from services.notify.adapters.channels.sms import SmsChannel
 from services.notify.domain.config import Contact, Endpoint, NotifyConfig, TenantConfig
@@ -20,6 +22,7 @@ from services.notify.service_layer.ports import DeliveryFailed, OutboundMessage
 from tests.integration.notify.conftest import Harness
 from tests.integration.notify.support import eventually, http_receiver
 from tests.unit.notify.builders import TENANT, envelope, reported, story
+from wo.processes import free_port
 
 
 def robots(url: str) -> NotifyConfig:
@@ -139,3 +142,31 @@ async def test_feishu_without_a_secret_sends_an_unsigned_card() -> None:
         await FeishuRobot(client).send(replace(message(), address=f"{chat.url}/f"))
         body = chat.requests[0].json()
         assert "sign" not in body and body["card"]["elements"][0]["content"] == "t"
+
+
+async def test_http_lanes_spread_concurrent_sends_and_keep_their_connections() -> None:
+    lanes = HttpLanes(connections=8, timeout=5.0)
+    assert lanes.lanes == 2
+    async with http_receiver(delay_seconds=0.1) as receiver:
+        try:
+            for _ in range(2):
+                answers = await asyncio.gather(
+                    *(lanes.post(f"{receiver.url}/h", content=b"{}", headers={}) for _ in range(8))
+                )
+                assert [a.status_code for a in answers] == [200] * 8
+        finally:
+            await lanes.aclose()
+    assert len(receiver.requests) == 16
+    # Eight at once open eight connections over the two pools; the next eight reuse them.
+    assert receiver.accepted == 8
+
+
+async def test_a_receiver_nobody_listens_on_is_a_failed_send_through_the_lanes() -> None:
+    lanes = HttpLanes(connections=4, timeout=5.0)
+    try:
+        with pytest.raises(
+            DeliveryFailed, match=r"posting to http://127\.0\.0\.1:\d+/hook: ConnectError"
+        ):
+            await post_json(lanes, f"http://127.0.0.1:{free_port()}/hook", {"a": 1})
+    finally:
+        await lanes.aclose()

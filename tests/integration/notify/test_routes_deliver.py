@@ -36,6 +36,8 @@ EXPECTED = {
     ("sla_breached", "person:cs-li", "webhook"): "zh-CN",
     ("sla_escalated", "person:sup-chen", "webhook"): "en",
     ("sla_escalated", "person:sup-chen", "email"): "en",
+    ("dispatch_pending", "person:sup-chen", "webhook"): "en",
+    ("dispatch_pending", "person:sup-chen", "email"): "en",
     ("assigned", "person:tech-zhao", "email"): "zh-CN",
 }
 

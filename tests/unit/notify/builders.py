@@ -22,8 +22,10 @@ from shared.events.workorder import (
     Channel,
     CommitmentMade,
     Completed,
+    DispatchPending,
     FeedbackGiven,
     Location,
+    PendingReason,
     Postponed,
     Reassigned,
     Reporter,
@@ -100,6 +102,14 @@ def story() -> list[EventData]:
         ),
         AppointmentMissed(appointment_at=T0 + timedelta(days=1), note="门上已贴提示条"),
         Completed(summary="换了三通阀"),
+        # Out of a real order's life (it comes before an assignment), kept here so the
+        # indexes above stay: notify's routing does not depend on it.
+        DispatchPending(
+            reason=PendingReason.ATTEMPTS_EXHAUSTED,
+            attempts=3,
+            escalation="on_duty_supervisor",
+            escalated_to=("sup-chen",),
+        ),
         FeedbackGiven(message="已更换三通阀，请放心使用"),
     ]
 

@@ -76,6 +76,31 @@ def test_an_escalation_to_a_role_goes_to_the_configured_contacts_in_their_langua
     assert messages[0].alert
 
 
+def test_an_escalation_goes_to_the_people_dispatch_found_on_duty_before_the_contacts() -> None:
+    data = {"to_role": "supervisor", "to_people": ["sup-wu", "sup-chen"]}
+    messages, _ = plan("workorder.sla_escalated", data, facts(), CONFIG, PROJECT)
+    # sup-wu has no contact entry: still told, in the inbox.
+    assert keys(messages) == {
+        ("person:sup-wu", "inbox", "sla_escalated"),
+        ("person:sup-chen", "webhook", "sla_escalated"),
+    }
+    named = {"to_role": "supervisor", "to_person": "tech-wang", "to_people": ["sup-wu"]}
+    messages, _ = plan("workorder.sla_escalated", named, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:tech-wang", "inbox", "sla_escalated")}
+
+
+def test_a_pending_order_goes_to_whom_dispatch_escalated_it_else_the_supervisors() -> None:
+    data = {"reason": "nobody_eligible", "attempts": 0, "escalation": "on_call"}
+    on_call = {**data, "escalated_to": ["hotline"]}
+    messages, _ = plan("workorder.dispatch_pending", on_call, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:hotline", "inbox", "dispatch_pending")}
+    assert all(m.alert for m in messages)
+
+    nobody = {**data, "escalation": "none", "escalated_to": []}
+    messages, _ = plan("workorder.dispatch_pending", nobody, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:sup-chen", "webhook", "dispatch_pending")}
+
+
 def test_an_escalation_to_a_named_person_goes_to_them() -> None:
     data = {"to_role": "supervisor", "to_person": "tech-wang"}
     messages, _ = plan("workorder.sla_escalated", data, facts(), CONFIG, PROJECT)

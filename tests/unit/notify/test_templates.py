@@ -62,6 +62,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "zh-CN": ["换了三通阀", "1-5分", "回访"],
         "en": ["换了三通阀", "1 to 5", "follow up"],
     },
+    "dispatch_pending": {
+        "zh-CN": ["wo-1", "待派单", "已派单3次均未被接单"],
+        "en": ["wo-1", "pending-dispatch", "all 3 offers"],
+    },
     "feedback_given": {"zh-CN": ["已更换三通阀，请放心使用"], "en": ["已更换三通阀，请放心使用"]},
 }
 
@@ -104,7 +108,7 @@ def test_languages_differ() -> None:
 
 def test_html_is_escaped_and_text_is_not() -> None:
     renderer = TemplateRenderer()
-    env = envelope(story()[-1].model_copy(update={"message": "<b>done</b> & dusted"}), 12)
+    env = envelope(story()[-1].model_copy(update={"message": "<b>done</b> & dusted"}), 13)
     facts = fold(WorkOrderFacts(), "workorder.reported", story()[0].model_dump(mode="json"))
     result = renderer.render(
         TENANT, "feedback_given", "en", SHANGHAI, message_context(env, facts, CONFIG, "Z")

@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
-from services.notify.adapters.channels.http import post_json
+from services.notify.adapters.channels.http import HttpPoster, post_json
 from services.notify.service_layer.ports import DeliveryFailed, OutboundMessage
 from shared.clock import Clock, SystemClock
 
@@ -52,7 +52,7 @@ def _check(response: httpx.Response, field: str) -> None:
 class WeComRobot:
     """企业微信群机器人: `{"msgtype": "markdown", "markdown": {"content": ...}}`."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: HttpPoster) -> None:
         self._client = client
 
     async def send(self, message: OutboundMessage) -> None:
@@ -64,7 +64,7 @@ class WeComRobot:
 class DingTalkRobot:
     """钉钉群机器人: markdown with a title; `timestamp` and `sign` query parameters when signed."""
 
-    def __init__(self, client: httpx.AsyncClient, wall_clock: Clock | None = None) -> None:
+    def __init__(self, client: HttpPoster, wall_clock: Clock | None = None) -> None:
         self._client = client
         # The robot's server checks the timestamp against its own wall clock.
         self._clock = wall_clock or SystemClock()
@@ -86,7 +86,7 @@ class DingTalkRobot:
 class FeishuRobot:
     """飞书群机器人: an interactive card with a markdown element; `timestamp`/`sign` when signed."""
 
-    def __init__(self, client: httpx.AsyncClient, wall_clock: Clock | None = None) -> None:
+    def __init__(self, client: HttpPoster, wall_clock: Clock | None = None) -> None:
         self._client = client
         # The robot's server checks the timestamp against its own wall clock.
         self._clock = wall_clock or SystemClock()

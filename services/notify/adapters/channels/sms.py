@@ -6,18 +6,14 @@ The body is the provider-neutral shape most gateways accept or a thin proxy maps
 
 from __future__ import annotations
 
-import httpx
-
-from services.notify.adapters.channels.http import post_json
+from services.notify.adapters.channels.http import HttpPoster, post_json
 from services.notify.service_layer.ports import OutboundMessage
 
 
 class SmsChannel:
     """Sends the text to the recipient's phone through the configured provider."""
 
-    def __init__(
-        self, client: httpx.AsyncClient, endpoint: str, api_key: str, template_id: str
-    ) -> None:
+    def __init__(self, client: HttpPoster, endpoint: str, api_key: str, template_id: str) -> None:
         self._client = client
         self._endpoint = endpoint
         self._api_key = api_key

@@ -12,10 +12,9 @@ import base64
 import hashlib
 import hmac
 
-import httpx
 import orjson
 
-from services.notify.adapters.channels.http import post_json
+from services.notify.adapters.channels.http import HttpPoster, post_json
 from services.notify.service_layer.ports import DeliveryFailed, OutboundMessage
 from shared.clock import Clock, SystemClock
 
@@ -35,7 +34,7 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 class WebhookChannel:
     """POSTs the message as JSON to the recipient's URL, signed with its secret."""
 
-    def __init__(self, client: httpx.AsyncClient, wall_clock: Clock | None = None) -> None:
+    def __init__(self, client: HttpPoster, wall_clock: Clock | None = None) -> None:
         self._client = client
         # Receivers refuse a timestamp far from their own wall clock (replay protection),
         # so it is the real time even when notify runs on a simulated clock.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,9 +17,6 @@ from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
-
-_POLL_SECONDS = 2.0
-_KEEPALIVE_POLLS = 7
 
 
 @router.get("", summary="My messages")
@@ -67,14 +63,15 @@ async def stream(
 ) -> StreamingResponse:
     """Every new message of the caller as an SSE `message` event (id = message id).
 
-    A reconnecting client sends `Last-Event-ID` and gets what it missed.
+    A message is streamed as soon as any notify process has written it. A reconnecting
+    client sends `Last-Event-ID` and gets what it missed. An idle stream gets a comment
+    every `INBOX_POLL_SECONDS` (14 s) so that proxies keep it open.
     """
     start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
 
     async def events() -> AsyncIterator[bytes]:
         position = start
-        wake = notify.broker.subscribe()
-        idle = 0
+        wake = notify.broker.subscribe(principal.tenant, principal.subject)
         try:
             yield b": inbox stream\n\n"
             while not await request.is_disconnected():
@@ -93,14 +90,15 @@ async def stream(
                     yield f"id: {row['id']}\nevent: message\ndata: {data}\n\n".encode()
                 if rows:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=_POLL_SECONDS)
-                idle += 1
-                if idle >= _KEEPALIVE_POLLS:
-                    idle = 0
+                # Woken through the broker (this process or, over NATS, another); the
+                # timeout is the safety net for a wake lost while the bus was down, and
+                # the keep-alive comment that stops proxies closing an idle stream.
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=notify.settings.inbox_poll_seconds)
+                except TimeoutError:
                     yield b": keep-alive\n\n"
         finally:
-            notify.broker.unsubscribe(wake)
+            notify.broker.unsubscribe(principal.tenant, principal.subject, wake)
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
