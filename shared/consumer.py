@@ -20,6 +20,7 @@ message or a second consumer process can hand them events out of stream order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -158,17 +159,34 @@ class EventConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; connection trouble pauses the loop, never ends it."""
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The handler's own failures are settled inside run_once; what reaches
-                # here is the bus itself (a reconnect, a consumer deleted under us).
-                log.warning("consumer.loop_error", durable=self.spec.durable, error=repr(exc))
-                self._subscription = None
-                await asyncio.sleep(_RECONNECT_PAUSE_SECONDS)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # The handler's own failures are settled inside run_once; what reaches
+                    # here is the bus itself (a reconnect, a consumer deleted under us).
+                    log.warning("consumer.loop_error", durable=self.spec.durable, error=repr(exc))
+                    self._subscription = None
+                    await asyncio.sleep(_RECONNECT_PAUSE_SECONDS)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Drop the pull subscription; the durable consumer stays on the server.
+
+        A message can reach the subscription after a fetch gave up waiting (the pull request
+        outlives it on the server) and then sits in its queue with nobody to take it. A
+        connection's drain waits for such queues to empty, which never happens: shutting
+        down hung until the drain timed out. Unsubscribing first lets the drain finish; a
+        message left unacked that way is redelivered after the ack wait.
+        """
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
 
     async def _parse_or_dead_letter(self, message: Msg) -> Delivery | None:
         metadata = message.metadata

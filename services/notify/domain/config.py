@@ -111,6 +111,9 @@ DEFAULT_ROUTES: Routes = {
     "workorder.appointment_missed": (_t("resident", "appointment_missed"),),
     "workorder.completed": (_t("resident", "completed"),),
     "workorder.feedback_given": (_t("resident", "feedback_given"),),
+    # A reopened repair (返修) goes back to the technician who did it; the owner answers
+    # for the order and follows it up.
+    "workorder.reopened": (_t("assignee", "reopened"), _t("owner", "reopened")),
     "workorder.sla_warning_raised": (_t("assignee", "sla_warning"),),
     # A breach names nobody; the owner answers for the order (首按责任制). The ladder's
     # `breach` step (an `sla_escalated` event) names who else hears of it.

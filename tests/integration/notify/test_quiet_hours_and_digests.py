@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.notify.domain.config import (
     NotifyConfig,
@@ -67,8 +68,19 @@ async def test_a_2130_message_waits_until_0800_and_an_urgent_one_goes_at_once(
         assert len(sms.requests) == 1
         harness.clock.advance(timedelta(seconds=1))
         await eventually(lambda: len(sms.requests) == 2, what="the deferred SMS at 08:00")
-        row = (await harness.deliveries(work_order_id="wo-quiet", channel="sms"))[0]
+        row = await recorded_as_sent(harness, work_order_id="wo-quiet", channel="sms")
         assert row["status"] == "sent" and row["sent_at"] == NEXT_MORNING
+
+
+async def recorded_as_sent(harness: Harness, **where: Any) -> dict[str, Any]:
+    """The first delivery matching `where` once it is recorded as sent: the receiver has a
+    request before the sender has recorded the answer."""
+
+    async def sent() -> bool:
+        return (await harness.deliveries(**where))[0]["status"] == "sent"
+
+    await eventually(sent, what="the delivery recorded as sent")
+    return (await harness.deliveries(**where))[0]
 
 
 def owner_gets_breaches(url: str) -> NotifyConfig:
@@ -175,5 +187,5 @@ async def test_a_failed_resident_message_whose_retry_falls_in_quiet_hours_waits_
         assert len(sms.requests) == 1
         harness.clock.advance(timedelta(seconds=1))
         await eventually(lambda: len(sms.requests) == 2, what="the retry at 08:00")
-        row = (await harness.deliveries(channel="sms"))[0]
+        row = await recorded_as_sent(harness, channel="sms")
         assert (row["status"], row["attempts"], row["sent_at"]) == ("sent", 2, NEXT_MORNING)

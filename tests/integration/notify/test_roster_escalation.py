@@ -12,7 +12,7 @@ from services.notify.domain.config import NotifyConfig, TenantConfig
 from shared.auth import Role
 from shared.envelope import Envelope
 from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
-from tests.integration.dispatch.assignment_support import MANAGER, hire
+from tests.integration.dispatch.assignment_support import MANAGER, form_team, hire
 from tests.integration.notify.conftest import Harness, dump, webhook_contact
 from tests.integration.notify.support import eventually, http_receiver
 
@@ -56,6 +56,7 @@ async def test_a_breach_escalation_reaches_the_supervisor_on_duty_by_the_roster(
     async with running_api(dispatch_db) as api, http_receiver() as hooks:
         await hire(api, "sup-day", role="supervisor")
         await hire(api, "sup-night", role="supervisor")
+        await form_team(api, "supervisors")
         roster = {"shifts": [DAY_SHIFT], "on_call": ["hotline"]}
         put = await api.client.put("/v1/projects/sunny/roster", json=roster, headers=MANAGER)
         assert put.status_code == 200, put.text

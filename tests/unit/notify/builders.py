@@ -28,6 +28,7 @@ from shared.events.workorder import (
     PendingReason,
     Postponed,
     Reassigned,
+    Reopened,
     Reporter,
     Urgency,
     WorkOrderKind,
@@ -111,6 +112,7 @@ def story() -> list[EventData]:
             escalated_to=("sup-chen",),
         ),
         FeedbackGiven(message="已更换三通阀，请放心使用"),
+        Reopened(reason="水管又漏了"),
     ]
 
 

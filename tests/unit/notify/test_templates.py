@@ -67,6 +67,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "en": ["wo-1", "pending-dispatch", "all 3 offers"],
     },
     "feedback_given": {"zh-CN": ["已更换三通阀，请放心使用"], "en": ["已更换三通阀，请放心使用"]},
+    "reopened": {"zh-CN": ["wo-1", "返修", "水管又漏了"], "en": ["wo-1", "reopened", "水管又漏了"]},
 }
 
 
@@ -108,7 +109,7 @@ def test_languages_differ() -> None:
 
 def test_html_is_escaped_and_text_is_not() -> None:
     renderer = TemplateRenderer()
-    env = envelope(story()[-1].model_copy(update={"message": "<b>done</b> & dusted"}), 13)
+    env = envelope(story()[-2].model_copy(update={"message": "<b>done</b> & dusted"}), 13)
     facts = fold(WorkOrderFacts(), "workorder.reported", story()[0].model_dump(mode="json"))
     result = renderer.render(
         TENANT, "feedback_given", "en", SHANGHAI, message_context(env, facts, CONFIG, "Z")
