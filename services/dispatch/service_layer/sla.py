@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.sla import react
@@ -32,6 +32,7 @@ from shared.events.sla import ClockName, SlaEscalated
 from shared.events.workorder import UrgencyChanged
 
 
+@runtime_checkable
 class DutyDirectory(Protocol):
     """The staff and rosters an escalation to a role is resolved with."""
 
@@ -223,7 +224,7 @@ async def _fire_once(
             if timer.fires_at <= now and timer.key not in seen
         ]
     if duty is not None:
-        raised = await _with_people_on_duty(duty, tenant, project, raised, now)
+        raised = await name_people_on_duty(duty, tenant, project, raised, now)
     batch = AppendBatch(
         stream_id=work_order_id,
         expected_version=fresh.version,
@@ -247,10 +248,15 @@ async def _fire_once(
     return len(raised)
 
 
-async def _with_people_on_duty(
+async def name_people_on_duty(
     duty: DutyDirectory, tenant: str, project: str, raised: list[EventData], now: datetime
 ) -> list[EventData]:
-    # Read only when a step needs it: most firings are warnings and breaches.
+    """`raised` with each escalation to a roster role naming the people on duty now.
+
+    Timer-fired steps come through the scheduler, event-driven ones (a second reopen)
+    through the command that caused them; both name the same people.
+    """
+    # Read only when a step needs it: most events are not such escalations.
     if not any(isinstance(e, SlaEscalated) and needs_people(e) for e in raised):
         return raised
     staff = await duty.list_staff(tenant, project)

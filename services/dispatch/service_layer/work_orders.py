@@ -25,7 +25,13 @@ from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
-from services.dispatch.service_layer.sla import SlaPolicies, policies_for, with_sla
+from services.dispatch.service_layer.sla import (
+    DutyDirectory,
+    SlaPolicies,
+    name_people_on_duty,
+    policies_for,
+    with_sla,
+)
 from shared.auth import Principal
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
@@ -88,7 +94,9 @@ async def report_work_order(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
     answer = Answer(201, {}, command_fingerprint)
-    return await append_work_order(store, policies, stream, ([], None), decided, ctx, answer)
+    return await append_work_order(
+        store, policies, stream, ([], None), decided, ctx, answer, duty_of(staff)
+    )
 
 
 async def execute(
@@ -146,7 +154,9 @@ async def _execute_once(
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
     answer = Answer(200, {}, command_fingerprint)
     before = (loaded.history, loaded.state)
-    return await append_work_order(store, policies, stream, before, decided, ctx, answer)
+    return await append_work_order(
+        store, policies, stream, before, decided, ctx, answer, duty_of(staff)
+    )
 
 
 async def load_work_order(
@@ -173,14 +183,19 @@ async def append_work_order(
     decided: list[EventData],
     ctx: CommandContext,
     answer: Answer,
+    duty: DutyDirectory | None = None,
 ) -> Outcome:
-    """Append `decided` with the SLA events they cause, the listing row and every timer."""
+    """Append `decided` with the SLA events they cause, the listing row and every timer.
+
+    With `duty`, an event-driven escalation to a roster role names the people on duty."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
     events, new_state, timers = with_sla(
         history, state, decided, book, stream.id, stream.project, ctx.now, sla
     )
+    if duty is not None:
+        events = await name_people_on_duty(duty, stream.tenant, stream.project, events, ctx.now)
     timers = (*timers, *offer_timer_rows(new_state, stream.id))
     body = work_order_body(stream.id, stream.tenant, stream.project, new_state)
     view = WorkOrderView(
@@ -202,6 +217,11 @@ async def append_work_order(
     return await append_decided(
         store, stream, events, ctx, answer, work_order_view=view, timers=timers
     )
+
+
+def duty_of(staff: StaffDirectory | None) -> DutyDirectory | None:
+    """The staff directory as the duty roster escalations are resolved with, if it is one."""
+    return staff if isinstance(staff, DutyDirectory) else None
 
 
 def _is_uuid(value: str) -> bool:

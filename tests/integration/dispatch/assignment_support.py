@@ -64,13 +64,14 @@ async def set_rule(api: Api, mode: str, category: str = "plumbing", **rule: Any)
     assert response.status_code == 200, response.text
 
 
-async def events_of(api: Api, work_order_id: str) -> list[dict[str, Any]]:
-    """The work order's events (envelopes), oldest first, SLA events left out."""
+async def events_of(api: Api, work_order_id: str, with_sla: bool = False) -> list[dict[str, Any]]:
+    """The work order's events (envelopes), oldest first, SLA events left out unless asked."""
     response = await api.client.get(
         f"/v1/work-orders/{work_order_id}/events", headers=auth(Role.SUPERVISOR)
     )
     assert response.status_code == 200, response.text
-    return [e for e in response.json()["items"] if ".sla_" not in e["type"]]
+    items: list[dict[str, Any]] = response.json()["items"]
+    return [e for e in items if with_sla or ".sla_" not in e["type"]]
 
 
 def types(events: list[dict[str, Any]]) -> list[str]:

@@ -422,3 +422,34 @@ async def test_decisions_arriving_while_a_projects_setup_loads_share_that_load(
     later = await staff.dispatch_facts(TENANT, "sunny", "plumbing")
     assert later is not None and [m.id for m in later.staff] == ["li", "wang"]
     assert loads == ["sunny", "sunny"]
+
+
+async def test_a_second_reopen_escalates_to_the_supervisor_on_duty_by_name(api: Api) -> None:
+    await hire(api, "wang")
+    await hire(api, "sup-chen", role="supervisor")
+    await set_rule(api, "auto", offer_seconds=60)
+    repair = await api.report()
+    await api.command(repair["id"], "accept-offer", Role.TECHNICIAN, subject="wang")
+    for round_ in range(2):
+        for step in ("arrive", "start-work"):
+            done = await api.command(repair["id"], step, Role.TECHNICIAN, subject="wang")
+            assert done.status_code == 200, (round_, step, done.text)
+        done = await api.command(
+            repair["id"], "complete", Role.TECHNICIAN, {"summary": "valve"}, subject="wang"
+        )
+        assert done.status_code == 200, done.text
+        back = await api.command(
+            repair["id"], "reopen", Role.CUSTOMER_SERVICE, {"reason": "leaks again"}
+        )
+        assert back.status_code == 200, back.text
+
+    # The event-driven step of the ladder comes with the command, not a timer: it names
+    # the supervisor on duty as the scheduler's steps do.
+    escalations = [
+        e["data"]
+        for e in await events_of(api, repair["id"], with_sla=True)
+        if e["type"] == "workorder.sla_escalated.v1"
+    ]
+    assert [(e["trigger"], e["to_role"]) for e in escalations] == [("second_reopen", "supervisor")]
+    assert escalations[0]["to_people"] == ["sup-chen"]
+    assert escalations[0]["to_people_source"] == "on_duty_supervisor"
