@@ -154,7 +154,7 @@ class ReadModelStore:
                 .order_by(t.orders.c.order_id)
                 .limit(chunk)
             ).scalars()
-            orders = [OrderFacts.from_json(orjson.loads(raw)) for raw in rows]
+            orders = [_stored_facts(raw) for raw in rows]
             write_samples(conn, generation, [(None, facts) for facts in orders])
             return orders
 
@@ -287,7 +287,7 @@ class ReadModelStore:
                     )
                 )
             rows = conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
-            found = [OrderFacts.from_json(orjson.loads(r)) for r in rows]
+            found = [_stored_facts(r) for r in rows]
             return found, _projects(conn, project_where)
 
         return await self.database.run(work)
@@ -332,7 +332,7 @@ class ReadModelStore:
                     t.orders.c.generation == gen, t.orders.c.order_id == order_id
                 )
             ).scalar_one_or_none()
-            return OrderFacts.from_json(orjson.loads(raw)) if raw is not None else None
+            return _stored_facts(raw) if raw is not None else None
 
         return await self.database.run(work)
 
@@ -420,7 +420,7 @@ def _load(conn: Connection, gen: int, streams: set[str]) -> WorkingSet:
                 t.orders.c.generation == gen, t.orders.c.order_id.in_(chunk)
             )
         ).scalars():
-            facts = OrderFacts.from_json(orjson.loads(raw))
+            facts = _stored_facts(raw)
             working.orders[facts.order_id] = facts
         for sid, sequence, event in conn.execute(
             select(t.pending.c.stream_id, t.pending.c.sequence, t.pending.c.event).where(
@@ -450,6 +450,11 @@ def _load(conn: Connection, gen: int, streams: set[str]) -> WorkingSet:
 
 
 _MUTABLE = ("status", "updated_at", "facts")
+
+
+def _stored_facts(raw: str | bytes) -> OrderFacts:
+    """An order's facts as `_order_row` stored them."""
+    return OrderFacts.from_json(orjson.loads(raw))
 
 
 def _order_row(gen: int, facts: OrderFacts) -> dict[str, Any]:
@@ -782,7 +787,7 @@ class ReadView:
         if projects is not None:
             where.append(t.orders.c.project.in_(sorted(projects)))
         rows = self._conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
-        return [OrderFacts.from_json(orjson.loads(r)) for r in rows]
+        return [_stored_facts(r) for r in rows]
 
     def project_facts(
         self, tenant: str, projects: frozenset[str] | None
