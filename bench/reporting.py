@@ -6,9 +6,10 @@
 On one nats-server (embedded, file storage, loopback) and a SQLite read model:
 
 1. **Projection throughput**: `--throughput-events` events (whole work-order lives, ~9
-   events each) are published; a durable pull consumer that only fetches and acks
-   (batches of 200) reads them all, then reporting's projector (the shared consumer,
-   batches of 200, one transaction per batch) does the same over the same stream.
+   events each) are published; a durable pull consumer that only fetches and acks reads
+   them all, then reporting's projector (the shared consumer, one transaction per batch)
+   does the same over the same stream; both fetch batches of the service's default
+   `CONSUMER_BATCH_SIZE`.
    Events/s of each and the ratio.
 2. **Rebuild**: more events are published up to `--rebuild-events` in all; `rebuild()`
    (what `wo reporting rebuild` runs) replays the stream into a fresh generation.
@@ -46,6 +47,7 @@ from services.reporting.adapters.rebuild import rebuild
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.domain.kpis import KPIS
 from services.reporting.domain.periods import Period
+from services.reporting.settings import ReportingSettings
 from services.reporting.service_layer.queries import KpiQuery, figures
 from shared.clock import SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
@@ -59,7 +61,7 @@ from wo.processes import NatsServer
 TENANT = "acme"  # the histories' tenant
 PROJECTS = ("sunny", "river", "hill", "lake")
 RESULTS = Path(__file__).parent / "results" / "reporting-sqlite.json"
-BATCH = 200
+BATCH: int = ReportingSettings.model_fields["consumer_batch_size"].default
 PUBLISH_WINDOW = 1000
 """Publishes in flight at once (each waits for JetStream's ack)."""
 

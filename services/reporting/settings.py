@@ -17,7 +17,9 @@ class ReportingSettings(ServiceSettings):
     projector_enabled: bool = True
     """Run the projector (durable consumer `reporting` on EVENTS) in this process."""
     consumer_durable: str = "reporting"
-    consumer_batch_size: int = 200
+    consumer_batch_size: int = 1000
+    """Events fetched and committed per transaction: larger batches write each roll-up row
+    and index page once for more events (a fetch returns what is there, never waits to fill)."""
     consumer_max_deliver: int = 5
     """Attempts before an event the projector cannot commit becomes a dead letter."""
     consumer_ack_wait_seconds: float = 30.0

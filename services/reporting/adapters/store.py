@@ -631,13 +631,13 @@ def write_samples(
     delta: Counter[RollupKey] = Counter()
     measures: Counter[MeasureKey] = Counter()
     stale: list[dict[str, Any]] = []
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[Any, ...]] = []
     for old, new in changes:
         before, after = order_samples(old), order_samples(new)
         changed = changed_kpis(before, after)
         if not changed:
             continue
-        counted, measured = rollup_delta(before, after)
+        counted, measured = rollup_delta(before, after, changed)
         delta.update(counted)
         measures.update(measured)
         for name in sorted(changed):
@@ -656,34 +656,39 @@ def write_samples(
             stale,
         )
     if fresh:
-        _insert_many(conn, t.kpi_samples, fresh)
-    rows = [
-        {"generation": gen, **key._asdict(), "samples": n}
-        for key, n in sorted(delta.items())
-        if n != 0
-    ]
+        _insert_many(conn, t.kpi_samples, _SAMPLE_COLUMNS, fresh)
+    rows = [(gen, *key, n) for key, n in sorted(delta.items()) if n != 0]
     if rows:
-        _insert_many(conn, t.kpi_rollup, rows, add_on_conflict="samples")
-    measure_rows = [
-        {"generation": gen, **key._asdict(), "samples": n}
-        for key, n in sorted(measures.items())
-        if n != 0
-    ]
+        _insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows, add_on_conflict="samples")
+    measure_rows = [(gen, *key, n) for key, n in sorted(measures.items()) if n != 0]
     if measure_rows:
-        _insert_many(conn, t.kpi_measures, measure_rows, add_on_conflict="samples")
+        _insert_many(
+            conn, t.kpi_measures, _MEASURE_COLUMNS, measure_rows, add_on_conflict="samples"
+        )
+
+
+_SAMPLE_COLUMNS = (
+    "generation", "order_id", "kpi", "position", "tenant", "project", "at", "hit", "measure",
+    "label", "band", *_DIMENSION_COLUMNS,
+)  # fmt: skip
+_ROLLUP_COLUMNS = ("generation", *RollupKey._fields, "samples")
+_MEASURE_COLUMNS = ("generation", *MeasureKey._fields, "samples")
 
 
 def _insert_many(
     conn: Connection,
     table: Any,
-    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
     add_on_conflict: str | None = None,
 ) -> None:
-    """Insert `rows`; with `add_on_conflict`, a row whose key exists adds to that column.
+    """Insert `rows` (values in the order of `columns`); with `add_on_conflict`, a row whose
+    key exists adds to that column.
 
-    On SQLite the rows go straight to the driver's executemany, each value through the
+    The projector writes thousands of these rows a batch, so they are built as tuples, not
+    dicts. On SQLite they go straight to the driver's executemany, each value through the
     column type's own bind processor: SQLAlchemy's per-row parameter handling cost more
-    than the inserts themselves on the projector's hot path (thousands of rows a batch).
+    than the inserts themselves on this hot path.
     """
     if conn.dialect.name != "sqlite":
         statement = (postgresql_insert if conn.dialect.name == "postgresql" else insert)(table)
@@ -694,9 +699,8 @@ def _insert_many(
                     add_on_conflict: table.c[add_on_conflict] + statement.excluded[add_on_conflict]
                 },
             )
-        conn.execute(statement, rows)
+        conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    columns = list(rows[0])
     # Only the UTC timestamps need their type's processing (to SQLAlchemy's text form, which
     # the range queries compare); sqlite3 takes str, int, float, bool and None as they are.
     dated = [
@@ -713,29 +717,27 @@ def _insert_many(
             f" ON CONFLICT ({keys}) DO UPDATE SET"
             f" {add_on_conflict} = {add_on_conflict} + excluded.{add_on_conflict}"
         )
-    params = [[row[c] for c in columns] for row in rows]
-    for i, process in dated:
-        for values in params:
-            if values[i] is not None:
-                values[i] = process(values[i])
-    conn.exec_driver_sql(sql, [tuple(values) for values in params])
+    if dated:
+        processed = []
+        for row in rows:
+            values = list(row)
+            for i, process in dated:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            processed.append(tuple(values))
+        conn.exec_driver_sql(sql, processed)
+        return
+    conn.exec_driver_sql(sql, rows)
 
 
-def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> dict[str, Any]:
-    return {
-        "generation": gen,
-        "order_id": sample.order_id,
-        "kpi": kpi,
-        "position": position,
-        "tenant": sample.tenant,
-        "project": sample.project,
-        "at": sample.at,
-        "hit": sample.hit,
-        "measure": sample.measure,
-        "label": sample.label,
-        "band": band_or_none(sample),
-        **{d: sample.dims.get(d) for d in _DIMENSION_COLUMNS},
-    }
+def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any, ...]:
+    """A sample as a row of `_SAMPLE_COLUMNS`."""
+    dims = sample.dims
+    return (
+        gen, sample.order_id, kpi, position, sample.tenant, sample.project, sample.at,
+        sample.hit, sample.measure, sample.label, band_or_none(sample),
+        *(dims.get(d) for d in _DIMENSION_COLUMNS),
+    )  # fmt: skip
 
 
 def _sample_of(row: Any) -> Sample:

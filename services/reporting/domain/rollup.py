@@ -116,12 +116,33 @@ def band_or_none(sample: Sample) -> int | None:
 
 def rollup_keys(kpi: str, sample: Sample) -> tuple[RollupKey, RollupKey]:
     """The hour row and the day row a sample counts in."""
-    slot = slot_of(sample.at)
-    band = band_or_none(sample)
-    common = (sample.label or NO_LABEL, hit_code(sample.hit), NO_BAND if band is None else band)
-    return (
-        RollupKey(sample.tenant, sample.project, kpi, HOUR_SPAN, slot, *common),
-        RollupKey(sample.tenant, sample.project, kpi, DAY_SPAN, slot - slot % DAY_SPAN, *common),
+    return sample_keys(kpi, sample)[0]
+
+
+def measure_keys(kpi: str, sample: Sample) -> tuple[MeasureKey, ...]:
+    """The hour and day rows of a sample's exact measure (none without a measure)."""
+    return sample_keys(kpi, sample)[1]
+
+
+def sample_keys(
+    kpi: str, sample: Sample
+) -> tuple[tuple[RollupKey, RollupKey], tuple[MeasureKey, ...]]:
+    """Every row a sample counts in: its roll-up rows and its measure rows, from one
+    reckoning of its hour and band (the projector's hot path draws thousands a batch)."""
+    tenant, project, measure = sample.tenant, sample.project, sample.measure
+    hour = slot_of(sample.at)
+    day = hour - hour % DAY_SPAN
+    band = NO_BAND if measure is None else band_of(measure)
+    common = (sample.label or NO_LABEL, hit_code(sample.hit), band)
+    counted = (
+        RollupKey(tenant, project, kpi, HOUR_SPAN, hour, *common),
+        RollupKey(tenant, project, kpi, DAY_SPAN, day, *common),
+    )
+    if measure is None:
+        return counted, ()
+    return counted, (
+        MeasureKey(tenant, kpi, band, HOUR_SPAN, project, hour, measure),
+        MeasureKey(tenant, kpi, band, DAY_SPAN, project, day, measure),
     )
 
 
@@ -137,33 +158,25 @@ def changed_kpis(before: Mapping[str, list[Sample]], after: Mapping[str, list[Sa
     return {k for k in before.keys() | after.keys() if before.get(k, []) != after.get(k, [])}
 
 
-def measure_keys(kpi: str, sample: Sample) -> tuple[MeasureKey, ...]:
-    """The hour and day rows of a sample's exact measure (none without a measure)."""
-    if sample.measure is None:
-        return ()
-    slot, band = slot_of(sample.at), band_of(sample.measure)
-    return (
-        MeasureKey(sample.tenant, kpi, band, HOUR_SPAN, sample.project, slot, sample.measure),
-        MeasureKey(
-            sample.tenant, kpi, band, DAY_SPAN, sample.project, slot - slot % DAY_SPAN,
-            sample.measure,
-        ),
-    )  # fmt: skip
-
-
 def rollup_delta(
-    before: Mapping[str, list[Sample]], after: Mapping[str, list[Sample]]
+    before: Mapping[str, list[Sample]],
+    after: Mapping[str, list[Sample]],
+    changed: Iterable[str] | None = None,
 ) -> tuple[Counter[RollupKey], Counter[MeasureKey]]:
-    """What replacing an order's samples `before` by `after` adds to each roll-up row."""
+    """What replacing an order's samples `before` by `after` adds to each roll-up row.
+
+    `changed`: the KPIs whose samples differ, when the caller has them (`changed_kpis`).
+    """
     delta: Counter[RollupKey] = Counter()
     measures: Counter[MeasureKey] = Counter()
-    for name in changed_kpis(before, after):
-        for sign, samples in ((-1, before.get(name, [])), (1, after.get(name, []))):
+    for name in changed_kpis(before, after) if changed is None else changed:
+        for sign, samples in ((-1, before.get(name, ())), (1, after.get(name, ()))):
             for sample in samples:
-                for key in rollup_keys(name, sample):
+                counted, measured = sample_keys(name, sample)
+                for key in counted:
                     delta[key] += sign
-                for measured in measure_keys(name, sample):
-                    measures[measured] += sign
+                for measure_key in measured:
+                    measures[measure_key] += sign
     return delta, measures
 
 
