@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Connection
 
@@ -24,10 +24,16 @@ from services.reporting.domain.kpis import Sample
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.domain.rollup import (
     DAY_SPAN,
+    HIT_FALSE,
+    HIT_NONE,
+    HIT_TRUE,
     HOUR_SPAN,
+    NO_BAND,
+    NO_LABEL,
     MeasureKey,
     RollupKey,
     RollupRow,
+    SampleCount,
     ScopePart,
     Window,
     band_or_none,
@@ -761,15 +767,19 @@ def _window_where(window: Window) -> list[Any]:
     ]
 
 
-def _part_where(table: Any, gen: int, tenant: str, kpi: str, part: ScopePart) -> list[Any]:
+def _period_where(table: Any, gen: int, tenant: str, part: ScopePart) -> list[Any]:
+    """A generation's rows of a part's projects with `at` in its period."""
     return [
         table.c.generation == gen,
         table.c.tenant == tenant,
-        table.c.kpi == kpi,
         table.c.project.in_(sorted(part.projects)),
         table.c.at >= part.low,
         table.c.at < part.high,
     ]
+
+
+def _part_where(table: Any, gen: int, tenant: str, kpi: str, part: ScopePart) -> list[Any]:
+    return [*_period_where(table, gen, tenant, part), table.c.kpi == kpi]
 
 
 class ReadView:
@@ -847,13 +857,7 @@ class ReadView:
         for part in parts:
             rows = self._conn.execute(
                 select(*keys, func.count())
-                .where(
-                    c.generation == self._gen,
-                    c.tenant == tenant,
-                    c.project.in_(sorted(part.projects)),
-                    c.at >= part.low,
-                    c.at < part.high,
-                )
+                .where(*_period_where(t.notification_events, self._gen, tenant, part))
                 .group_by(*keys)
             ).all()
             found.extend((str(a), str(b), str(o), int(n)) for a, b, o, n in rows)
@@ -893,14 +897,86 @@ class ReadView:
         filters: Mapping[str, str] | None = None,
     ) -> list[Sample]:
         """The samples of a KPI in the parts' periods, narrowed by dimension filters."""
-        c = t.kpi_samples.c
-        narrow = [c[d] == v for d, v in (filters or {}).items() if d in _DIMENSION_COLUMNS]
         found: list[Sample] = []
         for part in parts:
             rows = self._conn.execute(
                 select(t.kpi_samples).where(
-                    *_part_where(t.kpi_samples, self._gen, tenant, kpi, part), *narrow
+                    *_part_where(t.kpi_samples, self._gen, tenant, kpi, part),
+                    *_narrowed(filters or {}),
                 )
             ).all()
             found.extend(_sample_of(row) for row in rows)
         return found
+
+    def sample_counts(
+        self,
+        tenant: str,
+        kpis: Sequence[str],
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str | None],
+        group_by: str | None = None,
+    ) -> list[SampleCount]:
+        """The per-sample rows in the parts' periods, narrowed by `filters` and counted in
+        SQL per value of `group_by`, KPI, label, hit and band (the roll-up's keys)."""
+        c = t.kpi_samples.c
+        keys = [
+            c.kpi,
+            func.coalesce(c.label, NO_LABEL),
+            case((c.hit.is_(None), HIT_NONE), (c.hit.is_(True), HIT_TRUE), else_=HIT_FALSE),
+            func.coalesce(c.band, NO_BAND),
+        ]
+        if group_by is not None:
+            keys.insert(0, c[group_by])
+        found: list[SampleCount] = []
+        for part in parts:
+            rows = self._conn.execute(
+                select(*keys, func.count())
+                .where(
+                    *_period_where(t.kpi_samples, self._gen, tenant, part),
+                    c.kpi.in_(sorted(kpis)),
+                    *_narrowed(filters),
+                )
+                .group_by(*keys)
+            ).all()
+            for row in rows:
+                values = list(row)
+                group = values.pop(0) if group_by is not None else None
+                kpi, label, hit, band, n = values
+                found.append(SampleCount(group, kpi, label, int(hit), int(band), int(n)))
+        return found
+
+    def sample_band_measures(
+        self,
+        tenant: str,
+        kpi: str,
+        band: int,
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str | None],
+    ) -> list[tuple[float, int]]:
+        """The measures of one band of a duration KPI among the per-sample rows narrowed by
+        `filters`, as (measure, count) ascending: `band_measures` without the roll-up."""
+        c = t.kpi_samples.c
+        found: dict[float, int] = {}
+        for part in parts:
+            rows = self._conn.execute(
+                select(c.measure, func.count())
+                .where(
+                    *_part_where(t.kpi_samples, self._gen, tenant, kpi, part),
+                    c.band == band,
+                    *_narrowed(filters),
+                )
+                .group_by(c.measure)
+            ).all()
+            for measure, n in rows:
+                found[float(measure)] = found.get(float(measure), 0) + int(n)
+        return sorted(found.items())
+
+
+def _narrowed(filters: Mapping[str, str | None]) -> list[Any]:
+    """Conditions on the per-sample rows for dimension values (None: the order has none)."""
+    c = t.kpi_samples.c
+    return [
+        c[d].is_(None) if v is None else c[d] == v
+        for d, v in filters.items()
+        if d == "project" or d in _DIMENSION_COLUMNS
+    ]

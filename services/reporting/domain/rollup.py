@@ -308,6 +308,19 @@ class RollupRow:
     samples: int
 
 
+@dataclass(frozen=True)
+class SampleCount:
+    """Per-sample rows counted in the database: per group (a value of the dimension grouped
+    by, None without grouping) and KPI, label, hit and band, as `RollupRow` has them."""
+
+    group: str | None
+    kpi: str
+    label: str
+    hit: int
+    band: int
+    samples: int
+
+
 def slot_bucket(slot: int, time_zone: str, granularity: Granularity) -> str | None:
     """The local bucket an hour slot falls in wholly; None when the hour straddles two.
 

@@ -33,7 +33,13 @@ from services.reporting.domain.kpis import (
 )
 from services.reporting.domain.notifications import NotificationFigures, notification_figures
 from services.reporting.domain.periods import Granularity, Period
-from services.reporting.domain.rollup import Counts, RollupRow, ScopePart, slot_bucket
+from services.reporting.domain.rollup import (
+    Counts,
+    RollupRow,
+    SampleCount,
+    ScopePart,
+    slot_bucket,
+)
 from shared.auth import Principal, Role
 from shared.clock import utc
 from shared.errors import Forbidden, InvalidInput, NotFound
@@ -94,6 +100,28 @@ class ReadModelView(Protocol):
         filters: Mapping[str, str] | None = None,
     ) -> list[Sample]:
         """The samples of a KPI in the parts' periods."""
+        ...
+
+    def sample_counts(
+        self,
+        tenant: str,
+        kpis: Sequence[str],
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str | None],
+        group_by: str | None = None,
+    ) -> list[SampleCount]:
+        """The per-sample rows narrowed by `filters`, counted per group, KPI, label, hit, band."""
+        ...
+
+    def sample_band_measures(
+        self,
+        tenant: str,
+        kpi: str,
+        band: int,
+        parts: Sequence[ScopePart],
+        filters: Mapping[str, str | None],
+    ) -> list[tuple[float, int]]:
+        """The measures of one band among the narrowed per-sample rows, ascending."""
         ...
 
 
@@ -200,24 +228,64 @@ def _samples(view: ReadModelView, query: KpiQuery, scoped: _Scoped, kpi: Kpi) ->
 
 
 def _tallies(
-    view: ReadModelView, query: KpiQuery, scoped: _Scoped, kpis: Sequence[Kpi], by_project: bool
+    view: ReadModelView,
+    query: KpiQuery,
+    scoped: _Scoped,
+    kpis: Sequence[Kpi],
+    group_by: str | None = None,
 ) -> dict[tuple[str | None, str], Tally]:
-    """Pre-aggregated tallies of KPIs that are not snapshots, per project or for the scope."""
+    """Tallies of KPIs that are not snapshots, for the scope or per value of `group_by`.
+
+    Counted by the roll-up where it answers exactly (no filter, whole-hour bounds, grouped
+    by project at most), else by the database over the per-sample rows: either way no
+    sample is drawn into Python, and a percentile reads back only its band's measures.
+    """
+    names = [k.name for k in kpis]
     counts: dict[tuple[str | None, str], Counts] = {}
-    for row in view.rollup(query.tenant, [k.name for k in kpis], scoped.parts):
-        key = (row.project if by_project else None, row.kpi)
-        counts.setdefault(key, Counts()).add(row.label, row.hit, row.band, row.samples)
+    rolled = scoped.rolled_up and group_by in (None, "project")
+    if rolled:
+        for row in view.rollup(query.tenant, names, scoped.parts):
+            key = (row.project if group_by else None, row.kpi)
+            counts.setdefault(key, Counts()).add(row.label, row.hit, row.band, row.samples)
+    else:
+        filters = dict(query.filters)
+        for found in view.sample_counts(query.tenant, names, scoped.parts, filters, group_by):
+            counts.setdefault((found.group, found.kpi), Counts()).add(
+                found.label, found.hit, found.band, found.samples
+            )
     tallies: dict[tuple[str | None, str], Tally] = {}
-    for (project, name), counted in counts.items():
+    for (group, name), counted in counts.items():
         kpi = KPIS[name]
-        parts = scoped.parts
-        if project is not None:
-            parts = [replace(p, projects=p.projects & {project}) for p in parts]
-            parts = [p for p in parts if p.projects]
         bands = {band for band, _ in counted.ranks(kpi)}
-        measures = {band: view.band_measures(query.tenant, name, band, parts) for band in bands}
-        tallies[(project, name)] = counted.tally(kpi, measures)
+        measures = {
+            band: _band_measures(view, query, scoped, name, band, group_by, group, rolled)
+            for band in bands
+        }
+        tallies[(group, name)] = counted.tally(kpi, measures)
     return tallies
+
+
+def _band_measures(
+    view: ReadModelView,
+    query: KpiQuery,
+    scoped: _Scoped,
+    kpi: str,
+    band: int,
+    group_by: str | None,
+    group: str | None,
+    rolled: bool,
+) -> list[tuple[float, int]]:
+    """One band's measures, from the source `_tallies` counted the group's samples in."""
+    if rolled:
+        parts = scoped.parts
+        if group_by is not None:
+            parts = [replace(p, projects=p.projects & {group or ""}) for p in parts]
+            parts = [p for p in parts if p.projects]
+        return view.band_measures(query.tenant, kpi, band, parts)
+    filters: dict[str, str | None] = dict(query.filters)
+    if group_by is not None:
+        filters[group_by] = group
+    return view.sample_band_measures(query.tenant, kpi, band, scoped.parts, filters)
 
 
 @dataclass(frozen=True)
@@ -233,7 +301,8 @@ async def figures(source: FactSource, query: KpiQuery | None, names: Sequence[st
     """The figures of the KPIs `names` over the query's scope and period.
 
     Unfiltered figures come from the roll-up; filtered ones (and bounds off whole UTC
-    hours) from the per-sample rows; the backlog from the open orders.
+    hours) from the per-sample rows counted in the database; the backlog from the open
+    orders.
     """
     kpis = [kpi_named(n) for n in names]
     if query is None:
@@ -243,16 +312,13 @@ async def figures(source: FactSource, query: KpiQuery | None, names: Sequence[st
     def work(view: ReadModelView) -> Figures:
         scoped = _scoped(view, asked)
         count = households(scoped.projects, scoped.scope)
-        rolled: dict[tuple[str | None, str], Tally] = {}
-        if scoped.rolled_up:
-            periodic = [k for k in kpis if not k.snapshot]
-            rolled = _tallies(view, asked, scoped, periodic, by_project=False)
+        tallied = _tallies(view, asked, scoped, [k for k in kpis if not k.snapshot])
         values = []
         for kpi in kpis:
-            if scoped.rolled_up and not kpi.snapshot:
-                values.append(figure(kpi, rolled.get((None, kpi.name), Tally()), count))
-            else:
+            if kpi.snapshot:
                 values.append(aggregate(kpi, _samples(view, asked, scoped, kpi), count))
+            else:
+                values.append(figure(kpi, tallied.get((None, kpi.name), Tally()), count))
         return Figures(tuple(sorted(p for _, p in scoped.scope.projects)), count, values)
 
     return await source.read(work)
@@ -318,24 +384,24 @@ async def figure_groups(
 
     def work(view: ReadModelView) -> list[tuple[str | None, KpiValue]]:
         scoped = _scoped(view, asked)
-        if dimension == "project" and scoped.rolled_up and not kpi.snapshot:
-            tallies = _tallies(view, asked, scoped, [kpi], by_project=True)
-            return [
-                (
-                    project,
-                    figure(
-                        kpi,
-                        counted,
-                        group_households(
-                            scoped.projects, scoped.scope, asked.tenant, dimension, project
-                        ),
-                    ),
-                )
-                for (project, _), counted in sorted(tallies.items(), key=lambda i: i[0][0] or "")
-                if counted.samples
-            ]
-        found = _samples(view, asked, scoped, kpi)
-        return grouped(kpi, found, scoped.projects, scoped.scope, dimension)
+        if kpi.snapshot:
+            found = _samples(view, asked, scoped, kpi)
+            return grouped(kpi, found, scoped.projects, scoped.scope, dimension)
+        tallies = _tallies(view, asked, scoped, [kpi], group_by=dimension)
+        return [
+            (
+                group,
+                figure(
+                    kpi,
+                    counted,
+                    group_households(scoped.projects, scoped.scope, asked.tenant, dimension, group),
+                ),
+            )
+            for (group, _), counted in sorted(
+                tallies.items(), key=lambda item: (item[0][0] is None, item[0][0] or "")
+            )
+            if counted.samples
+        ]
 
     return await source.read(work)
 
