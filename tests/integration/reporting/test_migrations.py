@@ -1,0 +1,88 @@
+"""Schema migrations keep the read model's rows: 0003 re-clusters the per-sample rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+
+from services.reporting.adapters import tables
+from services.reporting.adapters.migrate import MIGRATIONS
+from services.reporting.adapters.store import ReadModelStore
+from services.reporting.domain.periods import Period
+from services.reporting.service_layer.queries import KpiQuery, figure_groups, figures
+from shared.clock import SystemClock
+from shared.database import Database, create_engine
+from shared.migrations import alembic_config
+from tests.integration.reporting.scripted_week import NOW, week
+from tests.unit.reporting.histories import TENANT
+from tests.unit.reporting.support import facts_of
+
+
+async def _migrate(database: Database, revision: str, down: bool = False) -> None:
+    def work(conn: Connection) -> None:
+        config = alembic_config(MIGRATIONS)
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    await database.run(work, write=True)
+
+
+async def _samples(database: Database) -> list[dict[str, Any]]:
+    def work(conn: Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(select(tables.kpi_samples)).all()
+        return sorted(
+            (dict(r._mapping) for r in rows), key=lambda r: (r["order_id"], r["kpi"], r["position"])
+        )
+
+    return await database.run(work)
+
+
+async def _indexes(database: Database) -> set[str]:
+    def work(conn: Connection) -> set[str]:
+        if conn.dialect.name == "sqlite":
+            query = (
+                "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='rp_kpi_samples'"
+            )
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'rp_kpi_samples'"
+        return {str(name) for name in conn.execute(text(query)).scalars()}
+
+    return await database.run(work)
+
+
+async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    database = Database(engine)
+    store = ReadModelStore(database, SystemClock())
+    try:
+        await _migrate(database, "0002")
+        events, _ = week()
+        await store.apply("live", [facts_of(raw) for raw in events], len(events))
+        before = await _samples(database)
+        assert before, "the scripted week draws samples"
+        period = Period(NOW.date().replace(day=1), NOW.date())
+        query = KpiQuery(TENANT, None, period, NOW, {"building": "b1"})
+        asked = await figures(store, query, ["repair_timeliness", "time_to_arrive"])
+        grouped = await figure_groups(store, query, "time_to_arrive", "technician")
+        assert all(value.denominator for value in asked.values) and grouped
+
+        await _migrate(database, "head")
+        assert await _samples(database) == before
+        assert "ix_rp_kpi_samples_order" in await _indexes(database)
+        assert await figures(store, query, ["repair_timeliness", "time_to_arrive"]) == asked
+        assert await figure_groups(store, query, "time_to_arrive", "technician") == grouped
+        # The projector goes on writing into the new layout.
+        await store.apply("live", [facts_of(raw) for raw in events], len(events) + 1)
+        assert await _samples(database) == before
+
+        await _migrate(database, "0002", down=True)
+        assert await _samples(database) == before
+        assert "ix_rp_kpi_samples_period" in await _indexes(database)
+    finally:
+        database.close()
+        await engine.dispose()
