@@ -11,6 +11,10 @@ Another process may still write the same stream between the check and the insert
 (PostgreSQL, several dispatch instances); the primary key then refuses the group's
 transaction, and the group is retried one append at a time, each in a savepoint, so
 only the real loser gets the conflict.
+
+An acceptance carrying a `LoadGuard` is checked against its person's open orders in the
+same transaction, under that person's lock (`load_guard`), so the load limit holds at
+acceptance as atomically as the grab itself.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from services.dispatch.adapters import rows
+from services.dispatch.adapters import load_guard, rows
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
@@ -127,9 +131,11 @@ class GroupCommitter:
 
 
 def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
+    # The load locks first, before any row lock: see `load_guard`.
+    loads = load_guard.lock_and_read(conn, batches)
     earlier = _stored_keys(conn, batches)
     heads = _stream_heads(conn, {b.stream_id for b in batches})
-    outcomes = _plan(batches, earlier, heads, now)
+    outcomes = _plan(batches, earlier, heads, loads, now)
     _write(conn, [(b, o) for b, o in zip(batches, outcomes, strict=True) if _writes(b, o)], now)
     return outcomes
 
@@ -144,7 +150,11 @@ def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
 def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
     # In stream order, for the lock-order reason given in `_write`; answers in arrival order.
     order = sorted(range(len(batches)), key=lambda i: batches[i].stream_id)
-    outcomes: dict[int, Outcome] = {i: _append_in_savepoint(conn, batches[i], now) for i in order}
+    # Every load lock of the group before the first savepoint writes a row.
+    loads = load_guard.lock_and_read(conn, batches)
+    outcomes: dict[int, Outcome] = {
+        i: _append_in_savepoint(conn, batches[i], loads, now) for i in order
+    }
     return [outcomes[i] for i in range(len(batches))]
 
 
@@ -152,9 +162,13 @@ def _plan(
     batches: list[AppendBatch],
     earlier: dict[tuple[str, str], IdempotencyRecord],
     heads: dict[str, int],
+    loads: load_guard.Loads,
     now: datetime,
 ) -> list[Outcome]:
-    """Decide in memory which appends of the group win, in arrival order."""
+    """Decide in memory which appends of the group win, in arrival order.
+
+    A stale version is a conflict; a guarded acceptance over its person's load limit is
+    refused and writes nothing (`load_guard`)."""
     outcomes: list[Outcome] = []
     first_of_key: dict[tuple[str, str], IdempotencyRecord] = {}
     for batch in batches:
@@ -171,6 +185,11 @@ def _plan(
             CONFLICTS.inc()
             outcomes.append(_conflict(batch))
             continue
+        refused = load_guard.refusal(batch, loads)
+        if refused is not None:
+            outcomes.append(refused)
+            continue
+        load_guard.note(batch, loads)
         recorded = rows.recorded_events(batch, batch.recorded_at or now)
         heads[batch.stream_id] = head + len(recorded)
         if key is not None and record is not None:
@@ -224,12 +243,16 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
             conn.execute(insert(t.sla_timers), replacing)
 
 
-def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) -> Outcome:
+def _append_in_savepoint(
+    conn: Connection, batch: AppendBatch, loads: load_guard.Loads, now: datetime
+) -> Outcome:
     savepoint = conn.begin_nested()
+    # Planned on a copy: the loads count this append only once it is written.
+    trial = {key: set(ids) for key, ids in loads.items()}
     try:
         keys = _stored_keys(conn, [batch])
         heads = _stream_heads(conn, {batch.stream_id})
-        [outcome] = _plan([batch], keys, heads, now)
+        [outcome] = _plan([batch], keys, heads, trial, now)
         if _writes(batch, outcome):
             _write(conn, [(batch, outcome)], now)
     except IntegrityError:
@@ -247,6 +270,7 @@ def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) ->
         savepoint.rollback()
         return exc
     savepoint.commit()
+    loads.update(trial)
     return outcome
 
 

@@ -25,10 +25,8 @@ from sqlalchemy.engine import Connection
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.group_commit import next_group
+from services.dispatch.adapters.load_guard import OPEN
 from services.dispatch.domain.assignment import Workload
-from services.dispatch.domain.workorder_state import OPEN_STATUSES
-
-_OPEN = sorted(status.value for status in OPEN_STATUSES)
 
 READ_GROUP_SIZE = Histogram(
     "dispatch_workload_read_group_size",
@@ -114,7 +112,7 @@ def read_workloads(
         select(
             c.tenant,
             c.assignee,
-            func.count().filter(c.status.in_(_OPEN)),
+            func.count().filter(c.status.in_(OPEN)),
             func.max(c.assigned_at),
         )
         .where(or_(*conditions))

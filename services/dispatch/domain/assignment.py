@@ -9,6 +9,11 @@ Ranking: fewest open orders first, then the longest idle (never assigned counts 
 the longest), then a round-robin position (`rotation`) that changes from one order to the
 next, so exact ties do not always go to the same person.
 
+The same limit holds when an offer is accepted (`acceptance_limit`): in grab mode one
+person may hold offers of several orders, and accepting them all must not take them over
+it. The check runs in the acceptance's own transaction (the append's); a refusal is
+`over_load_limit`.
+
 `next_dispatch_step` turns that into an offer (auto: the first; grab: all) or, when nobody
 is eligible or the attempts are used up, the pending-dispatch queue with an escalation to
 the supervisors on duty (else the on-call list). Pure: the facts arrive as arguments.
@@ -25,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRole, TradeName
+from shared.errors import Conflict
 from shared.events.workorder import (
     DispatchMode,
     DispatchPending,
@@ -103,6 +109,44 @@ class Candidate:
 def load_limit(member: StaffMember, rule: DispatchRule) -> int:
     """The open-order limit of `member` under `rule` (their own if set)."""
     return member.record.max_open_orders or rule.load_limit
+
+
+def acceptance_limit(
+    member: StaffMember | None, rule: DispatchRule | None, urgency: Urgency
+) -> int | None:
+    """The open-order limit an acceptance must respect, or None when it has none.
+
+    Urgent orders skip the load limit. Otherwise the person's own `max_open_orders`
+    counts, else the category's rule's; a category that has no rule any more (it went
+    back to dispatching by hand) sets none. `member` is None for someone the project's
+    directory no longer lists: the rule's limit still holds for them.
+    """
+    if urgency is Urgency.URGENT:
+        return None
+    if rule is None:
+        return member.record.max_open_orders if member is not None else None
+    return load_limit(member, rule) if member is not None else rule.load_limit
+
+
+def over_load_limit(technician: str, open_orders: Sequence[str], limit: int) -> Conflict:
+    """The refusal of an acceptance that would put `technician` over `limit`.
+
+    `open_orders` are the ids of their open work orders (this one not among them). The
+    offer is left as it was: see docs/assignment.md for why.
+    """
+    shown = ", ".join(open_orders[:10]) + (
+        f" and {len(open_orders) - 10} more" if len(open_orders) > 10 else ""
+    )
+    return Conflict(
+        f"cannot accept offer: {technician} already has {len(open_orders)} open work orders "
+        f"({shown}) and the load limit is {limit}; finish one first, or decline the offer "
+        "so that it goes to someone else (it stays open to you until it expires)",
+        code="over_load_limit",
+        technician=technician,
+        limit=limit,
+        open_orders=len(open_orders),
+        open_work_orders=list(open_orders),
+    )
 
 
 def why_not(

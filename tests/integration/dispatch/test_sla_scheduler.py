@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,14 +20,7 @@ from services.dispatch.adapters.sla_timer_table import (
 )
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
-from tests.integration.dispatch.api_support import NOW, Api, auth, running_api
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    # The scheduler is driven by hand here, so the test decides when time has passed.
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
+from tests.integration.dispatch.api_support import NOW, Api, auth
 
 
 def scheduler_of(api: Api) -> SlaScheduler:
