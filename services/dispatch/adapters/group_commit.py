@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Executable
 
 from services.dispatch.adapters import load_guard, rows
 from services.dispatch.adapters import tables as t
@@ -80,6 +82,7 @@ class GroupCommitter:
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[], None]] = []
+        self.timer_listeners: list[Callable[[datetime], None]] = []
 
     async def submit(self, batch: AppendBatch) -> AppendResult:
         """Queue `batch` for the next group and wait for its outcome."""
@@ -128,6 +131,21 @@ class GroupCommitter:
         if wrote:
             for listener in self.listeners:
                 listener()
+        earliest = _earliest_timer(group, outcomes)
+        if earliest is not None:
+            for timer_listener in self.timer_listeners:
+                timer_listener(earliest)
+
+
+def _earliest_timer(group: list[Pending], outcomes: list[Outcome]) -> datetime | None:
+    """The earliest `fires_at` among the timers the group wrote, if it wrote any."""
+    written = (
+        row.fires_at
+        for pending, outcome in zip(group, outcomes, strict=True)
+        if _writes(pending.batch, outcome)
+        for row in pending.batch.timers or ()
+    )
+    return min(written, default=None)
 
 
 def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
@@ -213,7 +231,7 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
     timers: dict[str, list[dict[str, Any]]] = {}
     for batch, outcome in accepted:
         assert isinstance(outcome, AppendResult)
-        events += [rows.event_row(e) for e in outcome.events]
+        events += rows.event_rows(outcome.events)
         outbox += [rows.outbox_row(e) for e in outcome.events]
         if batch.idempotency is not None:
             keys.append(rows.idempotency_row(batch.idempotency, now))
@@ -237,7 +255,7 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
     if projects:
         _upsert(conn, t.projects, ["tenant", "project"], [projects[k] for k in sorted(projects)])
     if timers:
-        conn.execute(delete(t.sla_timers).where(t.sla_timers.c.work_order_id.in_(list(timers))))
+        conn.execute(_DELETE_TIMERS, {"streams": list(timers)})
         replacing = [row for stream_rows in timers.values() for row in stream_rows]
         if replacing:
             conn.execute(insert(t.sla_timers), replacing)
@@ -288,21 +306,38 @@ def _stored_keys(
     return {(r["tenant"], r["key"]): rows.idempotency_record(r) for r in found}
 
 
+# Built once, with expanding parameters: building a statement (and its cache key) for
+# every group showed in the profile, next to running it.
+_HEADS = (
+    select(t.events.c.stream_id, func.max(t.events.c.version))
+    .where(t.events.c.stream_id.in_(bindparam("streams", expanding=True)))
+    .group_by(t.events.c.stream_id)
+)
+_DELETE_TIMERS = delete(t.sla_timers).where(
+    t.sla_timers.c.work_order_id.in_(bindparam("streams", expanding=True))
+)
+
+
 def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, int]:
-    c = t.events.c
-    query = (
-        select(c.stream_id, func.max(c.version))
-        .where(c.stream_id.in_(sorted(streams)))
-        .group_by(c.stream_id)
-    )
-    return {stream: int(version) for stream, version in (conn.execute(query)).all()}
+    found = conn.execute(_HEADS, {"streams": sorted(streams)}).all()
+    return {stream: int(version) for stream, version in found}
 
 
 def _upsert(conn: Connection, table: Table, keys: list[str], values: list[dict[str, Any]]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = _upsert_statement(conn.dialect.name, table, tuple(keys), tuple(values[0]))
+    conn.execute(statement, values)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect_name: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Executable:
+    # Built once per table and column set: building the statement for every group cost
+    # more than compiling it (which SQLAlchemy caches anyway).
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    updates = {name: statement.excluded[name] for name in values[0] if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), values)
+    updates = {name: statement.excluded[name] for name in columns if name not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
 def _conflict(batch: AppendBatch) -> ConcurrencyConflict:

@@ -22,6 +22,7 @@ the supervisors on duty (else the on-call list). Pure: the facts arrive as argum
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -97,7 +98,29 @@ class Candidate:
     idle: timedelta | None
     """Time since the last assignment; None when never assigned (ranks as the longest)."""
     rotation: int
-    reasons: tuple[str, ...]
+    trade: str
+    place: str
+    """The order's project, and building if it names one."""
+    limit: int | None
+    """The load limit that held for them; None for an urgent order (the limit was skipped)."""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why they are eligible and rank where they do, in words.
+
+        Built when asked: a decision ranks every technician of the project but shows the
+        reasons of those offered the work only (one in auto mode)."""
+        allowed = (
+            " (urgent: load limit skipped)" if self.limit is None else f" of {self.limit} allowed"
+        )
+        idle = "never assigned" if self.idle is None else f"idle {int(self.idle.total_seconds())} s"
+        return (
+            f"skill {self.trade}",
+            f"covers {self.place}",
+            "on duty",
+            f"{self.open_orders} open orders{allowed}",
+            idle,
+        )
 
     def sort_key(self) -> tuple[int, int, float, int]:
         """Fewest open orders, then longest idle (never first), then rotation position."""
@@ -155,11 +178,12 @@ def why_not(
     order: OrderFacts,
     workload: Workload,
     on_duty: frozenset[str] | None,
-    tried: Iterable[str],
+    tried: AbstractSet[str],
 ) -> str | None:
     """Why `member` may not be offered the order, or None when they may.
 
     `on_duty` is who the roster has on shift now; None means the project has no shifts.
+    `tried`: who was offered this order before.
     """
     if member.record.role is not StaffRole.TECHNICIAN:
         return "not a technician"
@@ -171,7 +195,7 @@ def why_not(
         return f"availability is {member.availability.value}"
     if on_duty is not None and member.id not in on_duty:
         return "not on a roster shift now"
-    if member.id in set(tried):
+    if member.id in tried:
         return "was offered this order already"
     limit = load_limit(member, rule)
     if order.urgency is not Urgency.URGENT and workload.open_orders >= limit:
@@ -193,30 +217,22 @@ def rank(
     ordered = sorted(staff, key=lambda m: m.id)
     # The round-robin: each order starts the rotation at another position.
     start = order.rotation_key % len(ordered) if ordered else 0
+    place = order.project + (f" building {order.building}" if order.building else "")
+    urgent = order.urgency is Urgency.URGENT
+    never = Workload()
     candidates: list[Candidate] = []
     refused: dict[str, str] = {}
     for position, member in enumerate(ordered):
-        workload = workloads.get(member.id, Workload())
+        workload = workloads.get(member.id, never)
         refusal = why_not(member, rule, order, workload, on_duty, tried)
         if refusal is not None:
             refused[member.id] = refusal
             continue
         idle = None if workload.last_assigned_at is None else now - workload.last_assigned_at
-        reasons = [
-            f"skill {rule.trade}",
-            f"covers {order.project}" + (f" building {order.building}" if order.building else ""),
-            "on duty",
-            f"{workload.open_orders} open orders"
-            + (
-                " (urgent: load limit skipped)"
-                if order.urgency is Urgency.URGENT
-                else f" of {load_limit(member, rule)} allowed"
-            ),
-            "never assigned" if idle is None else f"idle {int(idle.total_seconds())} s",
-        ]
         rotation = (position - start) % len(ordered)
+        limit = None if urgent else load_limit(member, rule)
         candidates.append(
-            Candidate(member.id, workload.open_orders, idle, rotation, tuple(reasons))
+            Candidate(member.id, workload.open_orders, idle, rotation, rule.trade, place, limit)
         )
     candidates.sort(key=Candidate.sort_key)
     return candidates, refused

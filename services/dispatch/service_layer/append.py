@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from services.dispatch.service_layer.ports import (
 )
 from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
+from shared.ids import new_uuid
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -70,7 +70,7 @@ async def append_decided(
         project=stream.project,
         events=tuple(
             NewEvent(
-                uuid.uuid4(),
+                new_uuid(),
                 type(e).type_name,
                 type(e).schema_version,
                 ctx.now,

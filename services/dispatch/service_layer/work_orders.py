@@ -38,6 +38,7 @@ from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
+from shared.ids import new_uuid
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,7 @@ async def report_work_order(
             code="unknown_project",
         )
     decided = decide(None, command, ctx.actor, ctx.now)
-    stream = Stream(str(uuid.uuid4()), tenant, command.project, 0)
+    stream = Stream(str(new_uuid()), tenant, command.project, 0)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )

@@ -180,3 +180,48 @@ async def test_the_scheduler_finds_its_next_timer_through_an_index_without_sorti
                 details = " ".join(str(row[0]) for row in plan)
                 assert "Sort" not in details
             assert index in details
+
+
+async def test_a_commit_wakes_the_scheduler_only_for_a_timer_due_before_it_would_wake(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.dispatch.adapters import sla_scheduler
+
+    looks: list[object] = []
+    original = sla_scheduler.next_fire_time
+
+    async def counted(engine: Any) -> Any:
+        found = await original(engine)
+        looks.append(found)
+        return found
+
+    async def until_looked(times: int) -> None:
+        for _ in range(500):  # bounded wait for the scheduler's round to finish
+            if len(looks) >= times and scheduler.asleep_until is not None:
+                return
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(sla_scheduler, "next_fire_time", counted)
+    await api.report()
+    scheduler = scheduler_of(api)
+    api.dispatch.store.on_timers(scheduler.timers_written)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await until_looked(1)
+        asleep_until = scheduler.asleep_until
+        # Same instant, so the new order's first timer is not sooner than the first's.
+        await api.report()
+        for _ in range(50):  # time enough for a round, had the commit woken it
+            await asyncio.sleep(0.01)
+            if len(looks) > 1:
+                break
+        after_a_later_timer = (len(looks), scheduler.asleep_until)
+        scheduler.timers_written(NOW)
+        await until_looked(2)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+    assert asleep_until is not None and asleep_until > NOW  # the first order's first timer
+    assert after_a_later_timer == (1, asleep_until)
+    assert len(looks) == 2
