@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import bindparam, func, select
 
 from services.dispatch.adapters import load_guard
+from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.service_layer.ports import AppendBatch, LoadGuard
@@ -36,6 +37,13 @@ async def read(api: Api, work_order_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def offer_timers(api: Api, work_order_id: str) -> list[str]:
+    c = t.sla_timers.c
+    query = select(c.key).where(c.work_order_id == work_order_id, c.clock == "offer")
+    async with api.dispatch.engine.connect() as conn:
+        return list((await conn.scalars(query)).all())
 
 
 async def test_the_acceptance_that_would_go_over_the_limit_is_refused_and_the_order_stays_offered(
@@ -68,6 +76,7 @@ async def test_the_acceptance_that_would_go_over_the_limit_is_refused_and_the_or
     assert after["status"] == "reported"
     assert sorted(after["offered_to"]) == ["li", "wang"]
     assert types(await events_of(api, third["id"])) == ["workorder.reported", "workorder.offered"]
+    assert await offer_timers(api, third["id"]) == ["offer:1"]  # its expiry still runs
     taken = await accept(api.client, third["id"], "li")
     assert taken.status_code == 200, taken.text
     assert taken.json()["assignee"] == "li"
