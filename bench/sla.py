@@ -114,7 +114,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     print(json.dumps(results), flush=True)
 
     scheduler = SlaScheduler(engine, store, policies, clock)
-    store.on_commit(scheduler.wake)
+    store.on_timers(scheduler.timers_written)
     scheduling = asyncio.create_task(scheduler.run())
     load_started = clock.now()
     repairs, achieved = await paced(args.rate, args.seconds, lambda: report(repair))

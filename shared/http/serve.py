@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, TypeVar
 
 import uvicorn
 from pydantic import ValidationError
 
+from shared import heap
 from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
@@ -27,8 +29,12 @@ def serve(settings: ServiceSettings, app_factory: str, **options: Any) -> None:
     """Serve `app_factory` (`module:function`) until SIGINT/SIGTERM.
 
     Logging is structlog's (no uvicorn log config, no access log: the request middleware
-    logs each request); `options` go to uvicorn as they are.
+    logs each request); `options` go to uvicorn as they are. The garbage collector is
+    settled (`shared.heap`) once the service's modules are loaded.
     """
+    # The service's code is loaded before serving, so the collector can set it aside.
+    importlib.import_module(app_factory.partition(":")[0])
+    heap.settle()
     uvicorn.run(
         app_factory,
         factory=True,

@@ -43,6 +43,11 @@ class SqlEventStore:
         """Call `listener` after each commit that wrote outbox rows (wakes the relay)."""
         self._committer.listeners.append(listener)
 
+    def on_timers(self, listener: Callable[[datetime], None]) -> None:
+        """Call `listener` after each commit that wrote timer rows, with the earliest
+        `fires_at` among them (wakes the timer scheduler if that is sooner than it sleeps)."""
+        self._committer.timer_listeners.append(listener)
+
     async def close(self) -> None:
         """Stop the writer task."""
         await self._committer.close()

@@ -11,24 +11,30 @@ Another process may still write the same stream between the check and the insert
 (PostgreSQL, several dispatch instances); the primary key then refuses the group's
 transaction, and the group is retried one append at a time, each in a savepoint, so
 only the real loser gets the conflict.
+
+An acceptance carrying a `LoadGuard` is checked against its person's open orders in the
+same transaction, under that person's lock (`load_guard`), so the load limit holds at
+acceptance as atomically as the grab itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Executable
 
-from services.dispatch.adapters import rows
+from services.dispatch.adapters import load_guard, rows
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
@@ -76,6 +82,7 @@ class GroupCommitter:
         self._queue: asyncio.Queue[Pending] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[], None]] = []
+        self.timer_listeners: list[Callable[[datetime], None]] = []
 
     async def submit(self, batch: AppendBatch) -> AppendResult:
         """Queue `batch` for the next group and wait for its outcome."""
@@ -124,12 +131,29 @@ class GroupCommitter:
         if wrote:
             for listener in self.listeners:
                 listener()
+        earliest = _earliest_timer(group, outcomes)
+        if earliest is not None:
+            for timer_listener in self.timer_listeners:
+                timer_listener(earliest)
+
+
+def _earliest_timer(group: list[Pending], outcomes: list[Outcome]) -> datetime | None:
+    """The earliest `fires_at` among the timers the group wrote, if it wrote any."""
+    written = (
+        row.fires_at
+        for pending, outcome in zip(group, outcomes, strict=True)
+        if _writes(pending.batch, outcome)
+        for row in pending.batch.timers or ()
+    )
+    return min(written, default=None)
 
 
 def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
+    # The load locks first, before any row lock: see `load_guard`.
+    loads = load_guard.lock_and_read(conn, batches)
     earlier = _stored_keys(conn, batches)
     heads = _stream_heads(conn, {b.stream_id for b in batches})
-    outcomes = _plan(batches, earlier, heads, now)
+    outcomes = _plan(batches, earlier, heads, loads, now)
     _write(conn, [(b, o) for b, o in zip(batches, outcomes, strict=True) if _writes(b, o)], now)
     return outcomes
 
@@ -144,7 +168,11 @@ def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
 def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
     # In stream order, for the lock-order reason given in `_write`; answers in arrival order.
     order = sorted(range(len(batches)), key=lambda i: batches[i].stream_id)
-    outcomes: dict[int, Outcome] = {i: _append_in_savepoint(conn, batches[i], now) for i in order}
+    # Every load lock of the group before the first savepoint writes a row.
+    loads = load_guard.lock_and_read(conn, batches)
+    outcomes: dict[int, Outcome] = {
+        i: _append_in_savepoint(conn, batches[i], loads, now) for i in order
+    }
     return [outcomes[i] for i in range(len(batches))]
 
 
@@ -152,9 +180,13 @@ def _plan(
     batches: list[AppendBatch],
     earlier: dict[tuple[str, str], IdempotencyRecord],
     heads: dict[str, int],
+    loads: load_guard.Loads,
     now: datetime,
 ) -> list[Outcome]:
-    """Decide in memory which appends of the group win, in arrival order."""
+    """Decide in memory which appends of the group win, in arrival order.
+
+    A stale version is a conflict; a guarded acceptance over its person's load limit is
+    refused and writes nothing (`load_guard`)."""
     outcomes: list[Outcome] = []
     first_of_key: dict[tuple[str, str], IdempotencyRecord] = {}
     for batch in batches:
@@ -171,6 +203,11 @@ def _plan(
             CONFLICTS.inc()
             outcomes.append(_conflict(batch))
             continue
+        refused = load_guard.refusal(batch, loads)
+        if refused is not None:
+            outcomes.append(refused)
+            continue
+        load_guard.note(batch, loads)
         recorded = rows.recorded_events(batch, batch.recorded_at or now)
         heads[batch.stream_id] = head + len(recorded)
         if key is not None and record is not None:
@@ -194,7 +231,7 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
     timers: dict[str, list[dict[str, Any]]] = {}
     for batch, outcome in accepted:
         assert isinstance(outcome, AppendResult)
-        events += [rows.event_row(e) for e in outcome.events]
+        events += rows.event_rows(outcome.events)
         outbox += [rows.outbox_row(e) for e in outcome.events]
         if batch.idempotency is not None:
             keys.append(rows.idempotency_row(batch.idempotency, now))
@@ -218,18 +255,22 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
     if projects:
         _upsert(conn, t.projects, ["tenant", "project"], [projects[k] for k in sorted(projects)])
     if timers:
-        conn.execute(delete(t.sla_timers).where(t.sla_timers.c.work_order_id.in_(list(timers))))
+        conn.execute(_DELETE_TIMERS, {"streams": list(timers)})
         replacing = [row for stream_rows in timers.values() for row in stream_rows]
         if replacing:
             conn.execute(insert(t.sla_timers), replacing)
 
 
-def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) -> Outcome:
+def _append_in_savepoint(
+    conn: Connection, batch: AppendBatch, loads: load_guard.Loads, now: datetime
+) -> Outcome:
     savepoint = conn.begin_nested()
+    # Planned on a copy: the loads count this append only once it is written.
+    trial = {key: set(ids) for key, ids in loads.items()}
     try:
         keys = _stored_keys(conn, [batch])
         heads = _stream_heads(conn, {batch.stream_id})
-        [outcome] = _plan([batch], keys, heads, now)
+        [outcome] = _plan([batch], keys, heads, trial, now)
         if _writes(batch, outcome):
             _write(conn, [(batch, outcome)], now)
     except IntegrityError:
@@ -247,6 +288,7 @@ def _append_in_savepoint(conn: Connection, batch: AppendBatch, now: datetime) ->
         savepoint.rollback()
         return exc
     savepoint.commit()
+    loads.update(trial)
     return outcome
 
 
@@ -264,21 +306,38 @@ def _stored_keys(
     return {(r["tenant"], r["key"]): rows.idempotency_record(r) for r in found}
 
 
+# Built once, with expanding parameters: building a statement (and its cache key) for
+# every group showed in the profile, next to running it.
+_HEADS = (
+    select(t.events.c.stream_id, func.max(t.events.c.version))
+    .where(t.events.c.stream_id.in_(bindparam("streams", expanding=True)))
+    .group_by(t.events.c.stream_id)
+)
+_DELETE_TIMERS = delete(t.sla_timers).where(
+    t.sla_timers.c.work_order_id.in_(bindparam("streams", expanding=True))
+)
+
+
 def _stream_heads(conn: Connection, streams: set[str]) -> dict[str, int]:
-    c = t.events.c
-    query = (
-        select(c.stream_id, func.max(c.version))
-        .where(c.stream_id.in_(sorted(streams)))
-        .group_by(c.stream_id)
-    )
-    return {stream: int(version) for stream, version in (conn.execute(query)).all()}
+    found = conn.execute(_HEADS, {"streams": sorted(streams)}).all()
+    return {stream: int(version) for stream, version in found}
 
 
 def _upsert(conn: Connection, table: Table, keys: list[str], values: list[dict[str, Any]]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = _upsert_statement(conn.dialect.name, table, tuple(keys), tuple(values[0]))
+    conn.execute(statement, values)
+
+
+@functools.cache
+def _upsert_statement(
+    dialect_name: str, table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> Executable:
+    # Built once per table and column set: building the statement for every group cost
+    # more than compiling it (which SQLAlchemy caches anyway).
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    updates = {name: statement.excluded[name] for name in values[0] if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), values)
+    updates = {name: statement.excluded[name] for name in columns if name not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
 def _conflict(batch: AppendBatch) -> ConcurrencyConflict:

@@ -36,21 +36,33 @@ def recorded_events(batch: AppendBatch, recorded_at: datetime) -> tuple[Recorded
     )
 
 
-def event_row(event: RecordedEvent) -> dict[str, Any]:
-    """The `events` row of a recorded event."""
-    return {
-        "stream_id": event.stream_id,
-        "version": event.version,
-        "event_id": event.event_id,
-        "type_name": event.type_name,
-        "schema_version": event.schema_version,
-        "tenant": event.tenant,
-        "project": event.project,
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "data": event.data,
-        "event_metadata": event.metadata.model_dump(mode="json"),
-    }
+def event_rows(events: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
+    """The `events` rows of recorded events.
+
+    An append's events share one metadata object: it is serialized once for all of them.
+    """
+    dumped: dict[int, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        metadata = dumped.get(id(event.metadata))
+        if metadata is None:
+            metadata = dumped[id(event.metadata)] = event.metadata.model_dump(mode="json")
+        rows.append(
+            {
+                "stream_id": event.stream_id,
+                "version": event.version,
+                "event_id": event.event_id,
+                "type_name": event.type_name,
+                "schema_version": event.schema_version,
+                "tenant": event.tenant,
+                "project": event.project,
+                "occurred_at": event.occurred_at,
+                "recorded_at": event.recorded_at,
+                "data": event.data,
+                "event_metadata": metadata,
+            }
+        )
+    return rows
 
 
 def outbox_row(event: RecordedEvent) -> dict[str, Any]:

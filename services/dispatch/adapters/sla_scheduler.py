@@ -4,7 +4,11 @@ It also fires the offer-expiry timers of the assignment engine (clock `offer` in
 table): one durable timer machinery, one loop, one claim protocol.
 
 No polling interval: it sleeps until the earliest `fires_at` in the timer table and is
-woken early by every commit of this process (a command may have added a nearer timer).
+woken early when a commit of this process writes a timer due sooner than that
+(`timers_written`); a commit that writes only later timers, or none, leaves it asleep
+rather than costing two queries of the timer table each (at 200 reports/s that was a
+wake-up for nearly every group commit). A commit that removes the nearest timer lets it
+wake for nothing once, find the next, and sleep again.
 Timers added by another dispatch process are that process's scheduler's to wake for;
 `max_sleep` only bounds how long a missed wake-up could go unnoticed.
 
@@ -68,17 +72,30 @@ class SlaScheduler:
         self._max_sleep = max_sleep
         self._concurrency = concurrency
         self._wake = asyncio.Event()
+        self._asleep_until: datetime | None = None
         self._staff = staff
         self._duty = duty
 
     def wake(self) -> None:
-        """Look at the timer table again now (called after each commit)."""
+        """Look at the timer table again now."""
         self._wake.set()
+
+    @property
+    def asleep_until(self) -> datetime | None:
+        """When the scheduler looks at the timer table next on its own; None while busy."""
+        return self._asleep_until
+
+    def timers_written(self, earliest: datetime) -> None:
+        """A commit wrote timers, the first of them due at `earliest`: wake if that is
+        sooner than the scheduler sleeps (always while it is between two sleeps)."""
+        if self._asleep_until is None or earliest < self._asleep_until:
+            self._wake.set()
 
     async def run(self) -> None:
         """Fire timers as they fall due, until cancelled; errors are logged and retried."""
         while True:
             self._wake.clear()
+            self._asleep_until = None
             try:
                 due = await next_fire_time(self._engine)
                 if due is not None and due <= self._clock.now():
@@ -90,6 +107,7 @@ class SlaScheduler:
             delay = self._max_sleep
             if due is not None:
                 delay = min(delay, max((due - self._clock.now()).total_seconds(), 0.0))
+            self._asleep_until = self._clock.now() + timedelta(seconds=delay)
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:

@@ -23,11 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.workload_reader import WorkloadReader
-from services.dispatch.domain.assignment import DispatchFacts, DispatchRule, Workload
+from services.dispatch.domain.assignment import (
+    DispatchFacts,
+    DispatchRule,
+    Workload,
+    acceptance_limit,
+)
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from services.dispatch.domain.team import Team, TeamRecord, team_uses
+from services.dispatch.domain.workorder import WorkOrderState
 from shared.errors import Conflict, InvalidInput, NotFound
 
 DEFAULT_CATEGORY = "*"
@@ -172,12 +178,24 @@ class SqlStaffDirectory:
     ) -> DispatchFacts | None:
         """Everything one dispatch decision ranks: the project's setup (cached briefly)
         and the workloads, which are always read fresh."""
-        setup = self._cached(tenant, project) or await self._load_setup(tenant, project)
-        rule = setup.rules.get(category, setup.rules.get(DEFAULT_CATEGORY))
+        setup = await self._setup(tenant, project)
+        rule = setup.rule_for(category)
         if rule is None:
             return None
         workloads = await self._workloads.workloads(tenant, (m.id for m in setup.staff))
         return DispatchFacts(rule=rule, staff=setup.staff, roster=setup.roster, workloads=workloads)
+
+    async def acceptance_limit(
+        self, tenant: str, project: str, state: WorkOrderState, staff_id: str
+    ) -> int | None:
+        """The load limit of `staff_id` accepting the order in `state`, from the project's
+        setup as dispatch decisions see it (the person's own, else the category's rule)."""
+        setup = await self._setup(tenant, project)
+        member = next((m for m in setup.staff if m.id == staff_id), None)
+        return acceptance_limit(member, setup.rule_for(state.category), state.urgency)
+
+    async def _setup(self, tenant: str, project: str) -> _ProjectSetup:
+        return self._cached(tenant, project) or await self._load_setup(tenant, project)
 
     async def _load_setup(self, tenant: str, project: str) -> _ProjectSetup:
         # One load per project at a time: when the cached setup runs out, the decisions
@@ -205,6 +223,10 @@ class _ProjectSetup:
     staff: list[StaffMember]
     roster: Roster
     loaded_at: float
+
+    def rule_for(self, category: str) -> DispatchRule | None:
+        """The rule of `category`, else the project's `*` rule, else None (by hand)."""
+        return self.rules.get(category, self.rules.get(DEFAULT_CATEGORY))
 
 
 def _project_setup(conn: Connection, tenant: str, project: str) -> _ProjectSetup:

@@ -19,16 +19,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import Histogram
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.group_commit import next_group
+from services.dispatch.adapters.load_guard import OPEN
 from services.dispatch.domain.assignment import Workload
-from services.dispatch.domain.workorder_state import OPEN_STATUSES
-
-_OPEN = sorted(status.value for status in OPEN_STATUSES)
 
 READ_GROUP_SIZE = Histogram(
     "dispatch_workload_read_group_size",
@@ -102,25 +100,19 @@ def read_workloads(
 ) -> dict[str, dict[str, Workload]]:
     """Per tenant, the open orders and last assignment time of each person asked for who
     has ever been assigned (others are absent: no open orders, never assigned)."""
-    c = t.work_orders.c
-    conditions = [
-        and_(c.tenant == tenant, c.assignee.in_(sorted(set(ids))))
-        for tenant, ids in sorted(wanted.items())
-        if ids
-    ]
-    if not conditions:
-        return {}
-    query = (
-        select(
-            c.tenant,
-            c.assignee,
-            func.count().filter(c.status.in_(_OPEN)),
-            func.max(c.assigned_at),
-        )
-        .where(or_(*conditions))
-        .group_by(c.tenant, c.assignee)
-    )
     found: dict[str, dict[str, Workload]] = {}
-    for tenant, assignee, n, last in conn.execute(query).all():
-        found.setdefault(tenant, {})[assignee] = Workload(int(n or 0), last)
+    # One statement per tenant (a group is nearly always one tenant's), built once.
+    for tenant, ids in sorted(wanted.items()):
+        if not ids:
+            continue
+        rows = conn.execute(_WORKLOADS, {"tenant": tenant, "ids": sorted(set(ids))}).all()
+        found[tenant] = {person: Workload(int(n or 0), last) for person, n, last in rows}
     return found
+
+
+_c = t.work_orders.c
+_WORKLOADS = (
+    select(_c.assignee, func.count().filter(_c.status.in_(OPEN)), func.max(_c.assigned_at))
+    .where(_c.tenant == bindparam("tenant"), _c.assignee.in_(bindparam("ids", expanding=True)))
+    .group_by(_c.assignee)
+)

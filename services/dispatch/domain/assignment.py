@@ -9,6 +9,11 @@ Ranking: fewest open orders first, then the longest idle (never assigned counts 
 the longest), then a round-robin position (`rotation`) that changes from one order to the
 next, so exact ties do not always go to the same person.
 
+The same limit holds when an offer is accepted (`acceptance_limit`): in grab mode one
+person may hold offers of several orders, and accepting them all must not take them over
+it. The check runs in the acceptance's own transaction (the append's); a refusal is
+`over_load_limit`.
+
 `next_dispatch_step` turns that into an offer (auto: the first; grab: all) or, when nobody
 is eligible or the attempts are used up, the pending-dispatch queue with an escalation to
 the supervisors on duty (else the on-call list). Pure: the facts arrive as arguments.
@@ -17,6 +22,7 @@ the supervisors on duty (else the on-call list). Pure: the facts arrive as argum
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -25,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRole, TradeName
+from shared.errors import Conflict
 from shared.events.workorder import (
     DispatchMode,
     DispatchPending,
@@ -91,7 +98,29 @@ class Candidate:
     idle: timedelta | None
     """Time since the last assignment; None when never assigned (ranks as the longest)."""
     rotation: int
-    reasons: tuple[str, ...]
+    trade: str
+    place: str
+    """The order's project, and building if it names one."""
+    limit: int | None
+    """The load limit that held for them; None for an urgent order (the limit was skipped)."""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why they are eligible and rank where they do, in words.
+
+        Built when asked: a decision ranks every technician of the project but shows the
+        reasons of those offered the work only (one in auto mode)."""
+        allowed = (
+            " (urgent: load limit skipped)" if self.limit is None else f" of {self.limit} allowed"
+        )
+        idle = "never assigned" if self.idle is None else f"idle {int(self.idle.total_seconds())} s"
+        return (
+            f"skill {self.trade}",
+            f"covers {self.place}",
+            "on duty",
+            f"{self.open_orders} open orders{allowed}",
+            idle,
+        )
 
     def sort_key(self) -> tuple[int, int, float, int]:
         """Fewest open orders, then longest idle (never first), then rotation position."""
@@ -105,17 +134,56 @@ def load_limit(member: StaffMember, rule: DispatchRule) -> int:
     return member.record.max_open_orders or rule.load_limit
 
 
+def acceptance_limit(
+    member: StaffMember | None, rule: DispatchRule | None, urgency: Urgency
+) -> int | None:
+    """The open-order limit an acceptance must respect, or None when it has none.
+
+    Urgent orders skip the load limit. Otherwise the person's own `max_open_orders`
+    counts, else the category's rule's; a category that has no rule any more (it went
+    back to dispatching by hand) sets none. `member` is None for someone the project's
+    directory no longer lists: the rule's limit still holds for them.
+    """
+    if urgency is Urgency.URGENT:
+        return None
+    if rule is None:
+        return member.record.max_open_orders if member is not None else None
+    return load_limit(member, rule) if member is not None else rule.load_limit
+
+
+def over_load_limit(technician: str, open_orders: Sequence[str], limit: int) -> Conflict:
+    """The refusal of an acceptance that would put `technician` over `limit`.
+
+    `open_orders` are the ids of their open work orders (this one not among them). The
+    offer is left as it was: see docs/assignment.md for why.
+    """
+    shown = ", ".join(open_orders[:10]) + (
+        f" and {len(open_orders) - 10} more" if len(open_orders) > 10 else ""
+    )
+    return Conflict(
+        f"cannot accept offer: {technician} already has {len(open_orders)} open work orders "
+        f"({shown}) and the load limit is {limit}; finish one first, or decline the offer "
+        "so that it goes to someone else (it stays open to you until it expires)",
+        code="over_load_limit",
+        technician=technician,
+        limit=limit,
+        open_orders=len(open_orders),
+        open_work_orders=list(open_orders),
+    )
+
+
 def why_not(
     member: StaffMember,
     rule: DispatchRule,
     order: OrderFacts,
     workload: Workload,
     on_duty: frozenset[str] | None,
-    tried: Iterable[str],
+    tried: AbstractSet[str],
 ) -> str | None:
     """Why `member` may not be offered the order, or None when they may.
 
     `on_duty` is who the roster has on shift now; None means the project has no shifts.
+    `tried`: who was offered this order before.
     """
     if member.record.role is not StaffRole.TECHNICIAN:
         return "not a technician"
@@ -127,7 +195,7 @@ def why_not(
         return f"availability is {member.availability.value}"
     if on_duty is not None and member.id not in on_duty:
         return "not on a roster shift now"
-    if member.id in set(tried):
+    if member.id in tried:
         return "was offered this order already"
     limit = load_limit(member, rule)
     if order.urgency is not Urgency.URGENT and workload.open_orders >= limit:
@@ -149,30 +217,22 @@ def rank(
     ordered = sorted(staff, key=lambda m: m.id)
     # The round-robin: each order starts the rotation at another position.
     start = order.rotation_key % len(ordered) if ordered else 0
+    place = order.project + (f" building {order.building}" if order.building else "")
+    urgent = order.urgency is Urgency.URGENT
+    never = Workload()
     candidates: list[Candidate] = []
     refused: dict[str, str] = {}
     for position, member in enumerate(ordered):
-        workload = workloads.get(member.id, Workload())
+        workload = workloads.get(member.id, never)
         refusal = why_not(member, rule, order, workload, on_duty, tried)
         if refusal is not None:
             refused[member.id] = refusal
             continue
         idle = None if workload.last_assigned_at is None else now - workload.last_assigned_at
-        reasons = [
-            f"skill {rule.trade}",
-            f"covers {order.project}" + (f" building {order.building}" if order.building else ""),
-            "on duty",
-            f"{workload.open_orders} open orders"
-            + (
-                " (urgent: load limit skipped)"
-                if order.urgency is Urgency.URGENT
-                else f" of {load_limit(member, rule)} allowed"
-            ),
-            "never assigned" if idle is None else f"idle {int(idle.total_seconds())} s",
-        ]
         rotation = (position - start) % len(ordered)
+        limit = None if urgent else load_limit(member, rule)
         candidates.append(
-            Candidate(member.id, workload.open_orders, idle, rotation, tuple(reasons))
+            Candidate(member.id, workload.open_orders, idle, rotation, rule.trade, place, limit)
         )
     candidates.sort(key=Candidate.sort_key)
     return candidates, refused

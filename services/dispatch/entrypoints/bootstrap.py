@@ -72,7 +72,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         scheduler = SlaScheduler(
             engine, store, dispatch.sla_policies, clock, staff=dispatch.staff, duty=dispatch.staff
         )
-        store.on_commit(scheduler.wake)
+        store.on_timers(scheduler.timers_written)
         dispatch.scheduler = scheduler
         dispatch.tasks.append(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
     return dispatch

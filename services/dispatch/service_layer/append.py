@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ from services.dispatch.service_layer.ports import (
     AppendBatch,
     EventStore,
     IdempotencyRecord,
+    LoadGuard,
     NewEvent,
     ProjectView,
     TimerRow,
@@ -19,6 +19,7 @@ from services.dispatch.service_layer.ports import (
 )
 from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
+from shared.ids import new_uuid
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -53,8 +54,12 @@ async def append_decided(
     work_order_view: WorkOrderView | None = None,
     project_view: ProjectView | None = None,
     timers: tuple[TimerRow, ...] | None = None,
+    load_guard: LoadGuard | None = None,
 ) -> Outcome:
-    """Append `decided` atomically with the key's record and views; the command's outcome."""
+    """Append `decided` atomically with the key's record and views; the command's outcome.
+
+    With `load_guard`, the store refuses the append if it would take the assignee over
+    their load limit (`Conflict` with code `over_load_limit`), and writes nothing."""
     version = stream.version + len(decided)
     body = {**answer.body, "version": version}
     key = ctx.idempotency_key
@@ -65,7 +70,7 @@ async def append_decided(
         project=stream.project,
         events=tuple(
             NewEvent(
-                uuid.uuid4(),
+                new_uuid(),
                 type(e).type_name,
                 type(e).schema_version,
                 ctx.now,
@@ -86,6 +91,7 @@ async def append_decided(
         work_order_view=work_order_view,
         project_view=project_view,
         timers=timers,
+        load_guard=load_guard,
     )
     result = await store.append(batch)
     if result.duplicate_of is not None:

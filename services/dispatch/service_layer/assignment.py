@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
-from services.dispatch.service_layer.ports import TimerRow
+from services.dispatch.service_layer.ports import LoadGuard, TimerRow
 from shared.events.base import EventData
 from shared.events.workorder import (
     Assigned,
+    AssignmentAccepted,
     AssignmentDeclined,
     OfferExpired,
     Reassigned,
@@ -47,6 +48,13 @@ class StaffDirectory(Protocol):
 
     async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
         """The team of each of these people who is in the directory (others: absent)."""
+        ...
+
+    async def acceptance_limit(
+        self, tenant: str, project: str, state: WorkOrderState, staff_id: str
+    ) -> int | None:
+        """The open-order limit `staff_id` may not exceed by accepting the order in
+        `state` (`domain.assignment.acceptance_limit`); None: no limit applies."""
         ...
 
 
@@ -105,6 +113,25 @@ async def dispatch_after(
     order = order_facts(work_order_id, project, after)
     step = next_dispatch_step(facts, order, after.offer_attempt, after.tried, now)
     return decided if step is None else [*decided, step]
+
+
+async def acceptance_guard(
+    staff: StaffDirectory | None,
+    tenant: str,
+    project: str,
+    state: WorkOrderState,
+    decided: list[EventData],
+) -> LoadGuard | None:
+    """The load limit the append of `decided` must hold if it accepts an offer.
+
+    Checked by the store in the acceptance's own transaction, so a technician holding
+    several grab offers cannot accept their way over the limit (urgent orders excepted).
+    """
+    accepted = next((e.technician for e in decided if isinstance(e, AssignmentAccepted)), None)
+    if staff is None or accepted is None:
+        return None
+    limit = await staff.acceptance_limit(tenant, project, state, accepted)
+    return None if limit is None else LoadGuard(accepted, limit)
 
 
 async def with_teams(

@@ -84,6 +84,20 @@ class TimerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadGuard:
+    """An acceptance's load limit, checked in the append's own transaction.
+
+    The append is refused (409 `over_load_limit`) when `assignee` already has `limit` or
+    more open work orders other than this stream's, counting what appends committed
+    before it (in its group too). The store serializes guarded appends of one person,
+    across processes, so two acceptances cannot both pass on the same count.
+    """
+
+    assignee: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class AppendBatch:
     """Events for one stream, written atomically with their outbox rows and views.
 
@@ -103,6 +117,7 @@ class AppendBatch:
     timers: tuple[TimerRow, ...] | None = None
     """The stream's pending SLA timers after the append (replacing the old ones); None leaves them."""
     recorded_at: datetime | None = field(default=None)
+    load_guard: LoadGuard | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ events that `timers()` defines.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -30,6 +29,7 @@ from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
 from shared.events.sla import ClockName, SlaEscalated
 from shared.events.workorder import UrgencyChanged
+from shared.ids import new_uuid
 
 
 @runtime_checkable
@@ -232,7 +232,7 @@ async def _fire_once(
         project=project,
         events=tuple(
             NewEvent(
-                uuid.uuid4(),
+                new_uuid(),
                 type(e).type_name,
                 type(e).schema_version,
                 now,

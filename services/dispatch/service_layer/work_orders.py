@@ -18,12 +18,13 @@ from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fo
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.assignment import (
     StaffDirectory,
+    acceptance_guard,
     dispatch_after,
     offer_timer_rows,
 )
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
-from services.dispatch.service_layer.ports import EventStore, WorkOrderView
+from services.dispatch.service_layer.ports import EventStore, LoadGuard, WorkOrderView
 from services.dispatch.service_layer.projects import ProjectDirectory
 from services.dispatch.service_layer.sla import (
     DutyDirectory,
@@ -37,6 +38,7 @@ from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
+from shared.ids import new_uuid
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,7 @@ async def report_work_order(
             code="unknown_project",
         )
     decided = decide(None, command, ctx.actor, ctx.now)
-    stream = Stream(str(uuid.uuid4()), tenant, command.project, 0)
+    stream = Stream(str(new_uuid()), tenant, command.project, 0)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
@@ -151,11 +153,12 @@ async def _execute_once(
     decided = await dispatch_after(
         staff, loaded.tenant, loaded.project, work_order_id, loaded.state, decided, ctx.now
     )
+    guard = await acceptance_guard(staff, loaded.tenant, loaded.project, loaded.state, decided)
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
     answer = Answer(200, {}, command_fingerprint)
     before = (loaded.history, loaded.state)
     return await append_work_order(
-        store, policies, stream, before, decided, ctx, answer, duty_of(staff)
+        store, policies, stream, before, decided, ctx, answer, duty_of(staff), guard
     )
 
 
@@ -184,10 +187,12 @@ async def append_work_order(
     ctx: CommandContext,
     answer: Answer,
     duty: DutyDirectory | None = None,
+    load_guard: LoadGuard | None = None,
 ) -> Outcome:
     """Append `decided` with the SLA events they cause, the listing row and every timer.
 
-    With `duty`, an event-driven escalation to a roster role names the people on duty."""
+    With `duty`, an event-driven escalation to a roster role names the people on duty;
+    with `load_guard`, the store refuses an acceptance over the person's load limit."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
@@ -215,7 +220,14 @@ async def append_work_order(
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
     return await append_decided(
-        store, stream, events, ctx, answer, work_order_view=view, timers=timers
+        store,
+        stream,
+        events,
+        ctx,
+        answer,
+        work_order_view=view,
+        timers=timers,
+        load_guard=load_guard,
     )
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
+
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
+from services.dispatch.entrypoints.app import create_app
+from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth
+from shared.clock import ManualClock
+from tests.integration.dispatch.api_support import NOW, Api, auth
 
 MANAGER = auth(Role.PROJECT_MANAGER)
 
@@ -83,3 +90,25 @@ def scheduler_of(api: Api) -> SlaScheduler:
     """A timer scheduler of the running app, driven by hand with the test's clock."""
     d = api.dispatch
     return SlaScheduler(d.engine, d.store, d.sla_policies, api.clock, staff=d.staff)
+
+
+async def accept(client: httpx.AsyncClient, work_order_id: str, technician: str) -> httpx.Response:
+    """`technician` accepts their offer of the work order."""
+    return await client.post(
+        f"/v1/work-orders/{work_order_id}/accept-offer",
+        headers=auth(Role.TECHNICIAN, subject=technician),
+    )
+
+
+@asynccontextmanager
+async def second_process(database_url: str) -> AsyncIterator[Api]:
+    """Another dispatch on the same database: its own engine, writer, scheduler and clock."""
+    clock = ManualClock(NOW)
+    config = DispatchSettings(
+        database_url=database_url, relay_enabled=False, sla_scheduler_enabled=False
+    )
+    app = create_app(config, clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch-b") as client:
+            yield Api(client, app.state.dispatch, clock)

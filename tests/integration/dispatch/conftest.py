@@ -9,6 +9,7 @@ import pytest
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from tests.integration.dispatch.api_support import Api, running_api
 
 
 @pytest.fixture
@@ -20,3 +21,11 @@ async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
     yield store
     await store.close()
     await engine.dispose()
+
+
+@pytest.fixture
+async def api(database_url: str) -> AsyncIterator[Api]:
+    """dispatch over HTTP (in process) without its timer scheduler: the tests fire timers by
+    hand, so they decide when time has passed and nothing fires behind them."""
+    async with running_api(database_url, sla_scheduler_enabled=False) as running:
+        yield running

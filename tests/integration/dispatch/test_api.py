@@ -343,6 +343,8 @@ async def test_openapi_documents_every_command(api: Api) -> None:
     for name in WORK_ORDER_COMMANDS:
         assert f"/v1/work-orders/{{work_order_id}}/{name}" in spec["paths"]
     assert "/v1/work-orders" in spec["paths"]
+    accept = spec["paths"]["/v1/work-orders/{work_order_id}/accept-offer"]["post"]
+    assert "over_load_limit" in accept["responses"]["409"]["description"]
 
 
 async def test_metrics_expose_requests_and_appended_events(api: Api) -> None:

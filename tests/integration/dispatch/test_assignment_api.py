@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from services.dispatch.adapters import staff_directory
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from shared.auth import Role
-from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from tests.integration.dispatch.api_support import TENANT, Api, auth
 from tests.integration.dispatch.assignment_support import (
     MANAGER,
     events_of,
@@ -24,13 +23,6 @@ from tests.integration.dispatch.assignment_support import (
     set_rule,
     types,
 )
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    # Timers are fired by hand so the test decides when time has passed.
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
 
 
 async def test_a_report_is_offered_to_the_least_loaded_technician_in_the_same_append(

@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
-import pytest
-
-from services.dispatch.entrypoints.app import create_app
-from services.dispatch.settings import DispatchSettings
-from shared.auth import Role
-from shared.clock import ManualClock
-from tests.integration.dispatch.api_support import NOW, Api, auth, running_api
+from tests.integration.dispatch.api_support import Api
 from tests.integration.dispatch.assignment_support import (
+    accept,
     events_of,
     hire,
     scheduler_of,
+    second_process,
     set_rule,
     types,
 )
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
-
-
-async def accept(client: httpx.AsyncClient, work_order_id: str, technician: str) -> httpx.Response:
-    return await client.post(
-        f"/v1/work-orders/{work_order_id}/accept-offer",
-        headers=auth(Role.TECHNICIAN, subject=technician),
-    )
 
 
 async def test_a_hundred_grabs_have_one_winner_and_ninety_nine_clear_refusals(api: Api) -> None:
@@ -60,20 +40,6 @@ async def test_a_hundred_grabs_have_one_winner_and_ninety_nine_clear_refusals(ap
     accepted = [e for e in events if e["type"] == "workorder.assignment_accepted.v1"]
     assert [e["data"]["technician"] for e in accepted] == [winner]
     assert len(accepted[0]["data"]["withdrawn"]) == 99
-
-
-@asynccontextmanager
-async def second_process(database_url: str) -> AsyncIterator[Api]:
-    """Another dispatch on the same database: its own engine, writer, scheduler and clock."""
-    clock = ManualClock(NOW)
-    config = DispatchSettings(
-        database_url=database_url, relay_enabled=False, sla_scheduler_enabled=False
-    )
-    app = create_app(config, clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch-b") as client:
-            yield Api(client, app.state.dispatch, clock)
 
 
 async def test_two_dispatch_processes_never_assign_one_order_twice(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +9,7 @@ import pytest
 
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from shared.auth import Role
-from tests.integration.dispatch.api_support import NOW, Api, auth, running_api
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    # The scheduler is driven by hand, so the test decides when time has passed.
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
+from tests.integration.dispatch.api_support import NOW, Api, auth
 
 
 def scheduler_of(api: Api) -> SlaScheduler:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,16 +13,9 @@ from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.domain.sla_policy import default_policy
 from shared.auth import Role
 from shared.events.sla import ClockName
-from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, running_api, token
+from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, token
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    # No scheduler: the tests decide when time has passed and nothing fires behind them.
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
 
 
 def policy_body(**arrival: Any) -> dict[str, Any]:

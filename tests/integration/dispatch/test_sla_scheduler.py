@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -21,14 +20,7 @@ from services.dispatch.adapters.sla_timer_table import (
 )
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
-from tests.integration.dispatch.api_support import NOW, Api, auth, running_api
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    # The scheduler is driven by hand here, so the test decides when time has passed.
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
+from tests.integration.dispatch.api_support import NOW, Api, auth
 
 
 def scheduler_of(api: Api) -> SlaScheduler:
@@ -188,3 +180,48 @@ async def test_the_scheduler_finds_its_next_timer_through_an_index_without_sorti
                 details = " ".join(str(row[0]) for row in plan)
                 assert "Sort" not in details
             assert index in details
+
+
+async def test_a_commit_wakes_the_scheduler_only_for_a_timer_due_before_it_would_wake(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.dispatch.adapters import sla_scheduler
+
+    looks: list[object] = []
+    original = sla_scheduler.next_fire_time
+
+    async def counted(engine: Any) -> Any:
+        found = await original(engine)
+        looks.append(found)
+        return found
+
+    async def until_looked(times: int) -> None:
+        for _ in range(500):  # bounded wait for the scheduler's round to finish
+            if len(looks) >= times and scheduler.asleep_until is not None:
+                return
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(sla_scheduler, "next_fire_time", counted)
+    await api.report()
+    scheduler = scheduler_of(api)
+    api.dispatch.store.on_timers(scheduler.timers_written)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await until_looked(1)
+        asleep_until = scheduler.asleep_until
+        # Same instant, so the new order's first timer is not sooner than the first's.
+        await api.report()
+        for _ in range(50):  # time enough for a round, had the commit woken it
+            await asyncio.sleep(0.01)
+            if len(looks) > 1:
+                break
+        after_a_later_timer = (len(looks), scheduler.asleep_until)
+        scheduler.timers_written(NOW)
+        await until_looked(2)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+    assert asleep_until is not None and asleep_until > NOW  # the first order's first timer
+    assert after_a_later_timer == (1, asleep_until)
+    assert len(looks) == 2

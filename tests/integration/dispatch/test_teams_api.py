@@ -3,11 +3,9 @@ migration that made teams out of the team names already in use."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
@@ -16,7 +14,7 @@ from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import alembic_config
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.integration.dispatch.api_support import Api, auth
 from tests.integration.dispatch.assignment_support import MANAGER, form_team, hire
 
 MAINTENANCE = {
@@ -25,12 +23,6 @@ MAINTENANCE = {
     "projects": ["sunny"],
     "supervisors": ["sup-chen"],
 }
-
-
-@pytest.fixture
-async def api(database_url: str) -> AsyncIterator[Api]:
-    async with running_api(database_url, sla_scheduler_enabled=False) as running:
-        yield running
 
 
 async def test_a_manager_keeps_teams_and_readers_see_those_of_their_projects(api: Api) -> None:

@@ -161,8 +161,8 @@ def test_urgent_orders_skip_the_load_limit() -> None:
     loaded = Workload(open_orders=9)
     urgent = OrderFacts("sunny", "b1", Urgency.URGENT, 0)
 
-    assert why_not(busy, RULE, ORDER, loaded, None, ()) == "has 9 open orders, limit 3"
-    assert why_not(busy, RULE, urgent, loaded, None, ()) is None
+    assert why_not(busy, RULE, ORDER, loaded, None, frozenset()) == "has 9 open orders, limit 3"
+    assert why_not(busy, RULE, urgent, loaded, None, frozenset()) is None
 
 
 def test_someone_off_the_roster_shift_is_not_eligible() -> None:
@@ -177,7 +177,7 @@ def test_someone_off_the_roster_shift_is_not_eligible() -> None:
 
     assert roster.on_duty(NOW) == {"t1"}
     assert roster.on_duty(night) == frozenset()
-    assert why_not(member("t1"), RULE, ORDER, Workload(), roster.on_duty(night), ()) == (
+    assert why_not(member("t1"), RULE, ORDER, Workload(), roster.on_duty(night), frozenset()) == (
         "not on a roster shift now"
     )
 

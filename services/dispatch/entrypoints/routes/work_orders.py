@@ -39,14 +39,33 @@ WORK_ORDER_EXAMPLE: dict[str, Any] = {
 }
 
 
-def _documented(status: int, description: str) -> dict[int | str, dict[str, Any]]:
-    return {
+_CONFLICTS = {
+    "accept-offer": (
+        "Refused, nothing written: `offer_taken` (someone else's acceptance won the grab), "
+        "`no_open_offer` (you hold no open offer of this work), or `over_load_limit` "
+        "(accepting would take you over your load limit: your own `max_open_orders`, else "
+        "the dispatch rule's `load_limit`; the problem names the `limit` and your "
+        "`open_work_orders`). Urgent orders are exempt from the load limit. After "
+        "`over_load_limit` your offer stays open until it expires; decline it to pass the "
+        "work on at once."
+    ),
+}
+"""Commands whose 409 refusals need more words than the generic conflict."""
+
+
+def _documented(
+    status: int, description: str, conflict: str | None = None
+) -> dict[int | str, dict[str, Any]]:
+    responses: dict[int | str, dict[str, Any]] = {
         status: {
             "description": description,
             "content": {"application/json": {"example": WORK_ORDER_EXAMPLE}},
         },
         **PROBLEM_RESPONSES,
     }
+    if conflict is not None:
+        responses[409] = {**PROBLEM_RESPONSES[409], "description": conflict}
+    return responses
 
 
 @router.post(
@@ -115,7 +134,11 @@ for _name, _type in WORK_ORDER_COMMANDS.items():
         _command_endpoint(_type),
         methods=["POST"],
         response_class=Response,
-        responses=_documented(200, "The work order after the command; `ETag` is its new version."),
+        responses=_documented(
+            200,
+            "The work order after the command; `ETag` is its new version.",
+            _CONFLICTS.get(_name),
+        ),
         summary=(_type.__doc__ or _name).strip().splitlines()[0],
     )
 

@@ -1,0 +1,95 @@
+"""The load limit of acceptances, held inside the group commit's transaction.
+
+An acceptance decided under the limit may still go over it when the same person accepts
+another order at the same moment (grab mode offers one person many orders), through this
+process or another. So the count is taken where the acceptance is written: in the
+append's transaction, after the person's lock is taken.
+
+- PostgreSQL: a transaction-scoped advisory lock per (tenant, person), taken for every
+  guarded person of the group in one sorted statement before anything is written, so
+  two processes' groups serialize on a person without deadlocking on each other. The
+  open orders are read after the lock, so they include every commit before it.
+- SQLite: the group's transaction is already the database's only writer (BEGIN IMMEDIATE).
+
+Inside a group, the appends planned before a guarded one count too (`note`): two
+acceptances by one person in the same group see each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.engine import Connection
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.domain.assignment import over_load_limit
+from services.dispatch.domain.workorder_state import OPEN_STATUSES
+from services.dispatch.service_layer.ports import AppendBatch
+from shared.errors import Conflict
+
+Loads = dict[tuple[str, str], set[str]]
+"""The open work orders (ids) of each guarded (tenant, person)."""
+
+OPEN = sorted(status.value for status in OPEN_STATUSES)
+"""The open statuses as stored in `work_orders.status`: what counts as a person's load."""
+
+_OPEN = frozenset(OPEN)
+
+_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+"""Locks the keys in the order given (unnest yields the array in order)."""
+
+
+def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
+    """Lock every guarded person of `batches` and read their open work orders."""
+    people = sorted({(b.tenant, b.load_guard.assignee) for b in batches if b.load_guard})
+    if not people:
+        return {}
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"keys": sorted(lock_key(tenant, p) for tenant, p in people)})
+    c = t.work_orders.c
+    by_tenant: dict[str, list[str]] = {}
+    for tenant, person in people:
+        by_tenant.setdefault(tenant, []).append(person)
+    query = select(c.tenant, c.assignee, c.id).where(
+        or_(*(and_(c.tenant == tn, c.assignee.in_(ps)) for tn, ps in by_tenant.items())),
+        c.status.in_(OPEN),
+    )
+    loads: Loads = {key: set() for key in people}
+    for tenant, assignee, work_order_id in conn.execute(query).all():
+        loads[(tenant, assignee)].add(work_order_id)
+    return loads
+
+
+def refusal(batch: AppendBatch, loads: Loads) -> Conflict | None:
+    """The refusal of a guarded append that would take its person over the limit."""
+    guard = batch.load_guard
+    if guard is None:
+        return None
+    others = sorted(loads.get((batch.tenant, guard.assignee), set()) - {batch.stream_id})
+    if len(others) < guard.limit:
+        return None
+    return over_load_limit(guard.assignee, others, guard.limit)
+
+
+def note(batch: AppendBatch, loads: Loads) -> None:
+    """Count an append planned to be written in the loads of the people guarded."""
+    view = batch.work_order_view
+    if view is None or not loads:
+        return
+    for (tenant, person), open_orders in loads.items():
+        if tenant != batch.tenant:
+            continue
+        if view.assignee == person and view.status in _OPEN:
+            open_orders.add(batch.stream_id)
+        else:
+            open_orders.discard(batch.stream_id)
+
+
+def lock_key(tenant: str, person: str) -> int:
+    """The PostgreSQL advisory lock key of a person's load (a stable signed 64-bit hash).
+
+    A collision only makes two people's acceptances wait for each other."""
+    digest = hashlib.blake2b(f"load\0{tenant}\0{person}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
