@@ -51,6 +51,7 @@ from services.reporting.domain.kpis import KPIS
 from services.reporting.domain.periods import Period
 from services.reporting.service_layer.queries import KpiQuery, figure_groups, figures
 from services.reporting.settings import ReportingSettings
+from shared import heap
 from shared.clock import SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import Database, create_engine
@@ -258,6 +259,8 @@ async def latency(nats_url: str, workdir: Path, rate: int, seconds: float) -> di
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """All four measurements."""
     configure_logging("bench", "WARNING")
+    # As `python -m services.reporting` does once its code is loaded (shared.heap).
+    heap.settle()
     with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
         workdir = Path(tmp)
         server = NatsServer(workdir / "jetstream")
