@@ -187,7 +187,7 @@ async def append_work_order(
 ) -> Outcome:
     """Append `decided` with the SLA events they cause, the listing row and every timer.
 
-    With `duty`, an event-driven escalation to a roster role names the people on duty."""
+    With `duty`, an event-driven escalation to a directory role names its people."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
