@@ -72,7 +72,7 @@ class DeliverySender:
         batch_size: int = 200,
         concurrency: int = 50,
         lease_seconds: float = 60.0,
-        round_seconds: float = 1.0,
+        round_seconds: float = 0.2,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
