@@ -35,13 +35,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from bench.support import machine, percentile, stop_service
+from services.notify.adapters.tables import deliveries
 from services.notify.domain.config import (
     NotifyConfig,
     RouteTarget,
     TenantConfig,
 )
+from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.workorder import (
     Channel,
@@ -62,6 +65,7 @@ PROJECT = "bench-notify"
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-bench!").decode()
 RESULTS = Path(__file__).parent / "results"
 _STRETCH_SECONDS = 5.0
+_FIRST_SECONDS = 30
 
 
 def config(receiver: str) -> NotifyConfig:
@@ -125,8 +129,14 @@ async def wait_for(receiver: HttpReceiver, prefix: str, count: int, within: floa
         await asyncio.sleep(0.2)
 
 
-async def fixed_rate(js: Any, receiver: HttpReceiver, rate: int, seconds: int) -> dict[str, Any]:
-    """Publish at `rate`/s for `seconds`; latency from scheduled publish to webhook."""
+async def fixed_rate(
+    js: Any, receiver: HttpReceiver, rate: int, seconds: int
+) -> tuple[dict[str, float], float]:
+    """Publish at `rate`/s for `seconds`; return each event's scheduled time and the start.
+
+    Open loop: each latency counts from the event's scheduled publish time, so a stall of
+    the publisher is not hidden.
+    """
     total = rate * seconds
     scheduled: dict[str, float] = {}
     start = time.time() + 0.5
@@ -142,22 +152,65 @@ async def fixed_rate(js: Any, receiver: HttpReceiver, rate: int, seconds: int) -
             reported(work_order_id),
             headers={"Nats-Msg-Id": work_order_id},
         )
-    published_in = time.time() - start
     await wait_for(receiver, "rate-", total, within=120)
-    seen = arrivals(receiver, "rate-")
+    return scheduled, start
+
+
+async def planned_at(database_url: str) -> dict[str, float]:
+    """When notify's consumer planned each fixed-rate event's delivery (its row's creation)."""
+    engine = create_engine(database_url, pool_size=1)
+    d = deliveries.c
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(d.work_order_id, d.created_at).where(d.work_order_id.like("rate-%"))
+            )
+            return {row.work_order_id: row.created_at.timestamp() for row in rows}
+    finally:
+        await engine.dispose()
+
+
+def rate_report(
+    scheduled: dict[str, float],
+    start: float,
+    seen: dict[str, float],
+    planned: dict[str, float],
+    rate: int,
+    seconds: int,
+) -> dict[str, Any]:
+    """Latency percentiles of the fixed-rate phase, per 5-s stretch and, for the first
+    30 s, per second, split at the moment notify's consumer planned the delivery."""
     latencies = [(seen[w] - scheduled[w]) * 1000 for w in scheduled if w in seen]
-    # The p99 of each 5-s stretch of the run: a tail from one stall shows as one high
-    # stretch, a consumer falling behind as a rising series.
+    # The p99 of each 5-s stretch: a tail from one stall shows as one high stretch, a
+    # consumer falling behind as a rising series.
     stretches: dict[int, list[float]] = {}
-    for w in scheduled:
-        if w in seen:
-            stretch = int((scheduled[w] - start) // _STRETCH_SECONDS)
-            stretches.setdefault(stretch, []).append((seen[w] - scheduled[w]) * 1000)
+    # The first seconds one by one, as publish -> planned (the consumer's part) and
+    # planned -> webhook received (the sender's): a cold start shows as high seconds at
+    # the start that fall back later, and the split says which part was slow.
+    to_webhook: dict[int, list[float]] = {}
+    to_planned: dict[int, list[float]] = {}
+    planned_to_webhook: dict[int, list[float]] = {}
+    for w, at in scheduled.items():
+        if w not in seen:
+            continue
+        stretches.setdefault(int((at - start) // _STRETCH_SECONDS), []).append(
+            (seen[w] - at) * 1000
+        )
+        second = int(at - start)
+        if second >= _FIRST_SECONDS:
+            continue
+        to_webhook.setdefault(second, []).append((seen[w] - at) * 1000)
+        if w in planned:
+            to_planned.setdefault(second, []).append((planned[w] - at) * 1000)
+            planned_to_webhook.setdefault(second, []).append((seen[w] - planned[w]) * 1000)
+
+    def per_second(values: dict[int, list[float]], q: float) -> list[int]:
+        return [round(percentile(v, q)) for _, v in sorted(values.items())]
+
     return {
         "rate_per_s": rate,
         "seconds": seconds,
-        "published": total,
-        "publish_seconds": round(published_in, 2),
+        "published": len(scheduled),
         "received": len(latencies),
         "latency_ms": {
             "p50": round(percentile(latencies, 0.5), 1),
@@ -166,6 +219,12 @@ async def fixed_rate(js: Any, receiver: HttpReceiver, rate: int, seconds: int) -
             "max": round(max(latencies, default=0.0), 1),
         },
         "p99_ms_per_5s": [round(percentile(v, 0.99)) for _, v in sorted(stretches.items())],
+        "first_30s_per_s": {
+            "p50_ms": per_second(to_webhook, 0.5),
+            "p99_ms": per_second(to_webhook, 0.99),
+            "p99_ms_publish_to_planned": per_second(to_planned, 0.99),
+            "p99_ms_planned_to_webhook": per_second(planned_to_webhook, 0.99),
+        },
     }
 
 
@@ -238,13 +297,16 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> dic
         js = nc.jetstream()
         await ensure_streams(js)
         try:
-            rate = await fixed_rate(js, receiver, args.rate, args.seconds)
+            scheduled, start = await fixed_rate(js, receiver, args.rate, args.seconds)
+            seen = arrivals(receiver, "rate-")
             flat = await flat_out(js, receiver, args.backlog)
         finally:
             await nc.close()
     finally:
         stop_service(process, log, nats)
         await receiver.stop()
+    planned = await planned_at(database_url)
+    rate = rate_report(scheduled, start, seen, planned, args.rate, args.seconds)
     return {"fixed_rate": rate, "flat_out": flat}
 
 
@@ -256,6 +318,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL; a fresh database is made next to it")
     args = parser.parse_args()
     backend = "postgresql" if args.postgres else "sqlite"
+    load_at_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
         workdir = Path(tmp)
 
@@ -271,6 +334,10 @@ def main() -> None:
         "backend": backend,
         "machine": machine(),
         "taken_at": datetime.now(UTC).isoformat(),
+        "load_average_1_5_15": {
+            "start": [round(x, 2) for x in load_at_start],
+            "end": [round(x, 2) for x in os.getloadavg()],
+        },
         **results,
     }
     RESULTS.mkdir(exist_ok=True)

@@ -31,8 +31,10 @@ class NotifySettings(ServiceSettings):
     """How often due deliveries (retries, quiet hours, digests) are looked for."""
     sender_lease_seconds: float = 60.0
     """How long a claimed delivery is held before another attempt may take it."""
-    sender_round_seconds: float = 1.0
-    """Sends that finish within a round are recorded together; slower ones carry over."""
+    sender_round_seconds: float = 0.2
+    """Sends that finish within a round are recorded together; slower ones carry over.
+    A delivery planned during a round waits for the next claim, so a short round keeps
+    that wait short; a round's record is a few statements whatever its size."""
     inbox_poll_seconds: float = 14.0
     """An idle inbox stream looks for new messages (and sends a keep-alive comment) this
     often; new messages wake it at once, from any notify process, through NATS."""

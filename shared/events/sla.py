@@ -150,12 +150,15 @@ class SlaEscalated(SlaClockEvent):
     then None and `cycle` is the clock's last cycle, 0 if it never ran.
 
     When the step names a role and no person, dispatch resolves the role through the
-    staff directory and duty roster where it can: `to_people` are then the people it
-    went to and `to_people_source` says how they were found, as `DispatchPending`'s
-    `escalation` does (`on_duty_supervisor`, `on_call`, or `none` when the roster names
-    nobody). `to_people_source` is absent when the role was not resolved (a person was
-    named, the role is the order's own assignee or owner, or one the directory does not
-    keep, such as `project_manager`): receivers then use their own contact lists.
+    staff directory where it can: `to_people` are then the people it went to and
+    `to_people_source` says how they were found. For `supervisor`, through the duty
+    roster as `DispatchPending`'s `escalation` does (`on_duty_supervisor`, `on_call`);
+    for `project_manager`, the directory's project managers of the order's project
+    (`project_managers`: those not `off`, or all of them when every one is `off`).
+    `none` when the directory names nobody: receivers then use their own contact lists,
+    as they do when `to_people_source` is absent (a person was named, the role is the
+    order's own assignee or owner, or the event was recorded before dispatch resolved
+    that role: `project_manager` steps before the directory kept project managers).
     """
 
     type_name = "workorder.sla_escalated"
@@ -170,7 +173,8 @@ class SlaEscalated(SlaClockEvent):
     occurrence: Annotated[int, Field(ge=1)] | None = None
     to_people: tuple[PersonId, ...] = ()
     to_people_source: (
-        Annotated[str, Field(pattern=r"^(on_duty_supervisor|on_call|none)$")] | None
+        Annotated[str, Field(pattern=r"^(on_duty_supervisor|on_call|project_managers|none)$")]
+        | None
     ) = None
 
 

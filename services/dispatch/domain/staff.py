@@ -42,12 +42,18 @@ class Availability(StrEnum):
 
 
 class StaffRole(StrEnum):
-    """The job a staff member does; supervisors receive dispatch escalations."""
+    """The job a staff member does: only technicians are offered work orders.
+
+    Supervisors receive dispatch and SLA escalations through the duty roster; project
+    managers (项目经理) receive the SLA escalations to their role for the projects they
+    cover, without shifts.
+    """
 
     TECHNICIAN = "technician"
     SUPERVISOR = "supervisor"
     DISPATCHER = "dispatcher"
     CUSTOMER_SERVICE = "customer_service"
+    PROJECT_MANAGER = "project_manager"
 
 
 class StaffRecord(BaseModel):

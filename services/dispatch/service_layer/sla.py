@@ -184,7 +184,7 @@ async def fire_timers(
     command, raises nothing (`on_timer` is idempotent), so two schedulers racing for the
     same timer record it once; the loser's append conflicts and finds nothing left to do.
     The work order's timers are replaced with what is pending afterwards. With `duty`,
-    an escalation to the supervisor role names the people on duty (`to_people`).
+    an escalation to the supervisor or project-manager role names its people (`to_people`).
     """
     return await retry_conflicts(
         lambda: _fire_once(store, policies, work_order_id, due, now, duty), attempts
@@ -251,7 +251,8 @@ async def _fire_once(
 async def name_people_on_duty(
     duty: DutyDirectory, tenant: str, project: str, raised: list[EventData], now: datetime
 ) -> list[EventData]:
-    """`raised` with each escalation to a roster role naming the people on duty now.
+    """`raised` with each escalation to a directory role naming its people now: the
+    supervisors on duty (else the on-call list), or the project's managers.
 
     Timer-fired steps come through the scheduler, event-driven ones (a second reopen)
     through the command that caused them; both name the same people.
@@ -262,6 +263,6 @@ async def name_people_on_duty(
     staff = await duty.list_staff(tenant, project)
     roster = await duty.roster(tenant, project)
     return [
-        with_people_on_duty(e, staff, roster, now) if isinstance(e, SlaEscalated) else e
+        with_people_on_duty(e, staff, roster, project, now) if isinstance(e, SlaEscalated) else e
         for e in raised
     ]

@@ -191,7 +191,7 @@ async def append_work_order(
 ) -> Outcome:
     """Append `decided` with the SLA events they cause, the listing row and every timer.
 
-    With `duty`, an event-driven escalation to a roster role names the people on duty;
+    With `duty`, an event-driven escalation to a directory role names its people;
     with `load_guard`, the store refuses an acceptance over the person's load limit."""
     history, state = before
     sla = fold_sla(history)

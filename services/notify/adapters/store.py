@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, fields
 from datetime import datetime, timedelta
@@ -26,8 +26,10 @@ from services.notify.service_layer.ports import (
     DeadLetterRecord,
     Delivery,
     DigestGroup,
+    FactsAt,
     NewDeadLetter,
     NewDelivery,
+    Outcome,
 )
 from shared.database import IMMEDIATE, is_sqlite
 from shared.envelope import Envelope
@@ -58,7 +60,19 @@ def _sqlite_writer(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManage
 # given their values as parameters: building them with `.values(...)` each time spent
 # more of notify's CPU in SQLAlchemy's cache-key work than SQLite spent running them.
 _INSERT_OUTBOX = insert(t.outbox)
-_UPDATE_DELIVERY = update(t.deliveries).where(t.deliveries.c.id == bindparam("row_id"))
+_RECORD_OUTCOME = (
+    update(t.deliveries)
+    .where(t.deliveries.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("new_status"),
+        attempts=bindparam("new_attempts"),
+        event_count=bindparam("new_event_count"),
+        due_at=bindparam("new_due_at"),
+        sent_at=bindparam("new_sent_at"),
+        # A success keeps the last error: the record shows why earlier attempts failed.
+        last_error=func.coalesce(bindparam("new_error"), t.deliveries.c.last_error),
+    )
+)
 
 
 def _dialect_insert(dialect: str, table: Any) -> Any:
@@ -66,9 +80,13 @@ def _dialect_insert(dialect: str, table: Any) -> Any:
 
 
 @cache
-def _insert_delivery(dialect: str) -> Any:
+def _insert_deliveries(dialect: str) -> Any:
+    # RETURNING tells which rows were new (a conflicting one returns nothing), for the
+    # whole batch in one statement.
     stmt = _dialect_insert(dialect, t.deliveries)
-    return stmt.on_conflict_do_nothing(index_elements=[t.deliveries.c.dedup_key])
+    return stmt.on_conflict_do_nothing(index_elements=[t.deliveries.c.dedup_key]).returning(
+        t.deliveries.c.dedup_key
+    )
 
 
 @cache
@@ -107,19 +125,22 @@ class SqlTransaction:
         )
         return {row.id: (row.version, WorkOrderFacts.from_json(row.facts)) for row in rows}
 
-    async def save_facts(
-        self, work_order_id: str, tenant: str, project: str, version: int, facts: WorkOrderFacts
-    ) -> None:
-        """Store a work order's facts at `version`."""
+    async def save_facts(self, work_orders: Mapping[str, FactsAt]) -> None:
+        """Store those work orders' facts (by work-order id), in one statement."""
+        if not work_orders:
+            return
         await self._conn.execute(
             _upsert_facts(self._dialect),
-            {
-                "id": work_order_id,
-                "tenant": tenant,
-                "project": project,
-                "version": version,
-                "facts": facts.to_json(),
-            },
+            [
+                {
+                    "id": work_order_id,
+                    "tenant": at.tenant,
+                    "project": at.project,
+                    "version": at.version,
+                    "facts": at.facts.to_json(),
+                }
+                for work_order_id, at in work_orders.items()
+            ],
         )
 
     async def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
@@ -177,25 +198,39 @@ class SqlTransaction:
         )
         return int(count or 0)
 
-    async def add_delivery(self, delivery: NewDelivery) -> bool:
-        """Insert a delivery unless its dedup key exists; True if it was new."""
-        values = asdict(delivery)
-        values.update(
-            channel=str(delivery.channel), status=str(delivery.status), attempts=0, event_count=0
-        )
-        result = await self._conn.execute(_insert_delivery(self._dialect), values)
-        return bool(result.rowcount)
+    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> set[str]:
+        """Insert deliveries whose dedup key does not exist yet; return the keys inserted."""
+        if not deliveries:
+            return set()
+        rows = []
+        for delivery in deliveries:
+            # Field by field: `asdict` deep-copies every value, a visible cost per row.
+            values = {name: getattr(delivery, name) for name in _NEW_DELIVERY_FIELDS}
+            values.update(
+                channel=str(delivery.channel),
+                status=str(delivery.status),
+                attempts=0,
+                event_count=0,
+            )
+            rows.append(values)
+        result = await self._conn.execute(_insert_deliveries(self._dialect), rows)
+        return set(result.scalars())
 
-    async def add_event(self, envelope: Envelope) -> None:
-        """Queue a notify event for publishing (the outbox), in this transaction."""
+    async def add_events(self, envelopes: Sequence[Envelope]) -> None:
+        """Queue notify events for publishing (the outbox) in this order, in one statement."""
+        if not envelopes:
+            return
         await self._conn.execute(
             _INSERT_OUTBOX,
-            {
-                "subject": envelope.nats_subject(),
-                "msg_id": str(envelope.id),
-                "body": envelope.to_json(),
-                "created_at": envelope.time,
-            },
+            [
+                {
+                    "subject": envelope.nats_subject(),
+                    "msg_id": str(envelope.id),
+                    "body": envelope.to_json(),
+                    "created_at": envelope.time,
+                }
+                for envelope in envelopes
+            ],
         )
 
     async def add_dead_letter(self, letter: NewDeadLetter) -> None:
@@ -204,30 +239,25 @@ class SqlTransaction:
         values["created_at"] = values.pop("at")
         await self._conn.execute(insert(t.dead_letters).values(**values))
 
-    async def record_outcome(
-        self,
-        delivery_id: str,
-        status: DeliveryStatus,
-        *,
-        attempts: int,
-        event_count: int,
-        error: str | None,
-        due_at: datetime | None,
-        sent_at: datetime | None,
-    ) -> None:
-        """Store the outcome of a send."""
-        values: dict[str, Any] = {
-            "status": str(status),
-            "attempts": attempts,
-            "event_count": event_count,
-            "due_at": due_at,
-            "sent_at": sent_at,
-        }
-        if error is not None:
-            # A success keeps the last error: the record shows why earlier attempts failed.
-            values["last_error"] = error
-        values["row_id"] = delivery_id
-        await self._conn.execute(_UPDATE_DELIVERY, values)
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Store the outcomes of sends, in one statement."""
+        if not outcomes:
+            return
+        await self._conn.execute(
+            _RECORD_OUTCOME,
+            [
+                {
+                    "row_id": o.delivery_id,
+                    "new_status": str(o.status),
+                    "new_attempts": o.attempts,
+                    "new_event_count": o.event_count,
+                    "new_error": o.error,
+                    "new_due_at": o.due_at,
+                    "new_sent_at": o.sent_at,
+                }
+                for o in outcomes
+            ],
+        )
 
     async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:
         """Give a digest's items the digest's final status; returns their ids."""
@@ -379,6 +409,7 @@ class SqlStore:
 
 
 _DELIVERY_FIELDS = [f.name for f in fields(Delivery) if f.name not in ("channel", "status")]
+_NEW_DELIVERY_FIELDS = [f.name for f in fields(NewDelivery)]
 
 
 def _delivery(row: Any) -> Delivery:

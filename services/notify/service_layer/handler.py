@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
+    FactsAt,
     NewDeadLetter,
     NewDelivery,
     Renderer,
@@ -59,14 +60,31 @@ def project_time_zone(config: TenantConfig, project: str, registered: str | None
 
 @dataclass
 class _Known:
-    """What one batch's events need from the database, read once and updated as they apply."""
+    """What one batch's events need from the database, read once and updated as they apply,
+    and what they write, kept until the batch is done (or an alert needs it counted)."""
 
     facts: dict[str, tuple[int, WorkOrderFacts]]
     time_zones: dict[tuple[str, str], str]
+    saved: dict[str, FactsAt] = field(default_factory=dict)
+    planned: list[tuple[NewDelivery, NotificationDeferred | None]] = field(default_factory=list)
 
     def time_zone(self, config: TenantConfig, tenant: str, project: str) -> str:
         """The time zone messages of that project are timed and shown in."""
         return project_time_zone(config, project, self.time_zones.get((tenant, project)))
+
+    async def flush(self, tx: Transaction) -> None:
+        """Write the deliveries planned so far, and the `deferred` events of the new ones."""
+        if not self.planned:
+            return
+        new = await tx.add_deliveries([row for row, _ in self.planned])
+        await tx.add_events(
+            [
+                notification_envelope(deferred, row, sequence=1, at=row.created_at)
+                for row, deferred in self.planned
+                if deferred is not None and row.dedup_key in new
+            ]
+        )
+        self.planned.clear()
 
 
 class OutOfOrder(Exception):
@@ -171,6 +189,8 @@ class NotifyHandler:
         )
         for envelope in envelopes:
             await self._apply(tx, envelope, known)
+        await known.flush(tx)
+        await tx.save_facts(known.saved)
 
     async def _apply(self, tx: Transaction, envelope: Envelope, known: _Known) -> None:
         aggregate = _aggregate(envelope)
@@ -190,7 +210,9 @@ class NotifyHandler:
                 f"work order {envelope.subject} is at {version}, got sequence {envelope.sequence}"
             )
         facts = fold(facts, envelope.type_name, envelope.data)
-        await tx.save_facts(envelope.subject, envelope.tenant, envelope.project, version + 1, facts)
+        known.saved[envelope.subject] = FactsAt(
+            envelope.tenant, envelope.project, version + 1, facts
+        )
         known.facts[envelope.subject] = (version + 1, facts)
         await self._plan(tx, envelope, facts, known)
 
@@ -229,7 +251,7 @@ class NotifyHandler:
                 message_context(envelope, facts, config, message.recipient.name),
             )
             status, due_at, window = await self._timing(
-                tx, message, config, envelope.project, time_zone, now
+                tx, message, config, envelope.project, time_zone, now, known
             )
             row = NewDelivery(
                 id=str(uuid.uuid4()),
@@ -257,14 +279,13 @@ class NotifyHandler:
                 due_at=due_at,
                 window_start=window,
             )
-            if not await tx.add_delivery(row):
-                continue
+            deferred = None
             if status is DeliveryStatus.DEFERRED:
                 assert due_at is not None
-                event = NotificationDeferred(
+                deferred = NotificationDeferred(
                     **common_fields(row, 0), deferred_until=due_at, reason="quiet_hours"
                 )
-                await tx.add_event(notification_envelope(event, row, sequence=1, at=now))
+            known.planned.append((row, deferred))
 
     async def _timing(
         self,
@@ -274,10 +295,13 @@ class NotifyHandler:
         project: str,
         time_zone: str,
         now: datetime,
+        known: _Known,
     ) -> tuple[DeliveryStatus, datetime | None, datetime | None]:
         if message.alert:
             policy = config.digest
             window = policy.window_start(now)
+            # The count must include the alerts this batch planned before this one.
+            await known.flush(tx)
             count = await tx.alerts_in_window(message.recipient.key, message.channel, window)
             if policy.digests(count):
                 return DeliveryStatus.DIGESTED, policy.window_end(now), window

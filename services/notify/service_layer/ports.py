@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,6 +81,30 @@ class NewDeadLetter:
 
 
 @dataclass(frozen=True, slots=True)
+class FactsAt:
+    """A work order's folded facts at the last sequence applied, to store."""
+
+    tenant: str
+    project: str
+    version: int
+    facts: WorkOrderFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one send (or a hold by quiet hours) changes of its delivery row."""
+
+    delivery_id: str
+    status: DeliveryStatus
+    attempts: int
+    event_count: int
+    error: str | None
+    """None keeps the row's previous error: the record shows why earlier attempts failed."""
+    due_at: datetime | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestGroup:
     """Alerts of one recipient and channel waiting for their window's digest."""
 
@@ -97,16 +121,20 @@ class DigestGroup:
 
 
 class Transaction(Protocol):
-    """One database transaction of notify."""
+    """One database transaction of notify.
+
+    The writes take many rows at once: on SQLite every statement is a hop to the
+    database thread and back through the event loop, and under load each hop waits its
+    turn behind the sends in flight, so a batch written row by row held the write lock
+    (and everyone behind it) for as long as the hops took.
+    """
 
     async def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
         """The folded facts and last sequence applied of those work orders notify has seen."""
         ...
 
-    async def save_facts(
-        self, work_order_id: str, tenant: str, project: str, version: int, facts: WorkOrderFacts
-    ) -> None:
-        """Store a work order's facts at `version`."""
+    async def save_facts(self, work_orders: Mapping[str, FactsAt]) -> None:
+        """Store those work orders' facts (by work-order id)."""
         ...
 
     async def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
@@ -127,30 +155,20 @@ class Transaction(Protocol):
         """How many alerts to a recipient on a channel are already in that window."""
         ...
 
-    async def add_delivery(self, delivery: NewDelivery) -> bool:
-        """Insert a delivery unless its dedup key exists; True if it was new."""
+    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> set[str]:
+        """Insert deliveries whose dedup key does not exist yet; return the keys inserted."""
         ...
 
-    async def add_event(self, envelope: Envelope) -> None:
-        """Queue a notify event for publishing (the outbox), in this transaction."""
+    async def add_events(self, envelopes: Sequence[Envelope]) -> None:
+        """Queue notify events for publishing (the outbox) in this order, in this transaction."""
         ...
 
     async def add_dead_letter(self, letter: NewDeadLetter) -> None:
         """Record a dead letter."""
         ...
 
-    async def record_outcome(
-        self,
-        delivery_id: str,
-        status: DeliveryStatus,
-        *,
-        attempts: int,
-        event_count: int,
-        error: str | None,
-        due_at: datetime | None,
-        sent_at: datetime | None,
-    ) -> None:
-        """Store the outcome of a send (a success keeps the previous `last_error`)."""
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
+        """Store the outcomes of sends."""
         ...
 
     async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from prometheus_client import Counter
@@ -27,11 +27,13 @@ from services.notify.service_layer.ports import (
     NewDeadLetter,
     NewDelivery,
     OutboundMessage,
+    Outcome,
     Renderer,
     Store,
     Transaction,
 )
 from shared.clock import Clock
+from shared.envelope import Envelope
 from shared.events.base import EventData
 from shared.events.notification import (
     NotificationDead,
@@ -70,7 +72,7 @@ class DeliverySender:
         batch_size: int = 200,
         concurrency: int = 50,
         lease_seconds: float = 60.0,
-        round_seconds: float = 1.0,
+        round_seconds: float = 0.2,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
@@ -107,11 +109,17 @@ class DeliverySender:
         done, _ = await asyncio.wait(self._in_flight, timeout=self._round_seconds)
         self._in_flight -= done
         if done:
-            async with self._store.transaction() as tx:
-                for task in done:
-                    await self._record(tx, *task.result())
-            self._on_commit()
+            await self.record([task.result() for task in done])
         return len(due)
+
+    async def record(self, results: Sequence[tuple[Delivery, str | None]]) -> None:
+        """Record the outcomes of finished sends (delivery, error or None), with their
+        `notification.*` events, in one transaction of a few statements."""
+        async with self._store.transaction() as tx:
+            recorded = [await self._record(tx, delivery, error) for delivery, error in results]
+            await tx.record_outcomes([outcome for outcome, _ in recorded])
+            await tx.add_events([event for _, event in recorded])
+        self._on_commit()
 
     async def _hold_in_quiet_hours(self, due: list[Delivery], now: datetime) -> list[Delivery]:
         """Defer what may not go to a resident now; return the rest.
@@ -122,6 +130,8 @@ class DeliverySender:
         """
         sendable: list[Delivery] = []
         async with self._store.transaction() as tx:
+            held: list[Outcome] = []
+            events: list[Envelope] = []
             for delivery in due:
                 allowed = (
                     await self._next_allowed(tx, delivery, now)
@@ -132,23 +142,25 @@ class DeliverySender:
                     sendable.append(delivery)
                     continue
                 sequence = delivery.event_count + 1
-                await tx.record_outcome(
-                    delivery.id,
-                    DeliveryStatus.DEFERRED,
-                    attempts=delivery.attempts,
-                    event_count=sequence,
-                    error=None,
-                    due_at=allowed,
-                    sent_at=None,
+                held.append(
+                    Outcome(
+                        delivery.id,
+                        DeliveryStatus.DEFERRED,
+                        attempts=delivery.attempts,
+                        event_count=sequence,
+                        error=None,
+                        due_at=allowed,
+                        sent_at=None,
+                    )
                 )
                 event = NotificationDeferred(
                     **common_fields(delivery, delivery.attempts),
                     deferred_until=allowed,
                     reason="quiet_hours",
                 )
-                await tx.add_event(
-                    notification_envelope(event, delivery, sequence=sequence, at=now)
-                )
+                events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
+            await tx.record_outcomes(held)
+            await tx.add_events(events)
         if len(sendable) < len(due):
             self._on_commit()
         return sendable
@@ -178,7 +190,11 @@ class DeliverySender:
         async with self._limit:
             return delivery, await self._attempt(delivery)
 
-    async def _record(self, tx: Transaction, delivery: Delivery, error: str | None) -> None:
+    async def _record(
+        self, tx: Transaction, delivery: Delivery, error: str | None
+    ) -> tuple[Outcome, Envelope]:
+        """A send's outcome and its event, for the caller to store with the round's others
+        (a digest's items and a dead letter are written here: they are rare)."""
         now = self._clock.now()
         attempts = delivery.attempts + 1
         base = common_fields(delivery, attempts)
@@ -212,7 +228,7 @@ class DeliverySender:
                 )
             )
         sequence = delivery.event_count + 1
-        await tx.record_outcome(
+        outcome = Outcome(
             delivery.id,
             status,
             attempts=attempts,
@@ -221,7 +237,6 @@ class DeliverySender:
             due_at=retry_at,
             sent_at=now if error is None else None,
         )
-        await tx.add_event(notification_envelope(event, delivery, sequence=sequence, at=now))
         DELIVERIES.labels(delivery.channel, str(status)).inc()
         if status is DeliveryStatus.DEAD:
             log.error(
@@ -230,6 +245,7 @@ class DeliverySender:
                 channel=str(delivery.channel),
                 error=error,
             )
+        return outcome, notification_envelope(event, delivery, sequence=sequence, at=now)
 
     async def _attempt(self, delivery: Delivery) -> str | None:
         channel = self._channels.get(delivery.channel)
@@ -316,7 +332,7 @@ class DeliverySender:
                 window_start=group.window_start,
                 item_count=len(group.items),
             )
-            if await tx.add_delivery(digest):
+            if digest.dedup_key in await tx.add_deliveries([digest]):
                 await tx.attach_digest_items(digest.id, [i.delivery_id for i in group.items])
 
 

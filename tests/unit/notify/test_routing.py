@@ -89,6 +89,28 @@ def test_an_escalation_goes_to_the_people_dispatch_found_on_duty_before_the_cont
     assert keys(messages) == {("person:tech-wang", "inbox", "sla_escalated")}
 
 
+def test_a_project_manager_step_reaches_the_managers_named_else_the_contacts() -> None:
+    config = CONFIG.model_copy(update={"roles": {"project_manager": ("cs-li",)}})
+    named = {
+        "to_role": "project_manager",
+        "to_people": ["pm-zhou", "sup-chen"],
+        "to_people_source": "project_managers",
+    }
+    messages, _ = plan("workorder.sla_escalated", named, facts(), config, PROJECT)
+    # The directory's managers, reached through their contacts (the inbox without one).
+    assert keys(messages) == {
+        ("person:pm-zhou", "inbox", "sla_escalated"),
+        ("person:sup-chen", "webhook", "sla_escalated"),
+    }
+
+    nobody = {"to_role": "project_manager", "to_people": [], "to_people_source": "none"}
+    messages, _ = plan("workorder.sla_escalated", nobody, facts(), config, PROJECT)
+    assert keys(messages) == {
+        ("person:cs-li", "inbox", "sla_escalated"),
+        ("person:cs-li", "email", "sla_escalated"),
+    }
+
+
 def test_a_pending_order_goes_to_whom_dispatch_escalated_it_else_the_supervisors() -> None:
     data = {"reason": "nobody_eligible", "attempts": 0, "escalation": "on_call"}
     on_call = {**data, "escalated_to": ["hotline"]}
