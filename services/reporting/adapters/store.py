@@ -868,26 +868,24 @@ class ReadView:
     ) -> list[tuple[float, int]]:
         """The measures of one band of a duration KPI in the parts' periods: (measure, count)."""
         m = t.kpi_measures.c
-        found: dict[float, int] = {}
-        for part in parts:
-            for window in part.windows or []:
-                rows = self._conn.execute(
-                    select(m.measure, func.sum(m.samples))
-                    .where(
-                        m.generation == self._gen,
-                        m.tenant == tenant,
-                        m.kpi == kpi,
-                        m.band == band,
-                        m.span == window.span,
-                        m.project.in_(sorted(part.projects)),
-                        m.slot >= window.first,
-                        m.slot < window.end,
-                    )
-                    .group_by(m.measure)
-                ).all()
-                for measure, n in rows:
-                    found[float(measure)] = found.get(float(measure), 0) + int(n)
-        return sorted((k, n) for k, n in found.items() if n)
+        return _measure_counts(
+            self._conn.execute(
+                select(m.measure, func.sum(m.samples))
+                .where(
+                    m.generation == self._gen,
+                    m.tenant == tenant,
+                    m.kpi == kpi,
+                    m.band == band,
+                    m.span == window.span,
+                    m.project.in_(sorted(part.projects)),
+                    m.slot >= window.first,
+                    m.slot < window.end,
+                )
+                .group_by(m.measure)
+            ).all()
+            for part in parts
+            for window in part.windows or []
+        )
 
     def samples(
         self,
@@ -956,9 +954,8 @@ class ReadView:
         """The measures of one band of a duration KPI among the per-sample rows narrowed by
         `filters`, as (measure, count) ascending: `band_measures` without the roll-up."""
         c = t.kpi_samples.c
-        found: dict[float, int] = {}
-        for part in parts:
-            rows = self._conn.execute(
+        return _measure_counts(
+            self._conn.execute(
                 select(c.measure, func.count())
                 .where(
                     *_part_where(t.kpi_samples, self._gen, tenant, kpi, part),
@@ -967,9 +964,17 @@ class ReadView:
                 )
                 .group_by(c.measure)
             ).all()
-            for measure, n in rows:
-                found[float(measure)] = found.get(float(measure), 0) + int(n)
-        return sorted(found.items())
+            for part in parts
+        )
+
+
+def _measure_counts(results: Iterable[Sequence[Any]]) -> list[tuple[float, int]]:
+    """(measure, count) rows of several queries summed per measure, ascending, none at 0."""
+    found: Counter[float] = Counter()
+    for rows in results:
+        for measure, n in rows:
+            found[float(measure)] += int(n)
+    return sorted((k, n) for k, n in found.items() if n)
 
 
 def _narrowed(filters: Mapping[str, str | None]) -> list[Any]:

@@ -487,11 +487,16 @@ def grouped(
     for s in samples:
         groups[_dim(s, dimension)].append(s)
     result: list[tuple[str | None, KpiValue]] = []
-    for key in sorted(groups, key=lambda k: (k is None, k or "")):
+    for key in sorted(groups, key=group_order):
         tenant = next(iter(groups[key])).tenant
         count = group_households(projects, scope, tenant, dimension, key)
         result.append((key, aggregate(kpi, groups[key], count)))
     return result
+
+
+def group_order(key: str | None) -> tuple[bool, str]:
+    """How groups are listed: by value, the orders without one (None) last."""
+    return (key is None, key or "")
 
 
 def group_households(

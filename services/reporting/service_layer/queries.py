@@ -24,6 +24,7 @@ from services.reporting.domain.kpis import (
     aggregate,
     figure,
     group_households,
+    group_order,
     grouped,
     households,
     order_dimensions,
@@ -397,9 +398,7 @@ async def figure_groups(
                     group_households(scoped.projects, scoped.scope, asked.tenant, dimension, group),
                 ),
             )
-            for (group, _), counted in sorted(
-                tallies.items(), key=lambda item: (item[0][0] is None, item[0][0] or "")
-            )
+            for (group, _), counted in sorted(tallies.items(), key=lambda i: group_order(i[0][0]))
             if counted.samples
         ]
 
