@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.notify.domain.digest import DigestPolicy
-from services.notify.domain.model import DEFAULT_LANGUAGE, ChannelName
+from services.notify.domain.model import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, ChannelName
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.retry import RetryPolicy
 
@@ -188,6 +188,14 @@ class TenantConfig(BaseModel):
         if project_config is not None and role in project_config.roles:
             return project_config.roles[role]
         return self.roles.get(role, ())
+
+    def time_zone_for(self, project: str, registered: str | None) -> str:
+        """The time zone a project's messages are timed and shown in: the project's
+        configured one, else the one it registered with, else the default."""
+        project_config = self.projects.get(project)
+        if project_config is not None and project_config.time_zone:
+            return project_config.time_zone
+        return registered or DEFAULT_TIME_ZONE
 
     def quiet_hours_for(self, project: str) -> QuietHours:
         """The project's quiet hours, else the tenant's."""

@@ -45,6 +45,8 @@ class Audience(StrEnum):
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
+"""A project's time zone until it registers one (or its configuration names one)."""
 
 
 def language_of(preferred: str | None) -> str:

@@ -16,7 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from services.notify.domain.config import NotifyConfig, TenantConfig
-from services.notify.domain.model import ChannelName, DeliveryStatus, PlannedMessage
+from services.notify.domain.model import (
+    DEFAULT_TIME_ZONE,
+    ChannelName,
+    DeliveryStatus,
+    PlannedMessage,
+)
 from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
 from services.notify.service_layer.events import common_fields, notification_envelope
@@ -36,9 +41,6 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_TIME_ZONE = "Asia/Shanghai"
-
-
 _CONSUMED = frozenset({"workorder", "project"})
 """The aggregates whose events notify applies; others (its own events) are acked as they are."""
 
@@ -48,14 +50,6 @@ CONSUMED_SUBJECTS = tuple(sorted(f"events.*.*.{aggregate}.*" for aggregate in _C
 
 def _aggregate(envelope: Envelope) -> str:
     return envelope.type_name.split(".", 1)[0]
-
-
-def project_time_zone(config: TenantConfig, project: str, registered: str | None) -> str:
-    """The project's configured time zone, else its registered one, else the default."""
-    project_config = config.projects.get(project)
-    if project_config is not None and project_config.time_zone:
-        return project_config.time_zone
-    return registered or DEFAULT_TIME_ZONE
 
 
 @dataclass
@@ -70,7 +64,7 @@ class _Known:
 
     def time_zone(self, config: TenantConfig, tenant: str, project: str) -> str:
         """The time zone messages of that project are timed and shown in."""
-        return project_time_zone(config, project, self.time_zones.get((tenant, project)))
+        return config.time_zone_for(project, self.time_zones.get((tenant, project)))
 
     async def flush(self, tx: Transaction) -> None:
         """Write the deliveries planned so far, and the `deferred` events of the new ones."""

@@ -18,7 +18,6 @@ from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.service_layer.events import common_fields, notification_envelope
-from services.notify.service_layer.handler import project_time_zone
 from services.notify.service_layer.ports import (
     Channel,
     Delivery,
@@ -167,10 +166,8 @@ class DeliverySender:
 
     async def _next_allowed(self, tx: Transaction, delivery: Delivery, now: datetime) -> datetime:
         config = self._config.tenant(delivery.tenant)
-        time_zone = project_time_zone(
-            config,
-            delivery.project,
-            await tx.project_time_zone(delivery.tenant, delivery.project),
+        time_zone = config.time_zone_for(
+            delivery.project, await tx.project_time_zone(delivery.tenant, delivery.project)
         )
         return config.quiet_hours_for(delivery.project).next_allowed(now, time_zone)
 
@@ -289,8 +286,8 @@ class DeliverySender:
         config = self._config.tenant(group.tenant)
         policy = config.digest
         async with self._store.transaction() as tx:
-            time_zone = project_time_zone(
-                config, group.project, await tx.project_time_zone(group.tenant, group.project)
+            time_zone = config.time_zone_for(
+                group.project, await tx.project_time_zone(group.tenant, group.project)
             )
             rendered = self._renderer.render(
                 group.tenant,
