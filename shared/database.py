@@ -15,6 +15,8 @@ T = TypeVar("T")
 
 IMMEDIATE = "sqlite_begin_immediate"
 """Execution option: on SQLite, start the transaction with BEGIN IMMEDIATE (a writer)."""
+SQLITE_CACHE_KIB = 32 * 1024
+"""Each SQLite connection's page cache at most, in KiB."""
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -89,6 +91,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # NORMAL in WAL mode survives an application crash; only an OS crash or power
         # loss can drop the last commits. PostgreSQL is the production store.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # The default page cache (2 MiB) is smaller than the index pages a busy writer
+        # touches: reporting's projector and its rebuild ran 3-7 % faster with 32 MiB.
+        # The cache is per connection and grows only as pages are read. (A longer WAL
+        # than the default 1,000 pages was faster still for the projector, but its larger
+        # checkpoints tripled dispatch's p99 commit time, so it stays at the default.)
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
