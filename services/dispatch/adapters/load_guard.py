@@ -6,9 +6,11 @@ process or another. So the count is taken where the acceptance is written: in th
 append's transaction, after the person's lock is taken.
 
 - PostgreSQL: a transaction-scoped advisory lock per (tenant, person), taken for every
-  guarded person of the group in one sorted statement before anything is written, so
-  two processes' groups serialize on a person without deadlocking on each other. The
-  open orders are read after the lock, so they include every commit before it.
+  guarded person of the group in sorted order before anything is written, so two
+  processes' groups serialize on a person without deadlocking on each other. The open
+  orders are read after the lock, so they include every commit before it. Both happen
+  in one call of `dispatch_lock_and_read_loads` (migration 0007): one round trip instead
+  of two inside the group commit, whose every append waits for it.
 - SQLite: the group's transaction is already the database's only writer (BEGIN IMMEDIATE).
 
 Inside a group, the appends planned before a guarded one count too (`note`): two
@@ -18,7 +20,7 @@ acceptances by one person in the same group see each other.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, or_, select, text
 from sqlalchemy.engine import Connection
@@ -37,8 +39,11 @@ OPEN = sorted(status.value for status in OPEN_STATUSES)
 
 _OPEN = frozenset(OPEN)
 
-_LOCK = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
-"""Locks the keys in the order given (unnest yields the array in order)."""
+_LOCK_AND_READ = text(
+    "SELECT o_tenant, o_assignee, o_id FROM dispatch_lock_and_read_loads("
+    "CAST(:keys AS bigint[]), CAST(:tenants AS text[]), CAST(:people AS text[]),"
+    " CAST(:statuses AS text[]))"
+)
 
 
 def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
@@ -46,8 +51,21 @@ def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
     people = sorted({(b.tenant, b.load_guard.assignee) for b in batches if b.load_guard})
     if not people:
         return {}
+    loads: Loads = {key: set() for key in people}
+    for tenant, assignee, work_order_id in _open_orders(conn, people):
+        loads[(tenant, assignee)].add(work_order_id)
+    return loads
+
+
+def _open_orders(conn: Connection, people: list[tuple[str, str]]) -> Iterable[Sequence[str]]:
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"keys": sorted(lock_key(tenant, p) for tenant, p in people)})
+        params = {
+            "keys": sorted(lock_key(tenant, person) for tenant, person in people),
+            "tenants": [tenant for tenant, _ in people],
+            "people": [person for _, person in people],
+            "statuses": OPEN,
+        }
+        return conn.execute(_LOCK_AND_READ, params).tuples().all()
     c = t.work_orders.c
     by_tenant: dict[str, list[str]] = {}
     for tenant, person in people:
@@ -56,10 +74,7 @@ def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
         or_(*(and_(c.tenant == tn, c.assignee.in_(ps)) for tn, ps in by_tenant.items())),
         c.status.in_(OPEN),
     )
-    loads: Loads = {key: set() for key in people}
-    for tenant, assignee, work_order_id in conn.execute(query).all():
-        loads[(tenant, assignee)].add(work_order_id)
-    return loads
+    return conn.execute(query).tuples().all()
 
 
 def refusal(batch: AppendBatch, loads: Loads) -> Conflict | None:
