@@ -58,6 +58,7 @@ def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
 
 
 def _open_orders(conn: Connection, people: list[tuple[str, str]]) -> Iterable[Sequence[str]]:
+    """(tenant, person, work order id) of each open order of `people`, their locks taken first."""
     if conn.dialect.name == "postgresql":
         params = {
             "keys": sorted(lock_key(tenant, person) for tenant, person in people),
@@ -66,6 +67,7 @@ def _open_orders(conn: Connection, people: list[tuple[str, str]]) -> Iterable[Se
             "statuses": OPEN,
         }
         return conn.execute(_LOCK_AND_READ, params).tuples().all()
+    # SQLite: the group's transaction is already the only writer, so no lock is needed.
     c = t.work_orders.c
     by_tenant: dict[str, list[str]] = {}
     for tenant, person in people:
