@@ -76,10 +76,6 @@ class SlaScheduler:
         self._staff = staff
         self._duty = duty
 
-    def wake(self) -> None:
-        """Look at the timer table again now."""
-        self._wake.set()
-
     @property
     def asleep_until(self) -> datetime | None:
         """When the scheduler looks at the timer table next on its own; None while busy."""

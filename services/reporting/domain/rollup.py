@@ -114,16 +114,6 @@ def band_or_none(sample: Sample) -> int | None:
     return band_of(sample.measure) if sample.measure is not None else None
 
 
-def rollup_keys(kpi: str, sample: Sample) -> tuple[RollupKey, RollupKey]:
-    """The hour row and the day row a sample counts in."""
-    return sample_keys(kpi, sample)[0]
-
-
-def measure_keys(kpi: str, sample: Sample) -> tuple[MeasureKey, ...]:
-    """The hour and day rows of a sample's exact measure (none without a measure)."""
-    return sample_keys(kpi, sample)[1]
-
-
 def sample_keys(
     kpi: str, sample: Sample
 ) -> tuple[tuple[RollupKey, RollupKey], tuple[MeasureKey, ...]]:
@@ -161,15 +151,15 @@ def changed_kpis(before: Mapping[str, list[Sample]], after: Mapping[str, list[Sa
 def rollup_delta(
     before: Mapping[str, list[Sample]],
     after: Mapping[str, list[Sample]],
-    changed: Iterable[str] | None = None,
+    changed: Iterable[str],
 ) -> tuple[Counter[RollupKey], Counter[MeasureKey]]:
     """What replacing an order's samples `before` by `after` adds to each roll-up row.
 
-    `changed`: the KPIs whose samples differ, when the caller has them (`changed_kpis`).
+    `changed`: the KPIs whose samples differ (`changed_kpis`); the others add nothing.
     """
     delta: Counter[RollupKey] = Counter()
     measures: Counter[MeasureKey] = Counter()
-    for name in changed_kpis(before, after) if changed is None else changed:
+    for name in changed:
         for sign, samples in ((-1, before.get(name, ())), (1, after.get(name, ()))):
             for sample in samples:
                 counted, measured = sample_keys(name, sample)

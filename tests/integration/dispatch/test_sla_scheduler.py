@@ -103,7 +103,8 @@ async def test_arriving_in_time_meets_the_clock_and_clears_its_timers(api: Api) 
 async def test_the_running_loop_sleeps_until_the_next_timer(api: Api) -> None:
     order = await api.report()
     scheduler = scheduler_of(api)
-    api.dispatch.store.on_commit(scheduler.wake)
+    # Wired as the service wires it (bootstrap): woken by commits that write a sooner timer.
+    api.dispatch.store.on_timers(scheduler.timers_written)
     task = asyncio.create_task(scheduler.run())
     try:
         for _ in range(8):

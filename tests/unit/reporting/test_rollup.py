@@ -19,7 +19,7 @@ from services.reporting.domain.rollup import (
     Window,
     band_of,
     hit_code,
-    rollup_keys,
+    sample_keys,
     slot_bucket,
     slot_of,
     windows,
@@ -86,7 +86,7 @@ def test_percentiles_walked_through_bands_equal_the_sorted_samples(measures: lis
     samples = [Sample(f"wo-{i}", "acme", "sunny", AT, measure=m) for i, m in enumerate(measures)]
     counts = Counts()
     for sample in samples:
-        key = rollup_keys(kpi.name, sample)[0]
+        key = sample_keys(kpi.name, sample)[0][0]
         counts.add(key.label, key.hit, key.band, 1)
     bands = {
         b: sorted(Counter(m for m in measures if band_of(m) == b).items())
@@ -100,7 +100,7 @@ def test_counts_of_hits_and_labels_give_the_sample_figure() -> None:
     samples = [Sample("wo-1", "acme", "sunny", AT, hit=True, label=c) for c in ("arrival", "reply")]
     counts = Counts()
     for sample in samples:
-        key = rollup_keys(kpi.name, sample)[1]
+        key = sample_keys(kpi.name, sample)[0][1]
         assert key.hit == hit_code(True) and key.span == DAY_SPAN
         counts.add(key.label, key.hit, key.band, 1)
     assert figure(kpi, counts.tally(kpi, {})) == aggregate(kpi, samples)
