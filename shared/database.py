@@ -1,15 +1,32 @@
-"""Engines for SQLite (embedded default, WAL) and PostgreSQL, behaving alike for every service."""
+"""Engines for SQLite (embedded default, WAL) and PostgreSQL, behaving alike for every service.
+
+Every write transaction on SQLite begins with BEGIN IMMEDIATE, taking the writer lock up
+front: `engine.begin()` on an engine of `create_engine`, and `Database.run(write=True)`.
+A transaction begun deferred that reads and then writes cannot wait for the lock when
+another writer holds it or committed since its read: SQLite answers "database is locked"
+at once, whatever the busy timeout. Reads (`engine.connect()`) stay deferred and never
+wait for writers.
+
+Every engine also reports its errors and new connections to its `Outage`, so that a
+database that is down is logged once per outage, and turns a raw socket error of the
+driver into SQLAlchemy's `OperationalError` like every other connection failure.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared.database_errors import Outage
 
 T = TypeVar("T")
 
@@ -19,9 +36,29 @@ SQLITE_CACHE_KIB = 32 * 1024
 """Each SQLite connection's page cache at most, in KiB."""
 
 
+class SqliteEngine(AsyncEngine):
+    """An async SQLite engine whose `begin()` is a writer's: BEGIN IMMEDIATE.
+
+    `begin()` is how a unit of work that commits opens its transaction; `connect()`
+    (autobegun, deferred) is for reads.
+    """
+
+    __slots__ = ()
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that holds SQLite's writer lock from its start."""
+        async with self.connect() as conn:
+            await conn.execution_options(**{IMMEDIATE: True})
+            async with conn.begin():
+                yield conn
+
+
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    """An async engine; on SQLite with WAL, a busy timeout and working savepoints."""
+    """An async engine; on SQLite with WAL, a busy timeout, working savepoints and
+    writers that begin IMMEDIATE (`SqliteEngine`)."""
     parsed = make_url(url)
+    outage = Outage(_name(parsed))
     if parsed.get_backend_name() == "sqlite":
         # Connections are only used through context managers, which end their
         # transaction themselves; the pool's extra ROLLBACK would be one more thread hop.
@@ -29,8 +66,13 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
             url, connect_args={"timeout": 30}, pool_size=pool_size, pool_reset_on_return=None
         )
         _configure_sqlite(engine.sync_engine)
-        return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        _watch(engine.sync_engine, outage)
+        return SqliteEngine(engine.sync_engine)
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+    _watch(engine.sync_engine, outage)
+    return engine
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -58,6 +100,7 @@ class Database:
                 pool_size=8,
             )
             _configure_sqlite(self._sqlite)
+            _watch(self._sqlite, outage_of(engine))
 
     async def run(self, work: Callable[..., T], *args: Any, write: bool = False) -> T:
         """Run `work(connection, *args)` in one transaction; `write` takes SQLite's lock first."""
@@ -103,7 +146,44 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Writers take the write lock up front: a deferred transaction that reads and
-        # then writes gets SQLITE_BUSY at once instead of waiting for the lock.
+        # Writers take the write lock up front (see the module's docstring).
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def outage_of(engine: AsyncEngine) -> Outage:
+    """The outage log of an engine (watched from now on if `create_engine` did not make it)."""
+    outage = _OUTAGES.get(engine.sync_engine)
+    if outage is None:
+        outage = Outage(_name(engine.url))
+        _watch(engine.sync_engine, outage)
+    return outage
+
+
+_OUTAGES: weakref.WeakKeyDictionary[Engine, Outage] = weakref.WeakKeyDictionary()
+
+
+def _name(url: URL) -> str:
+    # The database as logged: never the password.
+    return url.render_as_string(hide_password=True)
+
+
+def _watch(engine: Engine, outage: Outage) -> None:
+    _OUTAGES[engine] = outage
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        error = context.sqlalchemy_exception or context.original_exception
+        replaced: BaseException | None = None
+        if context.sqlalchemy_exception is None and isinstance(error, OSError):
+            # asyncpg raises the socket's own error when it cannot connect; wrapped, it
+            # is a connection failure like any other to every caller.
+            replaced = error = sa_exc.OperationalError(
+                None, None, error, connection_invalidated=True
+            )
+        outage.down(error)
+        return replaced
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(_dbapi_connection: Any, _record: Any) -> None:
+        outage.up()

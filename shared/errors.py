@@ -96,8 +96,18 @@ class PayloadTooLarge(AppError):
 
 
 class Unavailable(AppError):
-    """A dependency (database, NATS) is not reachable right now."""
+    """A dependency (database, NATS) is not reachable or too busy right now; retry later.
+
+    `retry_after` is the number of seconds a client should wait before retrying; it is
+    sent as the `Retry-After` header.
+    """
 
     status = 503
     code = "unavailable"
     title = "Service unavailable"
+
+    def __init__(
+        self, message: str, *, retry_after: int = 5, code: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message, code=code, **extra)
+        self.retry_after = retry_after

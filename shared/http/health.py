@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
+
 
 class Checked(Protocol):
     """What readiness looks at: the service's database engine and its NATS connection."""
@@ -24,8 +26,27 @@ class Checked(Protocol):
         ...
 
 
-def _json(body: object, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
+def _json(body: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
+
+
+async def readiness(engine: AsyncEngine, nats_connected: bool) -> Response:
+    """The `/readyz` answer: 200 when the database answers, else 503 with `Retry-After`.
+
+    The answer never carries the driver's error: the probe is unauthenticated, and the
+    engine has logged the outage's cause once (`shared.database_errors.Outage`).
+    """
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        retry = {"Retry-After": str(DOWN_RETRY_AFTER_SECONDS)}
+        body = {"status": "unavailable", "database": "unavailable"}
+        return _json(body, status_code=503, headers=retry)
+    nats = "connected" if nats_connected else "disconnected"
+    return _json({"status": "ready", "database": "ok", "nats": nats})
 
 
 def health_router(state_name: str, readiness_note: str) -> APIRouter:
@@ -43,13 +64,7 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
 
     async def readyz(request: Request) -> Response:
         service: Checked = getattr(request.app.state, state_name)
-        try:
-            async with service.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            return _json({"status": "unavailable", "database": str(exc)}, status_code=503)
-        nats = "connected" if service.nats_connected else "disconnected"
-        return _json({"status": "ready", "database": "ok", "nats": nats})
+        return await readiness(service.engine, service.nats_connected)
 
     readyz.__doc__ = readiness_note
     router.add_api_route(

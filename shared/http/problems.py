@@ -8,9 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import AppError
+from shared.database_errors import storage_answer
+from shared.errors import AppError, Unavailable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -32,7 +34,14 @@ class Problem(BaseModel):
     detail: str = Field(description="Human-readable explanation")
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """Build a problem-details response."""
     body = {
         "type": f"https://workorders.dev/problems/{code}",
@@ -42,12 +51,27 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+    return _answer(exc)
+
+
+def _answer(exc: AppError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    return problem(exc.status, exc.code, exc.title, exc.message, headers, **exc.extra)
+
+
+async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
+    # A database error that reached the edge: a refused value (422) or a busy or down
+    # database (503) is the caller's answer; anything else is a bug. Answered here, not
+    # by the catch-all below, which re-raises and so logs a traceback per request.
+    answer = storage_answer(exc)
+    if answer is None:
+        return _internal_error(request)
+    return _answer(answer)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -76,7 +100,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+    return _internal_error(request)
+
+
+def _internal_error(request: Request) -> JSONResponse:
     log.exception("http.unhandled_error", path=request.url.path)
     return problem(
         500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged"
@@ -88,6 +116,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(SQLAlchemyError, _storage_error)
+    # sqlite3 refuses an integer past 64 bits with a bare OverflowError.
+    app.add_exception_handler(OverflowError, _storage_error)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -101,7 +132,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "Conflict with the current state or a concurrent write",
         412: "If-Match version is stale",
         413: "Body too large",
-        422: "Validation failed",
+        422: "Validation failed, or a value the database cannot store",
+        503: "The database is busy or down; retry after `Retry-After` seconds",
     }.items()
 }
 """Documented error responses for OpenAPI."""

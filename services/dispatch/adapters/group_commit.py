@@ -10,7 +10,11 @@ The group runs as one unit of work on `Database.run` (one thread hop on SQLite).
 Another process may still write the same stream between the check and the insert
 (PostgreSQL, several dispatch instances); the primary key then refuses the group's
 transaction, and the group is retried one append at a time, each in a savepoint, so
-only the real loser gets the conflict.
+only the real loser gets the conflict. Any other error of the group's transaction is
+sorted out the same way: a value the database refuses (a NUL in text on PostgreSQL, an
+integer past 64 bits) or a lock not granted in time fails only the append that met it,
+answered 422 or 503 (`shared.database_errors`); the others commit. Only a database
+that is down fails the whole group, at once.
 
 An acceptance carrying a `LoadGuard` is checked against its person's open orders in the
 same transaction, under that person's lock (`load_guard`), so the load limit holds at
@@ -38,6 +42,7 @@ from services.dispatch.adapters import load_guard, rows
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
+from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
 
 EVENTS_APPENDED = Counter(
@@ -108,12 +113,14 @@ class GroupCommitter:
 
     async def _commit(self, batches: list[AppendBatch]) -> list[Outcome]:
         try:
-            try:
-                return await self._database.run(_write_together, batches, self._now(), write=True)
-            except IntegrityError:
-                return await self._database.run(_write_one_by_one, batches, self._now(), write=True)
+            return await self._database.run(_write_together, batches, self._now(), write=True)
+        except Exception as exc:
+            if not _worth_one_by_one(exc, len(batches)):
+                return [_failure(exc)] * len(batches)
+        try:
+            return await self._database.run(_write_one_by_one, batches, self._now(), write=True)
         except Exception as exc:  # the database is down or refused the transaction: all failed
-            return [exc] * len(batches)
+            return [_failure(exc)] * len(batches)
 
     def _settle(self, group: list[Pending], outcomes: list[Outcome]) -> None:
         GROUP_SIZE.observe(len(group))
@@ -135,6 +142,24 @@ class GroupCommitter:
         if earliest is not None:
             for timer_listener in self.timer_listeners:
                 timer_listener(earliest)
+
+
+def _worth_one_by_one(error: Exception, size: int) -> bool:
+    """Whether to retry a failed group one append at a time, so only its offender fails.
+
+    A key or stream taken by another process is sorted out append by append; so is any
+    other error of a group of several (a value the database refuses, a lock not granted
+    in time), which belongs to one command, not to its neighbours. A database that is
+    down fails every append alike, and at once.
+    """
+    if isinstance(error, IntegrityError):
+        return True
+    return size > 1 and fault_of(error) is not Fault.DOWN
+
+
+def _failure(error: Exception) -> Exception:
+    """A command's failure as its caller is to see it (`storage_answer`), else as raised."""
+    return storage_answer(error) or error
 
 
 def _earliest_timer(group: list[Pending], outcomes: list[Outcome]) -> datetime | None:
@@ -284,9 +309,9 @@ def _append_in_savepoint(
             )
         CONFLICTS.inc()
         return _conflict(batch)
-    except Exception as exc:
+    except Exception as exc:  # this append's own fault: its neighbours still commit
         savepoint.rollback()
-        return exc
+        return _failure(exc)
     savepoint.commit()
     loads.update(trial)
     return outcome

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import text
 
 from services.reporting.entrypoints.deps import ReportingDep
 from shared.auth import Role
 from shared.errors import Forbidden
 from shared.http.auth import PrincipalDep
+from shared.http.health import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -29,13 +29,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", response_class=Response, summary="Readiness")
 async def readyz(reporting: ReportingDep) -> Response:
     """Ready when the database answers; NATS being down only delays new figures."""
-    try:
-        async with reporting.database.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception as exc:
-        return _json({"status": "unavailable", "database": str(exc)}, status_code=503)
-    nats = "connected" if reporting.nats_connected else "disconnected"
-    return _json({"status": "ready", "database": "ok", "nats": nats})
+    return await readiness(reporting.database.engine, reporting.nats_connected)
 
 
 @router.get("/v1/projector", summary="How far the projector has read EVENTS")
