@@ -173,6 +173,10 @@ def _watch(engine: Engine, outage: Outage) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> BaseException | None:
+        if context.is_pre_ping:
+            # A stale pooled connection: the pool connects afresh, and only if that
+            # fails is the database down (reported by that attempt).
+            return None
         error = context.sqlalchemy_exception or context.original_exception
         replaced: BaseException | None = None
         if context.sqlalchemy_exception is None and isinstance(error, OSError):

@@ -34,14 +34,7 @@ class Problem(BaseModel):
     detail: str = Field(description="Human-readable explanation")
 
 
-def problem(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     """Build a problem-details response."""
     body = {
         "type": f"https://workorders.dev/problems/{code}",
@@ -51,7 +44,7 @@ def problem(
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -60,8 +53,10 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _answer(exc: AppError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-    return problem(exc.status, exc.code, exc.title, exc.message, headers, **exc.extra)
+    response = problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
@@ -133,7 +128,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         412: "If-Match version is stale",
         413: "Body too large",
         422: "Validation failed, or a value the database cannot store",
-        503: "The database is busy or down; retry after `Retry-After` seconds",
+        503: "A dependency (database, message bus) is busy or down; retry after `Retry-After` seconds",
     }.items()
 }
 """Documented error responses for OpenAPI."""
