@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.stream_check import BusState
+
 
 class Checked(Protocol):
     """What readiness looks at: the service's database engine and its NATS connection."""
@@ -49,7 +51,12 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
         except Exception as exc:
             return _json({"status": "unavailable", "database": str(exc)}, status_code=503)
         nats = "connected" if service.nats_connected else "disconnected"
-        return _json({"status": "ready", "database": "ok", "nats": nats})
+        body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
+        # A publisher says whether EVENTS holds what it published (shared.stream_check).
+        bus = getattr(service, "bus", None)
+        if isinstance(bus, BusState):
+            body["bus"] = bus.as_dict()
+        return _json(body)
 
     readyz.__doc__ = readiness_note
     router.add_api_route(
