@@ -161,17 +161,12 @@ class StreamRecord:
             ack_policy=AckPolicy.NONE,
             mem_storage=True,
             inactive_threshold=30.0,
-            **_filter(self._subjects),
+            # The list form even for one subject: the single form puts the filter, with
+            # its wildcards, into the API subject, where permissions cannot name it.
+            filter_subjects=self._subjects,
         )
         info = await self._js.add_consumer(self._stream, config)
         try:
             return int(info.num_pending or 0)
         finally:
             await self._js.delete_consumer(self._stream, info.name)
-
-
-def _filter(subjects: Sequence[str]) -> dict[str, Any]:
-    # The server refuses both fields at once; one subject goes in the older field.
-    if len(subjects) == 1:
-        return {"filter_subject": subjects[0]}
-    return {"filter_subjects": list(subjects)}

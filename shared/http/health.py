@@ -52,6 +52,9 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
             return _json({"status": "unavailable", "database": str(exc)}, status_code=503)
         nats = "connected" if service.nats_connected else "disconnected"
         body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
+        instance = getattr(getattr(service, "settings", None), "instance_id", None)
+        if instance:
+            body["instance"] = instance
         # A publisher says whether EVENTS holds what it published (shared.stream_check).
         bus = getattr(service, "bus", None)
         if isinstance(bus, BusState):

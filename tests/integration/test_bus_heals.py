@@ -1,8 +1,9 @@
 """The EVENTS stream heals itself: lost while the services restart in any order, or while
 they run, it ends complete and in per-work-order order without a manual step.
 
-dispatch and notify run for real (their bootstraps, relay and outbox publisher); the
-test deletes the stream and appends new work to both stores meanwhile.
+dispatch and notify run for real (their bootstraps, relay and outbox publisher), each
+with its own NATS user; the test deletes the stream and appends new work to both
+stores meanwhile.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from services.notify.entrypoints import bootstrap as notify_bootstrap
 from services.notify.settings import NotifySettings
 from shared.nats import connect
 from shared.subjects import EVENTS_STREAM
+from tests.conftest import ADMIN, SecuredNats
 from tests.integration.dispatch.test_relay import (
     append,
     assert_each_event_once_in_version_order,
     stored_event_ids,
 )
 from tests.integration.notify.support import eventually
-from wo.processes import NatsServer
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 WORK_ORDERS = 4
@@ -48,7 +49,7 @@ class Services:
     """dispatch and notify, started and stopped at will, on their own databases."""
 
     tmp_path: Path
-    nats_url: str
+    nats: SecuredNats
     dispatch_url: str
     notify_url: str
     dispatch: dispatch_bootstrap.Dispatch | None = None
@@ -61,7 +62,7 @@ class Services:
             self.dispatch = await dispatch_bootstrap.start(
                 DispatchSettings(
                     database_url=self.dispatch_url,
-                    nats_url=self.nats_url,
+                    nats_url=self.nats.url("dispatch"),
                     sla_scheduler_enabled=False,
                     relay_poll_seconds=0.1,
                     relay_stream_check_seconds=0.1,
@@ -73,7 +74,7 @@ class Services:
             self.notify = await notify_bootstrap.start(
                 NotifySettings(
                     database_url=self.notify_url,
-                    nats_url=self.nats_url,
+                    nats_url=self.nats.url("notify"),
                     notify_config_file=config,
                     sender_poll_seconds=0.1,
                 )
@@ -149,18 +150,19 @@ def _msg_id(message: RawStreamMsg) -> str | None:
 
 @pytest.fixture
 async def services(
-    tmp_path: Path, nats_server: NatsServer, database_url: str
+    tmp_path: Path, secured_nats: SecuredNats, database_url: str
 ) -> AsyncIterator[Services]:
+    # Each service with its own NATS user: its permissions are enough for all of this.
     running = Services(
-        tmp_path, nats_server.url, database_url, f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}"
+        tmp_path, secured_nats, database_url, f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}"
     )
     yield running
     await running.stop()
 
 
 @pytest.fixture
-async def observer(nats_server: NatsServer) -> AsyncIterator[Client]:
-    nc = await connect(nats_server.url, "test-observer")
+async def observer(secured_nats: SecuredNats) -> AsyncIterator[Client]:
+    nc = await connect(secured_nats.url(ADMIN), "test-observer")
     yield nc
     await nc.close()
 

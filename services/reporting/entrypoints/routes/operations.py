@@ -35,7 +35,11 @@ async def readyz(reporting: ReportingDep) -> Response:
     except Exception as exc:
         return _json({"status": "unavailable", "database": str(exc)}, status_code=503)
     nats = "connected" if reporting.nats_connected else "disconnected"
-    return _json({"status": "ready", "database": "ok", "nats": nats})
+    body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
+    if reporting.settings.instance_id:
+        # Which process this is, for the supervisor that started it (`wo up`).
+        body["instance"] = reporting.settings.instance_id
+    return _json(body)
 
 
 @router.get("/v1/projector", summary="How far the projector has read EVENTS")
