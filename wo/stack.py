@@ -362,8 +362,8 @@ class Stack:
                 return
             if ready:
                 service.announced = True
+                on_change()  # stack.json first: whoever reads the line finds the new pid
                 self.console.print(f"[green]✓[/] {service.name} is ready again")
-                on_change()
 
     def _exited(
         self, name: str, code: int, restarts: Restarts, ran_seconds: float, note: str = ""
@@ -392,8 +392,8 @@ class Stack:
                 # It did not come up: try again after the next back-off.
                 self.console.print(f"[yellow]{exc}[/]")
                 return
-            self.console.print("[green]✓[/] nats-server is up again")
             on_change()
+            self.console.print("[green]✓[/] nats-server is up again")
 
     def stop(self) -> None:
         """Stop the services (SIGTERM, then SIGKILL after a grace period), then nats-server."""

@@ -226,7 +226,7 @@ class OutboxRelay:
             self.bus.stream = "complete"
 
     async def _repair(self, reason: str) -> None:
-        """Replace the stream by one refilled from the store (ARCHITECTURE: recovery).
+        """Refill the stream from the store, replaced first if it must be (ARCHITECTURE: recovery).
 
         Every event is in the store, republished per work order in version order; the
         pending rows that follow are duplicates JetStream drops. Under the lock the
