@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database import create_engine
+from shared.logging import redact_credentials
 from shared.nats import connect
 
 
@@ -73,13 +74,14 @@ async def connect_quietly(url: str, name: str, wait_seconds: float) -> Client:
     async def quiet() -> None:
         return None
 
+    shown = redact_credentials(url)  # the URL may hold a NATS password
     try:
         async with asyncio.timeout(wait_seconds):
             return await connect(url, name, error_cb=quiet_error, disconnected_cb=quiet)
     except TimeoutError:
-        raise CliFailure(f"cannot reach NATS at {url} within {wait_seconds:g} s") from None
+        raise CliFailure(f"cannot reach NATS at {shown} within {wait_seconds:g} s") from None
     except (NatsError, OSError, ValueError) as exc:
-        raise CliFailure(f"cannot connect to NATS at {url}: {first_line(exc)}") from None
+        raise CliFailure(f"cannot connect to NATS at {shown}: {first_line(exc)}") from None
 
 
 def cause(exc: BaseException) -> str:

@@ -7,12 +7,52 @@ message with `bind_context` and appears on every line logged while handling it.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import structlog
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def redact_credentials(text: str) -> str:
+    """`text` with the password (or token) of every URL in it replaced by `***`.
+
+    `nats://dispatch:secret@host:4222` becomes `nats://dispatch:***@host:4222`, and a
+    token URL `nats://secret@host` becomes `nats://***@host`.
+    """
+    if "@" not in text:
+        return text
+
+    def hide(match: re.Match[str]) -> str:
+        user, colon, _ = match["userinfo"].partition(":")
+        return f"{match['scheme']}{user}:***@" if colon else f"{match['scheme']}***@"
+
+    return _URL_CREDENTIALS.sub(hide, text)
+
+
+def _redact_event(
+    logger: object, method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    # Last line of defence: a URL with credentials reaches a log line from many places
+    # (settings, a library's error text), so every string value is scrubbed.
+    for key, value in event.items():
+        if isinstance(value, str) and "@" in value:
+            event[key] = redact_credentials(value)
+    return event
+
+
+class _RedactingFilter(logging.Filter):
+    """The same scrubbing for the standard library's log records (nats-py, uvicorn)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "@" in message:
+            record.msg, record.args = redact_credentials(message), None
+        return True
 
 
 def configure_logging(
@@ -23,6 +63,7 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_event,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
@@ -49,6 +90,9 @@ def configure_logging(
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _RedactingFilter) for f in handler.filters):
+            handler.addFilter(_RedactingFilter())
     # uvicorn's access log duplicates our request metrics and floods benchmarks.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 

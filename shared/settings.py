@@ -26,6 +26,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
 
+    instance_id: str | None = None
+    """Given by a supervisor (`wo up`) to tell this process from any other on its port;
+    `/readyz` answers with it."""
+
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     max_body_bytes: int = 64 * 1024

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.bus_users import authorization, new_passwords, url_with_user
 from shared.logging import configure_logging
 from wo.processes import NatsServer
 
@@ -27,6 +28,35 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server = NatsServer(tmp_path / "jetstream")
     server.start(log_file=tmp_path / "nats.log")
     yield server
+    server.stop()
+
+
+ADMIN = "test-admin"
+
+
+class SecuredNats:
+    """A nats-server that admits only the bus users, each within its permissions."""
+
+    def __init__(self, server: NatsServer, passwords: dict[str, str]) -> None:
+        self.server = server
+        self.passwords = passwords
+
+    def url(self, user: str) -> str:
+        """The server's URL with `user`'s credentials in it."""
+        return url_with_user(self.server.url, user, self.passwords[user])
+
+
+@pytest.fixture
+def secured_nats(tmp_path: Path) -> Iterator[SecuredNats]:
+    """A fresh nats-server with JetStream and the bus users' authorization (`shared.bus_users`)."""
+    passwords = new_passwords()
+    users = authorization(passwords)
+    # A test's own observer may do anything (no permissions: all allowed).
+    passwords[ADMIN] = new_passwords((ADMIN,))[ADMIN]
+    users["users"].append({"user": ADMIN, "password": passwords[ADMIN]})
+    server = NatsServer(tmp_path / "jetstream-secured", authorization=users)
+    server.start(log_file=tmp_path / "nats-secured.log")
+    yield SecuredNats(server, passwords)
     server.stop()
 
 

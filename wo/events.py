@@ -15,6 +15,7 @@ from rich.console import Console
 
 from shared.envelope import Envelope
 from shared.errors import InvalidInput
+from shared.logging import redact_credentials
 from shared.nats import connect
 from shared.subjects import EVENTS_STREAM, tenant_filter
 
@@ -55,7 +56,7 @@ def tail(
     try:
         asyncio.run(_tail(console, url, subject, from_start, count))
     except (NoServersError, OSError) as exc:
-        console.print(f"[red]cannot reach NATS at {url}: {exc}[/red]")
+        console.print(f"[red]cannot reach NATS at {redact_credentials(url)}: {exc}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(0) from None

@@ -90,9 +90,18 @@ def service_database_url(name: str, paths: StackPaths, env: Mapping[str, str]) -
 
 
 def service_environment(
-    name: str, port: int, nats_url: str, database_url: str, base: Mapping[str, str]
+    name: str,
+    port: int,
+    nats_url: str,
+    database_url: str,
+    base: Mapping[str, str],
+    instance_id: str = "",
 ) -> dict[str, str]:
-    """Environment of service `name`: the user's, with the stack's own values on top."""
+    """Environment of service `name`: the user's, with the stack's own values on top.
+
+    `instance_id` is answered back on `/readyz`, so the stack knows it talks to its own
+    child and not to another process that took the port.
+    """
     env = dict(base)
     # A SERVICE_NAME exported for one service would rename all of them.
     env.pop("SERVICE_NAME", None)
@@ -102,6 +111,7 @@ def service_environment(
         NATS_URL=nats_url,
         DATABASE_URL=database_url,
         ENVIRONMENT="development",
+        INSTANCE_ID=instance_id,
         # Logs go to files; without this a crash could lose its last buffered lines.
         PYTHONUNBUFFERED="1",
     )

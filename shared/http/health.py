@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
+from shared.stream_check import BusState
 
 
 class Checked(Protocol):
@@ -32,7 +33,12 @@ def _json(body: object, status_code: int = 200, headers: dict[str, str] | None =
     )
 
 
-async def readiness(engine: AsyncEngine, nats_connected: bool) -> Response:
+async def readiness(
+    engine: AsyncEngine,
+    nats_connected: bool,
+    instance: str | None = None,
+    bus: BusState | None = None,
+) -> Response:
     """The `/readyz` answer: 200 when the database answers, else 503 with `Retry-After`.
 
     The answer never carries the driver's error: the probe is unauthenticated, and the
@@ -43,10 +49,17 @@ async def readiness(engine: AsyncEngine, nats_connected: bool) -> Response:
             await conn.execute(text("SELECT 1"))
     except Exception:
         retry = {"Retry-After": str(DOWN_RETRY_AFTER_SECONDS)}
-        body = {"status": "unavailable", "database": "unavailable"}
-        return _json(body, status_code=503, headers=retry)
+        down = {"status": "unavailable", "database": "unavailable"}
+        return _json(down, status_code=503, headers=retry)
     nats = "connected" if nats_connected else "disconnected"
-    return _json({"status": "ready", "database": "ok", "nats": nats})
+    body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
+    if instance:
+        # Which process this is, for the supervisor that started it (`wo up`).
+        body["instance"] = instance
+    if bus is not None:
+        # A publisher says whether EVENTS holds what it published (shared.stream_check).
+        body["bus"] = bus.as_dict()
+    return _json(body)
 
 
 def health_router(state_name: str, readiness_note: str) -> APIRouter:
@@ -64,7 +77,14 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
 
     async def readyz(request: Request) -> Response:
         service: Checked = getattr(request.app.state, state_name)
-        return await readiness(service.engine, service.nats_connected)
+        instance = getattr(getattr(service, "settings", None), "instance_id", None)
+        bus = getattr(service, "bus", None)
+        return await readiness(
+            service.engine,
+            service.nats_connected,
+            instance,
+            bus if isinstance(bus, BusState) else None,
+        )
 
     readyz.__doc__ = readiness_note
     router.add_api_route(

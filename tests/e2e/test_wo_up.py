@@ -237,3 +237,61 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
     assert not wo_up.stack_file.exists(), "stack.json must be removed when the stack stops"
     left_behind = {name: pid for name, pid in pids.items() if alive(pid)}
     assert not left_behind, f"processes still running after wo up stopped: {left_behind}"
+
+
+def wait_for_output(wo_up: WoUp, text: str, timeout: float) -> None:
+    """Wait (bounded) until `wo up` has printed `text`."""
+    deadline = time.monotonic() + timeout
+    while text not in wo_up.console():
+        if time.monotonic() > deadline or wo_up.process.poll() is not None:
+            pytest.fail(f"wo up did not print {text!r}:\n{wo_up.console()}")
+        time.sleep(0.2)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_the_stack_is_private_authenticated_and_restarts_a_crashed_service(wo_up: WoUp) -> None:
+    stack = wo_up.wait_for_stack(STACK_TIMEOUT)
+    var = wo_up.var_dir
+
+    # Residents' data and secrets are the owner's alone.
+    assert mode(var) == 0o700
+    assert mode(var / "log") == 0o700
+    for path in [*var.glob("*.db*"), *(var / "log").iterdir(), var / "stack.json"]:
+        assert mode(path) == 0o600, f"{path} is {oct(mode(path))}"
+    assert {p.name for p in var.glob("*.db")} >= {"dispatch.db", "notify.db"}
+    assert mode(var / "nats-server.conf") == 0o600
+
+    # NATS admits only the stack's users; stack.json's reader may read, not publish.
+    async def unauthenticated() -> None:
+        nc = await nats.connect(stack["nats"]["url"], allow_reconnect=False, connect_timeout=2)
+        await nc.close()
+
+    with pytest.raises(Exception, match=r"(?i)authori"):
+        asyncio.run(unauthenticated())
+    assert set(stack["nats"]["users"]) == {"dispatch", "notify", "reporting", "integrator"}
+
+    # A crashed service is started again with a growing back-off; the stack stays up.
+    dispatch = stack["services"]["dispatch"]
+    os.kill(dispatch["pid"], signal.SIGKILL)
+    wait_for_output(wo_up, "dispatch exited with code -9; restarting it in 1 s", 30)
+    wait_for_output(wo_up, "dispatch is ready again", 60)
+    restarted = json.loads(wo_up.stack_file.read_text(encoding="utf-8"))
+    assert restarted["services"]["dispatch"]["pid"] != dispatch["pid"]
+    os.kill(restarted["services"]["dispatch"]["pid"], signal.SIGKILL)
+    wait_for_output(wo_up, "dispatch exited with code -9; restarting it in 2 s", 30)
+    wait_for_output(wo_up, "restart 2", 30)
+    assert wo_up.process.poll() is None, wo_up.console()
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get(f"{dispatch['url']}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, wo_up.console()
+            time.sleep(0.2)
+    wo_up.stack = json.loads(wo_up.stack_file.read_text(encoding="utf-8"))

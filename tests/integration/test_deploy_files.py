@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import re
 import shlex
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from shared.bus_users import deploy_configuration
 from shared.settings import ServiceSettings
 from wo.processes import nats_server_binary
 
@@ -278,12 +280,22 @@ def test_nats_node_configuration_is_accepted_by_nats_server(name: str, tmp_path:
     argv = [mounts.get(arg, arg) for arg in as_argv(service.get("command"))]
     if argv and not argv[0].startswith("-"):
         argv = argv[1:]  # the explicit `nats-server` executable name
+    # The node's environment holds the bus users' passwords the configuration refers to.
+    env = {**os.environ, **{key: "a-password" for key in service.get("environment") or {}}}
     result = subprocess.run(
-        [nats_server_binary(), *argv, "-t"], capture_output=True, text=True, timeout=30
+        [nats_server_binary(), *argv, "-t"], capture_output=True, text=True, timeout=30, env=env
     )
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 0 and "is valid" in output, (
         f"service {name}: nats-server rejects its configuration: {output}"
+    )
+
+
+def test_the_deployed_nats_users_are_those_of_the_code() -> None:
+    """deploy/nats/users.conf is what `python -m shared.bus_users` generates."""
+    committed = (ROOT / "deploy" / "nats" / "users.conf").read_text(encoding="utf-8")
+    assert committed == deploy_configuration(), (
+        "run: python -m shared.bus_users > deploy/nats/users.conf"
     )
 
 

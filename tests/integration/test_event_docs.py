@@ -22,6 +22,7 @@ import orjson
 import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from shared.envelope import Envelope, envelope_json
 from shared.events.catalogue import EVENT_TYPES
@@ -29,6 +30,7 @@ from shared.events.recorded import EventMetadata, RecordedEvent
 from shared.events.schemas import generate, render
 from shared.nats import connect, ensure_streams
 from shared.subjects import EVENTS_STREAM, event_subject
+from tests.conftest import ADMIN, SecuredNats
 from wo.processes import NatsServer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -144,7 +146,7 @@ async def publish(js: JetStreamContext, event: RecordedEvent, msg_id: str | None
 
 
 async def run_documented_subscriber(
-    tmp_path: Path, nats_url: str, max_messages: int
+    tmp_path: Path, nats_url: str, max_messages: int, within: float = SCRIPT_TIMEOUT_SECONDS
 ) -> tuple[list[str], str]:
     """Run the guide's ```python block as a script; return its output lines and stderr."""
     blocks = fenced_blocks("python")
@@ -160,12 +162,12 @@ async def run_documented_subscriber(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), SCRIPT_TIMEOUT_SECONDS)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), within)
     except TimeoutError:
         process.kill()
         stdout, stderr = await process.communicate()
         pytest.fail(
-            f"the documented subscriber did not stop within {SCRIPT_TIMEOUT_SECONDS:g} s; "
+            f"the documented subscriber did not stop within {within:g} s; "
             f"output: {stdout.decode()!r}, stderr: {stderr.decode()!r}"
         )
     assert process.returncode == 0, stderr.decode()
@@ -223,3 +225,39 @@ async def test_documented_subscriber_waits_out_a_gap_and_applies_in_sequence_ord
 
     assert lines == expected_lines(events), stderr
     await assert_everything_acked(js)
+
+
+async def test_documented_subscriber_waits_through_a_quiet_stream_as_a_read_only_user(
+    secured_nats: SecuredNats, tmp_path: Path
+) -> None:
+    """Nothing to fetch for a while (nats-py raises the built-in TimeoutError) is no crash;
+    the integrator's read-only user is all the example needs."""
+    # The test's own user: it publishes as dispatch would and looks at the consumer.
+    admin = await connect(secured_nats.url(ADMIN), "test-event-docs")
+    try:
+        js = admin.jetstream()
+        await ensure_streams(js, streams=(EVENTS_STREAM,))
+        events = [recorded(v, name, data) for v, (name, data) in enumerate(LIFE[:2], start=1)]
+        # A fetch that timed out can leave its pull request on the server, which then
+        # takes the next messages; they come again after the consumer's 30 s ack wait.
+        script = asyncio.create_task(
+            run_documented_subscriber(
+                tmp_path, secured_nats.url("integrator"), max_messages=2, within=90.0
+            )
+        )
+        while True:  # the script's consumer exists: it is fetching from an empty stream
+            try:
+                await js.consumer_info(EVENTS_STREAM, DOCUMENTED_DURABLE)
+                break
+            except NotFoundError:
+                await asyncio.sleep(0.1)
+        # Longer than the script's 5 s fetch: at least one fetch ends without messages.
+        await asyncio.sleep(6.0)
+        for event in events:
+            assert await publish(js, event, str(event.event_id))
+
+        lines, stderr = await script
+    finally:
+        await admin.close()
+
+    assert lines == expected_lines(events), stderr

@@ -14,8 +14,16 @@ and marks in a short write transaction (see `_round_on_sqlite`).
 A relay that dies after publishing and before marking leaves its rows pending; whoever
 publishes them again within JetStream's duplicate window (2 min) is dropped by it;
 after a longer outage the event is stored twice, and consumers skip it by event id
-(docs/events.md). A lost EVENTS stream is recreated and refilled from the store
-(`_recover_lost_stream`).
+(docs/events.md).
+
+dispatch owns the EVENTS stream: at start and before its rounds (at most every
+`stream_check_seconds`) the relay checks the stream against its record and its store
+(`shared.stream_check`). A stream that is missing, new, behind its record or holding
+fewer events than were published is refilled from the store, per work order in
+version order, before any new event goes out (`_repair`); one that still holds some
+of dispatch's events is replaced by a fresh one first, so none comes out of order.
+On PostgreSQL the repair holds a lock every relay's round takes shared, so no relay of
+another process publishes meanwhile.
 """
 
 from __future__ import annotations
@@ -40,9 +48,17 @@ from services.dispatch.adapters.jetstream import (
     describe_error,
     publish_wave,
 )
-from services.dispatch.adapters.republish import republish_all
+from services.dispatch.adapters.republish import (
+    DISPATCH_SUBJECTS,
+    pause_during_republish,
+    published_count,
+    republish_all,
+    republish_lock,
+)
 from shared.clock import Clock
 from shared.logging import get_logger
+from shared.stream_check import BusState, StreamRecord
+from shared.subjects import EVENTS_STREAM
 
 log = get_logger(__name__)
 
@@ -125,6 +141,9 @@ class OutboxRelay:
         before_mark: Callable[[Sequence[UUID]], Awaitable[None]] | None = None,
         stream_replicas: int = 1,
         events_max_age_days: int = 0,
+        bus: BusState | None = None,
+        stream_check_seconds: float = 1.0,
+        stream_count_seconds: float = 30.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -139,6 +158,15 @@ class OutboxRelay:
         self._stream_replicas = stream_replicas
         self._events_max_age_days = events_max_age_days
         self._wake = asyncio.Event()
+        self.bus = bus if bus is not None else BusState()
+        self._record = StreamRecord(
+            js,
+            EVENTS_STREAM,
+            DISPATCH_SUBJECTS,
+            lambda: published_count(engine, events_max_age_days),
+            identity_seconds=stream_check_seconds,
+            count_seconds=stream_count_seconds,
+        )
 
     def wake(self) -> None:
         """Start the next round now instead of at the next poll (called after each commit)."""
@@ -156,9 +184,10 @@ class OutboxRelay:
             # Cleared before the round: a commit during the round wakes the next one.
             self._wake.clear()
             try:
+                await self._check_stream()
                 result = await self._round()
             except StreamMissing:
-                await self._recover_lost_stream()
+                self._record.forget()
                 continue
             except Exception as exc:  # database or NATS trouble: the rows stay pending
                 delay = self._next_delay(delay)
@@ -188,26 +217,49 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def _recover_lost_stream(self) -> None:
-        """Recreate the streams and publish the whole store again (ARCHITECTURE: recovery).
+    async def _check_stream(self) -> None:
+        """Repair the stream first if it does not hold what was published (when a check is due)."""
+        reason = await self._record.due_loss()
+        if reason is not None:
+            await self._repair(reason)
+        elif self.bus.stream != "complete":
+            self.bus.stream = "complete"
 
-        Nothing else is needed: every event is in the store, republished per work order
-        in version order; the pending rows that follow are duplicates JetStream drops.
+    async def _repair(self, reason: str) -> None:
+        """Refill the stream from the store, replaced first if it must be (ARCHITECTURE: recovery).
+
+        Every event is in the store, republished per work order in version order; the
+        pending rows that follow are duplicates JetStream drops. Under the lock the
+        stream is checked afresh: another process's relay may have repaired it already.
         """
-        log.error("relay.stream_lost", action="recreating the streams and republishing the store")
-        try:
+        async with republish_lock(self._engine):
+            self._record.forget()
+            reason = await self._record.loss() or ""
+            if not reason:
+                return
+            log.error(
+                "relay.stream_lost",
+                reason=reason,
+                action="replacing the stream and republishing the store before any new event",
+            )
+            self.bus.lost("dispatch", reason)
+            # Some of dispatch's events but not all: what follows could not come after
+            # them in order, so the stream starts afresh. A stream without any of them
+            # (new, or holding only notify's events) is filled as it is; notify's events
+            # in it stay, so notify does not race the replacement with its own refill.
+            replace = reason != "stream missing" and await self._record.held() > 0
             count = await republish_all(
                 self._engine,
                 self._js,
                 publish_timeout=self._publish_timeout,
                 stream_replicas=self._stream_replicas,
                 events_max_age_days=self._events_max_age_days,
+                replace_stream=replace,
+                locked=True,
             )
-        except Exception as exc:
-            log.warning("relay.republish_failed", error=describe_error(exc))
-            await asyncio.sleep(self._max_backoff)
-            return
-        log.info("relay.stream_recovered", republished=count)
+            self._record.forget()
+        self.bus.repaired("dispatch", count)
+        log.warning("relay.stream_repaired", republished=count)
 
     def _next_delay(self, delay: float) -> float:
         return min(self._max_backoff, 0.1 if delay == 0 else delay * 2)
@@ -216,6 +268,7 @@ class OutboxRelay:
         if is_sqlite(self._engine):
             return await self._round_on_sqlite()
         async with self._engine.connect() as conn, conn.begin():
+            await pause_during_republish(conn)
             heads, further, more = await self._claim(conn)
             outcome = await self._publish_and_report(heads + further)
             await self._mark(conn, outcome)

@@ -9,20 +9,25 @@ promises order per work order only.
 
 `Nats-Msg-Id` is the event id, so events still inside the duplicate window of a
 surviving stream are dropped; older ones are stored again and consumers skip them by
-event id. Run it with the outbox relay stopped: a relay publishing a work order's
-newest event before the republish reached its older ones would break that order.
+event id. A relay publishing a work order's newest event before the republish reached
+its older ones would break that order, so on PostgreSQL the republish holds a lock
+that every relay round takes shared (`republish_lock`); on SQLite run it with the relay
+stopped (or let the relay do it: it repairs a lost stream by itself).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SOURCE, recorded_from_row
@@ -31,9 +36,50 @@ from shared.envelope import Envelope
 from shared.errors import Unavailable
 from shared.logging import get_logger
 from shared.nats import ensure_streams
-from shared.subjects import event_subject
+from shared.subjects import EVENTS_STREAM, event_subject
 
 log = get_logger(__name__)
+
+DISPATCH_SUBJECTS = ("events.*.*.workorder.>", "events.*.*.project.>")
+"""The subjects dispatch publishes on (the other aggregates' events belong to others)."""
+
+_REPUBLISH_LOCK = 0x776F5F72656C6179
+"""PostgreSQL advisory lock key ('wo_relay'): held by a republish, taken shared by rounds."""
+
+_RETENTION_MARGIN = timedelta(hours=1)
+
+
+@contextlib.asynccontextmanager
+async def republish_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold the republish lock (PostgreSQL; a no-op on SQLite) for the block."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(select(func.pg_advisory_lock(_REPUBLISH_LOCK)))
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(select(func.pg_advisory_unlock(_REPUBLISH_LOCK)))
+            await conn.commit()
+
+
+async def pause_during_republish(conn: AsyncConnection) -> None:
+    """Inside a relay round's transaction: wait while a republish holds the lock (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(select(func.pg_advisory_xact_lock_shared(_REPUBLISH_LOCK)))
+
+
+async def published_count(engine: AsyncEngine, events_max_age_days: int = 0) -> int:
+    """How many events the outbox says JetStream acknowledged (and still keeps, by its max age)."""
+    query = select(func.count()).select_from(t.outbox).where(t.outbox.c.status == "published")
+    if events_max_age_days > 0:
+        # Events near the end of their age may be gone from the stream already.
+        kept_since = datetime.now(UTC) - timedelta(days=events_max_age_days) + _RETENTION_MARGIN
+        query = query.where(t.outbox.c.published_at >= kept_since)
+    async with engine.connect() as conn:
+        return int(await conn.scalar(query) or 0)
 
 
 class RepublishFailed(Unavailable):
@@ -54,10 +100,14 @@ async def republish_all(
     on_progress: Callable[[int, int], None] | None = None,
     stream_replicas: int = 1,
     events_max_age_days: int = 0,
+    replace_stream: bool = False,
+    locked: bool = False,
 ) -> int:
     """Publish every event of the store to JetStream again; return how many were published.
 
-    Creates the streams first if they are missing. At most `max_in_flight` publishes
+    Creates the streams first if they are missing; with `replace_stream`, EVENTS is
+    deleted and created empty first, so the store's order is the only order in it.
+    Holds `republish_lock` unless the caller does (`locked`). At most `max_in_flight` publishes
     await their acknowledgement at once. An event JetStream does not acknowledge is
     retried with back-off; if no progress is made for `retry_timeout` seconds the
     republish stops with `RepublishFailed` (it is safe to run again). `on_progress`
@@ -65,8 +115,38 @@ async def republish_all(
     """
     if batch_size < 1 or max_in_flight < 1:
         raise ValueError("batch_size and max_in_flight must be at least 1")
+    async with contextlib.nullcontext() if locked else republish_lock(engine):
+        return await _republish(
+            engine,
+            js,
+            batch_size,
+            max_in_flight,
+            publish_timeout,
+            retry_timeout,
+            on_progress,
+            stream_replicas,
+            events_max_age_days,
+            replace_stream,
+        )
+
+
+async def _republish(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    batch_size: int,
+    max_in_flight: int,
+    publish_timeout: float,
+    retry_timeout: float,
+    on_progress: Callable[[int, int], None] | None,
+    stream_replicas: int,
+    events_max_age_days: int,
+    replace_stream: bool,
+) -> int:
+    if replace_stream:
+        with contextlib.suppress(NotFoundError):
+            await js.delete_stream(EVENTS_STREAM)
     # The configured stream settings, so a production stream keeps its replicas.
-    await ensure_streams(js, stream_replicas, events_max_age_days)
+    await ensure_streams(js, stream_replicas, events_max_age_days, (EVENTS_STREAM,))
     async with engine.connect() as conn:
         total = int(await conn.scalar(select(func.count()).select_from(t.events)) or 0)
     done = 0

@@ -22,6 +22,8 @@ from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.nats import connect_with_streams
+from shared.stream_check import BusState
+from shared.subjects import EVENTS_STREAM
 from shared.tasks import cancel_and_wait, drain_quietly
 
 
@@ -41,6 +43,8 @@ class Dispatch:
     relay: OutboxRelay | None = None
     scheduler: SlaScheduler | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    bus: BusState = field(default_factory=BusState)
+    """Whether EVENTS holds what was published (shown on `/readyz`)."""
 
     @property
     def nats_connected(self) -> bool:
@@ -87,6 +91,8 @@ async def _run_relay(dispatch: Dispatch) -> None:
         f"{settings.service_name}-relay",
         settings.nats_stream_replicas,
         settings.events_max_age_days,
+        # dispatch alone creates EVENTS: it alone can fill it from its store.
+        owns=(EVENTS_STREAM,),
     )
     relay = OutboxRelay(
         dispatch.engine,
@@ -97,6 +103,9 @@ async def _run_relay(dispatch: Dispatch) -> None:
         clock=dispatch.clock,
         stream_replicas=settings.nats_stream_replicas,
         events_max_age_days=settings.events_max_age_days,
+        bus=dispatch.bus,
+        stream_check_seconds=settings.relay_stream_check_seconds,
+        stream_count_seconds=settings.relay_stream_count_seconds,
     )
     dispatch.relay = relay
     dispatch.store.on_commit(relay.wake)

@@ -34,6 +34,8 @@ from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import create_engine
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
+from shared.stream_check import BusState
+from shared.subjects import EVENTS_STREAM
 from shared.tasks import cancel_and_wait, drain_quietly
 
 log = get_logger(__name__)
@@ -59,6 +61,8 @@ class Notify:
     consumer: EventConsumer | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    bus: BusState = field(default_factory=BusState)
+    """Whether EVENTS holds notify's published events (shown on `/readyz`)."""
 
     @property
     def nats_connected(self) -> bool:
@@ -195,10 +199,12 @@ async def _run_bus(notify: Notify) -> None:
         settings.service_name,
         settings.nats_stream_replicas,
         settings.events_max_age_days,
+        # dispatch creates EVENTS; a stream made here would look complete and be empty.
+        waits_for=(EVENTS_STREAM,),
     )
     await notify.broker.attach(notify.nats)
     js = notify.nats.jetstream()
-    notify.outbox = OutboxPublisher(notify.engine, js, notify.clock)
+    notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
     notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
     notify.tasks.append(asyncio.create_task(notify.outbox.run(), name="notify-outbox"))
     await notify.consumer.run(notify.stop_event)

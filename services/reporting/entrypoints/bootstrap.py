@@ -18,6 +18,7 @@ from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import Database, create_engine
 from shared.nats import connect_with_streams
+from shared.subjects import EVENTS_STREAM, KPI_STREAM
 
 
 @dataclass
@@ -84,6 +85,9 @@ async def _run_bus(reporting: Reporting) -> None:
         settings.service_name,
         settings.nats_stream_replicas,
         settings.events_max_age_days,
+        # reporting publishes the KPIs; dispatch creates EVENTS.
+        owns=(KPI_STREAM,),
+        waits_for=(EVENTS_STREAM,),
     )
     js = reporting.nats.jetstream()
     on_change = None

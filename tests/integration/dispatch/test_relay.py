@@ -52,6 +52,7 @@ class Dispatch:
         publish_timeout: float = 1.0,
         clock: Clock | None = None,
         before_mark: Callable[[Sequence[uuid.UUID]], Awaitable[None]] | None = None,
+        stream_count_seconds: float = 30.0,
     ) -> OutboxRelay:
         """A relay on this process's engine and NATS connection, tuned for quick tests."""
         return OutboxRelay(
@@ -63,6 +64,8 @@ class Dispatch:
             clock=clock or SystemClock(),
             max_backoff=0.5,
             before_mark=before_mark,
+            stream_check_seconds=0.05,
+            stream_count_seconds=stream_count_seconds,
         )
 
 
@@ -348,17 +351,45 @@ async def test_a_lost_events_stream_is_recreated_and_refilled_from_the_store(
     dispatch: Dispatch,
 ) -> None:
     relay = dispatch.relay(publish_timeout=0.5, poll_interval=0.1)
+
+    await _lose_and_refill(dispatch, relay, lambda: dispatch.js.delete_stream(EVENTS_STREAM))
+
+    assert relay.bus.last_loss == "stream missing"
+
+
+async def test_a_stream_that_lost_some_events_is_replaced_and_refilled_in_order(
+    dispatch: Dispatch,
+) -> None:
+    relay = dispatch.relay(publish_timeout=0.5, poll_interval=0.1, stream_count_seconds=0.05)
+    tenant, project = SCOPES[1]
+
+    # One work order's events vanish (an operator's purge): the stream is still there,
+    # with its name, its creation time and its sequence.
+    await _lose_and_refill(
+        dispatch,
+        relay,
+        lambda: dispatch.js.purge_stream(EVENTS_STREAM, subject=f"events.{tenant}.{project}.>"),
+    )
+
+    assert relay.bus.last_loss is not None
+    assert relay.bus.last_loss.startswith("messages missing")
+
+
+async def _lose_and_refill(
+    dispatch: Dispatch, relay: OutboxRelay, lose: Callable[[], Awaitable[object]]
+) -> None:
+    """Publish 12 events, `lose` them, append 8: the relay puts all 20 back in order."""
     dispatch.store.on_commit(relay.wake)
     versions = {i: await append(dispatch.store, i, 0, count=3) for i in range(4)}
 
     async with running(relay):
         await eventually(lambda: _no_pending(dispatch.engine))
-        await dispatch.js.delete_stream(EVENTS_STREAM)
+        await lose()
         for i in range(4):
             versions[i] = await append(dispatch.store, i, versions[i], count=2)
 
         async def refilled() -> bool:
-            if await pending_rows(dispatch.engine):
+            if await pending_rows(dispatch.engine) or relay.bus.losses == 0:
                 return False
             try:
                 return len(await stream_messages(dispatch.js)) == 20
@@ -370,6 +401,8 @@ async def test_a_lost_events_stream_is_recreated_and_refilled_from_the_store(
     assert_each_event_once_in_version_order(
         await stream_messages(dispatch.js), await stored_event_ids(dispatch.engine)
     )
+    assert relay.bus.stream == "complete"
+    assert relay.bus.losses == 1
 
 
 async def _no_pending(engine: AsyncEngine) -> bool:

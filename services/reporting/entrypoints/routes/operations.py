@@ -29,7 +29,9 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", response_class=Response, summary="Readiness")
 async def readyz(reporting: ReportingDep) -> Response:
     """Ready when the database answers; NATS being down only delays new figures."""
-    return await readiness(reporting.database.engine, reporting.nats_connected)
+    return await readiness(
+        reporting.database.engine, reporting.nats_connected, reporting.settings.instance_id
+    )
 
 
 @router.get("/v1/projector", summary="How far the projector has read EVENTS")
