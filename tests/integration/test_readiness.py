@@ -27,7 +27,10 @@ async def test_readyz_answers_503_without_the_drivers_words(
     app = FastAPI()
     app.include_router(router)
     running = SimpleNamespace(
-        engine=engine, database=SimpleNamespace(engine=engine), nats_connected=True
+        engine=engine,
+        database=SimpleNamespace(engine=engine),
+        nats_connected=True,
+        settings=SimpleNamespace(instance_id=None),
     )
     setattr(app.state, name, running)
     try:
