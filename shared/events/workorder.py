@@ -203,7 +203,12 @@ class PostponementOverrideGranted(EventData):
 
 
 class Postponed(EventData):
-    """The promised time moved later; the resident was told before the old deadline."""
+    """The promised time moved later; the resident was told before the old deadline.
+
+    `approved_by` is set when the new time is beyond the usual limit (7 days from the
+    postponement) and a supervisor or manager approved it; absent in events recorded
+    before the limit applied to postponements.
+    """
 
     type_name = "workorder.postponed"
 
@@ -211,6 +216,7 @@ class Postponed(EventData):
     new_due_at: AwareDatetime
     reason: Text
     postponement_number: Annotated[int, Field(ge=1)]
+    approved_by: PersonId | None = None
 
 
 class ProgressReported(EventData):

@@ -123,6 +123,11 @@ class ClockRule(BaseModel):
             return self.urgent_target
         return self.target if isinstance(self.target, timedelta) else None
 
+    def unpromised_target(self, urgency: Urgency) -> timedelta | None:
+        """The target of a clock of this rule while nothing is promised: the rule's own
+        target, or its `until_promised` default; None when only a promise sets it."""
+        return self.target_for(urgency) or self.until_promised
+
     def samples(self, work_order_id: str) -> bool:
         """Whether the clock runs on this work order: the same answer on every call."""
         if self.sampling_rate >= 1:

@@ -181,6 +181,24 @@ def _answer_offer(
     ]
 
 
+def _require_arrival_not_overdue(
+    state: WorkOrderState, command: AgreeArrivalDelay, now: datetime
+) -> None:
+    """A delay is agreed before the arrival deadline (若无法在三分钟赶到,应事先跟客户解释,
+    取得客户的谅解): after it the promise is already broken, and the resident must not be
+    told of an agreement that came too late. At the due instant itself it is still in time.
+    """
+    due = state.arrival_due_at
+    if due is not None and now > due:
+        refuse(
+            state,
+            command,
+            f"the arrival deadline {due.isoformat()} has passed; a delay is agreed with the "
+            "resident beforehand",
+            "deadline_passed",
+        )
+
+
 def _decide_on(
     state: WorkOrderState, command: Command, actor: Actor, now: datetime
 ) -> list[EventData]:
@@ -219,6 +237,7 @@ def _decide_on(
         case AgreeArrivalDelay():
             require_status(state, command, _BEFORE_ARRIVAL)
             require_future(command.agreed_arrival_at, now, "the agreed arrival time")
+            _require_arrival_not_overdue(state, command, now)
             return [
                 ArrivalDelayAgreed(
                     agreed_arrival_at=command.agreed_arrival_at, reason=command.reason

@@ -21,7 +21,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.events.base import EventData
-from shared.events.sla import SlaClockEvent
+from shared.events.sla import (
+    ClockName,
+    SlaClockCancelled,
+    SlaClockEvent,
+    SlaClockMet,
+    SlaClockPaused,
+    SlaClockRecalculated,
+    SlaClockResumed,
+    SlaClockStarted,
+)
 from shared.events.workorder import (
     AppointmentMissed,
     AppointmentScheduled,
@@ -128,6 +137,9 @@ class WorkOrderState:
     """Everyone offered the work so far; a re-offer goes to someone else."""
     dispatch_pending: bool = False
     """In the pending-dispatch queue (待派单) until someone is assigned."""
+    arrival_due_at: datetime | None = None
+    """The arrival deadline in force while the arrival clock runs (from its SLA events):
+    a delay can be agreed only before it."""
     version: int = 1
 
     @property
@@ -263,12 +275,27 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case UrgencyChanged(to_urgency=to_urgency):
             return replace(state, urgency=to_urgency)
         case SlaClockEvent():
-            # The clocks' own facts live on the same stream; they change no field here.
-            return state
+            # The clocks' own facts live on the same stream; only the arrival deadline is
+            # kept here, because whether a delay may still be agreed depends on it.
+            return _arrival_deadline(state, event)
         case WorkOrderReported():
             raise UnfoldableEvent("a work order is reported only once")
         case _:
             raise UnfoldableEvent(f"{event.type_name} is not a work-order event")
+
+
+def _arrival_deadline(state: WorkOrderState, event: SlaClockEvent) -> WorkOrderState:
+    if event.clock is not ClockName.ARRIVAL:
+        return state
+    match event:
+        case SlaClockStarted(due_at=due) | SlaClockResumed(due_at=due):
+            return replace(state, arrival_due_at=due)
+        case SlaClockRecalculated(due_at=due):
+            # While paused no deadline runs; the resume sets it again.
+            return state if state.arrival_due_at is None else replace(state, arrival_due_at=due)
+        case SlaClockPaused() | SlaClockMet() | SlaClockCancelled():
+            return replace(state, arrival_due_at=None)
+    return state  # a warning, breach or step moves no deadline
 
 
 def _nobody_to_send(state: WorkOrderState) -> WorkOrderState:

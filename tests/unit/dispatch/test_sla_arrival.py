@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from services.dispatch.domain.commands import (
     AgreeArrivalDelay,
     Arrive,
@@ -12,6 +14,7 @@ from services.dispatch.domain.commands import (
     MissAppointment,
     ScheduleAppointment,
 )
+from shared.errors import InvalidTransition
 from shared.events.sla import (
     ClockName,
     SlaClockBreached,
@@ -138,17 +141,26 @@ def test_the_agreed_time_itself_can_be_missed() -> None:
     assert not met.on_time and met.missed_with_consent
 
 
-def test_a_delay_agreed_after_the_deadline_does_not_undo_the_breach() -> None:
+def test_delay_agreed_after_arrival_deadline_is_refused() -> None:
     story = reported_and_assigned()
     story.wait(4 * MINUTE)
+    late = AgreeArrivalDelay(agreed_arrival_at=story.now + 30 * MINUTE, reason="too late")
 
-    events = story.do(
-        AgreeArrivalDelay(agreed_arrival_at=story.now + 30 * MINUTE, reason="too late")
-    )
+    with pytest.raises(InvalidTransition) as refused:
+        story.do(late)
 
-    assert events == []
+    assert refused.value.code == "deadline_passed"
     assert story.at(ClockName.ARRIVAL).due_at == MONDAY_9AM + 3 * MINUTE
     assert not story.at(ClockName.ARRIVAL).consent
+
+
+def test_delay_agreed_at_the_arrival_deadline_itself_is_in_time() -> None:
+    story = reported_and_assigned()
+    story.wait(3 * MINUTE)
+
+    [moved] = story.do(AgreeArrivalDelay(agreed_arrival_at=story.now + 30 * MINUTE, reason="busy"))
+
+    assert isinstance(moved, SlaClockRecalculated) and moved.with_consent
 
 
 def test_a_missed_appointment_pauses_arrival_until_a_new_one_is_booked() -> None:

@@ -645,12 +645,49 @@ def test_postponement_without_a_commitment_is_refused() -> None:
     assert refused.value.code == "no_commitment"
 
 
-def test_postponement_beyond_seven_days_is_not_limited() -> None:
+def test_postponement_beyond_seven_days_is_refused() -> None:
     story, due = _committed()
 
-    story.do(Postpone(new_due_at=due + timedelta(days=30), reason="import part"), TECHNICIAN)
+    with pytest.raises(InvalidInput) as refused:
+        story.do(Postpone(new_due_at=due + timedelta(days=30), reason="import part"), TECHNICIAN)
 
-    assert story.current.commitment_due_at == due + timedelta(days=30)
+    assert refused.value.code == "commitment_too_far"
+    assert story.current.commitment_due_at == due
+    assert story.current.postponements == 0
+
+
+def test_postponement_up_to_seven_days_from_now_needs_no_override() -> None:
+    story, _ = _committed()
+
+    [event] = story.do(
+        Postpone(new_due_at=story.now + timedelta(days=7), reason="parts"), CUSTOMER_SERVICE
+    )
+
+    assert isinstance(event, Postponed) and event.approved_by is None
+
+
+@pytest.mark.parametrize("manager", [SUPERVISOR, PROJECT_MANAGER])
+def test_postponement_beyond_seven_days_with_a_managers_override_is_approved_by_them(
+    manager: Actor,
+) -> None:
+    story, due = _committed()
+    far = due + timedelta(days=30)
+
+    events = story.do(
+        Postpone(new_due_at=far, reason="import part", override_reason="only supplier abroad"),
+        manager,
+    )
+
+    assert events == [
+        Postponed(
+            previous_due_at=due,
+            new_due_at=far,
+            reason="import part",
+            postponement_number=1,
+            approved_by=manager.subject,
+        )
+    ]
+    assert story.current.commitment_due_at == far
 
 
 # Complaints (有效投诉) --------------------------------------------------------------------
