@@ -159,6 +159,17 @@ class AppointmentMissed(EventData):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
+class NoVisitNeeded(EventData):
+    """Customer service settled a complaint or suggestion without a visit (at the desk, on
+    the phone): the arrival promise (三分钟) concerns only requests someone must go to, so
+    it is kept. `recorded_by` is who decided it, `reason` why."""
+
+    type_name = "workorder.no_visit_needed"
+
+    recorded_by: PersonId
+    reason: Text
+
+
 class WorkStarted(EventData):
     """Work began on site."""
 
@@ -404,6 +415,7 @@ WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     Arrived,
     AppointmentScheduled,
     AppointmentMissed,
+    NoVisitNeeded,
     WorkStarted,
     WorkPaused,
     WorkResumed,

@@ -188,6 +188,17 @@ class MissAppointment(Command):
     note: Note | None = Field(default=None, description="Where the notice was left, etc.")
 
 
+class RecordNoVisitNeeded(Command):
+    """Record that a complaint or suggestion needs nobody on site (settled at the desk or on
+    the phone): the arrival promise is kept, and customer service may then complete it."""
+
+    name = "record-no-visit-needed"
+
+    reason: Text = Field(
+        description="Why no visit is needed.", examples=["explained the billing by phone"]
+    )
+
+
 class StartWork(Command):
     """Start the work on site."""
 
@@ -346,6 +357,7 @@ WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
         Arrive,
         ScheduleAppointment,
         MissAppointment,
+        RecordNoVisitNeeded,
         StartWork,
         Pause,
         Resume,

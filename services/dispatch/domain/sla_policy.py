@@ -157,10 +157,13 @@ _CANCELLED = "workorder.cancelled"
 _COMPLETED = "workorder.completed"
 _REOPENED = "workorder.reopened"
 _FEEDBACK_GIVEN = "workorder.feedback_given"
+_BOOKED = "workorder.appointment_scheduled"
 # A missed appointment stops the clock until the resident books again (在业户预约的时间上门而家中无人).
-_UNTIL_REBOOKED = PauseRule(
-    on="workorder.appointment_missed", until=("workorder.appointment_scheduled",)
-)
+_UNTIL_REBOOKED = PauseRule(on="workorder.appointment_missed", until=(_BOOKED,))
+
+DEFAULT_APPOINTMENT_GRACE = timedelta(minutes=15)
+"""How late after a booked time an arrival still keeps the promise, by default: a visit
+booked for 14:00 is on time until 14:15 (traffic, a lift, finding the unit)."""
 _RESOLUTION_PAUSES = (
     PauseRule(
         on="workorder.paused",
@@ -183,13 +186,15 @@ def default_policy(
     follow_up_within: timedelta = timedelta(days=3),
     repair_follow_up_rate: float = 0.3,
     resolution_default: timedelta = timedelta(days=2),
+    appointment_grace: timedelta = DEFAULT_APPOINTMENT_GRACE,
 ) -> SlaPolicy:
     """The promises of DOMAIN.md as a policy; the arguments are the choices it leaves open.
 
     Complaint feedback is due in one calendar day, or in one working day (8 h of office
     time) with `complaint_feedback_on_working_days`. Arrival is measured to the agreed time
-    once the resident agrees to a delay, and is cancelled when a complaint is completed
-    without a visit. The reply after a fix concerns repairs and complaints; suggestions
+    once the resident agrees to a delay, to the booked time plus `appointment_grace` once a
+    visit is booked at the resident's request (在业户预约的时间上门), and is cancelled when a
+    complaint is completed without a visit. The reply after a fix concerns repairs and complaints; suggestions
     have their own feedback clock.
     """
     calendars = default_calendars(tz)
@@ -202,10 +207,12 @@ def default_policy(
             kinds=repair_or_complaint,
             target=timedelta(minutes=3),
             start_on=(_REPORTED,),
-            stop_on=("workorder.arrived",),
+            # Settled without a visit: the promise holds only where someone must go.
+            stop_on=("workorder.arrived", "workorder.no_visit_needed"),
             cancel_on=(_CANCELLED, _COMPLETED),
             pause_on=(_UNTIL_REBOOKED,),
-            retarget_on=("workorder.arrival_delay_agreed",),
+            retarget_on=("workorder.arrival_delay_agreed", _BOOKED),
+            appointment_grace=appointment_grace,
         ),
         ClockRule(
             name=ClockName.FEEDBACK,

@@ -47,6 +47,7 @@ from services.dispatch.domain.commands import (
     Postpone,
     Reassign,
     RecordFollowUp,
+    RecordNoVisitNeeded,
     Reopen,
     ReportProgress,
     ReportWorkOrder,
@@ -89,6 +90,7 @@ from shared.events.workorder import (
     FeedbackGiven,
     FollowUpRecorded,
     Location,
+    NoVisitNeeded,
     OwnerTransferred,
     ProgressReported,
     Reassigned,
@@ -199,6 +201,30 @@ def _require_arrival_not_overdue(
         )
 
 
+def _no_visit_needed(
+    state: WorkOrderState, command: RecordNoVisitNeeded, actor: Actor
+) -> NoVisitNeeded:
+    """三分钟服务承诺 holds where someone must go to the place the resident named; a complaint
+    or suggestion settled at the desk or on the phone needs nobody there. Repairs and
+    cleaning always need someone on site.
+    """
+    if state.kind not in _NO_VISIT_KINDS:
+        raise InvalidInput(
+            f"a {state.kind.value} needs someone on site; only complaints and suggestions "
+            "may be settled without a visit",
+            code="visit_required",
+        )
+    require_status(state, command, _BEFORE_ARRIVAL)
+    if state.no_visit_needed_by is not None:
+        refuse(
+            state,
+            command,
+            f"{state.no_visit_needed_by} already recorded that no visit is needed",
+            "no_visit_already_recorded",
+        )
+    return NoVisitNeeded(recorded_by=actor.subject, reason=command.reason)
+
+
 def _decide_on(
     state: WorkOrderState, command: Command, actor: Actor, now: datetime
 ) -> list[EventData]:
@@ -255,7 +281,18 @@ def _decide_on(
             require_status(state, command, _BEFORE_ARRIVAL)
             if state.appointment_at is None:
                 refuse(state, command, "no appointment is booked", "no_appointment")
+            if now < state.appointment_at:
+                # 在业户预约的时间上门而家中无人: nobody can be missed before the time comes,
+                # and the resident would be told nobody was home at a time still ahead.
+                refuse(
+                    state,
+                    command,
+                    f"the appointment at {state.appointment_at.isoformat()} has not come yet",
+                    "appointment_not_due",
+                )
             return [AppointmentMissed(appointment_at=state.appointment_at, note=command.note)]
+        case RecordNoVisitNeeded():
+            return [_no_visit_needed(state, command, actor)]
         case StartWork():
             require_status(state, command, {Status.ON_SITE})
             return [WorkStarted()]

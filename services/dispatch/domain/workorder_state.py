@@ -4,8 +4,8 @@
 `workorder.decide`, so the only thing it refuses is a stream that cannot be a work order
 (no report first, a second report, or an event of another aggregate).
 
-Reopening starts a new cycle: arrival, appointment, commitment, completion and closing
-are cleared, while the postponement count is kept, because the rule "never postpone the
+Reopening starts a new cycle: arrival, appointment, no-visit-needed, commitment,
+completion and closing are cleared, while the postponement count is kept, because the rule "never postpone the
 same matter twice" (不得出现同一件事情有两次推迟处理) still applies to a problem that came back.
 """
 
@@ -49,6 +49,7 @@ from shared.events.workorder import (
     FeedbackGiven,
     FollowUpRecorded,
     Location,
+    NoVisitNeeded,
     Offered,
     OfferExpired,
     OwnerTransferred,
@@ -137,6 +138,8 @@ class WorkOrderState:
     """Everyone offered the work so far; a re-offer goes to someone else."""
     dispatch_pending: bool = False
     """In the pending-dispatch queue (待派单) until someone is assigned."""
+    no_visit_needed_by: str | None = None
+    """Who recorded that nobody needs to go (a complaint or suggestion settled by talking)."""
     arrival_due_at: datetime | None = None
     """The arrival deadline in force while the arrival clock runs (from its SLA events):
     a delay can be agreed only before it."""
@@ -238,6 +241,9 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case AppointmentMissed():
             # The resident has to book again; until then there is no appointment.
             return replace(state, appointment_at=None)
+        case NoVisitNeeded(recorded_by=recorded_by):
+            # Nobody is to be sent any more: the offers end and it leaves the queue.
+            return replace(_nobody_to_send(state), no_visit_needed_by=recorded_by)
         case WorkStarted():
             return replace(state, status=Status.IN_PROGRESS)
         case WorkPaused(reason=reason):
@@ -315,6 +321,7 @@ def _reopened(state: WorkOrderState) -> WorkOrderState:
         reopen_count=state.reopen_count + 1,
         appointment_at=None,
         agreed_arrival_at=None,
+        no_visit_needed_by=None,
         arrived_at=None,
         commitment_due_at=None,
         commitment_approved_by=None,
