@@ -74,7 +74,13 @@ class Reporter(BaseModel):
 
 
 class WorkOrderReported(EventData):
-    """A work order was received; `owner` is the first receiver (首按责任制)."""
+    """A work order was received; `owner` is the first receiver (首按责任制).
+
+    `received_at` is when the request came in (the call, the visit to the desk) when staff
+    entered it later, with `received_at_entered_by` the one who entered that time; the SLA
+    clocks run from it. Absent (as in events recorded before the field existed): the
+    request was received when the event was recorded.
+    """
 
     type_name = "workorder.reported"
 
@@ -86,6 +92,8 @@ class WorkOrderReported(EventData):
     channel: Channel
     description: Text
     owner: PersonId
+    received_at: AwareDatetime | None = None
+    received_at_entered_by: PersonId | None = None
 
 
 class OwnerTransferred(EventData):

@@ -109,6 +109,15 @@ class ReportWorkOrder(Command):
         ),
         examples=["cs-li"],
     )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "When the request came in (the call, the visit to the desk), if it is entered "
+            "later; the SLA clocks run from it. Not in the future, and at most the SLA "
+            "policy's `received_at_max_age` (24 hours by default) in the past."
+        ),
+        examples=["2024-05-01T09:58:00+08:00"],
+    )
 
 
 class TransferOwner(Command):

@@ -39,6 +39,9 @@ Choices where the brief was silent:
   warnings and ladder steps the new target puts back in the future are raised again.
 - Steps after a breach are wall-clock delays from the breached due time (notify decides
   who is on duty); a clock paused after its breach fires the ones it missed on resuming.
+- A report entered after the request came in (`received_at`) starts its clocks at that
+  instant: the started event carries `started_at` and the business time already elapsed,
+  and a deadline already passed is breached by the next scheduler pass.
 - Event-driven escalations carry the version of the policy whose ladder they follow.
 - A running clock follows the policy version it started under (its rule's triggers, its
   warning thresholds, its ladder, its calendar) until an explicit recalculation moves it;
@@ -78,6 +81,7 @@ from shared.events.workorder import (
     Postponed,
     PostponementOverrideGranted,
     Reopened,
+    WorkOrderReported,
     WorkPaused,
 )
 
@@ -213,27 +217,30 @@ def _start(
     event: EventData,
 ) -> None:
     calendar = policy.calendar(rule.calendar)
+    began = _received_at(event) or out.at
     target = rule.target_for(work_order.urgency)
     promised = target is None
     if target is None:
         due = _promised_instant(event, rule) or work_order.commitment_due_at
         if due is not None:
-            target = calendar.elapsed(out.at, due)
+            target = calendar.elapsed(began, due)
         elif rule.until_promised is not None:
             # Nothing promised yet: the default runs until a commitment moves it.
             promised = False
             target = rule.until_promised
-            due = calendar.add(out.at, target)
+            due = calendar.add(began, target)
         else:
             return  # nothing was promised yet; the commitment will start it
     else:
-        due = calendar.add(out.at, target)
+        due = calendar.add(began, target)
+    elapsed = calendar.elapsed(began, out.at)
     started = SlaClockStarted(
         clock=rule.name,
         cycle=previous.cycle + 1 if previous is not None else 1,
         policy_version=policy.version,
-        elapsed_seconds=0.0,
-        remaining_seconds=target.total_seconds(),
+        elapsed_seconds=elapsed.total_seconds(),
+        remaining_seconds=(target - elapsed).total_seconds(),
+        started_at=None if began == out.at else began,
         due_at=due,
         calendar=rule.calendar,
         target_seconds=target.total_seconds(),
@@ -241,6 +248,13 @@ def _start(
         promised=promised,
     )
     out.emit(started)
+
+
+def _received_at(event: EventData) -> datetime | None:
+    """When a request entered after the fact came in: its clocks run from then."""
+    if isinstance(event, WorkOrderReported) and event.received_at is not None:
+        return utc(event.received_at)
+    return None
 
 
 def _retarget(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +29,7 @@ from services.dispatch.domain.sla_rules import (
     PauseRule,
 )
 from services.dispatch.domain.workorder_state import WorkOrderState
+from shared.errors import InvalidInput
 from shared.events.sla import ClockName, EscalationRole
 from shared.events.workorder import PauseReason, WorkOrderKind
 
@@ -59,6 +60,10 @@ def default_calendars(tz: str | None = None) -> dict[str, BusinessCalendar]:
     }
 
 
+DEFAULT_RECEIVED_AT_MAX_AGE = timedelta(hours=24)
+"""How far back a report's `received_at` may lie unless the policy says otherwise."""
+
+
 class SlaPolicy(BaseModel):
     """A tenant's SLA policy at one version; running clocks remember the version they began under."""
 
@@ -69,6 +74,9 @@ class SlaPolicy(BaseModel):
     clocks: tuple[ClockRule, ...] = ()
     warning_thresholds: tuple[Fraction, ...] = (0.5, 0.8)
     escalation: tuple[EscalationStep, ...] = ()
+    received_at_max_age: timedelta = Field(default=DEFAULT_RECEIVED_AT_MAX_AGE, gt=timedelta(0))
+    """How far in the past a report's `received_at` may lie: a request entered after the
+    call is timed from the call, but not from an arbitrary past."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -84,6 +92,15 @@ class SlaPolicy(BaseModel):
         if len(set(steps)) != len(steps):
             raise ValueError("two escalation steps have the same trigger and level")
         return self
+
+    def check_received_at(self, received_at: datetime, now: datetime) -> None:
+        """Refuse a report's `received_at` further back than `received_at_max_age`."""
+        if now - received_at > self.received_at_max_age:
+            raise InvalidInput(
+                f"received_at may be at most {self.received_at_max_age} before now "
+                "(the tenant's SLA policy); enter the request as received now",
+                code="received_too_long_ago",
+            )
 
     def rules_for(self, work_order: WorkOrderState, project: str | None) -> list[ClockRule]:
         """The rule of each clock name that applies to the work order, in `ClockName` order."""

@@ -135,19 +135,27 @@ def decide(
         if state is not None:
             raise Conflict("this work order was already reported", code="work_order_exists")
         authorize(command, actor, None)
-        return [_report(command, actor)]
+        return [_report(command, actor, now)]
     if state is None:
         raise NotFound("no such work order", code="unknown_work_order")
     authorize(command, actor, state)
     return _decide_on(state, command, actor, now)
 
 
-def _report(command: ReportWorkOrder, actor: Actor) -> WorkOrderReported:
+def _report(command: ReportWorkOrder, actor: Actor, now: datetime) -> WorkOrderReported:
     reporter = published(command.reporter, Reporter)
     if actor.role is Role.RESIDENT and reporter.resident_id is None:
         # Ties the order to the resident's login so they can follow and rate it.
         reporter = reporter.model_copy(update={"resident_id": actor.subject})
+    received_at = command.received_at
+    if received_at is not None and received_at > now:
+        raise InvalidInput(
+            "received_at is when the request came in; it cannot be in the future",
+            code="received_in_future",
+        )
     return WorkOrderReported(
+        received_at=received_at,
+        received_at_entered_by=actor.subject if received_at is not None else None,
         kind=command.kind,
         category=command.category,
         urgency=command.urgency,

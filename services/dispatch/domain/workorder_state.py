@@ -111,6 +111,8 @@ class WorkOrderState:
     channel: Channel
     reported_at: datetime
     updated_at: datetime
+    received_at: datetime | None = None
+    """When the request came in: the report's `received_at`, else when it was recorded."""
     assignee: str | None = None
     assigned_at: datetime | None = None
     appointment_at: datetime | None = None
@@ -190,6 +192,7 @@ def evolve(state: WorkOrderState | None, event: EventData, occurred_at: datetime
             channel=event.channel,
             reported_at=occurred_at,
             updated_at=occurred_at,
+            received_at=event.received_at or occurred_at,
         )
     changed = _apply(state, event, occurred_at)
     return replace(changed, version=state.version + 1, updated_at=occurred_at)
