@@ -210,9 +210,10 @@ def default_policy(
     Complaint feedback is due in one calendar day, or in one working day (8 h of office
     time) with `complaint_feedback_on_working_days`. Arrival is measured to the agreed time
     once the resident agrees to a delay, to the booked time plus `appointment_grace` once a
-    visit is booked at the resident's request (在业户预约的时间上门), and is cancelled when a
-    complaint is completed without a visit. The reply after a fix concerns repairs and complaints; suggestions
-    have their own feedback clock.
+    visit is booked at the resident's request (在业户预约的时间上门), and is met when customer
+    service records that no visit is needed; it is cancelled when a complaint is completed
+    without a visit. The reply after a fix concerns repairs and complaints; suggestions have
+    their own feedback clock.
     """
     calendars = default_calendars(tz)
     working_day = calendars["working_days"].working_day_length()

@@ -6,8 +6,9 @@ elapsed is kept, so time spent paused stays uncounted. A due time promised to th
 (a commitment, a postponement, an agreed arrival time, a booked visit) is kept as well;
 other clocks get the target of the rule that now applies (the urgent one for an urgent
 order) on the rule's calendar, and a clock that runs to a default until something is
-promised (`until_promised`, the resolution clock's 2 days) gets the new default. Clocks the newer policy adds are not started retroactively; a running clock the
-policy no longer has is cancelled.
+promised (`until_promised`, the resolution clock's 2 days) gets the new default. Clocks
+the newer policy adds are not started retroactively; a running clock the policy no longer
+has is cancelled.
 """
 
 from __future__ import annotations

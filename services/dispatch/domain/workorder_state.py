@@ -5,8 +5,9 @@
 (no report first, a second report, or an event of another aggregate).
 
 Reopening starts a new cycle: arrival, appointment, no-visit-needed, commitment,
-completion and closing are cleared, while the postponement count is kept, because the rule "never postpone the
-same matter twice" (不得出现同一件事情有两次推迟处理) still applies to a problem that came back.
+completion and closing are cleared, while the postponement count is kept, because the
+rule "never postpone the same matter twice" (不得出现同一件事情有两次推迟处理) still applies
+to a problem that came back.
 """
 
 from __future__ import annotations
