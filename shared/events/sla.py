@@ -70,10 +70,14 @@ class SlaClockStarted(SlaClockEvent):
 
     `promised` says the due time is an instant promised to the resident (a commitment);
     a recalculation under a newer policy keeps such an instant instead of a rule's target.
+    `started_at` is set when the clock began counting before the event was recorded (a
+    report entered after the request came in: its `received_at`); absent, the clock began
+    at the event's time. `elapsed_seconds` is then what it counted up to the event.
     """
 
     type_name = "workorder.sla_clock_started"
 
+    started_at: AwareDatetime | None = None
     due_at: AwareDatetime
     calendar: ShortText
     target_seconds: Seconds

@@ -74,7 +74,13 @@ class Reporter(BaseModel):
 
 
 class WorkOrderReported(EventData):
-    """A work order was received; `owner` is the first receiver (首按责任制)."""
+    """A work order was received; `owner` is the first receiver (首按责任制).
+
+    `received_at` is when the request came in (the call, the visit to the desk) when staff
+    entered it later, with `received_at_entered_by` the one who entered that time; the SLA
+    clocks run from it. Absent (as in events recorded before the field existed): the
+    request was received when the event was recorded.
+    """
 
     type_name = "workorder.reported"
 
@@ -86,6 +92,8 @@ class WorkOrderReported(EventData):
     channel: Channel
     description: Text
     owner: PersonId
+    received_at: AwareDatetime | None = None
+    received_at_entered_by: PersonId | None = None
 
 
 class OwnerTransferred(EventData):
@@ -159,6 +167,17 @@ class AppointmentMissed(EventData):
     note: Annotated[str, Field(max_length=500)] | None = None
 
 
+class NoVisitNeeded(EventData):
+    """Customer service settled a complaint or suggestion without a visit (at the desk, on
+    the phone): the arrival promise (三分钟) concerns only requests someone must go to, so
+    it is kept. `recorded_by` is who decided it, `reason` why."""
+
+    type_name = "workorder.no_visit_needed"
+
+    recorded_by: PersonId
+    reason: Text
+
+
 class WorkStarted(EventData):
     """Work began on site."""
 
@@ -203,7 +222,12 @@ class PostponementOverrideGranted(EventData):
 
 
 class Postponed(EventData):
-    """The promised time moved later; the resident was told before the old deadline."""
+    """The promised time moved later; the resident was told before the old deadline.
+
+    `approved_by` is set when the new time is beyond the usual limit (7 days from the
+    postponement) and a supervisor or manager approved it; absent in events recorded
+    before the limit applied to postponements.
+    """
 
     type_name = "workorder.postponed"
 
@@ -211,6 +235,7 @@ class Postponed(EventData):
     new_due_at: AwareDatetime
     reason: Text
     postponement_number: Annotated[int, Field(ge=1)]
+    approved_by: PersonId | None = None
 
 
 class ProgressReported(EventData):
@@ -398,6 +423,7 @@ WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     Arrived,
     AppointmentScheduled,
     AppointmentMissed,
+    NoVisitNeeded,
     WorkStarted,
     WorkPaused,
     WorkResumed,

@@ -109,6 +109,15 @@ class ReportWorkOrder(Command):
         ),
         examples=["cs-li"],
     )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "When the request came in (the call, the visit to the desk), if it is entered "
+            "later; the SLA clocks run from it. Not in the future, and at most the SLA "
+            "policy's `received_at_max_age` (24 hours by default) in the past."
+        ),
+        examples=["2024-05-01T09:58:00+08:00"],
+    )
 
 
 class TransferOwner(Command):
@@ -186,6 +195,17 @@ class MissAppointment(Command):
     name = "miss-appointment"
 
     note: Note | None = Field(default=None, description="Where the notice was left, etc.")
+
+
+class RecordNoVisitNeeded(Command):
+    """Record that a complaint or suggestion needs nobody on site (settled at the desk or on
+    the phone): the arrival promise is kept, and customer service may then complete it."""
+
+    name = "record-no-visit-needed"
+
+    reason: Text = Field(
+        description="Why no visit is needed.", examples=["explained the billing by phone"]
+    )
 
 
 class StartWork(Command):
@@ -346,6 +366,7 @@ WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
         Arrive,
         ScheduleAppointment,
         MissAppointment,
+        RecordNoVisitNeeded,
         StartWork,
         Pause,
         Resume,

@@ -6,8 +6,9 @@ one postponement is allowed; each further one needs an override by a supervisor 
 project manager, recorded as its own event before the postponement. 因故未能在承诺时间内
 处理的应及时通知对方: a postponement is accepted only before the current deadline.
 
-The 7-day limit is not applied to postponements: they are already limited in number and
-must be announced in time, and the brief left it open.
+The 7-day limit applies to a postponed time as well, measured from when the new time is
+promised: otherwise one postponement would lift it. The same override lets a supervisor
+or project manager go beyond it, recorded as `approved_by` on the postponement.
 """
 
 from __future__ import annotations
@@ -40,16 +41,24 @@ def decide_commitment(
             "commitment_exists",
         )
     require_future(command.due_at, now, "the promised time")
-    if command.due_at - now <= MAX_COMMITMENT:
-        return CommitmentMade(due_at=command.due_at)
-    if not command.override_reason:
+    approved_by = _approval(command.due_at, now, command.override_reason, actor)
+    return CommitmentMade(due_at=command.due_at, approved_by=approved_by)
+
+
+def _approval(
+    due_at: datetime, now: datetime, override_reason: str | None, actor: Actor
+) -> str | None:
+    """Who approved a promise beyond 7 days (None within them); refused without an override."""
+    if due_at - now <= MAX_COMMITMENT:
+        return None
+    if not override_reason:
         raise InvalidInput(
             "a promise may be at most 7 days ahead (承诺时间一般不超过一周) unless a supervisor "
             "or project manager gives an override reason",
             code="commitment_too_far",
         )
     # authorize() already refused override reasons from anyone but supervisors and managers.
-    return CommitmentMade(due_at=command.due_at, approved_by=actor.subject)
+    return actor.subject
 
 
 def decide_postponement(
@@ -57,7 +66,8 @@ def decide_postponement(
 ) -> list[EventData]:
     """Move the promise later: `Postponed`, preceded by the override when it is not the first.
 
-    An override reason given with the first postponement is not needed and not recorded.
+    An override reason given with the first postponement within 7 days is not needed and not
+    recorded; beyond 7 days it is the approval (`approved_by`).
     """
     require_status(state, command, OPEN_STATUSES)
     due = state.commitment_due_at
@@ -75,6 +85,7 @@ def decide_postponement(
         raise InvalidInput(
             f"the new time must be later than the promised {due.isoformat()}", code="not_later"
         )
+    approved_by = _approval(command.new_due_at, now, command.override_reason, actor)
     events: list[EventData] = []
     if state.postponements >= 1:
         if not command.override_reason:
@@ -95,6 +106,7 @@ def decide_postponement(
             new_due_at=command.new_due_at,
             reason=command.reason,
             postponement_number=state.postponements + 1,
+            approved_by=approved_by,
         )
     )
     return events

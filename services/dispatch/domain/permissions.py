@@ -34,6 +34,7 @@ from services.dispatch.domain.commands import (
     Reassign,
     RecalculateSla,
     RecordFollowUp,
+    RecordNoVisitNeeded,
     RegisterProject,
     Reopen,
     ReportProgress,
@@ -91,9 +92,11 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     StartWork: {_TECH: _OWN},
     Pause: {_TECH: _OWN},
     Resume: {_TECH: _OWN},
-    Complete: {_TECH: _OWN},
+    # Customer service only when no visit was needed (checked in authorize).
+    Complete: {_TECH: _OWN, _CS: _ANY},
     ScheduleAppointment: {_RESIDENT: _OWN, _CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
     MissAppointment: {_TECH: _OWN, _CS: _ANY},
+    RecordNoVisitNeeded: {_CS: _ANY},
     MakeCommitment: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
     Postpone: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
     ReportProgress: {_CS: _ANY, _DISPATCH: _ANY, _TECH: _OWN},
@@ -165,6 +168,17 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
     if overrides and actor.role not in OVERRIDE_ROLES:
         raise Forbidden(
             "only a supervisor or project manager may give an override reason",
+            code="role_not_allowed",
+            role=actor.role.value,
+        )
+    if (
+        isinstance(command, Complete)
+        and actor.role is Role.CUSTOMER_SERVICE
+        and (state is None or state.no_visit_needed_by is None)
+    ):
+        raise Forbidden(
+            "customer service may complete only a request it recorded as needing no visit; "
+            "the technician completes work done on site",
             code="role_not_allowed",
             role=actor.role.value,
         )

@@ -28,11 +28,20 @@ Choices where the brief was silent:
 - Before a pause, everything overdue (warnings, breach, ladder steps) is raised, because a
   paused clock has no timers.
 - An arrival delay agreed before the deadline moves the target and marks the promise as
-  missed with consent; one recorded after the deadline changes nothing (the breach stands).
+  missed with consent; `decide` refuses one after the deadline, and should one reach here
+  it changes nothing (the breach stands).
+- A visit booked at the resident's request moves the arrival target to the booked time plus
+  the rule's `appointment_grace`, without consent: arriving then keeps the promise. A
+  booking after the arrival deadline moves the target too, but the breach stands.
+  Rebooking after a missed appointment resumes the paused clock and moves it to the new
+  appointment in the same append (resumed, then recalculated).
 - A retarget or recalculation keeps the elapsed business time, and never undoes a breach;
   warnings and ladder steps the new target puts back in the future are raised again.
 - Steps after a breach are wall-clock delays from the breached due time (notify decides
   who is on duty); a clock paused after its breach fires the ones it missed on resuming.
+- A report entered after the request came in (`received_at`) starts its clocks at that
+  instant: the started event carries `started_at` and the business time already elapsed,
+  and a deadline already passed is breached by the next scheduler pass.
 - Event-driven escalations carry the version of the policy whose ladder they follow.
 - A running clock follows the policy version it started under (its rule's triggers, its
   warning thresholds, its ladder, its calendar) until an explicit recalculation moves it;
@@ -65,12 +74,14 @@ from shared.events.sla import (
     SlaEscalated,
 )
 from shared.events.workorder import (
+    AppointmentScheduled,
     ArrivalDelayAgreed,
     CommitmentMade,
     ComplaintValidityMarked,
     Postponed,
     PostponementOverrideGranted,
     Reopened,
+    WorkOrderReported,
     WorkPaused,
 )
 
@@ -144,17 +155,31 @@ def _react_running(
         if kind in rule.restart_on:
             _start(out, policy, rule, out.clock(name), work_order, event)
     elif kind in rule.retarget_on:
-        _retarget(out, policy, clock, calendar, event)
+        if _resumed_by(rule, clock, kind):
+            # Rebooked after a missed appointment: the clock counts again, towards the new
+            # appointment rather than with what was left of the old target.
+            _resume(out, clock, calendar, kind)
+        _retarget(out, policy, rule, out.clock(name), calendar, event)
     elif clock.running and (reason := _pause_reason(rule, event)) is not None:
         out.catch_up(policy, name, breach_only=False)
         clock = out.clock(name)
         figures = clock.figures(calendar, at)
         out.emit(SlaClockPaused(**figures, due_at=clock.due_at, reason=reason, trigger=kind))
-    elif clock.paused is not None and any(
+    elif _resumed_by(rule, clock, kind):
+        _resume(out, clock, calendar, kind)
+
+
+def _resumed_by(rule: ClockRule, clock: ClockState, kind: str) -> bool:
+    """Whether the event type `kind` ends the clock's pause under `rule`."""
+    return clock.paused is not None and any(
         p.on == clock.paused.trigger and kind in p.until for p in rule.pause_on
-    ):
-        due = clock.due_after(calendar, at, clock.target - clock.elapsed_before)
-        out.emit(SlaClockResumed(**clock.figures(calendar, at), due_at=due, trigger=kind))
+    )
+
+
+def _resume(out: Emitter, clock: ClockState, calendar: BusinessCalendar, kind: str) -> None:
+    at = out.at
+    due = clock.due_after(calendar, at, clock.target - clock.elapsed_before)
+    out.emit(SlaClockResumed(**clock.figures(calendar, at), due_at=due, trigger=kind))
 
 
 def _pause_reason(rule: ClockRule, event: EventData) -> str | None:
@@ -168,7 +193,7 @@ def _pause_reason(rule: ClockRule, event: EventData) -> str | None:
     return None
 
 
-def _promised_instant(event: EventData) -> datetime | None:
+def _promised_instant(event: EventData, rule: ClockRule) -> datetime | None:
     match event:
         case CommitmentMade(due_at=due):
             return utc(due)
@@ -176,6 +201,10 @@ def _promised_instant(event: EventData) -> datetime | None:
             return utc(due)
         case ArrivalDelayAgreed(agreed_arrival_at=due):
             return utc(due)
+        case AppointmentScheduled(appointment_at=booked):
+            # 在业户预约的时间上门: the resident chose the time, so arriving then (within
+            # the policy's grace) keeps the promise; it is not a delay asked of them.
+            return utc(booked) + rule.appointment_grace
     return None
 
 
@@ -188,27 +217,30 @@ def _start(
     event: EventData,
 ) -> None:
     calendar = policy.calendar(rule.calendar)
+    began = _received_at(event) or out.at
     target = rule.target_for(work_order.urgency)
     promised = target is None
     if target is None:
-        due = _promised_instant(event) or work_order.commitment_due_at
+        due = _promised_instant(event, rule) or work_order.commitment_due_at
         if due is not None:
-            target = calendar.elapsed(out.at, due)
+            target = calendar.elapsed(began, due)
         elif rule.until_promised is not None:
             # Nothing promised yet: the default runs until a commitment moves it.
             promised = False
             target = rule.until_promised
-            due = calendar.add(out.at, target)
+            due = calendar.add(began, target)
         else:
             return  # nothing was promised yet; the commitment will start it
     else:
-        due = calendar.add(out.at, target)
+        due = calendar.add(began, target)
+    elapsed = calendar.elapsed(began, out.at)
     started = SlaClockStarted(
         clock=rule.name,
         cycle=previous.cycle + 1 if previous is not None else 1,
         policy_version=policy.version,
-        elapsed_seconds=0.0,
-        remaining_seconds=target.total_seconds(),
+        elapsed_seconds=elapsed.total_seconds(),
+        remaining_seconds=(target - elapsed).total_seconds(),
+        started_at=None if began == out.at else began,
         due_at=due,
         calendar=rule.calendar,
         target_seconds=target.total_seconds(),
@@ -218,14 +250,22 @@ def _start(
     out.emit(started)
 
 
+def _received_at(event: EventData) -> datetime | None:
+    """When a request entered after the fact came in: its clocks run from then."""
+    if isinstance(event, WorkOrderReported) and event.received_at is not None:
+        return utc(event.received_at)
+    return None
+
+
 def _retarget(
     out: Emitter,
     policy: SlaPolicy,
+    rule: ClockRule,
     clock: ClockState,
     calendar: BusinessCalendar,
     event: EventData,
 ) -> None:
-    new_due = _promised_instant(event)
+    new_due = _promised_instant(event, rule)
     if new_due is None:
         return
     out.catch_up(policy, clock.clock, breach_only=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +29,7 @@ from services.dispatch.domain.sla_rules import (
     PauseRule,
 )
 from services.dispatch.domain.workorder_state import WorkOrderState
+from shared.errors import InvalidInput
 from shared.events.sla import ClockName, EscalationRole
 from shared.events.workorder import PauseReason, WorkOrderKind
 
@@ -59,6 +60,10 @@ def default_calendars(tz: str | None = None) -> dict[str, BusinessCalendar]:
     }
 
 
+DEFAULT_RECEIVED_AT_MAX_AGE = timedelta(hours=24)
+"""How far back a report's `received_at` may lie unless the policy says otherwise."""
+
+
 class SlaPolicy(BaseModel):
     """A tenant's SLA policy at one version; running clocks remember the version they began under."""
 
@@ -69,6 +74,9 @@ class SlaPolicy(BaseModel):
     clocks: tuple[ClockRule, ...] = ()
     warning_thresholds: tuple[Fraction, ...] = (0.5, 0.8)
     escalation: tuple[EscalationStep, ...] = ()
+    received_at_max_age: timedelta = Field(default=DEFAULT_RECEIVED_AT_MAX_AGE, gt=timedelta(0))
+    """How far in the past a report's `received_at` may lie: a request entered after the
+    call is timed from the call, but not from an arbitrary past."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -84,6 +92,15 @@ class SlaPolicy(BaseModel):
         if len(set(steps)) != len(steps):
             raise ValueError("two escalation steps have the same trigger and level")
         return self
+
+    def check_received_at(self, received_at: datetime, now: datetime) -> None:
+        """Refuse a report's `received_at` further back than `received_at_max_age`."""
+        if now - received_at > self.received_at_max_age:
+            raise InvalidInput(
+                f"received_at may be at most {self.received_at_max_age} before now "
+                "(the tenant's SLA policy); enter the request as received now",
+                code="received_too_long_ago",
+            )
 
     def rules_for(self, work_order: WorkOrderState, project: str | None) -> list[ClockRule]:
         """The rule of each clock name that applies to the work order, in `ClockName` order."""
@@ -157,10 +174,13 @@ _CANCELLED = "workorder.cancelled"
 _COMPLETED = "workorder.completed"
 _REOPENED = "workorder.reopened"
 _FEEDBACK_GIVEN = "workorder.feedback_given"
+_BOOKED = "workorder.appointment_scheduled"
 # A missed appointment stops the clock until the resident books again (在业户预约的时间上门而家中无人).
-_UNTIL_REBOOKED = PauseRule(
-    on="workorder.appointment_missed", until=("workorder.appointment_scheduled",)
-)
+_UNTIL_REBOOKED = PauseRule(on="workorder.appointment_missed", until=(_BOOKED,))
+
+DEFAULT_APPOINTMENT_GRACE = timedelta(minutes=15)
+"""How late after a booked time an arrival still keeps the promise, by default: a visit
+booked for 14:00 is on time until 14:15 (traffic, a lift, finding the unit)."""
 _RESOLUTION_PAUSES = (
     PauseRule(
         on="workorder.paused",
@@ -183,14 +203,17 @@ def default_policy(
     follow_up_within: timedelta = timedelta(days=3),
     repair_follow_up_rate: float = 0.3,
     resolution_default: timedelta = timedelta(days=2),
+    appointment_grace: timedelta = DEFAULT_APPOINTMENT_GRACE,
 ) -> SlaPolicy:
     """The promises of DOMAIN.md as a policy; the arguments are the choices it leaves open.
 
     Complaint feedback is due in one calendar day, or in one working day (8 h of office
     time) with `complaint_feedback_on_working_days`. Arrival is measured to the agreed time
-    once the resident agrees to a delay, and is cancelled when a complaint is completed
-    without a visit. The reply after a fix concerns repairs and complaints; suggestions
-    have their own feedback clock.
+    once the resident agrees to a delay, to the booked time plus `appointment_grace` once a
+    visit is booked at the resident's request (在业户预约的时间上门), and is met when customer
+    service records that no visit is needed; it is cancelled when a complaint is completed
+    without a visit. The reply after a fix concerns repairs and complaints; suggestions have
+    their own feedback clock.
     """
     calendars = default_calendars(tz)
     working_day = calendars["working_days"].working_day_length()
@@ -202,10 +225,12 @@ def default_policy(
             kinds=repair_or_complaint,
             target=timedelta(minutes=3),
             start_on=(_REPORTED,),
-            stop_on=("workorder.arrived",),
+            # Settled without a visit: the promise holds only where someone must go.
+            stop_on=("workorder.arrived", "workorder.no_visit_needed"),
             cancel_on=(_CANCELLED, _COMPLETED),
             pause_on=(_UNTIL_REBOOKED,),
-            retarget_on=("workorder.arrival_delay_agreed",),
+            retarget_on=("workorder.arrival_delay_agreed", _BOOKED),
+            appointment_grace=appointment_grace,
         ),
         ClockRule(
             name=ClockName.FEEDBACK,

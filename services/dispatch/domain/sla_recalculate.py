@@ -3,10 +3,12 @@
 A policy change applies to new clocks by itself; running ones change only through this
 command, whose outcome is an event per clock that changed. The business time already
 elapsed is kept, so time spent paused stays uncounted. A due time promised to the resident
-(a commitment, a postponement, an agreed arrival time) is kept as well; other clocks get
-the target of the rule that now applies (the urgent one for an urgent order) on the rule's
-calendar. Clocks the newer policy adds are not started retroactively; a running clock the
-policy no longer has is cancelled.
+(a commitment, a postponement, an agreed arrival time, a booked visit) is kept as well;
+other clocks get the target of the rule that now applies (the urgent one for an urgent
+order) on the rule's calendar, and a clock that runs to a default until something is
+promised (`until_promised`, the resolution clock's 2 days) gets the new default. Clocks
+the newer policy adds are not started retroactively; a running clock the policy no longer
+has is cancelled.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def recalculate(
         calendar = policy.calendar(rule.calendar)
         # Business time counted so far was counted on the calendar the clock ran on.
         elapsed = clock.elapsed_at(old_calendar, at)
-        target = None if clock.promised else rule.target_for(work_order.urgency)
+        target = None if clock.promised else rule.unpromised_target(work_order.urgency)
         if target is None:
             target = clock.target
             if clock.running and clock.due_at > at:

@@ -59,7 +59,8 @@ class ClockRule(BaseModel):
     before anything was promised runs to `until_promised` (the resolution clock's default
     of 2 days from the report) until a commitment moves it; without `until_promised` it
     waits for the commitment to start it. `retarget_on` events
-    carry a new instant (`postponed`, `arrival_delay_agreed`); `restart_on` events meet the
+    carry a new instant (`postponed`, `arrival_delay_agreed`, `appointment_scheduled`: the
+    booked time plus `appointment_grace`); `restart_on` events meet the
     current cycle and start the next one (progress reports). `sampling_rate` is the share
     of work orders the clock runs on, chosen by a hash of the work-order id so the choice
     is the same whenever it is asked.
@@ -82,6 +83,7 @@ class ClockRule(BaseModel):
     pause_on: tuple[PauseRule, ...] = ()
     retarget_on: tuple[EventType, ...] = ()
     restart_on: tuple[EventType, ...] = ()
+    appointment_grace: timedelta = timedelta(0)
     sampling_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
 
     @model_validator(mode="after")
@@ -97,6 +99,8 @@ class ClockRule(BaseModel):
         for duration in (self.target, self.urgent_target, self.until_promised):
             if isinstance(duration, timedelta) and duration <= timedelta(0):
                 raise ValueError(f"clock rule {self.name.value}: targets must be positive")
+        if self.appointment_grace < timedelta(0):
+            raise ValueError(f"clock rule {self.name.value}: appointment_grace cannot be negative")
         return self
 
     def matches(self, work_order: WorkOrderState, project: str | None) -> bool:
@@ -122,6 +126,11 @@ class ClockRule(BaseModel):
         if urgency is Urgency.URGENT and self.urgent_target is not None:
             return self.urgent_target
         return self.target if isinstance(self.target, timedelta) else None
+
+    def unpromised_target(self, urgency: Urgency) -> timedelta | None:
+        """The target of a clock of this rule while nothing is promised: the rule's own
+        target, or its `until_promised` default; None when only a promise sets it."""
+        return self.target_for(urgency) or self.until_promised
 
     def samples(self, work_order_id: str) -> bool:
         """Whether the clock runs on this work order: the same answer on every call."""

@@ -20,6 +20,7 @@ from typing import Any
 from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.sla_rules import fraction_of
 from services.dispatch.domain.workorder_state import UnfoldableEvent
+from shared.clock import utc
 from shared.events.base import EventData
 from shared.events.sla import (
     ClockName,
@@ -161,6 +162,7 @@ def evolve_sla(sla: SlaState, event: EventData, at: datetime) -> SlaState:
     if not isinstance(event, SlaClockEvent):
         return sla
     if isinstance(event, SlaClockStarted):
+        began = at if event.started_at is None else utc(event.started_at)
         return sla.with_clock(
             ClockState(
                 clock=event.clock,
@@ -168,10 +170,10 @@ def evolve_sla(sla: SlaState, event: EventData, at: datetime) -> SlaState:
                 policy_version=event.policy_version,
                 calendar=event.calendar,
                 target=_seconds(event.target_seconds),
-                started_at=at,
+                started_at=began,
                 due_at=event.due_at,
-                elapsed_before=_seconds(event.elapsed_seconds),
-                running_since=at,
+                # Counted from `began` on; what the event reports up to `at` is within it.
+                running_since=began,
                 promised=event.promised,
             )
         )

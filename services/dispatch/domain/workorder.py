@@ -47,6 +47,7 @@ from services.dispatch.domain.commands import (
     Postpone,
     Reassign,
     RecordFollowUp,
+    RecordNoVisitNeeded,
     Reopen,
     ReportProgress,
     ReportWorkOrder,
@@ -89,6 +90,7 @@ from shared.events.workorder import (
     FeedbackGiven,
     FollowUpRecorded,
     Location,
+    NoVisitNeeded,
     OwnerTransferred,
     ProgressReported,
     Reassigned,
@@ -133,19 +135,27 @@ def decide(
         if state is not None:
             raise Conflict("this work order was already reported", code="work_order_exists")
         authorize(command, actor, None)
-        return [_report(command, actor)]
+        return [_report(command, actor, now)]
     if state is None:
         raise NotFound("no such work order", code="unknown_work_order")
     authorize(command, actor, state)
     return _decide_on(state, command, actor, now)
 
 
-def _report(command: ReportWorkOrder, actor: Actor) -> WorkOrderReported:
+def _report(command: ReportWorkOrder, actor: Actor, now: datetime) -> WorkOrderReported:
     reporter = published(command.reporter, Reporter)
     if actor.role is Role.RESIDENT and reporter.resident_id is None:
         # Ties the order to the resident's login so they can follow and rate it.
         reporter = reporter.model_copy(update={"resident_id": actor.subject})
+    received_at = command.received_at
+    if received_at is not None and received_at > now:
+        raise InvalidInput(
+            "received_at is when the request came in; it cannot be in the future",
+            code="received_in_future",
+        )
     return WorkOrderReported(
+        received_at=received_at,
+        received_at_entered_by=actor.subject if received_at is not None else None,
         kind=command.kind,
         category=command.category,
         urgency=command.urgency,
@@ -179,6 +189,48 @@ def _answer_offer(
         ),
         Assigned(assignee=actor.subject),
     ]
+
+
+def _require_arrival_not_overdue(
+    state: WorkOrderState, command: AgreeArrivalDelay, now: datetime
+) -> None:
+    """A delay is agreed before the arrival deadline (若无法在三分钟赶到,应事先跟客户解释,
+    取得客户的谅解): after it the promise is already broken, and the resident must not be
+    told of an agreement that came too late. At the due instant itself it is still in time.
+    """
+    due = state.arrival_due_at
+    if due is not None and now > due:
+        refuse(
+            state,
+            command,
+            f"the arrival deadline {due.isoformat()} has passed; a delay is agreed with the "
+            "resident beforehand",
+            "deadline_passed",
+        )
+
+
+def _no_visit_needed(
+    state: WorkOrderState, command: RecordNoVisitNeeded, actor: Actor
+) -> NoVisitNeeded:
+    """三分钟服务承诺 holds where someone must go to the place the resident named; a complaint
+    or suggestion settled at the desk or on the phone needs nobody there. Repairs and
+    cleaning always need someone on site.
+    """
+    if state.kind not in _NO_VISIT_KINDS:
+        raise InvalidInput(
+            f"a {state.kind.value} needs someone on site; only complaints and suggestions "
+            "may be settled without a visit",
+            code="visit_required",
+        )
+    require_status(state, command, _BEFORE_ARRIVAL)
+    if state.no_visit_needed_by is not None:
+        refuse(
+            state,
+            command,
+            f"{state.no_visit_needed_by} already recorded that no visit is needed",
+            "no_visit_already_recorded",
+        )
+    return NoVisitNeeded(recorded_by=actor.subject, reason=command.reason)
 
 
 def _decide_on(
@@ -219,6 +271,7 @@ def _decide_on(
         case AgreeArrivalDelay():
             require_status(state, command, _BEFORE_ARRIVAL)
             require_future(command.agreed_arrival_at, now, "the agreed arrival time")
+            _require_arrival_not_overdue(state, command, now)
             return [
                 ArrivalDelayAgreed(
                     agreed_arrival_at=command.agreed_arrival_at, reason=command.reason
@@ -236,7 +289,18 @@ def _decide_on(
             require_status(state, command, _BEFORE_ARRIVAL)
             if state.appointment_at is None:
                 refuse(state, command, "no appointment is booked", "no_appointment")
+            if now < state.appointment_at:
+                # 在业户预约的时间上门而家中无人: nobody can be missed before the time comes,
+                # and the resident would be told nobody was home at a time still ahead.
+                refuse(
+                    state,
+                    command,
+                    f"the appointment at {state.appointment_at.isoformat()} has not come yet",
+                    "appointment_not_due",
+                )
             return [AppointmentMissed(appointment_at=state.appointment_at, note=command.note)]
+        case RecordNoVisitNeeded():
+            return [_no_visit_needed(state, command, actor)]
         case StartWork():
             require_status(state, command, {Status.ON_SITE})
             return [WorkStarted()]

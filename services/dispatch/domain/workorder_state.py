@@ -4,9 +4,10 @@
 `workorder.decide`, so the only thing it refuses is a stream that cannot be a work order
 (no report first, a second report, or an event of another aggregate).
 
-Reopening starts a new cycle: arrival, appointment, commitment, completion and closing
-are cleared, while the postponement count is kept, because the rule "never postpone the
-same matter twice" (不得出现同一件事情有两次推迟处理) still applies to a problem that came back.
+Reopening starts a new cycle: arrival, appointment, no-visit-needed, commitment,
+completion and closing are cleared, while the postponement count is kept, because the
+rule "never postpone the same matter twice" (不得出现同一件事情有两次推迟处理) still applies
+to a problem that came back.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.events.base import EventData
-from shared.events.sla import SlaClockEvent
+from shared.events.sla import (
+    ClockName,
+    SlaClockCancelled,
+    SlaClockEvent,
+    SlaClockMet,
+    SlaClockPaused,
+    SlaClockRecalculated,
+    SlaClockResumed,
+    SlaClockStarted,
+)
 from shared.events.workorder import (
     AppointmentMissed,
     AppointmentScheduled,
@@ -40,6 +50,7 @@ from shared.events.workorder import (
     FeedbackGiven,
     FollowUpRecorded,
     Location,
+    NoVisitNeeded,
     Offered,
     OfferExpired,
     OwnerTransferred,
@@ -101,6 +112,8 @@ class WorkOrderState:
     channel: Channel
     reported_at: datetime
     updated_at: datetime
+    received_at: datetime | None = None
+    """When the request came in: the report's `received_at`, else when it was recorded."""
     assignee: str | None = None
     assigned_at: datetime | None = None
     appointment_at: datetime | None = None
@@ -128,6 +141,11 @@ class WorkOrderState:
     """Everyone offered the work so far; a re-offer goes to someone else."""
     dispatch_pending: bool = False
     """In the pending-dispatch queue (待派单) until someone is assigned."""
+    no_visit_needed_by: str | None = None
+    """Who recorded that nobody needs to go (a complaint or suggestion settled by talking)."""
+    arrival_due_at: datetime | None = None
+    """The arrival deadline in force while the arrival clock runs (from its SLA events):
+    a delay can be agreed only before it."""
     version: int = 1
 
     @property
@@ -175,6 +193,7 @@ def evolve(state: WorkOrderState | None, event: EventData, occurred_at: datetime
             channel=event.channel,
             reported_at=occurred_at,
             updated_at=occurred_at,
+            received_at=event.received_at or occurred_at,
         )
     changed = _apply(state, event, occurred_at)
     return replace(changed, version=state.version + 1, updated_at=occurred_at)
@@ -226,6 +245,9 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case AppointmentMissed():
             # The resident has to book again; until then there is no appointment.
             return replace(state, appointment_at=None)
+        case NoVisitNeeded(recorded_by=recorded_by):
+            # Nobody is to be sent any more: the offers end and it leaves the queue.
+            return replace(_nobody_to_send(state), no_visit_needed_by=recorded_by)
         case WorkStarted():
             return replace(state, status=Status.IN_PROGRESS)
         case WorkPaused(reason=reason):
@@ -263,12 +285,27 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
         case UrgencyChanged(to_urgency=to_urgency):
             return replace(state, urgency=to_urgency)
         case SlaClockEvent():
-            # The clocks' own facts live on the same stream; they change no field here.
-            return state
+            # The clocks' own facts live on the same stream; only the arrival deadline is
+            # kept here, because whether a delay may still be agreed depends on it.
+            return _arrival_deadline(state, event)
         case WorkOrderReported():
             raise UnfoldableEvent("a work order is reported only once")
         case _:
             raise UnfoldableEvent(f"{event.type_name} is not a work-order event")
+
+
+def _arrival_deadline(state: WorkOrderState, event: SlaClockEvent) -> WorkOrderState:
+    if event.clock is not ClockName.ARRIVAL:
+        return state
+    match event:
+        case SlaClockStarted(due_at=due) | SlaClockResumed(due_at=due):
+            return replace(state, arrival_due_at=due)
+        case SlaClockRecalculated(due_at=due):
+            # While paused no deadline runs; the resume sets it again.
+            return state if state.arrival_due_at is None else replace(state, arrival_due_at=due)
+        case SlaClockPaused() | SlaClockMet() | SlaClockCancelled():
+            return replace(state, arrival_due_at=None)
+    return state  # a warning, breach or step moves no deadline
 
 
 def _nobody_to_send(state: WorkOrderState) -> WorkOrderState:
@@ -288,6 +325,7 @@ def _reopened(state: WorkOrderState) -> WorkOrderState:
         reopen_count=state.reopen_count + 1,
         appointment_at=None,
         agreed_arrival_at=None,
+        no_visit_needed_by=None,
         arrived_at=None,
         commitment_due_at=None,
         commitment_approved_by=None,

@@ -91,6 +91,10 @@ async def report_work_order(
             code="unknown_project",
         )
     decided = decide(None, command, ctx.actor, ctx.now)
+    if command.received_at is not None:
+        # How far back is the tenant's policy to say; decide() knows no policy.
+        current = await policies.current(tenant)
+        current.check_received_at(command.received_at, ctx.now)
     stream = Stream(str(new_uuid()), tenant, command.project, 0)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now

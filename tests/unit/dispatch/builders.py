@@ -25,6 +25,7 @@ from services.dispatch.domain.commands import (
     Postpone,
     Reassign,
     RecordFollowUp,
+    RecordNoVisitNeeded,
     Reopen,
     ReportProgress,
     ReportWorkOrder,
@@ -90,6 +91,7 @@ SAMPLE_COMMANDS: dict[type[Command], Callable[[datetime], Command]] = {
     Arrive: lambda now: Arrive(),
     ScheduleAppointment: lambda now: ScheduleAppointment(appointment_at=now + timedelta(hours=5)),
     MissAppointment: lambda now: MissAppointment(note="notice on the door"),
+    RecordNoVisitNeeded: lambda now: RecordNoVisitNeeded(reason="explained by phone"),
     StartWork: lambda now: StartWork(),
     Pause: lambda now: Pause(reason=PauseReason.WAITING_FOR_PARTS),
     Resume: lambda now: Resume(),
@@ -154,7 +156,9 @@ def order_in(
     if committed:
         story.sample(MakeCommitment)
     if appointment:
-        story.sample(ScheduleAppointment)
+        # Booked for two minutes on: due by the time the next step is decided, so a
+        # missed appointment can be recorded from every status.
+        story.do(ScheduleAppointment(appointment_at=story.now + timedelta(minutes=2)))
     path: dict[Status, list[type[Command]]] = {
         Status.REPORTED: [],
         Status.ASSIGNED: [Assign],

@@ -100,6 +100,8 @@ class SlaStory:
         """Fold SLA events decided now into the state and the log."""
         for event in sla_events:
             self.sla = evolve_sla(self.sla, event, self.now)
+            # As the service layer does: the work order folds its SLA events too.
+            self.state = evolve(self.state, event, self.now)
             self.log.append((event, self.now))
 
     def timers(self) -> list[Timer]:

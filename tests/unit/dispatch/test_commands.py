@@ -39,6 +39,7 @@ def test_work_order_commands_are_keyed_by_their_url_segment() -> None:
         "reopen",
         "report-progress",
         "record-follow-up",
+        "record-no-visit-needed",
         "resume",
         "schedule-appointment",
         "start-work",

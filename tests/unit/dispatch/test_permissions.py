@@ -62,6 +62,7 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "complete": {"technician"},
     "schedule-appointment": {"resident", "customer_service", "dispatcher", "technician"},
     "miss-appointment": {"technician", "customer_service"},
+    "record-no-visit-needed": {"customer_service"},
     "make-commitment": {"customer_service", "dispatcher", "technician"},
     "postpone": {"customer_service", "dispatcher", "technician"},
     "report-progress": {"customer_service", "dispatcher", "technician"},

@@ -204,3 +204,20 @@ def test_after_a_recalculation_the_clock_follows_the_new_version() -> None:
     fired = story.wait(10 * MINUTE)
 
     assert [(w.threshold, w.policy_version) for w in only(fired, SlaWarningRaised)] == [(0.25, 2)]
+
+
+def test_recalculation_moves_an_unpromised_resolution_clock_to_the_new_default() -> None:
+    story = SlaStory()
+    story.do(reported())
+    reported_at = story.now
+    story.wait(HOUR)
+    three_days = default_policy(version=2, resolution_default=3 * DAY)
+
+    events = recalculate(
+        story.sla, PolicyBook(three_days, {1: story.policy}), story.current, story.now
+    )
+
+    [moved] = only(events, SlaClockRecalculated, ClockName.RESOLUTION)
+    assert moved.due_at == reported_at + 3 * DAY
+    assert moved.target_seconds == (3 * DAY).total_seconds()
+    assert not moved.promised

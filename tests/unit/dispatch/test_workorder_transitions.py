@@ -25,6 +25,7 @@ from services.dispatch.domain.commands import (
     Postpone,
     Reassign,
     RecordFollowUp,
+    RecordNoVisitNeeded,
     Reopen,
     ReportProgress,
     Resume,
@@ -54,6 +55,7 @@ from shared.events.workorder import (
     Completed,
     FeedbackGiven,
     FollowUpRecorded,
+    NoVisitNeeded,
     OwnerTransferred,
     PauseReason,
     Postponed,
@@ -97,6 +99,7 @@ LIFECYCLE: dict[type[Command], tuple[set[Status], type, Status | None]] = {
     Arrive: ({S.ASSIGNED}, Arrived, S.ON_SITE),
     ScheduleAppointment: ({S.REPORTED, S.ASSIGNED}, AppointmentScheduled, None),
     MissAppointment: ({S.REPORTED, S.ASSIGNED}, AppointmentMissed, None),
+    RecordNoVisitNeeded: ({S.REPORTED, S.ASSIGNED}, NoVisitNeeded, None),
     StartWork: ({S.ON_SITE}, WorkStarted, S.IN_PROGRESS),
     Pause: ({S.IN_PROGRESS}, WorkPaused, S.PAUSED),
     Resume: ({S.PAUSED}, WorkResumed, S.IN_PROGRESS),
@@ -118,7 +121,9 @@ def _prepared(command_type: type[Command], status: Status) -> Story:
     """A work order in `status` with what the command needs besides the status."""
     return order_in(
         status,
-        WorkOrderKind.COMPLAINT if command_type is MarkComplaint else WorkOrderKind.REPAIR,
+        WorkOrderKind.COMPLAINT
+        if command_type in (MarkComplaint, RecordNoVisitNeeded)
+        else WorkOrderKind.REPAIR,
         committed=command_type is Postpone,
         appointment=command_type is MissAppointment,
     )
@@ -645,12 +650,49 @@ def test_postponement_without_a_commitment_is_refused() -> None:
     assert refused.value.code == "no_commitment"
 
 
-def test_postponement_beyond_seven_days_is_not_limited() -> None:
+def test_postponement_beyond_seven_days_is_refused() -> None:
     story, due = _committed()
 
-    story.do(Postpone(new_due_at=due + timedelta(days=30), reason="import part"), TECHNICIAN)
+    with pytest.raises(InvalidInput) as refused:
+        story.do(Postpone(new_due_at=due + timedelta(days=30), reason="import part"), TECHNICIAN)
 
-    assert story.current.commitment_due_at == due + timedelta(days=30)
+    assert refused.value.code == "commitment_too_far"
+    assert story.current.commitment_due_at == due
+    assert story.current.postponements == 0
+
+
+def test_postponement_up_to_seven_days_from_now_needs_no_override() -> None:
+    story, _ = _committed()
+
+    [event] = story.do(
+        Postpone(new_due_at=story.now + timedelta(days=7), reason="parts"), CUSTOMER_SERVICE
+    )
+
+    assert isinstance(event, Postponed) and event.approved_by is None
+
+
+@pytest.mark.parametrize("manager", [SUPERVISOR, PROJECT_MANAGER])
+def test_postponement_beyond_seven_days_with_a_managers_override_is_approved_by_them(
+    manager: Actor,
+) -> None:
+    story, due = _committed()
+    far = due + timedelta(days=30)
+
+    events = story.do(
+        Postpone(new_due_at=far, reason="import part", override_reason="only supplier abroad"),
+        manager,
+    )
+
+    assert events == [
+        Postponed(
+            previous_due_at=due,
+            new_due_at=far,
+            reason="import part",
+            postponement_number=1,
+            approved_by=manager.subject,
+        )
+    ]
+    assert story.current.commitment_due_at == far
 
 
 # Complaints (有效投诉) --------------------------------------------------------------------
@@ -780,3 +822,55 @@ def test_summary_is_json_with_iso_times_and_enum_values() -> None:
     assert summary["version"] == story.current.version
     assert summary["postponements"] == 0
     assert summary["complaint_valid"] is None
+
+
+# Requests settled without a visit (三分钟服务承诺 applies where someone must go) ----------
+
+
+def test_customer_service_records_who_found_no_visit_needed_and_why() -> None:
+    story = order_in(Status.REPORTED, WorkOrderKind.SUGGESTION)
+
+    [event] = story.do(RecordNoVisitNeeded(reason="answered at the desk"), CUSTOMER_SERVICE)
+
+    assert event == NoVisitNeeded(
+        recorded_by=CUSTOMER_SERVICE.subject, reason="answered at the desk"
+    )
+    assert story.current.no_visit_needed_by == CUSTOMER_SERVICE.subject
+
+
+def test_customer_service_may_complete_a_complaint_needing_no_visit() -> None:
+    story = order_in(Status.ASSIGNED, WorkOrderKind.COMPLAINT)
+    story.do(RecordNoVisitNeeded(reason="explained by phone"), CUSTOMER_SERVICE)
+
+    [event] = story.do(Complete(summary="settled by phone"), CUSTOMER_SERVICE)
+
+    assert isinstance(event, Completed)
+    assert story.current.status is Status.COMPLETED
+
+
+def test_customer_service_may_not_complete_a_complaint_that_may_need_a_visit() -> None:
+    story = order_in(Status.ASSIGNED, WorkOrderKind.COMPLAINT)
+
+    with pytest.raises(Forbidden) as refused:
+        story.do(Complete(summary="settled by phone"), CUSTOMER_SERVICE)
+
+    assert refused.value.code == "role_not_allowed"
+
+
+def test_a_repair_always_needs_a_visit() -> None:
+    story = order_in(Status.REPORTED, WorkOrderKind.REPAIR)
+
+    with pytest.raises(InvalidInput) as refused:
+        story.do(RecordNoVisitNeeded(reason="told them to wait"), CUSTOMER_SERVICE)
+
+    assert refused.value.code == "visit_required"
+
+
+def test_no_visit_needed_is_recorded_once() -> None:
+    story = order_in(Status.REPORTED, WorkOrderKind.COMPLAINT)
+    story.do(RecordNoVisitNeeded(reason="explained by phone"), CUSTOMER_SERVICE)
+
+    with pytest.raises(InvalidTransition) as refused:
+        story.do(RecordNoVisitNeeded(reason="again"), CUSTOMER_SERVICE)
+
+    assert refused.value.code == "no_visit_already_recorded"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Body, Path, Response
@@ -11,6 +12,7 @@ from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.commands import RecalculateSla
 from services.dispatch.domain.sla_policy import (
+    DEFAULT_RECEIVED_AT_MAX_AGE,
     ClockRule,
     EscalationStep,
     SlaPolicy,
@@ -62,6 +64,11 @@ class SlaPolicyDraft(BaseModel):
     escalation: tuple[EscalationStep, ...] = Field(
         default=(), description="The escalation ladder: time- and event-driven steps."
     )
+    received_at_max_age: timedelta = Field(
+        default=DEFAULT_RECEIVED_AT_MAX_AGE,
+        gt=timedelta(0),
+        description="How far in the past a report's `received_at` may lie (ISO 8601 duration).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -80,6 +87,7 @@ class SlaPolicyDraft(BaseModel):
             clocks=self.clocks,
             warning_thresholds=self.warning_thresholds,
             escalation=self.escalation,
+            received_at_max_age=self.received_at_max_age,
         )
 
 
