@@ -71,10 +71,12 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 
+# A key is the caller's own (tenant + subject): another caller's same key is another command.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("tenant", String(64), primary_key=True),
+    Column("subject", String(255), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("stream_id", String(64), nullable=False),
