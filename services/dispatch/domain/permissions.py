@@ -230,3 +230,18 @@ def list_scope(actor: Actor) -> tuple[str, str] | None:
     if actor.role is Role.TECHNICIAN:
         return ("assignee", actor.subject)
     return None
+
+
+def at_risk_scope(actor: Actor) -> tuple[str, str] | None:
+    """The `(column, value)` `/v1/sla/at-risk` is filtered by: what the role may act on.
+
+    A technician acts only on the orders assigned to them, so they see those clocks and
+    no other order's id or due time; the project roles (customer service, dispatchers,
+    supervisors, project managers, headquarters quality, integrators) see every order of
+    the projects their token grants (None: no filter beyond the projects). Residents may
+    not list clocks at all (`ensure_may_see_at_risk`).
+    """
+    if actor.role is Role.TECHNICIAN:
+        return ("assignee", actor.subject)
+    return None
+
