@@ -244,4 +244,3 @@ def at_risk_scope(actor: Actor) -> tuple[str, str] | None:
     if actor.role is Role.TECHNICIAN:
         return ("assignee", actor.subject)
     return None
-

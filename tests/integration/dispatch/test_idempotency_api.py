@@ -137,3 +137,12 @@ async def test_the_same_key_with_another_body_is_refused_only_for_the_same_calle
 
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
     assert someone_else.status_code == 201, someone_else.text
+
+
+async def test_the_key_is_documented_as_the_callers_own(api: Api) -> None:
+    schema = (await api.client.get("/openapi.json")).json()
+    arrive = schema["paths"]["/v1/work-orders/{work_order_id}/arrive"]["post"]
+
+    [header] = [p for p in arrive["parameters"] if p["name"] == "idempotency-key"]
+
+    assert "subject" in header["description"] and "404" in header["description"]
