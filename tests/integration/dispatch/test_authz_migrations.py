@@ -1,4 +1,5 @@
-"""Migration 0008: stored idempotency keys get the subject of the command that stored them."""
+"""Migrations 0008 and 0009: stored idempotency keys get their caller's subject; stored
+policy versions stay tenant-wide."""
 
 from __future__ import annotations
 
@@ -26,6 +27,20 @@ OLD_KEYS = table(
     column("response", JSON),
     column("created_at", DateTime(timezone=True)),
 )
+
+
+OLD_POLICIES = table(
+    "sla_policies",
+    column("tenant", String),
+    column("version", Integer),
+    column("policy", JSON),
+    column("created_at", DateTime(timezone=True)),
+    column("created_by", String),
+)
+
+
+def _policy() -> dict[str, object]:
+    return {"tenant": "acme", "version": 2, "policy": {}, "created_at": T0, "created_by": "pm"}
 
 
 def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
@@ -76,9 +91,11 @@ async def test_stored_keys_get_their_callers_subject_and_come_back_on_downgrade(
             ],
         )
         await conn.execute(insert(OLD_KEYS), [_key("k-1", "wo-1"), _key("k-2", "wo-1")])
+        await conn.execute(insert(OLD_POLICIES), [_policy()])
         await conn.run_sync(_migrate, "head")
         c = t.idempotency_keys.c
         upgraded = (await conn.execute(select(c.subject, c.key).order_by(c.key))).all()
+        scopes = (await conn.execute(select(t.sla_policies.c.projects))).scalars().all()
         await conn.run_sync(_migrate, "0007", True)
         downgraded = (await conn.execute(select(OLD_KEYS.c.key).order_by(OLD_KEYS.c.key))).all()
         await conn.run_sync(_migrate, "head")
@@ -86,3 +103,5 @@ async def test_stored_keys_get_their_callers_subject_and_come_back_on_downgrade(
 
     assert [tuple(row) for row in upgraded] == [("cs-li", "k-1"), ("tech-wang", "k-2")]
     assert [row[0] for row in downgraded] == ["k-1", "k-2"]
+    # Versions published before scopes existed stay tenant-wide (0009).
+    assert scopes == [None]
