@@ -61,9 +61,11 @@ class SqlEventStore:
         """Append atomically with the next group; raise `ConcurrencyConflict` if stale."""
         return await self._committer.submit(batch)
 
-    async def idempotent_result(self, tenant: str, key: str) -> IdempotencyRecord | None:
-        """The stored first result of a command key, if any."""
-        return await self._database.run(_idempotency_record, tenant, key)
+    async def idempotent_result(
+        self, tenant: str, subject: str, key: str
+    ) -> IdempotencyRecord | None:
+        """The stored first result of the caller's command key, if any."""
+        return await self._database.run(_idempotency_record, tenant, subject, key)
 
     async def outbox_backlog(self) -> int:
         """Outbox rows not yet acknowledged by JetStream."""
@@ -88,11 +90,10 @@ def _load_stream(conn: Connection, stream_id: str) -> list[RecordedEvent]:
     ]
 
 
-def _idempotency_record(conn: Connection, tenant: str, key: str) -> IdempotencyRecord | None:
+def _idempotency_record(
+    conn: Connection, tenant: str, subject: str, key: str
+) -> IdempotencyRecord | None:
     c = t.idempotency_keys.c
-    row = (
-        conn.execute(select(t.idempotency_keys).where(and_(c.tenant == tenant, c.key == key)))
-        .mappings()
-        .first()
-    )
+    caller = and_(c.tenant == tenant, c.subject == subject, c.key == key)
+    row = conn.execute(select(t.idempotency_keys).where(caller)).mappings().first()
     return idempotency_record(row) if row is not None else None

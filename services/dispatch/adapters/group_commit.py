@@ -203,7 +203,7 @@ def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetim
 
 def _plan(
     batches: list[AppendBatch],
-    earlier: dict[tuple[str, str], IdempotencyRecord],
+    earlier: dict[CallerKey, IdempotencyRecord],
     heads: dict[str, int],
     loads: load_guard.Loads,
     now: datetime,
@@ -213,10 +213,10 @@ def _plan(
     A stale version is a conflict; a guarded acceptance over its person's load limit is
     refused and writes nothing (`load_guard`)."""
     outcomes: list[Outcome] = []
-    first_of_key: dict[tuple[str, str], IdempotencyRecord] = {}
+    first_of_key: dict[CallerKey, IdempotencyRecord] = {}
     for batch in batches:
         record = batch.idempotency
-        key = (record.tenant, record.key) if record is not None else None
+        key = caller_key(record) if record is not None else None
         if key is not None and (key in earlier or key in first_of_key):
             replay = earlier.get(key) or first_of_key[key]
             outcomes.append(
@@ -273,7 +273,7 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
         conn.execute(insert(t.events), events)
         conn.execute(insert(t.outbox), outbox)
     if keys:
-        keys.sort(key=lambda row: (row["tenant"], row["key"]))
+        keys.sort(key=lambda row: (row["tenant"], row["subject"], row["key"]))
         conn.execute(insert(t.idempotency_keys), keys)
     if work_orders:
         _upsert(conn, t.work_orders, ["id"], list(work_orders.values()))
@@ -317,18 +317,31 @@ def _append_in_savepoint(
     return outcome
 
 
+CallerKey = tuple[str, str, str]
+"""An idempotency key as the caller's own: (tenant, subject, key)."""
+
+
+def caller_key(record: IdempotencyRecord) -> CallerKey:
+    """Whose key it is: two callers' same key are two commands."""
+    return (record.tenant, record.subject, record.key)
+
+
 def _stored_keys(
     conn: Connection, batches: list[AppendBatch]
-) -> dict[tuple[str, str], IdempotencyRecord]:
-    pairs = {
-        (b.idempotency.tenant, b.idempotency.key) for b in batches if b.idempotency is not None
-    }
-    if not pairs:
+) -> dict[CallerKey, IdempotencyRecord]:
+    wanted = {caller_key(b.idempotency) for b in batches if b.idempotency is not None}
+    if not wanted:
         return {}
     c = t.idempotency_keys.c
-    condition = or_(*(and_(c.tenant == tenant, c.key == key) for tenant, key in pairs))
+    condition = or_(
+        *(
+            and_(c.tenant == tenant, c.subject == subject, c.key == key)
+            for tenant, subject, key in wanted
+        )
+    )
     found = (conn.execute(select(t.idempotency_keys).where(condition))).mappings().all()
-    return {(r["tenant"], r["key"]): rows.idempotency_record(r) for r in found}
+    records = (rows.idempotency_record(r) for r in found)
+    return {caller_key(record): record for record in records}
 
 
 # Built once, with expanding parameters: building a statement (and its cache key) for

@@ -81,6 +81,7 @@ def idempotency_row(record: IdempotencyRecord, now: datetime) -> dict[str, Any]:
     """The `idempotency_keys` row of a command's first result."""
     return {
         "tenant": record.tenant,
+        "subject": record.subject,
         "key": record.key,
         "fingerprint": record.fingerprint,
         "stream_id": record.stream_id,
@@ -94,6 +95,7 @@ def idempotency_record(row: Any) -> IdempotencyRecord:
     """An `idempotency_keys` row as a record."""
     return IdempotencyRecord(
         tenant=row["tenant"],
+        subject=row["subject"],
         key=row["key"],
         fingerprint=row["fingerprint"],
         stream_id=row["stream_id"],

@@ -2,7 +2,9 @@
 
 Versions are append-only: a running clock names the version it began under, so a stored
 version never changes. Version 1 is `default_policy()` (DOMAIN.md's promises) and is not
-stored; a tenant's first published version is 2.
+stored; a tenant's first published version is 2. Each version has a scope (the projects
+it governs, or the whole tenant; see `domain.policy_scope`): a project's current version
+is the newest one covering it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
+from services.dispatch.domain.policy_scope import PolicyScope, governing
 from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from shared.errors import Conflict
 
@@ -38,11 +41,13 @@ cached for as long.
 
 @dataclass(frozen=True, slots=True)
 class PolicyVersion:
-    """One version of a tenant's policy: who published it and when (None for the default)."""
+    """One version of a tenant's policy: who published it, when (None for the default), and
+    the projects it governs (None: the whole tenant)."""
 
     version: int
     created_at: datetime | None
     created_by: str | None
+    projects: PolicyScope = None
 
     def summary(self, current: int) -> dict[str, Any]:
         """The JSON of one entry of `GET /v1/sla/policies`."""
@@ -52,7 +57,17 @@ class PolicyVersion:
             "created_by": self.created_by,
             "default": self.version == DEFAULT_VERSION,
             "current": self.version == current,
+            "projects": scope_json(self.projects),
         }
+
+
+def scope_json(scope: PolicyScope) -> list[str] | None:
+    """A scope as stored and shown: its projects sorted, or null for the whole tenant."""
+    return None if scope is None else sorted(scope)
+
+
+def _scope(stored: Any) -> PolicyScope:
+    return None if stored is None else frozenset(stored)
 
 
 class SqlSlaPolicies:
@@ -71,7 +86,7 @@ class SqlSlaPolicies:
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._default = default_policy()
-        self._cache: dict[str, tuple[SlaPolicy, float]] = {}
+        self._cache: dict[tuple[str, str | None], tuple[SlaPolicy, float]] = {}
         self._zones: dict[tuple[str, str], tuple[str, float]] = {}
         # Stored versions never change, so earlier versions and zoned copies stay cached.
         self._versions: dict[tuple[str, int], SlaPolicy] = {}
@@ -80,7 +95,7 @@ class SqlSlaPolicies:
     async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
         """The current policy and the earlier `versions`, in the project's time zone."""
         zone = await self._time_zone(tenant, project)
-        current = await self.current(tenant)
+        current = await self.current(tenant, project)
         earlier: dict[int, SlaPolicy] = {}
         for version in set(versions) - {current.version}:
             policy = self._versions.get((tenant, version)) or await self.get(tenant, version)
@@ -111,32 +126,34 @@ class SqlSlaPolicies:
         self._zones[(tenant, project)] = (found, self._monotonic())
         return found
 
-    async def current(self, tenant: str) -> SlaPolicy:
-        """The tenant's latest version; the default while it has published none."""
-        cached = self._cache.get(tenant)
+    async def current(self, tenant: str, project: str | None = None) -> SlaPolicy:
+        """The newest version governing `project` (None: the newest tenant-wide one); the
+        default while there is none."""
+        cached = self._cache.get((tenant, project))
         if cached is not None and self._monotonic() - cached[1] < self._ttl:
             return cached[0]
-        query = (
-            select(t.sla_policies.c.policy)
-            .where(t.sla_policies.c.tenant == tenant)
-            .order_by(t.sla_policies.c.version.desc())
-            .limit(1)
-        )
+        c = t.sla_policies.c
+        query = select(c.version, c.projects).where(c.tenant == tenant)
         async with self._engine.connect() as conn:
-            stored = await conn.scalar(query)
-        policy = self._default if stored is None else SlaPolicy.model_validate(stored)
-        self._cache[tenant] = (policy, self._monotonic())
+            scopes = [(r.version, _scope(r.projects)) for r in (await conn.execute(query)).all()]
+        version = governing(scopes, project)
+        found = None if version is None else await self.get(tenant, version)
+        policy = found or self._default
+        self._cache[(tenant, project)] = (policy, self._monotonic())
         return policy
 
-    async def publish(self, tenant: str, policy: SlaPolicy, actor: str) -> SlaPolicy:
-        """Store `policy` as the tenant's next version and return it with that version.
+    async def publish(
+        self, tenant: str, policy: SlaPolicy, actor: str, projects: PolicyScope = None
+    ) -> SlaPolicy:
+        """Store `policy` as the tenant's next version for `projects` (None: tenant-wide)
+        and return it with that version.
 
         The version `policy` carries is ignored. Two publishers racing for one version
         collide on the primary key; the loser tries once more with the next number.
         """
         for attempt in range(2):
             try:
-                stored = await self._insert_next(tenant, policy, actor)
+                stored = await self._insert_next(tenant, policy, actor, projects)
             except IntegrityError:
                 if attempt == 1:
                     raise Conflict(
@@ -144,11 +161,15 @@ class SqlSlaPolicies:
                         code="policy_version_conflict",
                     ) from None
                 continue
-            self._cache[tenant] = (stored, self._monotonic())
+            # This process sees the new version at once, wherever it governs.
+            for cached in [key for key in self._cache if key[0] == tenant]:
+                del self._cache[cached]
             return stored
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _insert_next(self, tenant: str, policy: SlaPolicy, actor: str) -> SlaPolicy:
+    async def _insert_next(
+        self, tenant: str, policy: SlaPolicy, actor: str, projects: PolicyScope
+    ) -> SlaPolicy:
         latest = select(func.max(t.sla_policies.c.version)).where(t.sla_policies.c.tenant == tenant)
         async with self._engine.begin() as conn:
             version = max(int(await conn.scalar(latest) or DEFAULT_VERSION), DEFAULT_VERSION) + 1
@@ -160,6 +181,7 @@ class SqlSlaPolicies:
                     policy=stored.model_dump(mode="json"),
                     created_at=self._clock(),
                     created_by=actor,
+                    projects=scope_json(projects),
                 )
             )
         return stored
@@ -168,14 +190,19 @@ class SqlSlaPolicies:
         """Every version of the tenant's policy, the default (1) first."""
         query = (
             select(
-                t.sla_policies.c.version, t.sla_policies.c.created_at, t.sla_policies.c.created_by
+                t.sla_policies.c.version,
+                t.sla_policies.c.created_at,
+                t.sla_policies.c.created_by,
+                t.sla_policies.c.projects,
             )
             .where(t.sla_policies.c.tenant == tenant)
             .order_by(t.sla_policies.c.version)
         )
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        stored = [PolicyVersion(r.version, r.created_at, r.created_by) for r in rows]
+        stored = [
+            PolicyVersion(r.version, r.created_at, r.created_by, _scope(r.projects)) for r in rows
+        ]
         return [PolicyVersion(DEFAULT_VERSION, None, None), *stored]
 
     async def get(self, tenant: str, version: int) -> SlaPolicy | None:

@@ -69,9 +69,11 @@ async def breach_timers(
     project: str | None,
     limit: int,
     soon: datetime,
+    scope: tuple[str, str] | None = None,
 ) -> tuple[list[BreachTimerRow], dict[str, int]]:
     """The earliest pending breaches of a tenant's `projects` (None: all), and per project
-    how many are due by `soon`."""
+    how many are due by `soon`; with `scope` (a `work_orders` column and its value, e.g.
+    the technician's own assignments), only the breaches of the orders it matches."""
     # Timer keys end in ":breach" for breaches only (see `Timer.key`).
     c = t.sla_timers.c
     where: list[ColumnElement[bool]] = [c.tenant == tenant, c.key.like("%:breach")]
@@ -79,6 +81,11 @@ async def breach_timers(
         where.append(c.project.in_(sorted(projects)))
     if project is not None:
         where.append(c.project == project)
+    if scope is not None:
+        column, value = scope
+        orders = t.work_orders.c
+        mine = select(orders.id).where(orders.tenant == tenant, orders[column] == value)
+        where.append(c.work_order_id.in_(mine))
     earliest = (
         select(c.work_order_id, c.project, c.clock, c.key, c.due_at)
         .where(*where)

@@ -71,10 +71,12 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 
+# A key is the caller's own (tenant + subject): another caller's same key is another command.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("tenant", String(64), primary_key=True),
+    Column("subject", String(255), primary_key=True),
     Column("key", String(200), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("stream_id", String(64), nullable=False),
@@ -157,7 +159,8 @@ Index(
 
 # A tenant's SLA policy versions, append-only: a running clock names the version it began
 # under, so an old version is never changed. Version 1 is `default_policy()` and is not
-# stored; the first version a tenant publishes is 2.
+# stored; the first version a tenant publishes is 2. `projects` is the version's scope
+# (a sorted list of project slugs), NULL for a tenant-wide version.
 sla_policies = Table(
     "sla_policies",
     metadata,
@@ -166,6 +169,7 @@ sla_policies = Table(
     Column("policy", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(128), nullable=False),
+    Column("projects", JSON, nullable=True),
 )
 
 # The staff directory, rosters and dispatch rules are configuration (latest value wins),

@@ -148,13 +148,7 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
     Codes: `role_not_allowed` (the role may never do this, or not in this case) and
     `not_your_work_order` (the role may, but only on its own orders).
     """
-    reach = PERMISSIONS.get(type(command), {}).get(actor.role)
-    if reach is None:
-        raise Forbidden(
-            f"a {actor.role.value} may not {verb(command)}",
-            code="role_not_allowed",
-            role=actor.role.value,
-        )
+    reach = _reach(command, actor)
     if isinstance(command, ReportWorkOrder):
         _authorize_report(command, actor)
         return
@@ -196,6 +190,29 @@ def authorize(command: Command, actor: Actor, state: WorkOrderState | None) -> N
         )
 
 
+def authorize_replay(command: Command, actor: Actor) -> None:
+    """Raise `Forbidden` unless `actor`'s role may give `command` at all (before a replay).
+
+    A replay answers the caller's own earlier command (keys are the caller's), and the
+    handler has already checked that the caller still sees its work order or project. The
+    checks on the order's state (its own order, a resident's cancel before work starts)
+    were made when the command ran; the order has moved on since, so they are not made
+    again: the caller's retry must still get its answer.
+    """
+    _reach(command, actor)
+
+
+def _reach(command: Command, actor: Actor) -> Reach:
+    reach = PERMISSIONS.get(type(command), {}).get(actor.role)
+    if reach is None:
+        raise Forbidden(
+            f"a {actor.role.value} may not {verb(command)}",
+            code="role_not_allowed",
+            role=actor.role.value,
+        )
+    return reach
+
+
 def _authorize_report(command: ReportWorkOrder, actor: Actor) -> None:
     if actor.role is not Role.RESIDENT:
         return
@@ -224,6 +241,20 @@ def list_scope(actor: Actor) -> tuple[str, str] | None:
     """
     if actor.role is Role.RESIDENT:
         return ("reporter_resident_id", actor.subject)
+    if actor.role is Role.TECHNICIAN:
+        return ("assignee", actor.subject)
+    return None
+
+
+def at_risk_scope(actor: Actor) -> tuple[str, str] | None:
+    """The `(column, value)` `/v1/sla/at-risk` is filtered by: what the role may act on.
+
+    A technician acts only on the orders assigned to them, so they see those clocks and
+    no other order's id or due time; the project roles (customer service, dispatchers,
+    supervisors, project managers, headquarters quality, integrators) see every order of
+    the projects their token grants (None: no filter beyond the projects). Residents may
+    not list clocks at all (`ensure_may_see_at_risk`).
+    """
     if actor.role is Role.TECHNICIAN:
         return ("assignee", actor.subject)
     return None

@@ -22,7 +22,9 @@ Records repair and complaint work orders as immutable events and publishes them,
 in order, on NATS JetStream (`events.<tenant>.<project>.workorder.<event>`).
 
 Authenticate with `Authorization: Bearer <JWT>` (`wo token` mints one locally).
-Commands accept `Idempotency-Key` (a repeat returns the first result) and
+Commands accept `Idempotency-Key` (the same caller's repeat returns the first result;
+keys are scoped to the caller's tenant and subject, and a replay is authorized like the
+command, so it answers 404 to whoever may not see the work order) and
 `If-Match: "<version>"` (412 if the work order moved on). Errors are RFC 9457
 problem details with a machine `code`.
 """

@@ -48,7 +48,13 @@ async def command_scope(
         str | None,
         Header(
             max_length=200,
-            description="Repeat a command safely: the same key returns the first result and appends nothing.",
+            description=(
+                "Repeat a command safely: your same key returns your first result and "
+                "appends nothing. Keys are yours alone (tenant and token subject): another "
+                "caller's same key is their own command. A replay is authorized first: 404 "
+                "if you may no longer see the work order; 422 `idempotency_key_reused` for "
+                "the same key with another body or target."
+            ),
         ),
     ] = None,
     if_match: Annotated[

@@ -83,7 +83,13 @@ async def append_decided(
         ),
         idempotency=(
             IdempotencyRecord(
-                stream.tenant, key, answer.fingerprint, stream.id, answer.status_code, body
+                stream.tenant,
+                ctx.principal.subject,
+                key,
+                answer.fingerprint,
+                stream.id,
+                answer.status_code,
+                body,
             )
             if key
             else None

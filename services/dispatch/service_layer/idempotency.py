@@ -1,4 +1,4 @@
-"""`Idempotency-Key`: a repeated command returns its first result and appends nothing."""
+"""`Idempotency-Key`: the caller's repeated command returns its first result, appends nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import hashlib
 import orjson
 
 from services.dispatch.domain.commands import Command
-from services.dispatch.service_layer.context import Outcome
+from services.dispatch.domain.permissions import authorize_replay
+from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.ports import EventStore, IdempotencyRecord
 from shared.errors import InvalidInput
 from shared.logging import get_logger
@@ -22,13 +23,24 @@ def fingerprint(command: Command, target: str | None) -> str:
 
 
 async def earlier_outcome(
-    store: EventStore, tenant: str, key: str | None, command_fingerprint: str
+    store: EventStore, ctx: CommandContext, command: Command, command_fingerprint: str
 ) -> Outcome | None:
-    """The first result of this key, if the command was already run."""
+    """The first result of the caller's key, if the caller already ran this command.
+
+    Keys are the caller's own (tenant and subject): another caller's same key is not
+    found here, and their command runs as a new one. Call this only after checking that
+    the caller may see the command's work order or project (404 otherwise), so a replay
+    never shows what a plain read would not; the caller's role is checked here.
+    """
+    key = ctx.idempotency_key
     if key is None:
         return None
-    earlier = await store.idempotent_result(tenant, key)
-    return replayed(earlier, command_fingerprint) if earlier is not None else None
+    principal = ctx.principal
+    earlier = await store.idempotent_result(principal.tenant, principal.subject, key)
+    if earlier is None:
+        return None
+    authorize_replay(command, ctx.actor)
+    return replayed(earlier, command_fingerprint)
 
 
 def replayed(earlier: IdempotencyRecord, command_fingerprint: str) -> Outcome:

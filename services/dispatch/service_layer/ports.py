@@ -27,9 +27,14 @@ class NewEvent:
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    """The first result of a command sent with an `Idempotency-Key`."""
+    """The first result of a command sent with an `Idempotency-Key`.
+
+    A key belongs to the caller who sent it (tenant and subject), as payment APIs scope
+    theirs: the same key from someone else is another command, never their replay.
+    """
 
     tenant: str
+    subject: str
     key: str
     fingerprint: str
     stream_id: str
@@ -140,6 +145,8 @@ class EventStore(Protocol):
         """Append atomically; raise `ConcurrencyConflict` if `expected_version` is stale."""
         ...
 
-    async def idempotent_result(self, tenant: str, key: str) -> IdempotencyRecord | None:
-        """The stored first result of a command key, if any."""
+    async def idempotent_result(
+        self, tenant: str, subject: str, key: str
+    ) -> IdempotencyRecord | None:
+        """The stored first result of the caller's command key, if any."""
         ...

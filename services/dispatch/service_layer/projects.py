@@ -40,12 +40,12 @@ async def change_project(
 ) -> Outcome:
     """Register a project or update its registered facts, as events on its own stream."""
     tenant = ctx.principal.tenant
-    command_fingerprint = fingerprint(command, project)
-    replay = await earlier_outcome(store, tenant, ctx.idempotency_key, command_fingerprint)
-    if replay is not None:
-        return replay
     if not ctx.principal.can_access(tenant, project):
         raise NotFound(f"project {project!r} not found", code="unknown_project")
+    command_fingerprint = fingerprint(command, project)
+    replay = await earlier_outcome(store, ctx, command, command_fingerprint)
+    if replay is not None:
+        return replay
     stream_id = project_stream_id(tenant, project)
     state = await load_project_state(store, stream_id)
     decided = decide_project(state, command, ctx.actor)

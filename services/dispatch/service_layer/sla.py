@@ -48,8 +48,8 @@ class DutyDirectory(Protocol):
 class SlaPolicies(Protocol):
     """Which SLA policies govern a tenant's clocks."""
 
-    async def current(self, tenant: str) -> SlaPolicy:
-        """The tenant's current policy version."""
+    async def current(self, tenant: str, project: str | None = None) -> SlaPolicy:
+        """The version new clocks of `project` start under (None: the tenant-wide one)."""
         ...
 
     async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
@@ -64,7 +64,7 @@ class DefaultSlaPolicies:
     def __init__(self) -> None:
         self._book = PolicyBook(default_policy())
 
-    async def current(self, tenant: str) -> SlaPolicy:
+    async def current(self, tenant: str, project: str | None = None) -> SlaPolicy:
         """The default policy, whoever asks."""
         return self._book.current
 

@@ -35,13 +35,11 @@ async def recalculate_sla(
     Clocks whose schedule would not change emit nothing, so a repeat is harmless; the
     response names the policy version and the events appended.
     """
+    loaded = await load_work_order(store, work_order_id, ctx.principal)
     command_fingerprint = fingerprint(command, work_order_id)
-    replay = await earlier_outcome(
-        store, ctx.principal.tenant, ctx.idempotency_key, command_fingerprint
-    )
+    replay = await earlier_outcome(store, ctx, command, command_fingerprint)
     if replay is not None:
         return replay
-    loaded = await load_work_order(store, work_order_id, ctx.principal)
     state = loaded.state
     authorize(command, ctx.actor, state)
     ctx.ensure_current(state.version)

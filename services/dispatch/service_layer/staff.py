@@ -102,13 +102,10 @@ def require_projects(principal: Principal, projects: Iterable[str]) -> None:
             raise NotFound(f"project {project!r} not found", code="unknown_project")
 
 
-def require_keeper(
-    principal: Principal, what: str, projects: Iterable[str], before: Iterable[str]
-) -> None:
-    """Refuse a change to the directory unless the caller keeps every project it touches:
-    the projects written, and those it takes the person or team out of (`before`)."""
+def require_keeper(principal: Principal, what: str, projects: Iterable[str]) -> None:
+    """Refuse a change to the directory unless the caller keeps every project it writes."""
     require_role(principal, KEEPERS, what)
-    require_projects(principal, [*projects, *before])
+    require_projects(principal, projects)
 
 
 def sees_any(principal: Principal, projects: Iterable[str]) -> bool:
@@ -116,25 +113,67 @@ def sees_any(principal: Principal, projects: Iterable[str]) -> bool:
     return any(principal.can_access(principal.tenant, p) for p in projects)
 
 
+def hidden_projects(principal: Principal, projects: Iterable[str]) -> frozenset[str]:
+    """The `projects` the caller's token does not grant (they neither see nor change them)."""
+    return frozenset(p for p in projects if not principal.can_access(principal.tenant, p))
+
+
+def seen_projects(principal: Principal, projects: Iterable[str]) -> list[str]:
+    """The `projects` the caller's token grants, sorted: what a reply shows of a person's
+    or a team's projects."""
+    return sorted(p for p in projects if principal.can_access(principal.tenant, p))
+
+
 async def put_staff(
     directory: StaffAdmin, principal: Principal, staff_id: str, record: StaffRecord
 ) -> StaffMember:
-    """Create or replace a directory entry in projects the manager may manage."""
+    """Create or replace the caller's part of a directory entry; the entry as they see it.
+
+    A person may also work in projects the caller does not keep: those stay in the entry
+    untouched and out of the answer, so the answer is the one a new id gets and tells
+    nothing of the person's other projects. The person's own facts (name, team, trades,
+    buildings, load limit) are one record: the latest keeper's write wins.
+    """
+    require_keeper(principal, "change the staff directory", record.projects)
     current = await directory.get_staff(principal.tenant, staff_id)
-    before = current.record.projects if current else ()
-    require_keeper(principal, "change the staff directory", record.projects, before)
-    return await directory.put_staff(principal.tenant, staff_id, record)
+    hidden = hidden_projects(principal, current.record.projects) if current else frozenset()
+    stored = record.model_copy(update={"projects": record.projects | hidden})
+    member = await directory.put_staff(principal.tenant, staff_id, stored)
+    return member.model_copy(update={"record": record})
 
 
 async def put_team(
     directory: StaffAdmin, principal: Principal, team_id: str, record: TeamRecord
 ) -> Team:
-    """Create or replace a team of projects the manager may manage."""
+    """Create or replace the caller's part of a team; the team as they see it.
+
+    As for a person: the team's projects the caller does not keep stay, and so do, for a
+    team that works in such projects, its supervisors the caller cannot see (nobody in
+    the caller's projects); neither shows in the answer, which is the one a new id gets.
+    Name and trades: the latest write wins.
+    """
+    require_keeper(principal, "change teams", record.projects)
     current = await directory.get_team(principal.tenant, team_id)
-    require_keeper(
-        principal, "change teams", record.projects, current.record.projects if current else ()
+    hidden = hidden_projects(principal, current.record.projects) if current else frozenset()
+    # Only a team that also works elsewhere has supervisors the caller may not know.
+    others = current.record.supervisors if current and hidden else ()
+    unseen = await _unseen_people(directory, principal, others)
+    stored = record.model_copy(
+        update={"projects": record.projects | hidden, "supervisors": record.supervisors | unseen}
     )
-    return await directory.put_team(principal.tenant, team_id, record)
+    await directory.put_team(principal.tenant, team_id, stored)
+    return Team(id=team_id, record=record)
+
+
+async def _unseen_people(
+    directory: StaffAdmin, principal: Principal, staff_ids: Iterable[str]
+) -> frozenset[str]:
+    unseen = set()
+    for staff_id in staff_ids:
+        member = await directory.get_staff(principal.tenant, staff_id)
+        if member is None or not sees_any(principal, member.record.projects):
+            unseen.add(staff_id)
+    return frozenset(unseen)
 
 
 async def visible_team(directory: StaffAdmin, principal: Principal, team_id: str) -> Team:

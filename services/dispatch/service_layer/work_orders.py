@@ -79,10 +79,6 @@ async def report_work_order(
     in the same append when the project has a dispatch rule for the category.
     """
     tenant = ctx.principal.tenant
-    command_fingerprint = fingerprint(command, None)
-    replay = await earlier_outcome(store, tenant, ctx.idempotency_key, command_fingerprint)
-    if replay is not None:
-        return replay
     visible = ctx.principal.can_access(tenant, command.project)
     if not visible or not await projects.exists(tenant, command.project):
         raise InvalidInput(
@@ -90,6 +86,10 @@ async def report_work_order(
             "or not visible to you",
             code="unknown_project",
         )
+    command_fingerprint = fingerprint(command, None)
+    replay = await earlier_outcome(store, ctx, command, command_fingerprint)
+    if replay is not None:
+        return replay
     decided = decide(None, command, ctx.actor, ctx.now)
     if command.received_at is not None:
         # How far back is the tenant's policy to say; decide() knows no policy.
@@ -118,22 +118,25 @@ async def execute(
     An answer to an offer that loses a race (another append got there first) is decided
     again on the fresh stream, so the loser of a grab hears "taken" rather than a bare
     version conflict; other commands leave the retry to the client (409).
+
+    A repeated `Idempotency-Key` of the caller replays only once the caller is known to
+    see the work order (404 otherwise, as for a read) and their role may give the command.
     """
+    loaded = await load_work_order(store, work_order_id, ctx.principal)
     command_fingerprint = fingerprint(command, work_order_id)
-    replay = await earlier_outcome(
-        store, ctx.principal.tenant, ctx.idempotency_key, command_fingerprint
-    )
+    replay = await earlier_outcome(store, ctx, command, command_fingerprint)
     if replay is not None:
         return replay
     retries = _OFFER_ANSWER_RETRIES if isinstance(command, AcceptOffer | DeclineOffer) else 0
     for attempt in range(retries + 1):
         try:
             return await _execute_once(
-                store, policies, work_order_id, command, ctx, staff, command_fingerprint
+                store, policies, loaded, command, ctx, staff, command_fingerprint
             )
         except ConcurrencyConflict:
             if attempt == retries or ctx.expected_version is not None:
                 raise
+            loaded = await load_work_order(store, work_order_id, ctx.principal)
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
@@ -144,13 +147,13 @@ _OFFER_ANSWER_RETRIES = 3
 async def _execute_once(
     store: EventStore,
     policies: SlaPolicies,
-    work_order_id: str,
+    loaded: LoadedWorkOrder,
     command: Command,
     ctx: CommandContext,
     staff: StaffDirectory | None,
     command_fingerprint: str,
 ) -> Outcome:
-    loaded = await load_work_order(store, work_order_id, ctx.principal)
+    work_order_id = loaded.id
     version = loaded.state.version
     ctx.ensure_current(version)
     decided = decide(loaded.state, command, ctx.actor, ctx.now)

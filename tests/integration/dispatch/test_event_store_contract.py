@@ -28,7 +28,7 @@ def progress(note: str, at: datetime = T0) -> NewEvent:
 
 
 def batch(stream: str, expected: int, *events: NewEvent, key: str | None = None) -> AppendBatch:
-    idem = IdempotencyRecord("acme", key, "fp", stream, 200, {"ok": True}) if key else None
+    idem = IdempotencyRecord("acme", "cs-1", key, "fp", stream, 200, {"ok": True}) if key else None
     return AppendBatch(stream, expected, "acme", "sunny", tuple(events), META, idempotency=idem)
 
 
@@ -170,7 +170,7 @@ async def test_a_repeated_idempotency_key_returns_the_first_result_and_appends_n
     assert again.duplicate_of is not None and again.duplicate_of.response == {"ok": True}
     assert again.events == ()
     assert len(await store.load("wo-1")) == 1
-    stored = await store.idempotent_result("acme", "key-1")
+    stored = await store.idempotent_result("acme", "cs-1", "key-1")
     assert stored is not None and stored.stream_id == "wo-1"
 
 
@@ -225,3 +225,20 @@ async def test_times_round_trip_as_utc(store: SqlEventStore) -> None:
 
     assert event.occurred_at == shanghai_evening
     assert event.occurred_at.utcoffset() == timedelta(0)
+
+
+async def test_the_same_key_of_two_callers_is_two_commands(store: SqlEventStore) -> None:
+    mine = IdempotencyRecord("acme", "cs-li", "key-1", "fp", "wo-1", 200, {"who": "li"})
+    theirs = IdempotencyRecord("acme", "cs-zhao", "key-1", "fp", "wo-2", 200, {"who": "zhao"})
+
+    first = await store.append(
+        AppendBatch("wo-1", 0, "acme", "sunny", (progress("a"),), META, idempotency=mine)
+    )
+    second = await store.append(
+        AppendBatch("wo-2", 0, "acme", "sunny", (progress("b"),), META, idempotency=theirs)
+    )
+
+    assert first.duplicate_of is None and second.duplicate_of is None
+    found = [await store.idempotent_result("acme", who, "key-1") for who in ("cs-li", "cs-zhao")]
+    assert [r.response if r else None for r in found] == [{"who": "li"}, {"who": "zhao"}]
+    assert await store.idempotent_result("acme", "cs-wu", "key-1") is None

@@ -156,6 +156,26 @@ async def test_at_risk_is_scoped_to_the_callers_projects(api: Api) -> None:
     assert foreign.json()["items"] == []
 
 
+async def test_a_technician_sees_at_risk_only_the_orders_assigned_to_them(api: Api) -> None:
+    theirs = await api.report()
+    await api.report()
+    await api.report(project="river")
+    assigned = await api.command(theirs["id"], "assign", Role.DISPATCHER, {"assignee": "tech-wang"})
+
+    wang = await api.client.get(
+        "/v1/sla/at-risk", headers=auth(Role.TECHNICIAN, subject="tech-wang")
+    )
+    idle = await api.client.get("/v1/sla/at-risk", headers=auth(Role.TECHNICIAN, subject="tech-li"))
+    dispatcher = await api.client.get("/v1/sla/at-risk", headers=auth(Role.DISPATCHER))
+
+    assert assigned.status_code == 200, assigned.text
+    assert {i["work_order_id"] for i in wang.json()["items"]} == {theirs["id"]}
+    assert wang.json()["due_within_hour"] == {"sunny": 1}
+    assert idle.status_code == 200
+    assert idle.json()["items"] == [] and idle.json()["due_within_hour"] == {}
+    assert len({i["work_order_id"] for i in dispatcher.json()["items"]}) == 3
+
+
 async def test_residents_may_not_list_the_clocks_at_risk(api: Api) -> None:
     response = await api.client.get("/v1/sla/at-risk", headers=auth(Role.RESIDENT))
 

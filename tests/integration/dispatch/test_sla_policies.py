@@ -100,7 +100,7 @@ async def test_an_old_version_stays_readable_as_it_was(api: Api) -> None:
 
     [arrival] = [r for r in second.json()["clocks"] if r["name"] == "arrival"]
     assert arrival["target"] == "PT10M"
-    assert default.json() == default_policy().model_dump(mode="json")
+    assert default.json() == {**default_policy().model_dump(mode="json"), "projects": None}
 
 
 async def test_an_unknown_version_is_a_404_problem(api: Api) -> None:
@@ -178,6 +178,76 @@ async def test_another_process_sees_a_new_version_after_its_cache_expires(api: A
     seconds[0] = 31.0
 
     assert (still_cached, (await elsewhere.current(TENANT)).version) == (1, 2)
+
+
+async def current_version(api: Api, project: str | None = None) -> int:
+    query = {"project": project} if project else {}
+    response = await api.client.get(
+        "/v1/sla/policies/current", params=query, headers=auth(Role.SUPERVISOR)
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["version"])
+
+
+async def publish_as(api: Api, role: Role, projects: list[str], body: dict[str, Any]) -> Any:
+    return await api.client.post("/v1/sla/policies", json=body, headers=auth(role, projects))
+
+
+async def test_a_project_manager_of_one_project_publishes_for_that_project_only(
+    api: Api,
+) -> None:
+    published = await publish_as(api, Role.PROJECT_MANAGER, ["sunny"], policy_body(target="PT10M"))
+    sunny = await api.report()
+    river = await api.report(project="river")
+
+    assert published.status_code == 201, published.text
+    assert published.json()["projects"] == ["sunny"]
+    assert await current_version(api) == 1
+    assert (await current_version(api, "sunny"), await current_version(api, "river")) == (2, 1)
+    [sunny_arrival] = await arrival_events(api, sunny["id"], "sla_clock_started")
+    [river_arrival] = await arrival_events(api, river["id"], "sla_clock_started")
+    assert (sunny_arrival["policy_version"], river_arrival["policy_version"]) == (2, 1)
+
+
+async def test_a_project_manager_may_not_publish_for_a_project_they_do_not_manage(
+    api: Api,
+) -> None:
+    asked = {**policy_body(target="PT10M"), "projects": ["river"]}
+
+    response = await publish_as(api, Role.PROJECT_MANAGER, ["sunny"], asked)
+
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "unknown_project"
+    assert await current_version(api, "river") == 1
+
+
+async def test_a_tenant_wide_role_publishes_for_every_project_and_the_newest_cover_wins(
+    api: Api,
+) -> None:
+    everywhere = await publish_as(api, Role.HQ_QUALITY, ["*"], policy_body(target="PT10M"))
+    sunny_only = await publish_as(api, Role.PROJECT_MANAGER, ["sunny"], policy_body(target="PT5M"))
+    before = (await current_version(api, "sunny"), await current_version(api, "river"))
+    again = await publish_as(api, Role.HQ_QUALITY, ["*"], policy_body(target="PT7M"))
+
+    assert everywhere.json()["projects"] is None and sunny_only.json()["projects"] == ["sunny"]
+    assert before == (3, 2)
+    assert again.json()["version"] == 4
+    assert (await current_version(api, "sunny"), await current_version(api, "river")) == (4, 4)
+
+
+async def test_another_projects_policy_version_is_hidden_like_a_missing_one(api: Api) -> None:
+    await publish_as(api, Role.PROJECT_MANAGER, ["sunny"], policy_body(target="PT10M"))
+    river = auth(Role.PROJECT_MANAGER, ["river"])
+
+    hidden = await api.client.get("/v1/sla/policies/2", headers=river)
+    missing = await api.client.get("/v1/sla/policies/3", headers=river)
+    listed = await api.client.get("/v1/sla/policies", headers=river)
+    foreign = await api.client.get("/v1/sla/policies/current?project=sunny", headers=river)
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["code"] == missing.json()["code"] == "sla_policy_not_found"
+    assert [v["version"] for v in listed.json()["items"]] == [1]
+    assert foreign.status_code == 404 and foreign.json()["code"] == "unknown_project"
 
 
 # -- clocks and versions ------------------------------------------------------------------

@@ -206,3 +206,46 @@ def _migrate(connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+RIVER_MANAGER = auth(Role.PROJECT_MANAGER, ["river"])
+
+
+async def test_a_put_of_a_team_id_of_another_project_answers_as_for_a_new_id(api: Api) -> None:
+    await api.client.put("/v1/teams/maintenance", json=MAINTENANCE, headers=MANAGER)
+    theirs = {"name": "河畔维修", "trades": ["plumbing"], "projects": ["river"]}
+
+    existing = await api.client.put("/v1/teams/maintenance", json=theirs, headers=RIVER_MANAGER)
+    new = await api.client.put("/v1/teams/repairs", json=theirs, headers=RIVER_MANAGER)
+    seen_from_sunny = await api.client.get(
+        "/v1/teams/maintenance", headers=auth(Role.SUPERVISOR, ["sunny"])
+    )
+
+    assert (existing.status_code, new.status_code) == (200, 200), existing.text
+    assert {**existing.json(), "id": None} == {**new.json(), "id": None}
+    assert existing.json()["projects"] == ["river"] and existing.json()["supervisors"] == []
+    # Sunny keeps its part: the project and its supervisor stay.
+    assert seen_from_sunny.json()["projects"] == ["sunny"]
+    assert seen_from_sunny.json()["supervisors"] == ["sup-chen"]
+
+
+async def test_a_put_of_a_staff_id_of_another_project_answers_as_for_a_new_id(api: Api) -> None:
+    await form_team(api, "maintenance")
+    await hire(api, "wang")
+    person = {
+        "name": "王师傅",
+        "team": "maintenance",
+        "trades": ["plumbing"],
+        "projects": ["river"],
+    }
+
+    existing = await api.client.put("/v1/staff/wang", json=person, headers=RIVER_MANAGER)
+    new = await api.client.put("/v1/staff/li", json=person, headers=RIVER_MANAGER)
+    seen_from_sunny = await api.client.get(
+        "/v1/staff/wang", headers=auth(Role.DISPATCHER, ["sunny"])
+    )
+
+    assert (existing.status_code, new.status_code) == (200, 200), existing.text
+    assert {**existing.json(), "id": None} == {**new.json(), "id": None}
+    assert existing.json()["projects"] == ["river"]
+    assert seen_from_sunny.json()["projects"] == ["sunny"]

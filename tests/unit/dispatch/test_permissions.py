@@ -9,6 +9,7 @@ import pytest
 
 from services.dispatch.domain.commands import (
     WORK_ORDER_COMMANDS,
+    Arrive,
     Cancel,
     Close,
     Command,
@@ -19,7 +20,13 @@ from services.dispatch.domain.commands import (
     ScheduleAppointment,
     UpdateProject,
 )
-from services.dispatch.domain.permissions import authorize, can_read, list_scope
+from services.dispatch.domain.permissions import (
+    at_risk_scope,
+    authorize,
+    authorize_replay,
+    can_read,
+    list_scope,
+)
 from services.dispatch.domain.workorder import Actor, Status, decide
 from shared.auth import Role
 from shared.errors import Forbidden
@@ -329,3 +336,18 @@ def test_list_scope_limits_residents_and_technicians(
     actor: Actor, scope: tuple[str, str] | None
 ) -> None:
     assert list_scope(actor) == scope
+
+
+def test_a_technician_sees_at_risk_only_their_assignments_and_project_roles_their_projects() -> (
+    None
+):
+    assert at_risk_scope(Actor("tech-wang", Role.TECHNICIAN)) == ("assignee", "tech-wang")
+    for role in set(Role) - {Role.TECHNICIAN, Role.RESIDENT}:
+        assert at_risk_scope(Actor("someone", role)) is None
+
+
+def test_a_replay_still_needs_a_role_that_may_give_the_command() -> None:
+    authorize_replay(Arrive(), Actor("tech-wang", Role.TECHNICIAN))
+    with pytest.raises(Forbidden) as refused:
+        authorize_replay(Arrive(), Actor("hq-1", Role.HQ_QUALITY))
+    assert refused.value.code == "role_not_allowed"

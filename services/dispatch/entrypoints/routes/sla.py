@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from services.dispatch.adapters.sla_timer_table import breach_timers
+from services.dispatch.domain.permissions import Actor, at_risk_scope
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.responses import json_response
@@ -125,8 +126,10 @@ async def read_sla(work_order_id: str, principal: PrincipalDep, dispatch: Dispat
     "/v1/sla/at-risk",
     response_class=Response,
     responses=_documented(
-        "The earliest pending breaches, soonest first, and per project the number of "
-        "running clocks due within the next hour.",
+        "The earliest pending breaches of the orders the caller may act on, soonest first, "
+        "and per project the number of their running clocks due within the next hour. A "
+        "technician sees only the orders assigned to them; the other staff roles see every "
+        "order of the projects their token grants; residents get 403.",
         AT_RISK_EXAMPLE,
     ),
     summary="List the clocks that breach next",
@@ -137,7 +140,11 @@ async def at_risk(
     project: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
-    """What will breach next in the caller's projects (staff roles; residents get 403).
+    """What will breach next among the orders the caller may act on (residents get 403).
+
+    A technician sees the clocks of the orders assigned to them; customer service,
+    dispatchers, supervisors, project managers, headquarters quality and integrators see
+    every order of the projects their token grants.
 
     Read from the timer table: a breach timer exists for every running clock not yet
     breached, so an overdue item (negative `seconds_until_due`) is a breach the scheduler
@@ -149,7 +156,8 @@ async def at_risk(
     if project is not None and not principal.can_access(principal.tenant, project):
         return json_response(at_risk_view([], {}, now))
     visible = None if principal.all_projects else principal.projects
+    scope = at_risk_scope(Actor(subject=principal.subject, role=principal.role))
     rows, due_soon = await breach_timers(
-        dispatch.engine, principal.tenant, visible, project, limit, now + DUE_SOON
+        dispatch.engine, principal.tenant, visible, project, limit, now + DUE_SOON, scope
     )
     return json_response(at_risk_view(rows, due_soon, now))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.dispatch.adapters.sla_policies import SqlSlaPolicies
+from services.dispatch.adapters.sla_policies import PolicyVersion, SqlSlaPolicies, scope_json
 from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.commands import RecalculateSla
+from services.dispatch.domain.policy_scope import PolicyScope, publishing_scope, visible_to
 from services.dispatch.domain.sla_policy import (
     DEFAULT_RECEIVED_AT_MAX_AGE,
     ClockRule,
@@ -28,11 +29,13 @@ from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 from shared.logging import bind_context
+from shared.subjects import Slug
 
 router = APIRouter(tags=["sla policies"])
 
 POLICY_WRITERS = frozenset({Role.PROJECT_MANAGER, Role.HQ_QUALITY})
-"""Who publishes policy versions: the roles that also keep the project registry."""
+"""Who publishes policy versions: the roles that also keep the project registry. The
+version governs the author's projects; tenant-wide only from a token granting every one."""
 
 # Residents see their own orders' clocks through the work order, not the tenant's policy.
 POLICY_READERS = frozenset(Role) - {Role.RESIDENT}
@@ -45,6 +48,23 @@ CALENDARS_NOTE = (
     "`extra_working_days` (make-up days announced late). Publishing a new version is how "
     "a tenant adds next year's holidays."
 )
+
+
+SCOPE_NOTE = (
+    "The projects this version governs, each one your token grants (else 404 "
+    "`unknown_project`). Left out: every project your token grants, which is the whole "
+    "tenant (`projects: null`) only for a token granting every project (headquarters); a "
+    "project manager of one project publishes for that project alone. A project's new "
+    "clocks follow the newest version that covers it, tenant-wide or its own."
+)
+
+ProjectQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[a-z0-9_-]{1,64}$",
+        description="A project: the version governing its new clocks (left out: tenant-wide).",
+    ),
+]
 
 
 class SlaPolicyDraft(BaseModel):
@@ -68,6 +88,11 @@ class SlaPolicyDraft(BaseModel):
         default=DEFAULT_RECEIVED_AT_MAX_AGE,
         gt=timedelta(0),
         description="How far in the past a report's `received_at` may lie (ISO 8601 duration).",
+    )
+    projects: frozenset[Slug] | None = Field(
+        default=None,
+        min_length=1,
+        description=SCOPE_NOTE,
     )
 
     @model_validator(mode="after")
@@ -110,8 +135,18 @@ def _require(principal: Principal, roles: frozenset[Role], what: str) -> None:
         )
 
 
-def _policy_body(policy: SlaPolicy) -> dict[str, Any]:
-    return policy.model_dump(mode="json")
+def _policy_body(policy: SlaPolicy, scope: PolicyScope) -> dict[str, Any]:
+    return {**policy.model_dump(mode="json"), "projects": scope_json(scope)}
+
+
+def _visible(principal: Principal, version: PolicyVersion) -> bool:
+    return visible_to(version.projects, principal.projects, principal.all_projects)
+
+
+def _project_of(principal: Principal, project: str | None) -> str | None:
+    if project is not None and not principal.can_access(principal.tenant, project):
+        raise NotFound(f"project {project!r} not found", code="unknown_project")
+    return project
 
 
 @router.post(
@@ -125,7 +160,9 @@ def _policy_body(policy: SlaPolicy) -> dict[str, Any]:
     summary="Publish a new SLA policy version",
     description=(
         "Store the body as the tenant's next policy version (project manager or headquarters "
-        "quality). New clocks run under the current version and their events carry "
+        "quality), governing the author's projects (see `projects`; only a token granting "
+        "every project publishes tenant-wide). New clocks run under the version current for "
+        "their project and their events carry "
         "`policy_version`; running clocks move only through "
         "`POST /v1/work-orders/{id}/recalculate-sla`. Version 1 is the DOMAIN.md default, so "
         "the first published version is 2. Other dispatch processes pick a new version up "
@@ -137,11 +174,12 @@ async def publish(
 ) -> Response:
     """Publish a policy version."""
     _require(principal, POLICY_WRITERS, "publish SLA policies")
+    scope = publishing_scope(principal.projects, principal.all_projects, draft.projects)
     stored = await _catalogue(dispatch).publish(
-        principal.tenant, draft.to_policy(), principal.subject
+        principal.tenant, draft.to_policy(), principal.subject, scope
     )
     return json_response(
-        _policy_body(stored),
+        _policy_body(stored, scope),
         201,
         headers={"Location": f"/v1/sla/policies/{stored.version}"},
     )
@@ -153,12 +191,17 @@ async def publish(
     responses=PROBLEM_RESPONSES,
     summary="List SLA policy versions",
 )
-async def list_versions(principal: PrincipalDep, dispatch: DispatchDep) -> Response:
-    """Every version of the tenant's policy with who published it and when, and the current one."""
+async def list_versions(
+    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+) -> Response:
+    """The versions the caller sees (tenant-wide ones and those of the caller's projects),
+    with who published them, when and for which projects, and the current one (for
+    `project`, else tenant-wide)."""
     _require(principal, POLICY_READERS, "read SLA policies")
     catalogue = _catalogue(dispatch)
-    current = (await catalogue.current(principal.tenant)).version
-    versions = await catalogue.list(principal.tenant)
+    scoped = _project_of(principal, project)
+    current = (await catalogue.current(principal.tenant, scoped)).version
+    versions = [v for v in await catalogue.list(principal.tenant) if _visible(principal, v)]
     return json_response(
         {"current": current, "items": [v.summary(current) for v in versions]},
     )
@@ -170,10 +213,21 @@ async def list_versions(principal: PrincipalDep, dispatch: DispatchDep) -> Respo
     responses=PROBLEM_RESPONSES,
     summary="Read the current SLA policy",
 )
-async def read_current(principal: PrincipalDep, dispatch: DispatchDep) -> Response:
-    """The version new clocks start under."""
+async def read_current(
+    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+) -> Response:
+    """The version new clocks of `project` start under (left out: the tenant-wide one)."""
     _require(principal, POLICY_READERS, "read SLA policies")
-    return json_response(_policy_body(await dispatch.sla_policies.current(principal.tenant)))
+    scoped = _project_of(principal, project)
+    policy = await dispatch.sla_policies.current(principal.tenant, scoped)
+    return json_response(_policy_body(policy, await _scope_of(dispatch, principal, policy)))
+
+
+async def _scope_of(dispatch: Dispatch, principal: Principal, policy: SlaPolicy) -> PolicyScope:
+    if not isinstance(dispatch.sla_policies, SqlSlaPolicies):
+        return None
+    versions = await dispatch.sla_policies.list(principal.tenant)
+    return next((v.projects for v in versions if v.version == policy.version), None)
 
 
 @router.get(
@@ -189,10 +243,13 @@ async def read_version(
 ) -> Response:
     """One version, as running clocks that name it were started under."""
     _require(principal, POLICY_READERS, "read SLA policies")
-    found = await _catalogue(dispatch).get(principal.tenant, version)
-    if found is None:
+    catalogue = _catalogue(dispatch)
+    listed = [v for v in await catalogue.list(principal.tenant) if v.version == version]
+    found = await catalogue.get(principal.tenant, version)
+    # Another project's version answers as one that does not exist.
+    if found is None or not listed or not _visible(principal, listed[0]):
         raise NotFound(f"SLA policy version {version} not found", code="sla_policy_not_found")
-    return json_response(_policy_body(found))
+    return json_response(_policy_body(found, listed[0].projects))
 
 
 @router.post(

@@ -45,12 +45,11 @@ class AvailabilityInput(BaseModel):
     availability: Availability
 
 
-def _member_body(member: StaffMember) -> dict[str, object]:
-    return {
-        "id": member.id,
-        "availability": member.availability.value,
-        **member.record.model_dump(mode="json"),
-    }
+def _member_body(member: StaffMember, principal: Principal) -> dict[str, object]:
+    record = member.record.model_dump(mode="json")
+    # Only the caller's projects: a person's other projects are not theirs to know.
+    record["projects"] = staffing.seen_projects(principal, member.record.projects)
+    return {"id": member.id, "availability": member.availability.value, **record}
 
 
 @router.put(
@@ -60,9 +59,15 @@ async def put_staff(
     staff_id: StaffIdPath, record: StaffRecord, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A directory entry: team, trades, projects and buildings covered (manager roles).
-    The team must exist (`PUT /v1/teams/{id}`), else 422 `unknown_team`."""
+    The team must exist (`PUT /v1/teams/{id}`), else 422 `unknown_team`.
+
+    You write your projects' part of the entry: a person who also works in projects your
+    token does not grant keeps those, and the answer (the id and the record as written;
+    availability is the person's own, read it with `GET`) is the same as for a new id,
+    so it tells nothing of them. Name, team, trades, buildings and load limit are the
+    person's: the latest write wins."""
     member = await staffing.put_staff(dispatch.staff, principal, staff_id, record)
-    return json_response(_member_body(member))
+    return json_response({"id": member.id, **member.record.model_dump(mode="json")})
 
 
 @router.get("/v1/staff", response_class=Response, summary="List staff")
@@ -73,7 +78,7 @@ async def list_staff(
     staffing.require_role(principal, staffing.READERS, "list the staff directory")
     members = await dispatch.staff.list_staff(principal.tenant, project)
     visible = [m for m in members if staffing.sees_any(principal, m.record.projects)]
-    return json_response({"items": [_member_body(m) for m in visible]})
+    return json_response({"items": [_member_body(m, principal) for m in visible]})
 
 
 @router.get("/v1/staff/{staff_id}", response_class=Response, summary="Read a staff member")
@@ -82,7 +87,7 @@ async def read_staff(
 ) -> Response:
     """One directory entry (yourself, or someone of your projects)."""
     member = await staffing.visible_member(dispatch.staff, principal, staff_id)
-    return json_response(_member_body(member))
+    return json_response(_member_body(member, principal))
 
 
 @router.put(
@@ -93,7 +98,7 @@ async def put_availability(
 ) -> Response:
     """On duty, busy or off: only `on_duty` technicians receive offers."""
     member = await staffing.set_availability(dispatch.staff, principal, staff_id, body.availability)
-    return json_response(_member_body(member))
+    return json_response(_member_body(member, principal))
 
 
 @router.get("/v1/staff/{staff_id}/workload", response_class=Response, summary="A person's workload")
@@ -105,8 +110,10 @@ async def get_workload(
     return json_response(body)
 
 
-def _team_body(team: Team) -> dict[str, object]:
-    return {"id": team.id, **team.record.model_dump(mode="json")}
+def _team_body(team: Team, principal: Principal) -> dict[str, object]:
+    record = team.record.model_dump(mode="json")
+    record["projects"] = staffing.seen_projects(principal, team.record.projects)
+    return {"id": team.id, **record}
 
 
 @router.put("/v1/teams/{team_id}", response_class=Response, summary="Create or replace a team")
@@ -114,9 +121,13 @@ async def put_team(
     team_id: TeamIdPath, record: TeamRecord, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A team (班组): its name, the trades it covers, its projects and supervisors (manager
-    roles). Staff records and roster shifts name a team by this id, so it must exist first."""
+    roles). Staff records and roster shifts name a team by this id, so it must exist first.
+
+    You write your projects' part of the team: a team that also works in projects your
+    token does not grant keeps those, and the supervisors you cannot see; the answer is
+    the team as written, the same as for a new id. Name and trades: the latest write wins."""
     team = await staffing.put_team(dispatch.staff, principal, team_id, record)
-    return json_response(_team_body(team))
+    return json_response(_team_body(team, principal))
 
 
 @router.get("/v1/teams", response_class=Response, summary="List teams")
@@ -125,7 +136,7 @@ async def list_teams(
 ) -> Response:
     """The teams of the caller's projects (or of one project), by id."""
     teams = await staffing.visible_teams(dispatch.staff, principal, project)
-    return json_response({"items": [_team_body(team) for team in teams]})
+    return json_response({"items": [_team_body(team, principal) for team in teams]})
 
 
 @router.get("/v1/teams/{team_id}", response_class=Response, summary="Read a team")
@@ -134,7 +145,7 @@ async def read_team(
 ) -> Response:
     """One team of the caller's projects."""
     team = await staffing.visible_team(dispatch.staff, principal, team_id)
-    return json_response(_team_body(team))
+    return json_response(_team_body(team, principal))
 
 
 @router.delete(
