@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+
+from typer.testing import CliRunner
 
 from services.reporting.adapters.store import DeadLetterRecord, ReadModelStore
 from shared.auth import Role
 from tests.integration.reporting.api_support import HQ, running_reporting
 from tests.integration.reporting.conftest import Bus
 from tests.unit.reporting.histories import TENANT, OrderStory
+from wo.cli import app
 from wo.processes import NatsServer
 from wo.token import mint_dev_token
 
@@ -98,3 +102,27 @@ async def test_dead_letters_are_keyed_by_event_id_and_survive_a_reused_stream_se
     letters = await store.dead_letters()
     assert sorted(x["event_id"] for x in letters) == ["new", "old"]
     assert await store.dead_letter_count() == 2
+
+
+async def test_the_operator_reads_every_tenants_state_and_letters_with_wo_reporting(
+    database_url: str, store: ReadModelStore
+) -> None:
+    unknown = DeadLetterRecord(
+        **{**_letter("body:0f", 9).__dict__, "tenant": None, "project": None, "event_id": None}
+    )
+    await store.apply("reporting", [], 9, [_letter("event:ours", 8), unknown])
+    runner = CliRunner()
+    options = ["--database-url", database_url]
+
+    state = await asyncio.to_thread(
+        runner.invoke, app, ["reporting", "projector", *options], terminal_width=200
+    )
+    assert state.exit_code == 0, state.output
+    assert "stream sequence 9" in state.output and "2 dead letters" in state.output
+
+    listed = await asyncio.to_thread(
+        runner.invoke, app, ["reporting", "dead-letters", *options], terminal_width=200
+    )
+    assert listed.exit_code == 0, listed.output
+    assert f"{TENANT}/sunny" in listed.output and "-/-" in listed.output
+    assert "ours" in listed.output
