@@ -185,9 +185,16 @@ class EventConsumer:
             return 0
         deliveries: list[tuple[Msg, Delivery]] = []
         for message in messages:
-            delivery = await self._parse_or_dead_letter(message)
-            if delivery is not None:
-                deliveries.append((message, delivery))
+            parsed = self._parse(message)
+            if isinstance(parsed, Delivery):
+                deliveries.append((message, parsed))
+                continue
+            # In stream order: what came before it is settled first, so a handler that
+            # skips a refused event's place finds its predecessors applied.
+            if deliveries:
+                await self._settle(deliveries)
+                deliveries = []
+            await self._give_up(message, parsed)
         if deliveries:
             await self._settle(deliveries)
         return len(messages)
@@ -223,7 +230,8 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
 
-    async def _parse_or_dead_letter(self, message: Msg) -> Delivery | None:
+    def _parse(self, message: Msg) -> Delivery | DeadLetter:
+        """The delivery of a message, or the dead letter of one that can never be handled."""
         metadata = message.metadata
         envelope: Envelope | None = None
         try:
@@ -232,18 +240,14 @@ class EventConsumer:
         except ValidationError as exc:
             error = f"not a valid event envelope: {validation_summary(exc)}"
         if error is not None:
-            await self._give_up(
-                message,
-                DeadLetter(
-                    subject=message.subject,
-                    stream_sequence=metadata.sequence.stream,
-                    data=message.data,
-                    error=error,
-                    num_delivered=metadata.num_delivered,
-                    envelope=envelope,
-                ),
+            return DeadLetter(
+                subject=message.subject,
+                stream_sequence=metadata.sequence.stream,
+                data=message.data,
+                error=error,
+                num_delivered=metadata.num_delivered,
+                envelope=envelope,
             )
-            return None
         assert envelope is not None
         return Delivery(
             envelope=envelope,

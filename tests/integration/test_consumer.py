@@ -71,6 +71,8 @@ class RecordingHandler:
     handled: list[str] = field(default_factory=list)
     batches: list[int] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    """`handle:<ids>` and `dead:<id>` in the order they were made."""
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         ids = [str(d.envelope.id) for d in deliveries]
@@ -82,9 +84,11 @@ class RecordingHandler:
                 raise ConnectionError("database went away")
         self.batches.append(len(ids))
         self.handled.extend(ids)
+        self.calls.append("handle:" + ",".join(ids))
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         self.dead.append(letter)
+        self.calls.append(f"dead:{letter.envelope.id if letter.envelope else '-'}")
 
 
 async def drain(consumer: EventConsumer, rounds: int = 20) -> None:
@@ -245,3 +249,18 @@ async def test_a_dead_letter_is_keyed_by_event_id_not_by_stream_sequence(
     assert keys[0] == f"event:{first}"
     assert keys[1].startswith("body:") and len(keys[1]) == len("body:") + 64
     assert "not an envelope" not in handler.dead[1].error
+
+
+async def test_a_refused_event_is_dead_lettered_in_stream_order_within_its_batch(
+    js: JetStreamContext,
+) -> None:
+    [before] = await publish_progress(js, 1)
+    [refused] = await publish_progress(js, 1, data={})
+    [after] = await publish_progress(js, 1)
+    handler = RecordingHandler()
+
+    await drain(EventConsumer(js, FAST, handler))
+
+    # One fetch of three: its predecessor is committed before it, its successor after.
+    assert handler.calls == [f"handle:{before}", f"dead:{refused}", f"handle:{after}"]
+    assert await settled(js)
