@@ -292,16 +292,19 @@ class ReadModelStore:
         query = select(func.count()).select_from(t.dead_letters).where(*_in_scope(scope))
         return await self.database.run(lambda conn: int(conn.execute(query).scalar_one()))
 
-    async def tenant_progress(self, tenant: str) -> tuple[int, datetime | None]:
-        """How many of `tenant`'s work orders the current generation holds, and the time of
+    async def tenant_progress(self, scope: TenantScope) -> tuple[int, datetime | None]:
+        """How many work orders of `scope` the current generation holds, and the time of
         the latest event applied to one of them."""
 
         def work(conn: Connection) -> tuple[int, datetime | None]:
             o = t.orders
+            conditions = [o.c.generation == _current(conn)]
+            if scope.tenant is not None:
+                conditions.append(o.c.tenant == scope.tenant)
+            if scope.projects is not None:
+                conditions.append(o.c.project.in_(sorted(scope.projects)))
             row = conn.execute(
-                select(func.count(), func.max(o.c.updated_at)).where(
-                    o.c.generation == _current(conn), o.c.tenant == tenant
-                )
+                select(func.count(), func.max(o.c.updated_at)).where(*conditions)
             ).one()
             return int(row[0]), row[1]
 

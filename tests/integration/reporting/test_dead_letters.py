@@ -59,6 +59,10 @@ async def test_each_tenant_sees_only_its_own_dead_letters_and_projector_state(
             "/v1/dead-letters", headers={"Authorization": f"Bearer {scoped}"}
         )
         assert elsewhere.json() == {"dead_letters": []}
+        nothing = await api.client.get(
+            "/v1/projector", headers={"Authorization": f"Bearer {scoped}"}
+        )
+        assert (nothing.json()["work_orders"], nothing.json()["dead_letters"]) == (0, 0)
 
         state = (await api.client.get("/v1/projector", headers=HQ)).json()
         assert state["tenant"] == TENANT

@@ -41,14 +41,15 @@ async def readyz(reporting: ReportingDep) -> Response:
 
 @router.get("/v1/projector", summary="The projector's state for the caller's tenant")
 async def projector(principal: PrincipalDep, reporting: ReportingDep) -> Response:
-    """The read model's generation, how many of the tenant's work orders it holds, the time
-    of the latest event applied to one of them, and the tenant's dead letters.
+    """The read model's generation, how many of the tenant's work orders it holds (of the
+    token's projects), the time of the latest event applied to one of them, and the
+    tenant's dead letters.
 
     The stream position and event counts are every tenant's together: the platform
     operator reads them with `wo reporting projector`.
     """
-    scope = _operators_only(principal)
-    work_orders, last_event_at = await reporting.store.tenant_progress(principal.tenant)
+    scope = _headquarters_scope(principal)
+    work_orders, last_event_at = await reporting.store.tenant_progress(scope)
     return _json(
         {
             "tenant": principal.tenant,
@@ -68,13 +69,13 @@ async def dead_letters(
 ) -> Response:
     """Newest first, with the error; never the raw body. A body that was no envelope
     names no tenant: only the platform operator sees it (`wo reporting dead-letters`)."""
-    rows = await reporting.store.dead_letters(limit, _operators_only(principal))
+    rows = await reporting.store.dead_letters(limit, _headquarters_scope(principal))
     return _json(
         {"dead_letters": [{**r, "recorded_at": r["recorded_at"].isoformat()} for r in rows]}
     )
 
 
-def _operators_only(principal: Principal) -> TenantScope:
+def _headquarters_scope(principal: Principal) -> TenantScope:
     # Dead letters hold raw events of every project of the tenant: headquarters reads them.
     if principal.role is not Role.HQ_QUALITY:
         raise Forbidden(
