@@ -7,7 +7,11 @@ What it guarantees, whatever the handler does:
 - A batch that fails is retried one message at a time, so one bad event does not hold
   back the others; a message that keeps failing is naked with growing delays and, after
   `max_deliver` attempts, recorded by the handler as a dead letter and terminated.
-- A body that is not a valid envelope is dead-lettered at once: retrying cannot help.
+- A body that is not a valid envelope, or an envelope whose data fails the catalogue's
+  validation, is dead-lettered at once: retrying cannot help. Only what the handler
+  raises (the database, the bus: infrastructure) is retried.
+- A dead letter is keyed by its event id (by a digest of the body when it has none),
+  never by the stream sequence: sequences start again when a stream is lost.
 - The server's own delivery limit is off (`max_deliver=-1`): a message whose last
   attempt died with the process would otherwise be dropped by the server without a
   dead letter. The limit is counted here, from the delivery count the server reports.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +38,9 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from shared.envelope import Envelope
+from shared.events.catalogue import EVENT_TYPES, parse, upcast
 from shared.logging import get_logger
+from shared.redact import validation_summary
 from shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
 
 log = get_logger(__name__)
@@ -91,6 +98,34 @@ class DeadLetter:
     num_delivered: int
     envelope: Envelope | None
     """None when the body is not a valid envelope."""
+
+    @property
+    def key(self) -> str:
+        """What identifies this dead letter across redeliveries and stream losses."""
+        return dead_letter_key(self.envelope, self.data)
+
+
+def dead_letter_key(envelope: Envelope | None, data: bytes) -> str:
+    """`event:<id>`, or `body:<sha-256 of the body>` for a body that is no envelope:
+    never the stream sequence, which starts again when a stream is lost."""
+    if envelope is not None:
+        return f"event:{envelope.id}"
+    return f"body:{hashlib.sha256(data).hexdigest()}"
+
+
+def catalogue_error(envelope: Envelope) -> str | None:
+    """Why the envelope's data fails the catalogue's validation (upcast to the current
+    schema first), or None when it passes; types outside the catalogue pass unchecked."""
+    if envelope.type_name not in EVENT_TYPES:
+        return None
+    try:
+        _, data = upcast(envelope.type_name, envelope.schema_version, dict(envelope.data))
+        parse(envelope.type_name, data)
+    except ValidationError as exc:
+        return f"invalid event data: {validation_summary(exc)}"
+    except LookupError as exc:
+        return f"invalid event data: {exc}"
+    return None
 
 
 class EventHandler(Protocol):
@@ -150,9 +185,16 @@ class EventConsumer:
             return 0
         deliveries: list[tuple[Msg, Delivery]] = []
         for message in messages:
-            delivery = await self._parse_or_dead_letter(message)
-            if delivery is not None:
-                deliveries.append((message, delivery))
+            parsed = self._parse(message)
+            if isinstance(parsed, Delivery):
+                deliveries.append((message, parsed))
+                continue
+            # In stream order: what came before it is settled first, so a handler that
+            # skips a refused event's place finds its predecessors applied.
+            if deliveries:
+                await self._settle(deliveries)
+                deliveries = []
+            await self._give_up(message, parsed)
         if deliveries:
             await self._settle(deliveries)
         return len(messages)
@@ -188,23 +230,25 @@ class EventConsumer:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
 
-    async def _parse_or_dead_letter(self, message: Msg) -> Delivery | None:
+    def _parse(self, message: Msg) -> Delivery | DeadLetter:
+        """The delivery of a message, or the dead letter of one that can never be handled."""
         metadata = message.metadata
+        envelope: Envelope | None = None
         try:
             envelope = Envelope.from_json(message.data)
+            error = catalogue_error(envelope)
         except ValidationError as exc:
-            await self._give_up(
-                message,
-                DeadLetter(
-                    subject=message.subject,
-                    stream_sequence=metadata.sequence.stream,
-                    data=message.data,
-                    error=f"not a valid event envelope: {exc.errors(include_url=False)}",
-                    num_delivered=metadata.num_delivered,
-                    envelope=None,
-                ),
+            error = f"not a valid event envelope: {validation_summary(exc)}"
+        if error is not None:
+            return DeadLetter(
+                subject=message.subject,
+                stream_sequence=metadata.sequence.stream,
+                data=message.data,
+                error=error,
+                num_delivered=metadata.num_delivered,
+                envelope=envelope,
             )
-            return None
+        assert envelope is not None
         return Delivery(
             envelope=envelope,
             subject=message.subject,

@@ -33,8 +33,11 @@ async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
     await client.close()
 
 
-async def publish_progress(js: JetStreamContext, count: int) -> list[str]:
-    """Publish `count` events of one work order; return their ids in order."""
+async def publish_progress(
+    js: JetStreamContext, count: int, data: dict[str, object] | None = None
+) -> list[str]:
+    """Publish `count` events of one work order (`data` instead of a valid note, if
+    given); return their ids in order."""
     stream_id = str(uuid.uuid4())
     ids = []
     for version in range(1, count + 1):
@@ -48,7 +51,7 @@ async def publish_progress(js: JetStreamContext, count: int) -> list[str]:
             project="sunny-garden",
             occurred_at=T0,
             recorded_at=T0,
-            data={"note": f"step {version}"},
+            data={"note": f"step {version}"} if data is None else data,
             metadata=EventMetadata(actor="tech-1", correlation_id="c"),
         )
         await js.publish(
@@ -68,6 +71,8 @@ class RecordingHandler:
     handled: list[str] = field(default_factory=list)
     batches: list[int] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    """`handle:<ids>` and `dead:<id>` in the order they were made."""
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         ids = [str(d.envelope.id) for d in deliveries]
@@ -79,9 +84,11 @@ class RecordingHandler:
                 raise ConnectionError("database went away")
         self.batches.append(len(ids))
         self.handled.extend(ids)
+        self.calls.append("handle:" + ",".join(ids))
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         self.dead.append(letter)
+        self.calls.append(f"dead:{letter.envelope.id if letter.envelope else '-'}")
 
 
 async def drain(consumer: EventConsumer, rounds: int = 20) -> None:
@@ -206,3 +213,54 @@ async def test_ensure_brings_an_existing_consumer_to_the_spec(js: JetStreamConte
     info = await js.consumer_info(EVENTS_STREAM, FAST.durable)
     assert info.config.ack_wait == 7.0
     assert info.config.max_deliver == -1
+
+
+async def test_data_the_catalogue_refuses_is_dead_lettered_at_once_and_infrastructure_retried(
+    js: JetStreamContext,
+) -> None:
+    ids = await publish_progress(js, 2)
+    bad = await publish_progress(js, 1, data={"note": "x" * 5000, "phone": "13800000000"})
+    handler = RecordingHandler(flaky={ids[1]})
+    consumer = EventConsumer(js, FAST, handler)
+
+    await drain(consumer)
+
+    # The event whose data fails the catalogue never reached the handler nor was retried.
+    [letter] = handler.dead
+    assert letter.envelope is not None and str(letter.envelope.id) == bad[0]
+    assert letter.num_delivered == 1
+    assert letter.error.startswith("invalid event data: note:")
+    # Which field failed and why, never the values (they may be a resident's data).
+    assert "xxxxx" not in letter.error and "13800000000" not in letter.error
+    # A failure of the handler's infrastructure is retried and then handled.
+    assert sorted(handler.handled) == sorted(ids)
+    assert await settled(js)
+
+
+async def test_a_dead_letter_is_keyed_by_event_id_not_by_stream_sequence(
+    js: JetStreamContext,
+) -> None:
+    [first] = await publish_progress(js, 1, data={})
+    await js.publish("events.demo.sunny-garden.workorder.reported", b"not an envelope")
+    handler = RecordingHandler()
+    await drain(EventConsumer(js, FAST, handler))
+
+    keys = [letter.key for letter in handler.dead]
+    assert keys[0] == f"event:{first}"
+    assert keys[1].startswith("body:") and len(keys[1]) == len("body:") + 64
+    assert "not an envelope" not in handler.dead[1].error
+
+
+async def test_a_refused_event_is_dead_lettered_in_stream_order_within_its_batch(
+    js: JetStreamContext,
+) -> None:
+    [before] = await publish_progress(js, 1)
+    [refused] = await publish_progress(js, 1, data={})
+    [after] = await publish_progress(js, 1)
+    handler = RecordingHandler()
+
+    await drain(EventConsumer(js, FAST, handler))
+
+    # One fetch of three: its predecessor is committed before it, its successor after.
+    assert handler.calls == [f"handle:{before}", f"dead:{refused}", f"handle:{after}"]
+    assert await settled(js)

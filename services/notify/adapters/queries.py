@@ -81,21 +81,18 @@ async def get_delivery(
 async def list_dead_letters(
     engine: AsyncEngine, scope: Scope, *, kind: str | None, include_retried: bool, limit: int
 ) -> list[dict[str, Any]]:
-    """Dead letters newest first.
+    """Dead letters newest first, without their body.
 
-    A body that was not an envelope has no tenant: every tenant's operators see it.
+    A body that was not an envelope names no tenant and may hold anyone's data: only
+    the platform operator's scope (every tenant: `wo notify dead-letters`) lists it.
     """
     dl = t.dead_letters
-    conditions: list[ColumnElement[bool]] = []
-    if scope.tenant is not None:
-        conditions.append((dl.c.tenant == scope.tenant) | dl.c.tenant.is_(None))
-    if scope.projects is not None:
-        conditions.append(dl.c.project.in_(sorted(scope.projects)) | dl.c.project.is_(None))
+    conditions = _scoped(dl, scope)
     if kind is not None:
         conditions.append(dl.c.kind == kind)
     if not include_retried:
         conditions.append(dl.c.retried_at.is_(None))
-    columns = [c for c in dl.c if c.name != "data"]
+    columns = [c for c in dl.c if c.name not in ("data", "letter_key")]
     query = select(*columns).where(*conditions).order_by(dl.c.id.desc()).limit(limit)
     async with engine.connect() as conn:
         return _plain(await conn.execute(query))

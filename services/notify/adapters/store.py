@@ -237,7 +237,13 @@ class SqlTransaction:
         """Record a dead letter."""
         values = asdict(letter)
         values["created_at"] = values.pop("at")
-        await self._conn.execute(insert(t.dead_letters).values(**values))
+        values["letter_key"] = values.pop("key")
+        again = {k: values[k] for k in ("error", "attempts", "created_at", "data")}
+        await self._conn.execute(
+            self.insert_ignoring(t.dead_letters, **values).on_conflict_do_update(
+                index_elements=[t.dead_letters.c.letter_key], set_={**again, "retried_at": None}
+            )
+        )
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
         """Store the outcomes of sends, in one statement."""

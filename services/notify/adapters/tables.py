@@ -100,6 +100,9 @@ dead_letters = Table(
     Column("id", BigIntPK, primary_key=True, autoincrement=True),
     # `event`: the consumer gave up on a message; `delivery`: a channel gave up.
     Column("kind", String(16), nullable=False),
+    # `event:<id>`, `body:<sha-256>` (no envelope) or `delivery:<id>`: never the stream
+    # sequence, which starts again after a stream loss.
+    Column("letter_key", String(80), nullable=False),
     Column("tenant", String(64), nullable=True),
     Column("project", String(64), nullable=True),
     Column("subject", String(300), nullable=True),
@@ -111,6 +114,7 @@ dead_letters = Table(
     Column("attempts", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("retried_at", UTCDateTime, nullable=True),
+    Index("ux_dead_letters_key", "letter_key", unique=True),
 )
 
 outbox = Table(

@@ -16,6 +16,11 @@ from services.notify.domain.model import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE, Ch
 from services.notify.domain.quiet_hours import QuietHours
 from services.notify.domain.retry import RetryPolicy
 
+URL_CHANNELS = frozenset(
+    {ChannelName.WEBHOOK, ChannelName.WECOM, ChannelName.DINGTALK, ChannelName.FEISHU}
+)
+"""Channels that post to a configured URL, whose credential is often part of the URL."""
+
 
 class Endpoint(BaseModel):
     """A URL to post to and, where the channel signs, its secret."""
@@ -66,15 +71,19 @@ class Contact(BaseModel):
         }.get(channel)
 
     def address(self, channel: ChannelName, person_id: str) -> str | None:
-        """What the row of a delivery on `channel` records as its address."""
+        """What the row of a delivery on `channel` records as its address.
+
+        A robot's or webhook's URL carries its credential (WeCom `key=`, DingTalk
+        `access_token=`, a token in the path): the row names the contact instead, and
+        the sender looks the endpoint up when it sends.
+        """
         if channel is ChannelName.INBOX:
             return person_id
         if channel is ChannelName.EMAIL:
             return self.email
         if channel is ChannelName.SMS:
             return self.phone
-        endpoint = self.endpoint(channel)
-        return endpoint.url if endpoint else None
+        return person_id if self.endpoint(channel) is not None else None
 
 
 class RouteTarget(BaseModel):

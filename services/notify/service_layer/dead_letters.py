@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from services.notify.service_layer.handler import NotifyHandler
 from services.notify.service_layer.ports import Store
 from shared.clock import Clock
+from shared.consumer import catalogue_error
 from shared.envelope import Envelope
 from shared.errors import Conflict, NotFound
 
@@ -37,6 +38,9 @@ async def retry_dead_letter(
                 "the dead letter's body is not a valid event envelope; it cannot be retried",
                 code="not_retryable",
             ) from None
+        invalid = catalogue_error(envelope)
+        if invalid is not None:
+            raise Conflict(f"the event still fails: {invalid}", code="retry_failed")
         try:
             await handler.apply(tx, envelope)
         except Exception as exc:

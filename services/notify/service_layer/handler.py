@@ -34,7 +34,7 @@ from services.notify.service_layer.ports import (
     Transaction,
 )
 from shared.clock import Clock
-from shared.consumer import DeadLetter, Delivery
+from shared.consumer import DeadLetter, Delivery, catalogue_error
 from shared.envelope import Envelope
 from shared.events.notification import NotificationDeferred
 from shared.logging import get_logger
@@ -147,11 +147,26 @@ class NotifyHandler:
         self._on_commit()
 
     async def dead_letter(self, letter: DeadLetter) -> None:
-        """Record a message the consumer gave up on."""
+        """Record a message the consumer gave up on, and skip its place in its work order.
+
+        Only an event whose data the catalogue refuses is skipped: it can never apply,
+        and would otherwise hold every later event of its order back until they are dead
+        letters too. An event that failed for another reason keeps its place, so retrying
+        it (and then the events behind it) replays the order as it was. Only the next
+        place in line can be skipped; one given up on ahead of its predecessor leaves its
+        later events to retry.
+        """
         envelope = letter.envelope
         async with self._store.transaction() as tx:
+            if (
+                envelope is not None
+                and _aggregate(envelope) == "workorder"
+                and catalogue_error(envelope) is not None
+            ):
+                await self._skip(tx, envelope)
             await tx.add_dead_letter(
                 NewDeadLetter(
+                    key=letter.key,
                     kind="event",
                     error=letter.error,
                     attempts=letter.num_delivered,
@@ -163,6 +178,14 @@ class NotifyHandler:
                     event_id=str(envelope.id) if envelope else None,
                     data=letter.data,
                 )
+            )
+
+    async def _skip(self, tx: Transaction, envelope: Envelope) -> None:
+        found = await tx.facts({envelope.subject})
+        version, facts = found.get(envelope.subject, (0, WorkOrderFacts()))
+        if envelope.sequence == version + 1:
+            await tx.save_facts(
+                {envelope.subject: FactsAt(envelope.tenant, envelope.project, version + 1, facts)}
             )
 
     async def apply(self, tx: Transaction, envelope: Envelope) -> None:

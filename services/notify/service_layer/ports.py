@@ -65,8 +65,14 @@ class Delivery(DeliveryFields):
 
 @dataclass(frozen=True, slots=True)
 class NewDeadLetter:
-    """A dead letter to record: an event the consumer gave up on, or a dead delivery."""
+    """A dead letter to record: an event the consumer gave up on, or a dead delivery.
 
+    `key` identifies it (`event:<id>`, `body:<digest>`, `delivery:<id>`): recording a
+    key again (a redelivery, a delivery that dies again after a retry) updates that
+    dead letter instead of adding another.
+    """
+
+    key: str
     kind: str
     error: str
     attempts: int

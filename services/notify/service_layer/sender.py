@@ -8,13 +8,14 @@ message goes again: receivers can drop the repeat by the delivery id (`webhook-i
 from __future__ import annotations
 
 import asyncio
+import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from prometheus_client import Counter
 
-from services.notify.domain.config import NotifyConfig
+from services.notify.domain.config import URL_CHANNELS, Endpoint, NotifyConfig
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.service_layer.events import common_fields, notification_envelope
@@ -41,6 +42,7 @@ from shared.events.notification import (
     NotificationSent,
 )
 from shared.logging import get_logger
+from shared.redact import redact_text, url_secrets
 
 log = get_logger(__name__)
 
@@ -214,6 +216,7 @@ class DeliverySender:
             event = NotificationDead(**base, error=error)
             await tx.add_dead_letter(
                 NewDeadLetter(
+                    key=f"delivery:{delivery.id}",
                     kind="delivery",
                     error=error,
                     attempts=attempts,
@@ -248,14 +251,22 @@ class DeliverySender:
         channel = self._channels.get(delivery.channel)
         if channel is None:
             return f"channel {delivery.channel} is not configured in this notify"
+        address, secret = delivery.address, None
+        endpoint = self._endpoint(delivery.tenant, delivery.recipient, delivery.channel)
+        if delivery.channel in URL_CHANNELS:
+            # The row names the contact; its URL (and the credential in it) lives only
+            # in the configuration and in this message, never in the row or an error.
+            if endpoint is None:
+                return f"contact {delivery.address} has no {delivery.channel} endpoint configured"
+            address, secret = endpoint.url, endpoint.secret
         message = OutboundMessage(
             delivery_id=delivery.id,
             tenant=delivery.tenant,
             project=delivery.project,
             recipient=delivery.recipient,
             recipient_name=delivery.recipient_name,
-            address=delivery.address,
-            secret=self._secret(delivery.tenant, delivery.recipient, delivery.channel),
+            address=address,
+            secret=secret,
             subject=delivery.subject,
             text=delivery.body_text,
             html=delivery.body_html,
@@ -263,24 +274,30 @@ class DeliverySender:
             work_order_id=delivery.work_order_id,
             created_at=delivery.created_at,
         )
+        secrets = [secret, *(url_secrets(endpoint.url) if endpoint is not None else [])]
         try:
             await channel.send(message)
         except DeliveryFailed as exc:
-            return (str(exc) or type(exc).__name__)[:_ERROR_LIMIT]
+            return redact_text(str(exc) or type(exc).__name__, secrets)[:_ERROR_LIMIT]
         except Exception as exc:
             # A bug or an unexpected library error still counts as a failed attempt:
             # the policy decides whether to retry, and the error is kept on the row.
-            log.exception("notify.channel_error", channel=str(delivery.channel))
-            return f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+            # Its traceback is logged as text, redacted: exception texts quote URLs.
+            trace = "".join(traceback.format_exception(exc))
+            log.error(
+                "notify.channel_error",
+                channel=str(delivery.channel),
+                error=redact_text(trace, secrets),
+            )
+            return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:_ERROR_LIMIT]
         return None
 
-    def _secret(self, tenant: str, recipient: str, channel: ChannelName) -> str | None:
+    def _endpoint(self, tenant: str, recipient: str, channel: ChannelName) -> Endpoint | None:
         kind, _, person_id = recipient.partition(":")
         if kind != "person":
             return None
         contact = self._config.tenant(tenant).contacts.get(person_id)
-        endpoint = contact.endpoint(channel) if contact is not None else None
-        return endpoint.secret if endpoint is not None else None
+        return contact.endpoint(channel) if contact is not None else None
 
     async def _queue_digest(self, group: DigestGroup, now: datetime) -> None:
         config = self._config.tenant(group.tenant)

@@ -18,10 +18,11 @@ from pydantic import ValidationError
 from services.reporting.adapters.store import DeadLetterRecord, ReadModelStore
 from services.reporting.domain.facts import EventFact
 from services.reporting.service_layer.projection import Waiting, event_fact
-from shared.consumer import DeadLetter, Delivery
+from shared.consumer import DeadLetter, Delivery, dead_letter_key
 from shared.envelope import Envelope
 from shared.events.catalogue import EVENT_TYPES, parse, upcast
 from shared.logging import get_logger
+from shared.redact import validation_summary
 
 log = get_logger(__name__)
 
@@ -48,6 +49,9 @@ def _record(
     subject: str, stream_sequence: int, envelope: Envelope | None, error: str, n: int, body: bytes
 ) -> DeadLetterRecord:
     return DeadLetterRecord(
+        key=dead_letter_key(envelope, body),
+        tenant=envelope.tenant if envelope else None,
+        project=envelope.project if envelope else None,
         subject=subject,
         stream_sequence=stream_sequence,
         event_id=str(envelope.id) if envelope else None,
@@ -88,19 +92,21 @@ class Projector:
             try:
                 items.append(validated(d.envelope))
             except (ValidationError, LookupError, KeyError, ValueError) as exc:
+                # The values a model refused may be a resident's: never in the error.
+                reason = validation_summary(exc) if isinstance(exc, ValidationError) else exc
                 body = d.envelope.to_json()
                 dead.append(
                     _record(
                         d.subject,
                         d.stream_sequence,
                         d.envelope,
-                        f"invalid event data: {exc}",
+                        f"invalid event data: {reason}",
                         d.num_delivered,
                         body,
                     )
                 )
                 items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
-                log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(exc))
+                log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(reason))
         top = max(d.stream_sequence for d in deliveries)
         working = await self.store.apply(
             self.consumer, items, top, dead, self.generation, self.sampled

@@ -14,7 +14,18 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Connection
 
@@ -63,6 +74,9 @@ _CHUNK = 500
 class DeadLetterRecord:
     """A dead letter as stored."""
 
+    key: str
+    tenant: str | None
+    project: str | None
     subject: str
     stream_sequence: int
     event_id: str | None
@@ -72,6 +86,18 @@ class DeadLetterRecord:
     num_delivered: int
     data: bytes
     skipped: bool
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    """Whose dead letters a reader sees: one tenant (None: every tenant and the letters
+    of no tenant, for the platform operator's CLI), some projects (None: all of them)."""
+
+    tenant: str | None
+    projects: frozenset[str] | None = None
+
+
+EVERY_TENANT = TenantScope(tenant=None)
 
 
 @dataclass(frozen=True)
@@ -245,25 +271,44 @@ class ReadModelStore:
 
         return await self.database.run(work)
 
-    async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
-        """The latest dead letters, newest first (the raw body left out)."""
+    async def dead_letters(
+        self, limit: int = 100, scope: TenantScope = EVERY_TENANT
+    ) -> list[dict[str, Any]]:
+        """The latest dead letters in `scope`, newest first (the raw body left out)."""
 
         def work(conn: Connection) -> list[dict[str, Any]]:
-            columns = [c for c in t.dead_letters.c if c.name != "data"]
+            dl = t.dead_letters
+            columns = [c for c in dl.c if c.name not in ("data", "letter_key")]
             rows = conn.execute(
-                select(*columns).order_by(t.dead_letters.c.id.desc()).limit(limit)
+                select(*columns).where(*_in_scope(scope)).order_by(dl.c.id.desc()).limit(limit)
             ).all()
-            return [dict(r._mapping) for r in rows]
+            # Row keys are str subclasses; the JSON encoder (orjson) wants plain str keys.
+            return [{str(k): v for k, v in r._mapping.items()} for r in rows]
 
         return await self.database.run(work)
 
-    async def dead_letter_count(self) -> int:
-        """How many events were given up on."""
-        return await self.database.run(
-            lambda conn: int(
-                conn.execute(select(func.count()).select_from(t.dead_letters)).scalar_one()
-            )
-        )
+    async def dead_letter_count(self, scope: TenantScope = EVERY_TENANT) -> int:
+        """How many events of `scope` were given up on."""
+        query = select(func.count()).select_from(t.dead_letters).where(*_in_scope(scope))
+        return await self.database.run(lambda conn: int(conn.execute(query).scalar_one()))
+
+    async def tenant_progress(self, scope: TenantScope) -> tuple[int, datetime | None]:
+        """How many work orders of `scope` the current generation holds, and the time of
+        the latest event applied to one of them."""
+
+        def work(conn: Connection) -> tuple[int, datetime | None]:
+            o = t.orders
+            conditions = [o.c.generation == _current(conn)]
+            if scope.tenant is not None:
+                conditions.append(o.c.tenant == scope.tenant)
+            if scope.projects is not None:
+                conditions.append(o.c.project.in_(sorted(scope.projects)))
+            row = conn.execute(
+                select(func.count(), func.max(o.c.updated_at)).where(*conditions)
+            ).one()
+            return int(row[0]), row[1]
+
+        return await self.database.run(work)
 
     async def facts(
         self,
@@ -597,11 +642,21 @@ def _advance(
     )
 
 
+def _in_scope(scope: TenantScope) -> list[ColumnElement[bool]]:
+    dl = t.dead_letters
+    if scope.tenant is None:
+        return []
+    conditions = [dl.c.tenant == scope.tenant]
+    if scope.projects is not None:
+        conditions.append(dl.c.project.in_(sorted(scope.projects)))
+    return conditions
+
+
 def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now: datetime) -> None:
     seen = conn.execute(
         select(t.dead_letters.c.id).where(
             t.dead_letters.c.consumer == consumer,
-            t.dead_letters.c.stream_sequence == record.stream_sequence,
+            t.dead_letters.c.letter_key == record.key,
         )
     ).first()
     if seen is not None:
@@ -609,6 +664,9 @@ def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now:
     conn.execute(
         insert(t.dead_letters).values(
             consumer=consumer,
+            letter_key=record.key,
+            tenant=record.tenant,
+            project=record.project,
             subject=record.subject,
             stream_sequence=record.stream_sequence,
             event_id=record.event_id,

@@ -194,6 +194,12 @@ dead_letters = Table(
     metadata,
     Column("id", BigIntPK, primary_key=True, autoincrement=True),
     Column("consumer", String(64), nullable=False),
+    # `event:<id>` or `body:<sha-256>` (`shared.consumer.dead_letter_key`): never the
+    # stream sequence, which starts again after a stream loss.
+    Column("letter_key", String(80), nullable=False),
+    # From the envelope; None when the body was no envelope (only the operator sees it).
+    Column("tenant", String(64), nullable=True),
+    Column("project", String(64), nullable=True),
     Column("subject", String(255), nullable=False),
     Column("stream_sequence", Integer, nullable=False),
     Column("event_id", String(64), nullable=True),
@@ -205,6 +211,5 @@ dead_letters = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("skipped", Boolean, nullable=False),
 )
-Index(
-    "ix_rp_dead_letters_seq", dead_letters.c.consumer, dead_letters.c.stream_sequence, unique=True
-)
+Index("ux_rp_dead_letters_key", dead_letters.c.consumer, dead_letters.c.letter_key, unique=True)
+Index("ix_rp_dead_letters_tenant", dead_letters.c.tenant, dead_letters.c.id)

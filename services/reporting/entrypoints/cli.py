@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 import typer
 from nats.errors import Error as NatsError
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.reporting.adapters.migrate import upgrade
@@ -19,23 +21,23 @@ from shared.cli import CliFailure, cause, connect_quietly, engine_for, event_pro
 from shared.clock import SystemClock
 from shared.database import Database
 
+T = TypeVar("T")
+
 reporting_app = typer.Typer(
-    help="reporting: rebuild the read model from the event log.", no_args_is_help=True
+    help="reporting: rebuild the read model; its projector's state and dead letters.",
+    no_args_is_help=True,
 )
 
 
-@reporting_app.callback()
-def _group() -> None:
-    # Keeps `rebuild` a subcommand while it is the only one.
-    return None
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="reporting's database (default: DATABASE_URL or the embedded SQLite)."),
+]
 
 
 @reporting_app.command("rebuild")
 def rebuild_command(
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="reporting's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
+    database_url: DatabaseOption = None,
     nats_url: Annotated[
         str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
     ] = None,
@@ -75,6 +77,78 @@ def rebuild_command(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@reporting_app.command("projector")
+def projector_command(database_url: DatabaseOption = None) -> None:
+    """The projector's position in EVENTS and its dead letters, over every tenant."""
+    settings = ReportingSettings()
+    state = _run(_projector(database_url or settings.database_url, settings.consumer_durable))
+    Console().print(state, highlight=False, soft_wrap=True)
+
+
+@reporting_app.command("dead-letters")
+def dead_letters_command(
+    database_url: DatabaseOption = None, limit: Annotated[int, typer.Option(min=1)] = 50
+) -> None:
+    """Every tenant's dead letters newest first, and those of a body that named no tenant
+    (the raw body stays in the table: it may hold anyone's personal data)."""
+    rows = _run(_read(database_url or ReportingSettings().database_url, limit))
+    table = Table("id", "tenant/project", "subject", "event", "recorded", "skipped")
+    table.add_column("error", overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            f"{row['tenant'] or '-'}/{row['project'] or '-'}",
+            row["subject"],
+            row["event_id"] or f"seq {row['stream_sequence']}",
+            row["recorded_at"].isoformat(),
+            "yes" if row["skipped"] else "no",
+            row["error"][:200],
+        )
+    Console().print(table if rows else "No dead letters.")
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(work)
+    except CliFailure as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+async def _with_store(database_url: str, read: Callable[[ReadModelStore], Awaitable[T]]) -> T:
+    engine = engine_for(database_url)
+    database = Database(engine)
+    try:
+        await upgrade(engine)
+        return await read(ReadModelStore(database, SystemClock()))
+    except (SQLAlchemyError, OSError) as exc:
+        raise CliFailure(f"database error: {cause(exc)}") from None
+    finally:
+        database.close()
+        await engine.dispose()
+
+
+async def _projector(database_url: str, consumer: str) -> str:
+    async def read(store: ReadModelStore) -> str:
+        checkpoint = await store.checkpoint(consumer)
+        position = (
+            f"stream sequence {checkpoint.stream_sequence:,}, {checkpoint.events_applied:,} "
+            f"events applied, updated {checkpoint.updated_at.isoformat()}"
+            if checkpoint
+            else "nothing applied yet"
+        )
+        return (
+            f"generation {await store.current_generation()}: {position}; "
+            f"{await store.dead_letter_count():,} dead letters"
+        )
+
+    return await _with_store(database_url, read)
+
+
+async def _read(database_url: str, limit: int) -> list[dict[str, Any]]:
+    return await _with_store(database_url, lambda store: store.dead_letters(limit))
 
 
 async def _rebuild(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
+import pytest
 from nats.js.errors import NotFoundError
 from sqlalchemy import delete
 
+from services.notify.adapters import queries
 from services.notify.adapters import tables as t
+from services.notify.adapters.queries import Scope
 from services.notify.domain.config import (
     NotifyConfig,
     RouteTarget,
@@ -16,8 +19,10 @@ from services.notify.domain.config import (
 )
 from services.notify.domain.model import ChannelName
 from services.notify.domain.retry import RetryPolicy
+from services.notify.service_layer.dead_letters import retry_dead_letter
 from shared.auth import Role
 from shared.consumer import Delivery
+from shared.errors import Conflict
 from shared.events.workorder import Assigned
 from tests.integration.notify.conftest import Harness, dump, token, webhook_contact
 from tests.integration.notify.support import eventually, http_receiver
@@ -172,18 +177,30 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_can_be_retried(
             "events.demo.sunny-garden.workorder.reported", b"not json"
         )
         headers = token(Role.PROJECT_MANAGER, "pm-zhou")
+        notify = harness.notify
+        assert notify is not None
+        everyone = Scope(tenant=None, projects=None)  # the operator's CLI
+
+        async def two_letters() -> bool:
+            listed = await queries.list_dead_letters(
+                notify.engine, everyone, kind="event", include_retried=False, limit=10
+            )
+            return len(listed) == 2
+
+        await eventually(two_letters, what="two event dead letters")
         async with harness.api() as api:
-
-            async def two_letters() -> bool:
-                response = await api.get("/v1/dead-letters?kind=event", headers=headers)
-                return len(response.json()) == 2
-
-            await eventually(two_letters, what="two event dead letters")
-            letters = (await api.get("/v1/dead-letters?kind=event", headers=headers)).json()
-            gap = next(x for x in letters if x["event_id"] is not None)
-            garbage = next(x for x in letters if x["event_id"] is None)
+            # The body that is no envelope names no tenant: the tenant never sees it.
+            [gap] = (await api.get("/v1/dead-letters?kind=event", headers=headers)).json()
             assert "sequence 2" in gap["error"] and gap["attempts"] == 3
+            [garbage] = [
+                x
+                for x in await queries.list_dead_letters(
+                    notify.engine, everyone, kind="event", include_retried=False, limit=10
+                )
+                if x["event_id"] is None
+            ]
             assert "not a valid event envelope" in garbage["error"]
+            assert "data" not in garbage and "not json" not in str(garbage)
 
             # Once the report arrives the assignment can be applied: retry it.
             await harness.publish(envelope(reported(), 1, work_order_id="wo-gap"))
@@ -191,8 +208,13 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_can_be_retried(
             retried = await api.post(f"/v1/dead-letters/{gap['id']}/retry", headers=headers)
             assert retried.json() == {"status": "retried", "outcome": "event applied"}
             await eventually(lambda: len(hooks.requests) == 2, what="the assignment's message")
-            refused = await api.post(f"/v1/dead-letters/{garbage['id']}/retry", headers=headers)
-            assert refused.status_code == 409 and refused.json()["code"] == "not_retryable"
+            hidden = await api.post(f"/v1/dead-letters/{garbage['id']}/retry", headers=headers)
+            assert hidden.status_code == 404
+            with pytest.raises(Conflict) as refused:
+                await retry_dead_letter(
+                    notify.store, notify.handler, notify.clock, int(garbage["id"])
+                )
+            assert refused.value.code == "not_retryable"
             missing = await api.post("/v1/dead-letters/999999/retry", headers=headers)
             assert missing.status_code == 404
             assert missing.headers["content-type"] == "application/problem+json"

@@ -165,7 +165,7 @@ async def test_a_receiver_nobody_listens_on_is_a_failed_send_through_the_lanes()
     lanes = HttpLanes(connections=4, timeout=5.0)
     try:
         with pytest.raises(
-            DeliveryFailed, match=r"posting to http://127\.0\.0\.1:\d+/hook: ConnectError"
+            DeliveryFailed, match=r"posting to http://127\.0\.0\.1:\d+/…: ConnectError"
         ):
             await post_json(lanes, f"http://127.0.0.1:{free_port()}/hook", {"a": 1})
     finally:

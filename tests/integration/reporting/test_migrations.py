@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import orjson
 from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
@@ -83,6 +85,55 @@ async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
         await _migrate(database, "0002", down=True)
         assert await _samples(database) == before
         assert "ix_rp_kpi_samples_period" in await _indexes(database)
+    finally:
+        database.close()
+        await engine.dispose()
+
+
+async def test_0004_keys_existing_dead_letters_by_event_and_gives_them_their_tenant(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    database = Database(engine)
+    events, _ = week()
+    event = events[0]
+    rows = [
+        # One event recorded twice (before a stream loss and after it), and a bad body.
+        (1, 4, orjson.dumps(event)),
+        (2, 6, orjson.dumps(event)),
+        (3, 5, b"not an envelope"),
+    ]
+
+    def insert_old(conn: Connection) -> None:
+        for row_id, sequence, data in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO rp_dead_letters (id, consumer, subject, stream_sequence, "
+                    "error, num_delivered, data, recorded_at, skipped) VALUES (:id, 'reporting', "
+                    "'events.x', :seq, 'e', 1, :data, :at, false)"
+                ),
+                {"id": row_id, "seq": sequence, "data": data, "at": NOW},
+            )
+
+    def read(conn: Connection) -> list[tuple[Any, ...]]:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text("SELECT id, letter_key, tenant, project FROM rp_dead_letters ORDER BY id")
+            )
+        ]
+
+    try:
+        await _migrate(database, "0003")
+        await database.run(insert_old, write=True)
+        await _migrate(database, "head")
+        body_key = f"body:{hashlib.sha256(b'not an envelope').hexdigest()}"
+        assert await database.run(read) == [
+            (1, f"event:{event['id']}#1", TENANT, event["project"]),
+            (2, f"event:{event['id']}", TENANT, event["project"]),
+            (3, body_key, None, None),
+        ]
+        await _migrate(database, "0003", down=True)
     finally:
         database.close()
         await engine.dispose()

@@ -9,6 +9,12 @@ import aiosmtplib
 from services.notify.service_layer.ports import DeliveryFailed, OutboundMessage
 
 
+def header_value(value: str) -> str:
+    """`value` on one line: a line break in a header (a category or a name with CR/LF in a
+    rendered subject) would be refused by the mail library, or end the header early."""
+    return " ".join(part.strip() for part in value.splitlines() if part.strip())
+
+
 class EmailChannel:
     """Sends through one SMTP server (STARTTLS and login when configured)."""
 
@@ -34,9 +40,9 @@ class EmailChannel:
     async def send(self, message: OutboundMessage) -> None:
         """Send one e-mail; SMTP errors raise `DeliveryFailed`."""
         email = EmailMessage()
-        email["From"] = self._sender
-        email["To"] = message.address
-        email["Subject"] = message.subject
+        email["From"] = header_value(self._sender)
+        email["To"] = header_value(message.address)
+        email["Subject"] = header_value(message.subject)
         # The delivery id as Message-ID lets a mail system drop a resend after a crash.
         email["Message-ID"] = f"<{message.delivery_id}@notify.workorders>"
         email.set_content(message.text)

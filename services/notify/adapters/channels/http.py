@@ -10,6 +10,7 @@ import httpx
 import orjson
 
 from services.notify.service_layer.ports import DeliveryFailed
+from shared.redact import redact_text, url_secrets
 
 CONNECTIONS_PER_LANE = 4
 """Connections of one small pool in `HttpLanes`."""
@@ -101,7 +102,10 @@ async def post_json(
             url, content=payload, headers={"content-type": "application/json", **(headers or {})}
         )
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"{type(exc).__name__} posting to {url}: {exc}") from exc
+        raise DeliveryFailed(
+            redact_text(f"{type(exc).__name__} posting to {url}: {exc}", url_secrets(url))
+        ) from exc
     if not response.is_success:
-        raise DeliveryFailed(f"{url} answered {response.status_code}: {response.text[:300]}")
+        answer = f"{url} answered {response.status_code}: {response.text[:300]}"
+        raise DeliveryFailed(redact_text(answer, url_secrets(url)))
     return response

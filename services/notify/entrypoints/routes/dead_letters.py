@@ -33,10 +33,11 @@ async def list_dead_letters(
 async def retry(dead_letter_id: int, notify: NotifyDep, scope: OperatorScopeDep) -> dict[str, str]:
     """Apply a dead event again, or send a dead delivery again from its first attempt."""
     found = await queries.dead_letter_scope(notify.engine, dead_letter_id)
+    # A dead letter of no tenant is the platform operator's (`wo notify retry`).
     visible = (
         found is not None
-        and (found[0] in (None, scope.tenant))
-        and (scope.projects is None or found[1] is None or found[1] in scope.projects)
+        and found[0] == scope.tenant
+        and (scope.projects is None or found[1] in scope.projects)
     )
     if not visible:
         raise NotFound(f"no dead letter {dead_letter_id}", code="dead_letter_not_found")

@@ -7,8 +7,9 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response
 
+from services.reporting.adapters.store import TenantScope
 from services.reporting.entrypoints.deps import ReportingDep
-from shared.auth import Role
+from shared.auth import Principal, Role
 from shared.errors import Forbidden
 from shared.http.auth import PrincipalDep
 from shared.http.health import readiness
@@ -34,39 +35,47 @@ async def readyz(reporting: ReportingDep) -> Response:
     )
 
 
-@router.get("/v1/projector", summary="How far the projector has read EVENTS")
+@router.get("/v1/projector", summary="The projector's state for the caller's tenant")
 async def projector(principal: PrincipalDep, reporting: ReportingDep) -> Response:
-    """The read model's generation, the projector's checkpoint and the dead-letter count."""
-    _operators_only(principal.role)
-    checkpoint = await reporting.store.checkpoint(reporting.settings.consumer_durable)
+    """The read model's generation, how many of the tenant's work orders it holds (of the
+    token's projects), the time of the latest event applied to one of them, and the
+    tenant's dead letters.
+
+    The stream position and event counts are every tenant's together: the platform
+    operator reads them with `wo reporting projector`.
+    """
+    scope = _headquarters_scope(principal)
+    work_orders, last_event_at = await reporting.store.tenant_progress(scope)
     return _json(
         {
+            "tenant": principal.tenant,
             "generation": await reporting.store.current_generation(),
-            "stream_sequence": checkpoint.stream_sequence if checkpoint else 0,
-            "events_applied": checkpoint.events_applied if checkpoint else 0,
-            "updated_at": checkpoint.updated_at.isoformat() if checkpoint else None,
-            "dead_letters": await reporting.store.dead_letter_count(),
+            "work_orders": work_orders,
+            "last_event_at": last_event_at.isoformat() if last_event_at else None,
+            "dead_letters": await reporting.store.dead_letter_count(scope),
         }
     )
 
 
-@router.get("/v1/dead-letters", summary="Events the projector gave up on")
+@router.get("/v1/dead-letters", summary="Events of the caller's tenant the projector gave up on")
 async def dead_letters(
     principal: PrincipalDep,
     reporting: ReportingDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    """Newest first, with the error; the raw body stays in the table for operators."""
-    _operators_only(principal.role)
-    rows = await reporting.store.dead_letters(limit)
+    """Newest first, with the error; never the raw body. A body that was no envelope
+    names no tenant: only the platform operator sees it (`wo reporting dead-letters`)."""
+    rows = await reporting.store.dead_letters(limit, _headquarters_scope(principal))
     return _json(
         {"dead_letters": [{**r, "recorded_at": r["recorded_at"].isoformat()} for r in rows]}
     )
 
 
-def _operators_only(role: Role) -> None:
-    # Dead letters hold raw events of every project: headquarters reads them.
-    if role is not Role.HQ_QUALITY:
+def _headquarters_scope(principal: Principal) -> TenantScope:
+    # Dead letters hold raw events of every project of the tenant: headquarters reads them.
+    if principal.role is not Role.HQ_QUALITY:
         raise Forbidden(
             "only headquarters (hq_quality) reads the projector's state", code="role_not_allowed"
         )
+    projects = None if principal.all_projects else frozenset(principal.projects)
+    return TenantScope(tenant=principal.tenant, projects=projects)
