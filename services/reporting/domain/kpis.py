@@ -1,4 +1,4 @@
-"""The KPIs headquarters audits (seed 002 分项指标) and the operational views beside them.
+"""The KPIs headquarters audits (the group's 分项指标) and the operational views beside them.
 
 Every KPI is computed the same way: each work order contributes *samples* (a repair whose
 clocks concluded, a rating, a completion, ...), each placed at an instant and carrying
@@ -131,8 +131,8 @@ def _kept(cycle: ClockCycle) -> bool:
 def _repair_timeliness(order: OrderFacts, _: datetime) -> Iterator[Sample]:
     """房屋零修、急修及时率: one sample per repair, in the period its promises concluded.
 
-    Seed 002 sets "房屋零修、急修及时率: 99%" over the repair's promises, the first of which
-    is "三分钟服务承诺": the arrival clock and the resolution clock (their first cycles;
+    The group's standard sets "房屋零修、急修及时率: 99%" over a repair's promises, the first
+    of which is "三分钟服务承诺": the arrival clock and the resolution clock (their first cycles;
     what happens after a reopen is repair quality's business). The repair fails as soon
     as one of them is breached, at the breach's instant, whether or not the work is done
     yet: an open repair that broke its 3-minute promise counts against the project. It
@@ -180,7 +180,7 @@ def _follow_up_rate(order: OrderFacts, _: datetime) -> Iterator[Sample]:
 def _satisfaction(order: OrderFacts, _: datetime) -> Iterator[Sample]:
     """业主综合满意率: one sample per rated order, its last rating, at that rating.
 
-    Seed 002 sets "业主(住户)对物业管理综合满意率: ≥98%" of the residents, not of the
+    The group's standard sets "业主(住户)对物业管理综合满意率: ≥98%" of the residents, not of the
     visits: a resident asked again is one opinion, the latest. Dispatch's rule is the
     same (the last rating counts), so a re-rating replaces the order's earlier one and
     moves its sample to the period of the re-rating.
@@ -301,7 +301,7 @@ HEADLINE = (
     "satisfaction",
     "repair_quality",
 )
-"""The six KPIs of seed 002 that the group already reports."""
+"""The six KPIs of the group's standard (分项指标) that it already reports."""
 
 DIMENSIONS = ("project", "building", "kind", "category", "technician", "team")
 """What figures can be filtered and grouped by."""

@@ -139,7 +139,7 @@ async def test_the_dashboard_shows_the_week_and_updates_live_in_both_languages(
         # The notifications panel: the week has no deliveries, so one empty "All channels" row.
         assert await page.evaluate(
             "[...document.querySelectorAll('#notifications tbody td')].map(td => td.textContent)"
-        ) == ["All channels", "–", "0", "0", "0", "0"]
+        ) == ["All channels", "–", "0", "0", "0", "0", "0"]
         assert await page.evaluate(
             "document.querySelector('[data-kpi=repair_timeliness]').classList.contains('miss')"
         )

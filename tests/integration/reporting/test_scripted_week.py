@@ -12,7 +12,8 @@ import pytest
 from shared.auth import Role
 from tests.integration.reporting.api_support import HQ, ReportingApi, auth, running_reporting
 from tests.integration.reporting.conftest import Bus
-from tests.integration.reporting.scripted_week import NOW, week
+from tests.integration.reporting.scripted_week import NOW, local, week
+from tests.unit.reporting.histories import envelope
 from wo.processes import NatsServer
 
 WEEK = {"from": "2026-09-21", "to": "2026-09-28"}
@@ -212,3 +213,40 @@ async def test_at_risk_lists_running_clocks_past_their_due_time(
         "/v1/kpis/at-risk", params={"project": "river", "building": "b9"}, headers=HQ
     )
     assert elsewhere.json()["orders"] == []
+
+
+async def test_an_escalation_that_reached_nobody_counts_as_unreached(
+    api: tuple[ReportingApi, dict[str, str]], bus: Bus
+) -> None:
+    client, ids = api
+    common = {
+        "event_type": "workorder.sla_escalated",
+        "work_order_id": ids["R5"],
+        "recipient": "person:supervisor-on-duty",
+        "language": "zh-CN",
+        "attempts": 0,
+    }
+    sent = envelope(
+        "notification.sent",
+        "notification:dl-sent",
+        "sunny",
+        1,
+        local(27, 18, 4),
+        {
+            **common,
+            "delivery_id": "dl-sent",
+            "channel": "sms",
+            "template": "sla_breached",
+            "sent_at": local(27, 18, 4).isoformat(),
+        },
+    )
+    unreached = envelope(
+        "notification.unreached", "notification:dl-nobody", "sunny", 1, local(27, 18, 33),
+        {**common, "delivery_id": "dl-nobody", "template": "sla_escalated"},
+    )  # fmt: skip
+    await client.caught_up(await bus.publish([sent, unreached]))
+    found = (await client.kpis(**WEEK))["notifications"]
+    assert (found["sent"], found["dead"], found["unreached"]) == (1, 0, 1)
+    assert found["delivery_rate"] == 0.5
+    assert found["by_channel"]["none"]["unreached"] == 1
+    assert found["by_template"]["sla_escalated"]["unreached"] == 1

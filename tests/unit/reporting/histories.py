@@ -222,7 +222,8 @@ def random_history(draw: st.DrawFn, start: datetime) -> list[Event]:
 
 @st.composite
 def delivery_story(draw: st.DrawFn, project: str, start: datetime) -> list[Event]:
-    """One notify delivery's events: maybe deferred, some failed attempts, then sent or dead."""
+    """One notify delivery's events: maybe deferred, some failed attempts, then sent, dead or
+    unreached (an escalation that found nobody to tell)."""
     delivery = f"dl-{uuid.uuid4().hex[:12]}"
     at = start + timedelta(minutes=draw(st.integers(0, 60 * 24 * 20)))
     common = {
@@ -240,7 +241,13 @@ def delivery_story(draw: st.DrawFn, project: str, start: datetime) -> list[Event
         steps.append(("deferred", {"deferred_until": _iso(at), "reason": "quiet_hours"}))
     for _ in range(draw(st.integers(0, 2))):
         steps.append(("failed", {"error": "timeout", "next_attempt_at": _iso(at)}))
-    steps.append(draw(st.sampled_from([("sent", {"sent_at": _iso(at)}), ("dead", {"error": "x"})])))
+    steps.append(
+        draw(
+            st.sampled_from(
+                [("sent", {"sent_at": _iso(at)}), ("dead", {"error": "x"}), ("unreached", {})]
+            )
+        )
+    )
     events = []
     for i, (outcome, extra) in enumerate(steps):
         at += timedelta(minutes=draw(st.integers(1, 600)))
