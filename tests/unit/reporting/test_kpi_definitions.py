@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from services.reporting.domain.kpis import KPIS, KpiValue, Scope, compute
 from services.reporting.domain.periods import Period
 from services.reporting.service_layer.projection import WorkingSet, project
 from tests.unit.reporting.histories import TENANT, OrderStory, project_event
+from tests.unit.reporting.storm import figures, report, storm
 from tests.unit.reporting.support import facts_of
 
 REPORTED = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -109,3 +113,32 @@ def test_a_re_rating_moves_the_order_to_the_period_of_the_last_rating() -> None:
     december = Period(date(2026, 12, 1), date(2027, 1, 1))
     assert _figure("satisfaction", story).denominator == 0
     assert (_figure("satisfaction", story, period=december).numerator) == 1
+
+
+def test_the_storm_run_adds_the_open_broken_repairs_and_counts_one_rating_per_order() -> None:
+    events = storm(300, 7)
+    found = figures(events)
+    by_order: dict[object, list[str]] = {}
+    for e in events:
+        by_order.setdefault(e["subject"], []).append(str(e["type"]))
+    breached_open = sum(
+        "workorder.sla_clock_breached.v1" in types and "workorder.completed.v1" not in types
+        for types in by_order.values()
+    )
+    ratings = [types.count("workorder.follow_up_recorded.v1") for types in by_order.values()]
+    assert breached_open and any(n > 1 for n in ratings), "the storm has both cases"
+    assert found.timeliness_new.hits == found.timeliness_old.hits
+    assert found.timeliness_new.samples == found.timeliness_old.samples + breached_open
+    assert found.satisfaction_old.samples == sum(ratings)
+    assert found.satisfaction_new.samples == sum(1 for n in ratings if n)
+
+
+def test_the_storm_command_of_the_docs_prints_the_figures_the_docs_show() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "tests.unit.reporting.storm", "--repairs", "300", "--seed", "7"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert run.stdout == report(300, 7) + "\n"
+    docs = (Path(__file__).parents[3] / "docs" / "kpis.md").read_text(encoding="utf-8")
+    assert "python -m tests.unit.reporting.storm --repairs 300 --seed 7" in docs
+    assert run.stdout in docs
