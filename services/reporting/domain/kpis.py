@@ -1,7 +1,7 @@
 """The KPIs headquarters audits (the group's 分项指标) and the operational views beside them.
 
 Every KPI is computed the same way: each work order contributes *samples* (a repair whose
-clocks concluded, a rating, a completion, ...), each placed at an instant and carrying
+promises concluded, its last rating, a completion, ...), each placed at an instant and carrying
 either a hit (for ratios) or a measurement (for durations). A figure is the aggregate of
 the samples whose instant falls in the period, in the project's time zone; a series is
 the same per bucket; the orders behind a figure are the samples' orders. `docs/kpis.md`
