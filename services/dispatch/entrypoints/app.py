@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.dispatch.entrypoints import bootstrap
 from services.dispatch.entrypoints.routes import (
+    follow_ups,
     health,
     projects,
     sla,
@@ -43,6 +44,7 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
             work_orders.router,
             sla.router,
             sla_policies.router,
+            follow_ups.router,
             projects.router,
             staff.router,
             health.router,

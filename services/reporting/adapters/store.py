@@ -179,20 +179,9 @@ class ReadModelStore:
         (a rebuild's replay ran with `sampled=False`); one transaction per `chunk` orders.
         Returns the orders sampled."""
 
-        def work(conn: Connection, after: str) -> list[OrderFacts]:
-            rows = conn.execute(
-                select(t.orders.c.facts)
-                .where(t.orders.c.generation == generation, t.orders.c.order_id > after)
-                .order_by(t.orders.c.order_id)
-                .limit(chunk)
-            ).scalars()
-            orders = [_stored_facts(raw) for raw in rows]
-            write_samples(conn, generation, [(None, facts) for facts in orders])
-            return orders
-
         done, after = 0, ""
         while True:
-            orders = await self.database.run(work, after, write=True)
+            orders = await self.database.run(sample_orders, generation, after, chunk, write=True)
             if not orders:
                 return done
             done += len(orders)
@@ -679,6 +668,20 @@ def _record_dead(conn: Connection, consumer: str, record: DeadLetterRecord, now:
             skipped=record.skipped,
         )
     )
+
+
+def sample_orders(conn: Connection, generation: int, after: str, chunk: int) -> list[OrderFacts]:
+    """Draw the samples and roll-up of up to `chunk` orders of `generation` (those after
+    order id `after`, which have no samples yet); returns the orders drawn."""
+    rows = conn.execute(
+        select(t.orders.c.facts)
+        .where(t.orders.c.generation == generation, t.orders.c.order_id > after)
+        .order_by(t.orders.c.order_id)
+        .limit(chunk)
+    ).scalars()
+    orders = [_stored_facts(raw) for raw in rows]
+    write_samples(conn, generation, [(None, facts) for facts in orders])
+    return orders
 
 
 _DIMENSION_COLUMNS = ("building", "kind", "category", "technician", "team")

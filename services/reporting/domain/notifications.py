@@ -1,11 +1,12 @@
 """Notification outcomes (通知): how notify's deliveries fared, per channel and template.
 
-notify publishes `notification.sent|failed|deferred|dead` on a stream per delivery
-(`notification:<delivery id>`, `sequence` counting its events). Each event is one outcome
-at an instant; the stream positions make the fold idempotent like every other one. A
-delivery ends `sent` or `dead`, so the delivery rate of a period is sent / (sent + dead)
-over the terminal outcomes in it; `failed` (one failed attempt, retried) and `deferred`
-(quiet hours) are counted beside it.
+notify publishes `notification.sent|failed|deferred|dead|unreached` on a stream per
+delivery (`notification:<delivery id>`, `sequence` counting its events). Each event is one
+outcome at an instant; the stream positions make the fold idempotent like every other one.
+A delivery ends `sent`, `dead` (the channel gave up) or `unreached` (an escalation whose
+route found nobody to tell: no contact, no channel), so the delivery rate of a period is
+sent / (sent + dead + unreached) over the terminal outcomes in it; `failed` (one failed
+attempt, retried) and `deferred` (quiet hours) are counted beside it.
 
 Pure: no I/O.
 """
@@ -18,8 +19,13 @@ from datetime import datetime
 
 from services.reporting.domain.facts import EventFact
 
-SENT, FAILED, DEFERRED, DEAD = "sent", "failed", "deferred", "dead"
-OUTCOMES = (SENT, FAILED, DEFERRED, DEAD)
+SENT, FAILED, DEFERRED, DEAD, UNREACHED = "sent", "failed", "deferred", "dead", "unreached"
+OUTCOMES = (SENT, FAILED, DEFERRED, DEAD, UNREACHED)
+ENDED_UNDELIVERED = (DEAD, UNREACHED)
+"""The outcomes that end a delivery without anyone having been told."""
+NO_VALUE = "none"
+"""The channel (or template) an unreached delivery is counted under when it names none:
+nobody was reached, so no channel may have been chosen."""
 NOTIFICATION_TYPES = {f"notification.{o}": o for o in OUTCOMES}
 """Event type → the outcome it records."""
 DELIVERY_RATE_TARGET: float | None = None
@@ -54,8 +60,8 @@ def outcome_of(event: EventFact) -> NotificationOutcome | None:
         tenant=event.tenant,
         project=event.project,
         delivery_id=str(data["delivery_id"]),
-        channel=str(data["channel"]),
-        template=str(data["template"]),
+        channel=str(data.get("channel") or NO_VALUE),
+        template=str(data.get("template") or NO_VALUE),
         outcome=outcome,
         at=event.time,
         work_order_id=data.get("work_order_id"),
@@ -74,8 +80,8 @@ class OutcomeCounts:
 
     @property
     def delivery_rate(self) -> float | None:
-        """sent / (sent + dead); None when no delivery ended in the period."""
-        ended = self.of(SENT) + self.of(DEAD)
+        """sent / (sent + dead + unreached); None when no delivery ended in the period."""
+        ended = self.of(SENT) + sum(self.of(o) for o in ENDED_UNDELIVERED)
         return self.of(SENT) / ended if ended else None
 
 

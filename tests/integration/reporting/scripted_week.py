@@ -10,11 +10,12 @@ sunny (1,000 households), river (400 households):
 | order | project | what happens (local time) |
 |---|---|---|
 | R0 | sunny | repair reported Sun 20 10:00 (the make-up working day), arrived 10:02, completed 12:00; rated 5 on Mon 21 10:00 |
-| R1 | sunny | repair Mon 21 09:00, arrived 09:02, completed Tue 22 10:00, feedback Wed 23 09:00 (reply clock met), rated 5 Wed 23 10:00, closed |
+| R1 | sunny | repair Mon 21 09:00, arrived 09:02, completed Tue 22 10:00, feedback Wed 23 09:00 (reply clock met), rated 3 Wed 23 09:30, visited again and re-rated 5 Wed 23 10:00, closed |
 | R2 | sunny | repair Tue 22 20:00, arrival breached at 20:03, arrived 20:10 (late), completed Wed 23 09:00 |
 | R3 | sunny | repair Thu 24 16:00, the resident agrees to a later arrival, arrived 16:20 (missed with consent); postponed past the holiday; still open |
 | C1 | sunny | complaint Fri 25 10:00 (the holiday), arrived 10:02, marked valid, feedback 15:00, completed Sat 26 11:00, rated 3 Sun 27 10:00 |
 | S1 | sunny | suggestion Sat 26 09:00, feedback Sun 27 09:00; still open |
+| R5 | sunny | repair Sun 27 18:00, arrival breached at 18:03, arrived 18:15 (late), work started; still open (its resolution clock runs) |
 | R4 | river | repair Mon 21 00:30 (Sun 20 16:30 UTC), arrived 00:32, completed 11:00, rated 4 11:30, reopened Wed 23 09:00, completed again 15:00 |
 | C2 | river | complaint Wed 23 14:00, arrived 14:02, marked valid, feedback Thu 24 10:00; resolution breached Fri 25 14:00; still open |
 | C3 | river | complaint Thu 24 09:00, arrived 09:01, marked not valid, completed 12:00 |
@@ -63,6 +64,7 @@ def week() -> tuple[list[dict[str, object]], dict[str, str]]:
     r1.clock_started("reply", local(22, 10), timedelta(hours=8))
     r1.emit("workorder.feedback_given", local(23, 9), message="已修好")
     r1.clock_met("reply", local(23, 9), on_time=True)
+    r1.emit("workorder.follow_up_recorded", local(23, 9, 30), rating=3)
     r1.emit("workorder.follow_up_recorded", local(23, 10), rating=5)
     r1.emit("workorder.closed", local(23, 10))
 
@@ -97,6 +99,13 @@ def week() -> tuple[list[dict[str, object]], dict[str, str]]:
     s1.reported(local(26, 9))
     s1.emit("workorder.feedback_given", local(27, 9), message="已转物业经理")
 
+    r5 = OrderStory("sunny", "repair", local(27, 18)).reported(local(27, 18))
+    r5.emit("workorder.assigned", local(27, 18, 1), assignee="tech-li")
+    r5.clock_breached("arrival", local(27, 18, 3), local(27, 18, 3))
+    r5.emit("workorder.arrived", local(27, 18, 15), technician="tech-li")
+    r5.clock_met("arrival", local(27, 18, 15), on_time=False)
+    r5.emit("workorder.work_started", local(27, 18, 15))
+
     r4 = OrderStory("river", "repair", local(21, 0, 30)).reported(local(21, 0, 30))
     _repair_done(r4, local(21, 0, 32), local(21, 11))
     r4.emit("workorder.follow_up_recorded", local(21, 11, 30), rating=4)
@@ -120,7 +129,7 @@ def week() -> tuple[list[dict[str, object]], dict[str, str]]:
     c3.clock_met("resolution", local(24, 12), on_time=True)
 
     for name, story in (("R0", r0), ("R1", r1), ("R2", r2), ("R3", r3), ("C1", c1),
-                        ("S1", s1), ("R4", r4), ("C2", c2), ("C3", c3)):  # fmt: skip
+                        ("S1", s1), ("R5", r5), ("R4", r4), ("C2", c2), ("C3", c3)):  # fmt: skip
         ids[name] = story.order_id
         events.extend(story.events)
     return events, ids

@@ -88,9 +88,10 @@ async def test_the_sse_stream_sends_current_figures_then_changes(
                 1,
                 1,
             )
+            # R4 visited again and re-rated 2: its last rating counts, not its 4.
             await bus.publish([one_more_rating(events, ids["R4"], 2)])
-            await asyncio.wait_for(until(lambda: seen["satisfaction"]["denominator"] == 2), 20)
-            assert seen["satisfaction"]["numerator"] == 1
+            await asyncio.wait_for(until(lambda: seen["satisfaction"]["numerator"] == 0), 20)
+            assert seen["satisfaction"]["denominator"] == 1
 
 
 async def test_a_project_manager_streams_only_their_projects_figures(

@@ -1,13 +1,16 @@
-"""Schema migrations keep the read model's rows: 0003 re-clusters the per-sample rows."""
+"""Schema migrations keep the read model's rows: 0003 re-clusters the per-sample rows, 0004
+keys dead letters by event, 0005 redraws the samples under the current KPI definitions."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables
@@ -55,16 +58,28 @@ async def _indexes(database: Database) -> set[str]:
     return await database.run(work)
 
 
-async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
-    database_url: str,
-) -> None:
+@asynccontextmanager
+async def _week_projected_at(
+    database_url: str, revision: str
+) -> AsyncIterator[tuple[Database, ReadModelStore, list[dict[str, object]]]]:
+    """A read model migrated to `revision` holding the scripted week (and its events)."""
     engine = create_engine(database_url)
     database = Database(engine)
     store = ReadModelStore(database, SystemClock())
     try:
-        await _migrate(database, "0002")
+        await _migrate(database, revision)
         events, _ = week()
         await store.apply("live", [facts_of(raw) for raw in events], len(events))
+        yield database, store, events
+    finally:
+        database.close()
+        await engine.dispose()
+
+
+async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
+    database_url: str,
+) -> None:
+    async with _week_projected_at(database_url, "0002") as (database, store, events):
         before = await _samples(database)
         assert before, "the scripted week draws samples"
         period = Period(NOW.date().replace(day=1), NOW.date())
@@ -85,9 +100,6 @@ async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
         await _migrate(database, "0002", down=True)
         assert await _samples(database) == before
         assert "ix_rp_kpi_samples_period" in await _indexes(database)
-    finally:
-        database.close()
-        await engine.dispose()
 
 
 async def test_0004_keys_existing_dead_letters_by_event_and_gives_them_their_tenant(
@@ -137,3 +149,27 @@ async def test_0004_keys_existing_dead_letters_by_event_and_gives_them_their_ten
     finally:
         database.close()
         await engine.dispose()
+
+
+async def test_upgrading_redraws_the_samples_under_the_current_definitions(
+    database_url: str,
+) -> None:
+    # Rows drawn by an older definition (here: repair timeliness and satisfaction missing,
+    # as if drawn differently) are replaced by what the current code draws from the facts.
+    async with _week_projected_at(database_url, "0003") as (database, store, _):
+        drawn = await _samples(database)
+        query = KpiQuery(TENANT, None, Period(NOW.date().replace(day=1), NOW.date()), NOW)
+        names = ["repair_timeliness", "satisfaction", "time_to_arrive"]
+        asked = await figures(store, query, names)
+
+        def stale(conn: Connection) -> None:
+            for table in (tables.kpi_samples, tables.kpi_rollup):
+                kpi = table.c.kpi
+                conn.execute(delete(table).where(kpi.in_(["repair_timeliness", "satisfaction"])))
+
+        await database.run(stale, write=True)
+        assert await figures(store, query, names) != asked
+
+        await _migrate(database, "head")
+        assert await _samples(database) == drawn
+        assert await figures(store, query, names) == asked

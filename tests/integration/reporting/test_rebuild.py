@@ -163,7 +163,7 @@ def test_wo_reporting_rebuild_replays_the_stream_with_a_progress_bar(
             database.close()
             await engine.dispose()
 
-    assert asyncio.run(figures()) == (9, 2)
+    assert asyncio.run(figures()) == (10, 2)
 
 
 def test_wo_reporting_rebuild_says_what_is_wrong_in_one_line(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 from shared.auth import Role
 from tests.integration.reporting.api_support import HQ, ReportingApi, auth, running_reporting
 from tests.integration.reporting.conftest import Bus
-from tests.integration.reporting.scripted_week import NOW, week
+from tests.integration.reporting.scripted_week import NOW, local, week
+from tests.unit.reporting.histories import envelope
 from wo.processes import NatsServer
 
 WEEK = {"from": "2026-09-21", "to": "2026-09-28"}
@@ -37,9 +38,10 @@ async def test_the_group_figures_of_the_week_are_the_hand_worked_ones(
     def ratio(name: str) -> tuple[int, int]:
         return kpis[name]["numerator"], kpis[name]["denominator"]
 
-    # R1 and R4 met both clocks, R2 arrived late; R3's resolution has not concluded,
-    # R0's concluded on Sun 20, before the week.
-    assert ratio("repair_timeliness") == (2, 3)
+    # R1 and R4 met both clocks. R2 failed when its arrival was breached (Tue 22 20:03),
+    # R5 when its was (Sun 27 18:03), although R5 is still open. R3's clocks were never
+    # breached (its delay was agreed) and its resolution runs; R0's concluded on Sun 20.
+    assert ratio("repair_timeliness") == (2, 4)
     assert kpis["repair_timeliness"]["meets_target"] is False
     # C1 (sunny) is resolved, C2 (river) is not; C3 was not valid.
     assert ratio("complaints_handled") == (1, 2)
@@ -48,23 +50,25 @@ async def test_the_group_figures_of_the_week_are_the_hand_worked_ones(
     # Repairs first completed in the week: R1 and R4 were followed up, R2 not.
     assert ratio("follow_up_rate") == (2, 3)
     assert kpis["follow_up_rate"]["meets_target"] is True
-    # Ratings in the week: R0's 5 (given Mon 21), R1's 5, R4's 4, C1's 3.
+    # The last rating of each order rated in the week: R0's 5 (given Mon 21), R1's 5 (its
+    # 3 half an hour earlier no longer counts), R4's 4, C1's 3.
     assert ratio("satisfaction") == (3, 4)
     # Repair completions: R1, R2, R4's second pass; R4's first was reopened within 30 days.
     assert ratio("repair_quality") == (3, 4)
-    # First arrivals: C3 60 s; R1, R4, C1, C2 120 s; R2 600 s; R3 1,200 s (nearest rank).
+    # First arrivals: C3 60 s; R1, R4, C1, C2 120 s; R2 600 s; R5 900 s; R3 1,200 s
+    # (nearest rank).
     assert [kpis["time_to_arrive"][p] for p in ("p50", "p90", "p99")] == [120, 1200, 1200]
     # First feedback: C1 5 h, C2 20 h, S1 24 h, R1 48 h.
     assert [kpis["time_to_feedback"][p] for p in ("p50", "p90", "p99")] == [72000, 172800, 172800]
     # First completions: C3 3 h, R4 10.5 h, R2 13 h, R1 25 h, C1 25 h.
     assert [kpis["time_to_resolve"][p] for p in ("p50", "p90", "p99")] == [46800, 90000, 90000]
-    assert kpis["sla_breaches"]["numerator"] == 2
-    assert kpis["sla_breaches"]["breakdown"] == {"arrival": 1, "resolution": 1}
+    assert kpis["sla_breaches"]["numerator"] == 3
+    assert kpis["sla_breaches"]["breakdown"] == {"arrival": 2, "resolution": 1}
     assert kpis["missed_with_consent"]["breakdown"] == {"arrival": 1}
-    # Open on Sunday night: S1 (1 d 13 h), C2 (4 d 8 h), R3 (3 d 6 h).
-    assert kpis["backlog"]["numerator"] == 3
-    assert kpis["backlog"]["breakdown"] == {"1d_3d": 1, "3d_7d": 2}
-    assert ratio("postponement_rate") == (1, 8)
+    # Open on Sunday night: R5 (4 h), S1 (1 d 13 h), C2 (4 d 8 h), R3 (3 d 6 h).
+    assert kpis["backlog"]["numerator"] == 4
+    assert kpis["backlog"]["breakdown"] == {"lt_1d": 1, "1d_3d": 1, "3d_7d": 2}
+    assert ratio("postponement_rate") == (1, 9)
     assert ratio("reopen_rate") == (1, 5)
     assert ratio("first_contact_resolution") == (4, 5)
 
@@ -84,7 +88,7 @@ async def test_each_project_has_its_own_figures_and_its_manager_sees_only_it(
     assert (sunny["satisfaction"]["numerator"], sunny["satisfaction"]["denominator"]) == (2, 3)
     assert (sunny["repair_timeliness"]["numerator"], sunny["repair_timeliness"]["denominator"]) == (
         1,
-        2,
+        3,
     )
     # Asking for another project's figures gives an empty scope, not its numbers.
     other = await client.kpis(headers=river_manager, project="sunny", **WEEK)
@@ -99,7 +103,7 @@ async def test_group_by_building_splits_a_figure(api: tuple[ReportingApi, dict[s
     )
     groups = {g["key"]: g for g in response.json()["groups"]["repair_timeliness"]}
     assert (groups["b2"]["numerator"], groups["b2"]["denominator"]) == (1, 1)  # R1
-    assert (groups["b1"]["numerator"], groups["b1"]["denominator"]) == (0, 1)  # R2
+    assert (groups["b1"]["numerator"], groups["b1"]["denominator"]) == (0, 2)  # R2, R5
 
 
 async def test_a_series_is_bucketed_by_local_day(api: tuple[ReportingApi, dict[str, str]]) -> None:
@@ -111,6 +115,7 @@ async def test_a_series_is_bucketed_by_local_day(api: tuple[ReportingApi, dict[s
     )
     assert response.status_code == 200, response.text
     points = {p["bucket"]: (p["numerator"], p["denominator"]) for p in response.json()["points"]}
+    # R1's two ratings on Wed 23 are one sample: its last.
     assert points == {"2026-09-21": (1, 1), "2026-09-23": (1, 1), "2026-09-27": (0, 1)}
     # R4 was reported at 00:30 on Monday in Shanghai (Sunday in UTC): Monday's bucket, week 39.
     weekly = await client.client.get(
@@ -127,7 +132,8 @@ async def test_the_orders_behind_a_figure(api: tuple[ReportingApi, dict[str, str
         "/v1/kpis/repair_timeliness/orders", params={**WEEK, "project": "sunny"}, headers=HQ
     )
     orders = {o["order_id"]: o["hit"] for o in response.json()["orders"]}
-    assert orders == {ids["R1"]: True, ids["R2"]: False}
+    # The failed repairs are listed, the open one (R5) among them.
+    assert orders == {ids["R1"]: True, ids["R2"]: False, ids["R5"]: False}
 
 
 async def test_exports_as_csv_and_xlsx(api: tuple[ReportingApi, dict[str, str]]) -> None:
@@ -211,3 +217,40 @@ async def test_at_risk_lists_running_clocks_past_their_due_time(
         "/v1/kpis/at-risk", params={"project": "river", "building": "b9"}, headers=HQ
     )
     assert elsewhere.json()["orders"] == []
+
+
+async def test_an_escalation_that_reached_nobody_counts_as_unreached(
+    api: tuple[ReportingApi, dict[str, str]], bus: Bus
+) -> None:
+    client, ids = api
+    common = {
+        "event_type": "workorder.sla_escalated",
+        "work_order_id": ids["R5"],
+        "recipient": "person:supervisor-on-duty",
+        "language": "zh-CN",
+        "attempts": 0,
+    }
+    sent = envelope(
+        "notification.sent",
+        "notification:dl-sent",
+        "sunny",
+        1,
+        local(27, 18, 4),
+        {
+            **common,
+            "delivery_id": "dl-sent",
+            "channel": "sms",
+            "template": "sla_breached",
+            "sent_at": local(27, 18, 4).isoformat(),
+        },
+    )
+    unreached = envelope(
+        "notification.unreached", "notification:dl-nobody", "sunny", 1, local(27, 18, 33),
+        {**common, "delivery_id": "dl-nobody", "template": "sla_escalated"},
+    )  # fmt: skip
+    await client.caught_up(await bus.publish([sent, unreached]))
+    found = (await client.kpis(**WEEK))["notifications"]
+    assert (found["sent"], found["dead"], found["unreached"]) == (1, 0, 1)
+    assert found["delivery_rate"] == 0.5
+    assert found["by_channel"]["none"]["unreached"] == 1
+    assert found["by_template"]["sla_escalated"]["unreached"] == 1

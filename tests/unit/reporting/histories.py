@@ -164,6 +164,8 @@ def order_story(draw: st.DrawFn, project: str, start: datetime) -> OrderStory:
     consent = arrival_late and draw(st.booleans())
     if clocks and arrival_late and not consent:
         story.clock_breached("arrival", reported_at + timedelta(minutes=3), at)
+        if draw(st.booleans()):
+            return story  # nobody has come yet: open, the 3-minute promise broken
     at += timedelta(minutes=draw(minutes))
     story.emit("workorder.arrived", at, technician="tech-a")
     if clocks:
@@ -180,13 +182,15 @@ def order_story(draw: st.DrawFn, project: str, start: datetime) -> OrderStory:
         story.emit("workorder.postponed", at, previous_due_at=_iso(at), new_due_at=_iso(at),
                    reason="parts", postponement_number=1)  # fmt: skip
     if draw(st.booleans()):
+        if clocks and draw(st.booleans()):
+            story.clock_breached("resolution", reported_at + timedelta(days=2), at)
         return story  # still open
     for round_ in range(draw(st.integers(1, 2))):
         at += timedelta(minutes=draw(minutes))
         story.emit("workorder.completed", at, summary="done")
         if clocks:
             story.clock_met("resolution", at, on_time=draw(st.booleans()))
-        if draw(st.booleans()):
+        for _ in range(draw(st.integers(0, 2))):  # a follow-up visit, maybe a re-rating
             at += timedelta(minutes=draw(minutes))
             story.emit("workorder.follow_up_recorded", at, rating=draw(st.integers(1, 5)))
         if round_ == 0 and draw(st.booleans()):
@@ -218,7 +222,8 @@ def random_history(draw: st.DrawFn, start: datetime) -> list[Event]:
 
 @st.composite
 def delivery_story(draw: st.DrawFn, project: str, start: datetime) -> list[Event]:
-    """One notify delivery's events: maybe deferred, some failed attempts, then sent or dead."""
+    """One notify delivery's events: maybe deferred, some failed attempts, then sent, dead or
+    unreached (an escalation that found nobody to tell)."""
     delivery = f"dl-{uuid.uuid4().hex[:12]}"
     at = start + timedelta(minutes=draw(st.integers(0, 60 * 24 * 20)))
     common = {
@@ -236,7 +241,13 @@ def delivery_story(draw: st.DrawFn, project: str, start: datetime) -> list[Event
         steps.append(("deferred", {"deferred_until": _iso(at), "reason": "quiet_hours"}))
     for _ in range(draw(st.integers(0, 2))):
         steps.append(("failed", {"error": "timeout", "next_attempt_at": _iso(at)}))
-    steps.append(draw(st.sampled_from([("sent", {"sent_at": _iso(at)}), ("dead", {"error": "x"})])))
+    steps.append(
+        draw(
+            st.sampled_from(
+                [("sent", {"sent_at": _iso(at)}), ("dead", {"error": "x"}), ("unreached", {})]
+            )
+        )
+    )
     events = []
     for i, (outcome, extra) in enumerate(steps):
         at += timedelta(minutes=draw(st.integers(1, 600)))

@@ -143,37 +143,35 @@ class Oracle:
             count += last_state not in closing
         return count
 
+    def _timeliness(self, s: list[Event]) -> list[tuple[datetime, int]]:
+        """A repair fails at its first breach of arrival or resolution (first cycles), open
+        or not; else it is judged when both concluded (resolution met), at the later end."""
+        arrival = self._clock_events(s, "arrival")
+        resolution = self._clock_events(s, "resolution")
+        breached = [
+            _ts(e["data"]["due_at"])
+            for e in arrival + resolution
+            if e["type"] == "workorder.sla_clock_breached.v1"
+        ]
+        if breached:
+            return [(min(breached), 0)]
+        ends = ("workorder.sla_clock_met.v1", "workorder.sla_clock_cancelled.v1")
+        res = [e for e in resolution if e["type"] == "workorder.sla_clock_met.v1"]
+        arr = [e for e in arrival if e["type"] in ends]
+        if not res or (arrival and not arr):
+            return []
+        good = True
+        for e in res + arr:
+            met = e["type"] == "workorder.sla_clock_met.v1"
+            good = good and met and e["data"]["on_time"] and not e["data"]["missed_with_consent"]
+        return [(max(_ts(e["time"]) for e in res + arr), int(good))]
+
     def _units(self, kpi: str, s: list[Event]) -> list[tuple[datetime, int]]:
         kind = self._kind(s)
         completed = [_ts(e["time"]) for e in self._of(s, "completed")]
         reopened = [_ts(e["time"]) for e in self._of(s, "reopened")]
         if kpi == "repair_timeliness":
-            if kind != "repair":
-                return []
-            res = [
-                e
-                for e in self._clock_events(s, "resolution")
-                if e["type"].startswith("workorder.sla_clock_met")
-            ]
-            arr_all = self._clock_events(s, "arrival")
-            arr = [
-                e
-                for e in arr_all
-                if e["type"].split(".")[1] in ("sla_clock_met", "sla_clock_cancelled")
-            ]
-            if not res or (arr_all and not arr):
-                return []
-            ends = [_ts(res[0]["time"])] + ([_ts(arr[0]["time"])] if arr else [])
-            good = res[0]["data"]["on_time"] and not res[0]["data"]["missed_with_consent"]
-            if arr_all:
-                a = arr[0]
-                good = (
-                    good
-                    and a["type"].startswith("workorder.sla_clock_met")
-                    and a["data"]["on_time"]
-                    and not a["data"]["missed_with_consent"]
-                )
-            return [(max(ends), int(good))]
+            return self._timeliness(s) if kind == "repair" else []
         valid = None
         for e in self._of(s, "complaint_validity_marked"):
             valid = e["data"]["valid"]
@@ -188,10 +186,13 @@ class Oracle:
                 return []
             return [(completed[0], int(bool(self._of(s, "follow_up_recorded"))))]
         if kpi == "satisfaction":
-            return [
-                (_ts(e["time"]), int(e["data"]["rating"] >= 4))
-                for e in self._of(s, "follow_up_recorded")
-            ]
+            # The last rating of the order counts, in the period it was given.
+            visits = self._of(s, "follow_up_recorded")
+            return (
+                [(_ts(visits[-1]["time"]), int(visits[-1]["data"]["rating"] >= 4))]
+                if visits
+                else []
+            )
         if kpi == "repair_quality":
             if kind != "repair":
                 return []

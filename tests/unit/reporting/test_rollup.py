@@ -126,3 +126,18 @@ def test_the_delivery_rate_is_sent_over_sent_and_dead() -> None:
     assert found.by_channel["sms"].delivery_rate == 1.0
     assert found.by_channel["wecom"].of("sent") == 0
     assert notification_figures([]).total.delivery_rate is None
+
+
+def test_an_unreached_delivery_counts_in_the_notification_figures() -> None:
+    # An escalation whose route found nobody: no channel was chosen, nobody was told.
+    event = EventFact(
+        "notification.unreached", "notification:dl-2", "acme", "sunny", 1, AT,
+        {"delivery_id": "dl-2", "event_type": "workorder.sla_escalated", "work_order_id": "wo-1"},
+    )  # fmt: skip
+    outcome = outcome_of(event)
+    assert outcome is not None
+    assert (outcome.outcome, outcome.channel, outcome.template) == ("unreached", "none", "none")
+    found = notification_figures([("sms", "a", "sent", 3), ("none", "none", "unreached", 1)])
+    assert found.total.of("unreached") == 1
+    assert found.total.delivery_rate == 0.75
+    assert found.by_channel["none"].delivery_rate == 0.0

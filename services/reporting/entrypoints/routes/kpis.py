@@ -94,8 +94,8 @@ async def list_kpis(
     The period is local dates `[from, to)` in each project's time zone; filters narrow the
     scope to a building, kind, category, technician or team. A project the caller may not
     see gives an empty scope, as dispatch's lists do. `notifications` counts notify's
-    delivery outcomes (sent, failed, deferred, dead) with the delivery rate
-    sent / (sent + dead), in all, per channel and per template; it is null under a filter
+    delivery outcomes (sent, failed, deferred, dead, unreached) with the delivery rate
+    sent / (sent + dead + unreached), in all, per channel and per template; it is null under a filter
     other than `project`.
     """
     result = await figures(reporting.store, query, list(KPIS))

@@ -18,7 +18,8 @@ const TEXT = {
     no_token: "Open this page with #token=<JWT> (wo token --role hq_quality ...).",
     none: "none", median: "median", switch: "中文",
     notifications: "Notifications", channel: "Channel", delivery_rate: "Delivered",
-    sent: "Sent", failed: "Failed attempts", deferred: "Deferred", dead: "Given up", all: "All channels",
+    sent: "Sent", failed: "Failed attempts", deferred: "Deferred", dead: "Given up",
+    unreached: "Reached nobody", all: "All channels",
   },
   "zh-CN": {
     title: "工单 KPI 看板", scope: "范围", group: "集团全部项目", from: "开始", to: "结束",
@@ -29,7 +30,8 @@ const TEXT = {
     no_token: "请用 #token=<JWT> 打开本页 (wo token --role hq_quality ...)。",
     none: "无", median: "中位数", switch: "English",
     notifications: "通知送达", channel: "渠道", delivery_rate: "送达率",
-    sent: "已发送", failed: "失败重试", deferred: "延后", dead: "放弃", all: "全部渠道",
+    sent: "已发送", failed: "失败重试", deferred: "延后", dead: "放弃", unreached: "无人可达",
+    all: "全部渠道",
   },
 };
 
@@ -114,11 +116,12 @@ function escape(text) {
 }
 
 function notificationRows(figures) {
-  // The whole scope first, then each channel: delivered = sent / (sent + given up).
+  // The whole scope first, then each channel: delivered = sent / (sent + given up + reached nobody).
   if (!figures) return "";
   const row = (name, f) => `<tr><td>${escape(name)}</td>
     <td>${f.delivery_rate === null ? "–" : `${(f.delivery_rate * 100).toFixed(1)}%`}</td>
-    <td>${f.sent}</td><td>${f.failed}</td><td>${f.deferred}</td><td>${f.dead}</td></tr>`;
+    <td>${f.sent}</td><td>${f.failed}</td><td>${f.deferred}</td><td>${f.dead}</td>
+    <td>${f.unreached}</td></tr>`;
   return [row(t("all"), figures), ...Object.entries(figures.by_channel).map(([k, f]) => row(k, f))].join("");
 }
 
