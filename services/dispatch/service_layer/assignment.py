@@ -16,6 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
+from services.dispatch.domain.reception import first_receiver
+from services.dispatch.domain.roster import Roster
+from services.dispatch.domain.staff import StaffMember
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import LoadGuard, TimerRow
 from shared.events.base import EventData
@@ -56,6 +59,21 @@ class StaffDirectory(Protocol):
         """The open-order limit `staff_id` may not exceed by accepting the order in
         `state` (`domain.assignment.acceptance_limit`); None: no limit applies."""
         ...
+
+    async def reception(self, tenant: str, project: str) -> tuple[list[StaffMember], Roster]:
+        """The project's staff and roster, as a resident's report is received with."""
+        ...
+
+
+async def first_receiver_of(
+    staff: StaffDirectory | None, tenant: str, project: str, work_order_id: str, now: datetime
+) -> str | None:
+    """Who owns a report a resident makes in the app (`domain.reception.first_receiver`);
+    None when nobody receives it (or dispatch runs without a staff directory)."""
+    if staff is None:
+        return None
+    people, roster = await staff.reception(tenant, project)
+    return first_receiver(people, roster, project, now, zlib.crc32(work_order_id.encode()))
 
 
 def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:

@@ -20,6 +20,7 @@ from services.dispatch.service_layer.assignment import (
     StaffDirectory,
     acceptance_guard,
     dispatch_after,
+    first_receiver_of,
     offer_timer_rows,
 )
 from services.dispatch.service_layer.context import CommandContext, Outcome
@@ -33,7 +34,7 @@ from services.dispatch.service_layer.sla import (
     policies_for,
     with_sla,
 )
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
@@ -76,7 +77,8 @@ async def report_work_order(
     """Open a new work order in a registered project the caller may act in.
 
     With a `staff` directory, the first offer (or the pending queue) follows the report
-    in the same append when the project has a dispatch rule for the category.
+    in the same append when the project has a dispatch rule for the category, and a
+    resident's own report is owned by the first receiver it names (首按责任制).
     """
     tenant = ctx.principal.tenant
     command_fingerprint = fingerprint(command, None)
@@ -90,8 +92,11 @@ async def report_work_order(
             "or not visible to you",
             code="unknown_project",
         )
-    decided = decide(None, command, ctx.actor, ctx.now)
     stream = Stream(str(new_uuid()), tenant, command.project, 0)
+    receiver = None
+    if ctx.actor.role is Role.RESIDENT:
+        receiver = await first_receiver_of(staff, tenant, command.project, stream.id, ctx.now)
+    decided = decide(None, command, ctx.actor, ctx.now, receiver)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )

@@ -101,15 +101,21 @@ def _t(recipient: str, template: str) -> RouteTarget:
     return RouteTarget(recipient=recipient, template=template)
 
 
+# 首按责任制: the owner (第一接待人) answers to the resident until they are satisfied, so
+# every step that changes what the owner promised them reaches the owner too: assigned,
+# arrival, postponed, completed ("处理完毕后……并告知第一接待人"), reopened, breached.
+_OWNER_TOLD = _t("owner", "owner_update")
+
 DEFAULT_ROUTES: Routes = {
     "workorder.reported": (_t("resident", "reported_receipt"), _t("owner", "reported_owner")),
-    "workorder.assigned": (_t("assignee", "assigned"),),
-    "workorder.reassigned": (_t("assignee", "assigned"),),
+    "workorder.assigned": (_t("assignee", "assigned"), _OWNER_TOLD),
+    "workorder.reassigned": (_t("assignee", "assigned"), _OWNER_TOLD),
+    "workorder.arrived": (_OWNER_TOLD,),
     "workorder.arrival_delay_agreed": (_t("resident", "arrival_delay_agreed"),),
-    "workorder.postponed": (_t("resident", "postponed"),),
+    "workorder.postponed": (_t("resident", "postponed"), _OWNER_TOLD),
     "workorder.commitment_made": (_t("resident", "commitment_made"),),
     "workorder.appointment_missed": (_t("resident", "appointment_missed"),),
-    "workorder.completed": (_t("resident", "completed"),),
+    "workorder.completed": (_t("resident", "completed"), _OWNER_TOLD),
     "workorder.feedback_given": (_t("resident", "feedback_given"),),
     # A reopened repair (返修) goes back to the technician who did it; the owner answers
     # for the order and follows it up.

@@ -207,11 +207,11 @@ def test_report_may_name_another_staff_member_as_owner() -> None:
 
 
 def test_resident_report_is_tied_to_their_login() -> None:
-    [reported] = decide(None, report(resident_id=None), RESIDENT, T0)
+    [reported] = decide(None, report(resident_id=None), RESIDENT, T0, receiver="cs-li")
 
     assert isinstance(reported, WorkOrderReported)
     assert reported.reporter.resident_id == "res-1"
-    assert reported.owner == "res-1"
+    assert reported.owner == "cs-li"
 
 
 def test_reporting_an_existing_work_order_conflicts() -> None:

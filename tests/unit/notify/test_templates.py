@@ -68,6 +68,11 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     "feedback_given": {"zh-CN": ["已更换三通阀，请放心使用"], "en": ["已更换三通阀，请放心使用"]},
     "reopened": {"zh-CN": ["wo-1", "返修", "水管又漏了"], "en": ["wo-1", "reopened", "水管又漏了"]},
+    # The owner's last update of the story is the completion.
+    "owner_update": {
+        "zh-CN": ["wo-1", "处理完毕", "换了三通阀", "回访"],
+        "en": ["wo-1", "is done", "换了三通阀", "follow-up"],
+    },
 }
 
 
