@@ -9,7 +9,9 @@ resident makes in the app has an employee who owns it (首按责任制).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +25,35 @@ DEMO_RECEIVER = "dev-customer_service"
 """The demo customer-service login: it receives the residents' app reports."""
 
 DEMO_DESK_TEAM = "service-desk"
+
+DEMO_OPERATOR = "ops-desk"
+"""The demo tenant's operator contact: told of every message that reached nobody."""
+
+
+def demo_notify_config() -> dict[str, Any]:
+    """notify's configuration for the demo tenant (`NOTIFY_CONFIG_FILE`).
+
+    Staff are reached in their inbox; the operator desk hears what reached nobody else
+    (an escalation to a project manager the demo does not have), so nothing is lost.
+    """
+    return {
+        "tenants": {
+            DEMO_TENANT: {
+                "contacts": {
+                    DEMO_RECEIVER: {"name": "李客服", "channels": ["inbox"]},
+                    DEMO_OPERATOR: {"name": "运营值班", "channels": ["inbox"]},
+                },
+                "operator": DEMO_OPERATOR,
+            }
+        }
+    }
+
+
+def write_demo_notify_config(path: Path) -> Path:
+    """Write `demo_notify_config()` as JSON to `path` and return it."""
+    path.write_text(json.dumps(demo_notify_config(), ensure_ascii=False), encoding="utf-8")
+    return path
+
 
 WIDE_ROLES = frozenset({Role.HQ_QUALITY, Role.INTEGRATOR})
 """Roles whose demo token is granted every project ('*'); the others get the first project."""

@@ -202,14 +202,17 @@ def can_read(actor: Actor, state: WorkOrderState) -> bool:
     return True
 
 
-def list_scope(actor: Actor) -> tuple[str, str] | None:
+def list_scope(actor: Actor, offered_to: str | None = None) -> tuple[str, str] | None:
     """The `(column, value)` a work-order listing must be filtered by, or None for no filter.
 
-    Technicians list the orders assigned to them; the few they merely own stay readable
-    one by one through `can_read`.
+    Technicians list the orders assigned to them, or, asking for `offered_to` themselves,
+    the orders whose open offer they hold; the few they merely own stay readable one by
+    one through `can_read`.
     """
     if actor.role is Role.RESIDENT:
         return ("reporter_resident_id", actor.subject)
     if actor.role is Role.TECHNICIAN:
+        if offered_to == actor.subject:
+            return ("offered_to", actor.subject)
         return ("assignee", actor.subject)
     return None

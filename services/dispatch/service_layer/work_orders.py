@@ -25,7 +25,12 @@ from services.dispatch.service_layer.assignment import (
 )
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
-from services.dispatch.service_layer.ports import EventStore, LoadGuard, WorkOrderView
+from services.dispatch.service_layer.ports import (
+    EventStore,
+    LoadGuard,
+    WorkOrderView,
+    offered_to_column,
+)
 from services.dispatch.service_layer.projects import ProjectDirectory
 from services.dispatch.service_layer.sla import (
     DutyDirectory,
@@ -222,6 +227,7 @@ async def append_work_order(
         reported_at=new_state.reported_at,
         summary=body,
         assigned_at=new_state.assigned_at,
+        offered_to=offered_to_column(() if new_state.assignee else new_state.offered_to),
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
     return await append_decided(

@@ -51,6 +51,8 @@ class Contact(BaseModel):
             ChannelName.DINGTALK: self.dingtalk,
             ChannelName.FEISHU: self.feishu,
         }
+        if ChannelName.NONE in self.channels:
+            raise ValueError("'none' is not a channel a contact can be reached on")
         missing = [str(c) for c in self.channels if c in needs and needs[c] is None]
         if missing:
             raise ValueError(f"channels {missing} need their address on the contact")
@@ -80,15 +82,17 @@ class Contact(BaseModel):
 class RouteTarget(BaseModel):
     """One recipient of an event and the template it gets.
 
-    `recipient` is `resident`, `owner`, `assignee`, `escalation_target`,
-    `role:<role>` (e.g. `role:supervisor`) or `person:<id>`.
+    `recipient` is `resident`, `owner`, `assignee`, `offered` (every technician an offer
+    names), `escalation_target`, `role:<role>` (e.g. `role:supervisor`) or `person:<id>`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     recipient: Annotated[
         str,
-        Field(pattern=r"^(resident|owner|assignee|escalation_target|role:[a-z_]+|person:.+)$"),
+        Field(
+            pattern=r"^(resident|owner|assignee|offered|escalation_target|role:[a-z_]+|person:.+)$"
+        ),
     ]
     template: Annotated[str, Field(pattern=r"^[a-z_]+$")]
 
@@ -108,6 +112,9 @@ _OWNER_TOLD = _t("owner", "owner_update")
 
 DEFAULT_ROUTES: Routes = {
     "workorder.reported": (_t("resident", "reported_receipt"), _t("owner", "reported_owner")),
+    # An offer nobody hears of expires unseen: each technician offered the work is told
+    # what it is, until when, and how to accept it.
+    "workorder.offered": (_t("offered", "offered"),),
     "workorder.assigned": (_t("assignee", "assigned"), _OWNER_TOLD),
     "workorder.reassigned": (_t("assignee", "assigned"), _OWNER_TOLD),
     "workorder.arrived": (_OWNER_TOLD,),
@@ -167,6 +174,9 @@ class TenantConfig(BaseModel):
     resident_language: str = DEFAULT_LANGUAGE
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     digest: DigestPolicy = Field(default_factory=DigestPolicy)
+    operator: str | None = None
+    """The contact told of every message that reached nobody (an escalation to a role
+    nobody holds): the tenant's operator desk. Must be one of `contacts`."""
 
     @model_validator(mode="after")
     def _known_people(self) -> TenantConfig:
@@ -177,6 +187,8 @@ class TenantConfig(BaseModel):
         )
         if unknown:
             raise ValueError(f"roles name people missing from contacts: {unknown}")
+        if self.operator is not None and self.operator not in self.contacts:
+            raise ValueError(f"the operator {self.operator!r} is missing from contacts")
         return self
 
     def routes_for(self, project: str, event_type: str) -> tuple[RouteTarget, ...]:

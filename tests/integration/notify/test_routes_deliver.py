@@ -42,6 +42,7 @@ EXPECTED = {
     ("reopened", "person:tech-zhao", "email"): "zh-CN",
     ("reopened", "person:cs-li", "email"): "zh-CN",
     ("reopened", "person:cs-li", "webhook"): "zh-CN",
+    ("offered", "person:tech-wang", "webhook"): "en",
     ("owner_update", "person:cs-li", "email"): "zh-CN",
     ("owner_update", "person:cs-li", "webhook"): "zh-CN",
 }

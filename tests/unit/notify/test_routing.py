@@ -10,7 +10,7 @@ from services.notify.domain.config import (
     TenantConfig,
 )
 from services.notify.domain.model import Audience, ChannelName, language_of
-from services.notify.domain.routing import WorkOrderFacts, fold, plan
+from services.notify.domain.routing import WorkOrderFacts, fold, operator_fallback, plan
 from shared.events.workorder import Urgency
 from tests.unit.notify.builders import PROJECT, reported
 
@@ -236,3 +236,51 @@ def test_owner_is_told_of_reopening() -> None:
 
 def test_owner_is_told_of_breach() -> None:
     assert owner_templates(*OWNER_TOLD[6]) == {"sla_breached"}
+
+
+def offer(*technicians: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "mode": "grab" if len(technicians) > 1 else "auto",
+        "offers": [{"technician": t, "rank": i + 1} for i, t in enumerate(technicians)],
+    }
+
+
+def test_offer_is_sent_to_technician() -> None:
+    messages, unreached = plan("workorder.offered", offer("tech-wang"), facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:tech-wang", "inbox", "offered")}
+    assert unreached == []
+    assert not messages[0].alert
+
+
+def test_grab_offer_is_sent_to_every_technician_offered() -> None:
+    data = offer("tech-wang", "sup-chen")
+    messages, _ = plan("workorder.offered", data, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {
+        ("person:tech-wang", "inbox", "offered"),
+        ("person:sup-chen", "webhook", "offered"),
+    }
+
+
+def test_unreachable_escalation_falls_back_to_the_operator() -> None:
+    config = CONFIG.model_copy(update={"operator": "cs-li"})
+    data = {"to_role": "project_manager"}
+    messages, unreached = plan("workorder.sla_escalated", data, facts(), config, PROJECT)
+    assert messages == []
+    fallback = operator_fallback(unreached, config, urgent=False, alert=True)
+    assert keys(fallback) == {
+        ("person:cs-li", "inbox", "sla_escalated"),
+        ("person:cs-li", "email", "sla_escalated"),
+    }
+    assert all(m.alert for m in fallback)
+
+
+def test_a_resident_nobody_can_reach_is_not_passed_to_the_operator() -> None:
+    config = CONFIG.model_copy(update={"operator": "cs-li"})
+    nobody = fold(
+        WorkOrderFacts(),
+        "workorder.reported",
+        reported(resident_id=None).model_dump(mode="json") | {"reporter": {"name": "王"}},
+    )
+    _, unreached = plan("workorder.completed", {}, nobody, config, PROJECT)
+    assert [u.target for u in unreached] == ["resident"]
+    assert operator_fallback(unreached, config, urgent=False, alert=False) == []
