@@ -121,6 +121,9 @@ DEFAULT_ROUTES: Routes = {
     "workorder.arrival_delay_agreed": (_t("resident", "arrival_delay_agreed"),),
     "workorder.postponed": (_t("resident", "postponed"), _OWNER_TOLD),
     "workorder.commitment_made": (_t("resident", "commitment_made"),),
+    # A long fix is reported to the resident every week ("整改周期较长的应每周向客户汇报
+    # 整改进度"): the report is the message, not only a record.
+    "workorder.progress_reported": (_t("resident", "progress_reported"),),
     "workorder.appointment_missed": (_t("resident", "appointment_missed"),),
     "workorder.completed": (_t("resident", "completed"), _OWNER_TOLD),
     "workorder.feedback_given": (_t("resident", "feedback_given"),),

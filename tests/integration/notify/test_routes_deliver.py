@@ -25,6 +25,7 @@ RESIDENT_TEMPLATES = [
     "appointment_missed",
     "completed",
     "feedback_given",
+    "progress_reported",
 ]
 EXPECTED = {
     **{(tpl, RESIDENT, ch): "zh-CN" for tpl in RESIDENT_TEMPLATES for ch in ("inbox", "sms")},

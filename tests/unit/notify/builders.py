@@ -30,6 +30,7 @@ from shared.events.workorder import (
     OfferReasons,
     PendingReason,
     Postponed,
+    ProgressReported,
     Reassigned,
     Reopened,
     Reporter,
@@ -125,6 +126,7 @@ def story() -> list[EventData]:
             expires_at=T0 + timedelta(minutes=1),
             offers=(OfferReasons(technician="tech-wang", rank=1, open_orders=0, rotation=0),),
         ),
+        ProgressReported(note="防水层已重做，正在等待晾干"),
     ]
 
 

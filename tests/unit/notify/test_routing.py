@@ -284,3 +284,13 @@ def test_a_resident_nobody_can_reach_is_not_passed_to_the_operator() -> None:
     _, unreached = plan("workorder.completed", {}, nobody, config, PROJECT)
     assert [u.target for u in unreached] == ["resident"]
     assert operator_fallback(unreached, config, urgent=False, alert=False) == []
+
+
+def test_progress_report_is_sent_to_the_resident() -> None:
+    data = {"note": "防水层已重做"}
+    messages, unreached = plan("workorder.progress_reported", data, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {
+        ("resident:res-zhang", "inbox", "progress_reported"),
+        ("resident:res-zhang", "sms", "progress_reported"),
+    }
+    assert unreached == []

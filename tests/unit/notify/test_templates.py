@@ -68,6 +68,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     "feedback_given": {"zh-CN": ["已更换三通阀，请放心使用"], "en": ["已更换三通阀，请放心使用"]},
     "reopened": {"zh-CN": ["wo-1", "返修", "水管又漏了"], "en": ["wo-1", "reopened", "水管又漏了"]},
+    "progress_reported": {
+        "zh-CN": ["整改进度", "防水层已重做", "李客服", "2026-11-23 10:00"],
+        "en": ["Progress", "防水层已重做", "李客服", "2026-11-23 10:00"],
+    },
     "offered": {
         "zh-CN": ["wo-1", "可抢单", "2026-11-23 10:01", "accept-offer", "厨房水管漏水"],
         "en": ["wo-1", "grab", "2026-11-23 10:01", "accept-offer", "b1 1-101"],
