@@ -26,6 +26,7 @@ from services.dispatch.domain.commands import (
     Complete,
     DeclineOffer,
     GiveFeedback,
+    HandBack,
     MakeCommitment,
     MarkComplaint,
     MissAppointment,
@@ -38,6 +39,7 @@ from services.dispatch.domain.commands import (
     Reopen,
     ReportProgress,
     ReportWorkOrder,
+    RequestTransfer,
     Resume,
     ScheduleAppointment,
     StartWork,
@@ -86,6 +88,9 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     # Only the technician holding the offer; supervisors and managers may not accept for them.
     AcceptOffer: {_TECH: _OWN},
     DeclineOffer: {_TECH: _OWN},
+    # Only the technician the work is assigned to; a dispatcher moves work with reassign.
+    HandBack: {_TECH: _OWN},
+    RequestTransfer: {_TECH: _OWN},
     AgreeArrivalDelay: {_TECH: _OWN, _DISPATCH: _ANY, _CS: _ANY},
     Arrive: {_TECH: _OWN},
     StartWork: {_TECH: _OWN},
@@ -107,7 +112,7 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     # Moving running clocks to a new policy is a manager's call: it can move promises.
     RecalculateSla: {},
 }
-_OFFER_COMMANDS = frozenset({AcceptOffer, DeclineOffer})
+_OFFER_COMMANDS = frozenset({AcceptOffer, DeclineOffer, HandBack, RequestTransfer})
 _PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
 
 PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {

@@ -24,6 +24,9 @@ Choices where the brief was silent:
 - Follow-up visits may be recorded more than once while completed; the last rating counts.
 - When a supervisor records an arrival, the assigned technician is named as the one who came.
 - Urgency may change in any open status; a completed order has no running promise to hurry.
+- A technician may hand work back (退单) or ask for a transfer (转单) in any status with a
+  technician, also after arriving (the job may need another trade); both return it to
+  dispatch, which re-offers it to others (attempts counted afresh) or queues it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from services.dispatch.domain.commands import (
     Complete,
     DeclineOffer,
     GiveFeedback,
+    HandBack,
     MakeCommitment,
     MarkComplaint,
     MissAppointment,
@@ -52,6 +56,7 @@ from services.dispatch.domain.commands import (
     Reopen,
     ReportProgress,
     ReportWorkOrder,
+    RequestTransfer,
     Resume,
     ScheduleAppointment,
     StartWork,
@@ -85,6 +90,7 @@ from shared.events.workorder import (
     Assigned,
     AssignmentAccepted,
     AssignmentDeclined,
+    AssignmentReturned,
     Cancelled,
     Closed,
     ComplaintValidityMarked,
@@ -97,6 +103,7 @@ from shared.events.workorder import (
     Reassigned,
     Reopened,
     Reporter,
+    ReturnKind,
     UrgencyChanged,
     WorkOrderKind,
     WorkOrderReported,
@@ -232,6 +239,11 @@ def _decide_on(
                     reason=command.reason,
                 )
             ]
+        case HandBack() | RequestTransfer():
+            require_status(state, command, _WITH_TECHNICIAN)
+            assert state.assignee is not None  # every status with a technician names one
+            kind = ReturnKind.HAND_BACK if isinstance(command, HandBack) else ReturnKind.TRANSFER
+            return [AssignmentReturned(technician=state.assignee, kind=kind, reason=command.reason)]
         case AgreeArrivalDelay():
             require_status(state, command, _BEFORE_ARRIVAL)
             require_future(command.agreed_arrival_at, now, "the agreed arrival time")

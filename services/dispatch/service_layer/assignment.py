@@ -26,6 +26,7 @@ from shared.events.workorder import (
     Assigned,
     AssignmentAccepted,
     AssignmentDeclined,
+    AssignmentReturned,
     OfferExpired,
     Reassigned,
     Reopened,
@@ -79,12 +80,14 @@ async def first_receiver_of(
 def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:
     """Whether the events just decided leave an unassigned order needing an offer.
 
-    That is after a report, a decline, an expiry, and a reopening of an order nobody was
-    ever assigned (a complaint settled by phone that came back). A reopened order with a
+    That is after a report, a decline, an expiry, a technician's hand-back or transfer
+    request (退单/转单), and a reopening of an order nobody was ever assigned (a
+    complaint settled by phone that came back). A reopened order with a
     technician stays theirs (返修), and `reassign` always names the next person.
     """
     if not decided or not isinstance(
-        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened
+        decided[-1],
+        WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened | AssignmentReturned,
     ):
         return False
     return (

@@ -118,6 +118,8 @@ DEFAULT_ROUTES: Routes = {
     "workorder.assigned": (_t("assignee", "assigned"), _OWNER_TOLD),
     "workorder.reassigned": (_t("assignee", "assigned"), _OWNER_TOLD),
     "workorder.arrived": (_OWNER_TOLD,),
+    # 退单/转单: the owner must know their order has no technician for now.
+    "workorder.assignment_returned": (_OWNER_TOLD,),
     "workorder.arrival_delay_agreed": (_t("resident", "arrival_delay_agreed"),),
     "workorder.postponed": (_t("resident", "postponed"), _OWNER_TOLD),
     "workorder.commitment_made": (_t("resident", "commitment_made"),),

@@ -76,6 +76,8 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
         return replace(facts, assignee=data["assignee"])
     if event_type == "workorder.reassigned":
         return replace(facts, assignee=data["to_assignee"])
+    if event_type == "workorder.assignment_returned":
+        return replace(facts, assignee=None)
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
     return facts

@@ -129,8 +129,12 @@ CASES = [(c, s) for c in LIFECYCLE for s in Status]
 
 def test_every_work_order_command_is_in_the_lifecycle_table() -> None:
     # Answering an offer depends on the open offers, not on the status alone; its rules
-    # are specified in test_assignment_offers.py.
-    answers = {WORK_ORDER_COMMANDS["accept-offer"], WORK_ORDER_COMMANDS["decline-offer"]}
+    # are specified in test_assignment_offers.py. Giving assigned work back is the
+    # assigned technician's alone (test_assignment_return.py).
+    answers = {
+        WORK_ORDER_COMMANDS[name]
+        for name in ("accept-offer", "decline-offer", "hand-back", "request-transfer")
+    }
     assert set(WORK_ORDER_COMMANDS.values()) - answers == set(LIFECYCLE)
 
 
