@@ -111,10 +111,13 @@ def operator_fallback(
     if config.operator is None or not staff:
         return []
     operator = person(config.operator, config)
-    templates = dict.fromkeys(miss.template for miss in staff if miss.template)
+    # One message per channel (a delivery is unique per event, recipient and channel):
+    # the template of the first target missed.
+    template = next((miss.template for miss in staff if miss.template), None)
+    if template is None:
+        return []
     return [
         PlannedMessage(operator, channel, address, template, urgent=urgent, alert=alert)
-        for template in templates
         for channel, address in operator.addresses.items()
     ]
 

@@ -270,12 +270,13 @@ class NotifyHandler:
                     unreached.append(Unreached(message.recipient.key, reason, message.template))
                     reached.add(message.recipient.key)
         alert = envelope.type_name in ALERT_TYPES
+        # One delivery per (event, recipient, channel): an operator a route reached already
+        # on a channel gets nothing more there.
+        taken = {(m.recipient.key, m.channel) for m in kept}
         fallback = [
             m
             for m in operator_fallback(unreached, config, facts.urgent, alert)
-            if m.channel in self._channels
-            and (m.recipient.key, m.channel, m.template)
-            not in {(k.recipient.key, k.channel, k.template) for k in kept}
+            if m.channel in self._channels and (m.recipient.key, m.channel) not in taken
         ]
         messages = kept + fallback
         time_zone = known.time_zone(config, envelope.tenant, envelope.project)
