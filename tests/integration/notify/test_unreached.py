@@ -104,7 +104,8 @@ async def test_a_managers_escalation_dispatch_names_nobody_for_reaches_the_opera
 
     async def operator_told() -> bool:
         rows = await harness.deliveries(recipient="person:ops-desk", status="sent")
-        return len(rows) >= 1
+        missed = await harness.deliveries(status="unreached", event_type="workorder.sla_escalated")
+        return len(rows) >= 1 and len(missed) == 2
 
     await eventually(operator_told, what="the operator told of the unreached escalation")
     unreached = await harness.deliveries(status="unreached", event_type="workorder.sla_escalated")
