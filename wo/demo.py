@@ -1,12 +1,17 @@
 """Demo data of the local stack: tenant `demo`, two projects, and a token for every role.
 
 Registration goes through dispatch's public HTTP API, exactly as an integrator
-would do it, so the demo also exercises the project registry.
+would do it, so the demo also exercises the project registry. Each new project gets
+its customer-service desk: the demo customer-service login (`dev-customer_service`,
+李客服) in the staff directory and as the roster's designated receiver, so a report a
+resident makes in the app has an employee who owns it (首按责任制).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +20,40 @@ from shared.auth import ALL_PROJECTS, Role
 from wo.token import mint_dev_token
 
 DEMO_TENANT = "demo"
+
+DEMO_RECEIVER = "dev-customer_service"
+"""The demo customer-service login: it receives the residents' app reports."""
+
+DEMO_DESK_TEAM = "service-desk"
+
+DEMO_OPERATOR = "ops-desk"
+"""The demo tenant's operator contact: told of every message that reached nobody."""
+
+
+def demo_notify_config() -> dict[str, Any]:
+    """notify's configuration for the demo tenant (`NOTIFY_CONFIG_FILE`).
+
+    Staff are reached in their inbox; the operator desk hears what reached nobody else
+    (an escalation to a project manager the demo does not have), so nothing is lost.
+    """
+    return {
+        "tenants": {
+            DEMO_TENANT: {
+                "contacts": {
+                    DEMO_RECEIVER: {"name": "李客服", "channels": ["inbox"]},
+                    DEMO_OPERATOR: {"name": "运营值班", "channels": ["inbox"]},
+                },
+                "operator": DEMO_OPERATOR,
+            }
+        }
+    }
+
+
+def write_demo_notify_config(path: Path) -> Path:
+    """Write `demo_notify_config()` as JSON to `path` and return it."""
+    path.write_text(json.dumps(demo_notify_config(), ensure_ascii=False), encoding="utf-8")
+    return path
+
 
 WIDE_ROLES = frozenset({Role.HQ_QUALITY, Role.INTEGRATOR})
 """Roles whose demo token is granted every project ('*'); the others get the first project."""
@@ -111,6 +150,7 @@ def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) 
                 f"registering project {project.slug!r} failed: {exc}"
             ) from None
         if response.status_code == 201:
+            _set_up_reception(client, dispatch_url, token, project.slug)
             outcomes[project.slug] = "created"
         elif response.status_code == 409 and _problem_code(response) == "project_exists":
             outcomes[project.slug] = "exists"
@@ -120,6 +160,38 @@ def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) 
                 f"{response.status_code}: {response.text[:500]}"
             )
     return outcomes
+
+
+def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, project: str) -> None:
+    """Give a new demo project its customer-service desk and designated receiver.
+
+    Only at creation: a roster written later by hand is kept on the next `wo up`.
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    projects = [p.slug for p in DEMO_PROJECTS]
+    writes = [
+        (f"/v1/teams/{DEMO_DESK_TEAM}", {"name": "客服中心", "projects": projects}),
+        (
+            f"/v1/staff/{DEMO_RECEIVER}",
+            {
+                "name": "李客服",
+                "role": "customer_service",
+                "team": DEMO_DESK_TEAM,
+                "projects": projects,
+            },
+        ),
+        (f"/v1/projects/{project}/roster", {"receiver": DEMO_RECEIVER}),
+    ]
+    for path, body in writes:
+        try:
+            response = client.put(f"{dispatch_url}{path}", json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise DemoRegistrationError(f"setting up {path} failed: {exc}") from None
+        if response.status_code != 200:
+            raise DemoRegistrationError(
+                f"setting up {path}: dispatch answered {response.status_code}: "
+                f"{response.text[:500]}"
+            )
 
 
 def _problem_code(response: httpx.Response) -> str | None:

@@ -35,6 +35,7 @@ from wo.demo import (
     DemoRegistrationError,
     demo_tokens,
     register_demo_projects,
+    write_demo_notify_config,
 )
 from wo.layout import StackPaths, discover_services, project_root, service_database_url
 from wo.stack import SignalWatch, Stack, StackFailed, StopRequested, tail_log
@@ -196,6 +197,11 @@ def run_up(
     """Run the stack in the foreground until stopped; returns the process exit code."""
     environment = dict(os.environ if env is None else env)
     paths = StackPaths(var_dir.expanduser().resolve())
+    if demo and not environment.get("NOTIFY_CONFIG_FILE"):
+        # The demo tenant's contacts and operator desk, unless the user brings a file.
+        paths.root.mkdir(parents=True, exist_ok=True)
+        config = write_demo_notify_config(paths.root / "notify-demo.json")
+        environment["NOTIFY_CONFIG_FILE"] = str(config)
     # Installed first, so a Ctrl-C at any moment stops the stack in order rather
     # than raising KeyboardInterrupt halfway through starting it.
     with SignalWatch() as signals:

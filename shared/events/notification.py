@@ -3,7 +3,7 @@
 They go on `events.<tenant>.<project>.notification.<event>`. The envelope's subject is
 `notification:<delivery id>` and its `sequence` counts the events of that delivery, so
 each delivery is a small stream of its own: deferred, failed (per failed attempt), and
-finally sent or dead. `event_id` and `event_type` name the work-order event that caused
+finally sent or dead; or, for a message that reached nobody, one `unreached`. `event_id` and `event_type` name the work-order event that caused
 the message (a digest has no single cause: `event_id` is None and `digest_items` lists
 the deliveries it carried).
 """
@@ -27,9 +27,10 @@ class NotificationEvent(EventData):
     event_type: ShortText
     work_order_id: ShortText | None = None
     recipient: ShortText
-    """`resident:<id>`, `resident:phone:<phone>` or `person:<id>`."""
+    """`resident:<id>`, `resident:phone:<phone>` or `person:<id>` (an unreached delivery:
+    the route target that reached nobody)."""
     channel: ShortText
-    """webhook, email, sms, inbox, wecom, dingtalk or feishu."""
+    """webhook, email, sms, inbox, wecom, dingtalk or feishu (`none` when unreached)."""
     template: ShortText
     language: ShortText
     attempts: Annotated[int, Field(ge=0)]
@@ -70,9 +71,24 @@ class NotificationDead(NotificationEvent):
     error: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
+class NotificationUnreached(NotificationEvent):
+    """A message reached nobody: its delivery is recorded in state `unreached`, never sent.
+
+    `recipient` is the route's target that resolved to nobody (`escalation_target`,
+    `role:<role>`, `resident`) or the person no channel reaches (`person:<id>`); `channel`
+    is `none`. `fallback` names the tenant's operator contact told instead, if any.
+    """
+
+    type_name = "notification.unreached"
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    fallback: ShortText | None = None
+
+
 NOTIFICATION_EVENTS: tuple[type[EventData], ...] = (
     NotificationSent,
     NotificationFailed,
     NotificationDeferred,
     NotificationDead,
+    NotificationUnreached,
 )

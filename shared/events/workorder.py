@@ -391,6 +391,28 @@ class OfferExpired(EventData):
     technicians: tuple[PersonId, ...]
 
 
+class ReturnKind(StrEnum):
+    """How a technician gave work back: handed back (退单) or asked for a transfer (转单)."""
+
+    HAND_BACK = "hand_back"
+    TRANSFER = "transfer"
+
+
+class AssignmentReturned(EventData):
+    """The assigned technician gave the work back to dispatch (退单 or 转单), with a reason.
+
+    The order has no technician again (status `reported`): dispatch offers it to someone
+    else under the category's rule, or queues it, in the same write; the technician who
+    returned it is not offered it again.
+    """
+
+    type_name = "workorder.assignment_returned"
+
+    technician: PersonId
+    kind: ReturnKind
+    reason: Text
+
+
 class PendingReason(StrEnum):
     """Why a work order waits in the pending-dispatch queue (待派单)."""
 
@@ -444,4 +466,5 @@ WORK_ORDER_EVENTS: tuple[type[EventData], ...] = (
     AssignmentDeclined,
     OfferExpired,
     DispatchPending,
+    AssignmentReturned,
 )

@@ -211,8 +211,16 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
             json=WORK_ORDER,
             headers={"Authorization": f"Bearer {stack['tokens']['customer_service']}"},
         )
+        # A resident's own report in the app is owned by the demo's customer service.
+        in_app = client.post(
+            f"{dispatch}/v1/work-orders",
+            json={**WORK_ORDER, "channel": "app"},
+            headers={"Authorization": f"Bearer {stack['tokens']['resident']}"},
+        )
     assert response.status_code == 201, response.text
     work_order_id = response.json()["id"]
+    assert in_app.status_code == 201, in_app.text
+    assert in_app.json()["owner"] == "dev-customer_service"
 
     event = asyncio.run(reported_event(stack["nats_url"], work_order_id, EVENT_TIMEOUT))
     assert event["tenant"] == "demo"

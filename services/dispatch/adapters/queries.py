@@ -66,6 +66,7 @@ class WorkOrderFilter:
     kind: str | None = None
     assignee: str | None = None
     owner: str | None = None
+    offered_to: str | None = None
     reporter_resident_id: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
@@ -105,6 +106,8 @@ async def list_work_orders(
     ):
         if value is not None:
             conditions.append(column == value)
+    if where.offered_to is not None:
+        conditions.append(c.offered_to.like(f"%,{_like_literal(where.offered_to)},%", escape="\\"))
     if where.reported_from is not None:
         conditions.append(c.reported_at >= where.reported_from)
     if where.reported_to is not None:
@@ -127,3 +130,8 @@ async def list_work_orders(
         encode_cursor(page[-1]["reported_at"], page[-1]["id"]) if len(rows) > limit else None
     )
     return [{**r["summary"], "version": r["version"]} for r in page], next_cursor
+
+
+def _like_literal(value: str) -> str:
+    """`value` matched literally inside a LIKE pattern (escape character: backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

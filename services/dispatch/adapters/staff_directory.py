@@ -194,6 +194,11 @@ class SqlStaffDirectory:
         member = next((m for m in setup.staff if m.id == staff_id), None)
         return acceptance_limit(member, setup.rule_for(state.category), state.urgency)
 
+    async def reception(self, tenant: str, project: str) -> tuple[list[StaffMember], Roster]:
+        """The project's staff and roster (cached briefly, as for dispatch decisions)."""
+        setup = await self._setup(tenant, project)
+        return setup.staff, setup.roster
+
     async def _setup(self, tenant: str, project: str) -> _ProjectSetup:
         return self._cached(tenant, project) or await self._load_setup(tenant, project)
 

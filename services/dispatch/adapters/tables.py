@@ -106,6 +106,8 @@ work_orders = Table(
     Column("summary", JSON, nullable=False),
     # When the current assignee got the order: a technician's idle time for dispatch.
     Column("assigned_at", UTCDateTime, nullable=True),
+    # Who holds an open offer of the order, as ",tech-a,tech-b," (`offered_to_column`).
+    Column("offered_to", Text, nullable=True),
 )
 Index(
     "ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at

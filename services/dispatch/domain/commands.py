@@ -354,6 +354,24 @@ class RecalculateSla(Command):
     )
 
 
+class HandBack(Command):
+    """Give the assigned work back to dispatch (退单): the assigned technician only."""
+
+    name = "hand-back"
+
+    reason: Text = Field(description="Why the work is handed back.", examples=["腰伤，无法登高"])
+
+
+class RequestTransfer(Command):
+    """Ask for the work to go to another technician (转单): the assigned technician only."""
+
+    name = "request-transfer"
+
+    reason: Text = Field(
+        description="Why someone else should do it.", examples=["needs an electrician"]
+    )
+
+
 WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
     cls.name: cls
     for cls in (
@@ -362,6 +380,8 @@ WORK_ORDER_COMMANDS: Mapping[str, type[Command]] = {
         Reassign,
         AcceptOffer,
         DeclineOffer,
+        HandBack,
+        RequestTransfer,
         AgreeArrivalDelay,
         Arrive,
         ScheduleAppointment,

@@ -26,6 +26,7 @@ from services.dispatch.domain.commands import (
     Complete,
     DeclineOffer,
     GiveFeedback,
+    HandBack,
     MakeCommitment,
     MarkComplaint,
     MissAppointment,
@@ -39,6 +40,7 @@ from services.dispatch.domain.commands import (
     Reopen,
     ReportProgress,
     ReportWorkOrder,
+    RequestTransfer,
     Resume,
     ScheduleAppointment,
     StartWork,
@@ -87,6 +89,9 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     # Only the technician holding the offer; supervisors and managers may not accept for them.
     AcceptOffer: {_TECH: _OWN},
     DeclineOffer: {_TECH: _OWN},
+    # Only the technician the work is assigned to; a dispatcher moves work with reassign.
+    HandBack: {_TECH: _OWN},
+    RequestTransfer: {_TECH: _OWN},
     AgreeArrivalDelay: {_TECH: _OWN, _DISPATCH: _ANY, _CS: _ANY},
     Arrive: {_TECH: _OWN},
     StartWork: {_TECH: _OWN},
@@ -110,7 +115,7 @@ _WORK_ORDER_ROLES: dict[type[Command], dict[Role, Reach]] = {
     # Moving running clocks to a new policy is a manager's call: it can move promises.
     RecalculateSla: {},
 }
-_OFFER_COMMANDS = frozenset({AcceptOffer, DeclineOffer})
+_OFFER_COMMANDS = frozenset({AcceptOffer, DeclineOffer, HandBack, RequestTransfer})
 _PROJECT_ROLES: dict[Role, Reach] = {Role.PROJECT_MANAGER: _ANY, Role.HQ_QUALITY: _ANY}
 
 PERMISSIONS: Mapping[type[Command], Mapping[Role, Reach]] = {
@@ -233,15 +238,18 @@ def can_read(actor: Actor, state: WorkOrderState) -> bool:
     return True
 
 
-def list_scope(actor: Actor) -> tuple[str, str] | None:
+def list_scope(actor: Actor, offered_to: str | None = None) -> tuple[str, str] | None:
     """The `(column, value)` a work-order listing must be filtered by, or None for no filter.
 
-    Technicians list the orders assigned to them; the few they merely own stay readable
-    one by one through `can_read`.
+    Technicians list the orders assigned to them, or, asking for `offered_to` themselves,
+    the orders whose open offer they hold; the few they merely own stay readable one by
+    one through `can_read`.
     """
     if actor.role is Role.RESIDENT:
         return ("reporter_resident_id", actor.subject)
     if actor.role is Role.TECHNICIAN:
+        if offered_to == actor.subject:
+            return ("offered_to", actor.subject)
         return ("assignee", actor.subject)
     return None
 

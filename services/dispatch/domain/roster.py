@@ -65,6 +65,13 @@ class Roster(BaseModel):
     on_call: tuple[StaffId, ...] = Field(
         default=(), description="Who is told when no supervisor is on duty (公示值班电话)."
     )
+    receiver: StaffId | None = Field(
+        default=None,
+        description=(
+            "The project's designated receiver (指定接待人): owns the reports residents "
+            "make in the app while no customer service is on duty."
+        ),
+    )
 
     def in_zone(self, time_zone: str) -> Roster:
         """The roster with every shift calendar that names no zone read in `time_zone`."""

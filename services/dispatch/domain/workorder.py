@@ -15,13 +15,18 @@ Choices where the brief was silent:
 - A complaint's validity may still be ruled on after the order is closed (the
   supervisor's review often comes last); every other command on a closed order except
   reopen is refused.
-- A self-service report by a resident is owned by the resident until customer service
-  takes it over with transfer-owner, so a work order always has exactly one owner; a
-  resident who leaves `reporter.resident_id` out gets their own login filled in.
+- A self-service report by a resident is owned by the first receiver the service layer
+  found for it (`reception.first_receiver`: customer service on duty, else the project's
+  designated receiver), never by the resident; with nobody to receive it the report is
+  refused (`no_receiver`). A resident who leaves `reporter.resident_id` out gets their
+  own login filled in.
 - Appointments may be rebooked and arrival delays agreed again any time before arrival.
 - Follow-up visits may be recorded more than once while completed; the last rating counts.
 - When a supervisor records an arrival, the assigned technician is named as the one who came.
 - Urgency may change in any open status; a completed order has no running promise to hurry.
+- A technician may hand work back (退单) or ask for a transfer (转单) in any status with a
+  technician, also after arriving (the job may need another trade); both return it to
+  dispatch, which re-offers it to others (attempts counted afresh) or queues it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from services.dispatch.domain.commands import (
     Complete,
     DeclineOffer,
     GiveFeedback,
+    HandBack,
     MakeCommitment,
     MarkComplaint,
     MissAppointment,
@@ -51,6 +57,7 @@ from services.dispatch.domain.commands import (
     Reopen,
     ReportProgress,
     ReportWorkOrder,
+    RequestTransfer,
     Resume,
     ScheduleAppointment,
     StartWork,
@@ -63,6 +70,7 @@ from services.dispatch.domain.commitment import (
     decide_postponement,
 )
 from services.dispatch.domain.permissions import Actor, authorize
+from services.dispatch.domain.reception import no_receiver
 from services.dispatch.domain.refusals import refuse, require_future, require_status
 from services.dispatch.domain.workorder_state import (
     OPEN_STATUSES,
@@ -83,6 +91,7 @@ from shared.events.workorder import (
     Assigned,
     AssignmentAccepted,
     AssignmentDeclined,
+    AssignmentReturned,
     Cancelled,
     Closed,
     ComplaintValidityMarked,
@@ -96,6 +105,7 @@ from shared.events.workorder import (
     Reassigned,
     Reopened,
     Reporter,
+    ReturnKind,
     UrgencyChanged,
     WorkOrderKind,
     WorkOrderReported,
@@ -124,29 +134,44 @@ _NO_VISIT_KINDS = frozenset({WorkOrderKind.COMPLAINT, WorkOrderKind.SUGGESTION})
 
 
 def decide(
-    state: WorkOrderState | None, command: Command, actor: Actor, now: datetime
+    state: WorkOrderState | None,
+    command: Command,
+    actor: Actor,
+    now: datetime,
+    receiver: str | None = None,
 ) -> list[EventData]:
     """The events `command` by `actor` at `now` produces on the work order in `state`.
 
-    `state` is None only for `ReportWorkOrder`. Raises `Forbidden`, `InvalidTransition`
-    (with `current_status`), `InvalidInput`, `Conflict` or `NotFound`.
+    `state` is None only for `ReportWorkOrder`; `receiver` is then who receives a
+    resident's own report (`reception.first_receiver`), None when nobody does. Raises
+    `Forbidden`, `InvalidTransition` (with `current_status`), `InvalidInput`, `Conflict`
+    or `NotFound`.
     """
     if isinstance(command, ReportWorkOrder):
         if state is not None:
             raise Conflict("this work order was already reported", code="work_order_exists")
         authorize(command, actor, None)
-        return [_report(command, actor, now)]
+        return [_report(command, actor, now, receiver)]
     if state is None:
         raise NotFound("no such work order", code="unknown_work_order")
     authorize(command, actor, state)
     return _decide_on(state, command, actor, now)
 
 
-def _report(command: ReportWorkOrder, actor: Actor, now: datetime) -> WorkOrderReported:
+def _report(
+    command: ReportWorkOrder, actor: Actor, now: datetime, receiver: str | None
+) -> WorkOrderReported:
     reporter = published(command.reporter, Reporter)
-    if actor.role is Role.RESIDENT and reporter.resident_id is None:
-        # Ties the order to the resident's login so they can follow and rate it.
-        reporter = reporter.model_copy(update={"resident_id": actor.subject})
+    owner = command.owner or actor.subject
+    if actor.role is Role.RESIDENT:
+        # 首按责任制: the owner answers to the resident, so it is an employee, never
+        # the resident who reported (who would then receive the staff's alerts).
+        if receiver is None:
+            raise no_receiver(command.project)
+        owner = receiver
+        if reporter.resident_id is None:
+            # Ties the order to the resident's login so they can follow and rate it.
+            reporter = reporter.model_copy(update={"resident_id": actor.subject})
     received_at = command.received_at
     if received_at is not None and received_at > now:
         raise InvalidInput(
@@ -163,7 +188,7 @@ def _report(command: ReportWorkOrder, actor: Actor, now: datetime) -> WorkOrderR
         reporter=reporter,
         channel=command.channel,
         description=command.description,
-        owner=command.owner or actor.subject,
+        owner=owner,
     )
 
 
@@ -268,6 +293,11 @@ def _decide_on(
                     reason=command.reason,
                 )
             ]
+        case HandBack() | RequestTransfer():
+            require_status(state, command, _WITH_TECHNICIAN)
+            assert state.assignee is not None  # every status with a technician names one
+            kind = ReturnKind.HAND_BACK if isinstance(command, HandBack) else ReturnKind.TRANSFER
+            return [AssignmentReturned(technician=state.assignee, kind=kind, reason=command.reason)]
         case AgreeArrivalDelay():
             require_status(state, command, _BEFORE_ARRIVAL)
             require_future(command.agreed_arrival_at, now, "the agreed arrival time")

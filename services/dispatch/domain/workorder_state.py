@@ -40,6 +40,7 @@ from shared.events.workorder import (
     Assigned,
     AssignmentAccepted,
     AssignmentDeclined,
+    AssignmentReturned,
     Cancelled,
     Channel,
     Closed,
@@ -236,6 +237,17 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             return replace(state, dispatch_pending=True, offered_to=(), offer_expires_at=None)
         case Reassigned(to_assignee=to_assignee):
             return replace(state, assignee=to_assignee, assigned_at=at)
+        case AssignmentReturned(technician=technician):
+            # Back to dispatch: offered afresh, never to the one who gave it back.
+            return replace(
+                _nobody_to_send(state),
+                assignee=None,
+                assigned_at=None,
+                status=Status.REPORTED,
+                pause_reason=None,
+                offer_attempt=0,
+                tried=(*state.tried, technician) if technician not in state.tried else state.tried,
+            )
         case ArrivalDelayAgreed(agreed_arrival_at=agreed):
             return replace(state, agreed_arrival_at=agreed)
         case Arrived():

@@ -16,6 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
+from services.dispatch.domain.reception import first_receiver
+from services.dispatch.domain.roster import Roster
+from services.dispatch.domain.staff import StaffMember
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import LoadGuard, TimerRow
 from shared.events.base import EventData
@@ -23,6 +26,7 @@ from shared.events.workorder import (
     Assigned,
     AssignmentAccepted,
     AssignmentDeclined,
+    AssignmentReturned,
     OfferExpired,
     Reassigned,
     Reopened,
@@ -57,16 +61,33 @@ class StaffDirectory(Protocol):
         `state` (`domain.assignment.acceptance_limit`); None: no limit applies."""
         ...
 
+    async def reception(self, tenant: str, project: str) -> tuple[list[StaffMember], Roster]:
+        """The project's staff and roster, as a resident's report is received with."""
+        ...
+
+
+async def first_receiver_of(
+    staff: StaffDirectory | None, tenant: str, project: str, work_order_id: str, now: datetime
+) -> str | None:
+    """Who owns a report a resident makes in the app (`domain.reception.first_receiver`);
+    None when nobody receives it (or dispatch runs without a staff directory)."""
+    if staff is None:
+        return None
+    people, roster = await staff.reception(tenant, project)
+    return first_receiver(people, roster, project, now, zlib.crc32(work_order_id.encode()))
+
 
 def calls_for_dispatch(state: WorkOrderState, decided: list[EventData]) -> bool:
     """Whether the events just decided leave an unassigned order needing an offer.
 
-    That is after a report, a decline, an expiry, and a reopening of an order nobody was
-    ever assigned (a complaint settled by phone that came back). A reopened order with a
+    That is after a report, a decline, an expiry, a technician's hand-back or transfer
+    request (退单/转单), and a reopening of an order nobody was ever assigned (a
+    complaint settled by phone that came back). A reopened order with a
     technician stays theirs (返修), and `reassign` always names the next person.
     """
     if not decided or not isinstance(
-        decided[-1], WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened
+        decided[-1],
+        WorkOrderReported | AssignmentDeclined | OfferExpired | Reopened | AssignmentReturned,
     ):
         return False
     return (

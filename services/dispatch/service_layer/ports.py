@@ -6,6 +6,7 @@ that passes the same contract suite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -59,6 +60,14 @@ class WorkOrderView:
     reported_at: datetime
     summary: dict[str, Any]
     assigned_at: datetime | None = None
+    offered_to: str | None = None
+    """The holders of open offers as `,a,b,` (`offered_to_column`); None: nobody."""
+
+
+def offered_to_column(holders: Sequence[str]) -> str | None:
+    """The listing's `offered_to` value: the ids between commas, so that one holder is
+    found with `LIKE '%,<id>,%'`; None when nobody holds an offer."""
+    return "," + ",".join(holders) + "," if holders else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,17 @@ from services.dispatch.service_layer.assignment import (
     StaffDirectory,
     acceptance_guard,
     dispatch_after,
+    first_receiver_of,
     offer_timer_rows,
 )
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
-from services.dispatch.service_layer.ports import EventStore, LoadGuard, WorkOrderView
+from services.dispatch.service_layer.ports import (
+    EventStore,
+    LoadGuard,
+    WorkOrderView,
+    offered_to_column,
+)
 from services.dispatch.service_layer.projects import ProjectDirectory
 from services.dispatch.service_layer.sla import (
     DutyDirectory,
@@ -33,7 +39,7 @@ from services.dispatch.service_layer.sla import (
     policies_for,
     with_sla,
 )
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
@@ -76,7 +82,8 @@ async def report_work_order(
     """Open a new work order in a registered project the caller may act in.
 
     With a `staff` directory, the first offer (or the pending queue) follows the report
-    in the same append when the project has a dispatch rule for the category.
+    in the same append when the project has a dispatch rule for the category, and a
+    resident's own report is owned by the first receiver it names (首按责任制).
     """
     tenant = ctx.principal.tenant
     visible = ctx.principal.can_access(tenant, command.project)
@@ -90,12 +97,15 @@ async def report_work_order(
     replay = await earlier_outcome(store, ctx, command, command_fingerprint)
     if replay is not None:
         return replay
-    decided = decide(None, command, ctx.actor, ctx.now)
     if command.received_at is not None:
-        # How far back is the tenant's policy to say; decide() knows no policy.
-        current = await policies.current(tenant)
+        # How far back is the policy's to say; decide() knows no policy.
+        current = await policies.current(tenant, command.project)
         current.check_received_at(command.received_at, ctx.now)
     stream = Stream(str(new_uuid()), tenant, command.project, 0)
+    receiver = None
+    if ctx.actor.role is Role.RESIDENT:
+        receiver = await first_receiver_of(staff, tenant, command.project, stream.id, ctx.now)
+    decided = decide(None, command, ctx.actor, ctx.now, receiver)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
@@ -224,6 +234,7 @@ async def append_work_order(
         reported_at=new_state.reported_at,
         summary=body,
         assigned_at=new_state.assigned_at,
+        offered_to=offered_to_column(() if new_state.assignee else new_state.offered_to),
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
     return await append_decided(

@@ -56,6 +56,8 @@ class Contact(BaseModel):
             ChannelName.DINGTALK: self.dingtalk,
             ChannelName.FEISHU: self.feishu,
         }
+        if ChannelName.NONE in self.channels:
+            raise ValueError("'none' is not a channel a contact can be reached on")
         missing = [str(c) for c in self.channels if c in needs and needs[c] is None]
         if missing:
             raise ValueError(f"channels {missing} need their address on the contact")
@@ -89,15 +91,17 @@ class Contact(BaseModel):
 class RouteTarget(BaseModel):
     """One recipient of an event and the template it gets.
 
-    `recipient` is `resident`, `owner`, `assignee`, `escalation_target`,
-    `role:<role>` (e.g. `role:supervisor`) or `person:<id>`.
+    `recipient` is `resident`, `owner`, `assignee`, `offered` (every technician an offer
+    names), `escalation_target`, `role:<role>` (e.g. `role:supervisor`) or `person:<id>`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     recipient: Annotated[
         str,
-        Field(pattern=r"^(resident|owner|assignee|escalation_target|role:[a-z_]+|person:.+)$"),
+        Field(
+            pattern=r"^(resident|owner|assignee|offered|escalation_target|role:[a-z_]+|person:.+)$"
+        ),
     ]
     template: Annotated[str, Field(pattern=r"^[a-z_]+$")]
 
@@ -110,15 +114,29 @@ def _t(recipient: str, template: str) -> RouteTarget:
     return RouteTarget(recipient=recipient, template=template)
 
 
+# 首按责任制: the owner (第一接待人) answers to the resident until they are satisfied, so
+# every step that changes what the owner promised them reaches the owner too: assigned,
+# arrival, postponed, completed ("处理完毕后……并告知第一接待人"), reopened, breached.
+_OWNER_TOLD = _t("owner", "owner_update")
+
 DEFAULT_ROUTES: Routes = {
     "workorder.reported": (_t("resident", "reported_receipt"), _t("owner", "reported_owner")),
-    "workorder.assigned": (_t("assignee", "assigned"),),
-    "workorder.reassigned": (_t("assignee", "assigned"),),
+    # An offer nobody hears of expires unseen: each technician offered the work is told
+    # what it is, until when, and how to accept it.
+    "workorder.offered": (_t("offered", "offered"),),
+    "workorder.assigned": (_t("assignee", "assigned"), _OWNER_TOLD),
+    "workorder.reassigned": (_t("assignee", "assigned"), _OWNER_TOLD),
+    "workorder.arrived": (_OWNER_TOLD,),
+    # 退单/转单: the owner must know their order has no technician for now.
+    "workorder.assignment_returned": (_OWNER_TOLD,),
     "workorder.arrival_delay_agreed": (_t("resident", "arrival_delay_agreed"),),
-    "workorder.postponed": (_t("resident", "postponed"),),
+    "workorder.postponed": (_t("resident", "postponed"), _OWNER_TOLD),
     "workorder.commitment_made": (_t("resident", "commitment_made"),),
+    # A long fix is reported to the resident every week ("整改周期较长的应每周向客户汇报
+    # 整改进度"): the report is the message, not only a record.
+    "workorder.progress_reported": (_t("resident", "progress_reported"),),
     "workorder.appointment_missed": (_t("resident", "appointment_missed"),),
-    "workorder.completed": (_t("resident", "completed"),),
+    "workorder.completed": (_t("resident", "completed"), _OWNER_TOLD),
     "workorder.feedback_given": (_t("resident", "feedback_given"),),
     # A reopened repair (返修) goes back to the technician who did it; the owner answers
     # for the order and follows it up.
@@ -170,6 +188,9 @@ class TenantConfig(BaseModel):
     resident_language: str = DEFAULT_LANGUAGE
     quiet_hours: QuietHours = Field(default_factory=QuietHours)
     digest: DigestPolicy = Field(default_factory=DigestPolicy)
+    operator: str | None = None
+    """The contact told of every message that reached nobody (an escalation to a role
+    nobody holds): the tenant's operator desk. Must be one of `contacts`."""
 
     @model_validator(mode="after")
     def _known_people(self) -> TenantConfig:
@@ -180,6 +201,8 @@ class TenantConfig(BaseModel):
         )
         if unknown:
             raise ValueError(f"roles name people missing from contacts: {unknown}")
+        if self.operator is not None and self.operator not in self.contacts:
+            raise ValueError(f"the operator {self.operator!r} is missing from contacts")
         return self
 
     def routes_for(self, project: str, event_type: str) -> tuple[RouteTarget, ...]:

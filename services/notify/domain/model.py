@@ -19,6 +19,8 @@ class ChannelName(StrEnum):
     """钉钉 group robot."""
     FEISHU = "feishu"
     """飞书 group robot."""
+    NONE = "none"
+    """No channel: the channel of an unreached delivery; a contact cannot name it."""
 
 
 class DeliveryStatus(StrEnum):
@@ -34,6 +36,10 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"
+    UNREACHED = "unreached"
+    """A route target no channel reaches (a role nobody holds, a resident without login
+    or phone, a channel not configured): recorded, never sent; the tenant's operator
+    contact is told instead when one is configured."""
 
 
 class Audience(StrEnum):

@@ -76,6 +76,8 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
         return replace(facts, assignee=data["assignee"])
     if event_type == "workorder.reassigned":
         return replace(facts, assignee=data["to_assignee"])
+    if event_type == "workorder.assignment_returned":
+        return replace(facts, assignee=None)
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
     return facts
@@ -83,10 +85,41 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
 
 @dataclass(frozen=True, slots=True)
 class Unreached:
-    """A route target that resolved to nobody (e.g. a role with no configured contact)."""
+    """A route target that resolved to nobody (e.g. a role with no configured contact).
+
+    `target` is the route's recipient (`escalation_target`, `role:project_manager`) or
+    the person no channel reached (`person:<id>`); `template` is what they would have got.
+    """
 
     target: str
     reason: str
+    template: str = ""
+
+
+def operator_fallback(
+    unreached: list[Unreached], config: TenantConfig, urgent: bool, alert: bool
+) -> list[PlannedMessage]:
+    """The messages that tell the tenant's operator contact what reached nobody.
+
+    An escalation nobody receives must still reach a person who answers for the tenant;
+    without an operator configured there is nobody to fall back to (the unreached
+    deliveries stay on record, visible in `GET /v1/deliveries?status=unreached`).
+    Messages to residents are not passed on: a resident without login or phone is
+    reached by the staff who call them back, not by the operator desk.
+    """
+    staff = [miss for miss in unreached if not miss.target.startswith("resident")]
+    if config.operator is None or not staff:
+        return []
+    operator = person(config.operator, config)
+    # One message per channel (a delivery is unique per event, recipient and channel):
+    # the template of the first target missed.
+    template = next((miss.template for miss in staff if miss.template), None)
+    if template is None:
+        return []
+    return [
+        PlannedMessage(operator, channel, address, template, urgent=urgent, alert=alert)
+        for channel, address in operator.addresses.items()
+    ]
 
 
 def plan(
@@ -103,10 +136,12 @@ def plan(
     for target in config.routes_for(project, event_type):
         recipients = _resolve(target, data, facts, config, project)
         if not recipients:
-            unreached.append(Unreached(target.recipient, "no contact configured"))
+            unreached.append(Unreached(target.recipient, "no contact configured", target.template))
         for recipient in recipients:
             if not recipient.addresses:
-                unreached.append(Unreached(recipient.key, "no channel reaches this recipient"))
+                unreached.append(
+                    Unreached(recipient.key, "no channel reaches this recipient", target.template)
+                )
             for channel, address in recipient.addresses.items():
                 messages.append(
                     PlannedMessage(
@@ -147,6 +182,8 @@ def _resolve(
         return _people([facts.owner], config)
     if kind == "assignee":
         return _people([data.get("to_assignee") or data.get("assignee") or facts.assignee], config)
+    if kind == "offered":
+        return _people([offer.get("technician") for offer in data.get("offers") or ()], config)
     if kind == "person":
         return _people([rest], config)
     if kind == "role":

@@ -13,17 +13,26 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
-from services.notify.domain.config import NotifyConfig, TenantConfig
+from services.notify.domain.config import ALERT_TYPES, NotifyConfig, TenantConfig
 from services.notify.domain.model import (
     DEFAULT_TIME_ZONE,
+    Audience,
     ChannelName,
     DeliveryStatus,
     PlannedMessage,
+    language_of,
 )
 from services.notify.domain.quiet_hours import held_by_quiet_hours
-from services.notify.domain.routing import Unreached, WorkOrderFacts, display_name, fold, plan
+from services.notify.domain.routing import (
+    Unreached,
+    WorkOrderFacts,
+    display_name,
+    fold,
+    operator_fallback,
+    plan,
+)
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
     FactsAt,
@@ -36,7 +45,11 @@ from services.notify.service_layer.ports import (
 from shared.clock import Clock
 from shared.consumer import DeadLetter, Delivery, catalogue_error
 from shared.envelope import Envelope
-from shared.events.notification import NotificationDeferred
+from shared.events.notification import (
+    NotificationDeferred,
+    NotificationEvent,
+    NotificationUnreached,
+)
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -60,25 +73,47 @@ class _Known:
     facts: dict[str, tuple[int, WorkOrderFacts]]
     time_zones: dict[tuple[str, str], str]
     saved: dict[str, FactsAt] = field(default_factory=dict)
-    planned: list[tuple[NewDelivery, NotificationDeferred | None]] = field(default_factory=list)
+    planned: list[tuple[NewDelivery, NotificationEvent | None]] = field(default_factory=list)
 
     def time_zone(self, config: TenantConfig, tenant: str, project: str) -> str:
         """The time zone messages of that project are timed and shown in."""
         return config.time_zone_for(project, self.time_zones.get((tenant, project)))
 
     async def flush(self, tx: Transaction) -> None:
-        """Write the deliveries planned so far, and the `deferred` events of the new ones."""
+        """Write the deliveries planned so far, and the first event (`deferred`,
+        `unreached`) of the new ones that have one."""
         if not self.planned:
             return
         new = await tx.add_deliveries([row for row, _ in self.planned])
         await tx.add_events(
             [
-                notification_envelope(deferred, row, sequence=1, at=row.created_at)
-                for row, deferred in self.planned
-                if deferred is not None and row.dedup_key in new
+                notification_envelope(first, row, sequence=1, at=row.created_at)
+                for row, first in self.planned
+                if first is not None and row.dedup_key in new
             ]
         )
         self.planned.clear()
+
+
+class _Cause(TypedDict):
+    event_id: str
+    event_type: str
+    work_order_id: str
+    correlation_id: str
+    tenant: str
+    project: str
+
+
+def _cause(envelope: Envelope) -> _Cause:
+    """The fields of a delivery that name the event causing it and where it belongs."""
+    return {
+        "event_id": str(envelope.id),
+        "event_type": envelope.type_name,
+        "work_order_id": envelope.subject,
+        "correlation_id": envelope.correlationid,
+        "tenant": envelope.tenant,
+        "project": envelope.project,
+    }
 
 
 class OutOfOrder(Exception):
@@ -240,25 +275,36 @@ class NotifyHandler:
         messages, unreached = plan(
             envelope.type_name, envelope.data, facts, config, envelope.project
         )
+        # E.g. SMS without a provider configured: planning it would only end dead. A
+        # recipient is unreached when none of their channels is configured.
+        kept = [m for m in messages if m.channel in self._channels]
+        reached = {m.recipient.key for m in kept}
         for message in messages:
             if message.channel not in self._channels:
-                # E.g. SMS without a provider configured: planning it would only end dead.
-                unreached.append(
-                    Unreached(message.recipient.key, f"channel {message.channel} not configured")
+                log.warning(
+                    "notify.channel_not_configured",
+                    event_type=envelope.type_name,
+                    work_order_id=envelope.subject,
+                    target=message.recipient.key,
+                    channel=str(message.channel),
                 )
-        messages = [m for m in messages if m.channel in self._channels]
-        for miss in unreached:
-            log.warning(
-                "notify.unreached",
-                event_type=envelope.type_name,
-                work_order_id=envelope.subject,
-                target=miss.target,
-                reason=miss.reason,
-            )
-        if not messages:
-            return
+                if message.recipient.key not in reached:
+                    reason = f"channel {message.channel} not configured"
+                    unreached.append(Unreached(message.recipient.key, reason, message.template))
+                    reached.add(message.recipient.key)
+        alert = envelope.type_name in ALERT_TYPES
+        # One delivery per (event, recipient, channel): an operator a route reached already
+        # on a channel gets nothing more there.
+        taken = {(m.recipient.key, m.channel) for m in kept}
+        fallback = [
+            m
+            for m in operator_fallback(unreached, config, facts.urgent, alert)
+            if m.channel in self._channels and (m.recipient.key, m.channel) not in taken
+        ]
+        messages = kept + fallback
         time_zone = known.time_zone(config, envelope.tenant, envelope.project)
         now = self._clock.now()
+        self._record_unreached(envelope, unreached, config, facts, now, known)
         for message in messages:
             rendered = self._renderer.render(
                 envelope.tenant,
@@ -273,12 +319,7 @@ class NotifyHandler:
             row = NewDelivery(
                 id=str(uuid.uuid4()),
                 dedup_key=message.dedup_key(str(envelope.id)),
-                event_id=str(envelope.id),
-                event_type=envelope.type_name,
-                work_order_id=envelope.subject,
-                correlation_id=envelope.correlationid,
-                tenant=envelope.tenant,
-                project=envelope.project,
+                **_cause(envelope),
                 recipient=message.recipient.key,
                 recipient_name=message.recipient.name,
                 audience=str(message.recipient.audience),
@@ -303,6 +344,53 @@ class NotifyHandler:
                     **common_fields(row, 0), deferred_until=due_at, reason="quiet_hours"
                 )
             known.planned.append((row, deferred))
+
+    def _record_unreached(
+        self,
+        envelope: Envelope,
+        unreached: list[Unreached],
+        config: TenantConfig,
+        facts: WorkOrderFacts,
+        now: datetime,
+        known: _Known,
+    ) -> None:
+        """One `unreached` delivery (and its `notification.unreached`) per target that
+        reached nobody: on record in `GET /v1/deliveries`, counted by reporting."""
+        fallback = config.operator if operator_fallback(unreached, config, False, False) else None
+        for miss in {miss.target: miss for miss in unreached}.values():
+            log.warning(
+                "notify.unreached",
+                event_type=envelope.type_name,
+                work_order_id=envelope.subject,
+                target=miss.target,
+                reason=miss.reason,
+                fallback=fallback,
+            )
+            resident = miss.target.startswith("resident")
+            row = NewDelivery(
+                id=str(uuid.uuid4()),
+                dedup_key=f"{envelope.id}|{miss.target}|{ChannelName.NONE}",
+                **_cause(envelope),
+                recipient=miss.target,
+                recipient_name=miss.target,
+                audience=str(Audience.RESIDENT if resident else Audience.STAFF),
+                channel=ChannelName.NONE,
+                address="",
+                template=miss.template or "-",
+                language=language_of(config.resident_language),
+                subject=f"unreached: {miss.target}",
+                body_text=miss.reason,
+                body_html="",
+                urgent=facts.urgent,
+                alert=False,  # never counted towards a digest: nothing is sent
+                status=DeliveryStatus.UNREACHED,
+                created_at=now,
+                due_at=None,
+            )
+            event = NotificationUnreached(
+                **common_fields(row, 0), reason=miss.reason[:500], fallback=fallback
+            )
+            known.planned.append((row, event))
 
     async def _timing(
         self,

@@ -9,6 +9,7 @@ import pytest
 
 from shared.auth import Role
 from tests.integration.dispatch.api_support import NOW, Api, auth, report_body, running_api
+from tests.integration.dispatch.assignment_support import hire
 
 
 @pytest.fixture
@@ -288,6 +289,7 @@ async def test_listing_filters_and_pages_with_a_cursor(api: Api) -> None:
 
 
 async def test_residents_see_only_their_own_work_orders(api: Api) -> None:
+    await hire(api, "cs-li", role="customer_service", trades=())
     mine = await api.client.post(
         "/v1/work-orders",
         json=report_body(reporter={"name": "李四", "resident_id": "res-li"}, channel="app"),

@@ -33,12 +33,14 @@ async def test_deliveries_are_listed_with_filters_and_refused_to_other_roles(
 
     async def sent() -> bool:
         rows = await harness.deliveries()
-        return len(rows) == 5 and all(r["status"] == "sent" for r in rows)
+        return len(rows) == 6 and all(r["status"] == "sent" for r in rows)
 
-    await eventually(sent, what="five deliveries")
+    # Two receipts and two owners' notes of two reports, the assignment and the owner's
+    # note of it.
+    await eventually(sent, what="six deliveries")
     async with harness.api() as api:
         everything = (await api.get("/v1/deliveries", headers=SUPERVISOR)).json()
-        assert len(everything) == 5 and "body_html" not in everything[0]
+        assert len(everything) == 6 and "body_html" not in everything[0]
         one_order = await api.get(
             "/v1/deliveries",
             params={"work_order_id": "wo-1", "recipient": "person:tech-wang"},

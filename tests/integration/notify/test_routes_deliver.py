@@ -25,6 +25,7 @@ RESIDENT_TEMPLATES = [
     "appointment_missed",
     "completed",
     "feedback_given",
+    "progress_reported",
 ]
 EXPECTED = {
     **{(tpl, RESIDENT, ch): "zh-CN" for tpl in RESIDENT_TEMPLATES for ch in ("inbox", "sms")},
@@ -42,7 +43,24 @@ EXPECTED = {
     ("reopened", "person:tech-zhao", "email"): "zh-CN",
     ("reopened", "person:cs-li", "email"): "zh-CN",
     ("reopened", "person:cs-li", "webhook"): "zh-CN",
+    ("offered", "person:tech-wang", "webhook"): "en",
+    ("owner_update", "person:cs-li", "email"): "zh-CN",
+    ("owner_update", "person:cs-li", "webhook"): "zh-CN",
 }
+# The owner hears of these steps of the story, on each of their two channels.
+OWNER_UPDATES = [
+    "workorder.assigned",
+    "workorder.reassigned",
+    "workorder.postponed",
+    "workorder.completed",
+]
+
+
+def expected_rows(channel: str | None = None) -> int:
+    """Deliveries expected (on `channel`): one per key, the owner's updates once per step."""
+    keys = [k for k in EXPECTED if channel is None or k[2] == channel]
+    repeats = sum(len(OWNER_UPDATES) - 1 for k in keys if k[0] == "owner_update")
+    return len(keys) + repeats
 
 
 def config(hooks: str) -> NotifyConfig:
@@ -89,17 +107,24 @@ async def test_every_default_route_delivers_with_the_right_template_and_language
 
         async def all_sent() -> bool:
             rows = await harness.deliveries()
-            return len(rows) == len(EXPECTED) and all(r["status"] == "sent" for r in rows)
+            return len(rows) == expected_rows() and all(r["status"] == "sent" for r in rows)
 
         await eventually(all_sent, what="every delivery sent")
         rows = await harness.deliveries()
         got = {(r["template"], r["recipient"], r["channel"]): r["language"] for r in rows}
         assert got == EXPECTED, dump(rows)
+        owner_steps = [
+            r["event_type"]
+            for r in rows
+            if r["template"] == "owner_update" and r["channel"] == "email"
+        ]
+        # (Rows written in one instant have no order among themselves.)
+        assert sorted(owner_steps) == sorted(OWNER_UPDATES), dump(rows)
 
         # Webhooks: signed per Standard Webhooks, verified by the reference implementation.
         verifier = Webhook(SECRET)
         by_id = {r["id"]: r for r in rows}
-        assert len(hooks.requests) == sum(1 for k in EXPECTED if k[2] == "webhook")
+        assert len(hooks.requests) == expected_rows("webhook")
         for request in hooks.requests:
             payload = verifier.verify(request.body, request.headers)
             row = by_id[request.headers["webhook-id"]]
@@ -107,7 +132,7 @@ async def test_every_default_route_delivers_with_the_right_template_and_language
             assert payload["subject"] == row["subject"] and payload["text"] == row["body_text"]
 
         # E-mail: a real SMTP server got plain and HTML parts with the rendered subject.
-        assert len(harness.smtp.messages) == sum(1 for k in EXPECTED if k[2] == "email")
+        assert len(harness.smtp.messages) == expected_rows("email")
         # A subject can go to two people (a reopened repair: the technician and the owner).
         mailed = {(r["subject"], r["address"]): r for r in rows if r["channel"] == "email"}
         assert len(mailed) == len(harness.smtp.messages)
@@ -133,7 +158,7 @@ async def test_every_default_route_delivers_with_the_right_template_and_language
 
         # Each delivery is on the bus as notification.sent.
         await eventually(
-            lambda: len(harness.events("notification.sent")) == len(EXPECTED),
+            lambda: len(harness.events("notification.sent")) == expected_rows(),
             what="notification.sent events",
         )
         sent = harness.events("notification.sent")

@@ -18,6 +18,7 @@ from services.dispatch.domain.commands import (
     Complete,
     DeclineOffer,
     GiveFeedback,
+    HandBack,
     MakeCommitment,
     MarkComplaint,
     MissAppointment,
@@ -29,6 +30,7 @@ from services.dispatch.domain.commands import (
     Reopen,
     ReportProgress,
     ReportWorkOrder,
+    RequestTransfer,
     Resume,
     ScheduleAppointment,
     StartWork,
@@ -85,6 +87,8 @@ SAMPLE_COMMANDS: dict[type[Command], Callable[[datetime], Command]] = {
     Reassign: lambda now: Reassign(to_assignee="tech-2", reason="needs an electrician"),
     AcceptOffer: lambda now: AcceptOffer(),
     DeclineOffer: lambda now: DeclineOffer(reason="on another job"),
+    HandBack: lambda now: HandBack(reason="hurt my back"),
+    RequestTransfer: lambda now: RequestTransfer(reason="needs an electrician"),
     AgreeArrivalDelay: lambda now: AgreeArrivalDelay(
         agreed_arrival_at=now + timedelta(minutes=30), reason="technician on another job"
     ),

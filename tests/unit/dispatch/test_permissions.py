@@ -53,7 +53,8 @@ from .builders import (
 # on their own work order (res-1 reported it, tech-1 is assigned to it).
 EVERYONE_WHO_MANAGES = {"supervisor", "project_manager"}
 # Answering an offer is the offered technician's own act; nobody answers for them.
-NOT_FOR_MANAGERS = {"accept-offer", "decline-offer"}
+# So is giving assigned work back (退单, 转单): managers move work with reassign.
+NOT_FOR_MANAGERS = {"accept-offer", "decline-offer", "hand-back", "request-transfer"}
 ALLOWED_ROLES: dict[str, set[str]] = {
     "report": {"resident", "customer_service", "dispatcher"},
     "transfer-owner": {"customer_service", "dispatcher"},
@@ -61,6 +62,8 @@ ALLOWED_ROLES: dict[str, set[str]] = {
     "reassign": {"dispatcher"},
     "accept-offer": {"technician"},
     "decline-offer": {"technician"},
+    "hand-back": {"technician"},
+    "request-transfer": {"technician"},
     "agree-arrival-delay": {"technician", "dispatcher", "customer_service"},
     "arrive": {"technician"},
     "start-work": {"technician"},
@@ -84,6 +87,8 @@ ALLOWED_ROLES: dict[str, set[str]] = {
 OWN_ONLY: dict[str, set[str]] = {
     "accept-offer": {"technician"},
     "decline-offer": {"technician"},
+    "hand-back": {"technician"},
+    "request-transfer": {"technician"},
     "agree-arrival-delay": {"technician"},
     "arrive": {"technician"},
     "start-work": {"technician"},

@@ -134,8 +134,12 @@ CASES = [(c, s) for c in LIFECYCLE for s in Status]
 
 def test_every_work_order_command_is_in_the_lifecycle_table() -> None:
     # Answering an offer depends on the open offers, not on the status alone; its rules
-    # are specified in test_assignment_offers.py.
-    answers = {WORK_ORDER_COMMANDS["accept-offer"], WORK_ORDER_COMMANDS["decline-offer"]}
+    # are specified in test_assignment_offers.py. Giving assigned work back is the
+    # assigned technician's alone (test_assignment_return.py).
+    answers = {
+        WORK_ORDER_COMMANDS[name]
+        for name in ("accept-offer", "decline-offer", "hand-back", "request-transfer")
+    }
     assert set(WORK_ORDER_COMMANDS.values()) - answers == set(LIFECYCLE)
 
 
@@ -212,11 +216,11 @@ def test_report_may_name_another_staff_member_as_owner() -> None:
 
 
 def test_resident_report_is_tied_to_their_login() -> None:
-    [reported] = decide(None, report(resident_id=None), RESIDENT, T0)
+    [reported] = decide(None, report(resident_id=None), RESIDENT, T0, receiver="cs-li")
 
     assert isinstance(reported, WorkOrderReported)
     assert reported.reporter.resident_id == "res-1"
-    assert reported.owner == "res-1"
+    assert reported.owner == "cs-li"
 
 
 def test_reporting_an_existing_work_order_conflicts() -> None:

@@ -22,11 +22,15 @@ from shared.events.workorder import (
     Channel,
     CommitmentMade,
     Completed,
+    DispatchMode,
     DispatchPending,
     FeedbackGiven,
     Location,
+    Offered,
+    OfferReasons,
     PendingReason,
     Postponed,
+    ProgressReported,
     Reassigned,
     Reopened,
     Reporter,
@@ -113,6 +117,16 @@ def story() -> list[EventData]:
         ),
         FeedbackGiven(message="已更换三通阀，请放心使用"),
         Reopened(reason="水管又漏了"),
+        # Out of a real order's life too (an offer comes before the assignment), at the
+        # end so that the indexes above stay.
+        Offered(
+            mode=DispatchMode.GRAB,
+            attempt=1,
+            trade="plumbing",
+            expires_at=T0 + timedelta(minutes=1),
+            offers=(OfferReasons(technician="tech-wang", rank=1, open_orders=0, rotation=0),),
+        ),
+        ProgressReported(note="防水层已重做，正在等待晾干"),
     ]
 
 

@@ -10,7 +10,7 @@ from services.notify.domain.config import (
     TenantConfig,
 )
 from services.notify.domain.model import Audience, ChannelName, language_of
-from services.notify.domain.routing import WorkOrderFacts, fold, plan
+from services.notify.domain.routing import WorkOrderFacts, fold, operator_fallback, plan
 from shared.events.workorder import Urgency
 from tests.unit.notify.builders import PROJECT, reported
 
@@ -57,14 +57,17 @@ def test_a_resident_without_a_login_is_reached_by_phone_only() -> None:
         WorkOrderFacts(), "workorder.reported", reported(resident_id=None).model_dump(mode="json")
     )
     messages, _ = plan("workorder.completed", {}, no_login, CONFIG, PROJECT)
-    assert keys(messages) == {("resident:phone:13800000000", "sms", "completed")}
+    residents = {k for k in keys(messages) if k[0].startswith("resident")}
+    assert residents == {("resident:phone:13800000000", "sms", "completed")}
 
 
 def test_a_reassignment_goes_to_the_new_technician() -> None:
     current = fold(facts(), "workorder.assigned", {"assignee": "tech-wang"})
     data = {"from_assignee": "tech-wang", "to_assignee": "tech-zhao", "reason": "x"}
     messages, _ = plan("workorder.reassigned", data, current, CONFIG, PROJECT)
-    assert keys(messages) == {("person:tech-zhao", "inbox", "assigned")}
+    assert {k for k in keys(messages) if k[2] == "assigned"} == {
+        ("person:tech-zhao", "inbox", "assigned")
+    }
 
 
 def test_an_escalation_to_a_role_goes_to_the_configured_contacts_in_their_language() -> None:
@@ -154,7 +157,7 @@ def test_a_project_can_override_a_route_and_its_roles() -> None:
     messages, _ = plan("workorder.completed", {}, facts(), config, PROJECT)
     assert keys(messages) == {("person:sup-chen", "webhook", "completed")}
     others, _ = plan("workorder.completed", {}, facts(), config, "river-view")
-    assert {m.recipient.key for m in others} == {"resident:res-zhang"}
+    assert {m.recipient.key for m in others} == {"resident:res-zhang", "person:cs-li"}
 
 
 def test_an_empty_route_silences_an_event_type() -> None:
@@ -173,6 +176,8 @@ def test_dedup_key_is_event_recipient_and_channel() -> None:
     assert {m.dedup_key("e1") for m in messages} == {
         "e1|resident:res-zhang|inbox",
         "e1|resident:res-zhang|sms",
+        "e1|person:cs-li|inbox",
+        "e1|person:cs-li|email",
     }
 
 
@@ -188,3 +193,104 @@ def test_roles_must_name_known_contacts() -> None:
 
     with pytest.raises(ValueError, match="missing from contacts"):
         TenantConfig(roles={"supervisor": ("nobody",)})
+
+
+# 首按责任制: the owner hears every step that changes what they promised the resident.
+OWNER_TOLD = [
+    ("workorder.assigned", {"assignee": "tech-wang"}),
+    ("workorder.reassigned", {"from_assignee": "tech-wang", "to_assignee": "tech-zhao"}),
+    ("workorder.arrived", {"technician": "tech-wang"}),
+    ("workorder.postponed", {"reason": "parts"}),
+    ("workorder.completed", {"summary": "fixed"}),
+    ("workorder.reopened", {"reason": "leaks again"}),
+    ("workorder.sla_clock_breached", {"clock": "arrival"}),
+]
+
+
+def owner_templates(event_type: str, data: dict) -> set[str]:  # type: ignore[type-arg]
+    current = fold(facts(), event_type, data)
+    messages, _ = plan(event_type, data, current, CONFIG, PROJECT)
+    return {m.template for m in messages if m.recipient.key == "person:cs-li"}
+
+
+def test_owner_is_told_of_assignment() -> None:
+    assert owner_templates(*OWNER_TOLD[0]) == {"owner_update"}
+    assert owner_templates(*OWNER_TOLD[1]) == {"owner_update"}
+
+
+def test_owner_is_told_of_arrival() -> None:
+    assert owner_templates(*OWNER_TOLD[2]) == {"owner_update"}
+
+
+def test_owner_is_told_of_postponement() -> None:
+    assert owner_templates(*OWNER_TOLD[3]) == {"owner_update"}
+
+
+def test_owner_is_told_of_completion() -> None:
+    assert owner_templates(*OWNER_TOLD[4]) == {"owner_update"}
+
+
+def test_owner_is_told_of_reopening() -> None:
+    assert owner_templates(*OWNER_TOLD[5]) == {"reopened"}
+
+
+def test_owner_is_told_of_breach() -> None:
+    assert owner_templates(*OWNER_TOLD[6]) == {"sla_breached"}
+
+
+def offer(*technicians: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "mode": "grab" if len(technicians) > 1 else "auto",
+        "offers": [{"technician": t, "rank": i + 1} for i, t in enumerate(technicians)],
+    }
+
+
+def test_offer_is_sent_to_technician() -> None:
+    messages, unreached = plan("workorder.offered", offer("tech-wang"), facts(), CONFIG, PROJECT)
+    assert keys(messages) == {("person:tech-wang", "inbox", "offered")}
+    assert unreached == []
+    assert not messages[0].alert
+
+
+def test_grab_offer_is_sent_to_every_technician_offered() -> None:
+    data = offer("tech-wang", "sup-chen")
+    messages, _ = plan("workorder.offered", data, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {
+        ("person:tech-wang", "inbox", "offered"),
+        ("person:sup-chen", "webhook", "offered"),
+    }
+
+
+def test_unreachable_escalation_falls_back_to_the_operator() -> None:
+    config = CONFIG.model_copy(update={"operator": "cs-li"})
+    data = {"to_role": "project_manager"}
+    messages, unreached = plan("workorder.sla_escalated", data, facts(), config, PROJECT)
+    assert messages == []
+    fallback = operator_fallback(unreached, config, urgent=False, alert=True)
+    assert keys(fallback) == {
+        ("person:cs-li", "inbox", "sla_escalated"),
+        ("person:cs-li", "email", "sla_escalated"),
+    }
+    assert all(m.alert for m in fallback)
+
+
+def test_a_resident_nobody_can_reach_is_not_passed_to_the_operator() -> None:
+    config = CONFIG.model_copy(update={"operator": "cs-li"})
+    nobody = fold(
+        WorkOrderFacts(),
+        "workorder.reported",
+        reported(resident_id=None).model_dump(mode="json") | {"reporter": {"name": "王"}},
+    )
+    _, unreached = plan("workorder.completed", {}, nobody, config, PROJECT)
+    assert [u.target for u in unreached] == ["resident"]
+    assert operator_fallback(unreached, config, urgent=False, alert=False) == []
+
+
+def test_progress_report_is_sent_to_the_resident() -> None:
+    data = {"note": "防水层已重做"}
+    messages, unreached = plan("workorder.progress_reported", data, facts(), CONFIG, PROJECT)
+    assert keys(messages) == {
+        ("resident:res-zhang", "inbox", "progress_reported"),
+        ("resident:res-zhang", "sms", "progress_reported"),
+    }
+    assert unreached == []

@@ -68,6 +68,19 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     "feedback_given": {"zh-CN": ["已更换三通阀，请放心使用"], "en": ["已更换三通阀，请放心使用"]},
     "reopened": {"zh-CN": ["wo-1", "返修", "水管又漏了"], "en": ["wo-1", "reopened", "水管又漏了"]},
+    "progress_reported": {
+        "zh-CN": ["整改进度", "防水层已重做", "李客服", "2026-11-23 10:00"],
+        "en": ["Progress", "防水层已重做", "李客服", "2026-11-23 10:00"],
+    },
+    "offered": {
+        "zh-CN": ["wo-1", "可抢单", "2026-11-23 10:01", "accept-offer", "厨房水管漏水"],
+        "en": ["wo-1", "grab", "2026-11-23 10:01", "accept-offer", "b1 1-101"],
+    },
+    # The owner's last update of the story is the completion.
+    "owner_update": {
+        "zh-CN": ["wo-1", "处理完毕", "换了三通阀", "回访"],
+        "en": ["wo-1", "is done", "换了三通阀", "follow-up"],
+    },
 }
 
 
@@ -109,7 +122,8 @@ def test_languages_differ() -> None:
 
 def test_html_is_escaped_and_text_is_not() -> None:
     renderer = TemplateRenderer()
-    env = envelope(story()[-2].model_copy(update={"message": "<b>done</b> & dusted"}), 13)
+    feedback = next(e for e in story() if e.type_name == "workorder.feedback_given")
+    env = envelope(feedback.model_copy(update={"message": "<b>done</b> & dusted"}), 13)
     facts = fold(WorkOrderFacts(), "workorder.reported", story()[0].model_dump(mode="json"))
     result = renderer.render(
         TENANT, "feedback_given", "en", SHANGHAI, message_context(env, facts, CONFIG, "Z")

@@ -187,6 +187,10 @@ async def list_(
     kind: WorkOrderKind | None = None,
     assignee: Annotated[str | None, Query(max_length=128)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
+    offered_to: Annotated[
+        str | None,
+        Query(max_length=128, description="Only orders whose open offer this person holds."),
+    ] = None,
     reported_from: datetime | None = None,
     reported_to: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -201,10 +205,11 @@ async def list_(
         kind=str(kind) if kind else None,
         assignee=assignee,
         owner=owner,
+        offered_to=offered_to,
         reported_from=reported_from,
         reported_to=reported_to,
     )
-    scope = list_scope(Actor(subject=principal.subject, role=principal.role))
+    scope = list_scope(Actor(subject=principal.subject, role=principal.role), offered_to)
     if scope is not None:
         column, value = scope
         where = replace(where, **{column: value})
