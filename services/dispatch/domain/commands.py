@@ -24,6 +24,7 @@ from shared.events.workorder import (
     Urgency,
     WorkOrderKind,
 )
+from shared.inputs import Count
 from shared.subjects import Slug
 
 Note = Annotated[str, Field(max_length=500)]
@@ -51,12 +52,15 @@ class BuildingInput(Building):
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
+    households: Count = 0
+
 
 class ProjectDetailsInput(ProjectDetails):
     """`ProjectDetails` as an HTTP input: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
+    households: Count
     buildings: tuple[BuildingInput, ...] = ()
 
 

@@ -25,6 +25,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import RowId
 from shared.logging import bind_context
 
 router = APIRouter(tags=["sla policies"])
@@ -175,7 +176,7 @@ async def read_current(principal: PrincipalDep, dispatch: DispatchDep) -> Respon
     summary="Read one SLA policy version",
 )
 async def read_version(
-    version: Annotated[int, Path(ge=1, description="Policy version; 1 is the default")],
+    version: Annotated[RowId, Path(description="Policy version; 1 is the default")],
     principal: PrincipalDep,
     dispatch: DispatchDep,
 ) -> Response:

@@ -1,7 +1,6 @@
 """`/v1/work-orders`: report, run commands, read state and history, list with filters."""
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -18,6 +17,7 @@ from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Instant
 from shared.logging import bind_context
 
 # No `from __future__ import annotations` here: the command endpoints below are built
@@ -187,8 +187,8 @@ async def list_(
     kind: WorkOrderKind | None = None,
     assignee: Annotated[str | None, Query(max_length=128)] = None,
     owner: Annotated[str | None, Query(max_length=128)] = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Instant | None = None,
+    reported_to: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,8 +9,9 @@ from fastapi import APIRouter, Query
 from services.notify.adapters import queries
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Count, Instant
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=PROBLEM_RESPONSES)
 
@@ -27,13 +27,11 @@ async def list_deliveries(
     channel: ChannelName | None = None,
     status: DeliveryStatus | None = None,
     template: str | None = None,
-    since: datetime | None = None,
+    since: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Count = 0,
 ) -> list[dict[str, Any]]:
     """Deliveries of the caller's projects, newest first, by any of the filters."""
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since needs a time zone offset, e.g. +08:00", code="naive_datetime")
     if project is not None and scope.projects is not None and project not in scope.projects:
         return []
     return await queries.list_deliveries(
