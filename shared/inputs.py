@@ -58,13 +58,21 @@ def check_instant(value: datetime) -> datetime:
     return _within_years(value)
 
 
-_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+ONE_LINE = Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+"""The rule of one line of text: no control characters at all."""
 
-Line = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
-"""Text of one line: no control characters at all."""
+WRITTEN = Field(pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")
+"""The rule of text a person writes: newlines (LF, CR) and tabs, no other control characters."""
 
-FreeText = Annotated[str, Field(pattern=rf"^[^{_CONTROL}]*$")]
-"""Text a person writes: newlines (LF, CR) and tabs allowed, other control characters not."""
+Line = Annotated[str, ONE_LINE]
+"""Text of one line (a name, an id, a filter). Add `ONE_LINE` to a published text type to
+get its input form: `Annotated[ShortText, ONE_LINE]`."""
+
+FreeText = Annotated[str, WRITTEN]
+"""Text a person writes (a description, a reason, a note)."""
+
+Key = Annotated[str, Field(min_length=1, max_length=128), ONE_LINE]
+"""An id or name a client passes in a path or query (a work order, a delivery, a KPI)."""
 
 DIGITS = r"^[0-9]{1,19}$"
 """A bounded decimal number in a header (`If-Match`, `Last-Event-ID`)."""

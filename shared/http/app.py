@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from shared.auth import TokenVerifier
 from shared.http import metrics
 from shared.http.middleware import BodySizeLimit, RequestContext, SecurityHeaders
-from shared.http.problems import install_problem_handlers
+from shared.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from shared.settings import ServiceSettings
 
 
@@ -60,7 +60,8 @@ def service_app(
     )
     install_problem_handlers(app)
     for router in routers:
-        app.include_router(router)
+        # Every operation documents the problem details it may answer with.
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(metrics.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -132,6 +132,17 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         412: "If-Match version is stale",
         413: "Body too large",
         422: "Validation failed",
+        503: "A dependency (database, NATS) is not reachable right now",
     }.items()
 }
 """Documented error responses for OpenAPI."""
+
+
+def event_stream(description: str) -> dict[int | str, dict[str, Any]]:
+    """The documented 200 of a server-sent-events route."""
+    return {
+        200: {
+            "description": description,
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }

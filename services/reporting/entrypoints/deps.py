@@ -10,7 +10,7 @@ from services.reporting.domain.periods import DEFAULT_TIME_ZONE, Period, month_t
 from services.reporting.entrypoints.bootstrap import Reporting
 from services.reporting.service_layer.queries import KpiQuery, scoped_query
 from shared.http.auth import PrincipalDep
-from shared.inputs import Day
+from shared.inputs import Day, Line
 
 SLUG = r"^[a-z0-9_-]{1,64}$"
 
@@ -39,12 +39,12 @@ async def kpi_query(
         Day | None,
         Query(description="Local date after the period's last day (default: tomorrow)"),
     ] = None,
-    building: Annotated[str | None, Query(max_length=200)] = None,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=200)] = None,
-    technician: Annotated[str | None, Query(max_length=128)] = None,
+    building: Annotated[Line | None, Query(max_length=200)] = None,
+    kind: Annotated[Line | None, Query(max_length=32)] = None,
+    category: Annotated[Line | None, Query(max_length=200)] = None,
+    technician: Annotated[Line | None, Query(max_length=128)] = None,
     team: Annotated[
-        str | None, Query(max_length=128, description="The assignee's team (latest assignment)")
+        Line | None, Query(max_length=128, description="The assignee's team (latest assignment)")
     ] = None,
 ) -> KpiQuery | None:
     """The caller's KPI query; None when the project asked for is not visible to them."""

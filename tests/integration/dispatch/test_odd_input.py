@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import base64
 
+import httpx
 import orjson
 
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth
+from tests.integration.dispatch.api_support import Api, auth, report_body
 
 PROBLEM = "application/problem+json"
 
 
-def refused(response: object, code: str = "validation_failed") -> None:
-    import httpx
-
-    assert isinstance(response, httpx.Response)
+def refused(response: httpx.Response, code: str = "validation_failed") -> None:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == code
@@ -75,3 +73,25 @@ async def test_a_cursor_holding_a_time_without_a_zone_is_refused(api: Api) -> No
             "/v1/work-orders", params={"cursor": cursor}, headers=auth(Role.SUPERVISOR)
         )
         refused(response, "invalid_cursor")
+
+
+async def test_control_characters_in_text_are_refused_but_newlines_in_free_text_kept(
+    api: Api,
+) -> None:
+    for overrides in (
+        {"description": "leak\x00"},
+        {"category": "plumbing\n"},
+        {"description": "\x1b[31mred"},
+        {"reporter": {"name": "王\x07女士"}},
+    ):
+        response = await api.client.post(
+            "/v1/work-orders", json=report_body(**overrides), headers=auth(Role.CUSTOMER_SERVICE)
+        )
+        refused(response)
+    kept = await api.report(description="厨房水管漏水\n\t水槽下面")
+    assert kept["description"] == "厨房水管漏水\n\t水槽下面"
+    for path, params in (
+        ("/v1/work-orders", {"assignee": "tech\x00"}),
+        ("/v1/work-orders/wo%00x", {}),
+    ):
+        refused(await api.client.get(path, params=params, headers=auth(Role.SUPERVISOR)))

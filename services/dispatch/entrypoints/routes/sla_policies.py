@@ -25,7 +25,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.inputs import RowId
+from shared.inputs import Key, RowId
 from shared.logging import bind_context
 
 router = APIRouter(tags=["sla policies"])
@@ -199,7 +199,7 @@ async def read_version(
     tags=["work orders"],
 )
 async def recalculate(
-    work_order_id: str,
+    work_order_id: Key,
     scope: ScopeDep,
     command: Annotated[RecalculateSla | None, Body()] = None,
 ) -> Response:

@@ -14,7 +14,7 @@ from services.notify.adapters import queries
 from services.notify.entrypoints.deps import NotifyDep
 from shared.errors import InvalidInput, NotFound
 from shared.http.auth import PrincipalDep
-from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.problems import PROBLEM_RESPONSES, event_stream
 from shared.inputs import DIGITS, Position, RowId, parse_int64
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
@@ -55,7 +55,7 @@ async def mark_read(
     "/stream",
     summary="My messages as server-sent events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=event_stream("`message` events, each an inbox message as JSON."),
 )
 async def stream(
     request: Request,
