@@ -281,6 +281,8 @@ async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> dic
         "HTTP_PORT": str(port),
         "NOTIFY_CONFIG_FILE": str(config_file),
         "LOG_LEVEL": "WARNING",
+        # The benchmark's clients sign with the development secret.
+        "ENVIRONMENT": "development",
     }
     log = (workdir / "notify.log").open("ab")
     process = start_notify(env, log)

@@ -89,6 +89,8 @@ def dispatch_stack(workdir: Path, database_url: str, **env: str) -> Iterator[Sta
         "HTTP_PORT": str(port),
         "LOG_LEVEL": "WARNING",
         **env,
+        # The benchmark's clients sign with the development secret.
+        "ENVIRONMENT": "development",
     }
     log = (workdir / "dispatch.log").open("ab")
     process = subprocess.Popen(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import TokenVerifier
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+MIN_SECRET_BYTES = 32
+"""HS256 keys shorter than the hash (RFC 7518 section 3.2) are refused outside development."""
 
 
 class ServiceSettings(BaseSettings):
@@ -22,7 +24,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", env_file=None, frozen=True)
 
     service_name: str = "service"
-    environment: Literal["development", "production"] = "development"
+    environment: Literal["development", "production"] = "production"
+    """Unset means production: only an explicit `development` accepts the development secret."""
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
 
@@ -46,19 +49,29 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "workorders-dev"
     jwt_audience: str = "workorders"
 
-    @model_validator(mode="after")
-    def _no_development_secret_in_production(self) -> ServiceSettings:
-        # The development secret is in this repository: anyone could mint tokens with it.
-        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
-        if (
-            self.environment == "production"
-            and not self.jwt_jwks_url
-            and secret in ("", DEV_JWT_SECRET)
-        ):
-            raise ValueError(
-                "ENVIRONMENT=production needs JWT_SECRET (not the development one) or JWT_JWKS_URL"
+    def secret_problem(self) -> str | None:
+        """Why these settings may not verify tokens, or None when they may.
+
+        The development secret is in this repository, so anyone could mint tokens with it:
+        it is accepted only where ENVIRONMENT explicitly says development (`wo up` does).
+        Anywhere else (ENVIRONMENT unset is production) the HS256 secret must be another
+        one of at least `MIN_SECRET_BYTES`, unless tokens are checked against a JWKS URL.
+        """
+        if self.environment == "development" or self.jwt_jwks_url:
+            return None
+        secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else b""
+        if not secret or secret == DEV_JWT_SECRET.encode():
+            return (
+                f"ENVIRONMENT={self.environment} refuses the development JWT secret: set "
+                f"JWT_SECRET to a secret of at least {MIN_SECRET_BYTES} bytes or JWT_JWKS_URL "
+                "(or ENVIRONMENT=development on a developer's machine)"
             )
-        return self
+        if len(secret) < MIN_SECRET_BYTES:
+            return (
+                f"JWT_SECRET is {len(secret)} bytes; ENVIRONMENT={self.environment} needs at "
+                f"least {MIN_SECRET_BYTES}"
+            )
+        return None
 
     def resolved_log_format(self) -> Literal["console", "json"]:
         """JSON in production, readable console lines in development, unless set."""
@@ -67,7 +80,13 @@ class ServiceSettings(BaseSettings):
         return "json" if self.environment == "production" else "console"
 
     def token_verifier(self) -> TokenVerifier:
-        """The verifier of bearer tokens these settings describe (secret or JWKS URL)."""
+        """The verifier of bearer tokens these settings describe (secret or JWKS URL).
+
+        Raises `ValueError` with `secret_problem()` when the secret may not be used here.
+        """
+        problem = self.secret_problem()
+        if problem is not None:
+            raise ValueError(problem)
         return TokenVerifier(
             secret=self.jwt_secret.get_secret_value() if self.jwt_secret else None,
             jwks_url=self.jwt_jwks_url,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, FastAPI
 
 from shared.auth import TokenVerifier
 from shared.http import metrics
-from shared.http.middleware import BodySizeLimit, RequestContext
-from shared.http.problems import install_problem_handlers
+from shared.http.middleware import BodySizeLimit, RequestContext, SecurityHeaders
+from shared.http.problems import PROBLEM_RESPONSES, install_problem_handlers
 from shared.settings import ServiceSettings
 
 
@@ -56,12 +56,18 @@ def service_app(
         version="1.0.0",
         description=description,
         lifespan=lifespan,
-        openapi_tags=[*tags, OPERATIONS_TAG],
+        openapi_tags=[*tags, *([] if _names_operations(tags) else [OPERATIONS_TAG])],
     )
     install_problem_handlers(app)
     for router in routers:
-        app.include_router(router)
+        # Every operation documents the problem details it may answer with.
+        app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(metrics.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContext, service=settings.service_name)
     return app
+
+
+def _names_operations(tags: Sequence[dict[str, Any]]) -> bool:
+    return any(tag.get("name") == OPERATIONS_TAG["name"] for tag in tags)

@@ -10,6 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from shared.auth import Principal, TokenVerifier
 from shared.errors import Unauthenticated
 
+MAX_TOKEN_BYTES = 8 * 1024
+"""Longest bearer token read; a longer one is refused before any decoding."""
+
 _bearer = HTTPBearer(auto_error=False, description="JWT from `wo token` or your identity provider")
 
 
@@ -25,6 +28,10 @@ async def current_principal(
     """The authenticated caller; 401 problem details without a valid token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
+    if len(credentials.credentials) > MAX_TOKEN_BYTES:
+        raise Unauthenticated(
+            f"the bearer token is over {MAX_TOKEN_BYTES} bytes", code="token_too_large"
+        )
     return await (await _verifier(request)).verify_async(credentials.credentials)
 
 

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: body size limit, correlation id, request metrics.
+"""Pure-ASGI middleware: body size limit, security headers, correlation id, request metrics.
 
 Written as plain ASGI rather than BaseHTTPMiddleware because they sit on every
 request of the ingest path and must not buffer or spawn tasks.
@@ -12,6 +12,7 @@ import uuid
 import orjson
 import structlog
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CORRELATION_HEADER = b"x-correlation-id"
@@ -50,17 +51,29 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _BodyTooLarge
+                    # A chunked body has no length to check up front: the route reading it
+                    # gets this (an HTTPException, so FastAPI does not turn it into a 400).
+                    raise _BodyTooLarge(self.max_bytes)
             return message
 
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, watched_send)
         except _BodyTooLarge:
-            await _too_large(send, self.max_bytes)
+            # Only reached where no exception handler answered (a body read outside a route).
+            if not started:
+                await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is over {max_bytes} bytes")
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
@@ -84,6 +97,62 @@ async def _too_large(send: Send, max_bytes: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+DASHBOARD_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+"""Content-Security-Policy of the services' own pages: nothing but their own files."""
+
+API_DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.jsdelivr.net; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+"""The API docs pages (Swagger UI, ReDoc) load their scripts from a CDN with an inline
+starter; they get the same framing and referrer rules with those sources allowed."""
+
+API_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+class SecurityHeaders:
+    """`nosniff` on every answer; on HTML answers a Content-Security-Policy, no framing and
+    no referrer, so a page of the service cannot be framed (clickjacking) or run foreign
+    script."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DASHBOARD_POLICY if scope.get("path") not in API_DOCS_PATHS else API_DOCS_POLICY
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"x-content-type-options", b"nosniff")]
+                if _is_html(headers):
+                    headers += [
+                        (b"content-security-policy", policy.encode()),
+                        (b"x-frame-options", b"DENY"),
+                        (b"referrer-policy", b"no-referrer"),
+                    ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.lower().startswith(b"text/html")
+        for name, value in headers
+    )
 
 
 class RequestContext:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.database_errors import storage_answer
-from shared.errors import AppError, Unavailable
+from shared.errors import AppError, Unauthenticated, Unavailable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,7 +35,14 @@ class Problem(BaseModel):
     detail: str = Field(description="Human-readable explanation")
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """Build a problem-details response."""
     body = {
         "type": f"https://workorders.dev/problems/{code}",
@@ -44,7 +52,20 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JS
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+BEARER_REALM = 'Bearer realm="workorders"'
+
+
+def _challenge(exc: AppError) -> dict[str, str] | None:
+    # RFC 6750 section 3: a 401 names the scheme; a token that was sent but refused
+    # also says invalid_token, so a client knows to get a new one.
+    if not isinstance(exc, Unauthenticated):
+        return None
+    if exc.code == "missing_token":
+        return {"WWW-Authenticate": BEARER_REALM}
+    return {"WWW-Authenticate": f'{BEARER_REALM}, error="invalid_token"'}
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -52,11 +73,15 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return _answer(exc)
 
 
-def _answer(exc: AppError) -> JSONResponse:
-    response = problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+def _headers(exc: AppError) -> dict[str, str] | None:
+    # A 401 names its scheme (`WWW-Authenticate`); a 503 says when to come back.
     if isinstance(exc, Unavailable):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response
+        return {"Retry-After": str(exc.retry_after)}
+    return _challenge(exc)
+
+
+def _answer(exc: AppError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.title, exc.message, headers=_headers(exc), **exc.extra)
 
 
 async def _storage_error(request: Request, exc: Exception) -> JSONResponse:
@@ -89,10 +114,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
-        exc.status_code, "http_error"
-    )
-    return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    # Starlette's headers are kept: a 405 carries `Allow`.
+    return problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=exc.headers)
+
+
+_HTTP_CODES = {
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
@@ -132,3 +164,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 """Documented error responses for OpenAPI."""
+
+
+def event_stream(description: str) -> dict[int | str, dict[str, Any]]:
+    """The documented 200 of a server-sent-events route."""
+    return {
+        200: {
+            "description": description,
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    }

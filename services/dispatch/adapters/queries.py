@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from shared.errors import InvalidInput
+from shared.inputs import check_instant
 
 
 class SqlProjectDirectory:
@@ -81,7 +82,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """Parse a cursor from `encode_cursor`, refusing anything else with a clear error."""
     try:
         reported_at, work_order_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(reported_at), str(work_order_id)
+        # A cursor is input like any other: its time needs a zone, its id plain text.
+        if not (isinstance(work_order_id, str) and work_order_id.isprintable()):
+            raise ValueError("the cursor's id is not one this API wrote")
+        return check_instant(datetime.fromisoformat(reported_at)), work_order_id
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise InvalidInput(
             "the cursor is not one this API returned", code="invalid_cursor"

@@ -12,21 +12,28 @@ from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.events import workorder as published_types
 from shared.events.project import Building, ProjectDetails
 from shared.events.workorder import (
     Channel,
     Location,
     PauseReason,
-    PersonId,
     Reporter,
-    ShortText,
-    Text,
     Urgency,
     WorkOrderKind,
 )
+from shared.inputs import ONE_LINE, WRITTEN, Count
 from shared.subjects import Slug
 
-Note = Annotated[str, Field(max_length=500)]
+# What a client sends has the published shapes without control characters (written text
+# keeps newlines and tabs): a NUL or an escape sequence must not reach an event.
+Text = Annotated[published_types.Text, WRITTEN]
+ShortText = Annotated[published_types.ShortText, ONE_LINE]
+PersonId = Annotated[published_types.PersonId, ONE_LINE]
+Note = Annotated[str, Field(max_length=500), WRITTEN]
+Detail = Annotated[str, Field(max_length=500), ONE_LINE]
+Phone = Annotated[str, Field(max_length=32), ONE_LINE]
+Name = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
 
 
 # The published models ignore unknown fields (consumers must read newer producers);
@@ -39,11 +46,19 @@ class LocationInput(Location):
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
+    building: ShortText | None = None
+    unit: ShortText | None = None
+    detail: Detail | None = None
+
 
 class ReporterInput(Reporter):
     """`Reporter` as an HTTP input: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+    name: ShortText
+    phone: Phone | None = None
+    resident_id: PersonId | None = None
 
 
 class BuildingInput(Building):
@@ -51,12 +66,19 @@ class BuildingInput(Building):
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
+    id: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    name: Name
+    households: Count = 0
+
 
 class ProjectDetailsInput(ProjectDetails):
     """`ProjectDetails` as an HTTP input: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
+    name: Name
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE] = "Asia/Shanghai"
+    households: Count
     buildings: tuple[BuildingInput, ...] = ()
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE, BusinessCalendar
 from services.dispatch.domain.staff import StaffId
+from shared.inputs import ONE_LINE
 
 
 class Shift(BaseModel):
@@ -29,8 +30,8 @@ class Shift(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: Annotated[str, Field(min_length=1, max_length=64)]
-    team: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    team: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
     members: tuple[StaffId, ...] = Field(min_length=1)
     calendar: BusinessCalendar = Field(default_factory=BusinessCalendar.always)
     cycle_days: Annotated[int, Field(ge=1, le=28)] = 1

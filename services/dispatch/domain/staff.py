@@ -15,11 +15,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.inputs import ONE_LINE
 from shared.subjects import Slug
 
 StaffId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")]
 TradeName = Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
 
 COMMON_TRADES: tuple[str, ...] = (
     "plumbing",
@@ -63,7 +64,7 @@ class StaffRecord(BaseModel):
 
     name: Name
     role: StaffRole = StaffRole.TECHNICIAN
-    team: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    team: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE] = Field(
         description="The team (班组) whose roster shifts name this person.",
         examples=["maintenance"],
     )
@@ -71,7 +72,7 @@ class StaffRecord(BaseModel):
         default=frozenset(), description="Skills, e.g. plumbing, electrical, elevator."
     )
     projects: frozenset[Slug] = Field(min_length=1, description="Projects covered.")
-    buildings: frozenset[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    buildings: frozenset[Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]] = Field(
         default=frozenset(),
         description="Buildings covered inside those projects; empty covers them all.",
     )

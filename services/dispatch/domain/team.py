@@ -16,9 +16,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from services.dispatch.domain.staff import Name, StaffId, TradeName
+from shared.inputs import ONE_LINE
 from shared.subjects import Slug
 
-TeamId = Annotated[str, Field(min_length=1, max_length=64)]
+TeamId = Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
 """A team's id within its tenant, as staff records and roster shifts name it."""
 
 

@@ -11,6 +11,7 @@ from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.service_layer.context import CommandContext
 from shared.errors import InvalidInput
 from shared.http.auth import PrincipalDep
+from shared.inputs import parse_int64
 
 
 async def _dispatch(request: Request) -> Dispatch:
@@ -25,12 +26,12 @@ def parse_if_match(value: str | None) -> int | None:
     """The expected version from `If-Match: "3"` (or a bare 3, or W/"3")."""
     if value is None:
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    version = parse_int64(value.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise InvalidInput(
-            f'If-Match must be a version such as "3", got {value!r}', code="invalid_if_match"
+            f'If-Match must be a version such as "3", got {value[:40]!r}', code="invalid_if_match"
         )
-    return int(text)
+    return version
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,17 +52,6 @@ def consumer_spec(settings: ReportingSettings) -> ConsumerSpec:
     )
 
 
-def verifier_for(settings: ReportingSettings) -> TokenVerifier:
-    """The bearer-token verifier the settings describe."""
-    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    return TokenVerifier(
-        secret=secret,
-        jwks_url=settings.jwt_jwks_url,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
-
-
 async def start(settings: ReportingSettings, clock: Clock | None = None) -> Reporting:
     """Open (and migrate) the database; connect NATS and start the projector in the background."""
     clock = clock or SystemClock()
@@ -71,7 +60,7 @@ async def start(settings: ReportingSettings, clock: Clock | None = None) -> Repo
         await upgrade(engine)
     database = Database(engine)
     reporting = Reporting(
-        settings, clock, database, ReadModelStore(database, clock), verifier_for(settings)
+        settings, clock, database, ReadModelStore(database, clock), settings.token_verifier()
     )
     reporting.tasks.append(asyncio.create_task(_run_bus(reporting), name="reporting-bus"))
     return reporting

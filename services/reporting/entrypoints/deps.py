@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -11,6 +10,7 @@ from services.reporting.domain.periods import DEFAULT_TIME_ZONE, Period, month_t
 from services.reporting.entrypoints.bootstrap import Reporting
 from services.reporting.service_layer.queries import KpiQuery, scoped_query
 from shared.http.auth import PrincipalDep
+from shared.inputs import Day, Line
 
 SLUG = r"^[a-z0-9_-]{1,64}$"
 
@@ -30,21 +30,21 @@ async def kpi_query(
         str | None, Query(pattern=SLUG, description="One project; omitted: every visible one")
     ] = None,
     from_: Annotated[
-        date | None,
+        Day | None,
         Query(
             alias="from", description="First local date of the period (default: 1st of this month)"
         ),
     ] = None,
     to: Annotated[
-        date | None,
+        Day | None,
         Query(description="Local date after the period's last day (default: tomorrow)"),
     ] = None,
-    building: Annotated[str | None, Query(max_length=200)] = None,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=200)] = None,
-    technician: Annotated[str | None, Query(max_length=128)] = None,
+    building: Annotated[Line | None, Query(max_length=200)] = None,
+    kind: Annotated[Line | None, Query(max_length=32)] = None,
+    category: Annotated[Line | None, Query(max_length=200)] = None,
+    technician: Annotated[Line | None, Query(max_length=128)] = None,
     team: Annotated[
-        str | None, Query(max_length=128, description="The assignee's team (latest assignment)")
+        Line | None, Query(max_length=128, description="The assignee's team (latest assignment)")
     ] = None,
 ) -> KpiQuery | None:
     """The caller's KPI query; None when the project asked for is not visible to them."""

@@ -97,7 +97,9 @@ def report_body(**overrides: Any) -> dict[str, Any]:
 async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
     """Start dispatch in-process (lifespan included) with projects `sunny` and `river`."""
     clock = ManualClock(NOW)
-    config = DispatchSettings(database_url=database_url, relay_enabled=False, **settings)
+    config = DispatchSettings(
+        environment="development", database_url=database_url, relay_enabled=False, **settings
+    )
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -105,7 +105,10 @@ async def second_process(database_url: str) -> AsyncIterator[Api]:
     """Another dispatch on the same database: its own engine, writer, scheduler and clock."""
     clock = ManualClock(NOW)
     config = DispatchSettings(
-        database_url=database_url, relay_enabled=False, sla_scheduler_enabled=False
+        environment="development",
+        database_url=database_url,
+        relay_enabled=False,
+        sla_scheduler_enabled=False,
     )
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):

@@ -50,6 +50,7 @@ class Harness:
         path = self.tmp_path / "notify.json"
         path.write_text(config.model_dump_json(), encoding="utf-8")
         values: dict[str, Any] = {
+            "environment": "development",
             "database_url": self.database_url,
             "nats_url": self.nats_url,
             "notify_config_file": path,

@@ -70,7 +70,7 @@ async def test_deliveries_are_listed_with_filters_and_refused_to_other_roles(
         naive = await api.get(
             "/v1/deliveries", params={"since": "2026-11-23T10:00:00"}, headers=SUPERVISOR
         )
-        assert naive.status_code == 422 and naive.json()["code"] == "naive_datetime"
+        assert naive.status_code == 422 and naive.json()["code"] == "validation_failed"
         missing = await api.get("/v1/deliveries/nope", headers=SUPERVISOR)
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"

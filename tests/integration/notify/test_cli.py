@@ -45,7 +45,12 @@ async def test_an_operator_lists_and_retries_a_dead_delivery(harness: Harness) -
         await harness.stop()
 
         runner = CliRunner()
-        env = {"NOTIFY_DATABASE_URL": harness.database_url, "COLUMNS": "200"}
+        # The command starts notify's parts, token verifier included, with the dev secret.
+        env = {
+            "NOTIFY_DATABASE_URL": harness.database_url,
+            "COLUMNS": "200",
+            "ENVIRONMENT": "development",
+        }
         listed = await asyncio.to_thread(
             runner.invoke, app, ["notify", "dead-letters"], env=env, terminal_width=200
         )

@@ -76,7 +76,9 @@ async def running_reporting(
 ) -> AsyncIterator[ReportingApi]:
     """Start reporting in-process (lifespan included) with a manual clock at `now`."""
     clock = ManualClock(now)
-    config = ReportingSettings(database_url=database_url, nats_url=nats_url, **settings)
+    config = ReportingSettings(
+        environment="development", database_url=database_url, nats_url=nats_url, **settings
+    )
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -99,7 +101,9 @@ async def served_reporting(
 ) -> AsyncIterator[ServedReporting]:
     """Serve reporting over real HTTP in this event loop until the block ends."""
     clock = ManualClock(now)
-    config = ReportingSettings(database_url=database_url, nats_url=nats_url, **settings)
+    config = ReportingSettings(
+        environment="development", database_url=database_url, nats_url=nats_url, **settings
+    )
     app = create_app(config, clock)
     port = free_port()
     server = uvicorn.Server(

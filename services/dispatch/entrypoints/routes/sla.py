@@ -21,6 +21,7 @@ from services.dispatch.service_layer.sla_views import (
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Key
 
 router = APIRouter(tags=["sla"])
 
@@ -108,7 +109,7 @@ def _documented(description: str, example: dict[str, Any]) -> dict[int | str, di
     ),
     summary="Read a work order's SLA clocks",
 )
-async def read_sla(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+async def read_sla(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
     """The SLA state of a work order (the fold of its events), measured now.
 
     Elapsed and remaining time are business seconds on each clock's calendar; `status` is

@@ -28,6 +28,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Key, RowId
 from shared.logging import bind_context
 from shared.subjects import Slug
 
@@ -237,7 +238,7 @@ async def _scope_of(dispatch: Dispatch, principal: Principal, policy: SlaPolicy)
     summary="Read one SLA policy version",
 )
 async def read_version(
-    version: Annotated[int, Path(ge=1, description="Policy version; 1 is the default")],
+    version: Annotated[RowId, Path(description="Policy version; 1 is the default")],
     principal: PrincipalDep,
     dispatch: DispatchDep,
 ) -> Response:
@@ -263,7 +264,7 @@ async def read_version(
     tags=["work orders"],
 )
 async def recalculate(
-    work_order_id: str,
+    work_order_id: Key,
     scope: ScopeDep,
     command: Annotated[RecalculateSla | None, Body()] = None,
 ) -> Response:

@@ -21,6 +21,7 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Key, Line
 
 router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
 
@@ -28,11 +29,11 @@ StaffIdPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,128}$", description="The staff member's id")
 ]
 TeamIdPath = Annotated[
-    str, Path(min_length=1, max_length=64, description="The team's id, e.g. maintenance")
+    Line, Path(min_length=1, max_length=64, description="The team's id, e.g. maintenance")
 ]
 ProjectPath = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Project slug")]
 CategoryPath = Annotated[
-    str, Path(min_length=1, max_length=200, description="A work-order category, or * for all")
+    Line, Path(min_length=1, max_length=200, description="A work-order category, or * for all")
 ]
 ProjectQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")]
 
@@ -240,7 +241,7 @@ async def queue(
     summary="Who to send: the ranked suggestions",
 )
 async def suggestions(
-    work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep
+    work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """Eligible technicians best first with the reasons, and why the others are not."""
     loaded = await load_work_order(dispatch.store, work_order_id, principal)

@@ -1,7 +1,6 @@
 """`/v1/work-orders`: report, run commands, read state and history, list with filters."""
 
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -18,6 +17,7 @@ from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Instant, Key, Line
 from shared.logging import bind_context
 
 # No `from __future__ import annotations` here: the command endpoints below are built
@@ -106,7 +106,7 @@ def _command_endpoint(command_type: type[Command]) -> Any:
     if command_type.model_fields:
 
         async def with_body(
-            work_order_id: str,
+            work_order_id: Key,
             command: command_type,  # type: ignore[valid-type]
             scope: ScopeDep,
         ) -> Response:
@@ -116,7 +116,7 @@ def _command_endpoint(command_type: type[Command]) -> Any:
     else:
 
         async def without_body(
-            work_order_id: str,
+            work_order_id: Key,
             scope: ScopeDep,
             command: Annotated[command_type | None, Body()] = None,  # type: ignore[valid-type]
         ) -> Response:
@@ -149,7 +149,7 @@ for _name, _type in WORK_ORDER_COMMANDS.items():
     responses=_documented(200, "Current state (the fold of the events) and version."),
     summary="Read a work order",
 )
-async def read(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+async def read(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
     """The current state of a work order the caller may see."""
     loaded = await load_work_order(dispatch.store, work_order_id, principal)
     body = {**loaded.representation(), "version": loaded.state.version}
@@ -164,7 +164,7 @@ async def read(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDe
     },
     summary="Read a work order's history",
 )
-async def history(work_order_id: str, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
+async def history(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
     """Every event of the work order, in version order, as published on the bus."""
     loaded = await load_work_order(dispatch.store, work_order_id, principal)
     items = [Envelope.from_recorded(e, SOURCE).model_dump(mode="json") for e in loaded.events]
@@ -185,16 +185,16 @@ async def list_(
     project: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
     status: Status | None = None,
     kind: WorkOrderKind | None = None,
-    assignee: Annotated[str | None, Query(max_length=128)] = None,
-    owner: Annotated[str | None, Query(max_length=128)] = None,
+    assignee: Annotated[Line | None, Query(max_length=128)] = None,
+    owner: Annotated[Line | None, Query(max_length=128)] = None,
     offered_to: Annotated[
-        str | None,
+        Line | None,
         Query(max_length=128, description="Only orders whose open offer this person holds."),
     ] = None,
-    reported_from: datetime | None = None,
-    reported_to: datetime | None = None,
+    reported_from: Instant | None = None,
+    reported_to: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[Line | None, Query(max_length=512)] = None,
 ) -> Response:
     """Work orders of the caller's projects; residents see their own, technicians theirs."""
     where = WorkOrderFilter(

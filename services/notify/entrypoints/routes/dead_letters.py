@@ -11,6 +11,7 @@ from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from shared.errors import NotFound
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import RowId
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"], responses=PROBLEM_RESPONSES)
 
@@ -30,7 +31,9 @@ async def list_dead_letters(
 
 
 @router.post("/{dead_letter_id}/retry", summary="Retry a dead letter")
-async def retry(dead_letter_id: int, notify: NotifyDep, scope: OperatorScopeDep) -> dict[str, str]:
+async def retry(
+    dead_letter_id: RowId, notify: NotifyDep, scope: OperatorScopeDep
+) -> dict[str, str]:
     """Apply a dead event again, or send a dead delivery again from its first attempt."""
     found = await queries.dead_letter_scope(notify.engine, dead_letter_id)
     # A dead letter of no tenant is the platform operator's (`wo notify retry`).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,8 +9,9 @@ from fastapi import APIRouter, Query
 from services.notify.adapters import queries
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
-from shared.errors import InvalidInput, NotFound
+from shared.errors import NotFound
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.inputs import Count, Instant, Key, Line
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=PROBLEM_RESPONSES)
 
@@ -20,20 +20,20 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=PROBL
 async def list_deliveries(
     notify: NotifyDep,
     scope: OperatorScopeDep,
-    project: str | None = None,
-    work_order_id: str | None = None,
-    event_id: str | None = None,
-    recipient: Annotated[str | None, Query(description="e.g. person:tech-wang")] = None,
+    project: Key | None = None,
+    work_order_id: Key | None = None,
+    event_id: Key | None = None,
+    recipient: Annotated[
+        Line | None, Query(max_length=300, description="e.g. person:tech-wang")
+    ] = None,
     channel: ChannelName | None = None,
     status: DeliveryStatus | None = None,
-    template: str | None = None,
-    since: datetime | None = None,
+    template: Key | None = None,
+    since: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Count = 0,
 ) -> list[dict[str, Any]]:
     """Deliveries of the caller's projects, newest first, by any of the filters."""
-    if since is not None and since.tzinfo is None:
-        raise InvalidInput("since needs a time zone offset, e.g. +08:00", code="naive_datetime")
     if project is not None and scope.projects is not None and project not in scope.projects:
         return []
     return await queries.list_deliveries(
@@ -56,7 +56,7 @@ async def list_deliveries(
 
 @router.get("/{delivery_id}", summary="One delivery with its message")
 async def get_delivery(
-    delivery_id: str, notify: NotifyDep, scope: OperatorScopeDep
+    delivery_id: Key, notify: NotifyDep, scope: OperatorScopeDep
 ) -> dict[str, Any]:
     """One delivery, with subject, plain text and HTML bodies."""
     row = await queries.get_delivery(notify.engine, scope, delivery_id)

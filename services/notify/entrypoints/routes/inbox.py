@@ -12,9 +12,10 @@ from fastapi.responses import StreamingResponse
 
 from services.notify.adapters import queries
 from services.notify.entrypoints.deps import NotifyDep
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.http.auth import PrincipalDep
-from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.problems import PROBLEM_RESPONSES, event_stream
+from shared.inputs import DIGITS, Position, RowId, parse_int64
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONS
 async def list_inbox(
     notify: NotifyDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="Only messages with a larger id")] = 0,
+    after: Annotated[Position, Query(description="Only messages with a larger id")] = 0,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
@@ -39,7 +40,9 @@ async def list_inbox(
 
 
 @router.post("/{message_id}/read", summary="Mark a message read")
-async def mark_read(message_id: int, notify: NotifyDep, principal: PrincipalDep) -> dict[str, Any]:
+async def mark_read(
+    message_id: RowId, notify: NotifyDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """Mark one of the caller's messages read."""
     if not await queries.mark_read(
         notify.engine, principal.tenant, principal.subject, message_id, notify.clock.now()
@@ -52,14 +55,16 @@ async def mark_read(message_id: int, notify: NotifyDep, principal: PrincipalDep)
     "/stream",
     summary="My messages as server-sent events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=event_stream("`message` events, each an inbox message as JSON."),
 )
 async def stream(
     request: Request,
     notify: NotifyDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[Position, Query()] = 0,
+    last_event_id: Annotated[
+        str | None, Header(pattern=DIGITS, description="The id of the last message received")
+    ] = None,
 ) -> StreamingResponse:
     """Every new message of the caller as an SSE `message` event (id = message id).
 
@@ -67,7 +72,10 @@ async def stream(
     client sends `Last-Event-ID` and gets what it missed. An idle stream gets a comment
     every `INBOX_POLL_SECONDS` (14 s) so that proxies keep it open.
     """
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    resumed = None if last_event_id is None else parse_int64(last_event_id)
+    if last_event_id is not None and resumed is None:
+        raise InvalidInput("Last-Event-ID must be a message id", code="invalid_last_event_id")
+    start = after if resumed is None else resumed
 
     async def events() -> AsyncIterator[bytes]:
         position = start

@@ -34,7 +34,8 @@ from services.reporting.service_layer.queries import (
 )
 from shared.errors import Unavailable
 from shared.http.auth import PrincipalDep
-from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.problems import PROBLEM_RESPONSES, event_stream
+from shared.inputs import Key
 
 _SSE_POLL_SECONDS = 0.5
 
@@ -144,7 +145,12 @@ async def list_at_risk(
     )
 
 
-@router.get("/stream", summary="Server-sent events: every change of a visible project's KPI")
+@router.get(
+    "/stream",
+    summary="Server-sent events: every change of a visible project's KPI",
+    response_class=StreamingResponse,
+    responses=event_stream("`event: kpi` messages, each a KPI figure as JSON."),
+)
 async def stream(
     request: Request,
     principal: PrincipalDep,
@@ -215,7 +221,23 @@ _EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
-@router.get("/export", summary="Download the figures of a period as CSV or XLSX")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/export",
+    summary="Download the figures of a period as CSV or XLSX",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "A CSV (UTF-8 with BOM) or XLSX file, as `format` asks.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 async def export(
     reporting: ReportingDep,
     query: QueryDep,
@@ -251,14 +273,14 @@ async def export(
     book.save(out)
     return Response(
         out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
     )
 
 
 @router.get("/{kpi}/series", summary="A KPI per hour, day, week or month")
 async def kpi_series(
-    kpi: str,
+    kpi: Key,
     reporting: ReportingDep,
     query: QueryDep,
     granularity: Annotated[Granularity, Query()] = Granularity.DAY,
@@ -278,7 +300,7 @@ async def kpi_series(
 
 @router.get("/{kpi}/orders", summary="The orders behind a figure")
 async def kpi_orders(
-    kpi: str,
+    kpi: Key,
     reporting: ReportingDep,
     query: QueryDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
