@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, ClassVar, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import workorder as published_types
 from shared.events.project import Building, ProjectDetails
@@ -22,7 +22,7 @@ from shared.events.workorder import (
     Urgency,
     WorkOrderKind,
 )
-from shared.inputs import ONE_LINE, WRITTEN, Count
+from shared.inputs import ONE_LINE, WRITTEN, Count, Instant
 from shared.subjects import Slug
 
 # What a client sends has the published shapes without control characters (written text
@@ -131,7 +131,7 @@ class ReportWorkOrder(Command):
         ),
         examples=["cs-li"],
     )
-    received_at: AwareDatetime | None = Field(
+    received_at: Instant | None = Field(
         default=None,
         description=(
             "When the request came in (the call, the visit to the desk), if it is entered "
@@ -187,7 +187,7 @@ class AgreeArrivalDelay(Command):
 
     name = "agree-arrival-delay"
 
-    agreed_arrival_at: AwareDatetime = Field(
+    agreed_arrival_at: Instant = Field(
         description="The arrival time the resident agreed to.",
         examples=["2024-05-01T10:30:00+08:00"],
     )
@@ -205,7 +205,7 @@ class ScheduleAppointment(Command):
 
     name = "schedule-appointment"
 
-    appointment_at: AwareDatetime = Field(
+    appointment_at: Instant = Field(
         description="When the visit is booked.", examples=["2024-05-02T14:00:00+08:00"]
     )
     note: Note | None = Field(default=None, description="Anything the visitor should know.")
@@ -256,7 +256,7 @@ class MakeCommitment(Command):
 
     name = "make-commitment"
 
-    due_at: AwareDatetime = Field(
+    due_at: Instant = Field(
         description="The promised resolution time.", examples=["2024-05-03T18:00:00+08:00"]
     )
     override_reason: Text | None = Field(
@@ -270,7 +270,7 @@ class Postpone(Command):
 
     name = "postpone"
 
-    new_due_at: AwareDatetime = Field(
+    new_due_at: Instant = Field(
         description="The new promised resolution time.", examples=["2024-05-05T18:00:00+08:00"]
     )
     reason: Text = Field(description="Why the promise cannot be kept.", examples=["parts delayed"])

@@ -95,3 +95,29 @@ async def test_control_characters_in_text_are_refused_but_newlines_in_free_text_
         ("/v1/work-orders/wo%00x", {}),
     ):
         refused(await api.client.get(path, params=params, headers=auth(Role.SUPERVISOR)))
+
+
+async def test_command_times_that_overflow_in_utc_are_refused(api: Api) -> None:
+    # Every time a command carries is converted to UTC and to the project's zone: a year-1
+    # instant east of UTC would overflow there, so it is refused at the edge.
+    order = await api.report()
+    far = "0001-01-01T00:00:00+14:00"
+    answers = [
+        await api.client.post(
+            "/v1/work-orders",
+            json={**report_body(), "received_at": far},
+            headers=auth(Role.CUSTOMER_SERVICE),
+        ),
+        await api.client.post(
+            f"/v1/work-orders/{order['id']}/schedule-appointment",
+            json={"appointment_at": far},
+            headers=auth(Role.CUSTOMER_SERVICE),
+        ),
+        await api.client.post(
+            f"/v1/work-orders/{order['id']}/make-commitment",
+            json={"due_at": far},
+            headers=auth(Role.CUSTOMER_SERVICE),
+        ),
+    ]
+    for response in answers:
+        refused(response)
