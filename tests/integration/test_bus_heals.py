@@ -27,13 +27,14 @@ from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.entrypoints import bootstrap as dispatch_bootstrap
 from services.dispatch.settings import DispatchSettings
 from services.notify.adapters import tables as notify_tables
-from services.notify.domain.config import NotifyConfig
+from services.notify.domain.config import NotifyConfig, TenantConfig
 from services.notify.entrypoints import bootstrap as notify_bootstrap
 from services.notify.settings import NotifySettings
 from shared.nats import connect
 from shared.subjects import EVENTS_STREAM
 from tests.conftest import ADMIN, SecuredNats
 from tests.integration.dispatch.test_relay import (
+    SCOPES,
     append,
     assert_each_event_once_in_version_order,
     stored_event_ids,
@@ -61,6 +62,7 @@ class Services:
         if name == "dispatch":
             self.dispatch = await dispatch_bootstrap.start(
                 DispatchSettings(
+                    environment="development",
                     database_url=self.dispatch_url,
                     nats_url=self.nats.url("dispatch"),
                     sla_scheduler_enabled=False,
@@ -70,9 +72,10 @@ class Services:
             )
         else:
             config = self.tmp_path / "notify.json"
-            config.write_text(NotifyConfig().model_dump_json(), encoding="utf-8")
+            config.write_text(QUIET.model_dump_json(), encoding="utf-8")
             self.notify = await notify_bootstrap.start(
                 NotifySettings(
+                    environment="development",
                     database_url=self.notify_url,
                     nats_url=self.nats.url("notify"),
                     notify_config_file=config,
@@ -108,6 +111,16 @@ class Services:
             len(dispatch_ids) == sum(self.versions.values())
             and len(notify_ids) == self.notifications
         )
+
+
+# notify tells nobody of the progress events dispatch publishes here, so the only
+# notification events are the outbox rows this test writes.
+QUIET = NotifyConfig(
+    tenants={
+        tenant: TenantConfig(routes={"workorder.progress_reported": ()})
+        for tenant in {tenant for tenant, _ in SCOPES}
+    }
+)
 
 
 def _dispatch_store(services: Services) -> SqlEventStore:

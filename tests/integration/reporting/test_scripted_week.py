@@ -246,7 +246,13 @@ async def test_an_escalation_that_reached_nobody_counts_as_unreached(
     )
     unreached = envelope(
         "notification.unreached", "notification:dl-nobody", "sunny", 1, local(27, 18, 33),
-        {**common, "delivery_id": "dl-nobody", "template": "sla_escalated"},
+        {
+            **common,
+            "delivery_id": "dl-nobody",
+            "channel": "none",
+            "template": "sla_escalated",
+            "reason": "no project manager is configured",
+        },
     )  # fmt: skip
     await client.caught_up(await bus.publish([sent, unreached]))
     found = (await client.kpis(**WEEK))["notifications"]
