@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.dispatch.domain.workorder_state import WorkOrderState
 from shared.events.sla import ClockName, EscalationRole
 from shared.events.workorder import WORK_ORDER_EVENTS, PauseReason, Urgency, WorkOrderKind
+from shared.inputs import ONE_LINE, Line
 
 EventType = Annotated[str, Field(min_length=1, max_length=100)]
 """A work-order event type name such as `workorder.completed`."""
@@ -69,11 +70,12 @@ class ClockRule(BaseModel):
     model_config = _Frozen
 
     name: ClockName
-    projects: tuple[str, ...] | None = None
-    categories: tuple[str, ...] | None = None
+    # A policy is published over HTTP: its names are one line each, like every input.
+    projects: tuple[Line, ...] | None = None
+    categories: tuple[Line, ...] | None = None
     kinds: tuple[WorkOrderKind, ...] | None = None
     urgencies: tuple[Urgency, ...] | None = None
-    calendar: str = "24x7"
+    calendar: Line = "24x7"
     target: timedelta | Literal["commitment"]
     urgent_target: timedelta | None = None
     until_promised: timedelta | None = None
@@ -164,9 +166,9 @@ class EscalationStep(BaseModel):
 
     model_config = _Frozen
 
-    level: Annotated[int, Field(ge=1)]
+    level: Annotated[int, Field(ge=1, le=100)]
     to_role: EscalationRole
-    to_person: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    to_person: Annotated[str, Field(min_length=1, max_length=128), ONE_LINE] | None = None
     at_fraction: Fraction | None = None
     after_breach: timedelta | None = None
     on_event: EscalationTrigger | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import copy
 
 import httpx
 import orjson
 
+from services.dispatch.domain.sla_policy import default_policy
 from shared.auth import Role
 from tests.integration.dispatch.api_support import Api, auth, report_body
 
@@ -120,4 +122,24 @@ async def test_command_times_that_overflow_in_utc_are_refused(api: Api) -> None:
         ),
     ]
     for response in answers:
+        refused(response)
+
+
+async def test_an_sla_policy_with_control_characters_or_an_unbounded_level_is_refused(
+    api: Api,
+) -> None:
+    body = default_policy().model_dump(mode="json")
+    del body["version"]
+    odd = [
+        ("clocks", 0, "categories", ["plumbing\x00"]),
+        ("clocks", 0, "calendar", "24x7\x1b[2J"),
+        ("escalation", 0, "to_person", "mgr\x00"),
+        ("escalation", 0, "level", 2**64),
+    ]
+    for part, index, field, value in odd:
+        changed = copy.deepcopy(body)
+        changed[part][index][field] = value
+        response = await api.client.post(
+            "/v1/sla/policies", json=changed, headers=auth(Role.PROJECT_MANAGER)
+        )
         refused(response)
