@@ -24,7 +24,7 @@ _VERIFIED_TOKENS_KEPT = 4096
 
 
 class Role(StrEnum):
-    """The roles of DOMAIN.md."""
+    """The roles of a property group's staff, its residents and its integrators."""
 
     RESIDENT = "resident"
     CUSTOMER_SERVICE = "customer_service"

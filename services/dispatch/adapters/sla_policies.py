@@ -1,7 +1,7 @@
 """A tenant's SLA policy versions in the `sla_policies` table, and the current one cached.
 
 Versions are append-only: a running clock names the version it began under, so a stored
-version never changes. Version 1 is `default_policy()` (DOMAIN.md's promises) and is not
+version never changes. Version 1 is `default_policy()` (the default promises of docs/sla.md) and is not
 stored; a tenant's first published version is 2. Each version has a scope (the projects
 it governs, or the whole tenant; see `domain.policy_scope`): a project's current version
 is the newest one covering it.

@@ -1,4 +1,4 @@
-"""Who may do what to which work order: the role matrix of DOMAIN.md as data.
+"""Who may do what to which work order: the role matrix (docs/assignment.md, docs/sla.md) as data.
 
 A resident acts on and sees only the orders they reported (`reporter.resident_id`); a
 technician acts on the orders assigned to them and sees those plus the ones they own.

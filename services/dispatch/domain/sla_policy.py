@@ -205,7 +205,7 @@ def default_policy(
     resolution_default: timedelta = timedelta(days=2),
     appointment_grace: timedelta = DEFAULT_APPOINTMENT_GRACE,
 ) -> SlaPolicy:
-    """The promises of DOMAIN.md as a policy; the arguments are the choices it leaves open.
+    """The default service promises (docs/sla.md) as a policy; the arguments are the choices it leaves open.
 
     Complaint feedback is due in one calendar day, or in one working day (8 h of office
     time) with `complaint_feedback_on_working_days`. Arrival is measured to the agreed time

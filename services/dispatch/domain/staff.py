@@ -31,7 +31,7 @@ COMMON_TRADES: tuple[str, ...] = (
     "security",
     "customer_service",
 )
-"""The trades of DOMAIN.md's teams; tenants may use others."""
+"""The trades of a property group's usual teams; tenants may use others."""
 
 
 class Availability(StrEnum):

@@ -59,7 +59,7 @@ class SlaPolicies(Protocol):
 
 
 class DefaultSlaPolicies:
-    """DOMAIN.md's service promises (version 1) for every tenant, on Shanghai time."""
+    """The default service promises (version 1, docs/sla.md) for every tenant, on Shanghai time."""
 
     def __init__(self) -> None:
         self._book = PolicyBook(default_policy())

@@ -29,7 +29,7 @@ nobody was reached, so no channel may have been chosen."""
 NOTIFICATION_TYPES = {f"notification.{o}": o for o in OUTCOMES}
 """Event type → the outcome it records."""
 DELIVERY_RATE_TARGET: float | None = None
-"""DOMAIN.md sets no target for deliveries; the figure is operational."""
+"""The group's standard sets no target for deliveries; the figure is operational."""
 
 
 @dataclass(frozen=True)

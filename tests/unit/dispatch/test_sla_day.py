@@ -1,6 +1,6 @@
 """A whole day of SLA time on an injectable clock: many work orders, one scheduler.
 
-The day runs in a fraction of a second (see `pytest --durations`); per ARCHITECTURE.md,
+The day runs in a fraction of a second (see `pytest --durations`); as the project decided,
 speed is measured by bench scripts, never asserted here.
 """
 

@@ -1,4 +1,4 @@
-"""SLA policies: the defaults of DOMAIN.md, most-specific-wins overrides, follow-up sampling."""
+"""SLA policies: the default policy, most-specific-wins overrides, follow-up sampling."""
 
 from __future__ import annotations
 

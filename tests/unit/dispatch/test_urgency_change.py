@@ -150,7 +150,7 @@ def test_an_urgency_change_recalculates_running_clocks_keeping_the_elapsed_time(
 
 
 def test_an_urgency_change_without_an_urgent_target_moves_no_clock() -> None:
-    # The defaults of DOMAIN.md have no urgent override: the promises stay as they were.
+    # The default policy has no urgent override: the promises stay as they were.
     policy = default_policy()
     history, state = _reported_complaint(policy)
     at = T0 + timedelta(minutes=1)  # before the arrival breach, which would be caught up

@@ -165,7 +165,7 @@ def _project_of(principal: Principal, project: str | None) -> str | None:
         "every project publishes tenant-wide). New clocks run under the version current for "
         "their project and their events carry "
         "`policy_version`; running clocks move only through "
-        "`POST /v1/work-orders/{id}/recalculate-sla`. Version 1 is the DOMAIN.md default, so "
+        "`POST /v1/work-orders/{id}/recalculate-sla`. Version 1 is the default policy (docs/sla.md), so "
         "the first published version is 2. Other dispatch processes pick a new version up "
         "within 30 seconds.\n\n" + CALENDARS_NOTE
     ),
