@@ -181,9 +181,7 @@ class Oracle:
         for e in self._of(s, "complaint_validity_marked"):
             valid = e["data"]["valid"]
         if kpi == "complaints_handled":
-            return (
-                [(_came_in(s), int(bool(completed)))] if kind == "complaint" and valid else []
-            )
+            return [(_came_in(s), int(bool(completed)))] if kind == "complaint" and valid else []
         if kpi == "complaint_rate":
             return [(_came_in(s), 1)] if kind == "complaint" and valid else []
         if kpi == "follow_up_rate":
