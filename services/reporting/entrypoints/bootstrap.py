@@ -10,8 +10,8 @@ from nats.aio.client import Client
 
 from services.reporting.adapters.kpi_stream import KpiPublisher
 from services.reporting.adapters.migrate import upgrade
-from services.reporting.adapters.projector import Projector
 from services.reporting.adapters.store import ReadModelStore
+from services.reporting.service_layer.projector import Projector
 from services.reporting.settings import ReportingSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
