@@ -16,12 +16,15 @@ from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot,
 from services.notify.adapters.channels.sms import SmsChannel
 from services.notify.adapters.channels.webhook import WebhookChannel
 from services.notify.adapters.config_file import load_config
+from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.outbox import OutboxPublisher
+from services.notify.adapters.sealed import Sealer
 from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
+from services.notify.service_layer.configuration import LiveConfig
 from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
 from services.notify.service_layer.ports import Channel
 from services.notify.service_layer.sender import DeliverySender
@@ -30,6 +33,7 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import create_engine
+from shared.errors import ConcurrencyConflict
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
 from shared.runner import Runner
@@ -48,7 +52,7 @@ class Notify:
     clock: Clock
     engine: AsyncEngine
     store: SqlStore
-    config: NotifyConfig
+    config: LiveConfig
     handler: NotifyHandler
     sender: DeliverySender
     broker: InboxBroker
@@ -130,10 +134,15 @@ async def start(
 ) -> Notify:
     """Open the database (migrated), load the configuration and start the loops."""
     clock = clock or SystemClock()
-    config = load_config(settings.notify_config_file)
+    sealer = Sealer(settings.secrets_key())  # refused before anything is opened
+    file_config = load_config(settings.notify_config_file) if settings.notify_config_file else None
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     await upgrade(engine)
     store = SqlStore(engine)
+    config_store = SqlConfigStore(engine, clock.now, sealer)
+    if file_config is not None:
+        await _import_file(config_store, file_config, settings)
+    config = await LiveConfig.open(config_store)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
     # Keep a connection per concurrent send alive (re-opening them was a visible share of
@@ -165,9 +174,44 @@ async def start(
     notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
     holder.append(notify)
     if background:
+        notify.runner.start("notify-config", lambda: _refresh_config(notify))
         notify.runner.start("notify-sender", lambda: _run_sender(notify))
         notify.runner.start("notify-bus", lambda: _run_bus(notify))
     return notify
+
+
+async def _import_file(
+    config_store: SqlConfigStore, config: NotifyConfig, settings: NotifySettings
+) -> None:
+    # The database is the configuration; the file only seeds tenants it does not hold,
+    # so edits made through the API survive a restart.
+    try:
+        written = await config_store.import_config(config, replace=False, by="NOTIFY_CONFIG_FILE")
+    except ConcurrencyConflict:
+        written = []  # another notify process imported the same file at the same moment
+    stored = await config_store.load()
+    differing = sorted(
+        tenant
+        for tenant, tenant_config in config.tenants.items()
+        if tenant not in written and stored.config.tenant(tenant) != tenant_config
+    )
+    log.info("notify.config_imported", file=str(settings.notify_config_file), rows=written)
+    if differing:
+        log.warning(
+            "notify.config_file_not_applied",
+            tenants=differing,
+            hint="the database holds their configuration; `wo notify config import --replace`",
+        )
+
+
+async def _refresh_config(notify: Notify) -> None:
+    while not notify.stop_event.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                notify.stop_event.wait(), timeout=notify.settings.config_refresh_seconds
+            )
+        if not notify.stop_event.is_set():
+            await notify.config.refresh()
 
 
 async def _run_sender(notify: Notify) -> None:

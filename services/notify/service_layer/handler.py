@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from services.notify.domain.config import ALERT_TYPES, NotifyConfig, TenantConfig
+from services.notify.domain.config import ALERT_TYPES, TenantConfig
 from services.notify.domain.model import (
     DEFAULT_TIME_ZONE,
     Audience,
@@ -33,6 +33,7 @@ from services.notify.domain.routing import (
     operator_fallback,
     plan,
 )
+from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
     FactsAt,
@@ -159,7 +160,7 @@ class NotifyHandler:
     def __init__(
         self,
         store: Store,
-        config: NotifyConfig,
+        config: Configuration,
         renderer: Renderer,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
