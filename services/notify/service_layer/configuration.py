@@ -181,6 +181,14 @@ def may_edit_tenant_wide(principal: Principal) -> None:
         )
 
 
+def may_edit_part(principal: Principal, project: str | None) -> None:
+    """Refuse a change of a project's own setting (`project`) or of the tenant's (None)."""
+    if project is None:
+        may_edit_tenant_wide(principal)
+    else:
+        may_edit(principal, project)
+
+
 def contact_view(person_id: str, contact: Contact) -> dict[str, Any]:
     """A contact as answers show it: a robot's or webhook's URL redacted to its host, and
     whether it signs, never its secret (both are credentials)."""
