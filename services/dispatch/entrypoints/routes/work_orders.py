@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 from services.dispatch.adapters.event_store import SOURCE
 from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
+from services.dispatch.domain.numbering import NUMBER_PATTERN
 from services.dispatch.domain.permissions import list_scope
 from services.dispatch.domain.workorder import Actor, Status
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
@@ -191,6 +192,14 @@ async def list_(
         Line | None,
         Query(max_length=128, description="Only orders whose open offer this person holds."),
     ] = None,
+    number: Annotated[
+        str | None,
+        Query(
+            pattern=NUMBER_PATTERN,
+            description="Only the order with this number (SG-20261201-0042), as read to "
+            "the resident; a number is unique per project.",
+        ),
+    ] = None,
     reported_from: Instant | None = None,
     reported_to: Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -206,6 +215,7 @@ async def list_(
         assignee=assignee,
         owner=owner,
         offered_to=offered_to,
+        number=number,
         reported_from=reported_from,
         reported_to=reported_to,
     )
