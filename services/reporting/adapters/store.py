@@ -8,7 +8,7 @@ batch into them, and writes back what changed together with the consumer's check
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -508,6 +508,7 @@ def _order_row(gen: int, facts: OrderFacts) -> dict[str, Any]:
         "reported_at": facts.reported_at,
         "updated_at": facts.updated_at or facts.reported_at,
         "facts": orjson.dumps(facts.to_json()).decode(),
+        "number": facts.number,
     }
 
 
@@ -843,12 +844,31 @@ def _part_where(table: Any, gen: int, tenant: str, kpi: str, part: ScopePart) ->
     return [*_period_where(table, gen, tenant, part), table.c.kpi == kpi]
 
 
+_NUMBERS_CHUNK = 500
+"""Order ids per query of their numbers (a drill-down lists up to 5000)."""
+
+
 class ReadView:
     """The current generation as one transaction sees it: what KPI queries read."""
 
     def __init__(self, conn: Connection, generation: int) -> None:
         self._conn = conn
         self._gen = generation
+
+    def order_numbers(self, order_ids: Collection[str]) -> dict[str, str]:
+        """The number of each of these orders that has one."""
+        o = t.orders.c
+        wanted = sorted(set(order_ids))
+        found: dict[str, str] = {}
+        for first in range(0, len(wanted), _NUMBERS_CHUNK):
+            chunk = wanted[first : first + _NUMBERS_CHUNK]
+            rows = self._conn.execute(
+                select(o.order_id, o.number).where(
+                    o.generation == self._gen, o.order_id.in_(chunk), o.number.is_not(None)
+                )
+            ).all()
+            found.update({order_id: number for order_id, number in rows})
+        return found
 
     def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
         """The facts of the orders still open (backlog, at-risk clocks): few at any time."""

@@ -6,20 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth, report_body
+from tests.integration.dispatch.api_support import SUNNY_GARDEN, Api, auth, report_body
 from tests.integration.dispatch.assignment_support import MANAGER, events_of, hire
-
-SG = {
-    "name": "阳光花园",
-    "time_zone": "Asia/Shanghai",
-    "households": 1200,
-    "code": "SG",
-    "buildings": [{"id": "b2", "name": "2号楼", "households": 600}],
-}
 
 
 async def register_sunny_garden(api: Api) -> None:
-    response = await api.client.put("/v1/projects/sunny", json={"details": SG}, headers=MANAGER)
+    response = await api.client.put(
+        "/v1/projects/sunny", json={"details": SUNNY_GARDEN}, headers=MANAGER
+    )
     assert response.status_code == 200, response.text
 
 
@@ -111,7 +105,7 @@ async def test_a_registered_code_and_the_names_go_into_the_events(api: Api) -> N
 
 
 async def test_a_project_code_that_is_not_capitals_is_refused(api: Api) -> None:
-    details = {**SG, "code": "sg"}
+    details = {**SUNNY_GARDEN, "code": "sg"}
 
     response = await api.client.put(
         "/v1/projects/sunny", json={"details": details}, headers=MANAGER

@@ -30,6 +30,7 @@ WORK_ORDER_EXAMPLE: dict[str, Any] = {
     "id": "0b9c3f4e-5a0c-4d43-9a53-1f0c2b1d7e21",
     "tenant": "demo",
     "project": "sunny-garden",
+    "number": "SG-20261201-0042",
     "kind": "repair",
     "category": "plumbing",
     "urgency": "normal",
@@ -77,7 +78,11 @@ def _documented(
     summary="Report a work order (报修/投诉/建议/保洁)",
 )
 async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
-    """Open a work order; the caller (or `owner`) becomes its owner (首按责任制)."""
+    """Open a work order; the caller (or `owner`) becomes its owner (首按责任制).
+
+    The answer carries the order's `number` as people read it (`SG-20261201-0042`: the
+    project's code, the local day, the day's sequence in the project), unique per project;
+    the same number is answered when the request is retried with its `Idempotency-Key`."""
     dispatch = scope.dispatch
     outcome = await report_work_order(
         dispatch.store,
