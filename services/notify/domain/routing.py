@@ -91,7 +91,9 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
             facts, assignee=data["to_assignee"], assignee_name=data.get("to_assignee_name")
         )
     if event_type == "workorder.assignment_returned":
-        return replace(facts, assignee=None, assignee_name=None)
+        # The name stays: it is the returning technician's, which the owner's message
+        # about the return shows (`technician_name`); with no assignee it names nobody else.
+        return replace(facts, assignee=None)
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
     return facts

@@ -139,6 +139,8 @@ def message_context(
         urgent=facts.urgent,
         owner_name=display_name(facts.owner, config, facts.owner_name),
         assignee_name=display_name(facts.assignee, config, facts.assignee_name),
+        # The technician an arrival or a hand-back names: the one assigned until then.
+        technician_name=display_name(envelope.data.get("technician"), config, facts.assignee_name),
     )
     return {
         "event": _event_fields(envelope),

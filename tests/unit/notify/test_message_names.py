@@ -14,7 +14,7 @@ from services.notify.domain.config import DEFAULT_ROUTES, TenantConfig
 from services.notify.domain.routing import WorkOrderFacts, fold
 from services.notify.service_layer.handler import message_context
 from shared.events.base import EventData
-from shared.events.workorder import Assigned
+from shared.events.workorder import Assigned, AssignmentReturned, ReturnKind
 from tests.unit.notify.builders import TENANT, envelope, reported
 
 SHANGHAI = "Asia/Shanghai"
@@ -86,6 +86,18 @@ def test_the_technician_and_the_owner_read_the_staff_members_name(language: str)
     assert "王师傅" in owner_update and "tech-wang" not in owner_update
     assert "SG-20261201-0042" in to_technician
     assert not UUID_TEXT.search(owner_update + to_technician)
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_owner_reads_who_handed_the_work_back(language: str) -> None:
+    assigned = Assigned(assignee="tech-wang", assignee_name="王师傅")
+    returned = AssignmentReturned(
+        technician="tech-wang", kind=ReturnKind.HAND_BACK, reason="需要电工"
+    )
+
+    message = render([named_report(), assigned, returned], "owner_update", language)
+
+    assert "王师傅" in message and "tech-wang" not in message
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "en"])
