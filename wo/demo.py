@@ -74,6 +74,8 @@ class DemoProject:
 
     slug: str
     name: str
+    code: str
+    """What the project's work-order numbers start with (SG-20261201-0001)."""
     households: int
     buildings: tuple[Building, ...]
     time_zone: str = "Asia/Shanghai"
@@ -84,6 +86,7 @@ class DemoProject:
             "project": self.slug,
             "details": {
                 "name": self.name,
+                "code": self.code,
                 "time_zone": self.time_zone,
                 "households": self.households,
                 "buildings": [
@@ -97,12 +100,14 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
     DemoProject(
         slug="sunny-garden",
         name="阳光花园",
+        code="SG",
         households=1200,
         buildings=(Building("b1", "1号楼", 600), Building("b2", "2号楼", 600)),
     ),
     DemoProject(
         slug="river-view",
         name="江景苑",
+        code="RV",
         households=800,
         buildings=(Building("b1", "1号楼", 400), Building("b2", "2号楼", 400)),
     ),

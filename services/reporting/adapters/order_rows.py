@@ -22,7 +22,8 @@ _CHUNK = 500
 """Most keys in one IN list (SQLite allows 32766 parameters; PostgreSQL more)."""
 
 
-def _chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+def chunks(keys: Iterable[str]) -> Iterable[list[str]]:
+    """`keys` sorted, in lists short enough for one IN clause."""
     ordered = sorted(keys)
     for i in range(0, len(ordered), _CHUNK):
         yield ordered[i : i + _CHUNK]
@@ -46,7 +47,7 @@ def project_rows(conn: Connection, where: list[Any]) -> dict[tuple[str, str], Pr
 def load_working_set(conn: Connection, gen: int, streams: set[str]) -> WorkingSet:
     working = WorkingSet()
     project_keys: set[tuple[str, str]] = set()
-    for chunk in _chunks(streams):
+    for chunk in chunks(streams):
         for sid, version in conn.execute(
             select(t.positions.c.stream_id, t.positions.c.version).where(
                 t.positions.c.generation == gen, t.positions.c.stream_id.in_(chunk)
@@ -106,6 +107,7 @@ def _order_row(gen: int, facts: OrderFacts) -> dict[str, Any]:
         "reported_at": facts.reported_at,
         "updated_at": facts.updated_at or facts.reported_at,
         "facts": orjson.dumps(facts.to_json()).decode(),
+        "number": facts.number,
     }
 
 

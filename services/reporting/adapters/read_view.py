@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
-from services.reporting.adapters.order_rows import project_rows, stored_facts
+from services.reporting.adapters.order_rows import chunks, project_rows, stored_facts
 from services.reporting.adapters.samples import DIMENSION_COLUMNS, sample_of
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.kpis import Sample
@@ -35,6 +35,19 @@ class ReadView:
     def __init__(self, conn: Connection, generation: int) -> None:
         self._conn = conn
         self._gen = generation
+
+    def order_numbers(self, order_ids: Collection[str]) -> dict[str, str]:
+        """The number of each of these orders that has one."""
+        o = t.orders.c
+        found: dict[str, str] = {}
+        for chunk in chunks(order_ids):
+            rows = self._conn.execute(
+                select(o.order_id, o.number).where(
+                    o.generation == self._gen, o.order_id.in_(chunk), o.number.is_not(None)
+                )
+            ).all()
+            found.update({order_id: number for order_id, number in rows})
+        return found
 
     def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
         """The facts of the orders still open (backlog, at-risk clocks): few at any time."""

@@ -101,6 +101,8 @@ class OrderFacts:
     ratings: tuple[Rating, ...] = ()
     clocks: tuple[ClockCycle, ...] = ()
     updated_at: datetime | None = None
+    number: str | None = None
+    """The number people read (SG-20261201-0042); None for orders reported before numbers."""
 
     @property
     def first_completed_at(self) -> datetime | None:
@@ -192,6 +194,7 @@ def start(event: EventFact) -> OrderFacts:
         reported_at=_received_at(data) or event.time,
         version=event.sequence,
         updated_at=event.time,
+        number=data.get("number"),
     )
 
 

@@ -77,6 +77,16 @@ class Api:
         )
 
 
+SUNNY_GARDEN: dict[str, Any] = {
+    "name": "阳光花园",
+    "time_zone": "Asia/Shanghai",
+    "households": 1200,
+    "code": "SG",
+    "buildings": [{"id": "b2", "name": "2号楼", "households": 600}],
+}
+"""Project `sunny` as a real compound registers it: its name, number code and a building."""
+
+
 def report_body(**overrides: Any) -> dict[str, Any]:
     """A valid report of a leaking kitchen pipe in project `sunny`."""
     body: dict[str, Any] = {

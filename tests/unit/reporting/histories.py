@@ -76,6 +76,10 @@ class OrderStory:
         )
         return self
 
+    def number(self, at: datetime) -> str:
+        """The order's number as dispatch gives it (the sequence from the order's id)."""
+        return f"SG-{at:%Y%m%d}-{int(self.order_id[-4:], 16) % 9999 + 1:04d}"
+
     def reported(self, at: datetime, received_at: datetime | None = None) -> OrderStory:
         """`workorder.reported`, with the arrival and resolution clocks a repair starts.
 
@@ -95,6 +99,7 @@ class OrderStory:
             channel="phone",
             description="漏水",
             owner="cs-li",
+            number=self.number(at),
             **entered,
         )
         if self.kind in ("repair", "complaint"):
