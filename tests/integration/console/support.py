@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,11 +11,15 @@ from html import unescape
 from typing import Any
 
 import httpx
+import uvicorn
 
 from services.console.entrypoints.app import create_app
 from services.console.settings import ConsoleSettings
+from services.dispatch.entrypoints.app import create_app as create_dispatch_app
+from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
 from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from wo.processes import free_port
 
 BUILDINGS = [{"id": "b1", "name": "1号楼", "households": 600}]
 TECHNICIANS = {
@@ -23,7 +28,7 @@ TECHNICIANS = {
 }
 
 
-async def staff_the_projects(api: Api) -> None:
+async def staff_the_projects(client: httpx.AsyncClient) -> None:
     """Buildings for `sunny`, a maintenance team on duty, and electrical work offered automatically."""
     hq = auth(Role.HQ_QUALITY)
     writes: list[tuple[str, dict[str, Any], dict[str, str]]] = [
@@ -49,7 +54,7 @@ async def staff_the_projects(api: Api) -> None:
     rule = {"mode": "auto", "trade": "electrical", "offer_seconds": 600}
     writes.append(("/v1/projects/sunny/dispatch-rules/electrical", rule, hq))
     for path, body, headers in writes:
-        response = await api.client.put(path, json=body, headers=headers)
+        response = await client.put(path, json=body, headers=headers)
         assert response.status_code == 200, f"{path}: {response.text}"
 
 
@@ -118,8 +123,66 @@ class ConsoleStack:
 async def running_console(database_url: str) -> AsyncIterator[ConsoleStack]:
     """dispatch (no scheduler) with a staffed project, and the console calling it."""
     async with running_api(database_url, sla_scheduler_enabled=False) as api:
-        await staff_the_projects(api)
+        await staff_the_projects(api.client)
         settings = ConsoleSettings(environment="development", dev_tenant=TENANT)
         app = create_app(settings, api.clock, api.transport)
         async with app.router.lifespan_context(app):
             yield ConsoleStack(api, app)
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on a loopback port in this event loop; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )  # fmt: skip
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(400):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.025)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
+    """dispatch (wall clock) and the console, both served over HTTP; yields the console's URL.
+
+    The console re-reads its live parts every second, so a browser sees changes quickly.
+    """
+    dispatch_app = create_dispatch_app(
+        DispatchSettings(
+            environment="development",
+            database_url=database_url,
+            nats_url=nats_url,
+            relay_enabled=False,
+        )
+    )
+    async with served(dispatch_app) as dispatch_url:
+        async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
+            for project in ("sunny", "river"):
+                details = {"name": project.title(), "households": 100}
+                registered = await client.post(
+                    "/v1/projects",
+                    json={"project": project, "details": details},
+                    headers=auth(Role.HQ_QUALITY),
+                )
+                assert registered.status_code == 201, registered.text
+            await staff_the_projects(client)
+        settings = ConsoleSettings(
+            environment="development",
+            dev_tenant=TENANT,
+            dispatch_url=dispatch_url,
+            refresh_seconds=1,
+        )
+        async with served(create_app(settings)) as console_url:
+            yield console_url
