@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from services.dispatch.domain.staff import COMMON_TRADES
+
 SHORT_ID_LENGTH = 8
 
 
@@ -99,12 +101,7 @@ def next_action(order: Mapping[str, Any]) -> Action | None:
 
 
 CATEGORIES: tuple[str, ...] = (
-    "plumbing",
-    "electrical",
-    "elevator",
-    "doors_and_locks",
-    "cleaning",
-    "security",
+    *(trade for trade in COMMON_TRADES if trade != "customer_service"),
     "noise",
     "parking",
     "other",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -51,21 +52,27 @@ def missing(values: dict[str, str]) -> list[str]:
     return [k for k in ("project", "name", "description") if not values.get(k, "").strip()]
 
 
+async def _my_orders(visit: Visit) -> dict[str, Any]:
+    """The projects and the orders I own with their steps (the page's live part)."""
+    user = visit.require(Page.CALLS)
+    api = visit.console.dispatch
+    projects, tracked = await asyncio.gather(
+        boards.projects(api, user), boards.my_orders(api, user)
+    )
+    return {"projects": projects, "tracked": tracked}
+
+
 async def _page(
     visit: Visit, values: dict[str, str], key: str, problem: str | None, status: int = 200
 ) -> Response:
-    user = visit.require(Page.CALLS)
-    projects = await boards.projects(visit.console.dispatch, user)
-    tracked = await boards.my_orders(visit.console.dispatch, user)
     return visit.render(
         "calls.html",
         status=status,
-        projects=projects,
         categories=CATEGORIES,
         values=values,
         key=key,
         problem=problem,
-        tracked=tracked,
+        **await _my_orders(visit),
     )
 
 
@@ -78,10 +85,7 @@ async def calls(visit: VisitDep) -> Response:
 @router.get("/calls/live")
 async def calls_live(visit: VisitDep) -> Response:
     """My orders with their steps, re-read by the page."""
-    user = visit.require(Page.CALLS)
-    projects = await boards.projects(visit.console.dispatch, user)
-    tracked = await boards.my_orders(visit.console.dispatch, user)
-    return visit.fragment("my_orders.html", projects=projects, tracked=tracked)
+    return visit.fragment("my_orders.html", **await _my_orders(visit))
 
 
 @router.post("/calls")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
 from services.console.domain.orders import order_label
 from services.console.domain.roles import Page
 from services.console.entrypoints.routes.auth import VisitDep
+from services.console.entrypoints.web import Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import UpstreamError
 
@@ -18,22 +20,25 @@ router = APIRouter(include_in_schema=False)
 OrderId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+async def _board(visit: Visit) -> dict[str, Any]:
+    user = visit.require(Page.DISPATCH)
+    api = visit.console.dispatch
+    projects, board = await asyncio.gather(
+        boards.projects(api, user), boards.dispatch_board(api, user)
+    )
+    return {"projects": projects, "board": board}
+
+
 @router.get("/dispatch")
 async def dispatch_page(visit: VisitDep) -> Response:
     """The board, re-read live by the page."""
-    user = visit.require(Page.DISPATCH)
-    projects = await boards.projects(visit.console.dispatch, user)
-    board = await boards.dispatch_board(visit.console.dispatch, user)
-    return visit.render("dispatch.html", projects=projects, board=board)
+    return visit.render("dispatch.html", **await _board(visit))
 
 
 @router.get("/dispatch/live")
 async def dispatch_live(visit: VisitDep) -> Response:
     """The board's lists, for the page's script."""
-    user = visit.require(Page.DISPATCH)
-    projects = await boards.projects(visit.console.dispatch, user)
-    board = await boards.dispatch_board(visit.console.dispatch, user)
-    return visit.fragment("dispatch_board.html", projects=projects, board=board)
+    return visit.fragment("dispatch_board.html", **await _board(visit))
 
 
 @router.get("/dispatch/orders/{order_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -21,24 +22,25 @@ router = APIRouter(include_in_schema=False)
 ActionPath = Annotated[Action, Path()]
 
 
+async def _board(visit: Visit) -> dict[str, Any]:
+    user = visit.require(Page.TECH)
+    api = visit.console.dispatch
+    projects, board = await asyncio.gather(
+        boards.projects(api, user), boards.technician_board(api, user)
+    )
+    return {"projects": projects, "board": board, "next_action": next_action}
+
+
 @router.get("/tech")
 async def tech_page(visit: VisitDep) -> Response:
     """Offers to answer and the orders assigned to me."""
-    user = visit.require(Page.TECH)
-    projects = await boards.projects(visit.console.dispatch, user)
-    board = await boards.technician_board(visit.console.dispatch, user)
-    return visit.render("tech.html", projects=projects, board=board, next_action=next_action)
+    return visit.render("tech.html", **await _board(visit))
 
 
 @router.get("/tech/live")
 async def tech_live(visit: VisitDep) -> Response:
     """The lists of the page, for its script."""
-    user = visit.require(Page.TECH)
-    projects = await boards.projects(visit.console.dispatch, user)
-    board = await boards.technician_board(visit.console.dispatch, user)
-    return visit.fragment(
-        "tech_board.html", projects=projects, board=board, next_action=next_action
-    )
+    return visit.fragment("tech_board.html", **await _board(visit))
 
 
 async def _confirmation(
