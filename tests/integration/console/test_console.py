@@ -290,3 +290,40 @@ async def test_operations_routes(stack: ConsoleStack) -> None:
         assert missing.status_code == 404 and "没有这个页面" in missing.text
         bad = await client.get("/tech/orders/x/dance")
         assert bad.status_code == 404
+
+
+async def test_a_declined_offer_leaves_the_technicians_list_with_the_reason_recorded(
+    stack: ConsoleStack,
+) -> None:
+    async with stack.browser() as cs:
+        await cs.sign_in("dev-customer_service")
+        await cs.submit("/calls", "/calls", **{**CALL, "category": "electrical"})
+    order_id = str((await orders_of(stack))[0]["id"])
+    async with stack.browser("en") as tech:
+        await tech.sign_in("tech-wang")
+        confirm = await tech.page(f"/tech/orders/{order_id}/decline-offer")
+        assert "Decline this order?" in confirm.text and 'id="note"' in confirm.text
+        declined = await tech.submit(
+            f"/tech/orders/{order_id}/decline-offer",
+            f"/tech/orders/{order_id}/decline-offer",
+            note="on another job",
+        )
+        assert declined.status_code == 303
+        page = await tech.page("/tech")
+        assert notes(page.text) == [f"Declined {order_id[:8]}."]
+        assert f'data-order="{order_id}"' not in page.text
+    history = await stack.api.client.get(
+        f"/v1/work-orders/{order_id}/events", headers=auth(Role.HQ_QUALITY)
+    )
+    declines = [
+        e["data"]
+        for e in history.json()["items"]
+        if e["type"].startswith("workorder.assignment_declined")
+    ]
+    assert [d["reason"] for d in declines] == ["on another job"]
+    # Nobody else does electrical work: the order waits for the dispatcher, marked so.
+    async with stack.browser() as dispatcher:
+        await dispatcher.sign_in("dev-dispatcher")
+        board = (await dispatcher.page("/dispatch/live")).text
+        waiting = board.split('data-testid="waiting"')[1].split("</table>")[0]
+        assert f'data-order="{order_id}"' in waiting and "无人可派" in waiting
