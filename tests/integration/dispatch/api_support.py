@@ -46,6 +46,8 @@ class Api:
     client: httpx.AsyncClient
     dispatch: Dispatch
     clock: ManualClock
+    transport: httpx.AsyncBaseTransport | None = None
+    """The in-process transport to dispatch's app, for another app calling it (the console)."""
 
     async def event_count(self) -> int:
         """Rows in the event store (to prove refused requests wrote nothing)."""
@@ -114,7 +116,7 @@ async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://dispatch") as client:
-            api = Api(client, app.state.dispatch, clock)
+            api = Api(client, app.state.dispatch, clock, transport)
             for project, households in (("sunny", 1200), ("river", 800)):
                 details = {
                     "name": project.title(),
