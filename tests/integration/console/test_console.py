@@ -142,7 +142,7 @@ async def test_customer_service_takes_a_call_once_even_when_the_form_is_sent_twi
         assert order["location"] == {"building": "b1", "unit": "1-101", "detail": None}
         assert order["reporter"] == {"name": "张三", "phone": "13800000000", "resident_id": None}
         page = await browser.page("/calls")
-        label = str(order["id"])[:8]
+        label = order.get("number") or str(order["id"])[:8]
         assert notes(page.text) == [f"工单 {label} 已登记。"] * 2
         # My orders: the order and its steps, also as the live fragment the page re-reads.
         live = await browser.page("/calls/live")
@@ -180,6 +180,7 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         await cs.submit("/calls", "/calls", **CALL)
     order = (await orders_of(stack))[0]
     order_id = str(order["id"])
+    label = str(order.get("number") or order_id[:8])
 
     async with stack.browser() as dispatcher:
         await dispatcher.sign_in("dev-dispatcher")
@@ -199,7 +200,7 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         )
         assert assigned.status_code == 303 and assigned.headers["location"] == "/dispatch"
         after = await dispatcher.page("/dispatch")
-        assert notes(after.text) == [f"{order_id[:8]} 已派给 tech-wang。"]
+        assert notes(after.text) == [f"{label} 已派给 tech-wang。"]
         assert 'data-testid="waiting"' not in after.text
 
     async with stack.browser() as tech:
@@ -228,7 +229,7 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         )
         assert done.status_code == 303
         assert (await orders_of(stack))[0]["status"] == "completed"
-        assert notes((await tech.page("/tech")).text) == [f"{order_id[:8]} 已完工。"]
+        assert notes((await tech.page("/tech")).text) == [f"{label} 已完工。"]
 
     async with stack.browser() as cs:
         await cs.sign_in("dev-customer_service")
@@ -299,6 +300,7 @@ async def test_a_declined_offer_leaves_the_technicians_list_with_the_reason_reco
         await cs.sign_in("dev-customer_service")
         await cs.submit("/calls", "/calls", **{**CALL, "category": "electrical"})
     order_id = str((await orders_of(stack))[0]["id"])
+    label = str((await orders_of(stack))[0].get("number") or order_id[:8])
     async with stack.browser("en") as tech:
         await tech.sign_in("tech-wang")
         confirm = await tech.page(f"/tech/orders/{order_id}/decline-offer")
@@ -310,7 +312,7 @@ async def test_a_declined_offer_leaves_the_technicians_list_with_the_reason_reco
         )
         assert declined.status_code == 303
         page = await tech.page("/tech")
-        assert notes(page.text) == [f"Declined {order_id[:8]}."]
+        assert notes(page.text) == [f"Declined {label}."]
         assert f'data-order="{order_id}"' not in page.text
     history = await stack.api.client.get(
         f"/v1/work-orders/{order_id}/events", headers=auth(Role.HQ_QUALITY)
