@@ -74,13 +74,16 @@ class SqlPublicHolidays:
         self._cache: dict[str, tuple[PublicHolidays, float]] = {}
 
     async def for_tenant(self, tenant: str) -> PublicHolidays:
-        """The schedules `tenant`'s calendars follow: its own, the operator's, the package's."""
+        """The schedules `tenant`'s calendars follow: its own, the operator's, the package's
+        (`OPERATOR_SCOPE`: a tenant that loaded none of its own)."""
         cached = self._cache.get(tenant)
         if cached is not None and self._monotonic() - cached[1] < self._ttl:
             return cached[0]
         rows = await self.loaded(tenant)
+        # Asked for the operator's scope: what a tenant without schedules of its own follows.
+        own = [] if tenant == OPERATOR_SCOPE else [r for r in rows if r.scope == tenant]
         found = PublicHolidays(
-            tenant={r.schedule.year: r.schedule for r in rows if r.scope == tenant},
+            tenant={r.schedule.year: r.schedule for r in own},
             operator={r.schedule.year: r.schedule for r in rows if r.scope == OPERATOR_SCOPE},
             package=self.package,
         )
