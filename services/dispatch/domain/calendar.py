@@ -89,6 +89,7 @@ class BusinessCalendar(BaseModel):
     # Not part of the stored policy: the schedules are the tenant's and the operator's,
     # attached where a policy is read for a tenant (`with_public_holidays`).
     _public_holidays: PublicHolidays = PrivateAttr(default_factory=lambda: PACKAGE_ONLY)
+    _hash: int = PrivateAttr()
 
     @classmethod
     def always(cls, tz: str | None = None) -> Self:
@@ -165,6 +166,7 @@ class BusinessCalendar(BaseModel):
         """Parse the zone and windows once (fields are already validated here)."""
         self._zone = ZoneInfo(self.time_zone or DEFAULT_TIME_ZONE)
         self._offsets = window_offsets(self.windows)
+        self._hash = hash((_FIELDS(self.__dict__), self._public_holidays))
 
     @field_serializer("closures", "extra_working_days", when_used="json")
     def _sorted_days(self, days: frozenset[date]) -> list[date]:
@@ -174,7 +176,10 @@ class BusinessCalendar(BaseModel):
     def __hash__(self) -> int:
         # Pydantic's hash covers the fields only; the day cache must tell apart one calendar
         # followed with different schedules (equality already compares private attributes).
-        return hash((_FIELDS(self.__dict__), self._public_holidays))
+        # Worked out once: the day cache hashes the calendar for every day it looks up, and
+        # reading a private attribute the usual way costs microseconds.
+        stored: int = self.__pydantic_private__["_hash"]  # type: ignore[index]
+        return stored
 
     def in_zone(self, time_zone: str) -> BusinessCalendar:
         """This calendar read in `time_zone` (a project's zone for a calendar that names none)."""
@@ -192,6 +197,7 @@ class BusinessCalendar(BaseModel):
             return self
         copy = self.model_copy()
         copy._public_holidays = holidays
+        copy._hash = hash((_FIELDS(copy.__dict__), holidays))
         return copy
 
     def follows_public_holidays(self) -> bool:

@@ -4,7 +4,7 @@ The State Council announces each year's schedule late in the year before (国务
 某年部分节假日安排的通知), and the `holidays` package knows it only from its next release.
 Until then the package's figures for that year are an estimate: the statutory days off,
 without a single make-up working day. So a year is *announced* by the package when the
-package lists at least one make-up working day in it (every year's notice since 2000 has
+package lists at least one make-up working day in it (every year's notice since 2001 has
 moved some weekend days), and *known* when it is announced or a schedule for it was loaded.
 
 A schedule is loaded by a tenant for itself or by the operator for every tenant. For a
