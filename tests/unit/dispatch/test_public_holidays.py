@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.dispatch.domain.calendar import BusinessCalendar
+from services.dispatch.domain.calendar import BusinessCalendar, _cached_local_day
 from services.dispatch.domain.calendar_days import china_public_calendar
 from services.dispatch.domain.commands import GiveFeedback
 from services.dispatch.domain.public_holidays import (
@@ -173,6 +173,21 @@ def test_calendars_following_different_schedules_do_not_share_cached_days() -> N
     assert loaded == same and hash(loaded) == hash(same)
     assert estimate.is_open(datetime(2027, 1, 2, 2, 0, tzinfo=UTC)) is False
     assert loaded.is_open(datetime(2027, 1, 2, 2, 0, tzinfo=UTC)) is True
+
+
+def test_equal_schedules_loaded_again_share_the_calendars_cached_days() -> None:
+    # A tenant's schedules are read again every 30 s: equal values must not start a cold
+    # cache, or every deadline after a refresh would rebuild its days.
+    first = office(PublicHolidays(tenant={2027: schedule_2027()}))
+    first.add(NEW_YEARS_EVE_2PM, timedelta(hours=40))
+    before = _cached_local_day.cache_info()
+
+    again = office(PublicHolidays(tenant={2027: schedule_2027()}))
+    again.add(NEW_YEARS_EVE_2PM, timedelta(hours=40))
+
+    after = _cached_local_day.cache_info()
+    assert after.misses == before.misses
+    assert after.hits > before.hits
 
 
 def test_the_schedules_are_not_stored_with_the_policy() -> None:
