@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,9 +32,10 @@ from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import create_engine
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
+from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
-from shared.tasks import cancel_and_wait, drain_quietly
+from shared.tasks import drain_quietly
 
 log = get_logger(__name__)
 
@@ -60,7 +59,8 @@ class Notify:
     outbox: OutboxPublisher | None = None
     consumer: EventConsumer | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    runner: Runner = field(default_factory=Runner)
+    """The background loops (sender, bus consumer, outbox), restarted if they fail."""
     bus: BusState = field(default_factory=BusState)
     """Whether EVENTS holds notify's published events (shown on `/readyz`)."""
 
@@ -165,13 +165,9 @@ async def start(
     notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
     holder.append(notify)
     if background:
-        _spawn(notify, "notify-sender", _run_sender)
-        _spawn(notify, "notify-bus", _run_bus)
+        notify.runner.start("notify-sender", lambda: _run_sender(notify))
+        notify.runner.start("notify-bus", lambda: _run_bus(notify))
     return notify
-
-
-def _spawn(notify: Notify, name: str, loop: Callable[[Notify], Coroutine[Any, Any, None]]) -> None:
-    notify.tasks.append(asyncio.create_task(loop(notify), name=name))
 
 
 async def _run_sender(notify: Notify) -> None:
@@ -193,27 +189,31 @@ async def _run_sender(notify: Notify) -> None:
 
 async def _run_bus(notify: Notify) -> None:
     # notify starts and serves its API while NATS is down; the bus is joined when it answers.
-    settings = notify.settings
-    notify.nats = await connect_with_streams(
-        settings.nats_url,
-        settings.service_name,
-        settings.nats_stream_replicas,
-        settings.events_max_age_days,
-        # dispatch creates EVENTS; a stream made here would look complete and be empty.
-        waits_for=(EVENTS_STREAM,),
-    )
-    await notify.broker.attach(notify.nats)
-    js = notify.nats.jetstream()
-    notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
-    notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
-    notify.tasks.append(asyncio.create_task(notify.outbox.run(), name="notify-outbox"))
+    # Restarted by the runner after a failure: the connection (which reconnects by itself),
+    # the inbox broker's subscription, the outbox and the consumer are made once.
+    if notify.consumer is None:
+        settings = notify.settings
+        notify.nats = notify.nats or await connect_with_streams(
+            settings.nats_url,
+            settings.service_name,
+            settings.nats_stream_replicas,
+            settings.events_max_age_days,
+            # dispatch creates EVENTS; a stream made here would look complete and be empty.
+            waits_for=(EVENTS_STREAM,),
+        )
+        await notify.broker.attach(notify.nats)
+        js = notify.nats.jetstream()
+        notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
+        notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
+    if notify.outbox is not None and not notify.runner.running("notify-outbox"):
+        notify.runner.start("notify-outbox", notify.outbox.run)
     await notify.consumer.run(notify.stop_event)
 
 
 async def stop(notify: Notify) -> None:
     """Stop the loops, flush NATS and close the database and HTTP client."""
     notify.stop_event.set()
-    await cancel_and_wait(notify.tasks)
+    await notify.runner.stop()
     await notify.sender.close()
     await notify.http.aclose()
     await drain_quietly(notify.nats)

@@ -17,6 +17,7 @@ from services.reporting.adapters import tables
 from services.reporting.adapters.migrate import MIGRATIONS
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.domain.periods import Period
+from services.reporting.service_layer.projector import apply_events
 from services.reporting.service_layer.queries import KpiQuery, figure_groups, figures
 from shared.clock import SystemClock
 from shared.database import Database, create_engine
@@ -69,7 +70,7 @@ async def _week_projected_at(
     try:
         await _migrate(database, revision)
         events, _ = week()
-        await store.apply("live", [facts_of(raw) for raw in events], len(events))
+        await apply_events(store, "live", [facts_of(raw) for raw in events], len(events))
         yield database, store, events
     finally:
         database.close()
@@ -94,7 +95,7 @@ async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
         assert await figures(store, query, ["repair_timeliness", "time_to_arrive"]) == asked
         assert await figure_groups(store, query, "time_to_arrive", "technician") == grouped
         # The projector goes on writing into the new layout.
-        await store.apply("live", [facts_of(raw) for raw in events], len(events) + 1)
+        await apply_events(store, "live", [facts_of(raw) for raw in events], len(events) + 1)
         assert await _samples(database) == before
 
         await _migrate(database, "0002", down=True)

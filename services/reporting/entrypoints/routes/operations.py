@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from services.reporting.adapters.store import TenantScope
+from services.reporting.adapters.dead_letters import TenantScope
 from services.reporting.entrypoints.deps import ReportingDep
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
