@@ -79,18 +79,21 @@ class SqlPublicHolidays:
         cached = self._cache.get(tenant)
         if cached is not None and self._monotonic() - cached[1] < self._ttl:
             return cached[0]
-        rows = await self.loaded(tenant)
-        # Asked for the operator's scope: what a tenant without schedules of its own follows.
-        own = [] if tenant == OPERATOR_SCOPE else [r for r in rows if r.scope == tenant]
-        found = PublicHolidays(
-            tenant={r.schedule.year: r.schedule for r in own},
-            operator={r.schedule.year: r.schedule for r in rows if r.scope == OPERATOR_SCOPE},
-            package=self.package,
-        )
+        found = self.followed(tenant, await self.loaded(tenant))
         if cached is not None and cached[0] == found:
             found = cached[0]  # the same value: keep the one whose years are worked out
         self._cache[tenant] = (found, self._monotonic())
         return found
+
+    def followed(self, tenant: str, rows: list[LoadedSchedule]) -> PublicHolidays:
+        """The schedules `tenant` follows given the `loaded` rows of it and of the operator
+        (`OPERATOR_SCOPE`: a tenant that loaded none of its own)."""
+        own = [] if tenant == OPERATOR_SCOPE else [r for r in rows if r.scope == tenant]
+        return PublicHolidays(
+            tenant={r.schedule.year: r.schedule for r in own},
+            operator={r.schedule.year: r.schedule for r in rows if r.scope == OPERATOR_SCOPE},
+            package=self.package,
+        )
 
     async def loaded(self, tenant: str, year: int | None = None) -> list[LoadedSchedule]:
         """The schedules loaded for `tenant` and for every tenant (of `year`), by year."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.dispatch.adapters.public_holidays import OPERATOR_SCOPE
+from services.dispatch.adapters.public_holidays import OPERATOR_SCOPE, SqlPublicHolidays
 from services.dispatch.domain.calendar_days import china_public_calendar
 from services.dispatch.domain.public_holidays import PackageYear, PublicHolidaySchedule
 from services.dispatch.domain.sla_policy import default_policy
@@ -103,6 +103,25 @@ async def test_the_tenants_schedule_wins_and_withdrawing_it_falls_back_to_the_op
     again = await api.client.delete("/v1/public-holidays/2027", headers=auth(HQ))
     assert again.status_code == 404
     assert again.json()["code"] == "public_holidays_not_loaded"
+
+
+async def test_a_schedule_loaded_by_another_process_is_followed_within_30_seconds(
+    api: Api,
+) -> None:
+    ticks = [0.0]
+    engine = api.dispatch.engine
+    mine = SqlPublicHolidays(
+        engine, clock=api.clock.now, monotonic=lambda: ticks[0], package=package_without_2027
+    )
+    cli = SqlPublicHolidays(engine, clock=api.clock.now)  # `wo sla holidays load`
+    assert not (await mine.for_tenant("acme")).known(2027)
+
+    await cli.load(OPERATOR_SCOPE, PublicHolidaySchedule(2027, frozenset({date(2027, 1, 1)})), "op")
+
+    ticks[0] = 29.9
+    assert not (await mine.for_tenant("acme")).known(2027)
+    ticks[0] = 30.0
+    assert (await mine.for_tenant("acme")).year(2027).origin == "operator"
 
 
 async def test_the_list_shows_loaded_years_and_this_year_and_next(api: Api) -> None:

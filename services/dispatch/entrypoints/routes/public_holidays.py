@@ -111,8 +111,11 @@ def _scope_of(year: HolidayYear, principal: Principal) -> str | None:
 async def _effective(
     schedules: SqlPublicHolidays, principal: Principal, years: list[int]
 ) -> list[HolidayYearView]:
-    holidays = await schedules.for_tenant(principal.tenant)
-    loaded = {(r.scope, r.schedule.year): r for r in await schedules.loaded(principal.tenant)}
+    # Read afresh (not the engine's cache): the answer shows what is stored now, which
+    # every dispatch process follows within 30 seconds.
+    rows = await schedules.loaded(principal.tenant)
+    holidays = schedules.followed(principal.tenant, rows)
+    loaded = {(r.scope, r.schedule.year): r for r in rows}
     views = []
     for number in years:
         year = holidays.year(number)
