@@ -45,9 +45,16 @@ from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
 from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
+from shared.events.sla import SlaCalendarUnconfirmed
 
 EVENTS_APPENDED = Counter(
     "dispatch_events_appended_total", "Events appended to the store", ["type"]
+)
+UNCONFIRMED_CALENDARS = Counter(
+    "dispatch_sla_clock_unconfirmed_calendar_total",
+    "SLA clocks whose due time runs into a year with no known public-holiday schedule "
+    "(workorder.sla_calendar_unconfirmed events recorded), by that year",
+    ["year"],
 )
 CONFLICTS = Counter(
     "dispatch_append_conflicts_total", "Appends refused for a stale expected version"
@@ -135,6 +142,9 @@ class GroupCommitter:
                 wrote = wrote or bool(outcome.events)
                 for event in outcome.events:
                     EVENTS_APPENDED.labels(event.type_name).inc()
+                    if event.type_name == SlaCalendarUnconfirmed.type_name:
+                        for year in event.data["years"]:
+                            UNCONFIRMED_CALENDARS.labels(str(year)).inc()
                 pending.future.set_result(outcome)
         if wrote:
             for listener in self.listeners:

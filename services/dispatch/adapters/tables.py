@@ -197,6 +197,18 @@ sla_policies = Table(
     Column("projects", JSON, nullable=True),
 )
 
+# Public-holiday schedules (调休) loaded for a year: by a tenant for itself, or by the
+# operator for every tenant (scope "*"). Configuration, latest value wins.
+public_holidays = Table(
+    "public_holidays",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("schedule", JSON, nullable=False),
+    Column("loaded_by", String(128), nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+)
+
 # The staff directory, rosters and dispatch rules are configuration (latest value wins),
 # not event-sourced: see domain/staff.py, roster.py and assignment.py.
 staff = Table(

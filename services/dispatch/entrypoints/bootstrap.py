@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
@@ -39,6 +40,8 @@ class Dispatch:
     verifier: TokenVerifier
     staff: SqlStaffDirectory
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
+    public_holidays: SqlPublicHolidays | None = None
+    """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
     nats: Client | None = None
     relay: OutboxRelay | None = None
     scheduler: SlaScheduler | None = None
@@ -61,6 +64,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         await upgrade(engine)
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
     verifier = settings.token_verifier()
+    holidays = SqlPublicHolidays(engine, clock=clock.now)
     dispatch = Dispatch(
         settings,
         clock,
@@ -69,7 +73,8 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
-        sla_policies=SqlSlaPolicies(engine, clock=clock.now),
+        sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
+        public_holidays=holidays,
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
