@@ -10,11 +10,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
+from shared.settings import ServiceSettings
 from shared.stream_check import BusState
 
 
 class Checked(Protocol):
-    """What readiness looks at: the service's database engine and its NATS connection."""
+    """What readiness looks at: the service's database engine, its NATS connection, which
+    process it is and the state of the stream it publishes to."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -24,6 +26,16 @@ class Checked(Protocol):
     @property
     def nats_connected(self) -> bool:
         """Whether the bus is reachable right now."""
+        ...
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """The service's settings (`instance_id` names this process)."""
+        ...
+
+    @property
+    def bus(self) -> BusState:
+        """Whether the stream holds what this service published."""
         ...
 
 
@@ -77,13 +89,8 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
 
     async def readyz(request: Request) -> Response:
         service: Checked = getattr(request.app.state, state_name)
-        instance = getattr(getattr(service, "settings", None), "instance_id", None)
-        bus = getattr(service, "bus", None)
         return await readiness(
-            service.engine,
-            service.nats_connected,
-            instance,
-            bus if isinstance(bus, BusState) else None,
+            service.engine, service.nats_connected, service.settings.instance_id, service.bus
         )
 
     readyz.__doc__ = readiness_note
