@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
+from shared.http.responses import json_response
 from shared.settings import ServiceSettings
 from shared.stream_check import BusState
 
@@ -39,12 +39,6 @@ class Checked(Protocol):
         ...
 
 
-def _json(body: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
-    )
-
-
 async def readiness(
     engine: AsyncEngine,
     nats_connected: bool,
@@ -62,7 +56,7 @@ async def readiness(
     except Exception:
         retry = {"Retry-After": str(DOWN_RETRY_AFTER_SECONDS)}
         down = {"status": "unavailable", "database": "unavailable"}
-        return _json(down, status_code=503, headers=retry)
+        return json_response(down, status_code=503, headers=retry)
     nats = "connected" if nats_connected else "disconnected"
     body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
     if instance:
@@ -71,7 +65,7 @@ async def readiness(
     if bus is not None:
         # A publisher says whether EVENTS holds what it published (shared.stream_check).
         body["bus"] = bus.as_dict()
-    return _json(body)
+    return json_response(body)
 
 
 def health_router(state_name: str, readiness_note: str) -> APIRouter:

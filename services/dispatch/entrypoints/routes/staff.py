@@ -14,13 +14,13 @@ from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from services.dispatch.domain.team import Team, TeamRecord
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.service_layer import staff as staffing
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import json_response
 from shared.inputs import Key, Line
 
 router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
