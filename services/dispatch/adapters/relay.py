@@ -41,7 +41,6 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import is_sqlite
 from services.dispatch.adapters.jetstream import (
     OutgoingMessage,
     StreamMissing,
@@ -56,6 +55,7 @@ from services.dispatch.adapters.republish import (
     republish_lock,
 )
 from shared.clock import Clock
+from shared.database import is_sqlite
 from shared.logging import get_logger
 from shared.stream_check import BusState, StreamRecord
 from shared.subjects import EVENTS_STREAM

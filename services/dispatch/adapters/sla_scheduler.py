@@ -29,7 +29,6 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import is_sqlite
 from services.dispatch.adapters.sla_timer_table import next_fire_time
 from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
 from services.dispatch.service_layer.offer_expiry import expire_offer
@@ -41,6 +40,7 @@ from services.dispatch.service_layer.sla import (
     timer_from_data,
 )
 from shared.clock import Clock
+from shared.database import is_sqlite
 from shared.logging import get_logger
 
 log = get_logger(__name__)

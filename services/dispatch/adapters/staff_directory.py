@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import (
     DispatchFacts,
@@ -34,6 +33,7 @@ from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from services.dispatch.domain.team import Team, TeamRecord, team_uses, unknown_team
 from services.dispatch.domain.workorder import WorkOrderState
+from shared.database import Database
 from shared.errors import Conflict, NotFound
 
 DEFAULT_CATEGORY = "*"

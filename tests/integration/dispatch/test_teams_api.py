@@ -11,9 +11,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import alembic_config
 from shared.auth import Role
+from shared.database import create_engine
 from tests.integration.dispatch.api_support import Api, auth
 from tests.integration.dispatch.assignment_support import MANAGER, form_team, hire
 
