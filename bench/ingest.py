@@ -50,13 +50,13 @@ from bench.support import (
     register_project,
 )
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.auth import Role
 from shared.clock import SystemClock
+from shared.database import create_engine
 from shared.events.recorded import EventMetadata
 from shared.logging import configure_logging
 from shared.nats import connect, ensure_streams

@@ -41,8 +41,8 @@ from sqlalchemy.sql.expression import Executable
 
 from services.dispatch.adapters import load_guard, order_numbers, rows
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
+from shared.database import Database
 from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
 from shared.events.sla import SlaCalendarUnconfirmed

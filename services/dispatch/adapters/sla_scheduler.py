@@ -29,7 +29,6 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
 from services.dispatch.adapters.sla_timer_table import next_fire_time
 from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
 from services.dispatch.service_layer.offer_expiry import expire_offer
@@ -41,6 +40,7 @@ from services.dispatch.service_layer.sla import (
     timer_from_data,
 )
 from shared.clock import Clock
+from shared.database import is_sqlite
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -179,20 +179,17 @@ class SlaScheduler:
             .order_by(c.fires_at)
             .limit(self._batch_size)
         )
-        async with self._engine.connect() as conn:
-            if is_sqlite(self._engine):
-                conn = await conn.execution_options(**{IMMEDIATE: True})
-            else:
-                query = query.with_for_update(skip_locked=True)
-            async with conn.begin():
-                rows = (await conn.execute(query)).all()
-                if rows:
-                    # One statement run per row (primary-key look-ups): a row-value IN
-                    # list is not served by the key index on SQLite and scans the table.
-                    await conn.execute(
-                        update(t.sla_timers)
-                        .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
-                        .values(claimed_until=now + self._claim),
-                        [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
-                    )
+        if not is_sqlite(self._engine):
+            query = query.with_for_update(skip_locked=True)
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            if rows:
+                # One statement run per row (primary-key look-ups): a row-value IN
+                # list is not served by the key index on SQLite and scans the table.
+                await conn.execute(
+                    update(t.sla_timers)
+                    .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
+                    .values(claimed_until=now + self._claim),
+                    [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
+                )
         return [(work_order_id, timer) for work_order_id, _, timer in rows]

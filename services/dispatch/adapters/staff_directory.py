@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import (
     DispatchFacts,
@@ -32,9 +31,10 @@ from services.dispatch.domain.assignment import (
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord, team_uses
+from services.dispatch.domain.team import Team, TeamRecord, team_uses, unknown_team
 from services.dispatch.domain.workorder import WorkOrderState
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.database import Database
+from shared.errors import Conflict, NotFound
 
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
@@ -284,13 +284,9 @@ def _require_teams(conn: Connection, tenant: str, team_ids: set[str]) -> None:
         .order_by(c.team_id)
         .with_for_update()
     )
-    missing = sorted(team_ids - set(conn.scalars(query).all()))
+    missing = team_ids - set(conn.scalars(query).all())
     if missing:
-        raise InvalidInput(
-            f"no team {', '.join(repr(m) for m in missing)}: create it with PUT /v1/teams/{{id}} "
-            "first",
-            code="unknown_team",
-        )
+        raise unknown_team(missing)
 
 
 def _put_roster(conn: Connection, row: dict[str, Any], team_ids: set[str]) -> None:

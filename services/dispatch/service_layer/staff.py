@@ -22,7 +22,7 @@ from services.dispatch.domain.assignment import (
 )
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord
+from services.dispatch.domain.team import Team, TeamRecord, unknown_team
 from services.dispatch.service_layer.assignment import order_facts
 from services.dispatch.service_layer.work_orders import LoadedWorkOrder
 from shared.auth import Principal, Role
@@ -66,6 +66,10 @@ class StaffAdmin(Protocol):
 
     async def roster(self, tenant: str, project: str) -> Roster:
         """A project's roster."""
+        ...
+
+    async def put_roster(self, tenant: str, project: str, roster: Roster) -> None:
+        """Replace a project's roster."""
         ...
 
     async def put_team(self, tenant: str, team_id: str, record: TeamRecord) -> Team:
@@ -136,6 +140,9 @@ async def put_staff(
     """
     require_keeper(principal, "change the staff directory", record.projects)
     current = await directory.get_staff(principal.tenant, staff_id)
+    await _require_visible_teams(
+        directory, principal, {record.team}, {current.record.team} if current else set()
+    )
     hidden = hidden_projects(principal, current.record.projects) if current else frozenset()
     stored = record.model_copy(update={"projects": record.projects | hidden})
     member = await directory.put_staff(principal.tenant, staff_id, stored)
@@ -163,6 +170,36 @@ async def put_team(
     )
     await directory.put_team(principal.tenant, team_id, stored)
     return Team(id=team_id, record=record)
+
+
+async def put_roster(
+    directory: StaffAdmin, principal: Principal, project: str, roster: Roster
+) -> None:
+    """Replace a project's roster; its shifts name teams the caller can see."""
+    current = await directory.roster(principal.tenant, project)
+    await _require_visible_teams(
+        directory,
+        principal,
+        {shift.team for shift in roster.shifts},
+        {shift.team for shift in current.shifts},
+    )
+    await directory.put_roster(principal.tenant, project, roster)
+
+
+async def _require_visible_teams(
+    directory: StaffAdmin, principal: Principal, team_ids: set[str], named: set[str]
+) -> None:
+    """Refuse teams of projects the caller cannot see as if they did not exist, so that a
+    refusal tells nothing of other projects. The teams the written record already names
+    (`named`) are the caller's to keep: they read them with it. (The directory's write
+    checks again, under its lock, that the teams still exist.)"""
+    refused = set()
+    for team_id in team_ids - named:
+        team = await directory.get_team(principal.tenant, team_id)
+        if team is None or not sees_any(principal, team.record.projects):
+            refused.add(team_id)
+    if refused:
+        raise unknown_team(refused)
 
 
 async def _unseen_people(

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.sla_timer_table import (
@@ -20,6 +19,7 @@ from services.dispatch.adapters.sla_timer_table import (
 )
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
+from shared.database import create_engine
 from tests.integration.dispatch.api_support import NOW, Api, auth
 
 

@@ -12,12 +12,13 @@ from services.dispatch.domain.numbering import NUMBER_PATTERN
 from services.dispatch.domain.permissions import list_scope
 from services.dispatch.domain.workorder import Actor, Status
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import etag, json_response, outcome_response
+from services.dispatch.entrypoints.routes.responses import etag, outcome_response
 from services.dispatch.service_layer.work_orders import execute, load_work_order, report_work_order
 from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import json_response
 from shared.inputs import Instant, Key, Line
 from shared.logging import bind_context
 
