@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +17,19 @@ import nats
 import pytest
 from nats.js.api import DeliverPolicy
 
-from tests.e2e.wo_up_support import STOP_TIMEOUT, WoUp, alive, ports_held, running_wo_up
+from tests.e2e.wo_up_support import (
+    STACK_TIMEOUT,
+    STOP_TIMEOUT,
+    WoUp,
+    alive,
+)
 from tests.integration.dispatch.api_support import report_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-STACK_TIMEOUT = 150.0
 EVENT_TIMEOUT = 10.0
 
 WORK_ORDER = report_body(project="sunny-garden")
-
-
-@pytest.fixture
-def wo_up(tmp_path: Path) -> Iterator[WoUp]:
-    """`wo up --var-dir <tmp>` as a user runs it, with 127.0.0.1:8000 held by someone else,
-    so dispatch must fall back to a free port."""
-    with ports_held([8000]), running_wo_up(tmp_path) as running:
-        yield running
 
 
 async def reported_event(nats_url: str, work_order_id: str, within: float) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+STACK_TIMEOUT = 150.0
+"""Seconds `wo up` may take to write stack.json (a loaded CI machine is slow)."""
 STOP_TIMEOUT = 20.0
 
 
