@@ -33,7 +33,7 @@ class Choice:
 def docker_answers() -> bool:
     """Whether a Docker engine answers (no engine, or no docker SDK: False)."""
     try:
-        import docker
+        import docker  # type: ignore[import-untyped]  # no stubs; one call
     except ImportError:
         return False
     try:
