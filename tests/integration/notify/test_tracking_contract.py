@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 import pytest
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 
+from services.notify.adapters import tables as t
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.service_layer.ports import NewDeadLetter, NotifyBatch
@@ -45,3 +48,19 @@ class TestSqlTrackingRecorder(TrackingRecorderContract[NotifyBatch, NewDeadLette
         return NewDeadLetter(
             key=key, kind="event", error="invalid event data", attempts=1, at=T0, tenant=_TENANT
         )
+
+
+async def test_the_migration_creates_the_position_table_the_recorder_writes(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+
+    def columns(conn: Connection) -> set[str]:
+        return {c["name"] for c in inspect(conn).get_columns(t.tracking.name)}
+
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(columns) == {c.name for c in t.tracking.columns}
+    finally:
+        await engine.dispose()
