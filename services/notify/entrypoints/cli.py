@@ -120,7 +120,9 @@ def retry(
 async def _retry(settings: NotifySettings, dead_letter_id: int) -> str:
     notify = await bootstrap.start(settings, background=False)
     try:
-        return await retry_dead_letter(notify.store, notify.handler, notify.clock, dead_letter_id)
+        return await retry_dead_letter(
+            notify.dead_letters, notify.handler, notify.clock, dead_letter_id
+        )
     finally:
         await bootstrap.stop(notify)
 
