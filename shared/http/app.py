@@ -7,11 +7,18 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute
 
 from shared.auth import TokenVerifier
 from shared.http import metrics
 from shared.http.middleware import BodySizeLimit, RequestContext, SecurityHeaders
-from shared.http.problems import PROBLEM_RESPONSES, install_problem_handlers
+from shared.http.problems import (
+    PROBLEM_RESPONSES,
+    PROBLEM_SCHEMA_REF,
+    Problem,
+    install_problem_handlers,
+)
 from shared.settings import ServiceSettings
 
 
@@ -59,6 +66,7 @@ def service_app(
         openapi_tags=[*tags, *([] if _names_operations(tags) else [OPERATIONS_TAG])],
     )
     install_problem_handlers(app)
+    app.openapi = _with_problem_schema(app, routers)  # type: ignore[method-assign]
     for router in routers:
         # Every operation documents the problem details it may answer with.
         app.include_router(router, responses=PROBLEM_RESPONSES)
@@ -71,3 +79,40 @@ def service_app(
 
 def _names_operations(tags: Sequence[dict[str, Any]]) -> bool:
     return any(tag.get("name") == OPERATIONS_TAG["name"] for tag in tags)
+
+
+def _with_problem_schema(
+    app: FastAPI, routers: Sequence[APIRouter]
+) -> Callable[[], dict[str, Any]]:
+    """`app.openapi` with the `Problem` schema every error response refers to, and the
+    response examples as declared."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas[PROBLEM_SCHEMA_REF.rsplit("/", 1)[1]] = Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            _restore_examples(routers, document)
+        return app.openapi_schema or generate()
+
+    return openapi
+
+
+def _restore_examples(routers: Sequence[APIRouter], document: dict[str, Any]) -> None:
+    # FastAPI encodes the document with `exclude_none`, which strips the nulls out of
+    # response examples; an example must show every field its schema requires.
+    for route in (route for router in routers for route in router.routes):
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for status, declared in route.responses.items():
+            for media_type, content in declared.get("content", {}).items():
+                if "example" not in content:
+                    continue
+                for method in route.methods or ():
+                    shown = document["paths"][route.path_format][method.lower()]
+                    shown["responses"][str(status)]["content"][media_type]["example"] = (
+                        jsonable_encoder(content["example"])
+                    )

@@ -149,8 +149,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+"""Where every document holds the `Problem` schema (`shared.http.app` puts it there)."""
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    # The schema sits under the media type errors are really sent as; FastAPI's `model`
+    # would file it under application/json, which no error is answered with.
+    status: {
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        "description": text,
+    }
     for status, text in {
         400: "Malformed request",
         401: "Missing or invalid bearer token",

@@ -21,6 +21,7 @@ from services.reporting.domain.kpis import DIMENSIONS, KPIS, KpiValue
 from services.reporting.domain.notifications import OUTCOMES, NotificationFigures, OutcomeCounts
 from services.reporting.domain.periods import Granularity, Period
 from services.reporting.entrypoints.deps import QueryDep, ReportingDep
+from services.reporting.entrypoints.schemas import KpiAtRisk, KpiBoard, KpiOrders, KpiSeries
 from services.reporting.service_layer.queries import (
     KpiQuery,
     at_risk,
@@ -35,6 +36,7 @@ from services.reporting.service_layer.queries import (
 from shared.errors import Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES, event_stream
+from shared.http.responses import CONTENT_DISPOSITION, answers
 from shared.inputs import Key
 
 _SSE_POLL_SECONDS = 0.5
@@ -82,7 +84,11 @@ def _figure(value: KpiValue) -> dict[str, Any]:
     return {**_definition(value.kpi), **value_json(value)}
 
 
-@router.get("", summary="Every KPI over a scope and period")
+@router.get(
+    "",
+    summary="Every KPI over a scope and period",
+    responses=answers(KpiBoard, "Every KPI's figure, the notifications' outcomes, groups."),
+)
 async def list_kpis(
     reporting: ReportingDep,
     query: QueryDep,
@@ -118,7 +124,11 @@ async def list_kpis(
     return _json(body)
 
 
-@router.get("/at-risk", summary="Open orders whose clocks were warned or breached")
+@router.get(
+    "/at-risk",
+    summary="Open orders whose clocks were warned or breached",
+    responses=answers(KpiAtRisk, "Open orders at risk, soonest due first."),
+)
 async def list_at_risk(
     reporting: ReportingDep,
     query: QueryDep,
@@ -149,7 +159,7 @@ async def list_at_risk(
     "/stream",
     summary="Server-sent events: every change of a visible project's KPI",
     response_class=StreamingResponse,
-    responses=event_stream("`event: kpi` messages, each a KPI figure as JSON."),
+    responses=event_stream("`event: kpi` messages, each a KPI figure (`Figure`) as JSON."),
 )
 async def stream(
     request: Request,
@@ -235,6 +245,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 "text/csv": {"schema": {"type": "string"}},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
+            "headers": {"Content-Disposition": CONTENT_DISPOSITION},
         }
     },
 )
@@ -278,7 +289,11 @@ async def export(
     )
 
 
-@router.get("/{kpi}/series", summary="A KPI per hour, day, week or month")
+@router.get(
+    "/{kpi}/series",
+    summary="A KPI per hour, day, week or month",
+    responses=answers(KpiSeries, "The KPI and its figure per bucket."),
+)
 async def kpi_series(
     kpi: Key,
     reporting: ReportingDep,
@@ -298,7 +313,11 @@ async def kpi_series(
     )
 
 
-@router.get("/{kpi}/orders", summary="The orders behind a figure")
+@router.get(
+    "/{kpi}/orders",
+    summary="The orders behind a figure",
+    responses=answers(KpiOrders, "The KPI, how many samples, and the first `limit` of them."),
+)
 async def kpi_orders(
     kpi: Key,
     reporting: ReportingDep,
