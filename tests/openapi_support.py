@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,10 @@ from fastapi import FastAPI
 from jsonschema_rs import Draft202012Validator
 
 JSON_TYPES = ("application/json", "application/problem+json")
+DECLARED_HEADERS = frozenset(
+    {"etag", "location", "idempotent-replayed", "retry-after", "www-authenticate"}
+)
+"""Headers of meaning to a client: an answer that sets one declares it."""
 
 
 @dataclass(frozen=True)
@@ -66,18 +70,30 @@ class DocumentKeeper:
             (o for o in self.operations if o.method == method and o.pattern.match(path)), None
         )
 
-    def check(self, method: str, path: str, status: int, media_type: str, body: bytes) -> None:
-        """Raise AssertionError if the answer is not one the document declares."""
+    def check(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        media_type: str,
+        body: bytes,
+        headers: Iterable[str] = (),
+    ) -> None:
+        """Raise AssertionError if the answer is not one the document declares.
+
+        `headers` are the names of the headers the answer carried."""
         operation = self.operation(method, path)
         if operation is None:
-            return  # Not an API operation (the dashboard, /metrics, an unknown path).
+            return  # Not an API operation (the dashboard, an unknown path).
         where = f"{method} {operation.template} → {status}"
         declared = operation.responses.get(str(status))
         if declared is None:
-            # Errors outside an operation's own list (405, a framework 404) are the
-            # fuzzer's to judge; a success must be declared.
-            assert status >= 300, f"{where}: status not declared"
+            # 405 is the path's answer to a method it does not have, not an operation's.
+            assert status == 405, f"{where}: status not declared"
             return
+        named = {name.lower() for name in declared.get("headers", {})}
+        undeclared = {h.lower() for h in headers} & DECLARED_HEADERS - named
+        assert not undeclared, f"{where}: headers not declared: {sorted(undeclared)}"
         content = declared.get("content", {})
         if status == 204 or not body:
             return
@@ -111,6 +127,7 @@ class DocumentKeeper:
             response.status_code,
             media_type,
             body,
+            response.headers.keys(),
         )
 
 

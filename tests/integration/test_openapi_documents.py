@@ -34,11 +34,12 @@ APPS: dict[str, Callable[[], FastAPI]] = {
 NON_JSON = frozenset(
     {
         "text/event-stream",
+        "text/plain",
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
 )
-"""The media types of answers that are not JSON: server-sent events and exports."""
+"""The media types of answers that are not JSON: server-sent events, exports, metrics."""
 
 
 @pytest.fixture(params=sorted(APPS), scope="module")
@@ -114,6 +115,9 @@ def test_every_example_matches_its_schema(document: dict[str, Any]) -> None:
         assert not errors, f"{name} {status}: {errors}"
 
 
+PROBLEM = b'{"title": "Unauthorized", "status": 401, "code": "missing_token", "detail": "-"}'
+
+
 def test_the_keeper_refuses_a_body_the_document_does_not_describe() -> None:
     keeper = DocumentKeeper(APPS["dispatch"]().openapi())
 
@@ -123,5 +127,10 @@ def test_the_keeper_refuses_a_body_the_document_does_not_describe() -> None:
         )
     with pytest.raises(AssertionError, match="not declared"):
         keeper.check("GET", "/v1/projects", 201, "application/json", b"{}")
+    with pytest.raises(AssertionError, match="headers not declared"):
+        keeper.check("GET", "/v1/projects", 200, "application/json", b'{"items": []}', ["ETag"])
     keeper.check("GET", "/v1/projects", 200, "application/json", b'{"items": []}')
-    assert keeper.checked == {("GET", "/v1/projects", 200)}
+    keeper.check(
+        "GET", "/v1/projects", 401, "application/problem+json", PROBLEM, ["www-authenticate"]
+    )
+    assert keeper.checked == {("GET", "/v1/projects", 200), ("GET", "/v1/projects", 401)}
