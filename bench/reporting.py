@@ -44,11 +44,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from bench.support import machine, percentile
 from services.reporting.adapters.kpi_stream import KpiPublisher
 from services.reporting.adapters.migrate import upgrade
-from services.reporting.adapters.projector import Projector
 from services.reporting.adapters.rebuild import rebuild
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.domain.kpis import KPIS
 from services.reporting.domain.periods import Period
+from services.reporting.service_layer.projector import Projector
 from services.reporting.service_layer.queries import KpiQuery, figure_groups, figures
 from services.reporting.settings import ReportingSettings
 from shared import heap

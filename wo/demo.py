@@ -4,13 +4,18 @@ Registration goes through dispatch's public HTTP API, exactly as an integrator
 would do it, so the demo also exercises the project registry. Each new project gets
 its customer-service desk: the demo customer-service login (`dev-customer_service`,
 李客服) in the staff directory and as the roster's designated receiver, so a report a
-resident makes in the app has an employee who owns it (首按责任制).
+resident makes in the app has an employee who owns it (首按责任制). It also gets a
+maintenance team of two technicians on duty (王师傅 `tech-wang`, plumbing and electrical;
+赵师傅 `tech-zhao`, plumbing and elevators) and one dispatch rule: electrical work is
+offered automatically (自动派单), everything else waits for a dispatcher, so the console
+shows both ways from the first call.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,17 @@ DEMO_RECEIVER = "dev-customer_service"
 """The demo customer-service login: it receives the residents' app reports."""
 
 DEMO_DESK_TEAM = "service-desk"
+
+DEMO_MAINTENANCE_TEAM = "maintenance"
+
+DEMO_TECHNICIANS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "tech-wang": ("王师傅", ("plumbing", "electrical")),
+    "tech-zhao": ("赵师傅", ("plumbing", "elevator")),
+}
+"""The demo technicians: id -> (name, trades)."""
+
+DEMO_AUTO_CATEGORY = "electrical"
+"""The category the demo offers automatically; the others wait for a dispatcher."""
 
 DEMO_OPERATOR = "ops-desk"
 """The demo tenant's operator contact: told of every message that reached nobody."""
@@ -42,6 +58,10 @@ def demo_notify_config() -> dict[str, Any]:
                 "contacts": {
                     DEMO_RECEIVER: {"name": "李客服", "channels": ["inbox"]},
                     DEMO_OPERATOR: {"name": "运营值班", "channels": ["inbox"]},
+                    **{
+                        tech: {"name": name, "channels": ["inbox"]}
+                        for tech, (name, _) in DEMO_TECHNICIANS.items()
+                    },
                 },
                 "operator": DEMO_OPERATOR,
             }
@@ -74,6 +94,8 @@ class DemoProject:
 
     slug: str
     name: str
+    code: str
+    """What the project's work-order numbers start with (SG-20261201-0001)."""
     households: int
     buildings: tuple[Building, ...]
     time_zone: str = "Asia/Shanghai"
@@ -84,6 +106,7 @@ class DemoProject:
             "project": self.slug,
             "details": {
                 "name": self.name,
+                "code": self.code,
                 "time_zone": self.time_zone,
                 "households": self.households,
                 "buildings": [
@@ -97,12 +120,14 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
     DemoProject(
         slug="sunny-garden",
         name="阳光花园",
+        code="SG",
         households=1200,
         buildings=(Building("b1", "1号楼", 600), Building("b2", "2号楼", 600)),
     ),
     DemoProject(
         slug="river-view",
         name="江景苑",
+        code="RV",
         households=800,
         buildings=(Building("b1", "1号楼", 400), Building("b2", "2号楼", 400)),
     ),
@@ -163,12 +188,41 @@ def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) 
 
 
 def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, project: str) -> None:
-    """Give a new demo project its customer-service desk and designated receiver.
+    """Give a new demo project its customer-service desk and designated receiver, its
+    technicians (on duty, each setting their own availability) and its dispatch rule.
 
     Only at creation: a roster written later by hand is kept on the next `wo up`.
     """
     headers = {"Authorization": f"Bearer {token}"}
     projects = [p.slug for p in DEMO_PROJECTS]
+    technicians = [
+        (
+            f"/v1/staff/{tech}",
+            {
+                "name": name,
+                "role": "technician",
+                "team": DEMO_MAINTENANCE_TEAM,
+                "trades": list(trades),
+                "projects": projects,
+            },
+            headers,
+        )
+        for tech, (name, trades) in DEMO_TECHNICIANS.items()
+    ]
+    on_duty = [
+        (
+            f"/v1/staff/{tech}/availability",
+            {"availability": "on_duty"},
+            {"Authorization": f"Bearer {_own_token(tech)}"},
+        )
+        for tech in DEMO_TECHNICIANS
+    ]
+    maintenance = {
+        "name": "维修班",
+        "projects": projects,
+        "trades": sorted({t for _, trades in DEMO_TECHNICIANS.values() for t in trades}),
+    }
+    rule = {"mode": "auto", "trade": DEMO_AUTO_CATEGORY, "offer_seconds": 600}
     writes = [
         (f"/v1/teams/{DEMO_DESK_TEAM}", {"name": "客服中心", "projects": projects}),
         (
@@ -181,10 +235,14 @@ def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, proje
             },
         ),
         (f"/v1/projects/{project}/roster", {"receiver": DEMO_RECEIVER}),
+        (f"/v1/teams/{DEMO_MAINTENANCE_TEAM}", maintenance),
     ]
-    for path, body in writes:
+    rules = [(f"/v1/projects/{project}/dispatch-rules/{DEMO_AUTO_CATEGORY}", rule, headers)]
+    # In order: a team before its members, the members before their availability.
+    steps = [*((path, body, headers) for path, body in writes), *technicians, *on_duty, *rules]
+    for path, body, sent in steps:
         try:
-            response = client.put(f"{dispatch_url}{path}", json=body, headers=headers)
+            response = client.put(f"{dispatch_url}{path}", json=body, headers=sent)
         except httpx.HTTPError as exc:
             raise DemoRegistrationError(f"setting up {path} failed: {exc}") from None
         if response.status_code != 200:
@@ -192,6 +250,17 @@ def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, proje
                 f"setting up {path}: dispatch answered {response.status_code}: "
                 f"{response.text[:500]}"
             )
+
+
+def _own_token(staff_id: str) -> str:
+    """A technician's own token: only they (or a dispatcher) set their availability."""
+    return mint_dev_token(
+        role=Role.TECHNICIAN,
+        tenant=DEMO_TENANT,
+        projects=[p.slug for p in DEMO_PROJECTS],
+        subject=staff_id,
+        ttl=timedelta(minutes=5),
+    )
 
 
 def _problem_code(response: httpx.Response) -> str | None:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 NATS_PORT = 4222
-SERVICE_PORTS = {"dispatch": 8000, "notify": 8001, "reporting": 8002}
+SERVICE_PORTS = {"dispatch": 8000, "notify": 8001, "reporting": 8002, "console": 8003}
 """Preferred HTTP port of each known service; a taken port (or an unknown service) gets a free one."""
-SERVICE_ORDER = ("dispatch", "notify", "reporting")
+SERVICE_ORDER = ("dispatch", "notify", "reporting", "console")
+"""The order services start in: the console last, for it is given the others' URLs."""
+FRONT = "console"
+"""The service a person opens first: `wo up` shows its URL before everything else."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ def project_root() -> Path:
 def discover_services(root: Path) -> list[str]:
     """Names of the services that exist: packages `services/<name>` with a `__main__.py`.
 
-    Known services come first in their usual order (dispatch, notify, reporting), then
-    any others alphabetically, so adding a service needs no change here.
+    Known services come first in their usual order (dispatch, notify, reporting, console),
+    then any others alphabetically, so adding a service needs no change here.
     """
     found = {
         path.parent.name
@@ -96,11 +99,13 @@ def service_environment(
     database_url: str,
     base: Mapping[str, str],
     instance_id: str = "",
+    peers: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment of service `name`: the user's, with the stack's own values on top.
 
     `instance_id` is answered back on `/readyz`, so the stack knows it talks to its own
-    child and not to another process that took the port.
+    child and not to another process that took the port. `peers` are the URLs of the
+    services already started, given as `<NAME>_URL` (the console calls dispatch by it).
     """
     env = dict(base)
     # A SERVICE_NAME exported for one service would rename all of them.
@@ -115,4 +120,7 @@ def service_environment(
         # Logs go to files; without this a crash could lose its last buffered lines.
         PYTHONUNBUFFERED="1",
     )
+    for peer, url in (peers or {}).items():
+        if peer != name:
+            env[f"{peer.upper()}_URL"] = url
     return env

@@ -222,7 +222,8 @@ class Stack:
             host=LOOPBACK,
             authorization=authorization(self.nats_passwords),
         )
-        self.console.print(f"Starting nats-server on {self.nats.url} …")
+        # Ports, not URLs, while starting: the first URL `wo up` prints is the console's.
+        self.console.print(f"Starting nats-server on port {self.nats.port} …")
         self.nats_started_at = time.monotonic()
         try:
             self.nats.start(log_file=log)
@@ -244,7 +245,7 @@ class Stack:
         process, offset = self._spawn(name, port, log, database_url, instance)
         service = ManagedService(name, port, log, offset, database_url, process, instance)
         self.services.append(service)
-        self.console.print(f"Starting {name} on {service.url} …")
+        self.console.print(f"Starting {name} on port {service.port} …")
         return service
 
     def service_nats_url(self, name: str) -> str:
@@ -256,8 +257,9 @@ class Stack:
     def _spawn(
         self, name: str, port: int, log: Path, database_url: str, instance: str
     ) -> tuple[subprocess.Popen[bytes], int]:
+        peers = {s.name: s.url for s in self.services}
         env = service_environment(
-            name, port, self.service_nats_url(name), database_url, self.env, instance
+            name, port, self.service_nats_url(name), database_url, self.env, instance, peers
         )
         with open_private(log) as out:
             offset = out.tell()
@@ -351,7 +353,7 @@ class Stack:
             )
             service.started_at = time.monotonic()
             service.announced = False
-            self.console.print(f"Restarting {service.name} on {service.url} …")
+            self.console.print(f"Restarting {service.name} on port {service.port} …")
         elif code is None and not service.announced:
             try:
                 ready, _ = self._readiness(client, service)

@@ -37,7 +37,7 @@ from wo.demo import (
     register_demo_projects,
     write_demo_notify_config,
 )
-from wo.layout import StackPaths, discover_services, project_root, service_database_url
+from wo.layout import FRONT, StackPaths, discover_services, project_root, service_database_url
 from wo.stack import SignalWatch, Stack, StackFailed, StopRequested, tail_log
 from wo.token import TokenConfigError
 
@@ -147,6 +147,10 @@ def print_summary(console: Console, stack: Stack, description: dict[str, Any]) -
     )
     for name, service in description["services"].items():
         table.add_row(name, service["url"], str(service["pid"]), _relative(service["log"], root))
+    front = description["services"].get(FRONT)
+    if front is not None:
+        # What a person opens first, before any other URL (docs/console.md).
+        console.print(f"[bold]Open the console:[/] {front['url']}", soft_wrap=True)
     var_dir = _display(str(root))
     stack_file = _display(str(stack.paths.stack_file))
     projects = ", ".join(description["projects"]) or "(none registered)"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.settings import ServiceSettings
+from shared.settings import MIN_SECRET_BYTES, ServiceSettings
+
+DEV_NOTIFY_SECRETS_KEY = "dev-only-notify-secrets-key-change-me-0123456789"
 
 
 class NotifySettings(ServiceSettings):
@@ -16,7 +18,14 @@ class NotifySettings(ServiceSettings):
     http_port: int = 8001
     database_url: str = "sqlite+aiosqlite:///./var/notify.db"
     notify_config_file: Path | None = None
-    """JSON file of contacts, roles, routes, quiet hours and digests (docs/notify.md)."""
+    """JSON file of contacts, roles, routes, quiet hours and digests (docs/notify.md),
+    imported at start for the tenants the database does not hold yet."""
+    notify_secrets_key: SecretStr | None = SecretStr(DEV_NOTIFY_SECRETS_KEY)
+    """Seals the credentials of contacts (robot and webhook URLs, signing secrets) in the
+    database. Outside development it must be set, to a random string of 32 bytes or more;
+    keep it with the database's backups (without it the credentials cannot be read)."""
+    config_refresh_seconds: float = 2.0
+    """How soon a change made through another notify process's API is seen here."""
     notify_templates_dir: Path | None = None
     """Per-tenant template overrides: `<dir>/<tenant>/<language>/<template>.j2`."""
     consumer_durable: str = "notify"
@@ -50,3 +59,23 @@ class NotifySettings(ServiceSettings):
     sms_api_key: SecretStr | None = None
     sms_template_id: str = "notify"
     database_pool_size: int = 10
+
+    def secrets_key(self) -> str:
+        """The key that seals contacts' credentials; `ValueError` when it may not be used here.
+
+        The development key is in this repository: only ENVIRONMENT=development accepts it.
+        """
+        key = self.notify_secrets_key.get_secret_value() if self.notify_secrets_key else ""
+        if self.environment == "development" and key:
+            return key
+        if not key or key == DEV_NOTIFY_SECRETS_KEY:
+            raise ValueError(
+                f"ENVIRONMENT={self.environment} refuses the development NOTIFY_SECRETS_KEY: "
+                f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
+            )
+        if len(key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"NOTIFY_SECRETS_KEY is {len(key.encode())} bytes; "
+                f"ENVIRONMENT={self.environment} needs at least {MIN_SECRET_BYTES}"
+            )
+        return key

@@ -28,6 +28,15 @@ class ProjectDetails(BaseModel):
     time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
     households: Annotated[int, Field(ge=0)]
     buildings: tuple[Building, ...] = ()
+    code: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$")] | None = Field(
+        default=None,
+        description=(
+            "The short code work-order numbers of the project start with (SG in "
+            "SG-20261201-0042): 1-8 capital letters and digits, starting with a letter. "
+            "Unset: derived from the project id (the initials of its words)."
+        ),
+        examples=["SG"],
+    )
 
 
 class ProjectRegistered(EventData):

@@ -212,6 +212,27 @@ class SlaClockCancelled(SlaClockEvent):
     reason: Reason
 
 
+class SlaCalendarUnconfirmed(SlaClockEvent):
+    """The clock's due time counts working days of a year whose public holidays are not known.
+
+    The State Council announces a year's days off and make-up working days (调休) late in
+    the year before; until a schedule for it is loaded (`PUT /v1/public-holidays/{year}`,
+    `wo sla holidays load`) or the `holidays` package announces it, dispatch counts that
+    year's statutory days off and no make-up working day. `due_at` (set by the event just
+    before this one) may therefore move: earlier if a Saturday or Sunday turns out to be
+    worked, later if the notice adds days off. `years` are the unconfirmed years between
+    the clock's start and its due time; `calendar` is the clock's calendar. Raised once per
+    clock and year, whatever recalculations follow; a schedule loaded later applies to due
+    times computed after it, and does not move this one (docs/sla.md).
+    """
+
+    type_name = "workorder.sla_calendar_unconfirmed"
+
+    due_at: AwareDatetime
+    calendar: ShortText
+    years: Annotated[tuple[Annotated[int, Field(ge=1, le=9999)], ...], Field(min_length=1)]
+
+
 SLA_EVENTS: tuple[type[EventData], ...] = (
     SlaClockStarted,
     SlaClockPaused,
@@ -222,4 +243,5 @@ SLA_EVENTS: tuple[type[EventData], ...] = (
     SlaEscalated,
     SlaClockRecalculated,
     SlaClockCancelled,
+    SlaCalendarUnconfirmed,
 )

@@ -94,6 +94,25 @@ class WorkOrderReported(EventData):
     owner: PersonId
     received_at: AwareDatetime | None = None
     received_at_entered_by: PersonId | None = None
+    number: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        description=(
+            "The work order's number as people read it (SG-20261201-0042): the project's "
+            "code, the local day of the report, the day's sequence in the project. Unique "
+            "per project. Absent in events recorded before numbers existed."
+        ),
+    )
+    project_name: ShortText | None = Field(
+        default=None, description="The project's registered name at the time of the report."
+    )
+    building_name: ShortText | None = Field(
+        default=None,
+        description="The registered name of `location.building`, when the project lists it.",
+    )
+    owner_name: ShortText | None = Field(
+        default=None,
+        description="The owner's name in the staff directory (staff data, not the resident's).",
+    )
 
 
 class OwnerTransferred(EventData):
@@ -104,6 +123,9 @@ class OwnerTransferred(EventData):
     from_owner: PersonId
     to_owner: PersonId
     reason: Text
+    to_owner_name: ShortText | None = Field(
+        default=None, description="The new owner's name in the staff directory."
+    )
 
 
 class Assigned(EventData):
@@ -115,6 +137,9 @@ class Assigned(EventData):
     team: ShortText | None = Field(
         default=None,
         description="The assignee's team (班组) at that moment, when dispatch knows it.",
+    )
+    assignee_name: ShortText | None = Field(
+        default=None, description="The assignee's name in the staff directory."
     )
 
 
@@ -129,6 +154,9 @@ class Reassigned(EventData):
     team: ShortText | None = Field(
         default=None,
         description="The new assignee's team (班组) at that moment, when dispatch knows it.",
+    )
+    to_assignee_name: ShortText | None = Field(
+        default=None, description="The new assignee's name in the staff directory."
     )
 
 

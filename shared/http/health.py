@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
 from shared.http.responses import Responses, answers
+from shared.runner import Runner
 from shared.stream_check import BusState
 
 
@@ -89,8 +90,14 @@ async def readiness(
     nats_connected: bool,
     instance: str | None = None,
     bus: BusState | None = None,
+    runner: Runner | None = None,
 ) -> Response:
     """The `/readyz` answer: 200 when the database answers, else 503 with `Retry-After`.
+
+    A background loop waiting to restart makes the status `degraded`, still 200: the API
+    keeps its promises meanwhile (commands are kept in the outbox, events stay on the
+    stream), so taking the instance out of rotation would only refuse work; alert on
+    `background_loop_up` instead.
 
     The answer never carries the driver's error: the probe is unauthenticated, and the
     engine has logged the outage's cause once (`shared.database_errors.Outage`).
@@ -110,6 +117,10 @@ async def readiness(
     if bus is not None:
         # A publisher says whether EVENTS holds what it published (shared.stream_check).
         body["bus"] = bus.as_dict()
+    if runner is not None:
+        body["loops"] = runner.health()
+        if not runner.healthy:
+            body["status"] = "degraded"
     return _json(body)
 
 
@@ -130,11 +141,13 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
         service: Checked = getattr(request.app.state, state_name)
         instance = getattr(getattr(service, "settings", None), "instance_id", None)
         bus = getattr(service, "bus", None)
+        runner = getattr(service, "runner", None)
         return await readiness(
             service.engine,
             service.nats_connected,
             instance,
             bus if isinstance(bus, BusState) else None,
+            runner if isinstance(runner, Runner) else None,
         )
 
     readyz.__doc__ = readiness_note

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -203,6 +204,16 @@ def test_reported_work_order_reaches_jetstream_and_ctrl_c_stops_everything(wo_up
     assert not dispatch.endswith(":8000"), "port 8000 is taken, dispatch must use another"
     assert stack["tenant"] == "demo"
     assert "sunny-garden" in stack["projects"]
+
+    # The console's URL is the first one `wo up` prints, and it offers the demo's people.
+    console = stack["services"]["console"]["url"]
+    wait_for_output(wo_up, "Open the console", 30)
+    printed = re.findall(r"https?://[\w.:]+", wo_up.output.read_text(encoding="utf-8"))
+    assert printed[0] == console, wo_up.console()
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        sign_in = client.get(f"{console}/sign-in")
+    assert sign_in.status_code == 200, sign_in.text
+    assert 'data-person="tech-wang"' in sign_in.text and "王师傅" in sign_in.text
 
     with httpx.Client(timeout=10.0, trust_env=False) as client:
         assert client.get(f"{dispatch}/healthz").status_code == 200

@@ -18,7 +18,8 @@ that is down fails the whole group, at once.
 
 An acceptance carrying a `LoadGuard` is checked against its person's open orders in the
 same transaction, under that person's lock (`load_guard`), so the load limit holds at
-acceptance as atomically as the grab itself.
+acceptance as atomically as the grab itself. A new work order is numbered the same way,
+from its project's daily counter locked in the same transaction (`order_numbers`).
 """
 
 from __future__ import annotations
@@ -38,15 +39,22 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
 
-from services.dispatch.adapters import load_guard, rows
+from services.dispatch.adapters import load_guard, order_numbers, rows
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
 from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
+from shared.events.sla import SlaCalendarUnconfirmed
 
 EVENTS_APPENDED = Counter(
     "dispatch_events_appended_total", "Events appended to the store", ["type"]
+)
+UNCONFIRMED_CALENDARS = Counter(
+    "dispatch_sla_clock_unconfirmed_calendar_total",
+    "SLA clocks whose due time runs into a year with no known public-holiday schedule "
+    "(workorder.sla_calendar_unconfirmed events recorded), by that year",
+    ["year"],
 )
 CONFLICTS = Counter(
     "dispatch_append_conflicts_total", "Appends refused for a stale expected version"
@@ -134,6 +142,9 @@ class GroupCommitter:
                 wrote = wrote or bool(outcome.events)
                 for event in outcome.events:
                     EVENTS_APPENDED.labels(event.type_name).inc()
+                    if event.type_name == SlaCalendarUnconfirmed.type_name:
+                        for year in event.data["years"]:
+                            UNCONFIRMED_CALENDARS.labels(str(year)).inc()
                 pending.future.set_result(outcome)
         if wrote:
             for listener in self.listeners:
@@ -174,13 +185,17 @@ def _earliest_timer(group: list[Pending], outcomes: list[Outcome]) -> datetime |
 
 
 def _write_together(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
-    # The load locks first, before any row lock: see `load_guard`.
+    # The load locks first, then the number counters, before any row lock: see
+    # `load_guard` and `order_numbers`.
     loads = load_guard.lock_and_read(conn, batches)
+    counters = order_numbers.lock_and_read(conn, batches)
     earlier = _stored_keys(conn, batches)
     heads = _stream_heads(conn, {b.stream_id for b in batches})
-    outcomes = _plan(batches, earlier, heads, loads, now)
-    _write(conn, [(b, o) for b, o in zip(batches, outcomes, strict=True) if _writes(b, o)], now)
-    return outcomes
+    planned = dict(counters)
+    plans = _plan(batches, earlier, heads, loads, planned, now)
+    order_numbers.write(conn, counters, planned)
+    _write(conn, [(b, o) for b, o in plans if _writes(b, o)], now)
+    return [o for _, o in plans]
 
 
 def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
@@ -193,10 +208,12 @@ def _writes(batch: AppendBatch, outcome: Outcome) -> bool:
 def _write_one_by_one(conn: Connection, batches: list[AppendBatch], now: datetime) -> list[Outcome]:
     # In stream order, for the lock-order reason given in `_write`; answers in arrival order.
     order = sorted(range(len(batches)), key=lambda i: batches[i].stream_id)
-    # Every load lock of the group before the first savepoint writes a row.
+    # Every load lock and number counter of the group before the first savepoint
+    # writes a row.
     loads = load_guard.lock_and_read(conn, batches)
+    counters = order_numbers.lock_and_read(conn, batches)
     outcomes: dict[int, Outcome] = {
-        i: _append_in_savepoint(conn, batches[i], loads, now) for i in order
+        i: _append_in_savepoint(conn, batches[i], loads, counters, now) for i in order
     }
     return [outcomes[i] for i in range(len(batches))]
 
@@ -206,38 +223,42 @@ def _plan(
     earlier: dict[CallerKey, IdempotencyRecord],
     heads: dict[str, int],
     loads: load_guard.Loads,
+    counters: order_numbers.Counters,
     now: datetime,
-) -> list[Outcome]:
-    """Decide in memory which appends of the group win, in arrival order.
+) -> list[tuple[AppendBatch, Outcome]]:
+    """Decide in memory which appends of the group win, in arrival order, and number the
+    new work orders among them (`counters` advance); each append as it is to be written.
 
     A stale version is a conflict; a guarded acceptance over its person's load limit is
     refused and writes nothing (`load_guard`)."""
-    outcomes: list[Outcome] = []
+    outcomes: list[tuple[AppendBatch, Outcome]] = []
     first_of_key: dict[CallerKey, IdempotencyRecord] = {}
     for batch in batches:
         record = batch.idempotency
         key = caller_key(record) if record is not None else None
         if key is not None and (key in earlier or key in first_of_key):
             replay = earlier.get(key) or first_of_key[key]
-            outcomes.append(
-                AppendResult(events=(), version=batch.expected_version, duplicate_of=replay)
-            )
+            duplicate = AppendResult(events=(), version=batch.expected_version, duplicate_of=replay)
+            outcomes.append((batch, duplicate))
             continue
         head = heads.get(batch.stream_id, 0)
         if batch.expected_version != head:
             CONFLICTS.inc()
-            outcomes.append(_conflict(batch))
+            outcomes.append((batch, _conflict(batch)))
             continue
         refused = load_guard.refusal(batch, loads)
         if refused is not None:
-            outcomes.append(refused)
+            outcomes.append((batch, refused))
             continue
         load_guard.note(batch, loads)
+        batch, number = order_numbers.take(batch, counters)
         recorded = rows.recorded_events(batch, batch.recorded_at or now)
         heads[batch.stream_id] = head + len(recorded)
-        if key is not None and record is not None:
-            first_of_key[key] = record
-        outcomes.append(AppendResult(events=recorded, version=head + len(recorded)))
+        if key is not None and batch.idempotency is not None:
+            # The batch's own record: with its number, for a replay in this group.
+            first_of_key[key] = batch.idempotency
+        version = head + len(recorded)
+        outcomes.append((batch, AppendResult(events=recorded, version=version, number=number)))
     return outcomes
 
 
@@ -287,16 +308,23 @@ def _write(conn: Connection, accepted: list[tuple[AppendBatch, Outcome]], now: d
 
 
 def _append_in_savepoint(
-    conn: Connection, batch: AppendBatch, loads: load_guard.Loads, now: datetime
+    conn: Connection,
+    batch: AppendBatch,
+    loads: load_guard.Loads,
+    counters: order_numbers.Counters,
+    now: datetime,
 ) -> Outcome:
     savepoint = conn.begin_nested()
-    # Planned on a copy: the loads count this append only once it is written.
+    # Planned on copies: the loads count this append, and the counters its number, only
+    # once it is written.
     trial = {key: set(ids) for key, ids in loads.items()}
+    planned = dict(counters)
     try:
         keys = _stored_keys(conn, [batch])
         heads = _stream_heads(conn, {batch.stream_id})
-        [outcome] = _plan([batch], keys, heads, trial, now)
+        [(batch, outcome)] = _plan([batch], keys, heads, trial, planned, now)
         if _writes(batch, outcome):
+            order_numbers.write(conn, dict(counters), planned)
             _write(conn, [(batch, outcome)], now)
     except IntegrityError:
         savepoint.rollback()
@@ -314,6 +342,7 @@ def _append_in_savepoint(
         return _failure(exc)
     savepoint.commit()
     loads.update(trial)
+    counters.update(planned)
     return outcome
 
 

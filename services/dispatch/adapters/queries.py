@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from shared.errors import InvalidInput
+from shared.events.project import ProjectDetails
 from shared.inputs import check_instant
 
 
@@ -44,6 +45,19 @@ class SqlProjectDirectory:
         """Cache a project registered by this process."""
         self._known.add((tenant, project))
 
+    async def details(self, tenant: str, project: str) -> ProjectDetails | None:
+        """The project's registered facts, read each time (a project's name or code may
+        have changed since the last report)."""
+        query = select(t.projects.c.details).where(
+            and_(t.projects.c.tenant == tenant, t.projects.c.project == project)
+        )
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(query)
+        if found is None:
+            return None
+        self._known.add((tenant, project))
+        return ProjectDetails.model_validate(found)
+
     async def list(self, tenant: str, projects: frozenset[str] | None) -> list[dict[str, Any]]:
         """Registered projects of a tenant, restricted to `projects` unless None (all)."""
         query = (
@@ -69,6 +83,7 @@ class WorkOrderFilter:
     owner: str | None = None
     offered_to: str | None = None
     reporter_resident_id: str | None = None
+    number: str | None = None
     reported_from: datetime | None = None
     reported_to: datetime | None = None
 
@@ -107,6 +122,7 @@ async def list_work_orders(
         (c.assignee, where.assignee),
         (c.owner, where.owner),
         (c.reporter_resident_id, where.reporter_resident_id),
+        (c.number, where.number),
     ):
         if value is not None:
             conditions.append(column == value)

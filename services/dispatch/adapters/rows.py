@@ -127,6 +127,7 @@ def work_order_row(batch: AppendBatch, version: int, now: datetime) -> dict[str,
         "summary": view.summary,
         "assigned_at": view.assigned_at,
         "offered_to": view.offered_to,
+        "number": view.number,
     }
 
 

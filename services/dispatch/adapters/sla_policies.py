@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.policy_scope import PolicyScope, governing
+from services.dispatch.domain.public_holidays import PACKAGE_ONLY, PublicHolidays
 from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
 from shared.errors import Conflict
 
@@ -37,6 +38,14 @@ this long a new work order elsewhere may still start its clocks under the previo
 (its events say which one, so nothing is lost or misreported). A project's time zone is
 cached for as long.
 """
+
+
+class TenantHolidays(Protocol):
+    """The public-holiday schedules a tenant's calendars follow (`SqlPublicHolidays`)."""
+
+    async def for_tenant(self, tenant: str) -> PublicHolidays:
+        """The tenant's own schedules, the operator's and the package's."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,35 +89,46 @@ class SqlSlaPolicies:
         clock: Callable[[], datetime],
         ttl_seconds: float = CACHE_TTL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        holidays: TenantHolidays | None = None,
     ) -> None:
         self._engine = engine
+        self._holidays = holidays
         self._clock = clock
         self._ttl = ttl_seconds
         self._monotonic = monotonic
         self._default = default_policy()
         self._cache: dict[tuple[str, str | None], tuple[SlaPolicy, float]] = {}
         self._zones: dict[tuple[str, str], tuple[str, float]] = {}
-        # Stored versions never change, so earlier versions and zoned copies stay cached.
+        # Stored versions never change, so earlier versions and zoned copies stay cached;
+        # a zoned copy is kept with the schedules its calendars follow.
         self._versions: dict[tuple[str, int], SlaPolicy] = {}
-        self._zoned: dict[tuple[str, int, str], SlaPolicy] = {}
+        self._zoned: dict[tuple[str, int, str], tuple[PublicHolidays, SlaPolicy]] = {}
 
     async def book(self, tenant: str, project: str, versions: Iterable[int]) -> PolicyBook:
-        """The current policy and the earlier `versions`, in the project's time zone."""
+        """The current policy and the earlier `versions`, in the project's time zone, their
+        calendars following the tenant's public-holiday schedules."""
         zone = await self._time_zone(tenant, project)
+        holidays = (
+            PACKAGE_ONLY if self._holidays is None else await self._holidays.for_tenant(tenant)
+        )
         current = await self.current(tenant, project)
         earlier: dict[int, SlaPolicy] = {}
         for version in set(versions) - {current.version}:
             policy = self._versions.get((tenant, version)) or await self.get(tenant, version)
             if policy is not None:
                 self._versions[(tenant, version)] = policy
-                earlier[version] = self._in_zone(tenant, policy, zone)
-        return PolicyBook(self._in_zone(tenant, current, zone), earlier)
+                earlier[version] = self._in_zone(tenant, policy, zone, holidays)
+        return PolicyBook(self._in_zone(tenant, current, zone, holidays), earlier)
 
-    def _in_zone(self, tenant: str, policy: SlaPolicy, zone: str) -> SlaPolicy:
+    def _in_zone(
+        self, tenant: str, policy: SlaPolicy, zone: str, holidays: PublicHolidays
+    ) -> SlaPolicy:
         key = (tenant, policy.version, zone)
-        zoned = self._zoned.get(key)
-        if zoned is None:
-            zoned = self._zoned[key] = policy.in_zone(zone)
+        cached = self._zoned.get(key)
+        if cached is not None and cached[0] == holidays:
+            return cached[1]
+        zoned = policy.in_zone(zone).with_public_holidays(holidays)
+        self._zoned[key] = (holidays, zoned)
         return zoned
 
     async def _time_zone(self, tenant: str, project: str) -> str:

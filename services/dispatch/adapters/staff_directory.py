@@ -159,19 +159,21 @@ class SqlStaffDirectory:
         """Open orders and last assignment time of each person (absent: none, never)."""
         return await self._workloads.workloads(tenant, staff_ids)
 
-    async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
-        """The team of each of these people who is in the directory.
+    async def records_of(
+        self, tenant: str, project: str, staff_ids: set[str]
+    ) -> dict[str, StaffRecord]:
+        """The directory entry of each of these people who is in the directory.
 
         The project's staff as cached for dispatch decisions answer first (an acceptance
         right after an offer needs no query); anyone else is read from the table.
         """
         setup = self._cached(tenant, project)
-        known = {m.id: m.record.team for m in setup.staff} if setup is not None else {}
-        teams = {person: known[person] for person in staff_ids if person in known}
-        missing = sorted(staff_ids - teams.keys())
+        known = {m.id: m.record for m in setup.staff} if setup is not None else {}
+        records = {person: known[person] for person in staff_ids if person in known}
+        missing = sorted(staff_ids - records.keys())
         if missing:
-            teams |= await self._db.run(_teams, tenant, missing)
-        return teams
+            records |= await self._db.run(_records, tenant, missing)
+        return records
 
     async def dispatch_facts(
         self, tenant: str, project: str, category: str
@@ -406,9 +408,9 @@ def _members(conn: Connection, tenant: str, project: str | None) -> list[StaffMe
     return [_as_member(row) for row in rows]
 
 
-def _teams(conn: Connection, tenant: str, staff_ids: list[str]) -> dict[str, str]:
+def _records(conn: Connection, tenant: str, staff_ids: list[str]) -> dict[str, StaffRecord]:
     query = _staff_query(tenant).where(t.staff.c.staff_id.in_(staff_ids))
-    return {row.staff_id: _as_member(row).record.team for row in conn.execute(query).all()}
+    return {row.staff_id: _as_member(row).record for row in conn.execute(query).all()}
 
 
 def _roster(conn: Connection, tenant: str, project: str) -> Roster:

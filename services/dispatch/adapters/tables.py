@@ -108,12 +108,35 @@ work_orders = Table(
     Column("assigned_at", UTCDateTime, nullable=True),
     # Who holds an open offer of the order, as ",tech-a,tech-b," (`offered_to_column`).
     Column("offered_to", Text, nullable=True),
+    # The number people read (SG-20261201-0042); NULL for orders reported before numbers.
+    Column("number", String(64), nullable=True),
 )
 Index(
     "ix_work_orders_scope", work_orders.c.tenant, work_orders.c.project, work_orders.c.reported_at
 )
 Index("ix_work_orders_assignee", work_orders.c.tenant, work_orders.c.assignee)
 Index("ix_work_orders_owner", work_orders.c.tenant, work_orders.c.owner)
+# Unique: a second order with a number already taken in its project fails its append
+# rather than being listed, whatever went wrong upstream of it.
+Index(
+    "ux_work_orders_number",
+    work_orders.c.tenant,
+    work_orders.c.number,
+    work_orders.c.project,
+    unique=True,
+)
+
+# The last sequence number given to a work order of a project on a local day (YYYYMMDD).
+# Read under the row's lock and advanced in the append's own transaction
+# (adapters/order_numbers.py), so numbers never repeat within a project.
+work_order_counters = Table(
+    "work_order_counters",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("project", String(64), primary_key=True),
+    Column("day", String(8), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
 
 projects = Table(
     "projects",
@@ -172,6 +195,18 @@ sla_policies = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(128), nullable=False),
     Column("projects", JSON, nullable=True),
+)
+
+# Public-holiday schedules (调休) loaded for a year: by a tenant for itself, or by the
+# operator for every tenant (scope "*"). Configuration, latest value wins.
+public_holidays = Table(
+    "public_holidays",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("schedule", JSON, nullable=False),
+    Column("loaded_by", String(128), nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
 )
 
 # The staff directory, rosters and dispatch rules are configuration (latest value wins),

@@ -3,9 +3,10 @@
 A clock counts only *open* time. Maintenance and guards are on duty 24×7 ("always");
 customer service 16 hours every day ("daily", e.g. 07:00–23:00); office work such as the
 one-working-day reply after a fix follows mainland China's working days ("working_days":
-Monday–Friday, minus public holidays, plus the make-up working days 调休, as the `holidays`
-package knows them, minus the tenant's own closures, plus the tenant's own extra working
-days).
+Monday–Friday, minus public holidays, plus the make-up working days 调休, as the schedules
+known to the calendar say (`public_holidays`: the tenant's or operator's loaded schedule of a
+year, else the `holidays` package), minus the tenant's own closures, plus the tenant's own
+extra working days).
 
 Boundary rules. Each duty window is half-open, [start, end) in local wall-clock time: the
 clock runs at 09:00:00 and has stopped at 12:00:00. A duration that runs out exactly at a
@@ -16,6 +17,7 @@ compared as instants whatever their zone; results are UTC.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -38,10 +40,10 @@ from services.dispatch.domain.calendar_days import (
     LocalDay,
     Window,
     as_utc,
-    china_public_calendar,
     local_day,
     window_offsets,
 )
+from services.dispatch.domain.public_holidays import PACKAGE_ONLY, PublicHolidays
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
@@ -84,6 +86,10 @@ class BusinessCalendar(BaseModel):
 
     _zone: ZoneInfo = PrivateAttr()
     _offsets: tuple[tuple[timedelta, timedelta], ...] = PrivateAttr()
+    # Not part of the stored policy: the schedules are the tenant's and the operator's,
+    # attached where a policy is read for a tenant (`with_public_holidays`).
+    _public_holidays: PublicHolidays = PrivateAttr(default_factory=lambda: PACKAGE_ONLY)
+    _hash: int = PrivateAttr()
 
     @classmethod
     def always(cls, tz: str | None = None) -> Self:
@@ -160,15 +166,54 @@ class BusinessCalendar(BaseModel):
         """Parse the zone and windows once (fields are already validated here)."""
         self._zone = ZoneInfo(self.time_zone or DEFAULT_TIME_ZONE)
         self._offsets = window_offsets(self.windows)
+        self._hash = hash((_FIELDS(self.__dict__), self._public_holidays))
 
     @field_serializer("closures", "extra_working_days", when_used="json")
     def _sorted_days(self, days: frozenset[date]) -> list[date]:
         # Sorted, so that equal calendars are stored as equal JSON.
         return sorted(days)
 
+    def __hash__(self) -> int:
+        # Pydantic's hash covers the fields only; the day cache must tell apart one calendar
+        # followed with different schedules (equality already compares private attributes).
+        # Worked out once: the day cache hashes the calendar for every day it looks up, and
+        # reading a private attribute the usual way costs microseconds.
+        stored: int = self.__pydantic_private__["_hash"]  # type: ignore[index]
+        return stored
+
     def in_zone(self, time_zone: str) -> BusinessCalendar:
         """This calendar read in `time_zone` (a project's zone for a calendar that names none)."""
-        return BusinessCalendar.model_validate({**self.model_dump(), "time_zone": time_zone})
+        zoned = BusinessCalendar.model_validate({**self.model_dump(), "time_zone": time_zone})
+        return zoned.with_public_holidays(self._public_holidays)
+
+    @property
+    def public_holidays(self) -> PublicHolidays:
+        """The schedules of public days off and make-up working days this calendar follows."""
+        return self._public_holidays
+
+    def with_public_holidays(self, holidays: PublicHolidays) -> BusinessCalendar:
+        """This calendar following `holidays` (a tenant's loaded schedules and the package's)."""
+        if holidays == self._public_holidays:
+            return self
+        copy = self.model_copy()
+        copy._public_holidays = holidays
+        copy._hash = hash((_FIELDS(copy.__dict__), holidays))
+        return copy
+
+    def follows_public_holidays(self) -> bool:
+        """Whether public days off and make-up working days decide when this calendar is open."""
+        return self.kind is CalendarKind.WORKING_DAYS and self.use_public_holidays
+
+    def unconfirmed_years(self, start: datetime, end: datetime) -> tuple[int, ...]:
+        """The years from `start` to `end` (local dates) whose public-holiday schedule is not
+        known, for a calendar that follows one: time counted there may still move."""
+        if not self.follows_public_holidays():
+            return ()
+        first = as_utc(start, "start").astimezone(self._zone).year
+        last = as_utc(end, "end").astimezone(self._zone).year
+        return tuple(
+            year for year in range(first, last + 1) if not self._public_holidays.known(year)
+        )
 
     def is_working_day(self, day: date) -> bool:
         """Whether the duty windows apply on the local date `day`."""
@@ -179,10 +224,10 @@ class BusinessCalendar(BaseModel):
         if self.kind is CalendarKind.DAILY or day in self.extra_working_days:
             return True
         if self.use_public_holidays:
-            days_off, make_up = china_public_calendar(day.year)
-            if day in make_up:
+            year = self._public_holidays.year(day.year)
+            if day in year.make_up_days:
                 return True
-            if day in days_off:
+            if day in year.days_off:
                 return False
         return day.weekday() < 5
 
@@ -267,6 +312,9 @@ class BusinessCalendar(BaseModel):
                     f"the calendar has no open time in the {closed_days} days to {day}"
                 )
             day += ONE_DAY
+
+
+_FIELDS = operator.itemgetter(*BusinessCalendar.model_fields)
 
 
 # A scheduler recomputes deadlines all the time over the same few days; converting their

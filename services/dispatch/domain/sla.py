@@ -42,6 +42,9 @@ Choices where the brief was silent:
 - A report entered after the request came in (`received_at`) starts its clocks at that
   instant: the started event carries `started_at` and the business time already elapsed,
   and a deadline already passed is breached by the next scheduler pass.
+- A due time set on a working-days calendar across a year whose public holidays are not
+  known (neither loaded nor announced in the `holidays` package) is followed by a
+  `sla_calendar_unconfirmed` warning, once per clock and year (`sla_calendar_warning`).
 - Event-driven escalations carry the version of the policy whose ladder they follow.
 - A running clock follows the policy version it started under (its rule's triggers, its
   warning thresholds, its ladder, its calendar) until an explicit recalculation moves it;
@@ -54,6 +57,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.dispatch.domain.calendar import BusinessCalendar
+from services.dispatch.domain.sla_calendar_warning import warn_unconfirmed
 from services.dispatch.domain.sla_emitter import Emitter
 from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy
 from services.dispatch.domain.sla_recalculate import recalculate
@@ -126,6 +130,7 @@ def react(
             and rule.samples(work_order_id)
         ):
             _start(out, policies.current, rule, clock, work_order, event)
+    warn_unconfirmed(out, policies)
     _escalate_on_event(out, policies, work_order, event)
     return out.events
 

@@ -20,6 +20,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.dispatch.domain.calendar import BusinessCalendar
+from services.dispatch.domain.public_holidays import PublicHolidays
 from services.dispatch.domain.sla_rules import (
     FROM_COMMITMENT,
     ClockRule,
@@ -133,6 +134,15 @@ class SlaPolicy(BaseModel):
             return self
         calendars = {
             name: calendar if calendar.time_zone is not None else calendar.in_zone(time_zone)
+            for name, calendar in self.calendars.items()
+        }
+        return self.model_copy(update={"calendars": calendars})
+
+    def with_public_holidays(self, holidays: PublicHolidays) -> SlaPolicy:
+        """This policy with every calendar following `holidays` (the schedules of public
+        days off and make-up working days known to the tenant; not stored with the policy)."""
+        calendars = {
+            name: calendar.with_public_holidays(holidays)
             for name, calendar in self.calendars.items()
         }
         return self.model_copy(update={"calendars": calendars})

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.dispatch.domain.sla_calendar_warning import warn_unconfirmed
 from services.dispatch.domain.sla_emitter import Emitter
 from services.dispatch.domain.sla_policy import PolicyBook
 from services.dispatch.domain.sla_state import SlaState
@@ -82,4 +83,5 @@ def recalculate(
             promised=clock.promised,
         )
         out.emit(recalculated)
+    warn_unconfirmed(out, policies)
     return out.events

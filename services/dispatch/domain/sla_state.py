@@ -24,6 +24,7 @@ from shared.clock import utc
 from shared.events.base import EventData
 from shared.events.sla import (
     ClockName,
+    SlaCalendarUnconfirmed,
     SlaClockBreached,
     SlaClockCancelled,
     SlaClockEvent,
@@ -135,14 +136,17 @@ class ClockState:
 
 @dataclass(frozen=True)
 class SlaState:
-    """Every clock of a work order (the latest cycle of each name), and the event-driven
-    escalations already made: trigger → the last occurrence escalated (2 for a second reopen).
+    """Every clock of a work order (the latest cycle of each name), the event-driven
+    escalations already made: trigger → the last occurrence escalated (2 for a second reopen),
+    and the years each clock was warned of as having no known public-holiday schedule
+    (across its cycles: a clock warns once per year).
 
     Never mutated: `evolve_sla` returns a new state with new mappings.
     """
 
     clocks: Mapping[ClockName, ClockState] = field(default_factory=dict)
     event_escalations: Mapping[str, int] = field(default_factory=dict)
+    calendar_warnings: Mapping[ClockName, frozenset[int]] = field(default_factory=dict)
 
     def policy_versions(self) -> frozenset[int]:
         """The policy versions the clocks still running (or paused) run under."""
@@ -177,6 +181,9 @@ def evolve_sla(sla: SlaState, event: EventData, at: datetime) -> SlaState:
                 promised=event.promised,
             )
         )
+    if isinstance(event, SlaCalendarUnconfirmed):
+        warned = sla.calendar_warnings.get(event.clock, frozenset()) | set(event.years)
+        return replace(sla, calendar_warnings={**sla.calendar_warnings, event.clock: warned})
     if isinstance(event, SlaEscalated) and event.occurrence is not None:
         done = max(sla.event_escalations.get(event.trigger, 0), event.occurrence)
         return replace(sla, event_escalations={**sla.event_escalations, event.trigger: done})

@@ -147,6 +147,8 @@ class WorkOrderState:
     arrival_due_at: datetime | None = None
     """The arrival deadline in force while the arrival clock runs (from its SLA events):
     a delay can be agreed only before it."""
+    number: str | None = None
+    """The number people read (`numbering`); None for orders reported before numbers."""
     version: int = 1
 
     @property
@@ -195,6 +197,7 @@ def evolve(state: WorkOrderState | None, event: EventData, occurred_at: datetime
             reported_at=occurred_at,
             updated_at=occurred_at,
             received_at=event.received_at or occurred_at,
+            number=event.number,
         )
     changed = _apply(state, event, occurred_at)
     return replace(changed, version=state.version + 1, updated_at=occurred_at)

@@ -3,7 +3,6 @@ relay and the scheduler of SLA and offer timers."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
@@ -22,9 +22,10 @@ from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.nats import connect_with_streams
+from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
-from shared.tasks import cancel_and_wait, drain_quietly
+from shared.tasks import drain_quietly
 
 
 @dataclass
@@ -39,10 +40,13 @@ class Dispatch:
     verifier: TokenVerifier
     staff: SqlStaffDirectory
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
+    public_holidays: SqlPublicHolidays | None = None
+    """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
     nats: Client | None = None
     relay: OutboxRelay | None = None
     scheduler: SlaScheduler | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    runner: Runner = field(default_factory=Runner)
+    """The background loops (relay, SLA scheduler), restarted if they fail."""
     bus: BusState = field(default_factory=BusState)
     """Whether EVENTS holds what was published (shown on `/readyz`)."""
 
@@ -60,6 +64,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         await upgrade(engine)
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
     verifier = settings.token_verifier()
+    holidays = SqlPublicHolidays(engine, clock=clock.now)
     dispatch = Dispatch(
         settings,
         clock,
@@ -68,25 +73,31 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
-        sla_policies=SqlSlaPolicies(engine, clock=clock.now),
+        sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
+        public_holidays=holidays,
     )
     if settings.relay_enabled:
-        dispatch.tasks.append(asyncio.create_task(_run_relay(dispatch), name="outbox-relay"))
+        dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
     if settings.sla_scheduler_enabled:
         scheduler = SlaScheduler(
             engine, store, dispatch.sla_policies, clock, staff=dispatch.staff, duty=dispatch.staff
         )
         store.on_timers(scheduler.timers_written)
         dispatch.scheduler = scheduler
-        dispatch.tasks.append(asyncio.create_task(scheduler.run(), name="sla-scheduler"))
+        dispatch.runner.start("sla-scheduler", scheduler.run)
     return dispatch
 
 
 async def _run_relay(dispatch: Dispatch) -> None:
     # The API takes commands while NATS is down (the outbox keeps them), so the first
     # connection is retried in the background instead of failing the start.
+    # Restarted by the runner after a failure: the connection (which reconnects by itself)
+    # and the relay are made once and reused.
+    if dispatch.relay is not None:
+        await dispatch.relay.run()
+        return
     settings = dispatch.settings
-    dispatch.nats = await connect_with_streams(
+    dispatch.nats = dispatch.nats or await connect_with_streams(
         settings.nats_url,
         f"{settings.service_name}-relay",
         settings.nats_stream_replicas,
@@ -114,7 +125,7 @@ async def _run_relay(dispatch: Dispatch) -> None:
 
 async def stop(dispatch: Dispatch) -> None:
     """Stop background work, flush NATS and close the database."""
-    await cancel_and_wait(dispatch.tasks)
+    await dispatch.runner.stop()
     await dispatch.store.close()
     dispatch.staff.close()
     await drain_quietly(dispatch.nats)

@@ -1,4 +1,5 @@
-"""Operator commands of the SLA clocks (mounted as `wo sla`): explain a work order's clocks."""
+"""Operator commands of the SLA clocks (mounted as `wo sla`): explain a work order's clocks;
+load and show public-holiday schedules (`wo sla holidays`, holidays_cli.py)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,13 @@ from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.sla_state import ClockState, SlaState, fold_sla
+from services.dispatch.entrypoints.holidays_cli import holidays_app
 from services.dispatch.service_layer.sla_views import clock_status, on_time
 from services.dispatch.settings import DispatchSettings
 from shared.events.base import EventData
 from shared.events.catalogue import parse
 from shared.events.sla import (
+    SlaCalendarUnconfirmed,
     SlaClockBreached,
     SlaClockCancelled,
     SlaClockEvent,
@@ -46,14 +49,12 @@ from shared.events.workorder import (
 )
 
 sla_app = typer.Typer(
-    help="The SLA clocks of dispatch: explain what happened.", no_args_is_help=True
+    help="The SLA clocks of dispatch: explain what happened; public-holiday schedules.",
+    no_args_is_help=True,
 )
 
 
-@sla_app.callback()
-def _group() -> None:
-    # Keeps `explain` a subcommand while it is the only one (see `relay_app`).
-    return None
+sla_app.add_typer(holidays_app, name="holidays")
 
 
 class _Failure(Exception):
@@ -172,6 +173,12 @@ def describe(event: EventData, at: datetime, zone: ZoneInfo) -> str:
             return f"{clock} recalculated ({event.reason}{consent}): due {before} → {after}"
         case SlaClockCancelled():
             return f"{clock} cancelled: {event.reason}"
+        case SlaCalendarUnconfirmed():
+            years = ", ".join(str(year) for year in event.years)
+            return (
+                f"[yellow]{clock}: due {_time(event.due_at)} counts working days of {years}, "
+                "whose public holidays are not announced yet: the due time may move[/]"
+            )
     return f"{clock}: {type(event).type_name}"
 
 

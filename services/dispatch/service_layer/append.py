@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.dispatch.domain.numbering import Numbering
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import replayed
 from services.dispatch.service_layer.ports import (
@@ -55,11 +56,14 @@ async def append_decided(
     project_view: ProjectView | None = None,
     timers: tuple[TimerRow, ...] | None = None,
     load_guard: LoadGuard | None = None,
+    numbering: Numbering | None = None,
 ) -> Outcome:
     """Append `decided` atomically with the key's record and views; the command's outcome.
 
     With `load_guard`, the store refuses the append if it would take the assignee over
-    their load limit (`Conflict` with code `over_load_limit`), and writes nothing."""
+    their load limit (`Conflict` with code `over_load_limit`), and writes nothing. With
+    `numbering`, the store gives the new work order its number in the same transaction
+    (in its report event, its listing row and the answer)."""
     version = stream.version + len(decided)
     body = {**answer.body, "version": version}
     key = ctx.idempotency_key
@@ -98,6 +102,7 @@ async def append_decided(
         project_view=project_view,
         timers=timers,
         load_guard=load_guard,
+        numbering=numbering,
     )
     result = await store.append(batch)
     if result.duplicate_of is not None:
@@ -111,4 +116,6 @@ async def append_decided(
         events=[type(e).type_name for e in decided],
         actor=ctx.principal.subject,
     )
+    if result.number is not None:
+        body["number"] = result.number
     return Outcome(answer.status_code, body, version)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
 from services.dispatch.domain.reception import first_receiver
 from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import StaffMember
+from services.dispatch.domain.staff import StaffMember, StaffRecord
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import LoadGuard, TimerRow
 from shared.events.base import EventData
@@ -28,6 +28,7 @@ from shared.events.workorder import (
     AssignmentDeclined,
     AssignmentReturned,
     OfferExpired,
+    OwnerTransferred,
     Reassigned,
     Reopened,
     WorkOrderReported,
@@ -50,8 +51,10 @@ class StaffDirectory(Protocol):
         ranks; None when the project dispatches that category by hand (no rule)."""
         ...
 
-    async def teams_of(self, tenant: str, project: str, staff_ids: set[str]) -> dict[str, str]:
-        """The team of each of these people who is in the directory (others: absent)."""
+    async def records_of(
+        self, tenant: str, project: str, staff_ids: set[str]
+    ) -> dict[str, StaffRecord]:
+        """The directory entry of each of these people who is in it (others: absent)."""
         ...
 
     async def acceptance_limit(
@@ -117,11 +120,11 @@ async def dispatch_after(
     decided: list[EventData],
     now: datetime,
 ) -> list[EventData]:
-    """`decided`, with the assignees' teams filled in, followed by the dispatch step it
-    calls for (an offer or the pending queue)."""
+    """`decided`, with the assignees' teams and the people's names filled in, followed by
+    the dispatch step it calls for (an offer or the pending queue)."""
     if staff is None or not decided:
         return decided
-    decided = await with_teams(staff, tenant, project, decided)
+    decided = await with_people(staff, tenant, project, decided)
     after = state
     for event in decided:
         after = evolve(after, event, now)
@@ -155,34 +158,52 @@ async def acceptance_guard(
     return None if limit is None else LoadGuard(accepted, limit)
 
 
-async def with_teams(
+async def with_people(
     staff: StaffDirectory, tenant: str, project: str, decided: list[EventData]
 ) -> list[EventData]:
-    """`decided` with `team` set on each assignment to someone the directory knows.
+    """`decided` with the team and name of each person an event makes the owner or the
+    assignee, for everyone the directory knows.
 
     Reporting counts work per team; the team is the person's at the moment of the
-    assignment, so it goes into the event rather than being looked up later.
+    assignment, so it goes into the event rather than being looked up later. The name is
+    what notify tells the resident (负责跟进的客服是…) instead of a staff id: staff data,
+    carried in the events notify already reads, so it never has to ask dispatch.
     """
-    named = {_assignee(e) for e in decided} - {None}
+    named = {person for e in decided if (person := _person_named(e)) is not None}
     if not named:
         return decided
-    teams = await staff.teams_of(tenant, project, {n for n in named if n is not None})
-    return [_with_team(e, teams) for e in decided]
+    records = await staff.records_of(tenant, project, named)
+    return [_with_person(e, records) for e in decided]
 
 
-def _assignee(event: EventData) -> str | None:
-    if isinstance(event, Assigned) and event.team is None:
-        return event.assignee
-    if isinstance(event, Reassigned) and event.team is None:
-        return event.to_assignee
+def _person_named(event: EventData) -> str | None:
+    """The staff member an event makes owner or assignee, if any."""
+    match event:
+        case WorkOrderReported(owner=person) | OwnerTransferred(to_owner=person):
+            return person
+        case Assigned(assignee=person) | Reassigned(to_assignee=person):
+            return person
     return None
 
 
-def _with_team(event: EventData, teams: dict[str, str]) -> EventData:
-    person = _assignee(event)
-    if person is None or person not in teams:
+def _with_person(event: EventData, records: dict[str, StaffRecord]) -> EventData:
+    person = _person_named(event)
+    record = records.get(person) if person is not None else None
+    if record is None:
         return event
-    return event.model_copy(update={"team": teams[person]})
+    match event:
+        case WorkOrderReported():
+            return event.model_copy(update={"owner_name": record.name})
+        case OwnerTransferred():
+            return event.model_copy(update={"to_owner_name": record.name})
+        case Assigned(team=team):
+            return event.model_copy(
+                update={"team": team or record.team, "assignee_name": record.name}
+            )
+        case Reassigned(team=team):
+            update = {"team": team or record.team, "to_assignee_name": record.name}
+            return event.model_copy(update=update)
+    return event
 
 
 def offer_timer_rows(state: WorkOrderState, work_order_id: str) -> tuple[TimerRow, ...]:

@@ -7,12 +7,16 @@ that passes the same contract suite.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from services.dispatch.domain.numbering import Numbering
 from shared.events.recorded import EventMetadata, RecordedEvent
+from shared.events.workorder import WorkOrderReported
+
+REPORTED = WorkOrderReported.type_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ class WorkOrderView:
     assigned_at: datetime | None = None
     offered_to: str | None = None
     """The holders of open offers as `,a,b,` (`offered_to_column`); None: nobody."""
+    number: str | None = None
+    """The work-order number (`domain.numbering`); the store sets it on a new order."""
 
 
 def offered_to_column(holders: Sequence[str]) -> str | None:
@@ -132,6 +138,25 @@ class AppendBatch:
     """The stream's pending SLA timers after the append (replacing the old ones); None leaves them."""
     recorded_at: datetime | None = field(default=None)
     load_guard: LoadGuard | None = None
+    numbering: Numbering | None = None
+    """A new work order the store numbers in the append's transaction (`with_number`)."""
+
+    def with_number(self, number: str) -> AppendBatch:
+        """The batch with its work order's number in every place the number is kept:
+        the report event, the listing row and the answer (first and replayed) alike."""
+        events = tuple(
+            replace(e, data={**e.data, "number": number}) if e.type_name == REPORTED else e
+            for e in self.events
+        )
+        view = self.work_order_view
+        if view is not None:
+            view = replace(view, number=number, summary={**view.summary, "number": number})
+        record = self.idempotency
+        if record is not None:
+            record = replace(record, response={**record.response, "number": number})
+        return replace(
+            self, events=events, work_order_view=view, idempotency=record, numbering=None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +166,8 @@ class AppendResult:
     events: tuple[RecordedEvent, ...]
     version: int
     duplicate_of: IdempotencyRecord | None = None
+    number: str | None = None
+    """The number the store gave the new work order (`AppendBatch.numbering`)."""
 
 
 class EventStore(Protocol):

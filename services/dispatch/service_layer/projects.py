@@ -12,6 +12,7 @@ from services.dispatch.service_layer.idempotency import earlier_outcome, fingerp
 from services.dispatch.service_layer.ports import EventStore, ProjectView
 from shared.errors import NotFound
 from shared.events.catalogue import parse
+from shared.events.project import ProjectDetails
 
 
 def project_stream_id(tenant: str, project: str) -> str:
@@ -28,6 +29,10 @@ class ProjectDirectory(Protocol):
 
     def remember(self, tenant: str, project: str) -> None:
         """Note a project registered by this process (projects are never removed)."""
+        ...
+
+    async def details(self, tenant: str, project: str) -> ProjectDetails | None:
+        """The project's registered facts as they are now; None if it is not registered."""
         ...
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from services.dispatch.domain.commands import AcceptOffer, Command, DeclineOffer, ReportWorkOrder
+from services.dispatch.domain.numbering import Numbering, local_day, project_code
 from services.dispatch.domain.permissions import can_read
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fold
@@ -43,7 +44,9 @@ from shared.auth import Principal, Role
 from shared.errors import ConcurrencyConflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.catalogue import parse
+from shared.events.project import ProjectDetails
 from shared.events.recorded import RecordedEvent
+from shared.events.workorder import WorkOrderReported
 from shared.ids import new_uuid
 
 
@@ -87,7 +90,8 @@ async def report_work_order(
     """
     tenant = ctx.principal.tenant
     visible = ctx.principal.can_access(tenant, command.project)
-    if not visible or not await projects.exists(tenant, command.project):
+    details = await projects.details(tenant, command.project) if visible else None
+    if details is None:
         raise InvalidInput(
             f"project {command.project!r} is not registered for tenant {tenant!r} "
             "or not visible to you",
@@ -106,12 +110,24 @@ async def report_work_order(
     if ctx.actor.role is Role.RESIDENT:
         receiver = await first_receiver_of(staff, tenant, command.project, stream.id, ctx.now)
     decided = decide(None, command, ctx.actor, ctx.now, receiver)
+    decided = [as_reported_in(e, details) for e in decided]
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
     answer = Answer(201, {}, command_fingerprint)
+    numbering = Numbering(
+        project_code(command.project, details.code), local_day(ctx.now, details.time_zone)
+    )
     return await append_work_order(
-        store, policies, stream, ([], None), decided, ctx, answer, duty_of(staff)
+        store,
+        policies,
+        stream,
+        ([], None),
+        decided,
+        ctx,
+        answer,
+        duty_of(staff),
+        numbering=numbering,
     )
 
 
@@ -205,11 +221,13 @@ async def append_work_order(
     answer: Answer,
     duty: DutyDirectory | None = None,
     load_guard: LoadGuard | None = None,
+    numbering: Numbering | None = None,
 ) -> Outcome:
     """Append `decided` with the SLA events they cause, the listing row and every timer.
 
     With `duty`, an event-driven escalation to a directory role names its people;
-    with `load_guard`, the store refuses an acceptance over the person's load limit."""
+    with `load_guard`, the store refuses an acceptance over the person's load limit;
+    with `numbering`, the store numbers the new work order in the same transaction."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
@@ -235,6 +253,7 @@ async def append_work_order(
         summary=body,
         assigned_at=new_state.assigned_at,
         offered_to=offered_to_column(() if new_state.assignee else new_state.offered_to),
+        number=new_state.number,
     )
     answer = Answer(answer.status_code, body, answer.fingerprint)
     return await append_decided(
@@ -246,7 +265,19 @@ async def append_work_order(
         work_order_view=view,
         timers=timers,
         load_guard=load_guard,
+        numbering=numbering,
     )
+
+
+def as_reported_in(event: EventData, details: ProjectDetails) -> EventData:
+    """A report event with the project's name and the building's registered name, as
+    messages to residents name them (the ids stay in the event for integrators)."""
+    if not isinstance(event, WorkOrderReported):
+        return event
+    building = event.location.building
+    names = {b.id: b.name for b in details.buildings}
+    update = {"project_name": details.name, "building_name": names.get(building or "")}
+    return event.model_copy(update=update)
 
 
 def duty_of(staff: StaffDirectory | None) -> DutyDirectory | None:

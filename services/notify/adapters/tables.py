@@ -128,3 +128,16 @@ outbox = Table(
     Column("published_at", UTCDateTime, nullable=True),
     Index("ix_notify_outbox_pending", "published_at", "id"),
 )
+
+tenant_configs = Table(
+    "notify_tenant_configs",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""Each tenant's contacts, roles, routes and policies (a `TenantConfig` as JSON), edited
+through the API; the row `*` holds the configuration of tenants without a row of their own
+and the per-channel retry policies."""

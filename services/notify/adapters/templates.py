@@ -51,6 +51,55 @@ _KIND_LABELS = {
     },
 }
 
+# The categories of a property group's usual requests (the trades of dispatch's staff
+# directory, and what complaints are commonly about). A category a tenant names in its own
+# words is shown as it was entered: those words are already what the resident reads.
+_CATEGORY_LABELS = {
+    "zh-CN": {
+        "plumbing": "水管维修",
+        "electrical": "电路维修",
+        "elevator": "电梯",
+        "doors_and_locks": "门锁",
+        "cleaning": "保洁",
+        "security": "安保",
+        "customer_service": "客户服务",
+        "noise": "噪音",
+        "parking": "停车",
+        "greening": "绿化",
+        "pest_control": "消杀",
+        "public_facilities": "公共设施",
+        "water_leak": "漏水",
+        "gas": "燃气",
+        "heating": "供暖",
+        "property_fee": "物业费",
+        "service_attitude": "服务态度",
+    },
+    "en": {
+        "plumbing": "plumbing",
+        "electrical": "electrical repair",
+        "elevator": "elevator",
+        "doors_and_locks": "doors and locks",
+        "cleaning": "cleaning",
+        "security": "security",
+        "customer_service": "customer service",
+        "noise": "noise",
+        "parking": "parking",
+        "greening": "landscaping",
+        "pest_control": "pest control",
+        "public_facilities": "shared facilities",
+        "water_leak": "water leak",
+        "gas": "gas",
+        "heating": "heating",
+        "property_fee": "property fee",
+        "service_attitude": "staff conduct",
+    },
+}
+
+
+def category_label(category: str, language: str) -> str:
+    """The category as the message's reader says it; a tenant's own word as it is."""
+    return _CATEGORY_LABELS.get(language, {}).get(category, category)
+
 
 class TemplateRenderer:
     """Renders `<language>/<template>.j2`, a tenant's override first."""
@@ -93,6 +142,7 @@ class TemplateRenderer:
         values = dict(context)
         wo = dict(values.get("wo") or {})
         wo["kind_label"] = _KIND_LABELS[language].get(wo.get("kind", ""), wo.get("kind", ""))
+        wo["category_label"] = category_label(wo.get("category", ""), language)
         values["wo"] = wo
         ctx = compiled.new_context(values)
 

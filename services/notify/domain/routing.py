@@ -1,7 +1,10 @@
 """Routing (通知路由): from a work-order event to the messages it causes.
 
 Later events do not repeat who the resident, owner or technician is, so notify folds
-what it needs of each work order (`WorkOrderFacts`) from the events it consumes.
+what it needs of each work order (`WorkOrderFacts`) from the events it consumes: also
+the names people read instead of ids (the order's number, the project's and building's
+names, the staff members' names), which dispatch puts in its events. Events recorded
+before dispatch carried them leave them empty, and messages fall back to short forms.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ class WorkOrderFacts:
     resident_id: str | None = None
     owner: str | None = None
     assignee: str | None = None
+    number: str | None = None
+    project_name: str | None = None
+    building_name: str | None = None
+    owner_name: str | None = None
+    assignee_name: str | None = None
 
     @property
     def urgent(self) -> bool:
@@ -69,14 +77,22 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
             resident_phone=reporter.get("phone"),
             resident_id=reporter.get("resident_id"),
             owner=data["owner"],
+            number=data.get("number"),
+            project_name=data.get("project_name"),
+            building_name=data.get("building_name"),
+            owner_name=data.get("owner_name"),
         )
     if event_type == "workorder.owner_transferred":
-        return replace(facts, owner=data["to_owner"])
+        return replace(facts, owner=data["to_owner"], owner_name=data.get("to_owner_name"))
     if event_type == "workorder.assigned":
-        return replace(facts, assignee=data["assignee"])
+        return replace(facts, assignee=data["assignee"], assignee_name=data.get("assignee_name"))
     if event_type == "workorder.reassigned":
-        return replace(facts, assignee=data["to_assignee"])
+        return replace(
+            facts, assignee=data["to_assignee"], assignee_name=data.get("to_assignee_name")
+        )
     if event_type == "workorder.assignment_returned":
+        # The name stays: it is the returning technician's, which the owner's message
+        # about the return shows (`technician_name`); with no assignee it names nobody else.
         return replace(facts, assignee=None)
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
@@ -243,9 +259,29 @@ def person(person_id: str, config: TenantConfig) -> Recipient:
     )
 
 
-def display_name(person_id: str | None, config: TenantConfig) -> str:
-    """A person's name from the contact list, else their id."""
+def display_name(person_id: str | None, config: TenantConfig, carried: str | None = None) -> str:
+    """A person's name: the one dispatch's staff directory gave in the event (`carried`),
+    else the contact list's, else their id (events recorded before names were carried)."""
     if not person_id:
         return ""
+    if carried:
+        return carried
     contact = config.contacts.get(person_id)
     return contact.name if contact is not None and contact.name else person_id
+
+
+SHORT_REFERENCE = 8
+"""How much of a work order's id stands for it where it has no number (old events)."""
+
+
+def order_reference(facts: WorkOrderFacts, work_order_id: str) -> str:
+    """What a message calls the work order: its number, else the id's first characters
+    (an order reported before numbers existed; the full id is for machines)."""
+    return facts.number or work_order_id[:SHORT_REFERENCE]
+
+
+def place(facts: WorkOrderFacts) -> str:
+    """Where the work is, as a resident would say it: the building's registered name
+    (2号楼) where dispatch gave one, else the building as reported, then the unit."""
+    building = facts.building_name or facts.building
+    return " ".join(part for part in (building, facts.unit) if part) or "-"

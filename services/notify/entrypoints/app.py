@@ -5,7 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify.entrypoints import bootstrap
-from services.notify.entrypoints.routes import dead_letters, deliveries, health, inbox
+from services.notify.entrypoints.routes import (
+    configuration,
+    dead_letters,
+    deliveries,
+    health,
+    inbox,
+)
 from services.notify.settings import NotifySettings
 from shared.clock import Clock
 from shared.http.app import service_app
@@ -29,10 +35,20 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
         start=lambda: bootstrap.start(settings, clock),
         stop=bootstrap.stop,
         state_name="notify",
-        routers=[deliveries.router, dead_letters.router, inbox.router, health.router],
+        routers=[
+            deliveries.router,
+            dead_letters.router,
+            inbox.router,
+            configuration.router,
+            health.router,
+        ],
         tags=[
             {"name": "deliveries", "description": "What was sent to whom, and how it went."},
             {"name": "dead letters", "description": "What notify gave up on, and retrying it."},
             {"name": "inbox", "description": "The caller's in-app messages."},
+            {
+                "name": "configuration",
+                "description": "Who hears what: contacts, roles, routes and the tenant's policies.",
+            },
         ],
     )

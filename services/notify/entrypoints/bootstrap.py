@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,12 +16,15 @@ from services.notify.adapters.channels.robots import DingTalkRobot, FeishuRobot,
 from services.notify.adapters.channels.sms import SmsChannel
 from services.notify.adapters.channels.webhook import WebhookChannel
 from services.notify.adapters.config_file import load_config
+from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.outbox import OutboxPublisher
+from services.notify.adapters.sealed import Sealer
 from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
+from services.notify.service_layer.configuration import LiveConfig
 from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
 from services.notify.service_layer.ports import Channel
 from services.notify.service_layer.sender import DeliverySender
@@ -32,11 +33,13 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import create_engine
+from shared.errors import ConcurrencyConflict
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
+from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
-from shared.tasks import cancel_and_wait, drain_quietly
+from shared.tasks import drain_quietly
 
 log = get_logger(__name__)
 
@@ -49,7 +52,7 @@ class Notify:
     clock: Clock
     engine: AsyncEngine
     store: SqlStore
-    config: NotifyConfig
+    config: LiveConfig
     handler: NotifyHandler
     sender: DeliverySender
     broker: InboxBroker
@@ -60,7 +63,8 @@ class Notify:
     outbox: OutboxPublisher | None = None
     consumer: EventConsumer | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    runner: Runner = field(default_factory=Runner)
+    """The background loops (sender, bus consumer, outbox), restarted if they fail."""
     bus: BusState = field(default_factory=BusState)
     """Whether EVENTS holds notify's published events (shown on `/readyz`)."""
 
@@ -130,10 +134,15 @@ async def start(
 ) -> Notify:
     """Open the database (migrated), load the configuration and start the loops."""
     clock = clock or SystemClock()
-    config = load_config(settings.notify_config_file)
+    sealer = Sealer(settings.secrets_key())  # refused before anything is opened
+    file_config = load_config(settings.notify_config_file) if settings.notify_config_file else None
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     await upgrade(engine)
     store = SqlStore(engine)
+    config_store = SqlConfigStore(engine, clock.now, sealer)
+    if file_config is not None:
+        await _import_file(config_store, file_config, settings)
+    config = await LiveConfig.open(config_store)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
     # Keep a connection per concurrent send alive (re-opening them was a visible share of
@@ -165,13 +174,44 @@ async def start(
     notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
     holder.append(notify)
     if background:
-        _spawn(notify, "notify-sender", _run_sender)
-        _spawn(notify, "notify-bus", _run_bus)
+        notify.runner.start("notify-config", lambda: _refresh_config(notify))
+        notify.runner.start("notify-sender", lambda: _run_sender(notify))
+        notify.runner.start("notify-bus", lambda: _run_bus(notify))
     return notify
 
 
-def _spawn(notify: Notify, name: str, loop: Callable[[Notify], Coroutine[Any, Any, None]]) -> None:
-    notify.tasks.append(asyncio.create_task(loop(notify), name=name))
+async def _import_file(
+    config_store: SqlConfigStore, config: NotifyConfig, settings: NotifySettings
+) -> None:
+    # The database is the configuration; the file only seeds tenants it does not hold,
+    # so edits made through the API survive a restart.
+    try:
+        written = await config_store.import_config(config, replace=False, by="NOTIFY_CONFIG_FILE")
+    except ConcurrencyConflict:
+        written = []  # another notify process imported the same file at the same moment
+    stored = await config_store.load()
+    differing = sorted(
+        tenant
+        for tenant, tenant_config in config.tenants.items()
+        if tenant not in written and stored.config.tenant(tenant) != tenant_config
+    )
+    log.info("notify.config_imported", file=str(settings.notify_config_file), rows=written)
+    if differing:
+        log.warning(
+            "notify.config_file_not_applied",
+            tenants=differing,
+            hint="the database holds their configuration; `wo notify config import --replace`",
+        )
+
+
+async def _refresh_config(notify: Notify) -> None:
+    while not notify.stop_event.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                notify.stop_event.wait(), timeout=notify.settings.config_refresh_seconds
+            )
+        if not notify.stop_event.is_set():
+            await notify.config.refresh()
 
 
 async def _run_sender(notify: Notify) -> None:
@@ -193,27 +233,31 @@ async def _run_sender(notify: Notify) -> None:
 
 async def _run_bus(notify: Notify) -> None:
     # notify starts and serves its API while NATS is down; the bus is joined when it answers.
-    settings = notify.settings
-    notify.nats = await connect_with_streams(
-        settings.nats_url,
-        settings.service_name,
-        settings.nats_stream_replicas,
-        settings.events_max_age_days,
-        # dispatch creates EVENTS; a stream made here would look complete and be empty.
-        waits_for=(EVENTS_STREAM,),
-    )
-    await notify.broker.attach(notify.nats)
-    js = notify.nats.jetstream()
-    notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
-    notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
-    notify.tasks.append(asyncio.create_task(notify.outbox.run(), name="notify-outbox"))
+    # Restarted by the runner after a failure: the connection (which reconnects by itself),
+    # the inbox broker's subscription, the outbox and the consumer are made once.
+    if notify.consumer is None:
+        settings = notify.settings
+        notify.nats = notify.nats or await connect_with_streams(
+            settings.nats_url,
+            settings.service_name,
+            settings.nats_stream_replicas,
+            settings.events_max_age_days,
+            # dispatch creates EVENTS; a stream made here would look complete and be empty.
+            waits_for=(EVENTS_STREAM,),
+        )
+        await notify.broker.attach(notify.nats)
+        js = notify.nats.jetstream()
+        notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
+        notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
+    if notify.outbox is not None and not notify.runner.running("notify-outbox"):
+        notify.runner.start("notify-outbox", notify.outbox.run)
     await notify.consumer.run(notify.stop_event)
 
 
 async def stop(notify: Notify) -> None:
     """Stop the loops, flush NATS and close the database and HTTP client."""
     notify.stop_event.set()
-    await cancel_and_wait(notify.tasks)
+    await notify.runner.stop()
     await notify.sender.close()
     await notify.http.aclose()
     await drain_quietly(notify.nats)

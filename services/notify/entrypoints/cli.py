@@ -1,4 +1,5 @@
-"""Operator commands of notify (mounted as `wo notify`): dead letters, listed and retried.
+"""Operator commands of notify (mounted as `wo notify`): dead letters, listed and retried;
+a configuration file imported into the database.
 
 They work on notify's database directly (`NOTIFY_DATABASE_URL`, else the embedded SQLite
 under var/), so they answer while the service is down; a running notify sends what a
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -16,14 +18,24 @@ from rich.console import Console
 from rich.table import Table
 
 from services.notify.adapters import queries
+from services.notify.adapters.config_file import load_config
+from services.notify.adapters.config_store import SqlConfigStore
+from services.notify.adapters.migrate import upgrade
+from services.notify.adapters.sealed import Sealer
+from services.notify.domain.config import NotifyConfig
 from services.notify.entrypoints import bootstrap
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from services.notify.settings import NotifySettings
+from shared.clock import SystemClock
+from shared.database import create_engine
 from shared.errors import AppError
 
 notify_app = typer.Typer(
-    help="notify: dead letters (events and deliveries it gave up on).", no_args_is_help=True
+    help="notify: dead letters (events and deliveries it gave up on), configuration import.",
+    no_args_is_help=True,
 )
+config_app = typer.Typer(help="Who hears what: contacts, roles, routes.", no_args_is_help=True)
+notify_app.add_typer(config_app, name="config")
 
 DatabaseOption = Annotated[
     str | None,
@@ -111,3 +123,38 @@ async def _retry(settings: NotifySettings, dead_letter_id: int) -> str:
         return await retry_dead_letter(notify.store, notify.handler, notify.clock, dead_letter_id)
     finally:
         await bootstrap.stop(notify)
+
+
+@config_app.command("import")
+def import_config(
+    file: Annotated[Path, typer.Argument(help="A notify configuration file (docs/notify.md).")],
+    replace: Annotated[
+        bool,
+        typer.Option(help="Overwrite the tenants the database holds (edits made since are lost)."),
+    ] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load a configuration file into notify's database: the tenants it does not hold yet,
+    or with --replace every tenant the file names. Running notify processes see it within
+    CONFIG_REFRESH_SECONDS."""
+    settings = _settings(database_url)
+    try:
+        config = load_config(file)
+        written = asyncio.run(_import(settings, config, replace))
+    except (AppError, ValueError) as exc:
+        message = exc.message if isinstance(exc, AppError) else str(exc)
+        Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+        raise typer.Exit(1) from None
+    rows = ", ".join(written) if written else "nothing (the database holds every tenant)"
+    Console().print(f"Imported {file}: {rows}.", highlight=False)
+
+
+async def _import(settings: NotifySettings, config: NotifyConfig, replace: bool) -> list[str]:
+    sealer = Sealer(settings.secrets_key())
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        store = SqlConfigStore(engine, SystemClock().now, sealer)
+        return await store.import_config(config, replace=replace, by="wo notify config import")
+    finally:
+        await engine.dispose()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypedDict
 
-from services.notify.domain.config import ALERT_TYPES, NotifyConfig, TenantConfig
+from services.notify.domain.config import ALERT_TYPES, TenantConfig
 from services.notify.domain.model import (
     DEFAULT_TIME_ZONE,
     Audience,
@@ -31,8 +31,11 @@ from services.notify.domain.routing import (
     display_name,
     fold,
     operator_fallback,
+    order_reference,
+    place,
     plan,
 )
+from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
     FactsAt,
@@ -123,14 +126,22 @@ class OutOfOrder(Exception):
 def message_context(
     envelope: Envelope, facts: WorkOrderFacts, config: TenantConfig, recipient_name: str
 ) -> dict[str, Any]:
-    """What a template sees: the event's fields, the work order's facts and the recipient."""
-    place = " ".join(p for p in (facts.building, facts.unit) if p) or "-"
+    """What a template sees: the event's fields, the work order's facts and the recipient.
+
+    Templates name things as people do: `wo.number` (the order's number, or a short form
+    of its id), `wo.project_name`, `wo.place`, `wo.owner_name`, `wo.assignee_name`; the
+    renderer adds the labels of the kind and category in the message's language.
+    """
     wo = facts.to_json()
     wo.update(
-        place=place,
+        number=order_reference(facts, envelope.subject),
+        project_name=facts.project_name or envelope.project,
+        place=place(facts),
         urgent=facts.urgent,
-        owner_name=display_name(facts.owner, config),
-        assignee_name=display_name(facts.assignee, config),
+        owner_name=display_name(facts.owner, config, facts.owner_name),
+        assignee_name=display_name(facts.assignee, config, facts.assignee_name),
+        # The technician an arrival or a hand-back names: the one assigned until then.
+        technician_name=display_name(envelope.data.get("technician"), config, facts.assignee_name),
     )
     return {
         "event": _event_fields(envelope),
@@ -159,7 +170,7 @@ class NotifyHandler:
     def __init__(
         self,
         store: Store,
-        config: NotifyConfig,
+        config: Configuration,
         renderer: Renderer,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,

@@ -15,9 +15,10 @@ from datetime import datetime
 
 from prometheus_client import Counter
 
-from services.notify.domain.config import URL_CHANNELS, Endpoint, NotifyConfig
+from services.notify.domain.config import URL_CHANNELS, Endpoint
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.quiet_hours import held_by_quiet_hours
+from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
 from services.notify.service_layer.ports import (
     Channel,
@@ -65,7 +66,7 @@ class DeliverySender:
     def __init__(
         self,
         store: Store,
-        config: NotifyConfig,
+        config: Configuration,
         channels: Mapping[ChannelName, Channel],
         renderer: Renderer,
         clock: Clock,

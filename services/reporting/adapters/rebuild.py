@@ -22,8 +22,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from services.reporting.adapters.projector import Projector
 from services.reporting.adapters.store import ReadModelStore
+from services.reporting.service_layer.projector import Projector
 from shared.consumer import DeadLetter, Delivery
 from shared.envelope import Envelope
 from shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS

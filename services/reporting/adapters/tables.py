@@ -46,6 +46,9 @@ orders = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     # The whole fold (`OrderFacts.to_json`): the KPIs read nothing else.
     Column("facts", Text, nullable=False),
+    # The number people read, from the report event (NULL for orders reported before
+    # numbers): what drill-downs and breach lists show beside the id.
+    Column("number", String(64), nullable=True),
 )
 Index(
     "ix_rp_orders_scope",

@@ -81,6 +81,9 @@ class OrderFacts:
     channel: str
     owner: str
     reported_at: datetime
+    """When the request came in: the report's `received_at` when staff entered it later (a
+    call taken at 08:55 and typed in at 09:05), else the report's own time. The SLA clocks
+    run from the same instant, so a KPI's durations and periods agree with the promises."""
     version: int
     status: str = OrderStatus.REPORTED
     technician: str | None = None
@@ -98,6 +101,8 @@ class OrderFacts:
     ratings: tuple[Rating, ...] = ()
     clocks: tuple[ClockCycle, ...] = ()
     updated_at: datetime | None = None
+    number: str | None = None
+    """The number people read (SG-20261201-0042); None for orders reported before numbers."""
 
     @property
     def first_completed_at(self) -> datetime | None:
@@ -186,10 +191,16 @@ def start(event: EventFact) -> OrderFacts:
         building=(data.get("location") or {}).get("building"),
         channel=data["channel"],
         owner=data["owner"],
-        reported_at=event.time,
+        reported_at=_received_at(data) or event.time,
         version=event.sequence,
         updated_at=event.time,
+        number=data.get("number"),
     )
+
+
+def _received_at(data: dict[str, Any]) -> datetime | None:
+    value = data.get("received_at")
+    return None if value is None else datetime.fromisoformat(value)
 
 
 _Record = TypeVar("_Record")

@@ -10,14 +10,15 @@ from nats.aio.client import Client
 
 from services.reporting.adapters.kpi_stream import KpiPublisher
 from services.reporting.adapters.migrate import upgrade
-from services.reporting.adapters.projector import Projector
 from services.reporting.adapters.store import ReadModelStore
+from services.reporting.service_layer.projector import Projector
 from services.reporting.settings import ReportingSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import ConsumerSpec, EventConsumer
 from shared.database import Database, create_engine
 from shared.nats import connect_with_streams
+from shared.runner import Runner
 from shared.subjects import EVENTS_STREAM, KPI_STREAM
 
 
@@ -34,7 +35,8 @@ class Reporting:
     publisher: KpiPublisher | None = None
     consumer: EventConsumer | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    runner: Runner = field(default_factory=Runner)
+    """The background loops (bus consumer, KPI publisher), restarted if they fail."""
 
     @property
     def nats_connected(self) -> bool:
@@ -62,44 +64,44 @@ async def start(settings: ReportingSettings, clock: Clock | None = None) -> Repo
     reporting = Reporting(
         settings, clock, database, ReadModelStore(database, clock), settings.token_verifier()
     )
-    reporting.tasks.append(asyncio.create_task(_run_bus(reporting), name="reporting-bus"))
+    reporting.runner.start("reporting-bus", lambda: _run_bus(reporting))
     return reporting
 
 
 async def _run_bus(reporting: Reporting) -> None:
     # The API serves the read model while NATS is down; the bus is joined in the background.
+    # Restarted by the runner after a failure: the connection (which reconnects by itself),
+    # the publisher and the consumer are made once.
     settings = reporting.settings
-    reporting.nats = await connect_with_streams(
-        settings.nats_url,
-        settings.service_name,
-        settings.nats_stream_replicas,
-        settings.events_max_age_days,
-        # reporting publishes the KPIs; dispatch creates EVENTS.
-        owns=(KPI_STREAM,),
-        waits_for=(EVENTS_STREAM,),
-    )
-    js = reporting.nats.jetstream()
-    on_change = None
-    if settings.kpi_publish_enabled:
-        reporting.publisher = KpiPublisher(js, reporting.store, reporting.clock)
-        on_change = reporting.publisher.touched
-        reporting.tasks.append(
-            asyncio.create_task(reporting.publisher.run(reporting.stop_event), name="kpi-publisher")
+    if reporting.nats is None:
+        reporting.nats = await connect_with_streams(
+            settings.nats_url,
+            settings.service_name,
+            settings.nats_stream_replicas,
+            settings.events_max_age_days,
+            # reporting publishes the KPIs; dispatch creates EVENTS.
+            owns=(KPI_STREAM,),
+            waits_for=(EVENTS_STREAM,),
         )
+    js = reporting.nats.jetstream()
+    if settings.kpi_publish_enabled and reporting.publisher is None:
+        publisher = reporting.publisher = KpiPublisher(js, reporting.store, reporting.clock)
+        reporting.runner.start("kpi-publisher", lambda: publisher.run(reporting.stop_event))
     if settings.projector_enabled:
-        projector = Projector(reporting.store, on_change, consumer=settings.consumer_durable)
-        reporting.consumer = EventConsumer(js, consumer_spec(settings), projector)
+        if reporting.consumer is None:
+            on_change = None if reporting.publisher is None else reporting.publisher.touched
+            projector = Projector(reporting.store, on_change, consumer=settings.consumer_durable)
+            reporting.consumer = EventConsumer(js, consumer_spec(settings), projector)
         await reporting.consumer.run(reporting.stop_event)
+    else:
+        # Nothing to consume: the loop has done its work and waits for the stop.
+        await reporting.stop_event.wait()
 
 
 async def stop(reporting: Reporting) -> None:
     """Stop background work, drain NATS and close the database."""
     reporting.stop_event.set()
-    for task in reporting.tasks:
-        task.cancel()
-    for task in reporting.tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await reporting.runner.stop()
     if reporting.nats is not None:
         # Close rather than drain: nothing is buffered (publishes wait for their ack, and
         # unacked events come back to the durable consumer), and draining would wait on

@@ -10,16 +10,16 @@ no redeliveries on a gap. A poison event (its data fails validation) is recorded
 dead letter and its place in the stream is marked *skipped*, so the events after it still
 apply.
 
-Pure: the caller loads the `WorkingSet` of the streams in the batch, calls `project`, and
-writes the `WorkingSet` back with the checkpoint in one transaction.
+`project` is pure; `fold_batch` runs it on the rows a `ReadModelBatch` loads and hands the
+result back to be stored, inside the transaction a `TrackingRecorder` holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.reporting.domain.facts import (
     EventFact,
@@ -30,6 +30,9 @@ from services.reporting.domain.facts import (
 )
 from services.reporting.domain.notifications import NotificationOutcome, outcome_of
 from shared.envelope import Envelope
+
+if TYPE_CHECKING:
+    from services.reporting.service_layer.ports import ReadModelBatch
 
 PROJECT_EVENTS = frozenset({"project.registered", "project.updated"})
 
@@ -71,6 +74,22 @@ class WorkingSet:
 def stream_id(event: EventFact) -> str:
     """The stream an event belongs to: the work-order id, or `project:<tenant>:<project>`."""
     return event.order_id
+
+
+def fold_batch(
+    batch: ReadModelBatch, items: Sequence[EventFact | Waiting], sampled: bool = True
+) -> WorkingSet:
+    """Load the rows of the streams `items` touch, fold `items` into them, store the result.
+
+    `sampled` False leaves the KPI samples and roll-up alone: a rebuild's replay draws them
+    once per order at the end instead of again for every batch that changes the order.
+    """
+    working = batch.load({i.stream_id if isinstance(i, Waiting) else stream_id(i) for i in items})
+    # The facts as committed, before the batch: their samples leave the roll-up.
+    before = dict(working.orders)
+    project(working, items)
+    batch.save(working, before, sampled)
+    return working
 
 
 def project(working: WorkingSet, events: Iterable[EventFact | Waiting]) -> WorkingSet:

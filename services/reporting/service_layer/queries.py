@@ -6,7 +6,7 @@ service, a list in tests) and leave the arithmetic to `domain.kpis`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -67,6 +67,10 @@ class ReadModelView(Protocol):
 
     def open_orders(self, tenant: str, projects: frozenset[str] | None) -> list[OrderFacts]:
         """The facts of the open orders."""
+        ...
+
+    def order_numbers(self, order_ids: Collection[str]) -> dict[str, str]:
+        """The number of each of these orders that has one."""
         ...
 
     def project_facts(
@@ -417,6 +421,12 @@ async def figure_orders(source: FactSource, query: KpiQuery | None, name: str) -
         return sorted(found, key=lambda s: (s.at, s.order_id))
 
     return await source.read(work)
+
+
+async def order_numbers(source: FactSource, order_ids: Collection[str]) -> dict[str, str]:
+    """The numbers people read of these orders (those reported before numbers have none)."""
+    wanted = list(order_ids)
+    return await source.read(lambda view: view.order_numbers(wanted))
 
 
 async def at_risk(

@@ -47,6 +47,8 @@ class Api:
     client: httpx.AsyncClient
     dispatch: Dispatch
     clock: ManualClock
+    transport: httpx.AsyncBaseTransport | None = None
+    """The in-process transport to dispatch's app, for another app calling it (the console)."""
     keeper: DocumentKeeper | None = None
     """What the answers were held to: the app's OpenAPI document."""
 
@@ -78,6 +80,16 @@ class Api:
         return await self.client.post(
             f"/v1/work-orders/{work_order_id}/{name}", json=body, headers=headers
         )
+
+
+SUNNY_GARDEN: dict[str, Any] = {
+    "name": "阳光花园",
+    "time_zone": "Asia/Shanghai",
+    "households": 1200,
+    "code": "SG",
+    "buildings": [{"id": "b2", "name": "2号楼", "households": 600}],
+}
+"""Project `sunny` as a real compound registers it: its name, number code and a building."""
 
 
 async def completed_repair(api: Api) -> str:
@@ -126,7 +138,7 @@ async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://dispatch", event_hooks=hooks
         ) as client:
-            api = Api(client, app.state.dispatch, clock, keeper)
+            api = Api(client, app.state.dispatch, clock, transport, keeper)
             for project, households in (("sunny", 1200), ("river", 800)):
                 details = {
                     "name": project.title(),

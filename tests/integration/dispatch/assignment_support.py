@@ -118,4 +118,4 @@ async def second_process(database_url: str) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://dispatch-b", event_hooks=hooks
         ) as client:
-            yield Api(client, app.state.dispatch, clock, keeper)
+            yield Api(client, app.state.dispatch, clock, keeper=keeper)

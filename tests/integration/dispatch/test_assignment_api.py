@@ -312,11 +312,14 @@ async def test_assignments_carry_the_assignees_team_at_that_moment(api: Api) -> 
 
     teams = {"wang": "maintenance", "li": "electricians"}
     accepted = await events_of(api, offered["id"])
-    assert accepted[-2]["data"] == {"assignee": taker, "team": teams[taker]}
+    # The directory's name goes with the team (the staff members are named as their ids).
+    assert accepted[-2]["data"] == {"assignee": taker, "team": teams[taker], "assignee_name": taker}
     assert accepted[-1]["data"]["team"] == teams[other]
-    # Someone the directory does not know (a contractor, say) is assigned without a team.
+    assert accepted[-1]["data"]["to_assignee_name"] == other
+    # Someone the directory does not know (a contractor, say) is assigned without a team
+    # or a name.
     manual = await events_of(api, by_hand["id"])
-    assert manual[-1]["data"] == {"assignee": "outsider", "team": None}
+    assert manual[-1]["data"] == {"assignee": "outsider", "team": None, "assignee_name": None}
 
 
 async def test_decisions_waiting_together_share_one_fresh_workload_read(api: Api) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -136,6 +137,9 @@ async def test_the_dashboard_shows_the_week_and_updates_live_in_both_languages(
         await page.wait_for(_value("complaint_rate"), "0.14%")
         await page.wait_for(_value("backlog"), "4")
         assert await page.evaluate("document.querySelectorAll('#at-risk tbody tr').length") == 1
+        # The order at risk is named by its number, as people read it, not by its id.
+        shown = await page.evaluate("document.querySelector('#at-risk tbody td').textContent")
+        assert re.fullmatch(r"SG-[0-9]{8}-[0-9]{4}", shown), shown
         # The notifications panel: the week has no deliveries, so one empty "All channels" row.
         assert await page.evaluate(
             "[...document.querySelectorAll('#notifications tbody td')].map(td => td.textContent)"

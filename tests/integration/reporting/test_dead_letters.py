@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from typer.testing import CliRunner
 
-from services.reporting.adapters.store import DeadLetterRecord, ReadModelStore
+from services.reporting.adapters.store import ReadModelStore
+from services.reporting.service_layer.ports import DeadLetterRecord
+from services.reporting.service_layer.projector import apply_events
 from shared.auth import Role
 from tests.integration.reporting.api_support import HQ, running_reporting
 from tests.integration.reporting.conftest import Bus
@@ -97,11 +99,11 @@ def _letter(key: str, stream_sequence: int) -> DeadLetterRecord:
 async def test_dead_letters_are_keyed_by_event_id_and_survive_a_reused_stream_sequence(
     store: ReadModelStore,
 ) -> None:
-    await store.apply("reporting", [], 7, [_letter("event:old", 7)])
+    await apply_events(store, "reporting", [], 7, [_letter("event:old", 7)])
     # The stream was lost and rebuilt: sequence 7 now holds another event.
-    await store.apply("reporting", [], 7, [_letter("event:new", 7)])
+    await apply_events(store, "reporting", [], 7, [_letter("event:new", 7)])
     # A redelivery of the first one records nothing twice.
-    await store.apply("reporting", [], 7, [_letter("event:old", 7)])
+    await apply_events(store, "reporting", [], 7, [_letter("event:old", 7)])
 
     letters = await store.dead_letters()
     assert sorted(x["event_id"] for x in letters) == ["new", "old"]
@@ -114,7 +116,7 @@ async def test_the_operator_reads_every_tenants_state_and_letters_with_wo_report
     unknown = DeadLetterRecord(
         **{**_letter("body:0f", 9).__dict__, "tenant": None, "project": None, "event_id": None}
     )
-    await store.apply("reporting", [], 9, [_letter("event:ours", 8), unknown])
+    await apply_events(store, "reporting", [], 9, [_letter("event:ours", 8), unknown])
     runner = CliRunner()
     options = ["--database-url", database_url]
 

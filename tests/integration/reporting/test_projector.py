@@ -12,8 +12,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
-from services.reporting.adapters.projector import Projector
-from services.reporting.adapters.store import GENERATION_TABLES, ReadModelStore
+from services.reporting.adapters.generations import GENERATION_TABLES
+from services.reporting.adapters.store import ReadModelStore
+from services.reporting.service_layer.projector import Projector
 from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer
 from shared.subjects import EVENTS_STREAM
 from tests.integration.reporting.conftest import Bus, wait_for_checkpoint

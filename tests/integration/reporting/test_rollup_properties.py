@@ -32,6 +32,7 @@ from services.reporting.domain.kpis import (
     series,
 )
 from services.reporting.domain.periods import Granularity, Period
+from services.reporting.service_layer.projector import apply_events
 from services.reporting.service_layer.queries import (
     KpiQuery,
     figure_groups,
@@ -75,7 +76,7 @@ async def _project(
     edges = sorted({0, len(deliveries), *(c for c in cuts if 0 < c < len(deliveries))})
     for i, (low, high) in enumerate(itertools.pairwise(edges)):
         batch = [facts_of(raw) for raw in deliveries[low:high]]
-        await store.apply("property", batch, i + 1, generation=generation)
+        await apply_events(store, "property", batch, i + 1, generation=generation)
     old = await store.switch_generation(generation, "property", len(edges))
     await store.drop_generation(old)
 

@@ -76,8 +76,18 @@ class OrderStory:
         )
         return self
 
-    def reported(self, at: datetime) -> OrderStory:
-        """`workorder.reported`, with the arrival and resolution clocks a repair starts."""
+    def number(self, at: datetime) -> str:
+        """The order's number as dispatch gives it (the sequence from the order's id)."""
+        return f"SG-{at:%Y%m%d}-{int(self.order_id[-4:], 16) % 9999 + 1:04d}"
+
+    def reported(self, at: datetime, received_at: datetime | None = None) -> OrderStory:
+        """`workorder.reported`, with the arrival and resolution clocks a repair starts.
+
+        With `received_at` (a call entered later), the clocks run from that instant.
+        """
+        entered: dict[str, Any] = {} if received_at is None else {
+            "received_at": _iso(received_at), "received_at_entered_by": "cs-li",
+        }  # fmt: skip
         self.emit(
             "workorder.reported",
             at,
@@ -89,21 +99,30 @@ class OrderStory:
             channel="phone",
             description="漏水",
             owner="cs-li",
+            number=self.number(at),
+            **entered,
         )
         if self.kind in ("repair", "complaint"):
-            self.clock_started("arrival", at, timedelta(minutes=3))
-            self.clock_started("resolution", at, timedelta(days=2))
+            self.clock_started("arrival", at, timedelta(minutes=3), began=received_at)
+            self.clock_started("resolution", at, timedelta(days=2), began=received_at)
         return self
 
     def clock_started(
-        self, clock: str, at: datetime, target: timedelta, cycle: int = 1
+        self,
+        clock: str,
+        at: datetime,
+        target: timedelta,
+        cycle: int = 1,
+        began: datetime | None = None,
     ) -> OrderStory:
-        """`workorder.sla_clock_started`."""
+        """`workorder.sla_clock_started` at `at`, running since `began` (default `at`)."""
         self.cycles[clock] = cycle
+        since = began or at
+        elapsed = (at - since).total_seconds()
         return self.emit(
             "workorder.sla_clock_started", at, clock=clock, cycle=cycle, policy_version=1,
-            elapsed_seconds=0.0, remaining_seconds=target.total_seconds(),
-            due_at=_iso(at + target), calendar="24x7", target_seconds=target.total_seconds(),
+            elapsed_seconds=elapsed, remaining_seconds=target.total_seconds() - elapsed,
+            due_at=_iso(since + target), calendar="24x7", target_seconds=target.total_seconds(),
             trigger="workorder.reported",
         )  # fmt: skip
 
@@ -135,7 +154,9 @@ class OrderStory:
 
 
 def _first_time(story: OrderStory) -> datetime:
-    return datetime.fromisoformat(story.events[0]["time"])
+    """When the order's request came in (its clocks' start)."""
+    first = story.events[0]
+    return datetime.fromisoformat(first["data"].get("received_at") or first["time"])
 
 
 @st.composite
@@ -145,7 +166,10 @@ def order_story(draw: st.DrawFn, project: str, start: datetime) -> OrderStory:
     building = draw(st.sampled_from(["b1", "b2"]))
     minutes = st.integers(min_value=1, max_value=60 * 30)
     at = start + timedelta(minutes=draw(st.integers(0, 60 * 24 * 20)))
-    story = OrderStory(project, kind, at, building=building).reported(at)
+    # Now and then customer service types a call in later than it came (`received_at`).
+    late = draw(st.sampled_from([0, 0, 0, 2, 90]))
+    received_at = at - timedelta(minutes=late) if late else None
+    story = OrderStory(project, kind, at, building=building).reported(at, received_at)
     clocks = kind in ("repair", "complaint")
     if draw(st.booleans()):
         at += timedelta(minutes=draw(minutes))

@@ -21,6 +21,11 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _came_in(s: list[Event]) -> datetime:
+    """When the order's request came in: the report's `received_at`, else its time."""
+    return _ts(s[0]["data"].get("received_at") or s[0]["time"])
+
+
 class Oracle:
     """KPIs of a raw event list over a set of projects and a local-date period."""
 
@@ -111,7 +116,7 @@ class Oracle:
             if hits:
                 at = _ts(hits[0]["time"])
                 if self._inside(s[0], at, start, end):
-                    found.append((at - _ts(s[0]["time"])).total_seconds())
+                    found.append((at - _came_in(s)).total_seconds())
         return sorted(found)
 
     def notifications(
@@ -176,11 +181,9 @@ class Oracle:
         for e in self._of(s, "complaint_validity_marked"):
             valid = e["data"]["valid"]
         if kpi == "complaints_handled":
-            return (
-                [(_ts(s[0]["time"]), int(bool(completed)))] if kind == "complaint" and valid else []
-            )
+            return [(_came_in(s), int(bool(completed)))] if kind == "complaint" and valid else []
         if kpi == "complaint_rate":
-            return [(_ts(s[0]["time"]), 1)] if kind == "complaint" and valid else []
+            return [(_came_in(s), 1)] if kind == "complaint" and valid else []
         if kpi == "follow_up_rate":
             if kind != "repair" or not completed:
                 return []
@@ -215,7 +218,7 @@ class Oracle:
                 if e["type"] == "workorder.sla_clock_met.v1" and e["data"]["missed_with_consent"]
             ]
         if kpi == "postponement_rate":
-            return [(_ts(s[0]["time"]), int(bool(self._of(s, "postponed"))))]
+            return [(_came_in(s), int(bool(self._of(s, "postponed"))))]
         if kpi == "reopen_rate":
             return (
                 [(completed[0], int(any(r >= completed[0] for r in reopened)))] if completed else []

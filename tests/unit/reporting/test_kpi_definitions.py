@@ -94,6 +94,26 @@ def test_a_repair_cancelled_before_any_breach_is_not_counted() -> None:
     assert _figure("repair_timeliness", story).denominator == 0
 
 
+def test_time_to_arrive_runs_from_when_the_request_came_in() -> None:
+    # The call came in at 09:50, was typed in at 10:00, someone arrived at 10:02: twelve
+    # minutes for the resident, as the arrival clock (which ran from 09:50) says.
+    came_in = REPORTED - timedelta(minutes=10)
+    story = OrderStory("sunny", "repair", REPORTED).reported(REPORTED, received_at=came_in)
+    story.emit("workorder.arrived", REPORTED + timedelta(minutes=2), technician="tech-a")
+    figure = _figure("time_to_arrive", story)
+    assert figure.p50 == timedelta(minutes=12).total_seconds()
+
+
+def test_an_order_belongs_to_the_period_its_request_came_in() -> None:
+    # A call at 23:55 on 31 October (Shanghai), typed in after midnight: October's order.
+    came_in = datetime(2026, 10, 31, 15, 55, tzinfo=UTC)
+    entered = datetime(2026, 10, 31, 16, 5, tzinfo=UTC)
+    story = OrderStory("sunny", "repair", entered).reported(entered, received_at=came_in)
+    october = Period(date(2026, 10, 1), date(2026, 11, 1))
+    assert _figure("postponement_rate", story, period=october).denominator == 1
+    assert _figure("postponement_rate", story).denominator == 0
+
+
 def test_last_rating_counts_for_satisfaction() -> None:
     # Rated 2, visited again and re-rated 5: one satisfied resident, not one of two.
     story = _kept_repair()

@@ -133,7 +133,7 @@ def _catalogue(dispatch: Dispatch) -> SqlSlaPolicies:
     return policies
 
 
-def _require(principal: Principal, roles: frozenset[Role], what: str) -> None:
+def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
     if principal.role not in roles:
         raise Forbidden(
             f"a {principal.role.value} may not {what}",
@@ -185,7 +185,7 @@ async def publish(
     draft: SlaPolicyDraft, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """Publish a policy version."""
-    _require(principal, POLICY_WRITERS, "publish SLA policies")
+    require_role(principal, POLICY_WRITERS, "publish SLA policies")
     scope = publishing_scope(principal.projects, principal.all_projects, draft.projects)
     stored = await _catalogue(dispatch).publish(
         principal.tenant, draft.to_policy(), principal.subject, scope
@@ -212,7 +212,7 @@ async def list_versions(
     """The versions the caller sees (tenant-wide ones and those of the caller's projects),
     with who published them, when and for which projects, and the current one (for
     `project`, else tenant-wide)."""
-    _require(principal, POLICY_READERS, "read SLA policies")
+    require_role(principal, POLICY_READERS, "read SLA policies")
     catalogue = _catalogue(dispatch)
     scoped = _project_of(principal, project)
     current = (await catalogue.current(principal.tenant, scoped)).version
@@ -235,7 +235,7 @@ async def read_current(
     principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
     """The version new clocks of `project` start under (left out: the tenant-wide one)."""
-    _require(principal, POLICY_READERS, "read SLA policies")
+    require_role(principal, POLICY_READERS, "read SLA policies")
     scoped = _project_of(principal, project)
     policy = await dispatch.sla_policies.current(principal.tenant, scoped)
     return json_response(_policy_body(policy, await _scope_of(dispatch, principal, policy)))
@@ -263,7 +263,7 @@ async def read_version(
     dispatch: DispatchDep,
 ) -> Response:
     """One version, as running clocks that name it were started under."""
-    _require(principal, POLICY_READERS, "read SLA policies")
+    require_role(principal, POLICY_READERS, "read SLA policies")
     catalogue = _catalogue(dispatch)
     listed = [v for v in await catalogue.list(principal.tenant) if v.version == version]
     found = await catalogue.get(principal.tenant, version)

@@ -31,6 +31,7 @@ from services.reporting.service_layer.queries import (
     figures,
     kpi_named,
     notifications,
+    order_numbers,
     scoped_query,
 )
 from shared.errors import Unavailable
@@ -141,6 +142,7 @@ async def list_at_risk(
             "orders": [
                 {
                     "order_id": order.order_id,
+                    "number": order.number,
                     "project": order.project,
                     "kind": order.kind,
                     "building": order.building,
@@ -324,9 +326,12 @@ async def kpi_orders(
     query: QueryDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Response:
-    """Each sample of the figure: its order, instant, hit (for ratios) or measure (durations)."""
+    """Each sample of the figure: its order (id and number), instant, hit (for ratios) or
+    measure (durations)."""
     kpi_named(kpi)
     samples = await figure_orders(reporting.store, query, kpi)
+    shown = samples[:limit]
+    numbers = await order_numbers(reporting.store, {s.order_id for s in shown})
     return _json(
         {
             **_definition(kpi),
@@ -335,6 +340,7 @@ async def kpi_orders(
             "orders": [
                 {
                     "order_id": s.order_id,
+                    "number": numbers.get(s.order_id),
                     "project": s.project,
                     "at": s.at.isoformat(),
                     "hit": s.hit,
@@ -342,7 +348,7 @@ async def kpi_orders(
                     "label": s.label,
                     **dict(s.dims),
                 }
-                for s in samples[:limit]
+                for s in shown
             ],
         }
     )

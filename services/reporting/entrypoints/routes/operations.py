@@ -7,7 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from services.reporting.adapters.store import TenantScope
+from services.reporting.adapters.dead_letters import TenantScope
 from services.reporting.entrypoints.deps import ReportingDep
 from services.reporting.entrypoints.schemas import ProjectorState, ReportingDeadLetters
 from shared.auth import Principal, Role

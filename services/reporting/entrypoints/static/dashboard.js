@@ -148,7 +148,8 @@ async function refresh() {
       document.querySelector("#notifications tbody").innerHTML = notificationRows(body.notifications);
       const risk = await api("/v1/kpis/at-risk");
       document.querySelector("#at-risk tbody").innerHTML = risk.orders.map((o) => `<tr>
-        <td>${escape(o.order_id)}</td><td>${escape(o.project)}</td><td>${escape(o.clock)}</td>
+        <td title="${escape(o.order_id)}">${escape(o.number || o.order_id.slice(0, 8))}</td>
+        <td>${escape(o.project)}</td><td>${escape(o.clock)}</td>
         <td>${new Date(o.due_at).toLocaleString(state.lang)}</td>
         <td class="${o.breached ? "breached" : ""}">${t(o.breached ? "breached" : "warned")}</td></tr>`).join("");
       status(`${state.live ? t("live") : t("offline")} · ${t("updated")} ${new Date().toLocaleTimeString(state.lang)}`);

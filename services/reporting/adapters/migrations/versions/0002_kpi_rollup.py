@@ -114,7 +114,7 @@ def upgrade() -> None:
 
 def _backfill() -> None:
     # The projector's own write path, so the rows are exactly what it would have written.
-    from services.reporting.adapters.store import write_samples
+    from services.reporting.adapters.samples import write_samples
     from services.reporting.domain.facts import OrderFacts
 
     conn = op.get_bind()

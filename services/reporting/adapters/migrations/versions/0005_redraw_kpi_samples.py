@@ -29,7 +29,7 @@ _CHUNK = 2000
 
 def _redraw() -> None:
     # The projector's own write path, so the rows are exactly what it would have written.
-    from services.reporting.adapters.store import sample_orders
+    from services.reporting.adapters.samples import sample_orders
 
     conn = op.get_bind()
     for table in ("rp_kpi_samples", "rp_kpi_rollup", "rp_kpi_measures"):

@@ -1,7 +1,7 @@
 """The projector: the `EventHandler` reporting plugs into the shared durable consumer.
 
 A batch is validated, folded and committed with the checkpoint in one transaction
-(`ReadModelStore.apply`); only then does the consumer ack it. An event whose data fails
+(`apply_events` through the `TrackingRecorder`); only then does the consumer ack it. An event whose data fails
 validation against the catalogue is poison: it is recorded as a dead letter in that same
 transaction and its place in the work order's stream is marked skipped, so the projector
 goes on without spending redeliveries on it. Anything else that fails (the database)
@@ -12,12 +12,18 @@ raises, and the consumer retries and finally dead-letters the message through
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from pydantic import ValidationError
 
-from services.reporting.adapters.store import DeadLetterRecord, ReadModelStore
 from services.reporting.domain.facts import EventFact
-from services.reporting.service_layer.projection import Waiting, event_fact
+from services.reporting.service_layer.ports import DeadLetterRecord, TrackingRecorder
+from services.reporting.service_layer.projection import (
+    Waiting,
+    WorkingSet,
+    event_fact,
+    fold_batch,
+)
 from shared.consumer import DeadLetter, Delivery, dead_letter_key
 from shared.envelope import Envelope
 from shared.events.catalogue import EVENT_TYPES, parse, upcast
@@ -45,6 +51,25 @@ def validated(envelope: Envelope) -> EventFact:
     return event_fact(envelope, type_name, data)
 
 
+async def apply_events(
+    recorder: TrackingRecorder,
+    consumer: str,
+    items: Sequence[EventFact | Waiting],
+    stream_sequence: int,
+    dead: Sequence[DeadLetterRecord] = (),
+    generation: int | None = None,
+    sampled: bool = True,
+) -> WorkingSet:
+    """Fold `items` into the read model and advance `consumer` to `stream_sequence`, atomically.
+
+    `generation` None means the current one (the live projector); a rebuild names the
+    generation it is filling. `sampled` False leaves the KPI samples and roll-up alone (a
+    rebuild draws them once per order at the end).
+    """
+    work = partial(fold_batch, items=items, sampled=sampled)
+    return await recorder.record(consumer, stream_sequence, dead, work, generation)
+
+
 def _record(
     subject: str, stream_sequence: int, envelope: Envelope | None, error: str, n: int, body: bytes
 ) -> DeadLetterRecord:
@@ -69,13 +94,13 @@ class Projector:
 
     def __init__(
         self,
-        store: ReadModelStore,
+        recorder: TrackingRecorder,
         on_change: Touched | None = None,
         consumer: str = DURABLE,
         generation: int | None = None,
         sampled: bool = True,
     ) -> None:
-        self.store = store
+        self.recorder = recorder
         self.consumer = consumer
         self._on_change = on_change
         # None: whatever generation is current at each commit (the live projector); a
@@ -108,8 +133,8 @@ class Projector:
                 items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
                 log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(reason))
         top = max(d.stream_sequence for d in deliveries)
-        working = await self.store.apply(
-            self.consumer, items, top, dead, self.generation, self.sampled
+        working = await apply_events(
+            self.recorder, self.consumer, items, top, dead, self.generation, self.sampled
         )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())
@@ -121,8 +146,14 @@ class Projector:
         items: list[EventFact | Waiting] = []
         if letter.envelope is not None:
             items.append(Waiting(letter.envelope.subject, letter.envelope.sequence, None))
-        working = await self.store.apply(
-            self.consumer, items, letter.stream_sequence, [record], self.generation, self.sampled
+        working = await apply_events(
+            self.recorder,
+            self.consumer,
+            items,
+            letter.stream_sequence,
+            [record],
+            self.generation,
+            self.sampled,
         )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())

@@ -1,0 +1,1 @@
+"""console: the web console of the staff (customer service, dispatchers, technicians, ...)."""

@@ -1,0 +1,56 @@
+"""Which pages each role of the staff opens: the console's navigation as data.
+
+The console checks it before calling anything, and dispatch checks its own role matrix
+again on every call, so a page hidden here is also refused by the API behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from shared.auth import Role
+
+
+class Page(StrEnum):
+    """A page of the console, by its URL segment."""
+
+    CALLS = "calls"
+    """Customer service: take a call, my orders (客服)."""
+    DISPATCH = "dispatch"
+    """Dispatcher: pending queue, at-risk clocks, open offers, assign (调度)."""
+    TECH = "tech"
+    """Technician, phone layout: offers, my orders, arrive / start / complete (维修工)."""
+    STAFF = "staff"
+    """Supervisors, managers and headquarters: the staff directory and who is on duty."""
+
+
+PAGES: Mapping[Role, tuple[Page, ...]] = {
+    Role.CUSTOMER_SERVICE: (Page.CALLS,),
+    Role.DISPATCHER: (Page.DISPATCH,),
+    Role.TECHNICIAN: (Page.TECH,),
+    Role.SUPERVISOR: (Page.DISPATCH, Page.CALLS, Page.STAFF),
+    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.STAFF),
+    Role.HQ_QUALITY: (Page.STAFF,),
+}
+"""The pages of each staff role, the first one its home. Residents and integrators have
+none: residents use the residents' app, integrators the APIs."""
+
+STAFF_ROLES: tuple[Role, ...] = tuple(PAGES)
+"""The roles that may sign in to the console, in the order the sign-in page lists them."""
+
+
+def pages_of(role: Role) -> tuple[Page, ...]:
+    """The pages `role` may open, its home first (none for a role without a console)."""
+    return PAGES.get(role, ())
+
+
+def may_open(role: Role, page: Page) -> bool:
+    """Whether `role` may open `page`."""
+    return page in pages_of(role)
+
+
+def home_of(role: Role) -> Page | None:
+    """Where `role` lands after signing in (None: the console has nothing for it)."""
+    pages = pages_of(role)
+    return pages[0] if pages else None

@@ -1,0 +1,105 @@
+"""What each role's page shows, read from dispatch with the user's token.
+
+Each function returns plain data for the templates: work orders as dispatch gives them,
+with the project they belong to; the templates format times in the project's zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.console.domain.orders import Step, steps
+from services.console.domain.session import SignedIn
+from services.console.service_layer.ports import DispatchPort, Json
+
+MY_ORDERS_SHOWN = 20
+"""Customer service's most recent orders shown with their steps (one history read each)."""
+QUEUE_SCAN = 200
+"""Unassigned orders read for the dispatcher's board (dispatch's page limit)."""
+
+
+async def projects(dispatch: DispatchPort, user: SignedIn) -> dict[str, Json]:
+    """The registered projects the user may see, by slug."""
+    body = await dispatch.get(user.token, "/v1/projects")
+    return {str(p["project"]): p for p in body.get("items", [])}
+
+
+@dataclass(frozen=True)
+class TrackedOrder:
+    """A work order with the steps it went through."""
+
+    order: Json
+    steps: list[Step]
+
+
+async def my_orders(dispatch: DispatchPort, user: SignedIn) -> list[TrackedOrder]:
+    """The orders the user owns (首按责任制), newest first, each with its steps."""
+    body = await dispatch.get(
+        user.token, "/v1/work-orders", {"owner": user.subject, "limit": MY_ORDERS_SHOWN}
+    )
+    orders: list[Json] = body.get("items", [])
+    histories = await asyncio.gather(
+        *(dispatch.get(user.token, f"/v1/work-orders/{o['id']}/events") for o in orders)
+    )
+    return [
+        TrackedOrder(order, steps(history.get("items", [])))
+        for order, history in zip(orders, histories, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class DispatchBoard:
+    """The dispatcher's board: what waits for someone, what is offered, what breaches next."""
+
+    waiting: list[Json] = field(default_factory=list)
+    """Unassigned orders nobody holds an offer of, oldest first (the pending queue among them)."""
+    offered: list[Json] = field(default_factory=list)
+    """Unassigned orders with open offers: who holds them and until when."""
+    at_risk: list[Json] = field(default_factory=list)
+    """The next breaches: clock, due time, and the order it belongs to (when readable)."""
+
+
+async def dispatch_board(dispatch: DispatchPort, user: SignedIn) -> DispatchBoard:
+    """Read the board: unassigned reported orders and the clocks at risk."""
+    unassigned, risk = await asyncio.gather(
+        dispatch.get(user.token, "/v1/work-orders", {"status": "reported", "limit": QUEUE_SCAN}),
+        dispatch.get(user.token, "/v1/sla/at-risk", {"limit": 50}),
+    )
+    orders: list[Json] = [o for o in unassigned.get("items", []) if not o.get("assignee")]
+    orders.sort(key=lambda o: str(o.get("reported_at", "")))
+    by_id = {str(o["id"]): o for o in orders}
+    at_risk = [
+        {**item, "order": by_id.get(str(item.get("work_order_id")))}
+        for item in risk.get("items", [])
+    ]
+    return DispatchBoard(
+        waiting=[o for o in orders if not o.get("offered_to")],
+        offered=[o for o in orders if o.get("offered_to")],
+        at_risk=at_risk,
+    )
+
+
+@dataclass(frozen=True)
+class TechnicianBoard:
+    """A technician's phone page: the offers they hold and the orders assigned to them."""
+
+    offers: list[Json]
+    assigned: list[Json]
+
+
+OPEN_FOR_TECHNICIAN = ("assigned", "on_site", "in_progress", "paused")
+
+
+async def technician_board(dispatch: DispatchPort, user: SignedIn) -> TechnicianBoard:
+    """The offers the technician holds, and their open orders, oldest first."""
+    offers, mine = await asyncio.gather(
+        dispatch.get(user.token, "/v1/work-orders", {"offered_to": user.subject, "limit": 50}),
+        dispatch.get(user.token, "/v1/work-orders", {"assignee": user.subject, "limit": 100}),
+    )
+    assigned: list[Any] = [
+        o for o in mine.get("items", []) if o.get("status") in OPEN_FOR_TECHNICIAN
+    ]
+    assigned.sort(key=lambda o: str(o.get("assigned_at") or o.get("reported_at") or ""))
+    return TechnicianBoard(offers=offers.get("items", []), assigned=assigned)

@@ -1,0 +1,86 @@
+"""Many rows into one table in one statement, optionally adding to a counter on conflict.
+
+The projector writes thousands of sample and roll-up rows a batch. On PostgreSQL (and any
+other dialect) this is SQLAlchemy's executemany, with `ON CONFLICT DO UPDATE` where asked.
+On SQLite the rows go straight to the driver's executemany: SQLAlchemy's per-row parameter
+handling cost more than the inserts themselves there. That fast path uses the column
+types' bind processors (a private SQLAlchemy API) for the UTC timestamps; the test
+`tests/integration/reporting/test_insert_many.py` pins it to the public path's results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from shared.sqltypes import UTCDateTime
+
+
+def insert_many(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    add_on_conflict: str | None = None,
+    *,
+    raw_sqlite: bool = True,
+) -> None:
+    """Insert `rows` (values in the order of `columns`, built as tuples: thousands a batch);
+    with `add_on_conflict`, a row whose key exists adds its value to that column instead.
+
+    `raw_sqlite=False` takes SQLAlchemy's public path on SQLite too (what the test compares
+    the fast path with).
+    """
+    if conn.dialect.name == "sqlite" and raw_sqlite:
+        _raw_sqlite(conn, table, columns, rows, add_on_conflict)
+        return
+    upsert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(table)
+    if add_on_conflict is not None:
+        statement = statement.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={add_on_conflict: table.c[add_on_conflict] + statement.excluded[add_on_conflict]},
+        )
+    conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _raw_sqlite(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    add_on_conflict: str | None,
+) -> None:
+    # Only the UTC timestamps need their type's processing (to SQLAlchemy's text form, which
+    # the range queries compare); sqlite3 takes str, int, float, bool and None as they are.
+    dated = [
+        (i, process)
+        for i, c in enumerate(columns)
+        if isinstance(table.c[c].type, UTCDateTime)
+        and (process := table.c[c].type._cached_bind_processor(conn.dialect)) is not None
+    ]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
+    if add_on_conflict is not None:
+        keys = ", ".join(c.name for c in table.primary_key.columns)
+        sql += (
+            f" ON CONFLICT ({keys}) DO UPDATE SET"
+            f" {add_on_conflict} = {add_on_conflict} + excluded.{add_on_conflict}"
+        )
+    if dated:
+        processed = []
+        for row in rows:
+            values = list(row)
+            for i, process in dated:
+                if values[i] is not None:
+                    values[i] = process(values[i])
+            processed.append(tuple(values))
+        conn.exec_driver_sql(sql, processed)
+        return
+    conn.exec_driver_sql(sql, rows)

@@ -1,0 +1,188 @@
+"""The console in process over a real dispatch app, with a staffed project, and page helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from html import unescape
+from typing import Any
+
+import httpx
+import uvicorn
+
+from services.console.entrypoints.app import create_app
+from services.console.settings import ConsoleSettings
+from services.dispatch.entrypoints.app import create_app as create_dispatch_app
+from services.dispatch.settings import DispatchSettings
+from shared.auth import Role
+from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from wo.processes import free_port
+
+BUILDINGS = [{"id": "b1", "name": "1号楼", "households": 600}]
+TECHNICIANS = {
+    "tech-wang": ("王师傅", ["plumbing", "electrical"]),
+    "tech-zhao": ("赵师傅", ["plumbing", "elevator"]),
+}
+
+
+async def staff_the_projects(client: httpx.AsyncClient) -> None:
+    """Buildings for `sunny`, a maintenance team on duty, and electrical work offered automatically."""
+    hq = auth(Role.HQ_QUALITY)
+    writes: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+        (
+            "/v1/projects/sunny",
+            {
+                "details": {
+                    "name": "阳光花园",
+                    "time_zone": "Asia/Shanghai",
+                    "households": 1200,
+                    "buildings": BUILDINGS,
+                }
+            },
+            hq,
+        ),
+        ("/v1/teams/maintenance", {"name": "维修班", "projects": ["sunny", "river"]}, hq),
+    ]
+    for tech, (name, trades) in TECHNICIANS.items():
+        record = {"name": name, "team": "maintenance", "trades": trades, "projects": ["sunny"]}
+        writes.append((f"/v1/staff/{tech}", record, hq))
+        own = auth(Role.TECHNICIAN, subject=tech)
+        writes.append((f"/v1/staff/{tech}/availability", {"availability": "on_duty"}, own))
+    rule = {"mode": "auto", "trade": "electrical", "offer_seconds": 600}
+    writes.append(("/v1/projects/sunny/dispatch-rules/electrical", rule, hq))
+    for path, body, headers in writes:
+        response = await client.put(path, json=body, headers=headers)
+        assert response.status_code == 200, f"{path}: {response.text}"
+
+
+@dataclass
+class Browser:
+    """One browser's cookies on the in-process console."""
+
+    client: httpx.AsyncClient
+
+    async def page(self, path: str, **kw: Any) -> httpx.Response:
+        """GET a page (redirects not followed, so tests see them)."""
+        return await self.client.get(path, **kw)
+
+    async def submit(self, form_page: str, action: str, **fields: str) -> httpx.Response:
+        """Read the CSRF token (and key) from `form_page`, then POST `fields` to `action`."""
+        page = await self.client.get(form_page)
+        assert page.status_code == 200, page.text
+        sent = {"csrf": hidden(page.text, "csrf")}
+        key = hidden(page.text, "key", required=False)
+        if key is not None:
+            sent["key"] = key
+        sent.update(fields)
+        return await self.client.post(action, data=sent)
+
+    async def sign_in(self, subject: str) -> httpx.Response:
+        """Sign in as `subject` from the development sign-in page."""
+        response = await self.submit("/sign-in", "/sign-in", person=subject)
+        assert response.status_code == 303, response.text
+        return response
+
+
+def hidden(html: str, name: str, required: bool = True) -> str | None:
+    """The value of the first hidden input called `name` in `html`."""
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
+    if found is None:
+        assert not required, f"no hidden {name!r} in the page"
+        return None
+    return unescape(found.group(1))
+
+
+def notes(html: str) -> list[str]:
+    """The one-time notes shown on a page."""
+    return [unescape(n) for n in re.findall(r'data-testid="note">([^<]*)<', html)]
+
+
+@dataclass
+class ConsoleStack:
+    """dispatch and the console, both in process; `browser()` opens a new cookie jar."""
+
+    api: Api
+    app: Any
+
+    @asynccontextmanager
+    async def browser(self, language: str = "zh-CN") -> AsyncIterator[Browser]:
+        """A fresh browser whose Accept-Language is `language`."""
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://console",
+            headers={"Accept-Language": language},
+        ) as client:
+            yield Browser(client)
+
+
+@asynccontextmanager
+async def running_console(database_url: str) -> AsyncIterator[ConsoleStack]:
+    """dispatch (no scheduler) with a staffed project, and the console calling it."""
+    async with running_api(database_url, sla_scheduler_enabled=False) as api:
+        await staff_the_projects(api.client)
+        settings = ConsoleSettings(environment="development", dev_tenant=TENANT)
+        app = create_app(settings, api.clock, api.transport)
+        async with app.router.lifespan_context(app):
+            yield ConsoleStack(api, app)
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on a loopback port in this event loop; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )  # fmt: skip
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(400):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.025)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
+    """dispatch (wall clock) and the console, both served over HTTP; yields the console's URL.
+
+    The console re-reads its live parts every second, so a browser sees changes quickly.
+    """
+    dispatch_app = create_dispatch_app(
+        DispatchSettings(
+            environment="development",
+            database_url=database_url,
+            nats_url=nats_url,
+            relay_enabled=False,
+        )
+    )
+    async with served(dispatch_app) as dispatch_url:
+        async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
+            for project in ("sunny", "river"):
+                details = {"name": project.title(), "households": 100}
+                registered = await client.post(
+                    "/v1/projects",
+                    json={"project": project, "details": details},
+                    headers=auth(Role.HQ_QUALITY),
+                )
+                assert registered.status_code == 201, registered.text
+            await staff_the_projects(client)
+        settings = ConsoleSettings(
+            environment="development",
+            dev_tenant=TENANT,
+            dispatch_url=dispatch_url,
+            refresh_seconds=1,
+        )
+        async with served(create_app(settings)) as console_url:
+            yield console_url
