@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
 from shared.http.responses import Responses, answers
-from shared.runner import Runner
+from shared.runner import LoopState, Runner
 from shared.stream_check import BusState
 
 
@@ -36,12 +36,25 @@ class BusHealth(BaseModel):
     last_republished: int | None = Field(description="Events republished after it.")
 
 
+class LoopHealth(BaseModel):
+    """A background loop's health (`shared.runner`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: LoopState = Field(description="`restarting`: waiting to start again.")
+    restarts: int
+    last_error: str | None
+    last_failed_at: str | None = Field(description="When it last failed (ISO 8601).")
+
+
 class Readiness(BaseModel):
     """The body of `/readyz`: ready (200) or not (503, with `Retry-After`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["ready", "unavailable"]
+    status: Literal["ready", "degraded", "unavailable"] = Field(
+        description="`degraded`: a background loop is waiting to restart (still 200)."
+    )
     database: Literal["ok", "unavailable"]
     nats: Literal["connected", "disconnected"] | None = Field(
         default=None, description="Left out while the database is down."
@@ -50,6 +63,9 @@ class Readiness(BaseModel):
         default=None, description="The process's instance id, when the supervisor set one."
     )
     bus: BusHealth | None = Field(default=None, description="Publishers only (dispatch, notify).")
+    loops: dict[str, LoopHealth] | None = Field(
+        default=None, description="Each background loop's health, by name, in start order."
+    )
 
 
 READINESS_RESPONSES: Responses = {
