@@ -10,9 +10,9 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
-from services.reporting.adapters.store import DeadLetterRecord
 from services.reporting.domain.kpis import Direction, Unit
 from services.reporting.domain.periods import Granularity
+from services.reporting.service_layer.ports import DeadLetterRecord
 from shared.http.responses import Body, body_of
 
 
@@ -97,6 +97,7 @@ class AtRiskOrder(Body):
     """An open order whose clock was warned or breached."""
 
     order_id: str
+    number: str | None = Field(description="The number people read; null before numbers.")
     project: str
     kind: str
     building: str | None
@@ -130,6 +131,7 @@ class OrderSample(Body):
     """One order's contribution to a figure."""
 
     order_id: str
+    number: str | None = Field(description="The number people read; null before numbers.")
     project: str
     at: datetime
     hit: bool | None = Field(description="For ratios: whether it counts as a hit.")
