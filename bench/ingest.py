@@ -50,13 +50,13 @@ from bench.support import (
     register_project,
 )
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.auth import Role
 from shared.clock import SystemClock
+from shared.database import create_engine
 from shared.events.recorded import EventMetadata
 from shared.logging import configure_logging
 from shared.nats import connect, ensure_streams
@@ -301,6 +301,8 @@ async def sample_payload(database_url: str) -> bytes:
     async with engine.connect() as conn:
         payload = await conn.scalar(select(t.outbox.c.payload).limit(1))
     await engine.dispose()
+    if payload is None:
+        raise SystemExit("the outbox is empty: report something first")
     return bytes(payload)
 
 

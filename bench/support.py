@@ -21,13 +21,13 @@ import aiohttp
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
 from shared.clock import SystemClock
+from shared.database import create_engine
 
 # Imported at start-up, before a benchmark configures its own logging: importing the
 # tests' conftest sets up test logging (INFO, every append a line on stderr), which

@@ -70,7 +70,7 @@ async def _tail(console: Console, url: str, subject: str, from_start: bool, coun
         subscription = await js.subscribe(
             subject, stream=EVENTS_STREAM, ordered_consumer=True, deliver_policy=policy
         )
-        console.print(f"[dim]listening on {subject} at {url}[/dim]")
+        console.print(f"[dim]listening on {subject} at {redact_credentials(url)}[/dim]")
         seen = 0
         async for message in subscription.messages:
             envelope = Envelope.from_json(message.data)

@@ -154,10 +154,22 @@ def print_summary(console: Console, stack: Stack, description: dict[str, Any]) -
     var_dir = _display(str(root))
     stack_file = _display(str(stack.paths.stack_file))
     projects = ", ".join(description["projects"]) or "(none registered)"
+    on_sqlite = left_on_sqlite(description["services"])
+    databases = (
+        (
+            f"{', '.join(on_sqlite)} still on SQLite under {var_dir}: set "
+            + ", ".join(f"{name.upper()}_DATABASE_URL" for name in on_sqlite)
+            + " to move them too\n",
+            "yellow",
+        )
+        if on_sqlite
+        else ""
+    )
     notes = Text.assemble(
         ("Data, logs and stack.json in ", "dim"),
         var_dir,
         "\n",
+        databases,
         ("Tenant ", "dim"),
         (DEMO_TENANT, "bold"),
         ("  projects ", "dim"),
@@ -174,6 +186,18 @@ def print_summary(console: Console, stack: Stack, description: dict[str, Any]) -
     console.print(Panel.fit(table, title="[bold green]work-order stack is up[/]"))
     # soft_wrap: the commands shown must stay copy-pasteable when the terminal is narrow.
     console.print(notes, soft_wrap=True)
+
+
+def left_on_sqlite(services: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Services left on their SQLite file while another was given a database server.
+
+    Each service owns its database and has its own variable, so exporting one URL moves one
+    service only; the summary names the others rather than let them stay behind silently.
+    """
+    on_sqlite = [
+        name for name, service in services.items() if service["database_url"].startswith("sqlite")
+    ]
+    return on_sqlite if len(on_sqlite) < len(services) else []
 
 
 def _relative(path: str, root: Path) -> str:

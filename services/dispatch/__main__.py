@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.settings import DispatchSettings
+from shared.database import create_engine
 from shared.http.serve import load_settings, serve
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
-from shared.http.responses import Responses, answers
+from shared.http.responses import Responses, answers, json_response
 from shared.runner import LoopState, Runner
+from shared.settings import ServiceSettings
 from shared.stream_check import BusState
 
 
@@ -82,7 +82,8 @@ LIVENESS_RESPONSES: Responses = answers(Liveness, "The process is up.")
 
 
 class Checked(Protocol):
-    """What readiness looks at: the service's database engine and its NATS connection."""
+    """What readiness looks at: the service's database engine, its NATS connection, which
+    process it is, the state of the stream it publishes to and its background loops."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -94,11 +95,20 @@ class Checked(Protocol):
         """Whether the bus is reachable right now."""
         ...
 
+    @property
+    def settings(self) -> ServiceSettings:
+        """The service's settings (`instance_id` names this process)."""
+        ...
 
-def _json(body: object, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
-    )
+    @property
+    def bus(self) -> BusState:
+        """Whether the stream holds what this service published."""
+        ...
+
+    @property
+    def runner(self) -> Runner:
+        """The service's background loops."""
+        ...
 
 
 async def readiness(
@@ -124,7 +134,7 @@ async def readiness(
     except Exception:
         retry = {"Retry-After": str(DOWN_RETRY_AFTER_SECONDS)}
         down = {"status": "unavailable", "database": "unavailable"}
-        return _json(down, status_code=503, headers=retry)
+        return json_response(down, status_code=503, headers=retry)
     nats = "connected" if nats_connected else "disconnected"
     body: dict[str, object] = {"status": "ready", "database": "ok", "nats": nats}
     if instance:
@@ -137,7 +147,7 @@ async def readiness(
         body["loops"] = runner.health()
         if not runner.healthy:
             body["status"] = "degraded"
-    return _json(body)
+    return json_response(body)
 
 
 def health_router(state_name: str, readiness_note: str) -> APIRouter:
@@ -155,15 +165,12 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
 
     async def readyz(request: Request) -> Response:
         service: Checked = getattr(request.app.state, state_name)
-        instance = getattr(getattr(service, "settings", None), "instance_id", None)
-        bus = getattr(service, "bus", None)
-        runner = getattr(service, "runner", None)
         return await readiness(
             service.engine,
             service.nats_connected,
-            instance,
-            bus if isinstance(bus, BusState) else None,
-            runner if isinstance(runner, Runner) else None,
+            service.settings.instance_id,
+            service.bus,
+            service.runner,
         )
 
     readyz.__doc__ = readiness_note

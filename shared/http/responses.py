@@ -1,10 +1,10 @@
-"""Declaring what an operation answers with, for the OpenAPI documents.
+"""JSON answers serialised with orjson, and what each operation declares it answers with.
 
-Handlers on hot paths write their bodies with orjson and skip FastAPI's response-model
-validation; these helpers only *describe* those bodies (a pydantic model as the 2xx
-schema, the headers set beside it), so the document is truthful without any body being
-validated or serialised twice. Tests hold the descriptions to the real answers
-(tests/integration/test_openapi_responses.py).
+Handlers on hot paths write their bodies with orjson (`json_response`) and skip FastAPI's
+response-model validation; the other helpers only *describe* those bodies for the
+OpenAPI documents (a pydantic model as the 2xx schema, the headers set beside it), so the
+document is truthful without any body being validated or serialised twice. Tests hold the
+descriptions to the real answers (tests/openapi_support.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,20 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, get_type_hints
 
+import orjson
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, create_model
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response serialised with orjson: the body is already the wire's shape, so
+    FastAPI's re-validation and encoding are skipped (the ingest path is hot)."""
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
+    )
+
 
 Responses = dict[int | str, dict[str, Any]]
 """The `responses=` argument of a FastAPI route."""

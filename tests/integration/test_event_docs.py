@@ -24,6 +24,10 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from services.dispatch.adapters.rows import SOURCE as DISPATCH_SOURCE
+from services.dispatch.service_layer.assignment import ASSIGNMENT_ACTOR
+from services.dispatch.service_layer.sla import SCHEDULER_ACTOR
+from services.notify.service_layer.events import SOURCE as NOTIFY_SOURCE
 from shared.envelope import Envelope, envelope_json
 from shared.events.catalogue import EVENT_TYPES
 from shared.events.recorded import EventMetadata, RecordedEvent
@@ -261,3 +265,15 @@ async def test_documented_subscriber_waits_through_a_quiet_stream_as_a_read_only
         await admin.close()
 
     assert lines == expected_lines(events), stderr
+
+
+def test_the_envelope_table_names_every_producer_and_every_system_actor() -> None:
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r"^\| `(\w+)`[^|]*\|[^|]*\| (.*) \|$", GUIDE.read_text(), re.M)
+    }
+
+    for source in (DISPATCH_SOURCE, NOTIFY_SOURCE):
+        assert f"`{source}`" in rows["source"]
+    for actor in (SCHEDULER_ACTOR, ASSIGNMENT_ACTOR, "notify"):
+        assert f"`{actor}`" in rows["actor"]

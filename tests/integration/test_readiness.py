@@ -2,44 +2,85 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.entrypoints.routes.health import router as dispatch_health
 from services.notify.entrypoints.routes.health import router as notify_health
 from services.reporting.entrypoints.routes.operations import router as reporting_operations
 from shared.database import create_engine
+from shared.http.health import Checked
+from shared.runner import Runner
+from shared.settings import ServiceSettings
+from shared.stream_check import BusState
+
+ROUTERS = [
+    ("dispatch", dispatch_health),
+    ("notify", notify_health),
+    ("reporting", reporting_operations),
+]
 
 
-@pytest.mark.parametrize(
-    ("name", "router"),
-    [("dispatch", dispatch_health), ("notify", notify_health), ("reporting", reporting_operations)],
-)
+@dataclass
+class Running:
+    """A running service as `/readyz` sees it (`Checked`; reporting's `database` too)."""
+
+    engine: AsyncEngine
+    nats_connected: bool = True
+    settings: ServiceSettings = field(default_factory=ServiceSettings)
+    bus: BusState = field(default_factory=BusState)
+    runner: Runner = field(default_factory=Runner)
+
+    @property
+    def database(self) -> SimpleNamespace:
+        return SimpleNamespace(engine=self.engine)
+
+
+async def _readyz(name: str, router: APIRouter, running: Checked) -> httpx.Response:
+    app = FastAPI()
+    app.include_router(router)
+    setattr(app.state, name, running)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        return await client.get("/readyz")
+
+
+@pytest.mark.parametrize(("name", "router"), ROUTERS)
 async def test_readyz_answers_503_without_the_drivers_words(
     tmp_path: Path, name: str, router: APIRouter
 ) -> None:
     # A database file in a directory that does not exist cannot be opened.
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'x.db'}")
-    app = FastAPI()
-    app.include_router(router)
-    running = SimpleNamespace(
-        engine=engine,
-        database=SimpleNamespace(engine=engine),
-        nats_connected=True,
-        settings=SimpleNamespace(instance_id=None),
-    )
-    setattr(app.state, name, running)
     try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-            response = await client.get("/readyz")
+        response = await _readyz(name, router, Running(engine))
     finally:
         await engine.dispose()
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "unavailable"}
     assert int(response.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(("name", "router"), ROUTERS)
+async def test_readyz_names_the_process_and_the_publishers_stream(
+    tmp_path: Path, name: str, router: APIRouter
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    running = Running(engine, settings=ServiceSettings(instance_id="run-7"))
+    running.bus.stream = "complete"
+    try:
+        response = await _readyz(name, router, running)
+    finally:
+        await engine.dispose()
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["instance"], body["nats"]) == ("ready", "run-7", "connected")
+    # reporting publishes nothing; dispatch and notify say whether EVENTS holds theirs.
+    assert body.get("bus", {}).get("stream") == (None if name == "reporting" else "complete")

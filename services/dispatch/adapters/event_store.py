@@ -14,10 +14,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.group_commit import GroupCommitter
 from services.dispatch.adapters.rows import SOURCE, idempotency_record, recorded_from_row
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
+from shared.database import Database
 from shared.events.recorded import RecordedEvent
 
 __all__ = ["SOURCE", "SqlEventStore", "recorded_from_row"]

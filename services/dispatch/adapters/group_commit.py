@@ -41,8 +41,8 @@ from sqlalchemy.sql.expression import Executable
 
 from services.dispatch.adapters import load_guard, order_numbers, rows
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
+from shared.database import Database
 from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
 from shared.events.sla import SlaCalendarUnconfirmed
@@ -404,7 +404,9 @@ def _upsert_statement(
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     updates = {name: statement.excluded[name] for name in columns if name not in keys}
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    # Typed through the annotation: the dialect module is chosen at run time.
+    upsert: Executable = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    return upsert
 
 
 def _conflict(batch: AppendBatch) -> ConcurrencyConflict:

@@ -67,7 +67,7 @@ def _open_orders(conn: Connection, people: list[tuple[str, str]]) -> Iterable[Se
             "people": [person for _, person in people],
             "statuses": OPEN,
         }
-        return conn.execute(_LOCK_AND_READ, params).tuples().all()
+        return conn.execute(_LOCK_AND_READ, params).all()
     # SQLite: the group's transaction is already the only writer, so no lock is needed.
     by_tenant: dict[str, list[str]] = {}
     for tenant, person in people:
@@ -77,7 +77,7 @@ def _open_orders(conn: Connection, people: list[tuple[str, str]]) -> Iterable[Se
         for tenant, persons in by_tenant.items()
         for assignee, work_order_id in conn.execute(
             _OPEN_ORDERS, {"tenant": tenant, "people": persons}
-        ).tuples()
+        )
     ]
 
 

@@ -41,7 +41,6 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
 from services.dispatch.adapters.jetstream import (
     OutgoingMessage,
     StreamMissing,
@@ -56,6 +55,7 @@ from services.dispatch.adapters.republish import (
     republish_lock,
 )
 from shared.clock import Clock
+from shared.database import is_sqlite
 from shared.logging import get_logger
 from shared.stream_check import BusState, StreamRecord
 from shared.subjects import EVENTS_STREAM
@@ -285,11 +285,9 @@ class OutboxRelay:
             rows = await self._oldest_pending(conn)
         outcome = await self._publish_and_report(rows)
         more = len(rows) == self._batch_size
-        async with self._engine.connect() as conn:
-            conn = await conn.execution_options(**{IMMEDIATE: True})
-            async with conn.begin():
-                await self._mark(conn, outcome)
-                backlog = -1 if more else await _backlog(conn)
+        async with self._engine.begin() as conn:
+            await self._mark(conn, outcome)
+            backlog = -1 if more else await _backlog(conn)
         return self._result(rows, outcome, more, backlog)
 
     async def _oldest_pending(self, conn: AsyncConnection) -> list[_Row]:

@@ -29,7 +29,6 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import IMMEDIATE, is_sqlite
 from services.dispatch.adapters.sla_timer_table import next_fire_time
 from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
 from services.dispatch.service_layer.offer_expiry import expire_offer
@@ -41,6 +40,7 @@ from services.dispatch.service_layer.sla import (
     timer_from_data,
 )
 from shared.clock import Clock
+from shared.database import is_sqlite
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -73,6 +73,8 @@ class SlaScheduler:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._asleep_until: datetime | None = None
+        self._rounds = 0
+        self._round_ended = asyncio.Condition()
         self._staff = staff
         self._duty = duty
 
@@ -80,6 +82,27 @@ class SlaScheduler:
     def asleep_until(self) -> datetime | None:
         """When the scheduler looks at the timer table next on its own; None while busy."""
         return self._asleep_until
+
+    @property
+    def rounds(self) -> int:
+        """How many rounds have ended (each ends with the scheduler going to sleep)."""
+        return self._rounds
+
+    async def round_after(self, seen: int) -> datetime:
+        """Wait until a round after the `seen`-th has ended; until when the scheduler sleeps.
+
+        What a caller driving the clock by hand waits on between two moves of time,
+        instead of sleeping and hoping a round ran meanwhile.
+        """
+        async with self._round_ended:
+            await self._round_ended.wait_for(lambda: self._rounds > seen)
+        assert self._asleep_until is not None  # set before the round is counted
+        return self._asleep_until
+
+    @property
+    def wake_pending(self) -> bool:
+        """Whether a commit asked for a look at the timer table before the planned one."""
+        return self._wake.is_set()
 
     def timers_written(self, earliest: datetime) -> None:
         """A commit wrote timers, the first of them due at `earliest`: wake if that is
@@ -104,6 +127,9 @@ class SlaScheduler:
             if due is not None:
                 delay = min(delay, max((due - self._clock.now()).total_seconds(), 0.0))
             self._asleep_until = self._clock.now() + timedelta(seconds=delay)
+            async with self._round_ended:
+                self._rounds += 1
+                self._round_ended.notify_all()
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:
@@ -179,20 +205,17 @@ class SlaScheduler:
             .order_by(c.fires_at)
             .limit(self._batch_size)
         )
-        async with self._engine.connect() as conn:
-            if is_sqlite(self._engine):
-                conn = await conn.execution_options(**{IMMEDIATE: True})
-            else:
-                query = query.with_for_update(skip_locked=True)
-            async with conn.begin():
-                rows = (await conn.execute(query)).all()
-                if rows:
-                    # One statement run per row (primary-key look-ups): a row-value IN
-                    # list is not served by the key index on SQLite and scans the table.
-                    await conn.execute(
-                        update(t.sla_timers)
-                        .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
-                        .values(claimed_until=now + self._claim),
-                        [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
-                    )
+        if not is_sqlite(self._engine):
+            query = query.with_for_update(skip_locked=True)
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(query)).all()
+            if rows:
+                # One statement run per row (primary-key look-ups): a row-value IN
+                # list is not served by the key index on SQLite and scans the table.
+                await conn.execute(
+                    update(t.sla_timers)
+                    .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
+                    .values(claimed_until=now + self._claim),
+                    [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
+                )
         return [(work_order_id, timer) for work_order_id, _, timer in rows]

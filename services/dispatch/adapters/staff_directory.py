@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, delete, insert, select
+from sqlalchemy import Select, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import (
     DispatchFacts,
@@ -32,9 +31,10 @@ from services.dispatch.domain.assignment import (
 from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord, team_uses
+from services.dispatch.domain.team import Team, TeamRecord, team_uses, unknown_team
 from services.dispatch.domain.workorder import WorkOrderState
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.database import Database
+from shared.errors import Conflict, NotFound
 
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
@@ -130,9 +130,10 @@ class SqlStaffDirectory:
         teams = await self._db.run(_teams_of, tenant)
         return [team for team in teams if project is None or project in team.record.projects]
 
-    async def delete_team(self, tenant: str, team_id: str) -> None:
-        """Remove a team no staff record or roster shift names (409 `team_in_use` else)."""
-        await self._db.run(_delete_team, tenant, team_id, write=True)
+    async def delete_team(self, tenant: str, team_id: str, projects: frozenset[str]) -> None:
+        """Take a team out of `projects`, removing it once it works nowhere; 409
+        `team_in_use` while a staff record or roster shift of those projects names it."""
+        await self._db.run(_delete_team, tenant, team_id, projects, write=True)
 
     async def roster(self, tenant: str, project: str) -> Roster:
         """A project's roster (empty when none was written), in the project's time zone."""
@@ -284,13 +285,9 @@ def _require_teams(conn: Connection, tenant: str, team_ids: set[str]) -> None:
         .order_by(c.team_id)
         .with_for_update()
     )
-    missing = sorted(team_ids - set(conn.scalars(query).all()))
+    missing = team_ids - set(conn.scalars(query).all())
     if missing:
-        raise InvalidInput(
-            f"no team {', '.join(repr(m) for m in missing)}: create it with PUT /v1/teams/{{id}} "
-            "first",
-            code="unknown_team",
-        )
+        raise unknown_team(missing)
 
 
 def _put_roster(conn: Connection, row: dict[str, Any], team_ids: set[str]) -> None:
@@ -313,25 +310,36 @@ def _teams_of(conn: Connection, tenant: str) -> list[Team]:
     ]
 
 
-def _delete_team(conn: Connection, tenant: str, team_id: str) -> None:
+def _delete_team(conn: Connection, tenant: str, team_id: str, projects: frozenset[str]) -> None:
     c = t.teams.c
-    # Deleting first takes the row's lock, so a staff or roster write checking the team
-    # waits for this transaction (see `_require_teams`); an error below undoes it.
-    deleted = conn.execute(delete(t.teams).where(c.tenant == tenant, c.team_id == team_id))
-    if deleted.rowcount == 0:
+    key = (c.tenant == tenant, c.team_id == team_id)
+    team = _team(conn, tenant, team_id)
+    if team is None:
         raise NotFound(f"no team {team_id!r}", code="unknown_team")
+    remaining = team.record.projects - projects
+    # Writing first takes the row's lock, so a staff or roster write checking the team
+    # waits for this transaction (see `_require_teams`); an error below undoes it.
+    if remaining:
+        record = team.record.model_copy(update={"projects": remaining})
+        conn.execute(update(t.teams).where(*key).values(record=record.model_dump(mode="json")))
+    else:
+        conn.execute(delete(t.teams).where(*key))
+    leaving = team.record.projects - remaining
     s, r = t.staff.c, t.rosters.c
+    # Only what works in the projects the team leaves may hold it back (and be named).
     staff_teams = {
         staff_id: record["team"]
         for staff_id, record in conn.execute(
             select(s.staff_id, s.record).where(s.tenant == tenant)
         ).all()
+        if leaving & set(record.get("projects", ()))
     }
     roster_teams = {
         project: {shift["team"] for shift in roster.get("shifts", ())}
         for project, roster in conn.execute(
             select(r.project, r.roster).where(r.tenant == tenant)
         ).all()
+        if project in leaving
     }
     uses = team_uses(team_id, staff_teams, roster_teams)
     if uses:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     text,
 )
 
-from services.dispatch.adapters.types import BigIntPK, UTCDateTime
+from shared.sqltypes import BigIntPK, UTCDateTime
 
 metadata = MetaData()
 

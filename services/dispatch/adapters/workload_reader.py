@@ -23,10 +23,10 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import Database
 from services.dispatch.adapters.group_commit import next_group
 from services.dispatch.adapters.load_guard import OPEN
 from services.dispatch.domain.assignment import Workload
+from shared.database import Database
 
 READ_GROUP_SIZE = Histogram(
     "dispatch_workload_read_group_size",

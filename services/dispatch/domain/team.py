@@ -11,11 +11,13 @@ Configuration, like the staff directory: the latest record is what counts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from services.dispatch.domain.staff import Name, StaffId, TradeName
+from shared.errors import InvalidInput
 from shared.inputs import ONE_LINE
 from shared.subjects import Slug
 
@@ -62,3 +64,12 @@ def team_uses(
     staff = sorted(person for person, team in staff_teams.items() if team == team_id)
     projects = sorted(project for project, teams in roster_teams.items() if team_id in teams)
     return [*(f"staff {p}" for p in staff), *(f"roster of {p}" for p in projects)]
+
+
+def unknown_team(team_ids: Iterable[str]) -> InvalidInput:
+    """The refusal (422 `unknown_team`) of a staff record or roster naming teams that do
+    not exist, or that the writer cannot see: the two read alike."""
+    names = ", ".join(repr(team_id) for team_id in sorted(team_ids))
+    return InvalidInput(
+        f"no team {names}: create it with PUT /v1/teams/{{id}} first", code="unknown_team"
+    )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
@@ -21,6 +20,7 @@ from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
+from shared.database import create_engine
 from shared.nats import connect_with_streams
 from shared.runner import Runner
 from shared.stream_check import BusState

@@ -22,7 +22,7 @@ from services.dispatch.domain.assignment import (
 )
 from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord
+from services.dispatch.domain.team import Team, TeamRecord, unknown_team
 from services.dispatch.service_layer.assignment import order_facts
 from services.dispatch.service_layer.work_orders import LoadedWorkOrder
 from shared.auth import Principal, Role
@@ -68,6 +68,10 @@ class StaffAdmin(Protocol):
         """A project's roster."""
         ...
 
+    async def put_roster(self, tenant: str, project: str, roster: Roster) -> None:
+        """Replace a project's roster."""
+        ...
+
     async def put_team(self, tenant: str, team_id: str, record: TeamRecord) -> Team:
         """Create or replace a team."""
         ...
@@ -80,8 +84,9 @@ class StaffAdmin(Protocol):
         """A tenant's teams, or those working in `project`."""
         ...
 
-    async def delete_team(self, tenant: str, team_id: str) -> None:
-        """Remove a team nothing names."""
+    async def delete_team(self, tenant: str, team_id: str, projects: frozenset[str]) -> None:
+        """Take a team out of `projects` (removing it once it works nowhere), if nothing
+        of those projects names it."""
         ...
 
     async def rule_for(self, tenant: str, project: str, category: str) -> DispatchRule | None:
@@ -136,6 +141,9 @@ async def put_staff(
     """
     require_keeper(principal, "change the staff directory", record.projects)
     current = await directory.get_staff(principal.tenant, staff_id)
+    await _require_visible_teams(
+        directory, principal, {record.team}, {current.record.team} if current else set()
+    )
     hidden = hidden_projects(principal, current.record.projects) if current else frozenset()
     stored = record.model_copy(update={"projects": record.projects | hidden})
     member = await directory.put_staff(principal.tenant, staff_id, stored)
@@ -163,6 +171,36 @@ async def put_team(
     )
     await directory.put_team(principal.tenant, team_id, stored)
     return Team(id=team_id, record=record)
+
+
+async def put_roster(
+    directory: StaffAdmin, principal: Principal, project: str, roster: Roster
+) -> None:
+    """Replace a project's roster; its shifts name teams the caller can see."""
+    current = await directory.roster(principal.tenant, project)
+    await _require_visible_teams(
+        directory,
+        principal,
+        {shift.team for shift in roster.shifts},
+        {shift.team for shift in current.shifts},
+    )
+    await directory.put_roster(principal.tenant, project, roster)
+
+
+async def _require_visible_teams(
+    directory: StaffAdmin, principal: Principal, team_ids: set[str], named: set[str]
+) -> None:
+    """Refuse teams of projects the caller cannot see as if they did not exist, so that a
+    refusal tells nothing of other projects. The teams the written record already names
+    (`named`) are the caller's to keep: they read them with it. (The directory's write
+    checks again, under its lock, that the teams still exist.)"""
+    refused = set()
+    for team_id in team_ids - named:
+        team = await directory.get_team(principal.tenant, team_id)
+        if team is None or not sees_any(principal, team.record.projects):
+            refused.add(team_id)
+    if refused:
+        raise unknown_team(refused)
 
 
 async def _unseen_people(
@@ -195,11 +233,15 @@ async def visible_teams(
 
 
 async def delete_team(directory: StaffAdmin, principal: Principal, team_id: str) -> None:
-    """Remove a team of the manager's projects that no staff or roster names any more."""
+    """Take a team out of the manager's projects; it is gone once it works nowhere.
+
+    A team that also works in projects the caller does not manage stays there: the answer
+    is the same as for a team of theirs alone, so it tells nothing of other projects.
+    """
     require_role(principal, KEEPERS, "change teams")
     team = await visible_team(directory, principal, team_id)
-    require_projects(principal, team.record.projects)
-    await directory.delete_team(principal.tenant, team_id)
+    mine = frozenset(p for p in team.record.projects if principal.can_access(principal.tenant, p))
+    await directory.delete_team(principal.tenant, team_id, mine)
 
 
 async def visible_member(directory: StaffAdmin, principal: Principal, staff_id: str) -> StaffMember:

@@ -31,7 +31,7 @@ from services.notify.service_layer.ports import (
     NewDelivery,
     Outcome,
 )
-from shared.database import IMMEDIATE, is_sqlite
+from shared.database import is_sqlite
 from shared.envelope import Envelope
 
 _SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.FAILED)
@@ -340,10 +340,8 @@ class SqlStore:
 
         Not to be nested: on SQLite a second one in the same task would wait for ever.
         """
-        async with _sqlite_writer(self.engine), self.engine.connect() as conn:
-            conn = await conn.execution_options(**{IMMEDIATE: True})
-            async with conn.begin():
-                yield SqlTransaction(conn)
+        async with _sqlite_writer(self.engine), self.engine.begin() as conn:
+            yield SqlTransaction(conn)
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
         """Deliveries due by `now`, leased to this worker for `lease_seconds`."""

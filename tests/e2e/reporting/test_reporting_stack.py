@@ -8,18 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_wo_up import (
-    STACK_TIMEOUT,
-    WoUp,
-    port_8000_held,
-    run_readme_walkthrough,
-    wo_up,
-)
+from tests.e2e.docs_session import run_readme_walkthrough
+from tests.e2e.wo_up_support import STACK_TIMEOUT, WoUp
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-# The fixtures, shared with dispatch's end-to-end test.
-__all__ = ["port_8000_held", "wo_up"]
 
 
 def _kpis(client: httpx.Client, url: str, token: str) -> dict[str, Any]:
@@ -32,7 +24,7 @@ def test_the_readme_work_order_reaches_reporting_kpis(wo_up: WoUp) -> None:
     stack = wo_up.wait_for_stack(STACK_TIMEOUT)
     reporting = stack["services"]["reporting"]["url"]
     token = stack["tokens"]["hq_quality"]
-    run_readme_walkthrough(wo_up)
+    run_readme_walkthrough(wo_up.var_dir.parent, wo_up.var_dir.parent / "blocks")
     with httpx.Client(timeout=10, trust_env=False) as client:
         kpis: dict[str, Any] = {}
         for _ in range(100):  # at most ~20 s for the projector to catch up

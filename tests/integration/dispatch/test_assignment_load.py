@@ -13,10 +13,10 @@ from sqlalchemy import bindparam, func, select
 
 from services.dispatch.adapters import load_guard
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.service_layer.ports import AppendBatch, LoadGuard
 from shared.auth import Role
+from shared.database import create_engine
 from shared.events.recorded import EventMetadata
 from tests.conftest import FreshPostgresDatabase
 from tests.integration.dispatch.api_support import Api, auth

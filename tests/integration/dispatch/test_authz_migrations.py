@@ -11,8 +11,8 @@ from sqlalchemy import JSON, DateTime, Integer, String, column, insert, select, 
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import MIGRATIONS
+from shared.database import create_engine
 from shared.migrations import alembic_config
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import insert, select
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord, NewEvent
+from shared.database import create_engine
 from shared.errors import ConcurrencyConflict
 from shared.events.catalogue import register_upcaster, unregister_upcaster
 from shared.events.recorded import EventMetadata

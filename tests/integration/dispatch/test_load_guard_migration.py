@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import MIGRATIONS, upgrade
+from shared.database import create_engine
 from shared.migrations import alembic_config
 from tests.conftest import FreshPostgresDatabase
 

@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SOURCE, SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.clock import Clock, ManualClock, SystemClock
+from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.recorded import EventMetadata
 from shared.nats import connect, ensure_streams

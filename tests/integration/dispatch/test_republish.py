@@ -15,12 +15,12 @@ from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SOURCE, SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.republish import RepublishFailed, republish_all
 from services.dispatch.entrypoints.cli import relay_app
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
+from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.recorded import EventMetadata
 from shared.nats import connect, ensure_streams

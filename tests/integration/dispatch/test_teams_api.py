@@ -11,9 +11,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.migrate import alembic_config
 from shared.auth import Role
+from shared.database import create_engine
 from tests.integration.dispatch.api_support import Api, auth
 from tests.integration.dispatch.assignment_support import MANAGER, form_team, hire
 
@@ -249,3 +249,90 @@ async def test_a_put_of_a_staff_id_of_another_project_answers_as_for_a_new_id(ap
     assert {**existing.json(), "id": None} == {**new.json(), "id": None}
     assert existing.json()["projects"] == ["river"]
     assert seen_from_sunny.json()["projects"] == ["sunny"]
+
+
+SUNNY_MANAGER = auth(Role.PROJECT_MANAGER, ["sunny"])
+
+
+def _problem_without(response: Any, team_id: str) -> tuple[int, str, str]:
+    body = response.json()
+    return response.status_code, body["code"], body["detail"].replace(repr(team_id), "<team>")
+
+
+async def test_a_team_of_another_project_is_refused_as_one_that_does_not_exist(api: Api) -> None:
+    sunnys = {"name": "阳光维修", "trades": ["plumbing"], "projects": ["sunny"]}
+    assert (await api.client.put("/v1/teams/fixers", json=sunnys, headers=SUNNY_MANAGER)).is_success
+    person = {"name": "李师傅", "trades": ["plumbing"], "projects": ["river"]}
+
+    def staffed(team: str) -> Any:
+        body = {**person, "team": team}
+        return api.client.put("/v1/staff/li", json=body, headers=RIVER_MANAGER)
+
+    def rostered(team: str) -> Any:
+        shifts = {"shifts": [{"name": "day", "team": team, "members": ["li"]}]}
+        return api.client.put("/v1/projects/river/roster", json=shifts, headers=RIVER_MANAGER)
+
+    for write in (staffed, rostered):
+        hidden, missing = await write("fixers"), await write("nobody")
+        assert hidden.status_code == 422, hidden.text
+        assert _problem_without(hidden, "fixers") == _problem_without(missing, "nobody")
+        assert hidden.json()["code"] == "unknown_team"
+    hidden_delete = await api.client.delete("/v1/teams/fixers", headers=RIVER_MANAGER)
+    missing_delete = await api.client.delete("/v1/teams/nobody", headers=RIVER_MANAGER)
+    assert hidden_delete.status_code == 404
+    assert _problem_without(hidden_delete, "fixers") == _problem_without(missing_delete, "nobody")
+    assert hidden_delete.json()["code"] == "unknown_team"
+
+    # Nothing was written, and sunny's team is still there.
+    assert (await api.client.get("/v1/staff/li", headers=RIVER_MANAGER)).status_code == 404
+    roster = await api.client.get("/v1/projects/river/roster", headers=RIVER_MANAGER)
+    assert roster.json()["shifts"] == []
+    kept = await api.client.get("/v1/teams/fixers", headers=SUNNY_MANAGER)
+    assert kept.status_code == 200
+
+
+async def test_a_record_keeps_the_team_it_already_names(api: Api) -> None:
+    # A person of both projects, whose team works only in sunny: river's manager reads the
+    # entry with its team and may write it back unchanged.
+    sunnys = {"name": "阳光维修", "trades": ["plumbing"], "projects": ["sunny"]}
+    await api.client.put("/v1/teams/fixers", json=sunnys, headers=SUNNY_MANAGER)
+    both = {"name": "李师傅", "team": "fixers", "trades": ["plumbing"], "projects": ["sunny"]}
+    assert (await api.client.put("/v1/staff/li", json=both, headers=MANAGER)).is_success
+    await api.client.put(
+        "/v1/staff/li", json={**both, "projects": ["sunny", "river"]}, headers=MANAGER
+    )
+    seen = (await api.client.get("/v1/staff/li", headers=RIVER_MANAGER)).json()
+
+    written = {k: v for k, v in seen.items() if k not in ("id", "availability")}
+    again = await api.client.put("/v1/staff/li", json=written, headers=RIVER_MANAGER)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["team"] == "fixers"
+
+
+async def test_deleting_a_shared_team_takes_it_out_of_the_callers_projects_only(
+    api: Api,
+) -> None:
+    # A team of both projects, held by a river technician: sunny's manager removes it
+    # from sunny. The answer names neither river nor its technician, and river keeps it.
+    both = {"name": "联合维修", "trades": ["plumbing"], "projects": ["sunny", "river"]}
+    assert (await api.client.put("/v1/teams/shared", json=both, headers=MANAGER)).is_success
+    river_tech = {"name": "赵师傅", "team": "shared", "trades": ["plumbing"], "projects": ["river"]}
+    staffed = await api.client.put("/v1/staff/zhao", json=river_tech, headers=RIVER_MANAGER)
+    assert staffed.is_success, staffed.text
+    alone = {"name": "阳光维修", "trades": ["plumbing"], "projects": ["sunny"]}
+    assert (await api.client.put("/v1/teams/own", json=alone, headers=SUNNY_MANAGER)).is_success
+
+    shared_delete = await api.client.delete("/v1/teams/shared", headers=SUNNY_MANAGER)
+    own_delete = await api.client.delete("/v1/teams/own", headers=SUNNY_MANAGER)
+
+    assert (shared_delete.status_code, own_delete.status_code) == (204, 204)
+    assert shared_delete.text == own_delete.text == ""
+    for gone in ("shared", "own"):
+        assert (await api.client.get(f"/v1/teams/{gone}", headers=SUNNY_MANAGER)).status_code == 404
+    kept = await api.client.get("/v1/teams/shared", headers=RIVER_MANAGER)
+    assert kept.json()["projects"] == ["river"]
+    # River's manager now removes it from river, where the technician still names it.
+    refused = await api.client.delete("/v1/teams/shared", headers=RIVER_MANAGER)
+    assert (refused.status_code, refused.json()["code"]) == (409, "team_in_use")
+    assert "zhao" in refused.json()["detail"]

@@ -129,3 +129,14 @@ async def test_a_rounds_outcomes_are_recorded_in_the_same_statements_as_one(
         )
         outbox = (await conn.execute(select(t.outbox.c.id))).scalars().all()
     assert (len(sent), len(outbox)) == (51, 51)
+
+
+async def test_a_transaction_holds_sqlites_writer_lock_from_its_start(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's writer lock")
+    with statements(engine) as seen:
+        async with SqlStore(engine).transaction() as tx:
+            await tx.connection.execute(select(t.deliveries.c.id))
+
+    # A deferred transaction that reads and then writes cannot wait for the lock.
+    assert seen[0] == "BEGIN IMMEDIATE"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from services.notify.adapters import queries
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.queries import Scope
@@ -13,6 +11,7 @@ from services.notify.adapters.store import SqlStore
 from services.notify.domain.config import NotifyConfig
 from services.notify.service_layer.ports import NewDeadLetter
 from shared.auth import Role, mint_token
+from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.workorder import Assigned
 from shared.settings import DEV_JWT_SECRET
@@ -93,7 +92,7 @@ async def test_bad_data_is_dead_at_once_and_each_tenant_sees_only_its_own_letter
 async def test_a_dead_letter_is_keyed_by_its_event_not_its_stream_sequence(
     database_url: str,
 ) -> None:
-    engine = create_async_engine(database_url)
+    engine = create_engine(database_url)
     await upgrade(engine)
     store = SqlStore(engine)
 

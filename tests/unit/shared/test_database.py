@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from shared.database import SQLITE_CACHE_KIB, Database, create_engine
 
@@ -27,3 +27,27 @@ async def test_both_twins_open_sqlite_with_the_same_settings(tmp_path: Path) -> 
     expected = ["wal", 1, -SQLITE_CACHE_KIB, 1]
     assert through_async == expected
     assert through_sync == expected
+
+
+async def test_a_sqlite_engines_begin_takes_the_writer_lock_and_connect_does_not(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    begun: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))
+        async with engine.connect() as conn, conn.begin():
+            await conn.execute(text("SELECT 1"))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        await engine.dispose()
+
+    # Writers (`begin()`) hold the lock from their first statement; reads stay deferred.
+    assert begun == ["BEGIN IMMEDIATE", "BEGIN"]

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.entrypoints.routes.schemas import FollowUpsOwed
 from services.dispatch.service_layer.follow_ups import follow_ups_owed
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import answers
+from shared.http.responses import answers, json_response
 
 router = APIRouter(tags=["work orders"])
 

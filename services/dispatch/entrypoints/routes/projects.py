@@ -8,13 +8,13 @@ from fastapi import APIRouter, Path, Response
 
 from services.dispatch.domain.commands import RegisterProject, UpdateProject
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import json_response, outcome_response
+from services.dispatch.entrypoints.routes.responses import outcome_response
 from services.dispatch.entrypoints.routes.schemas import Project, ProjectChange, ProjectList
 from services.dispatch.service_layer.projects import change_project
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers
+from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers, json_response
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 

@@ -1,22 +1,11 @@
-"""Serialising handler outcomes: orjson bodies, ETag, Location, replay marker."""
+"""Serialising handler outcomes: ETag, Location, replay marker."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from fastapi import Response
 
 from services.dispatch.service_layer.context import Outcome
-
-
-def json_response(
-    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """A JSON response serialised with orjson (the ingest path is hot; skip re-validation)."""
-    return Response(
-        orjson.dumps(body), status_code=status_code, media_type="application/json", headers=headers
-    )
+from shared.http.responses import json_response
 
 
 def etag(version: int) -> str:

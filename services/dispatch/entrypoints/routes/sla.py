@@ -12,7 +12,6 @@ from services.dispatch.adapters.sla_timer_table import breach_timers
 from services.dispatch.domain.permissions import Actor, at_risk_scope
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.entrypoints.routes.schemas import AtRisk, SlaView
 from services.dispatch.service_layer.sla import policies_for
 from services.dispatch.service_layer.sla_views import (
@@ -23,7 +22,7 @@ from services.dispatch.service_layer.sla_views import (
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import Responses, answers
+from shared.http.responses import Responses, answers, json_response
 from shared.inputs import Key
 
 router = APIRouter(tags=["sla"])

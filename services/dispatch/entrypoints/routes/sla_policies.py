@@ -22,7 +22,7 @@ from services.dispatch.domain.sla_policy import (
 from services.dispatch.domain.sla_rules import Fraction
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import json_response, outcome_response
+from services.dispatch.entrypoints.routes.responses import outcome_response
 from services.dispatch.entrypoints.routes.schemas import (
     PolicyVersions,
     RecalculatedWorkOrder,
@@ -33,7 +33,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers
+from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers, json_response
 from shared.inputs import Key, RowId
 from shared.logging import bind_context
 from shared.subjects import Slug

@@ -14,7 +14,6 @@ from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from services.dispatch.domain.team import Team, TeamRecord
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.entrypoints.routes.schemas import (
     DispatchQueue,
     DispatchRules,
@@ -34,7 +33,7 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import answers
+from shared.http.responses import answers, json_response
 from shared.inputs import Key, Line
 
 router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
@@ -77,7 +76,8 @@ async def put_staff(
     staff_id: StaffIdPath, record: StaffRecord, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A directory entry: team, trades, projects and buildings covered (manager roles).
-    The team must exist (`PUT /v1/teams/{id}`), else 422 `unknown_team`.
+    The team must exist (`PUT /v1/teams/{id}`) and work in one of your projects, else 422
+    `unknown_team`.
 
     You write your projects' part of the entry: a person who also works in projects your
     token does not grant keeps those, and the answer (the id and the record as written;
@@ -267,9 +267,9 @@ async def put_roster(
     project: ProjectPath, roster: Roster, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A project's shifts (with rotations) and on-call list. Each shift's team must exist
-    (`PUT /v1/teams/{id}`), else 422 `unknown_team`."""
+    (`PUT /v1/teams/{id}`) and work in one of your projects, else 422 `unknown_team`."""
     await _require_keeper(dispatch, principal, project, "set rosters")
-    await dispatch.staff.put_roster(principal.tenant, project, roster)
+    await staffing.put_roster(dispatch.staff, principal, project, roster)
     return json_response(roster.model_dump(mode="json"))
 
 

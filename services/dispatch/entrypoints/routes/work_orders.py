@@ -1,5 +1,6 @@
 """`/v1/work-orders`: report, run commands, read state and history, list with filters."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -12,14 +13,21 @@ from services.dispatch.domain.numbering import NUMBER_PATTERN
 from services.dispatch.domain.permissions import list_scope
 from services.dispatch.domain.workorder import Actor, Status
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import etag, json_response, outcome_response
+from services.dispatch.entrypoints.routes.responses import etag, outcome_response
 from services.dispatch.entrypoints.routes.schemas import WorkOrder, WorkOrderHistory, WorkOrderPage
 from services.dispatch.service_layer.work_orders import execute, load_work_order, report_work_order
 from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, Responses, answers
+from shared.http.responses import (
+    ETAG,
+    IDEMPOTENT_REPLAYED,
+    LOCATION,
+    Responses,
+    answers,
+    json_response,
+)
 from shared.inputs import Instant, Key, Line
 from shared.logging import bind_context
 
@@ -102,6 +110,7 @@ def _command_endpoint(command_type: type[Command]) -> Any:
             )
         return outcome_response(outcome)
 
+    endpoint: Callable[..., Awaitable[Response]]
     if command_type.model_fields:
 
         async def with_body(
@@ -227,6 +236,7 @@ async def list_(
     scope = list_scope(Actor(subject=principal.subject, role=principal.role), offered_to)
     if scope is not None:
         column, value = scope
-        where = replace(where, **{column: value})
+        narrowed: dict[str, Any] = {column: value}
+        where = replace(where, **narrowed)
     items, next_cursor = await list_work_orders(dispatch.engine, where, limit, cursor)
     return json_response({"items": items, "next_cursor": next_cursor})

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from nats.js.api import DeliverPolicy
@@ -37,16 +36,12 @@ from services.reporting.service_layer.queries import (
 from shared.errors import Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES, event_stream
-from shared.http.responses import CONTENT_DISPOSITION, answers
+from shared.http.responses import CONTENT_DISPOSITION, answers, json_response
 from shared.inputs import Key
 
 _SSE_POLL_SECONDS = 0.5
 
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"], responses=PROBLEM_RESPONSES)
-
-
-def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _definition(name: str) -> dict[str, Any]:
@@ -122,7 +117,7 @@ async def list_kpis(
             ]
             for name in KPIS
         }
-    return _json(body)
+    return json_response(body)
 
 
 @router.get(
@@ -137,7 +132,7 @@ async def list_at_risk(
 ) -> Response:
     """Running SLA clocks past their warning threshold or their due time, soonest due first."""
     found = await at_risk(reporting.store, query, limit)
-    return _json(
+    return json_response(
         {
             "orders": [
                 {
@@ -277,9 +272,9 @@ async def export(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "KPIs"
+    # Write-only: rows stream into the file instead of a cell tree held in memory.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("KPIs")
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()
@@ -305,7 +300,7 @@ async def kpi_series(
     """The figure per bucket of the period, buckets labelled in local time."""
     kpi_named(kpi)
     points = await figure_series(reporting.store, query, kpi, granularity)
-    return _json(
+    return json_response(
         {
             **_definition(kpi),
             "period": _period(query),
@@ -332,7 +327,7 @@ async def kpi_orders(
     samples = await figure_orders(reporting.store, query, kpi)
     shown = samples[:limit]
     numbers = await order_numbers(reporting.store, {s.order_id for s in shown})
-    return _json(
+    return json_response(
         {
             **_definition(kpi),
             "period": _period(query),

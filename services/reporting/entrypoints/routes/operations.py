@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Response
 
 from services.reporting.adapters.dead_letters import TenantScope
@@ -14,13 +13,9 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden
 from shared.http.auth import PrincipalDep
 from shared.http.health import LIVENESS_RESPONSES, READINESS_RESPONSES, readiness
-from shared.http.responses import answers
+from shared.http.responses import answers, json_response
 
 router = APIRouter(tags=["operations"])
-
-
-def _json(body: object, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status_code, media_type="application/json")
 
 
 @router.get("/healthz", summary="Liveness", response_model=None, responses=LIVENESS_RESPONSES)
@@ -52,7 +47,7 @@ async def projector(principal: PrincipalDep, reporting: ReportingDep) -> Respons
     """
     scope = _headquarters_scope(principal)
     work_orders, last_event_at = await reporting.store.tenant_progress(scope)
-    return _json(
+    return json_response(
         {
             "tenant": principal.tenant,
             "generation": await reporting.store.current_generation(),
@@ -76,7 +71,7 @@ async def dead_letters(
     """Newest first, with the error; never the raw body. A body that was no envelope
     names no tenant: only the platform operator sees it (`wo reporting dead-letters`)."""
     rows = await reporting.store.dead_letters(limit, _headquarters_scope(principal))
-    return _json(
+    return json_response(
         {"dead_letters": [{**r, "recorded_at": r["recorded_at"].isoformat()} for r in rows]}
     )
 
