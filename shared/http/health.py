@@ -2,17 +2,83 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.database_errors import DOWN_RETRY_AFTER_SECONDS
-from shared.http.responses import json_response
-from shared.runner import Runner
+from shared.http.responses import Responses, answers, json_response
+from shared.runner import LoopState, Runner
 from shared.settings import ServiceSettings
 from shared.stream_check import BusState
+
+
+class Liveness(BaseModel):
+    """The body of `/healthz`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok"]
+
+
+class BusHealth(BaseModel):
+    """Whether the `EVENTS` stream holds what this publisher published."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stream: str = Field(description="`unchecked`, `complete`, `missing` or `republishing`.")
+    losses: int = Field(description="Stream losses detected since the process started.")
+    last_loss: str | None = Field(description="Why the latest loss was detected.")
+    last_loss_at: str | None = Field(description="When it was detected (ISO 8601).")
+    last_republished: int | None = Field(description="Events republished after it.")
+
+
+class LoopHealth(BaseModel):
+    """A background loop's health (`shared.runner`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: LoopState = Field(description="`restarting`: waiting to start again.")
+    restarts: int
+    last_error: str | None
+    last_failed_at: str | None = Field(description="When it last failed (ISO 8601).")
+
+
+class Readiness(BaseModel):
+    """The body of `/readyz`: ready (200) or not (503, with `Retry-After`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ready", "degraded", "unavailable"] = Field(
+        description="`degraded`: a background loop is waiting to restart (still 200)."
+    )
+    database: Literal["ok", "unavailable"]
+    nats: Literal["connected", "disconnected"] | None = Field(
+        default=None, description="Left out while the database is down."
+    )
+    instance: str | None = Field(
+        default=None, description="The process's instance id, when the supervisor set one."
+    )
+    bus: BusHealth | None = Field(default=None, description="Publishers only (dispatch, notify).")
+    loops: dict[str, LoopHealth] | None = Field(
+        default=None, description="Each background loop's health, by name, in start order."
+    )
+
+
+READINESS_RESPONSES: Responses = {
+    **answers(Readiness, "Ready: the database answers."),
+    503: {
+        "model": Readiness,
+        "description": "Not ready: the database does not answer; retry after `Retry-After`.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+"""What `/readyz` answers, for every service's document."""
+
+LIVENESS_RESPONSES: Responses = answers(Liveness, "The process is up.")
 
 
 class Checked(Protocol):
@@ -92,7 +158,7 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
     """
     router = APIRouter(tags=["operations"])
 
-    @router.get("/healthz", summary="Liveness")
+    @router.get("/healthz", summary="Liveness", response_model=None, responses=LIVENESS_RESPONSES)
     async def healthz() -> dict[str, str]:
         """The process is up and serving HTTP."""
         return {"status": "ok"}
@@ -109,6 +175,11 @@ def health_router(state_name: str, readiness_note: str) -> APIRouter:
 
     readyz.__doc__ = readiness_note
     router.add_api_route(
-        "/readyz", readyz, methods=["GET"], response_class=Response, summary="Readiness"
+        "/readyz",
+        readyz,
+        methods=["GET"],
+        response_class=Response,
+        summary="Readiness",
+        responses=READINESS_RESPONSES,
     )
     return router

@@ -149,8 +149,33 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/Problem"
+"""Where every document holds the `Problem` schema (`shared.http.app` puts it there)."""
+
+_PROBLEM_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": f'`{BEARER_REALM}`, with `error="invalid_token"` for a token '
+            "that was sent but refused.",
+            "schema": {"type": "string"},
+        }
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text}
+    # The schema sits under the media type errors are really sent as; FastAPI's `model`
+    # would file it under application/json, which no error is answered with.
+    status: {
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_SCHEMA_REF}}},
+        "description": text,
+        **({"headers": _PROBLEM_HEADERS[status]} if status in _PROBLEM_HEADERS else {}),
+    }
     for status, text in {
         400: "Malformed request",
         401: "Missing or invalid bearer token",

@@ -18,6 +18,7 @@ from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.entrypoints import bootstrap as dispatch_bootstrap
 from services.dispatch.entrypoints.routes.health import router as health_router
 from services.dispatch.settings import DispatchSettings
+from shared.http.health import Readiness
 from shared.nats import connect
 from shared.subjects import EVENTS_STREAM
 from tests.integration.dispatch.test_relay import append, stored_event_ids
@@ -71,6 +72,8 @@ async def test_a_relay_that_fails_is_restarted_and_publishes_what_was_committed(
         async with httpx.AsyncClient(transport=transport, base_url="http://dispatch") as client:
             ready = (await client.get("/readyz")).json()
         assert ready["status"] == "ready"
+        # The answer is the one the OpenAPI document describes.
+        assert Readiness.model_validate(ready).loops is not None
         assert ready["loops"]["outbox-relay"]["restarts"] == 1
         assert ready["loops"]["outbox-relay"]["last_error"] == "RuntimeError"
         assert ready["loops"]["outbox-relay"]["state"] == "running"

@@ -17,6 +17,7 @@ from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
 from shared.clock import ManualClock
+from tests.openapi_support import DocumentKeeper, keep_to_document
 from wo.token import mint_dev_token
 
 TENANT = "acme"
@@ -48,6 +49,8 @@ class Api:
     clock: ManualClock
     transport: httpx.AsyncBaseTransport | None = None
     """The in-process transport to dispatch's app, for another app calling it (the console)."""
+    keeper: DocumentKeeper | None = None
+    """What the answers were held to: the app's OpenAPI document."""
 
     async def event_count(self) -> int:
         """Rows in the event store (to prove refused requests wrote nothing)."""
@@ -89,6 +92,21 @@ SUNNY_GARDEN: dict[str, Any] = {
 """Project `sunny` as a real compound registers it: its name, number code and a building."""
 
 
+async def completed_repair(api: Api) -> str:
+    """Report a repair, assign it to tech-wang, who arrives, works and completes it."""
+    wid = str((await api.report())["id"])
+    technician = {"subject": "tech-wang"}
+    for name, role, body, kw in (
+        ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, {}),
+        ("arrive", Role.TECHNICIAN, None, technician),
+        ("start-work", Role.TECHNICIAN, None, technician),
+        ("complete", Role.TECHNICIAN, {"summary": "换了水管"}, technician),
+    ):
+        response = await api.command(wid, name, role, body, **kw)
+        assert response.status_code == 200, (name, response.text)
+    return wid
+
+
 def report_body(**overrides: Any) -> dict[str, Any]:
     """A valid report of a leaking kitchen pipe in project `sunny`."""
     body: dict[str, Any] = {
@@ -115,8 +133,12 @@ async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch") as client:
-            api = Api(client, app.state.dispatch, clock, transport)
+        # Every answer a test provokes is held to the OpenAPI document.
+        keeper, hooks = keep_to_document(app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://dispatch", event_hooks=hooks
+        ) as client:
+            api = Api(client, app.state.dispatch, clock, transport, keeper)
             for project, households in (("sunny", 1200), ("river", 800)):
                 details = {
                     "name": project.title(),

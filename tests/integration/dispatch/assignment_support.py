@@ -14,6 +14,7 @@ from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.integration.dispatch.api_support import NOW, Api, auth
+from tests.openapi_support import keep_to_document
 
 MANAGER = auth(Role.PROJECT_MANAGER)
 
@@ -113,5 +114,8 @@ async def second_process(database_url: str) -> AsyncIterator[Api]:
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://dispatch-b") as client:
-            yield Api(client, app.state.dispatch, clock)
+        keeper, hooks = keep_to_document(app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://dispatch-b", event_hooks=hooks
+        ) as client:
+            yield Api(client, app.state.dispatch, clock, keeper=keeper)

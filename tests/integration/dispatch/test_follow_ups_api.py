@@ -8,22 +8,7 @@ from typing import Any
 import pytest
 
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth
-
-TECH = {"subject": "tech-wang"}
-
-
-async def _completed_repair(api: Api) -> str:
-    wid = str((await api.report())["id"])
-    for name, role, body, kw in (
-        ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, {}),
-        ("arrive", Role.TECHNICIAN, None, TECH),
-        ("start-work", Role.TECHNICIAN, None, TECH),
-        ("complete", Role.TECHNICIAN, {"summary": "换了水管"}, TECH),
-    ):
-        response = await api.command(wid, name, role, body, **kw)
-        assert response.status_code == 200, (name, response.text)
-    return wid
+from tests.integration.dispatch.api_support import Api, auth, completed_repair
 
 
 async def _owed(api: Api, **params: str) -> dict[str, Any]:
@@ -40,7 +25,7 @@ async def _owed(api: Api, **params: str) -> dict[str, Any]:
 async def test_customer_service_sees_the_visits_owed_and_clearing_them_meets_the_share(
     api: Api,
 ) -> None:
-    repairs = [await _completed_repair(api) for _ in range(10)]
+    repairs = [await completed_repair(api) for _ in range(10)]
     reopened = repairs[0]
     await api.command(reopened, "reopen", Role.CUSTOMER_SERVICE, {"reason": "又漏了"})
 
@@ -64,7 +49,7 @@ async def test_customer_service_sees_the_visits_owed_and_clearing_them_meets_the
 
 
 async def test_a_month_without_completed_repairs_owes_nothing(api: Api) -> None:
-    await _completed_repair(api)
+    await completed_repair(api)
     api.clock.advance(timedelta(days=40))
     plan = await _owed(api)
     assert (plan["month"], plan["completed_repairs"], plan["owed"]) == ("2026-04", 0, [])

@@ -27,6 +27,7 @@ from shared.envelope import Envelope
 from shared.nats import connect, ensure_streams
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.notify.support import SmtpReceiver, smtp_receiver
+from tests.openapi_support import keep_to_document
 from tests.unit.notify.builders import PROJECT, T0, TENANT
 from wo.processes import NatsServer
 
@@ -105,7 +106,11 @@ class Harness:
         app = create_app(self.notify.settings, self.clock)
         app.state.notify = self.notify
         app.state.token_verifier = self.notify.verifier
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notify")
+        # Every answer a test provokes is held to the OpenAPI document.
+        _, hooks = keep_to_document(app)
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://notify", event_hooks=hooks
+        )
 
 
 def token(role: Role, subject: str, projects: list[str] | None = None) -> dict[str, str]:

@@ -13,6 +13,13 @@ import uvicorn
 from services.notify.domain.config import NotifyConfig, TenantConfig
 from services.notify.domain.model import ChannelName
 from services.notify.entrypoints.app import create_app
+from services.notify.entrypoints.schemas import (
+    Deliveries,
+    DeliveryWithMessage,
+    Inbox,
+    InboxMessage,
+    MarkedRead,
+)
 from shared.auth import Role
 from tests.integration.notify.conftest import Harness, token
 from tests.integration.notify.support import eventually
@@ -41,6 +48,8 @@ async def test_deliveries_are_listed_with_filters_and_refused_to_other_roles(
     async with harness.api() as api:
         everything = (await api.get("/v1/deliveries", headers=SUPERVISOR)).json()
         assert len(everything) == 6 and "body_html" not in everything[0]
+        # The answers are the ones the OpenAPI document describes.
+        assert len(Deliveries.model_validate(everything).root) == 6
         one_order = await api.get(
             "/v1/deliveries",
             params={"work_order_id": "wo-1", "recipient": "person:tech-wang"},
@@ -54,6 +63,7 @@ async def test_deliveries_are_listed_with_filters_and_refused_to_other_roles(
         assert by_status.json() == []
         detail = await api.get(f"/v1/deliveries/{row['id']}", headers=SUPERVISOR)
         assert detail.json()["body_html"].startswith("<!DOCTYPE html>")
+        assert DeliveryWithMessage.model_validate(detail.json()).id == row["id"]
         other_project = await api.get(
             "/v1/deliveries", params={"project": "river-view"}, headers=SUPERVISOR
         )
@@ -120,11 +130,15 @@ async def test_a_resident_reads_the_inbox_and_streams_new_messages(harness: Harn
         with contextlib.suppress(asyncio.CancelledError):
             await listener
         assert "报修已受理" in str(received[0]["subject"])
+        # A streamed message is the same `InboxMessage` the list answers with.
+        assert InboxMessage.model_validate(received[0]).person == "res-zhang"
 
         inbox = (await client.get("/v1/inbox", headers=resident)).json()
         assert [m["id"] for m in inbox] == [received[0]["id"]]
+        assert Inbox.model_validate(inbox).root[0].read_at is None
         read = await client.post(f"/v1/inbox/{inbox[0]['id']}/read", headers=resident)
         assert read.json() == {"id": inbox[0]["id"], "read": True}
+        assert MarkedRead.model_validate(read.json()).read
         unread = await client.get("/v1/inbox", params={"unread": "true"}, headers=resident)
         assert unread.json() == []
         # The owner's message is in the owner's inbox, not the resident's.

@@ -18,6 +18,7 @@ from services.reporting.settings import ReportingSettings
 from shared.auth import Role
 from shared.clock import ManualClock
 from tests.integration.reporting.conftest import wait_for_checkpoint
+from tests.openapi_support import DocumentKeeper, keep_to_document
 from tests.unit.reporting.histories import TENANT
 from wo.processes import free_port
 from wo.token import mint_dev_token
@@ -56,6 +57,8 @@ class ReportingApi:
     client: httpx.AsyncClient
     reporting: Reporting
     clock: ManualClock
+    keeper: DocumentKeeper | None = None
+    """What the answers were held to: the app's OpenAPI document."""
 
     async def caught_up(self, sequence: int) -> None:
         """Wait until the projector has committed EVENTS up to `sequence`."""
@@ -82,8 +85,12 @@ async def running_reporting(
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
-            yield ReportingApi(client, app.state.reporting, clock)
+        # Every answer a test provokes is held to the OpenAPI document.
+        keeper, hooks = keep_to_document(app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://reporting", event_hooks=hooks
+        ) as client:
+            yield ReportingApi(client, app.state.reporting, clock, keeper)
 
 
 @dataclass

@@ -260,3 +260,34 @@ async def test_an_escalation_that_reached_nobody_counts_as_unreached(
     assert found["delivery_rate"] == 0.5
     assert found["by_channel"]["none"]["unreached"] == 1
     assert found["by_template"]["sla_escalated"]["unreached"] == 1
+
+
+async def test_every_read_of_the_week_answers_as_documented(
+    api: tuple[ReportingApi, dict[str, str]],
+) -> None:
+    client, _ = api
+    reads = [
+        ("/v1/kpis", {**WEEK, "group_by": "building"}),
+        ("/v1/kpis/at-risk", {"project": "river"}),
+        ("/v1/kpis/time_to_resolve/series", WEEK),
+        ("/v1/kpis/complaint_rate/orders", WEEK),
+        ("/v1/kpis/export", WEEK),
+        ("/v1/kpis/export", {**WEEK, "format": "xlsx"}),
+        ("/v1/projector", {}),
+        ("/v1/dead-letters", {}),
+    ]
+    for path, params in reads:
+        response = await client.client.get(path, params=params, headers=HQ)
+        assert response.status_code == 200, (path, response.text)
+
+    # Each answer was held to the document by the client (tests/openapi_support.py).
+    assert client.keeper is not None
+    assert {(m, p) for m, p, _ in client.keeper.checked} >= {
+        ("GET", "/v1/kpis"),
+        ("GET", "/v1/kpis/at-risk"),
+        ("GET", "/v1/kpis/{kpi}/series"),
+        ("GET", "/v1/kpis/{kpi}/orders"),
+        ("GET", "/v1/kpis/export"),
+        ("GET", "/v1/projector"),
+        ("GET", "/v1/dead-letters"),
+    }

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.schemas import FollowUpsOwed
 from services.dispatch.service_layer.follow_ups import follow_ups_owed
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import answers, json_response
 
 router = APIRouter(tags=["work orders"])
 
@@ -45,11 +46,12 @@ OWED_EXAMPLE: dict[str, Any] = {
     "/v1/follow-ups/owed",
     response_class=Response,
     responses={
-        200: {
-            "description": "The month's repairs, the visits the target share needs, those "
-            "made, and the visits still owed (earliest completed first).",
-            "content": {"application/json": {"example": OWED_EXAMPLE}},
-        },
+        **answers(
+            FollowUpsOwed,
+            "The month's repairs, the visits the target share needs, those made, and the "
+            "visits still owed (earliest completed first).",
+            example=OWED_EXAMPLE,
+        ),
         **PROBLEM_RESPONSES,
     },
     summary="List the follow-up visits still owed in a month",

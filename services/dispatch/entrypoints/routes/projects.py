@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path, Response
 from services.dispatch.domain.commands import RegisterProject, UpdateProject
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import outcome_response
+from services.dispatch.entrypoints.routes.schemas import Project, ProjectChange, ProjectList
 from services.dispatch.service_layer.projects import change_project
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers, json_response
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -24,7 +25,19 @@ ProjectId = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,64}$", description="Proj
     "",
     status_code=201,
     response_class=Response,
-    responses=PROBLEM_RESPONSES,
+    responses={
+        **answers(
+            ProjectChange,
+            "The registered project; `Location` names it.",
+            201,
+            headers={
+                "ETag": ETAG,
+                "Location": LOCATION,
+                "Idempotent-Replayed": IDEMPOTENT_REPLAYED,
+            },
+        ),
+        **PROBLEM_RESPONSES,
+    },
     summary="Register a project",
 )
 async def register(command: RegisterProject, scope: ScopeDep) -> Response:
@@ -37,7 +50,17 @@ async def register(command: RegisterProject, scope: ScopeDep) -> Response:
 
 
 @router.put(
-    "/{project}", response_class=Response, responses=PROBLEM_RESPONSES, summary="Update a project"
+    "/{project}",
+    response_class=Response,
+    responses={
+        **answers(
+            ProjectChange,
+            "The project's new record.",
+            headers={"ETag": ETAG, "Idempotent-Replayed": IDEMPOTENT_REPLAYED},
+        ),
+        **PROBLEM_RESPONSES,
+    },
+    summary="Update a project",
 )
 async def update(project: ProjectId, command: UpdateProject, scope: ScopeDep) -> Response:
     """Replace a project's registered facts (households feed the complaint rate)."""
@@ -48,7 +71,12 @@ async def update(project: ProjectId, command: UpdateProject, scope: ScopeDep) ->
     return outcome_response(outcome)
 
 
-@router.get("", response_class=Response, summary="List projects")
+@router.get(
+    "",
+    response_class=Response,
+    responses=answers(ProjectList, "The registered projects the caller may see, by id."),
+    summary="List projects",
+)
 async def list_projects(principal: PrincipalDep, dispatch: DispatchDep) -> Response:
     """The registered projects the caller may see."""
     visible = None if principal.all_projects else principal.projects
@@ -56,7 +84,10 @@ async def list_projects(principal: PrincipalDep, dispatch: DispatchDep) -> Respo
 
 
 @router.get(
-    "/{project}", response_class=Response, responses=PROBLEM_RESPONSES, summary="Read a project"
+    "/{project}",
+    response_class=Response,
+    responses={**answers(Project, "The registered project."), **PROBLEM_RESPONSES},
+    summary="Read a project",
 )
 async def read_project(
     project: ProjectId, principal: PrincipalDep, dispatch: DispatchDep

@@ -6,11 +6,13 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from services.dispatch.adapters.sla_timer_table import breach_timers
 from services.dispatch.domain.permissions import Actor, at_risk_scope
 from services.dispatch.domain.sla_state import fold_sla
 from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.schemas import AtRisk, SlaView
 from services.dispatch.service_layer.sla import policies_for
 from services.dispatch.service_layer.sla_views import (
     at_risk_view,
@@ -20,7 +22,7 @@ from services.dispatch.service_layer.sla_views import (
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import Responses, answers, json_response
 from shared.inputs import Key
 
 router = APIRouter(tags=["sla"])
@@ -92,17 +94,15 @@ AT_RISK_EXAMPLE: dict[str, Any] = {
 }
 
 
-def _documented(description: str, example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {"description": description, "content": {"application/json": {"example": example}}},
-        **PROBLEM_RESPONSES,
-    }
+def _documented(model: type[BaseModel], description: str, example: dict[str, Any]) -> Responses:
+    return {**answers(model, description, example=example), **PROBLEM_RESPONSES}
 
 
 @router.get(
     "/v1/work-orders/{work_order_id}/sla",
     response_class=Response,
     responses=_documented(
+        SlaView,
         "Each clock's latest cycle: status, due time, business time elapsed and remaining "
         "now, warnings, breach, pause, escalations and pending timers.",
         SLA_EXAMPLE,
@@ -127,6 +127,7 @@ async def read_sla(work_order_id: Key, principal: PrincipalDep, dispatch: Dispat
     "/v1/sla/at-risk",
     response_class=Response,
     responses=_documented(
+        AtRisk,
         "The earliest pending breaches of the orders the caller may act on, soonest first, "
         "and per project the number of their running clocks due within the next hour. A "
         "technician sees only the orders assigned to them; the other staff roles see every "

@@ -23,12 +23,17 @@ from services.dispatch.domain.sla_rules import Fraction
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import outcome_response
+from services.dispatch.entrypoints.routes.schemas import (
+    PolicyVersions,
+    RecalculatedWorkOrder,
+    StoredSlaPolicy,
+)
 from services.dispatch.service_layer.sla_commands import recalculate_sla
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers, json_response
 from shared.inputs import Key, RowId
 from shared.logging import bind_context
 from shared.subjects import Slug
@@ -156,7 +161,12 @@ def _project_of(principal: Principal, project: str | None) -> str | None:
     status_code=201,
     response_class=Response,
     responses={
-        201: {"description": "The stored policy with its new version."},
+        **answers(
+            StoredSlaPolicy,
+            "The stored policy with its new version; `Location` names it.",
+            201,
+            headers={"Location": LOCATION},
+        ),
         **PROBLEM_RESPONSES,
     },
     summary="Publish a new SLA policy version",
@@ -190,7 +200,10 @@ async def publish(
 @router.get(
     "/v1/sla/policies",
     response_class=Response,
-    responses=PROBLEM_RESPONSES,
+    responses={
+        **answers(PolicyVersions, "The versions the caller sees, oldest first, and the current."),
+        **PROBLEM_RESPONSES,
+    },
     summary="List SLA policy versions",
 )
 async def list_versions(
@@ -212,7 +225,10 @@ async def list_versions(
 @router.get(
     "/v1/sla/policies/current",
     response_class=Response,
-    responses=PROBLEM_RESPONSES,
+    responses={
+        **answers(StoredSlaPolicy, "The current policy and the projects it governs."),
+        **PROBLEM_RESPONSES,
+    },
     summary="Read the current SLA policy",
 )
 async def read_current(
@@ -235,7 +251,10 @@ async def _scope_of(dispatch: Dispatch, principal: Principal, policy: SlaPolicy)
 @router.get(
     "/v1/sla/policies/{version}",
     response_class=Response,
-    responses=PROBLEM_RESPONSES,
+    responses={
+        **answers(StoredSlaPolicy, "The policy version and the projects it governs."),
+        **PROBLEM_RESPONSES,
+    },
     summary="Read one SLA policy version",
 )
 async def read_version(
@@ -258,7 +277,12 @@ async def read_version(
     "/v1/work-orders/{work_order_id}/recalculate-sla",
     response_class=Response,
     responses={
-        200: {"description": "The work order, the policy version and the events appended."},
+        **answers(
+            RecalculatedWorkOrder,
+            "The work order, the policy version and the events appended; `ETag` is its "
+            "new version.",
+            headers={"ETag": ETAG, "Idempotent-Replayed": IDEMPOTENT_REPLAYED},
+        ),
         **PROBLEM_RESPONSES,
     },
     summary="Move running SLA clocks to the current policy",

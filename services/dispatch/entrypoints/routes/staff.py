@@ -14,13 +14,26 @@ from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from services.dispatch.domain.team import Team, TeamRecord
 from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.schemas import (
+    DispatchQueue,
+    DispatchRules,
+    ProjectCategoryRule,
+    RosterNow,
+    StaffEntry,
+    StaffList,
+    StaffWorkload,
+    StaffWritten,
+    Suggestions,
+    TeamEntry,
+    TeamList,
+)
 from services.dispatch.service_layer import staff as staffing
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import answers, json_response
 from shared.inputs import Key, Line
 
 router = APIRouter(tags=["assignment"], responses=PROBLEM_RESPONSES)
@@ -54,7 +67,10 @@ def _member_body(member: StaffMember, principal: Principal) -> dict[str, object]
 
 
 @router.put(
-    "/v1/staff/{staff_id}", response_class=Response, summary="Create or replace a staff member"
+    "/v1/staff/{staff_id}",
+    response_class=Response,
+    responses=answers(StaffWritten, "The id and the record as written."),
+    summary="Create or replace a staff member",
 )
 async def put_staff(
     staff_id: StaffIdPath, record: StaffRecord, principal: PrincipalDep, dispatch: DispatchDep
@@ -72,7 +88,12 @@ async def put_staff(
     return json_response({"id": member.id, **member.record.model_dump(mode="json")})
 
 
-@router.get("/v1/staff", response_class=Response, summary="List staff")
+@router.get(
+    "/v1/staff",
+    response_class=Response,
+    responses=answers(StaffList, "The staff of the caller's projects, by id."),
+    summary="List staff",
+)
 async def list_staff(
     principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
@@ -83,7 +104,12 @@ async def list_staff(
     return json_response({"items": [_member_body(m, principal) for m in visible]})
 
 
-@router.get("/v1/staff/{staff_id}", response_class=Response, summary="Read a staff member")
+@router.get(
+    "/v1/staff/{staff_id}",
+    response_class=Response,
+    responses=answers(StaffEntry, "The directory entry and the person's availability."),
+    summary="Read a staff member",
+)
 async def read_staff(
     staff_id: StaffIdPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -93,7 +119,10 @@ async def read_staff(
 
 
 @router.put(
-    "/v1/staff/{staff_id}/availability", response_class=Response, summary="Set availability"
+    "/v1/staff/{staff_id}/availability",
+    response_class=Response,
+    responses=answers(StaffEntry, "The directory entry with the new availability."),
+    summary="Set availability",
 )
 async def put_availability(
     staff_id: StaffIdPath, body: AvailabilityInput, principal: PrincipalDep, dispatch: DispatchDep
@@ -103,7 +132,12 @@ async def put_availability(
     return json_response(_member_body(member, principal))
 
 
-@router.get("/v1/staff/{staff_id}/workload", response_class=Response, summary="A person's workload")
+@router.get(
+    "/v1/staff/{staff_id}/workload",
+    response_class=Response,
+    responses=answers(StaffWorkload, "Open work orders and time since the last assignment."),
+    summary="A person's workload",
+)
 async def get_workload(
     staff_id: StaffIdPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -118,7 +152,12 @@ def _team_body(team: Team, principal: Principal) -> dict[str, object]:
     return {"id": team.id, **record}
 
 
-@router.put("/v1/teams/{team_id}", response_class=Response, summary="Create or replace a team")
+@router.put(
+    "/v1/teams/{team_id}",
+    response_class=Response,
+    responses=answers(TeamEntry, "The team as written."),
+    summary="Create or replace a team",
+)
 async def put_team(
     team_id: TeamIdPath, record: TeamRecord, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -132,7 +171,12 @@ async def put_team(
     return json_response(_team_body(team, principal))
 
 
-@router.get("/v1/teams", response_class=Response, summary="List teams")
+@router.get(
+    "/v1/teams",
+    response_class=Response,
+    responses=answers(TeamList, "The teams of the caller's projects, by id."),
+    summary="List teams",
+)
 async def list_teams(
     principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
@@ -141,7 +185,12 @@ async def list_teams(
     return json_response({"items": [_team_body(team, principal) for team in teams]})
 
 
-@router.get("/v1/teams/{team_id}", response_class=Response, summary="Read a team")
+@router.get(
+    "/v1/teams/{team_id}",
+    response_class=Response,
+    responses=answers(TeamEntry, "The team."),
+    summary="Read a team",
+)
 async def read_team(
     team_id: TeamIdPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -155,7 +204,13 @@ async def read_team(
     status_code=204,
     response_class=Response,
     summary="Remove a team",
-    responses={409: {"description": "Staff or a roster shift still names the team (team_in_use)"}},
+    responses={
+        204: {"description": "Removed."},
+        409: {
+            **PROBLEM_RESPONSES[409],
+            "description": "Staff or a roster shift still names the team (team_in_use)",
+        },
+    },
 )
 async def delete_team(
     team_id: TeamIdPath, principal: PrincipalDep, dispatch: DispatchDep
@@ -169,6 +224,7 @@ async def delete_team(
 @router.put(
     "/v1/projects/{project}/dispatch-rules/{category}",
     response_class=Response,
+    responses=answers(ProjectCategoryRule, "The rule as written."),
     summary="Set the dispatch mode of a category",
 )
 async def put_rule(
@@ -185,7 +241,10 @@ async def put_rule(
 
 
 @router.get(
-    "/v1/projects/{project}/dispatch-rules", response_class=Response, summary="Dispatch rules"
+    "/v1/projects/{project}/dispatch-rules",
+    response_class=Response,
+    responses=answers(DispatchRules, "The project's dispatch rules by category."),
+    summary="Dispatch rules",
 )
 async def list_rules(
     project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
@@ -198,7 +257,12 @@ async def list_rules(
     return json_response({"items": items})
 
 
-@router.put("/v1/projects/{project}/roster", response_class=Response, summary="Set the roster")
+@router.put(
+    "/v1/projects/{project}/roster",
+    response_class=Response,
+    responses=answers(Roster, "The roster as written."),
+    summary="Set the roster",
+)
 async def put_roster(
     project: ProjectPath, roster: Roster, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -209,7 +273,12 @@ async def put_roster(
     return json_response(roster.model_dump(mode="json"))
 
 
-@router.get("/v1/projects/{project}/roster", response_class=Response, summary="Read the roster")
+@router.get(
+    "/v1/projects/{project}/roster",
+    response_class=Response,
+    responses=answers(RosterNow, "The roster (empty when none was set) and who is on duty now."),
+    summary="Read the roster",
+)
 async def read_roster(
     project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
@@ -221,7 +290,12 @@ async def read_roster(
     return json_response({**roster.model_dump(mode="json"), "on_duty_now": on_duty})
 
 
-@router.get("/v1/dispatch/queue", response_class=Response, summary="The pending-dispatch queue")
+@router.get(
+    "/v1/dispatch/queue",
+    response_class=Response,
+    responses=answers(DispatchQueue, "Per project, the orders nobody was found for."),
+    summary="The pending-dispatch queue",
+)
 async def queue(
     principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
@@ -239,6 +313,7 @@ async def queue(
 @router.get(
     "/v1/work-orders/{work_order_id}/suggestions",
     response_class=Response,
+    responses=answers(Suggestions, "Eligible technicians best first, and why not the others."),
     summary="Who to send: the ranked suggestions",
 )
 async def suggestions(

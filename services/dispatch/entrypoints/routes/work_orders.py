@@ -14,12 +14,20 @@ from services.dispatch.domain.permissions import list_scope
 from services.dispatch.domain.workorder import Actor, Status
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import etag, outcome_response
+from services.dispatch.entrypoints.routes.schemas import WorkOrder, WorkOrderHistory, WorkOrderPage
 from services.dispatch.service_layer.work_orders import execute, load_work_order, report_work_order
 from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
-from shared.http.responses import json_response
+from shared.http.responses import (
+    ETAG,
+    IDEMPOTENT_REPLAYED,
+    LOCATION,
+    Responses,
+    answers,
+    json_response,
+)
 from shared.inputs import Instant, Key, Line
 from shared.logging import bind_context
 
@@ -27,21 +35,6 @@ from shared.logging import bind_context
 # in a loop and FastAPI must see each one's real body type.
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
-
-WORK_ORDER_EXAMPLE: dict[str, Any] = {
-    "id": "0b9c3f4e-5a0c-4d43-9a53-1f0c2b1d7e21",
-    "tenant": "demo",
-    "project": "sunny-garden",
-    "number": "SG-20261201-0042",
-    "kind": "repair",
-    "category": "plumbing",
-    "urgency": "normal",
-    "status": "assigned",
-    "owner": "cs-li",
-    "assignee": "tech-wang",
-    "version": 2,
-}
-
 
 _CONFLICTS = {
     "accept-offer": (
@@ -58,13 +51,17 @@ _CONFLICTS = {
 
 
 def _documented(
-    status: int, description: str, conflict: str | None = None
-) -> dict[int | str, dict[str, Any]]:
-    responses: dict[int | str, dict[str, Any]] = {
-        status: {
-            "description": description,
-            "content": {"application/json": {"example": WORK_ORDER_EXAMPLE}},
-        },
+    status: int,
+    description: str,
+    conflict: str | None = None,
+    *,
+    location: bool = False,
+) -> Responses:
+    headers = {"ETag": ETAG, "Idempotent-Replayed": IDEMPOTENT_REPLAYED}
+    if location:
+        headers["Location"] = LOCATION
+    responses: Responses = {
+        **answers(WorkOrder, description, status, headers=headers),
         **PROBLEM_RESPONSES,
     }
     if conflict is not None:
@@ -76,7 +73,9 @@ def _documented(
     "",
     status_code=201,
     response_class=Response,
-    responses=_documented(201, "The new work order; `Location` names it, `ETag` is its version."),
+    responses=_documented(
+        201, "The new work order; `Location` names it, `ETag` is its version.", location=True
+    ),
     summary="Report a work order (报修/投诉/建议/保洁)",
 )
 async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
@@ -155,7 +154,14 @@ for _name, _type in WORK_ORDER_COMMANDS.items():
 @router.get(
     "/{work_order_id}",
     response_class=Response,
-    responses=_documented(200, "Current state (the fold of the events) and version."),
+    responses={
+        **answers(
+            WorkOrder,
+            "Current state (the fold of the events) and version.",
+            headers={"ETag": ETAG},
+        ),
+        **PROBLEM_RESPONSES,
+    },
     summary="Read a work order",
 )
 async def read(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
@@ -168,9 +174,9 @@ async def read(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDe
 @router.get(
     "/{work_order_id}/events",
     response_class=Response,
-    responses={
-        200: {"description": "The work order's events as CloudEvents envelopes, oldest first."}
-    },
+    responses=answers(
+        WorkOrderHistory, "The work order's events as CloudEvents envelopes, oldest first."
+    ),
     summary="Read a work order's history",
 )
 async def history(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
@@ -183,9 +189,9 @@ async def history(work_order_id: Key, principal: PrincipalDep, dispatch: Dispatc
 @router.get(
     "",
     response_class=Response,
-    responses={
-        200: {"description": "A page of work orders, newest report first, and `next_cursor`."}
-    },
+    responses=answers(
+        WorkOrderPage, "A page of work orders, newest report first, and `next_cursor`."
+    ),
     summary="List work orders",
 )
 async def list_(

@@ -43,11 +43,17 @@ from shared.errors import InvalidInput, NotFound
 from shared.events.catalogue import EVENT_TYPES
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import ETAG, Responses
 from shared.inputs import Key
 
 V = TypeVar("V")
 
 router = APIRouter(tags=["configuration"], responses=PROBLEM_RESPONSES)
+
+VERSIONED: Responses = {200: {"headers": {"ETag": ETAG}}}
+"""An answer with the configuration's version as `ETag`."""
+REMOVED: Responses = {204: {"description": "Removed.", "headers": {"ETag": ETAG}}}
+"""A removal, with the configuration's new version as `ETag`."""
 
 RoleName = Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
 ProjectQuery = Annotated[
@@ -169,7 +175,12 @@ def _visible_project(principal: Principal, project: str | None) -> None:
         raise NotFound(f"no project {project}", code="unknown_project")
 
 
-@router.get("/v1/contacts", summary="The tenant's contacts", response_model=list[ContactView])
+@router.get(
+    "/v1/contacts",
+    summary="The tenant's contacts",
+    response_model=list[ContactView],
+    responses=VERSIONED,
+)
 async def list_contacts(
     notify: NotifyDep, principal: ReaderDep, response: Response
 ) -> list[dict[str, Any]]:
@@ -178,7 +189,12 @@ async def list_contacts(
     return [contact_view(pid, c) for pid, c in sorted(config.contacts.items())]
 
 
-@router.get("/v1/contacts/{person_id}", summary="One contact", response_model=ContactView)
+@router.get(
+    "/v1/contacts/{person_id}",
+    summary="One contact",
+    response_model=ContactView,
+    responses=VERSIONED,
+)
 async def get_contact(
     person_id: Key, notify: NotifyDep, principal: ReaderDep, response: Response
 ) -> dict[str, Any]:
@@ -190,7 +206,10 @@ async def get_contact(
 
 
 @router.put(
-    "/v1/contacts/{person_id}", summary="Add or replace a contact", response_model=ContactView
+    "/v1/contacts/{person_id}",
+    summary="Add or replace a contact",
+    response_model=ContactView,
+    responses=VERSIONED,
 )
 async def put_contact(
     person_id: Key,
@@ -212,6 +231,7 @@ async def put_contact(
     summary="Change part of a contact",
     response_model=ContactView,
     openapi_extra={"requestBody": {"content": {"application/merge-patch+json": {}}}},
+    responses=VERSIONED,
 )
 async def patch_contact(
     person_id: Key,
@@ -233,7 +253,9 @@ async def patch_contact(
     return contact_view(person_id, changed.contacts[person_id])
 
 
-@router.delete("/v1/contacts/{person_id}", summary="Remove a contact", status_code=204)
+@router.delete(
+    "/v1/contacts/{person_id}", summary="Remove a contact", status_code=204, responses=REMOVED
+)
 async def delete_contact(
     person_id: Key,
     notify: NotifyDep,
@@ -246,7 +268,9 @@ async def delete_contact(
     return Response(status_code=204, headers={"ETag": response.headers["ETag"]})
 
 
-@router.get("/v1/roles", summary="Who holds each role", response_model=list[RoleView])
+@router.get(
+    "/v1/roles", summary="Who holds each role", response_model=list[RoleView], responses=VERSIONED
+)
 async def list_roles(
     notify: NotifyDep, principal: ReaderDep, response: Response, project: ProjectQuery = None
 ) -> list[dict[str, Any]]:
@@ -260,7 +284,9 @@ async def list_roles(
     ]
 
 
-@router.put("/v1/roles/{role}", summary="Set who holds a role", response_model=RoleView)
+@router.put(
+    "/v1/roles/{role}", summary="Set who holds a role", response_model=RoleView, responses=VERSIONED
+)
 async def put_role(
     role: RoleName,
     body: People,
@@ -282,7 +308,12 @@ async def put_role(
     }
 
 
-@router.get("/v1/routes", summary="Who hears of each event type", response_model=list[RouteView])
+@router.get(
+    "/v1/routes",
+    summary="Who hears of each event type",
+    response_model=list[RouteView],
+    responses=VERSIONED,
+)
 async def list_routes(
     notify: NotifyDep, principal: ReaderDep, response: Response, project: ProjectQuery = None
 ) -> list[dict[str, Any]]:
@@ -296,7 +327,12 @@ async def list_routes(
     ]
 
 
-@router.put("/v1/routes/{event_type}", summary="Route an event type", response_model=RouteView)
+@router.put(
+    "/v1/routes/{event_type}",
+    summary="Route an event type",
+    response_model=RouteView,
+    responses=VERSIONED,
+)
 async def put_route(
     event_type: Key,
     body: Targets,
@@ -323,7 +359,12 @@ async def put_route(
     }
 
 
-@router.delete("/v1/routes/{event_type}", summary="Go back to the inherited route", status_code=204)
+@router.delete(
+    "/v1/routes/{event_type}",
+    summary="Go back to the inherited route",
+    status_code=204,
+    responses=REMOVED,
+)
 async def delete_route(
     event_type: Key,
     notify: NotifyDep,
@@ -341,7 +382,12 @@ async def delete_route(
     return Response(status_code=204, headers={"ETag": response.headers["ETag"]})
 
 
-@router.get("/v1/notify-settings", summary="The tenant's policies", response_model=TenantSettings)
+@router.get(
+    "/v1/notify-settings",
+    summary="The tenant's policies",
+    response_model=TenantSettings,
+    responses=VERSIONED,
+)
 async def get_settings(
     notify: NotifyDep, principal: ReaderDep, response: Response
 ) -> TenantSettings:
@@ -350,7 +396,10 @@ async def get_settings(
 
 
 @router.put(
-    "/v1/notify-settings", summary="Change the tenant's policies", response_model=TenantSettings
+    "/v1/notify-settings",
+    summary="Change the tenant's policies",
+    response_model=TenantSettings,
+    responses=VERSIONED,
 )
 async def put_settings(
     body: TenantSettings,

@@ -8,15 +8,22 @@ from fastapi import APIRouter, Query
 
 from services.notify.adapters import queries
 from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
+from services.notify.entrypoints.schemas import DeadLetters, Retried
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from shared.errors import NotFound
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import answers
 from shared.inputs import RowId
 
 router = APIRouter(prefix="/v1/dead-letters", tags=["dead letters"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("", summary="List dead letters")
+@router.get(
+    "",
+    summary="List dead letters",
+    response_model=None,
+    responses=answers(DeadLetters, "Dead letters newest first, without their bodies."),
+)
 async def list_dead_letters(
     notify: NotifyDep,
     scope: OperatorScopeDep,
@@ -30,7 +37,12 @@ async def list_dead_letters(
     )
 
 
-@router.post("/{dead_letter_id}/retry", summary="Retry a dead letter")
+@router.post(
+    "/{dead_letter_id}/retry",
+    summary="Retry a dead letter",
+    response_model=None,
+    responses=answers(Retried, "What was done: the event applied, or the delivery queued again."),
+)
 async def retry(
     dead_letter_id: RowId, notify: NotifyDep, scope: OperatorScopeDep
 ) -> dict[str, str]:

@@ -9,14 +9,21 @@ from fastapi import APIRouter, Query
 from services.notify.adapters import queries
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.entrypoints.deps import NotifyDep, OperatorScopeDep
+from services.notify.entrypoints.schemas import Deliveries, DeliveryWithMessage
 from shared.errors import NotFound
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import answers
 from shared.inputs import Count, Instant, Key, Line
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("", summary="List deliveries")
+@router.get(
+    "",
+    summary="List deliveries",
+    response_model=None,
+    responses=answers(Deliveries, "Deliveries newest first, without their HTML bodies."),
+)
 async def list_deliveries(
     notify: NotifyDep,
     scope: OperatorScopeDep,
@@ -54,7 +61,12 @@ async def list_deliveries(
     )
 
 
-@router.get("/{delivery_id}", summary="One delivery with its message")
+@router.get(
+    "/{delivery_id}",
+    summary="One delivery with its message",
+    response_model=None,
+    responses=answers(DeliveryWithMessage, "The delivery with its subject, text and HTML."),
+)
 async def get_delivery(
     delivery_id: Key, notify: NotifyDep, scope: OperatorScopeDep
 ) -> dict[str, Any]:

@@ -12,15 +12,22 @@ from fastapi.responses import StreamingResponse
 
 from services.notify.adapters import queries
 from services.notify.entrypoints.deps import NotifyDep
+from services.notify.entrypoints.schemas import Inbox, MarkedRead
 from shared.errors import InvalidInput, NotFound
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES, event_stream
+from shared.http.responses import answers
 from shared.inputs import DIGITS, Position, RowId, parse_int64
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("", summary="My messages")
+@router.get(
+    "",
+    summary="My messages",
+    response_model=None,
+    responses=answers(Inbox, "The caller's messages, oldest first."),
+)
 async def list_inbox(
     notify: NotifyDep,
     principal: PrincipalDep,
@@ -39,7 +46,12 @@ async def list_inbox(
     )
 
 
-@router.post("/{message_id}/read", summary="Mark a message read")
+@router.post(
+    "/{message_id}/read",
+    summary="Mark a message read",
+    response_model=None,
+    responses=answers(MarkedRead, "The message, now read."),
+)
 async def mark_read(
     message_id: RowId, notify: NotifyDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -55,7 +67,7 @@ async def mark_read(
     "/stream",
     summary="My messages as server-sent events",
     response_class=StreamingResponse,
-    responses=event_stream("`message` events, each an inbox message as JSON."),
+    responses=event_stream("`message` events, each an inbox message (`InboxMessage`) as JSON."),
 )
 async def stream(
     request: Request,

@@ -20,6 +20,7 @@ from services.reporting.domain.kpis import DIMENSIONS, KPIS, KpiValue
 from services.reporting.domain.notifications import OUTCOMES, NotificationFigures, OutcomeCounts
 from services.reporting.domain.periods import Granularity, Period
 from services.reporting.entrypoints.deps import QueryDep, ReportingDep
+from services.reporting.entrypoints.schemas import KpiAtRisk, KpiBoard, KpiOrders, KpiSeries
 from services.reporting.service_layer.queries import (
     KpiQuery,
     at_risk,
@@ -35,7 +36,7 @@ from services.reporting.service_layer.queries import (
 from shared.errors import Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES, event_stream
-from shared.http.responses import json_response
+from shared.http.responses import CONTENT_DISPOSITION, answers, json_response
 from shared.inputs import Key
 
 _SSE_POLL_SECONDS = 0.5
@@ -79,7 +80,11 @@ def _figure(value: KpiValue) -> dict[str, Any]:
     return {**_definition(value.kpi), **value_json(value)}
 
 
-@router.get("", summary="Every KPI over a scope and period")
+@router.get(
+    "",
+    summary="Every KPI over a scope and period",
+    responses=answers(KpiBoard, "Every KPI's figure, the notifications' outcomes, groups."),
+)
 async def list_kpis(
     reporting: ReportingDep,
     query: QueryDep,
@@ -115,7 +120,11 @@ async def list_kpis(
     return json_response(body)
 
 
-@router.get("/at-risk", summary="Open orders whose clocks were warned or breached")
+@router.get(
+    "/at-risk",
+    summary="Open orders whose clocks were warned or breached",
+    responses=answers(KpiAtRisk, "Open orders at risk, soonest due first."),
+)
 async def list_at_risk(
     reporting: ReportingDep,
     query: QueryDep,
@@ -147,7 +156,7 @@ async def list_at_risk(
     "/stream",
     summary="Server-sent events: every change of a visible project's KPI",
     response_class=StreamingResponse,
-    responses=event_stream("`event: kpi` messages, each a KPI figure as JSON."),
+    responses=event_stream("`event: kpi` messages, each a KPI figure (`Figure`) as JSON."),
 )
 async def stream(
     request: Request,
@@ -233,6 +242,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 "text/csv": {"schema": {"type": "string"}},
                 XLSX: {"schema": {"type": "string", "format": "binary"}},
             },
+            "headers": {"Content-Disposition": CONTENT_DISPOSITION},
         }
     },
 )
@@ -276,7 +286,11 @@ async def export(
     )
 
 
-@router.get("/{kpi}/series", summary="A KPI per hour, day, week or month")
+@router.get(
+    "/{kpi}/series",
+    summary="A KPI per hour, day, week or month",
+    responses=answers(KpiSeries, "The KPI and its figure per bucket."),
+)
 async def kpi_series(
     kpi: Key,
     reporting: ReportingDep,
@@ -296,7 +310,11 @@ async def kpi_series(
     )
 
 
-@router.get("/{kpi}/orders", summary="The orders behind a figure")
+@router.get(
+    "/{kpi}/orders",
+    summary="The orders behind a figure",
+    responses=answers(KpiOrders, "The KPI, how many samples, and the first `limit` of them."),
+)
 async def kpi_orders(
     kpi: Key,
     reporting: ReportingDep,

@@ -8,22 +8,23 @@ from fastapi import APIRouter, Query, Response
 
 from services.reporting.adapters.dead_letters import TenantScope
 from services.reporting.entrypoints.deps import ReportingDep
+from services.reporting.entrypoints.schemas import ProjectorState, ReportingDeadLetters
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
 from shared.http.auth import PrincipalDep
-from shared.http.health import readiness
-from shared.http.responses import json_response
+from shared.http.health import LIVENESS_RESPONSES, READINESS_RESPONSES, readiness
+from shared.http.responses import answers, json_response
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness")
+@router.get("/healthz", summary="Liveness", response_model=None, responses=LIVENESS_RESPONSES)
 async def healthz() -> dict[str, str]:
     """The process is up and serving HTTP."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_class=Response, summary="Readiness")
+@router.get("/readyz", response_class=Response, summary="Readiness", responses=READINESS_RESPONSES)
 async def readyz(reporting: ReportingDep) -> Response:
     """Ready when the database answers; NATS being down only delays new figures."""
     return await readiness(
@@ -31,7 +32,11 @@ async def readyz(reporting: ReportingDep) -> Response:
     )
 
 
-@router.get("/v1/projector", summary="The projector's state for the caller's tenant")
+@router.get(
+    "/v1/projector",
+    summary="The projector's state for the caller's tenant",
+    responses=answers(ProjectorState, "The read model's generation and the tenant's progress."),
+)
 async def projector(principal: PrincipalDep, reporting: ReportingDep) -> Response:
     """The read model's generation, how many of the tenant's work orders it holds (of the
     token's projects), the time of the latest event applied to one of them, and the
@@ -53,7 +58,11 @@ async def projector(principal: PrincipalDep, reporting: ReportingDep) -> Respons
     )
 
 
-@router.get("/v1/dead-letters", summary="Events of the caller's tenant the projector gave up on")
+@router.get(
+    "/v1/dead-letters",
+    summary="Events of the caller's tenant the projector gave up on",
+    responses=answers(ReportingDeadLetters, "The tenant's dead letters, newest first."),
+)
 async def dead_letters(
     principal: PrincipalDep,
     reporting: ReportingDep,

@@ -1,0 +1,139 @@
+"""Holding a service's answers to its OpenAPI document.
+
+`DocumentKeeper` checks a real response against what the document declares for its
+operation and status: the status must be declared for a success, the media type must be
+declared, and a JSON body must validate against the declared schema. Hooked into the
+in-process test clients of the API tests (`keep_to_document`), every answer those tests
+provoke is checked, so a body and its description cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from jsonschema_rs import Draft202012Validator
+
+JSON_TYPES = ("application/json", "application/problem+json")
+DECLARED_HEADERS = frozenset(
+    {"etag", "location", "idempotent-replayed", "retry-after", "www-authenticate"}
+)
+"""Headers of meaning to a client: an answer that sets one declares it."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation: its path template as a pattern, and its responses."""
+
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    responses: dict[str, Any]
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+
+@dataclass
+class DocumentKeeper:
+    """A service's OpenAPI document, and what each checked answer was."""
+
+    document: dict[str, Any]
+    checked: set[tuple[str, str, int]] = field(default_factory=set)
+    operations: list[Operation] = field(init=False)
+    _validators: dict[str, Draft202012Validator] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.operations = [
+            Operation(method.upper(), template, _pattern(template), op["responses"])
+            for template, ops in self.document["paths"].items()
+            for method, op in ops.items()
+        ]
+        # A literal segment wins over a parameter (`/policies/current` over `/{version}`).
+        self.operations.sort(key=lambda o: (o.template.count("{"), -len(o.template)))
+
+    @classmethod
+    def of(cls, app: FastAPI) -> DocumentKeeper:
+        """The keeper of `app`'s document."""
+        return cls(app.openapi())
+
+    def operation(self, method: str, path: str) -> Operation | None:
+        """The documented operation a request went to, if any."""
+        return next(
+            (o for o in self.operations if o.method == method and o.pattern.match(path)), None
+        )
+
+    def check(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        media_type: str,
+        body: bytes,
+        headers: Iterable[str] = (),
+    ) -> None:
+        """Raise AssertionError if the answer is not one the document declares.
+
+        `headers` are the names of the headers the answer carried."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return  # Not an API operation (the dashboard, an unknown path).
+        where = f"{method} {operation.template} → {status}"
+        declared = operation.responses.get(str(status))
+        if declared is None:
+            # 405 is the path's answer to a method it does not have, not an operation's.
+            assert status == 405, f"{where}: status not declared"
+            return
+        named = {name.lower() for name in declared.get("headers", {})}
+        undeclared = {h.lower() for h in headers} & DECLARED_HEADERS - named
+        assert not undeclared, f"{where}: headers not declared: {sorted(undeclared)}"
+        content = declared.get("content", {})
+        if status == 204 or not body:
+            return
+        assert media_type in content, f"{where}: {media_type!r} not declared ({list(content)})"
+        schema = content[media_type].get("schema")
+        if media_type in JSON_TYPES:
+            assert schema, f"{where}: no schema declared"
+            errors = sorted(self._validator(schema).iter_errors(json.loads(body)), key=str)
+            assert not errors, f"{where}: body does not match the document: " + "; ".join(
+                f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in errors[:5]
+            )
+        self.checked.add((method, operation.template, status))
+
+    def _validator(self, schema: dict[str, Any]) -> Draft202012Validator:
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._validators:
+            # The document's components beside the schema, so its `$ref`s resolve.
+            document = {**schema, "components": self.document["components"]}
+            self._validators[key] = Draft202012Validator(document)
+        return self._validators[key]
+
+    async def response_hook(self, response: httpx.Response) -> None:
+        """An httpx response hook: check every non-streamed answer."""
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if media_type == "text/event-stream":
+            return  # Never read a live stream here; its events are checked where consumed.
+        body = await response.aread()
+        self.check(
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            media_type,
+            body,
+            response.headers.keys(),
+        )
+
+
+def keep_to_document(
+    app: FastAPI,
+) -> tuple[DocumentKeeper, dict[str, list[Callable[..., Coroutine[Any, Any, None]]]]]:
+    """A keeper of `app`'s document and the `event_hooks` that check a client's answers."""
+    keeper = DocumentKeeper.of(app)
+    return keeper, {"response": [keeper.response_hook]}
