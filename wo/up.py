@@ -194,10 +194,10 @@ def left_on_sqlite(services: Mapping[str, Mapping[str, Any]]) -> list[str]:
     Each service owns its database and has its own variable, so exporting one URL moves one
     service only; the summary names the others rather than let them stay behind silently.
     """
-    on_sqlite = [
-        name for name, service in services.items() if service["database_url"].startswith("sqlite")
-    ]
-    return on_sqlite if len(on_sqlite) < len(services) else []
+    # The console keeps no database: only services with one count.
+    with_database = {n: s["database_url"] for n, s in services.items() if s.get("database_url")}
+    on_sqlite = [name for name, url in with_database.items() if url.startswith("sqlite")]
+    return on_sqlite if len(on_sqlite) < len(with_database) else []
 
 
 def _relative(path: str, root: Path) -> str:
