@@ -116,6 +116,9 @@ class OutboxRows(Protocol):
         ...
 
 
+_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxMetrics:
     """The metrics one publisher reports (their names are the service's own)."""
@@ -124,6 +127,25 @@ class OutboxMetrics:
     published: Counter
     errors: Counter
     lag: Histogram
+
+    @classmethod
+    def named(
+        cls, owner: str, *, backlog: str, published: str, errors: str, lag: str
+    ) -> OutboxMetrics:
+        """The four metrics under the names dashboards know them by, for `owner`'s outbox."""
+        return cls(
+            backlog=Gauge(backlog, f"{owner} outbox rows not yet acknowledged by JetStream"),
+            published=Counter(published, f"{owner} outbox rows acknowledged by JetStream"),
+            errors=Counter(
+                errors,
+                f"{owner} outbox rows whose publish failed or was not acknowledged in time",
+            ),
+            lag=Histogram(
+                lag,
+                f"Time from a {owner} event's commit to JetStream's acknowledgement of it",
+                buckets=_LAG_BUCKETS,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
 from nats.js import JetStreamContext
-from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters.outbox import DISPATCH_SUBJECTS, SqlOutbox
@@ -21,18 +20,12 @@ from shared.clock import Clock
 from shared.outbox import OutboxMetrics, OutboxPublisher, StreamSettings
 from shared.stream_check import BusState
 
-METRICS = OutboxMetrics(
-    backlog=Gauge("dispatch_outbox_backlog", "Outbox rows not yet acknowledged by JetStream"),
-    published=Counter("dispatch_relay_published_total", "Outbox rows acknowledged by JetStream"),
-    errors=Counter(
-        "dispatch_relay_publish_errors_total",
-        "Outbox rows whose publish failed or was not acknowledged in time",
-    ),
-    lag=Histogram(
-        "dispatch_relay_lag_seconds",
-        "Time from an event's commit to JetStream's acknowledgement of it",
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
-    ),
+METRICS = OutboxMetrics.named(
+    "dispatch",
+    backlog="dispatch_outbox_backlog",
+    published="dispatch_relay_published_total",
+    errors="dispatch_relay_publish_errors_total",
+    lag="dispatch_relay_lag_seconds",
 )
 
 

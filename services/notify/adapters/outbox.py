@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from nats.js import JetStreamContext
-from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,20 +36,12 @@ _LANE = "notify-outbox"
 _IN_FLIGHT = 100
 """Publishes of the lane awaiting their acknowledgement at once."""
 
-METRICS = OutboxMetrics(
-    backlog=Gauge("notify_outbox_backlog", "notify outbox rows not yet acknowledged by JetStream"),
-    published=Counter(
-        "notify_outbox_published_total", "notify outbox rows acknowledged by JetStream"
-    ),
-    errors=Counter(
-        "notify_outbox_publish_errors_total",
-        "notify outbox rows whose publish failed or was not acknowledged in time",
-    ),
-    lag=Histogram(
-        "notify_outbox_lag_seconds",
-        "Time from a notify event's commit to JetStream's acknowledgement of it",
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
-    ),
+METRICS = OutboxMetrics.named(
+    "notify",
+    backlog="notify_outbox_backlog",
+    published="notify_outbox_published_total",
+    errors="notify_outbox_publish_errors_total",
+    lag="notify_outbox_lag_seconds",
 )
 
 _COLUMNS = (
