@@ -95,11 +95,12 @@ class OutboxRows(Protocol):
     """An outbox table as the publisher sees it (the port each service implements)."""
 
     def claim(self, limit: int) -> AbstractAsyncContextManager[Claim]:
-        """Claim up to about `limit` of the oldest pending rows for one round.
+        """Claim the oldest pending rows for one round: up to `limit` of them, or, for a
+        store that locks the head of each lane, up to `limit` heads and the rows behind.
 
         The claim is held until the block ends; another publisher on the same store
         either skips what it holds or publishes the same rows in the same lane order
-        (JetStream drops the repeats). An error in the block leaves every row pending.
+        (JetStream drops the repeats). An error before `settle` leaves every row pending.
         """
         ...
 

@@ -14,19 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade as upgrade_dispatch
 from services.dispatch.adapters.outbox import SqlOutbox
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
-from services.notify.adapters import tables as notify_tables
 from services.notify.adapters.migrate import upgrade as upgrade_notify
 from services.notify.adapters.outbox import SqlNotifyOutbox
 from shared.database import create_engine
 from shared.events.recorded import EventMetadata
 from shared.outbox import OutboxRow, OutboxRows
+from tests.integration.notify.test_outbox_publisher import queue_events
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, 1, 5, tzinfo=UTC)
@@ -68,21 +67,7 @@ async def _notify(engine: AsyncEngine) -> AsyncIterator[Outbox]:
     written: list[str] = []
 
     async def write(i: int, count: int) -> None:
-        ids = [str(uuid.uuid4()) for _ in range(count)]
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(notify_tables.outbox),
-                [
-                    {
-                        "subject": "events.acme.sunny.notification.sent",
-                        "msg_id": msg_id,
-                        "body": f'{{"work_order":{i}}}'.encode(),
-                        "created_at": T0,
-                    }
-                    for msg_id in ids
-                ],
-            )
-        written.extend(ids)
+        written.extend(await queue_events(engine, count))
 
     yield Outbox(SqlNotifyOutbox(engine), write, written)
 
