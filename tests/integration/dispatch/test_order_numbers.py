@@ -11,10 +11,10 @@ import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
-from services.dispatch.adapters.database import create_engine
 from sqlalchemy import select
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.domain.numbering import Numbering
 from services.dispatch.service_layer.ports import (
