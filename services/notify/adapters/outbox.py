@@ -1,199 +1,163 @@
-"""Publishes notify's own events from its outbox table to JetStream, in order.
+"""notify's outbox as the outbox publisher sees it, and the publisher made of it.
 
-Each row goes out with `Nats-Msg-Id` = the event id, so a publish repeated after a crash
-(before the row was marked) is dropped by JetStream's duplicate window.
-
-notify's `notification.*` events are part of the log like dispatch's, and the outbox
-keeps every row, published or not. Before publishing, the publisher checks the EVENTS
-stream against its record and its outbox (`shared.stream_check`): while the stream is
-missing it waits for dispatch to create it; a stream that lost notify's events gets all
-of them again, in outbox order, before anything new.
+notify's `notification.*` events are part of the log like dispatch's: the outbox keeps
+every row, published or not, and they reach the stream in outbox order (the whole
+outbox is one lane, pipelined `_IN_FLIGHT` deep). The shared publisher
+(`shared.outbox`) checks the EVENTS stream before each batch: while it is missing
+notify waits for dispatch to create it; a stream that lost notify's events gets all of
+them again, in outbox order, before anything new.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
 
 from nats.js import JetStreamContext
-from sqlalchemy import func, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import RowMapping, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
 from services.notify.adapters.store import SqlStore
 from shared.clock import Clock
-from shared.logging import get_logger
-from shared.stream_check import BusState, StreamRecord
-from shared.subjects import EVENTS_STREAM
-
-log = get_logger(__name__)
-
-_IN_FLIGHT = 100
-"""Publishes awaiting their acknowledgement at once."""
+from shared.jetstream import OutgoingMessage
+from shared.outbox import OutboxMetrics, OutboxPublisher, OutboxRow
+from shared.stream_check import BusState
 
 NOTIFY_SUBJECTS = ("events.*.*.notification.>",)
 """The subjects notify publishes on."""
 
+_LANE = "notify-outbox"
+"""The one lane: notify promises its events in outbox order."""
 
-class OutboxPublisher:
-    """Moves outbox rows to the bus; `wake` after a commit to publish at once."""
+_IN_FLIGHT = 100
+"""Publishes of the lane awaiting their acknowledgement at once."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        js: JetStreamContext,
-        clock: Clock,
-        *,
-        batch_size: int = 500,
-        poll_seconds: float = 1.0,
-        publish_timeout: float = 5.0,
-        bus: BusState | None = None,
-        stream_check_seconds: float = 0.0,
-        stream_count_seconds: float = 30.0,
+METRICS = OutboxMetrics.named(
+    "notify",
+    backlog="notify_outbox_backlog",
+    published="notify_outbox_published_total",
+    errors="notify_outbox_publish_errors_total",
+    lag="notify_outbox_lag_seconds",
+)
+
+_COLUMNS = (
+    t.outbox.c.id,
+    t.outbox.c.subject,
+    t.outbox.c.msg_id,
+    t.outbox.c.body,
+    t.outbox.c.created_at,
+)
+
+
+@dataclass(slots=True)
+class _Claim:
+    engine: AsyncEngine
+    rows: Sequence[OutboxRow]
+    more: bool
+
+    async def settle(
+        self, published: Sequence[OutboxRow], failed: Mapping[int, str], at: datetime
     ) -> None:
-        self._engine = engine
-        self._js = js
-        self._clock = clock
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
-        self._publish_timeout = publish_timeout
-        self._wake = asyncio.Event()
-        self.bus = bus if bus is not None else BusState()
-        self._record = StreamRecord(
-            js,
-            EVENTS_STREAM,
-            NOTIFY_SUBJECTS,
-            self._published_count,
-            identity_seconds=stream_check_seconds,
-            count_seconds=stream_count_seconds,
-        )
-
-    def wake(self) -> None:
-        """Publish without waiting for the next poll."""
-        self._wake.set()
-
-    async def publish_once(self) -> int:
-        """Publish one batch of pending rows in order; return how many went out.
-
-        A stream that lost notify's events (checked when due) first gets them all again;
-        a missing stream publishes nothing (dispatch creates it).
-        """
-        reason = await self._record.due_loss()
-        if reason == "stream missing":
-            if self.bus.stream != "missing":
-                log.warning("notify.stream_missing", action="waiting for dispatch to create it")
-            self.bus.stream = "missing"
-            self._record.forget()
-            return 0
-        if reason is not None:
-            await self._republish(reason)
-        elif self.bus.stream != "complete":
-            self.bus.stream = "complete"
+        # The table keeps no attempt count: a failed row stays pending (the publisher's
+        # log and `notify_outbox_publish_errors_total` tell of the failure).
+        if not published:
+            return
         o = t.outbox
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(o.c.id, o.c.subject, o.c.msg_id, o.c.body)
-                    .where(o.c.published_at.is_(None))
-                    .order_by(o.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
-        return await self._publish(rows)
+        async with SqlStore(self.engine).transaction() as tx:
+            await tx.connection.execute(
+                update(o)
+                .where(o.c.id.in_([row.id for row in published]), o.c.published_at.is_(None))
+                .values(published_at=at)
+            )
 
-    async def _published_count(self) -> int:
+    async def backlog(self) -> int:
+        o = t.outbox
+        async with self.engine.connect() as conn:
+            query = select(func.count()).select_from(o).where(o.c.published_at.is_(None))
+            return int(await conn.scalar(query) or 0)
+
+
+class SqlNotifyOutbox:
+    """notify's `notify_outbox` table (implements `shared.outbox.OutboxRows`).
+
+    A claim is a plain read: two notify processes may publish the same rows, in the
+    same order, and JetStream drops the repeats by `Nats-Msg-Id`.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @contextlib.asynccontextmanager
+    async def claim(self, limit: int) -> AsyncIterator[_Claim]:
+        """The oldest pending rows, in outbox order."""
+        o = t.outbox
+        query = select(*_COLUMNS).where(o.c.published_at.is_(None)).order_by(o.c.id).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = [_row(row) for row in (await conn.execute(query)).mappings()]
+        yield _Claim(self._engine, rows, len(rows) == limit)
+
+    async def published_count(self) -> int:
+        """Rows JetStream acknowledged."""
         o = t.outbox
         async with self._engine.connect() as conn:
             query = select(func.count()).select_from(o).where(o.c.published_at.is_not(None))
             return int(await conn.scalar(query) or 0)
 
-    async def _republish(self, reason: str) -> None:
-        """Publish every outbox row again, in order, pages of `batch_size`; then trust the stream."""
-        log.error(
-            "notify.stream_lost",
-            reason=reason,
-            action="republishing notify's events before any new one",
-        )
-        self.bus.lost("notify", reason)
+    async def everything(self, page_size: int) -> AsyncIterator[Sequence[OutboxRow]]:
+        """Every row, published or pending, in outbox order."""
         o = t.outbox
         after = 0
-        total = 0
         while True:
+            query = select(*_COLUMNS).where(o.c.id > after).order_by(o.c.id).limit(page_size)
             async with self._engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(o.c.id, o.c.subject, o.c.msg_id, o.c.body)
-                        .where(o.c.id > after)
-                        .order_by(o.c.id)
-                        .limit(self._batch_size)
-                    )
-                ).all()
-            if not rows:
-                break
-            # Pending rows go too (their turn is now) and get marked.
-            total += await self._publish(rows)
-            after = rows[-1].id
-        self._record.forget()
-        self.bus.repaired("notify", total)
-        log.warning("notify.stream_repaired", republished=total)
+                page = [_row(row) for row in (await conn.execute(query)).mappings()]
+            if not page:
+                return
+            yield page
+            after = page[-1].id
 
-    async def _publish(self, rows: Sequence[Row[Any, Any, Any, Any]]) -> int:
-        """Publish `rows` in order; mark the acknowledged prefix; raise the first failure."""
-        o = t.outbox
-        published: list[int] = []
-        failure: BaseException | None = None
-        for start in range(0, len(rows), _IN_FLIGHT):
-            chunk = rows[start : start + _IN_FLIGHT]
-            # Published concurrently but written to the connection in order, so the
-            # stream keeps the outbox's order; only the prefix that succeeded is marked,
-            # and the rest goes again (JetStream drops repeats by Nats-Msg-Id).
-            results = await asyncio.gather(
-                *(
-                    self._js.publish(
-                        row.subject,
-                        row.body,
-                        headers={"Nats-Msg-Id": row.msg_id},
-                        timeout=self._publish_timeout,
-                    )
-                    for row in chunk
-                ),
-                return_exceptions=True,
-            )
-            for row, result in zip(chunk, results, strict=True):
-                if isinstance(result, BaseException):
-                    failure = result
-                    break
-                published.append(row.id)
-            if failure is not None:
-                break
-        if published:
-            async with SqlStore(self._engine).transaction() as tx:
-                await tx.connection.execute(
-                    update(o)
-                    .where(o.c.id.in_(published), o.c.published_at.is_(None))
-                    .values(published_at=self._clock.now())
-                )
-        if failure is not None:
-            raise failure
-        return len(published)
+    def refill_lock(self) -> AbstractAsyncContextManager[None]:
+        """Nothing to hold: claims take no lock, and repeats are dropped by id."""
+        return contextlib.nullcontext()
 
-    async def run(self) -> None:
-        """Publish until cancelled; a failing bus is retried after a pause."""
-        while True:
-            # Cleared before looking: an event committed meanwhile wakes the wait at once.
-            self._wake.clear()
-            try:
-                count = await self.publish_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notify.outbox_publish_failed", error=repr(exc))
-                count = 0
-                await asyncio.sleep(self._poll_seconds)
-            if count >= self._batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+def _row(row: RowMapping) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        lane=_LANE,
+        message=OutgoingMessage(row["subject"], row["body"], row["msg_id"]),
+        created_at=row["created_at"],
+    )
+
+
+def outbox_publisher(
+    engine: AsyncEngine,
+    js: JetStreamContext,
+    clock: Clock,
+    *,
+    bus: BusState | None = None,
+    batch_size: int = 500,
+    poll_seconds: float = 1.0,
+    publish_timeout: float = 5.0,
+) -> OutboxPublisher:
+    """The publisher of notify's outbox; `wake` it after a commit to publish at once."""
+    return OutboxPublisher(
+        SqlNotifyOutbox(engine),
+        js,
+        name="notify",
+        subjects=NOTIFY_SUBJECTS,
+        metrics=METRICS,
+        clock=clock,
+        log_name="notify",
+        lane_depth=_IN_FLIGHT,
+        batch_size=batch_size,
+        poll_seconds=poll_seconds,
+        publish_timeout=publish_timeout,
+        # Checked before each batch: notify's events are few next to dispatch's.
+        stream_check_seconds=0.0,
+        bus=bus,
+    )

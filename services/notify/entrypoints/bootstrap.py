@@ -19,7 +19,7 @@ from services.notify.adapters.config_file import load_config
 from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.dead_letter_retries import SqlDeadLetterRetries
 from services.notify.adapters.migrate import upgrade
-from services.notify.adapters.outbox import OutboxPublisher
+from services.notify.adapters.outbox import outbox_publisher
 from services.notify.adapters.sealed import Sealer
 from services.notify.adapters.sends import SqlProjectZones, SqlSendLog
 from services.notify.adapters.templates import TemplateRenderer
@@ -38,6 +38,7 @@ from shared.database import create_engine
 from shared.errors import ConcurrencyConflict
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
+from shared.outbox import OutboxPublisher
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
@@ -261,7 +262,7 @@ async def _run_bus(notify: Notify) -> None:
         )
         await notify.broker.attach(notify.nats)
         js = notify.nats.jetstream()
-        notify.outbox = OutboxPublisher(notify.engine, js, notify.clock, bus=notify.bus)
+        notify.outbox = outbox_publisher(notify.engine, js, notify.clock, bus=notify.bus)
         notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
     if notify.outbox is not None and not notify.runner.running("notify-outbox"):
         notify.runner.start("notify-outbox", notify.outbox.run)

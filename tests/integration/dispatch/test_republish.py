@@ -17,13 +17,14 @@ from typer.testing import CliRunner
 
 from services.dispatch.adapters.event_store import SOURCE, SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
-from services.dispatch.adapters.republish import RepublishFailed, republish_all
+from services.dispatch.adapters.republish import republish_all
 from services.dispatch.entrypoints.cli import relay_app
 from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.recorded import EventMetadata
 from shared.nats import connect, ensure_streams
+from shared.outbox import RepublishFailed
 from shared.subjects import EVENTS_STREAM
 from wo.processes import NatsServer, free_port
 

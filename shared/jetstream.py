@@ -1,7 +1,8 @@
 """Publishing to JetStream with deduplication ids, in waves with one deadline.
 
-Shared by the outbox relay and the republish: both must never let a later event of a
-work order overtake an earlier one, so a wave holds at most one event per work order.
+Used by the outbox publisher (`shared.outbox`) for its rounds and its refills: neither
+may let a later event of an ordering lane (a work order, say) overtake an earlier one,
+so a wave holds a lane's events only in order, and what follows a failure goes again.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ async def publish_wave(
 ) -> list[str | None]:
     """Publish `messages`, wait up to `ack_timeout` s for their acks; one error text or None each.
 
-    The messages go out in the given order on the one connection. The caller must not
-    put two events of one work order in the same wave: if the first of them failed,
-    the second could still be stored and the work order's order would break.
+    The messages go out in the given order on the one connection. A caller that puts
+    two events of one work order in the same wave accepts that, if the first of them
+    failed, the second could still be stored before it (dispatch does not; notify does).
     A duplicate acknowledgement (the id is already in the stream) counts as success.
     """
     errors: list[str | None] = [None] * len(messages)
