@@ -23,6 +23,8 @@ class Page(StrEnum):
     """Technician, phone layout: offers, my orders, arrive / start / complete (维修工)."""
     FOLLOW_UPS = "follow-ups"
     """Customer service: the follow-up visits (回访) still owed this month, and their ratings."""
+    NOTIFICATIONS = "notifications"
+    """Supervisors and project managers: notify's contacts and who hears of each event."""
     STAFF = "staff"
     """Supervisors, managers and headquarters: the staff directory and who is on duty."""
 
@@ -31,8 +33,8 @@ PAGES: Mapping[Role, tuple[Page, ...]] = {
     Role.CUSTOMER_SERVICE: (Page.CALLS, Page.FOLLOW_UPS),
     Role.DISPATCHER: (Page.DISPATCH,),
     Role.TECHNICIAN: (Page.TECH,),
-    Role.SUPERVISOR: (Page.DISPATCH, Page.CALLS, Page.FOLLOW_UPS, Page.STAFF),
-    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.STAFF),
+    Role.SUPERVISOR: (Page.DISPATCH, Page.CALLS, Page.FOLLOW_UPS, Page.STAFF, Page.NOTIFICATIONS),
+    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.STAFF, Page.NOTIFICATIONS),
     Role.HQ_QUALITY: (Page.STAFF,),
 }
 """The pages of each staff role, the first one its home. Residents and integrators have
@@ -42,8 +44,9 @@ STAFF_ROLES: tuple[Role, ...] = tuple(PAGES)
 """The roles that may sign in to the console, in the order the sign-in page lists them."""
 
 
-RULE_COMPLAINTS: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.PROJECT_MANAGER})
-"""Who rules whether a complaint is valid (dispatch gives the command to no one else)."""
+MANAGERS: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.PROJECT_MANAGER})
+"""Who rules whether a complaint is valid and grants overrides (a second postponement):
+dispatch gives those commands to no one else."""
 
 
 def pages_of(role: Role) -> tuple[Page, ...]:

@@ -8,6 +8,7 @@ user's words where dispatch's code is known.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -92,7 +93,7 @@ async def give(
 ) -> Response:
     """Give the confirmed command to dispatch, then back to `back` with what was done."""
     posted = await visit.form()
-    body, missing = command_body(form, posted)
+    body, missing = command_body(form, posted, await _zone(visit, user, order_id, form))
     if missing:
         words = ", ".join(visit.gettext(field.label) for field in missing)
         problem = visit.gettext("Fill in: %(fields)s", fields=words)
@@ -122,15 +123,29 @@ async def give(
     return visit.redirect(back)
 
 
+async def _order_and_zone(visit: Visit, user: SignedIn, order_id: str) -> tuple[Json, str | None]:
+    """The order, and its project's time zone (where its times are read and typed)."""
+    api = visit.console.dispatch
+    order, projects = await asyncio.gather(
+        api.get(user.token, f"/v1/work-orders/{order_id}"), boards.projects(api, user)
+    )
+    zone = (projects.get(str(order.get("project"))) or {}).get("time_zone")
+    return order, (str(zone) if zone else None)
+
+
+async def _zone(visit: Visit, user: SignedIn, order_id: str, form: CommandForm) -> str | None:
+    """The project's time zone when the form asks for a time (typed on its wall clock)."""
+    if not any(field.kind is Kind.INSTANT for field in form.fields):
+        return None
+    return (await _order_and_zone(visit, user, order_id))[1]
+
+
 async def _refusal(visit: Visit, user: SignedIn, order_id: str, exc: UpstreamError) -> str:
     """dispatch's refusal, in the user's words when its code is one the console knows."""
     known = REFUSALS.get(exc.code)
     if known is None:
         return visit.gettext("dispatch refused: %(detail)s", detail=exc.detail)
-    api = visit.console.dispatch
-    order = await api.get(user.token, f"/v1/work-orders/{order_id}")
-    projects = await boards.projects(api, user)
-    zone = (projects.get(str(order.get("project"))) or {}).get("time_zone")
+    order, zone = await _order_and_zone(visit, user, order_id)
     appointment = order.get("appointment_at")
     shown = visit.local_time(appointment, zone) if appointment else ""
     return visit.gettext(known, appointment=shown)

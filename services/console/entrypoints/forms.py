@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.console.domain import timing
 from services.console.entrypoints.labels import N_
 from services.console.service_layer.ports import Json
 from shared.events.workorder import PauseReason
@@ -26,6 +27,8 @@ class Kind(StrEnum):
     """One of `choices` (a list to pick from)."""
     PERSON = "person"
     """One of the people the page offers (a list of names)."""
+    INSTANT = "instant"
+    """A date and time on the project's wall clock (sent as an instant with its offset)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,16 @@ FORMS: Mapping[str, CommandForm] = {
             N_("Transfer of %(order)s asked for."),
             _REASON,
         ),
+        # A supervisor's or project manager's override: the second postponement (不得两次推迟).
+        _form(
+            "postpone",
+            N_("Postpone with an override"),
+            N_("Move the promised time once more, as an override?"),
+            N_("%(order)s postponed with your override."),
+            Field("new_due_at", "new_due_at", N_("New promised time"), Kind.INSTANT),
+            Field("note", "reason", N_("Why the promise cannot be kept")),
+            Field("override", "override_reason", N_("Why a second postponement is allowed")),
+        ),
         # Customer service's steps.
         _form(
             "give-feedback",
@@ -228,11 +241,14 @@ CUSTOMER_SERVICE_COMMANDS: frozenset[str] = frozenset(
 )
 
 
-def command_body(form: CommandForm, answers: Mapping[str, str]) -> tuple[Json | None, list[Field]]:
+def command_body(
+    form: CommandForm, answers: Mapping[str, str], zone: str | None = None
+) -> tuple[Json | None, list[Field]]:
     """The command's JSON body from the posted answers, and the fields left unanswered.
 
     A text is trimmed; an empty optional field is left out; a choice not among its
-    choices counts as unanswered. A rating is a number, a ruling true or false.
+    choices, or a time that is not one, counts as unanswered. A rating is a number, a
+    ruling true or false, a time on `zone`'s wall clock an instant with its offset.
     """
     body: Json = {}
     missing: list[Field] = []
@@ -240,17 +256,20 @@ def command_body(form: CommandForm, answers: Mapping[str, str]) -> tuple[Json | 
         answer = answers.get(field.name, "").strip()[: field.max_length]
         if field.kind is Kind.CHOICE and answer not in (field.choices or {}):
             answer = ""
-        if not answer:
+        value = _typed(field, answer, zone) if answer else None
+        if value is None:
             if field.required:
                 missing.append(field)
             continue
-        body[field.key] = _typed(field.key, answer)
+        body[field.key] = value
     return (body or None), missing
 
 
-def _typed(key: str, answer: str) -> object:
-    if key == "rating":
+def _typed(field: Field, answer: str, zone: str | None) -> object:
+    if field.kind is Kind.INSTANT:
+        return timing.wall_clock_instant(answer, zone)
+    if field.key == "rating":
         return int(answer)
-    if key == "valid":
+    if field.key == "valid":
         return answer == "valid"
     return answer

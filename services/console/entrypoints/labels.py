@@ -29,6 +29,7 @@ PAGES: Mapping[str, str] = {
     "tech": N_("My work"),
     "follow-ups": N_("Follow-up visits"),
     "staff": N_("Staff"),
+    "notifications": N_("Who hears what"),
 }
 
 KINDS: Mapping[str, str] = {
@@ -124,6 +125,23 @@ STEPS: Mapping[str, str] = {
 FOLLOW_UP_REASONS: Mapping[str, str] = {
     "sampled": N_("picked for a visit"),
     "top_up": N_("needed for the month's share"),
+}
+
+
+NOTIFY_CHANNELS: Mapping[str, str] = {
+    "inbox": N_("In-app inbox"),
+    "sms": N_("SMS"),
+    "email": N_("E-mail"),
+    "webhook": N_("Webhook"),
+    "wecom": N_("WeCom robot"),
+    "dingtalk": N_("DingTalk robot"),
+    "feishu": N_("Feishu robot"),
+}
+
+ROUTE_SOURCES: Mapping[str, str] = {
+    "project": N_("this project's own"),
+    "tenant": N_("every project's"),
+    "default": N_("built in"),
 }
 
 

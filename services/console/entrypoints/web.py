@@ -150,6 +150,7 @@ class Visit:
             "forms": FORMS,
             "word": lambda table, code: self.gettext(labels.word(table, code)),
             "zone_of": _zone_of,
+            "fallback_zone": timing.FALLBACK_ZONE,
         }
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +19,11 @@ from services.console.entrypoints.app import create_app
 from services.console.settings import ConsoleSettings
 from services.dispatch.entrypoints.app import create_app as create_dispatch_app
 from services.dispatch.settings import DispatchSettings
+from services.notify.domain.config import NotifyConfig
+from services.notify.entrypoints import bootstrap as notify_bootstrap
+from services.notify.entrypoints.app import create_app as create_notify_app
+from services.notify.entrypoints.bootstrap import Notify
+from services.notify.settings import NotifySettings
 from shared.auth import Role
 from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
 from wo.processes import free_port
@@ -120,14 +127,42 @@ class ConsoleStack:
 
 
 @asynccontextmanager
-async def running_console(database_url: str) -> AsyncIterator[ConsoleStack]:
-    """dispatch (no scheduler) with a staffed project, and the console calling it."""
+async def running_console(
+    database_url: str, notify_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[ConsoleStack]:
+    """dispatch (no scheduler) with a staffed project, and the console calling it (and the
+    notify behind `notify_transport`, when given)."""
     async with running_api(database_url, sla_scheduler_enabled=False) as api:
         await staff_the_projects(api.client)
         settings = ConsoleSettings(environment="development", dev_tenant=TENANT)
-        app = create_app(settings, api.clock, api.transport)
+        app = create_app(settings, api.clock, api.transport, notify_transport)
         async with app.router.lifespan_context(app):
             yield ConsoleStack(api, app)
+
+
+@asynccontextmanager
+async def running_notify(
+    database_url: str, nats_url: str, config: NotifyConfig, **settings: Any
+) -> AsyncIterator[tuple[Notify, httpx.AsyncBaseTransport]]:
+    """notify on its own database with `config` imported, and a transport to its app."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "notify.json"
+        path.write_text(config.model_dump_json(), encoding="utf-8")
+        values: dict[str, Any] = {
+            "environment": "development",
+            "database_url": database_url,
+            "nats_url": nats_url,
+            "notify_config_file": path,
+            **settings,
+        }
+        notify = await notify_bootstrap.start(NotifySettings(**values))
+        try:
+            app = create_notify_app(notify.settings)
+            app.state.notify = notify
+            app.state.token_verifier = notify.verifier
+            yield notify, httpx.ASGITransport(app=app)
+        finally:
+            await notify_bootstrap.stop(notify)
 
 
 @asynccontextmanager

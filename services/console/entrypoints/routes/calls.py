@@ -15,7 +15,7 @@ from services.console.domain.orders import (
     order_label,
     service_steps,
 )
-from services.console.domain.roles import RULE_COMPLAINTS, Page
+from services.console.domain.roles import MANAGERS, Page
 from services.console.entrypoints.commanding import confirmation, give
 from services.console.entrypoints.forms import FORMS
 from services.console.entrypoints.labels import N_
@@ -68,7 +68,7 @@ async def _my_orders(visit: Visit) -> dict[str, Any]:
     the complaints not ruled yet: the page's live part."""
     user = visit.require(Page.CALLS)
     api = visit.console.dispatch
-    may_rule = user.role in RULE_COMPLAINTS
+    may_rule = user.role in MANAGERS
     projects, tracked, complaints = await asyncio.gather(
         boards.projects(api, user),
         boards.my_orders(api, user),
