@@ -12,7 +12,7 @@ from typing import Any
 
 from services.console.domain.orders import Step, steps
 from services.console.domain.session import SignedIn
-from services.console.service_layer.ports import DispatchPort, Json
+from services.console.service_layer.ports import DispatchPort, Json, NotifyPort, UpstreamError
 
 MY_ORDERS_SHOWN = 20
 """Customer service's most recent orders shown with their steps (one history read each)."""
@@ -153,3 +153,33 @@ async def follow_ups_owed(
         )
         for slug, month in zip(slugs, months, strict=True)
     ]
+
+
+@dataclass(frozen=True)
+class MessagesSent:
+    """What SMS and e-mail sent (the development outbox), about an order or to an address."""
+
+    messages: list[Json]
+    order: Json | None
+    """The order asked about, when one was (for its number and its project's zone)."""
+    available: bool = True
+    """False where notify keeps no development outbox (outside development)."""
+
+
+async def messages_sent(
+    dispatch: DispatchPort,
+    notify: NotifyPort,
+    user: SignedIn,
+    order_id: str | None,
+    address: str | None,
+) -> MessagesSent:
+    """The messages notify's development outbox kept for `order_id` or `address`."""
+    params = {"work_order_id": order_id} if order_id else {"address": address or ""}
+    order = await dispatch.get(user.token, f"/v1/work-orders/{order_id}") if order_id else None
+    try:
+        body = await notify.get(user.token, "/v1/dev-outbox", {**params, "limit": 200})
+    except UpstreamError as exc:
+        if exc.status != 404:
+            raise
+        return MessagesSent([], order, available=False)
+    return MessagesSent(body.get("items", []), order)

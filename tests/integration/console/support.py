@@ -25,6 +25,7 @@ from services.notify.entrypoints.app import create_app as create_notify_app
 from services.notify.entrypoints.bootstrap import Notify
 from services.notify.settings import NotifySettings
 from shared.auth import Role
+from shared.clock import Clock
 from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
 from wo.processes import free_port
 
@@ -142,9 +143,10 @@ async def running_console(
 
 @asynccontextmanager
 async def running_notify(
-    database_url: str, nats_url: str, config: NotifyConfig, **settings: Any
+    database_url: str, nats_url: str, config: NotifyConfig, clock: Clock, **settings: Any
 ) -> AsyncIterator[tuple[Notify, httpx.AsyncBaseTransport]]:
-    """notify on its own database with `config` imported, and a transport to its app."""
+    """notify on its own database with `config` imported, on `clock` (quiet hours and
+    meal breaks hold residents' messages on the wall clock), and a transport to its app."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "notify.json"
         path.write_text(config.model_dump_json(), encoding="utf-8")
@@ -155,9 +157,9 @@ async def running_notify(
             "notify_config_file": path,
             **settings,
         }
-        notify = await notify_bootstrap.start(NotifySettings(**values))
+        notify = await notify_bootstrap.start(NotifySettings(**values), clock)
         try:
-            app = create_notify_app(notify.settings)
+            app = create_notify_app(notify.settings, clock)
             app.state.notify = notify
             app.state.token_verifier = notify.verifier
             yield notify, httpx.ASGITransport(app=app)

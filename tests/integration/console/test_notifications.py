@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,15 +10,8 @@ import pytest
 from services.notify.domain.config import Contact, NotifyConfig, TenantConfig
 from services.notify.domain.model import ChannelName
 from shared.auth import Role
-from tests.conftest import FreshPostgresDatabase
-from tests.integration.console.support import (
-    ConsoleStack,
-    notes,
-    running_console,
-    running_notify,
-)
+from tests.integration.console.support import ConsoleStack, notes
 from tests.integration.dispatch.api_support import TENANT, auth
-from wo.processes import NatsServer
 
 CONFIG = NotifyConfig(
     tenants={
@@ -36,27 +28,9 @@ CONFIG = NotifyConfig(
 
 
 @pytest.fixture
-async def notify_database(database_url: str) -> AsyncIterator[str]:
-    """notify's own database beside dispatch's."""
-    if database_url.startswith("sqlite"):
-        yield database_url.replace("test.db", "notify.db")
-        return
-    async with FreshPostgresDatabase() as url:
-        yield url
-
-
-@pytest.fixture
-async def both(
-    database_url: str, notify_database: str, nats_server: NatsServer
-) -> AsyncIterator[tuple[ConsoleStack, httpx.AsyncClient]]:
-    """The console over dispatch and notify; and a client of notify to check what it keeps."""
-    notify = running_notify(notify_database, nats_server.url, CONFIG)
-    async with (
-        notify as (_, transport),
-        running_console(database_url, transport) as stack,
-        httpx.AsyncClient(transport=transport, base_url="http://notify") as api,
-    ):
-        yield stack, api
+def notify_config() -> NotifyConfig:
+    """notify's configuration for these tests: two contacts."""
+    return CONFIG
 
 
 async def notify_read(api: httpx.AsyncClient, path: str, **params: str) -> Any:

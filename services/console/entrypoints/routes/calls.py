@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from services.console.domain.orders import (
     CATEGORIES,
@@ -21,7 +21,7 @@ from services.console.entrypoints.forms import FORMS
 from services.console.entrypoints.labels import N_
 from services.console.entrypoints.routes.auth import VisitDep
 from services.console.entrypoints.routes.dispatch import OrderId
-from services.console.entrypoints.web import Visit
+from services.console.entrypoints.web import PageRefused, Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import Json, UpstreamError
 
@@ -189,6 +189,38 @@ async def follow_ups(visit: VisitDep) -> Response:
 async def follow_ups_live(visit: VisitDep) -> Response:
     """The owed visits, re-read by the page."""
     return visit.fragment("follow_ups_list.html", **await _owed(visit))
+
+
+OrderQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+PhoneQuery = Annotated[str | None, Query(pattern=r"^[0-9+() -]{3,32}$")]
+
+
+async def _messages(visit: Visit, order: str | None, phone: str | None) -> dict[str, Any]:
+    user = visit.require(Page.CALLS)
+    if not order and not phone:
+        raise PageRefused(visit.gettext("Say which order or which phone number."))
+    api = visit.console.dispatch
+    projects, sent = await asyncio.gather(
+        boards.projects(api, user),
+        boards.messages_sent(api, visit.console.notify, user, order, phone),
+    )
+    return {"projects": projects, "sent": sent, "phone": phone, "query": visit.request.url.query}
+
+
+@router.get("/calls/messages")
+async def messages_page(
+    visit: VisitDep, order: OrderQuery = None, phone: PhoneQuery = None
+) -> Response:
+    """What residents received: the SMS and e-mail sent about an order or to a phone."""
+    return visit.render("messages.html", **await _messages(visit, order, phone))
+
+
+@router.get("/calls/messages/live")
+async def messages_live(
+    visit: VisitDep, order: OrderQuery = None, phone: PhoneQuery = None
+) -> Response:
+    """The messages, re-read by the page."""
+    return visit.fragment("messages_list.html", **await _messages(visit, order, phone))
 
 
 FIELD_WORDS = {
