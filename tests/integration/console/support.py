@@ -25,8 +25,8 @@ from services.notify.entrypoints.app import create_app as create_notify_app
 from services.notify.entrypoints.bootstrap import Notify
 from services.notify.settings import NotifySettings
 from shared.auth import Role
-from shared.clock import Clock
-from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from shared.clock import Clock, ManualClock
+from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, running_api
 from wo.processes import free_port
 
 BUILDINGS = [{"id": "b1", "name": "1号楼", "households": 600}]
@@ -192,19 +192,26 @@ async def served(app: Any) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
-    """dispatch (wall clock) and the console, both served over HTTP; yields the console's URL.
+    """dispatch (wall clock, its relay on), notify (its own SQLite file beside dispatch's)
+    and the console, all served over HTTP; yields the console's URL.
 
-    The console re-reads its live parts every second, so a browser sees changes quickly.
+    notify runs on a clock fixed at 10:00 in Shanghai, so quiet hours and meal breaks
+    hold none of the residents' messages whatever the hour the test runs at. The console
+    re-reads its live parts every second, so a browser sees changes quickly.
     """
     dispatch_app = create_dispatch_app(
-        DispatchSettings(
-            environment="development",
-            database_url=database_url,
-            nats_url=nats_url,
-            relay_enabled=False,
-        )
+        DispatchSettings(environment="development", database_url=database_url, nats_url=nats_url)
     )
-    async with served(dispatch_app) as dispatch_url:
+    notify_app = create_notify_app(
+        NotifySettings(
+            environment="development",
+            database_url=database_url.replace("test.db", "notify.db"),
+            nats_url=nats_url,
+            sender_poll_seconds=0.1,
+        ),
+        ManualClock(NOW),
+    )
+    async with served(dispatch_app) as dispatch_url, served(notify_app) as notify_url:
         async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
             for project in ("sunny", "river"):
                 details = {"name": project.title(), "households": 100}
@@ -219,6 +226,7 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
             environment="development",
             dev_tenant=TENANT,
             dispatch_url=dispatch_url,
+            notify_url=notify_url,
             refresh_seconds=1,
         )
         async with served(create_app(settings)) as console_url:
