@@ -23,6 +23,8 @@ class Page(StrEnum):
     """Technician, phone layout: offers, my orders, arrive / start / complete (维修工)."""
     FOLLOW_UPS = "follow-ups"
     """Customer service: the follow-up visits (回访) still owed this month, and their ratings."""
+    INBOX = "inbox"
+    """Supervisors and project managers: the escalations and alerts notify sent them."""
     NOTIFICATIONS = "notifications"
     """Supervisors and project managers: notify's contacts and who hears of each event."""
     STAFF = "staff"
@@ -33,8 +35,15 @@ PAGES: Mapping[Role, tuple[Page, ...]] = {
     Role.CUSTOMER_SERVICE: (Page.CALLS, Page.FOLLOW_UPS),
     Role.DISPATCHER: (Page.DISPATCH,),
     Role.TECHNICIAN: (Page.TECH,),
-    Role.SUPERVISOR: (Page.DISPATCH, Page.CALLS, Page.FOLLOW_UPS, Page.STAFF, Page.NOTIFICATIONS),
-    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.STAFF, Page.NOTIFICATIONS),
+    Role.SUPERVISOR: (
+        Page.DISPATCH,
+        Page.INBOX,
+        Page.CALLS,
+        Page.FOLLOW_UPS,
+        Page.STAFF,
+        Page.NOTIFICATIONS,
+    ),
+    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.INBOX, Page.STAFF, Page.NOTIFICATIONS),
     Role.HQ_QUALITY: (Page.STAFF,),
 }
 """The pages of each staff role, the first one its home. Residents and integrators have

@@ -17,6 +17,7 @@ from services.console.entrypoints.routes import (
     auth,
     calls,
     dispatch,
+    inbox,
     notifications,
     operations,
     staff,
@@ -84,6 +85,7 @@ def create_app(
             tech.router,
             staff.router,
             notifications.router,
+            inbox.router,
         ],
         tags=[{"name": "operations", "description": "Health and readiness."}],
     )

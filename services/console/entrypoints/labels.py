@@ -30,6 +30,7 @@ PAGES: Mapping[str, str] = {
     "follow-ups": N_("Follow-up visits"),
     "staff": N_("Staff"),
     "notifications": N_("Who hears what"),
+    "inbox": N_("Escalations"),
 }
 
 KINDS: Mapping[str, str] = {

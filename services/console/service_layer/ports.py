@@ -65,6 +65,12 @@ class NotifyPort(Protocol):
         """GET `path` answered with a JSON array."""
         ...
 
+    async def post(
+        self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
+    ) -> Json:
+        """POST `body` to `path`; the JSON object, or `UpstreamError`."""
+        ...
+
     async def put(
         self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
     ) -> Json:
