@@ -154,6 +154,10 @@ class Runner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                if self._stopping:
+                    # Stopping: whatever the loop met on its way out (a library that
+                    # swallowed the cancellation, a start refused) ends it for good.
+                    return
                 reason = repr(exc)
                 error_type = type(exc).__name__
                 log.error("runner.loop_failed", loop=name, error=reason, exc_info=True)

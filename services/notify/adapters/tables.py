@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -141,6 +142,16 @@ tenant_configs = Table(
 """Each tenant's contacts, roles, routes and policies (a `TenantConfig` as JSON), edited
 through the API; the row `*` holds the configuration of tenants without a row of their own
 and the per-channel retry policies."""
+
+tracking = Table(
+    "notify_tracking",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("stream_sequence", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+"""How far each consumer has recorded the stream, moved in the transaction of its batch.
+Whether an event applied is still decided per work order (`notify_work_orders.version`)."""
 
 dev_outbox = Table(
     "notify_dev_outbox",

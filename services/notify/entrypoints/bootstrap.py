@@ -18,11 +18,13 @@ from services.notify.adapters.channels.sms import SmsChannel
 from services.notify.adapters.channels.webhook import WebhookChannel
 from services.notify.adapters.config_file import load_config
 from services.notify.adapters.config_store import SqlConfigStore
+from services.notify.adapters.dead_letter_retries import SqlDeadLetterRetries
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.outbox import OutboxPublisher
 from services.notify.adapters.sealed import Sealer
-from services.notify.adapters.store import SqlStore
+from services.notify.adapters.sends import SqlProjectZones, SqlSendLog
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
 from services.notify.service_layer.configuration import LiveConfig
@@ -52,7 +54,7 @@ class Notify:
     settings: NotifySettings
     clock: Clock
     engine: AsyncEngine
-    store: SqlStore
+    dead_letters: SqlDeadLetterRetries
     config: LiveConfig
     handler: NotifyHandler
     sender: DeliverySender
@@ -142,7 +144,6 @@ async def start(
     file_config = load_config(settings.notify_config_file) if settings.notify_config_file else None
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     await upgrade(engine)
-    store = SqlStore(engine)
     config_store = SqlConfigStore(engine, clock.now, sealer)
     if file_config is not None:
         await _import_file(config_store, file_config, settings)
@@ -156,15 +157,17 @@ async def start(
     holder: list[Notify] = []
     available = channels(settings, engine, http, clock, broker)
     handler = NotifyHandler(
-        store,
+        SqlTrackingRecorder(engine, clock),
         config,
         renderer,
         clock,
         on_commit=lambda: holder[0].wake_sender(),
         channels=frozenset(available),
+        consumer=settings.consumer_durable,
     )
     sender = DeliverySender(
-        store,
+        SqlSendLog(engine),
+        SqlProjectZones(engine),
         config,
         available,
         renderer,
@@ -175,7 +178,18 @@ async def start(
         round_seconds=settings.sender_round_seconds,
         on_commit=lambda: holder[0].wake_outbox(),
     )
-    notify = Notify(settings, clock, engine, store, config, handler, sender, broker, verifier, http)
+    notify = Notify(
+        settings,
+        clock,
+        engine,
+        SqlDeadLetterRetries(engine),
+        config,
+        handler,
+        sender,
+        broker,
+        verifier,
+        http,
+    )
     holder.append(notify)
     if background:
         notify.runner.start("notify-config", lambda: _refresh_config(notify))

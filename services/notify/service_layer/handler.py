@@ -1,8 +1,10 @@
 """The consumer's handler: events in, planned deliveries (and the facts behind them) out.
 
-One batch is one transaction: the work-order facts, every delivery it plans and the
-`notification.deferred` events are committed together before the consumer acks, and a
-delivery's dedup key (event id, recipient, channel) makes a redelivered event plan
+One batch is one transaction: the handler decides what the batch changes (the work-order
+facts, every delivery it plans and their `notification.*` events) and hands that unit of
+work to a `TrackingRecorder`, which commits it with the consumer's position and the
+batch's dead letters before the consumer acks. A work order's facts version and a
+delivery's dedup key (event id, recipient, channel) make a redelivered event plan
 nothing twice. Sending is the delivery worker's job, so a slow receiver never holds the
 consumer back.
 """
@@ -13,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypedDict
 
 from services.notify.domain.config import ALERT_TYPES, TenantConfig
@@ -41,9 +44,9 @@ from services.notify.service_layer.ports import (
     FactsAt,
     NewDeadLetter,
     NewDelivery,
+    NotifyBatch,
+    NotifyRecorder,
     Renderer,
-    Store,
-    Transaction,
 )
 from shared.clock import Clock
 from shared.consumer import DeadLetter, Delivery, catalogue_error
@@ -54,6 +57,7 @@ from shared.events.notification import (
     NotificationUnreached,
 )
 from shared.logging import get_logger
+from shared.tracking import Tracking
 
 log = get_logger(__name__)
 
@@ -82,13 +86,13 @@ class _Known:
         """The time zone messages of that project are timed and shown in."""
         return config.time_zone_for(project, self.time_zones.get((tenant, project)))
 
-    async def flush(self, tx: Transaction) -> None:
+    def flush(self, batch: NotifyBatch) -> None:
         """Write the deliveries planned so far, and the first event (`deferred`,
         `unreached`) of the new ones that have one."""
         if not self.planned:
             return
-        new = await tx.add_deliveries([row for row, _ in self.planned])
-        await tx.add_events(
+        new = batch.add_deliveries([row for row, _ in self.planned])
+        batch.add_events(
             [
                 notification_envelope(first, row, sequence=1, at=row.created_at)
                 for row, first in self.planned
@@ -169,14 +173,16 @@ class NotifyHandler:
 
     def __init__(
         self,
-        store: Store,
+        recorder: NotifyRecorder,
         config: Configuration,
         renderer: Renderer,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
         channels: frozenset[ChannelName] = frozenset(ChannelName),
+        consumer: str = "notify",
     ) -> None:
-        self._store = store
+        self._recorder = recorder
+        self._consumer = consumer
         self._channels = channels
         self._config = config
         self._renderer = renderer
@@ -184,13 +190,16 @@ class NotifyHandler:
         self._on_commit = on_commit
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
-        """Apply a batch in one transaction (stream order within it)."""
+        """Apply a batch in one transaction (stream order within it), with the position."""
+        if not deliveries:
+            return
         relevant = [d.envelope for d in deliveries if _aggregate(d.envelope) in _CONSUMED]
-        if not relevant:
-            return  # e.g. notify's own notification events coming back: nothing to commit
-        async with self._store.transaction() as tx:
-            await self.apply_all(tx, relevant)
-        self._on_commit()
+        # A batch of nothing notify applies (its own events coming back) still moves the
+        # position: the position says how far the stream was read, not what it changed.
+        tracking = Tracking(self._consumer, max(d.stream_sequence for d in deliveries))
+        await self._recorder.record(tracking, partial(self.apply_all, envelopes=relevant))
+        if relevant:
+            self._on_commit()
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         """Record a message the consumer gave up on, and skip its place in its work order.
@@ -203,43 +212,34 @@ class NotifyHandler:
         later events to retry.
         """
         envelope = letter.envelope
-        async with self._store.transaction() as tx:
-            if (
-                envelope is not None
-                and _aggregate(envelope) == "workorder"
-                and catalogue_error(envelope) is not None
-            ):
-                await self._skip(tx, envelope)
-            await tx.add_dead_letter(
-                NewDeadLetter(
-                    key=letter.key,
-                    kind="event",
-                    error=letter.error,
-                    attempts=letter.num_delivered,
-                    at=self._clock.now(),
-                    tenant=envelope.tenant if envelope else None,
-                    project=envelope.project if envelope else None,
-                    subject=letter.subject,
-                    stream_sequence=letter.stream_sequence,
-                    event_id=str(envelope.id) if envelope else None,
-                    data=letter.data,
-                )
-            )
+        record = NewDeadLetter(
+            key=letter.key,
+            kind="event",
+            error=letter.error,
+            attempts=letter.num_delivered,
+            at=self._clock.now(),
+            tenant=envelope.tenant if envelope else None,
+            project=envelope.project if envelope else None,
+            subject=letter.subject,
+            stream_sequence=letter.stream_sequence,
+            event_id=str(envelope.id) if envelope else None,
+            data=letter.data,
+        )
+        skipped = (
+            envelope is not None
+            and _aggregate(envelope) == "workorder"
+            and catalogue_error(envelope) is not None
+        )
+        tracking = Tracking(self._consumer, letter.stream_sequence)
+        work = partial(_skip, envelope=envelope if skipped else None)
+        await self._recorder.record(tracking, work, [record])
 
-    async def _skip(self, tx: Transaction, envelope: Envelope) -> None:
-        found = await tx.facts({envelope.subject})
-        version, facts = found.get(envelope.subject, (0, WorkOrderFacts()))
-        if envelope.sequence == version + 1:
-            await tx.save_facts(
-                {envelope.subject: FactsAt(envelope.tenant, envelope.project, version + 1, facts)}
-            )
+    def apply(self, batch: NotifyBatch, envelope: Envelope) -> None:
+        """Apply one event inside `batch`."""
+        self.apply_all(batch, [envelope])
 
-    async def apply(self, tx: Transaction, envelope: Envelope) -> None:
-        """Apply one event inside `tx`."""
-        await self.apply_all(tx, [envelope])
-
-    async def apply_all(self, tx: Transaction, envelopes: Sequence[Envelope]) -> None:
-        """Apply events inside `tx` in their order.
+    def apply_all(self, batch: NotifyBatch, envelopes: Sequence[Envelope]) -> None:
+        """Apply events inside `batch` in their order.
 
         The work orders' facts and the projects' time zones are read in one query each
         for the whole batch (one per event was a visible share of the consumer's time)
@@ -247,20 +247,20 @@ class NotifyHandler:
         """
         work_orders = [e for e in envelopes if _aggregate(e) == "workorder"]
         known = _Known(
-            await tx.facts({e.subject for e in work_orders}),
-            await tx.project_time_zones({(e.tenant, e.project) for e in work_orders}),
+            batch.facts({e.subject for e in work_orders}),
+            batch.project_time_zones({(e.tenant, e.project) for e in work_orders}),
         )
         for envelope in envelopes:
-            await self._apply(tx, envelope, known)
-        await known.flush(tx)
-        await tx.save_facts(known.saved)
+            self._apply(batch, envelope, known)
+        known.flush(batch)
+        batch.save_facts(known.saved)
 
-    async def _apply(self, tx: Transaction, envelope: Envelope, known: _Known) -> None:
+    def _apply(self, batch: NotifyBatch, envelope: Envelope, known: _Known) -> None:
         aggregate = _aggregate(envelope)
         if aggregate == "project":
             details = envelope.data["details"]
             time_zone = details.get("time_zone", DEFAULT_TIME_ZONE)
-            await tx.save_project(envelope.tenant, envelope.project, details["name"], time_zone)
+            batch.save_project(envelope.tenant, envelope.project, details["name"], time_zone)
             known.time_zones[(envelope.tenant, envelope.project)] = time_zone
             return
         if aggregate != "workorder":
@@ -277,10 +277,10 @@ class NotifyHandler:
             envelope.tenant, envelope.project, version + 1, facts
         )
         known.facts[envelope.subject] = (version + 1, facts)
-        await self._plan(tx, envelope, facts, known)
+        self._plan(batch, envelope, facts, known)
 
-    async def _plan(
-        self, tx: Transaction, envelope: Envelope, facts: WorkOrderFacts, known: _Known
+    def _plan(
+        self, batch: NotifyBatch, envelope: Envelope, facts: WorkOrderFacts, known: _Known
     ) -> None:
         config = self._config.tenant(envelope.tenant)
         messages, unreached = plan(
@@ -324,8 +324,8 @@ class NotifyHandler:
                 time_zone,
                 message_context(envelope, facts, config, message.recipient.name),
             )
-            status, due_at, window = await self._timing(
-                tx, message, config, envelope.project, time_zone, now, known
+            status, due_at, window = self._timing(
+                batch, message, config, envelope.project, time_zone, now, known
             )
             row = NewDelivery(
                 id=str(uuid.uuid4()),
@@ -403,9 +403,9 @@ class NotifyHandler:
             )
             known.planned.append((row, event))
 
-    async def _timing(
+    def _timing(
         self,
-        tx: Transaction,
+        batch: NotifyBatch,
         message: PlannedMessage,
         config: TenantConfig,
         project: str,
@@ -417,8 +417,8 @@ class NotifyHandler:
             policy = config.digest
             window = policy.window_start(now)
             # The count must include the alerts this batch planned before this one.
-            await known.flush(tx)
-            count = await tx.alerts_in_window(message.recipient.key, message.channel, window)
+            known.flush(batch)
+            count = batch.alerts_in_window(message.recipient.key, message.channel, window)
             if policy.digests(count):
                 return DeliveryStatus.DIGESTED, policy.window_end(now), window
             return DeliveryStatus.QUEUED, now, window
@@ -427,3 +427,15 @@ class NotifyHandler:
             if allowed > now:
                 return DeliveryStatus.DEFERRED, allowed, None
         return DeliveryStatus.QUEUED, now, None
+
+
+def _skip(batch: NotifyBatch, envelope: Envelope | None) -> None:
+    """Skip `envelope`'s place in its work order if it is the next in line."""
+    if envelope is None:
+        return
+    found = batch.facts({envelope.subject})
+    version, facts = found.get(envelope.subject, (0, WorkOrderFacts()))
+    if envelope.sequence == version + 1:
+        batch.save_facts(
+            {envelope.subject: FactsAt(envelope.tenant, envelope.project, version + 1, facts)}
+        )

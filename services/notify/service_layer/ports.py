@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from services.notify.domain.digest import DigestItem
 from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.routing import WorkOrderFacts
 from shared.envelope import Envelope
+from shared.tracking import TrackingRecorder
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,8 @@ class Delivery(DeliveryFields):
 
 @dataclass(frozen=True, slots=True)
 class NewDeadLetter:
-    """A dead letter to record: an event the consumer gave up on, or a dead delivery.
+    """A dead letter to record: an event the consumer gave up on, or a dead delivery
+    (a `shared.tracking.DeadLetterEntry`).
 
     `key` identifies it (`event:<id>`, `body:<digest>`, `delivery:<id>`): recording a
     key again (a redelivery, a delivery that dies again after a retry) updates that
@@ -126,76 +129,51 @@ class DigestGroup:
     items: tuple[DigestItem, ...]
 
 
-class Transaction(Protocol):
-    """One database transaction of notify.
+class NotifyBatch(Protocol):
+    """notify's rows of one batch, inside the transaction of a `TrackingRecorder`.
 
-    The writes take many rows at once: on SQLite every statement is a hop to the
-    database thread and back through the event loop, and under load each hop waits its
-    turn behind the sends in flight, so a batch written row by row held the write lock
-    (and everyone behind it) for as long as the hops took.
+    The handler reads what its events need (facts, time zones, alerts already in a
+    window) and writes what it decided; the writes take many rows at once: on SQLite
+    every statement is a hop to the database thread and back through the event loop,
+    and under load each hop waits its turn behind the sends in flight, so a batch
+    written row by row held the write lock (and everyone behind it) for as long as the
+    hops took.
     """
 
-    async def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
+    def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
         """The folded facts and last sequence applied of those work orders notify has seen."""
         ...
 
-    async def save_facts(self, work_orders: Mapping[str, FactsAt]) -> None:
-        """Store those work orders' facts (by work-order id)."""
-        ...
-
-    async def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
-        """Record a project's name and time zone."""
-        ...
-
-    async def project_time_zone(self, tenant: str, project: str) -> str | None:
-        """The time zone registered for a project, if notify has seen it."""
-        ...
-
-    async def project_time_zones(
+    def project_time_zones(
         self, projects: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
         """The registered time zones of those (tenant, project) pairs notify has seen."""
         ...
 
-    async def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:
+    def alerts_in_window(self, recipient: str, channel: str, window_start: datetime) -> int:
         """How many alerts to a recipient on a channel are already in that window."""
         ...
 
-    async def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> set[str]:
+    def save_facts(self, work_orders: Mapping[str, FactsAt]) -> None:
+        """Store those work orders' facts (by work-order id)."""
+        ...
+
+    def save_project(self, tenant: str, project: str, name: str, time_zone: str) -> None:
+        """Record a project's name and time zone."""
+        ...
+
+    def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> set[str]:
         """Insert deliveries whose dedup key does not exist yet; return the keys inserted."""
         ...
 
-    async def add_events(self, envelopes: Sequence[Envelope]) -> None:
-        """Queue notify events for publishing (the outbox) in this order, in this transaction."""
+    def add_events(self, envelopes: Sequence[Envelope]) -> None:
+        """Queue notify events for publishing (the outbox) in this order."""
         ...
 
-    async def add_dead_letter(self, letter: NewDeadLetter) -> None:
-        """Record a dead letter."""
-        ...
 
-    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> None:
-        """Store the outcomes of sends."""
-        ...
-
-    async def settle_digest_items(self, digest_id: str, status: DeliveryStatus) -> list[str]:
-        """Give a digest's items the digest's final status; returns their ids."""
-        ...
-
-    async def attach_digest_items(self, digest_id: str, item_ids: Sequence[str]) -> None:
-        """Mark alerts as carried by a digest."""
-        ...
-
-    async def dead_letter(self, dead_letter_id: int) -> DeadLetterRecord | None:
-        """One dead letter, locked for this transaction."""
-        ...
-
-    async def mark_retried(self, dead_letter_id: int, at: datetime) -> None:
-        """Record that a dead letter was retried."""
-        ...
-
-    async def requeue_delivery(self, delivery_id: str, at: datetime) -> None:
-        """Send a dead delivery again from its first attempt."""
-        ...
+NotifyRecorder = TrackingRecorder[NotifyBatch, NewDeadLetter]
+"""The consumer's unit of work: a batch's facts, deliveries and events, the consumer's
+position and its dead letters in one transaction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +190,39 @@ class DeadLetterRecord:
     retried_at: datetime | None
 
 
-class Store(Protocol):
-    """notify's storage."""
+class RetryBatch(NotifyBatch, Protocol):
+    """A batch that retries a dead letter: an event applied again, or a delivery requeued."""
 
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """A transaction committed when the block ends without an error."""
+    def requeue_delivery(self, delivery_id: str, at: datetime) -> None:
+        """Send a dead delivery again from its first attempt."""
         ...
+
+    def mark_retried(self, dead_letter_id: int, at: datetime) -> None:
+        """Record that a dead letter was retried."""
+        ...
+
+
+class DeadLetterRetries(Protocol):
+    """Retries a dead letter in one transaction, the letter locked against a second retry."""
+
+    async def retry(
+        self, dead_letter_id: int, work: Callable[[DeadLetterRecord | None, RetryBatch], R]
+    ) -> R:
+        """Run `work` on the dead letter (None if there is none) and the batch retrying it;
+        nothing of `work` is kept if it raises."""
+        ...
+
+
+class ProjectZones(Protocol):
+    """The projects' time zones notify has seen registered."""
+
+    async def project_time_zone(self, tenant: str, project: str) -> str | None:
+        """The time zone registered for a project, if notify has seen it."""
+        ...
+
+
+class SendLog(Protocol):
+    """The delivery worker's rows: what is due, and what each send came to."""
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
         """Deliveries due by `now`, leased to this worker for `lease_seconds`."""
@@ -225,6 +230,27 @@ class Store(Protocol):
 
     async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
         """Digest groups whose window has closed."""
+        ...
+
+    async def add_digest(self, digest: NewDelivery, item_ids: Sequence[str]) -> bool:
+        """Queue a digest carrying those alerts, unless its dedup key exists (another
+        worker assembled it); returns whether it was added."""
+        ...
+
+    async def digest_items(self, digest_ids: Collection[str]) -> dict[str, list[str]]:
+        """The alerts each of those digests carries, oldest first."""
+        ...
+
+    async def record_outcomes(
+        self,
+        outcomes: Sequence[Outcome],
+        events: Sequence[Envelope],
+        dead: Sequence[NewDeadLetter] = (),
+        settled: Mapping[str, DeliveryStatus] | None = None,
+    ) -> None:
+        """In one transaction: store the outcomes of sends, queue their events, keep the
+        dead deliveries' dead letters and give the items of each `settled` digest its
+        final status."""
         ...
 
 

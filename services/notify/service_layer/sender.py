@@ -11,6 +11,7 @@ import asyncio
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from prometheus_client import Counter
@@ -29,9 +30,9 @@ from services.notify.service_layer.ports import (
     NewDelivery,
     OutboundMessage,
     Outcome,
+    ProjectZones,
     Renderer,
-    Store,
-    Transaction,
+    SendLog,
 )
 from shared.clock import Clock
 from shared.envelope import Envelope
@@ -65,7 +66,8 @@ class DeliverySender:
 
     def __init__(
         self,
-        store: Store,
+        sends: SendLog,
+        projects: ProjectZones,
         config: Configuration,
         channels: Mapping[ChannelName, Channel],
         renderer: Renderer,
@@ -77,7 +79,8 @@ class DeliverySender:
         round_seconds: float = 0.2,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
-        self._store = store
+        self._sends = sends
+        self._projects = projects
         self._config = config
         self._channels = channels
         self._renderer = renderer
@@ -98,10 +101,10 @@ class DeliverySender:
         Returns how many deliveries were claimed.
         """
         now = self._clock.now()
-        for group in await self._store.due_digests(now, self._batch_size):
+        for group in await self._sends.due_digests(now, self._batch_size):
             await self._queue_digest(group, now)
         room = self._batch_size - len(self._in_flight)
-        due = await self._store.claim_due(now, room, self._lease_seconds) if room > 0 else []
+        due = await self._sends.claim_due(now, room, self._lease_seconds) if room > 0 else []
         if any(_quiet_hours_apply(d) for d in due):
             due = await self._hold_in_quiet_hours(due, now)
         for delivery in due:
@@ -117,10 +120,13 @@ class DeliverySender:
     async def record(self, results: Sequence[tuple[Delivery, str | None]]) -> None:
         """Record the outcomes of finished sends (delivery, error or None), with their
         `notification.*` events, in one transaction of a few statements."""
-        async with self._store.transaction() as tx:
-            recorded = [await self._record(tx, delivery, error) for delivery, error in results]
-            await tx.record_outcomes([outcome for outcome, _ in recorded])
-            await tx.add_events([event for _, event in recorded])
+        # A digest's items are attached when it is queued: read before, settled with it.
+        items = await self._sends.digest_items(
+            [delivery.id for delivery, _ in results if delivery.item_count]
+        )
+        round_ = _Round(items)
+        outcomes = [self._record(round_, delivery, error) for delivery, error in results]
+        await self._sends.record_outcomes(outcomes, round_.events, round_.dead, round_.settled)
         self._on_commit()
 
     async def _hold_in_quiet_hours(self, due: list[Delivery], now: datetime) -> list[Delivery]:
@@ -131,47 +137,45 @@ class DeliverySender:
         quiet hours: such a message waits again for the next allowed moment.
         """
         sendable: list[Delivery] = []
-        async with self._store.transaction() as tx:
-            held: list[Outcome] = []
-            events: list[Envelope] = []
-            for delivery in due:
-                allowed = (
-                    await self._next_allowed(tx, delivery, now)
-                    if _quiet_hours_apply(delivery)
-                    else now
+        held: list[Outcome] = []
+        events: list[Envelope] = []
+        for delivery in due:
+            allowed = (
+                await self._next_allowed(delivery, now) if _quiet_hours_apply(delivery) else now
+            )
+            if allowed <= now:
+                sendable.append(delivery)
+                continue
+            sequence = delivery.event_count + 1
+            held.append(
+                Outcome(
+                    delivery.id,
+                    DeliveryStatus.DEFERRED,
+                    attempts=delivery.attempts,
+                    event_count=sequence,
+                    error=None,
+                    due_at=allowed,
+                    sent_at=None,
                 )
-                if allowed <= now:
-                    sendable.append(delivery)
-                    continue
-                sequence = delivery.event_count + 1
-                held.append(
-                    Outcome(
-                        delivery.id,
-                        DeliveryStatus.DEFERRED,
-                        attempts=delivery.attempts,
-                        event_count=sequence,
-                        error=None,
-                        due_at=allowed,
-                        sent_at=None,
-                    )
-                )
-                event = NotificationDeferred(
-                    **common_fields(delivery, delivery.attempts),
-                    deferred_until=allowed,
-                    reason="quiet_hours",
-                )
-                events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
-            await tx.record_outcomes(held)
-            await tx.add_events(events)
+            )
+            event = NotificationDeferred(
+                **common_fields(delivery, delivery.attempts),
+                deferred_until=allowed,
+                reason="quiet_hours",
+            )
+            events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
+        await self._sends.record_outcomes(held, events)
         if len(sendable) < len(due):
             self._on_commit()
         return sendable
 
-    async def _next_allowed(self, tx: Transaction, delivery: Delivery, now: datetime) -> datetime:
+    async def _time_zone(self, tenant: str, project: str) -> str:
+        registered = await self._projects.project_time_zone(tenant, project)
+        return self._config.tenant(tenant).time_zone_for(project, registered)
+
+    async def _next_allowed(self, delivery: Delivery, now: datetime) -> datetime:
+        time_zone = await self._time_zone(delivery.tenant, delivery.project)
         config = self._config.tenant(delivery.tenant)
-        time_zone = config.time_zone_for(
-            delivery.project, await tx.project_time_zone(delivery.tenant, delivery.project)
-        )
         return config.quiet_hours_for(delivery.project).next_allowed(now, time_zone)
 
     @property
@@ -190,11 +194,9 @@ class DeliverySender:
         async with self._limit:
             return delivery, await self._attempt(delivery)
 
-    async def _record(
-        self, tx: Transaction, delivery: Delivery, error: str | None
-    ) -> tuple[Outcome, Envelope]:
-        """A send's outcome and its event, for the caller to store with the round's others
-        (a digest's items and a dead letter are written here: they are rare)."""
+    def _record(self, round_: _Round, delivery: Delivery, error: str | None) -> Outcome:
+        """A send's outcome; its event, a digest's settlement and a dead letter go on
+        `round_`, to be stored with the round's others."""
         now = self._clock.now()
         attempts = delivery.attempts + 1
         base = common_fields(delivery, attempts)
@@ -207,7 +209,8 @@ class DeliverySender:
         items: list[str] = []
         if delivery.item_count and status is not DeliveryStatus.FAILED:
             # A digest's items share its fate: sent with it, or dead with it.
-            items = await tx.settle_digest_items(delivery.id, status)
+            items = round_.items.get(delivery.id, [])
+            round_.settled[delivery.id] = status
         event: EventData
         if error is None:
             event = NotificationSent(**base, sent_at=now, digest_items=tuple(items))
@@ -215,7 +218,7 @@ class DeliverySender:
             event = NotificationFailed(**base, error=error, next_attempt_at=retry_at)
         else:
             event = NotificationDead(**base, error=error)
-            await tx.add_dead_letter(
+            round_.dead.append(
                 NewDeadLetter(
                     key=f"delivery:{delivery.id}",
                     kind="delivery",
@@ -246,7 +249,8 @@ class DeliverySender:
                 channel=str(delivery.channel),
                 error=error,
             )
-        return outcome, notification_envelope(event, delivery, sequence=sequence, at=now)
+        round_.events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
+        return outcome
 
     async def _attempt(self, delivery: Delivery) -> str | None:
         channel = self._channels.get(delivery.channel)
@@ -303,52 +307,59 @@ class DeliverySender:
     async def _queue_digest(self, group: DigestGroup, now: datetime) -> None:
         config = self._config.tenant(group.tenant)
         policy = config.digest
-        async with self._store.transaction() as tx:
-            time_zone = config.time_zone_for(
-                group.project, await tx.project_time_zone(group.tenant, group.project)
-            )
-            rendered = self._renderer.render(
-                group.tenant,
-                "digest",
-                group.language,
-                time_zone,
-                {
-                    "recipient_name": group.recipient_name,
-                    "items": [{"subject": i.subject, "text": i.text} for i in group.items],
-                    "window_start": group.window_start,
-                    "window_end": policy.window_end(group.window_start),
-                },
-            )
-            first = group.items[0].delivery_id
-            digest = NewDelivery(
-                id=_digest_id(first),
-                dedup_key=f"digest|{group.recipient}|{group.channel}|{first}",
-                event_id=None,
-                event_type="digest",
-                work_order_id=None,
-                correlation_id=group.correlation_id,
-                tenant=group.tenant,
-                project=group.project,
-                recipient=group.recipient,
-                recipient_name=group.recipient_name,
-                audience="staff",
-                channel=group.channel,
-                address=group.address,
-                template="digest",
-                language=group.language,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=rendered.html,
-                urgent=False,
-                alert=False,
-                status=DeliveryStatus.QUEUED,
-                created_at=now,
-                due_at=now,
-                window_start=group.window_start,
-                item_count=len(group.items),
-            )
-            if digest.dedup_key in await tx.add_deliveries([digest]):
-                await tx.attach_digest_items(digest.id, [i.delivery_id for i in group.items])
+        time_zone = await self._time_zone(group.tenant, group.project)
+        rendered = self._renderer.render(
+            group.tenant,
+            "digest",
+            group.language,
+            time_zone,
+            {
+                "recipient_name": group.recipient_name,
+                "items": [{"subject": i.subject, "text": i.text} for i in group.items],
+                "window_start": group.window_start,
+                "window_end": policy.window_end(group.window_start),
+            },
+        )
+        first = group.items[0].delivery_id
+        digest = NewDelivery(
+            id=_digest_id(first),
+            dedup_key=f"digest|{group.recipient}|{group.channel}|{first}",
+            event_id=None,
+            event_type="digest",
+            work_order_id=None,
+            correlation_id=group.correlation_id,
+            tenant=group.tenant,
+            project=group.project,
+            recipient=group.recipient,
+            recipient_name=group.recipient_name,
+            audience="staff",
+            channel=group.channel,
+            address=group.address,
+            template="digest",
+            language=group.language,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            urgent=False,
+            alert=False,
+            status=DeliveryStatus.QUEUED,
+            created_at=now,
+            due_at=now,
+            window_start=group.window_start,
+            item_count=len(group.items),
+        )
+        await self._sends.add_digest(digest, [i.delivery_id for i in group.items])
+
+
+@dataclass
+class _Round:
+    """What a round of sends writes besides the outcomes, gathered as they are decided."""
+
+    items: Mapping[str, list[str]]
+    """The alerts each digest of the round carries."""
+    events: list[Envelope] = field(default_factory=list)
+    dead: list[NewDeadLetter] = field(default_factory=list)
+    settled: dict[str, DeliveryStatus] = field(default_factory=dict)
 
 
 def _digest_id(first_item: str) -> str:

@@ -24,6 +24,8 @@ class SqlReadModelBatch:
         self._orders: set[str] = set()
         self._projects: set[tuple[str, str]] = set()
         self._positions: set[str] = set()
+        self.applied = 0
+        """Events the batch applied (its stream positions moved), counted on the checkpoint."""
 
     def load(self, streams: set[str]) -> WorkingSet:
         """The positions, orders, projects and waiting events of `streams`."""
@@ -36,6 +38,7 @@ class SqlReadModelBatch:
     def save(self, working: WorkingSet, before: Mapping[str, OrderFacts], sampled: bool) -> None:
         """Write back what changed; with `sampled`, move the samples and roll-up too."""
         gen = self._generation
+        self.applied += working.applied
         write_working_set(self._conn, gen, working, self._orders, self._projects, self._positions)
         if sampled:
             write_samples(

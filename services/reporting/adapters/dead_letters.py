@@ -57,6 +57,15 @@ def record_dead_letter(
     )
 
 
+def dead_letter_keys(conn: Connection, consumer: str, keys: list[str]) -> set[str]:
+    """Which of `keys` are kept as dead letters of `consumer`."""
+    dl = t.dead_letters
+    rows = conn.execute(
+        select(dl.c.letter_key).where(dl.c.consumer == consumer, dl.c.letter_key.in_(keys))
+    )
+    return {str(key) for key in rows.scalars()}
+
+
 def latest_dead_letters(conn: Connection, limit: int, scope: TenantScope) -> list[dict[str, Any]]:
     """The latest dead letters in `scope`, newest first (the raw body left out)."""
     dl = t.dead_letters

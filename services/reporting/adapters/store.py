@@ -3,13 +3,13 @@
 The jobs live in their own modules: applying a batch (`batch`, `order_rows`, `samples`
 over `insert_many`), checkpoints, dead letters, generations, and the read queries
 (`read_view`). This class runs them on the database: a batch and its checkpoint together
-(the `TrackingRecorder` the projector applies batches through), a rebuild's generation
+(the `ReadModelRecorder` the projector applies batches through), a rebuild's generation
 steps, and the reads of the API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from services.reporting.adapters.dead_letters import (
     EVERY_TENANT,
     TenantScope,
     dead_letter_count,
+    dead_letter_keys,
     latest_dead_letters,
     record_dead_letter,
 )
@@ -38,11 +39,12 @@ from services.reporting.adapters.samples import sample_orders
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
-from services.reporting.service_layer.projection import WorkingSet
 from shared.clock import Clock
 from shared.database import Database
+from shared.tracking import Tracking
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class ReadModelStore:
@@ -54,24 +56,33 @@ class ReadModelStore:
 
     async def record(
         self,
-        consumer: str,
-        stream_sequence: int,
-        dead: Sequence[DeadLetterRecord],
-        work: Callable[[ReadModelBatch], WorkingSet],
+        tracking: Tracking,
+        work: Callable[[ReadModelBatch], R],
+        dead: Sequence[DeadLetterRecord] = (),
         generation: int | None = None,
-    ) -> WorkingSet:
-        """Run `work` on a batch's rows, advance `consumer` and keep `dead`, atomically."""
+    ) -> R:
+        """Run `work` on a batch's rows, advance the consumer and keep `dead`, atomically."""
 
-        def unit(conn: Connection) -> WorkingSet:
+        def unit(conn: Connection) -> R:
             gen = generation if generation is not None else current_generation(conn)
-            working = work(SqlReadModelBatch(conn, gen))
+            batch = SqlReadModelBatch(conn, gen)
+            result = work(batch)
             now = self._clock.now()
-            advance(conn, gen, consumer, stream_sequence, working.applied, now)
+            advance(conn, gen, tracking.consumer, tracking.position, batch.applied, now)
             for record in dead:
-                record_dead_letter(conn, consumer, record, now)
-            return working
+                record_dead_letter(conn, tracking.consumer, record, now)
+            return result
 
         return await self.database.run(unit, write=True)
+
+    async def position(self, consumer: str) -> int | None:
+        """The stream sequence `consumer` has recorded in the current generation."""
+        found = await self.checkpoint(consumer)
+        return found.stream_sequence if found is not None else None
+
+    async def recorded_dead_letters(self, consumer: str, keys: Collection[str]) -> set[str]:
+        """Which of `keys` are kept as dead letters of `consumer`."""
+        return await self.database.run(dead_letter_keys, consumer, sorted(keys))
 
     async def sample_generation(self, generation: int, chunk: int = 2000) -> int:
         """Draw the KPI samples and roll-up of every order of `generation`, which has none yet

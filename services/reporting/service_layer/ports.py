@@ -1,24 +1,28 @@
 """What the projector needs from storage, and the records it hands over.
 
 The projector (the service layer) decides; the adapter only stores. A batch is applied
-through a `TrackingRecorder`: in one transaction it lets the projector load and fold the
-batch's streams through a `ReadModelBatch`, advances the consumer's checkpoint and keeps
-the dead letters, so a crash leaves all of a batch or none of it.
+through a `ReadModelRecorder`, reporting's kind of the shared `shared.tracking`
+recorder: in one transaction it lets the projector load and fold the batch's streams
+through a `ReadModelBatch`, advances the consumer's checkpoint and keeps the dead
+letters, so a crash leaves all of a batch or none of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from services.reporting.domain.facts import OrderFacts
 from services.reporting.service_layer.projection import WorkingSet
+from shared.tracking import Tracking, TrackingRecorder
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class DeadLetterRecord:
-    """A dead letter as stored."""
+    """A dead letter as stored (a `shared.tracking.DeadLetterEntry`)."""
 
     key: str
     tenant: str | None
@@ -47,18 +51,17 @@ class ReadModelBatch(Protocol):
         ...
 
 
-class TrackingRecorder(Protocol):
-    """Applies a batch and advances a consumer's checkpoint, atomically."""
+class ReadModelRecorder(TrackingRecorder[ReadModelBatch, DeadLetterRecord], Protocol):
+    """The shared tracking recorder over the read model, whose rows live in generations."""
 
     async def record(
         self,
-        consumer: str,
-        stream_sequence: int,
-        dead: Sequence[DeadLetterRecord],
-        work: Callable[[ReadModelBatch], WorkingSet],
+        tracking: Tracking,
+        work: Callable[[ReadModelBatch], R],
+        dead: Sequence[DeadLetterRecord] = (),
         generation: int | None = None,
-    ) -> WorkingSet:
-        """Run `work` on the batch's rows, move `consumer` up to `stream_sequence` by the
-        events it applied and keep `dead`, in one transaction. `generation` None is the
-        current one (the live projector); a rebuild names the one it fills."""
+    ) -> R:
+        """Run `work` on the batch's rows, move `tracking.consumer` up to its position by
+        the events the batch applied and keep `dead`, in one transaction. `generation`
+        None is the current one (the live projector); a rebuild names the one it fills."""
         ...

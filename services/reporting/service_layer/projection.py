@@ -11,7 +11,7 @@ dead letter and its place in the stream is marked *skipped*, so the events after
 apply.
 
 `project` is pure; `fold_batch` runs it on the rows a `ReadModelBatch` loads and hands the
-result back to be stored, inside the transaction a `TrackingRecorder` holds.
+result back to be stored, inside the transaction a `ReadModelRecorder` holds.
 """
 
 from __future__ import annotations

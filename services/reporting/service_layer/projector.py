@@ -1,10 +1,10 @@
 """The projector: the `EventHandler` reporting plugs into the shared durable consumer.
 
 A batch is validated, folded and committed with the checkpoint in one transaction
-(`apply_events` through the `TrackingRecorder`); only then does the consumer ack it. An event whose data fails
-validation against the catalogue is poison: it is recorded as a dead letter in that same
-transaction and its place in the work order's stream is marked skipped, so the projector
-goes on without spending redeliveries on it. Anything else that fails (the database)
+(`apply_events` through the `ReadModelRecorder`); only then does the consumer ack it. An
+event whose data fails validation against the catalogue is poison: it is recorded as a
+dead letter in that same transaction and its place in the work order's stream is marked
+skipped, so the projector goes on without spending redeliveries on it. Anything else that fails (the database)
 raises, and the consumer retries and finally dead-letters the message through
 `dead_letter`, which also marks its place skipped.
 """
@@ -17,7 +17,7 @@ from functools import partial
 from pydantic import ValidationError
 
 from services.reporting.domain.facts import EventFact
-from services.reporting.service_layer.ports import DeadLetterRecord, TrackingRecorder
+from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelRecorder
 from services.reporting.service_layer.projection import (
     Waiting,
     WorkingSet,
@@ -29,6 +29,7 @@ from shared.envelope import Envelope
 from shared.events.catalogue import EVENT_TYPES, parse, upcast
 from shared.logging import get_logger
 from shared.redact import validation_summary
+from shared.tracking import Tracking
 
 log = get_logger(__name__)
 
@@ -52,7 +53,7 @@ def validated(envelope: Envelope) -> EventFact:
 
 
 async def apply_events(
-    recorder: TrackingRecorder,
+    recorder: ReadModelRecorder,
     consumer: str,
     items: Sequence[EventFact | Waiting],
     stream_sequence: int,
@@ -67,7 +68,7 @@ async def apply_events(
     rebuild draws them once per order at the end).
     """
     work = partial(fold_batch, items=items, sampled=sampled)
-    return await recorder.record(consumer, stream_sequence, dead, work, generation)
+    return await recorder.record(Tracking(consumer, stream_sequence), work, dead, generation)
 
 
 def _record(
@@ -94,7 +95,7 @@ class Projector:
 
     def __init__(
         self,
-        recorder: TrackingRecorder,
+        recorder: ReadModelRecorder,
         on_change: Touched | None = None,
         consumer: str = DURABLE,
         generation: int | None = None,

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
 from services.notify.adapters.migrate import upgrade
+from services.notify.adapters.sends import SqlProjectZones, SqlSendLog
 from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
+from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.domain.config import NotifyConfig, RouteTarget, TenantConfig
 from services.notify.domain.model import DeliveryStatus
 from services.notify.service_layer.handler import NotifyHandler
@@ -74,7 +76,8 @@ def reports(count: int, first: int = 0) -> list[Delivery]:
 async def test_a_batch_of_reports_is_planned_in_the_same_statements_as_one(
     engine: AsyncEngine,
 ) -> None:
-    handler = NotifyHandler(SqlStore(engine), CONFIG, TemplateRenderer(), ManualClock(T0))
+    clock = ManualClock(T0)
+    handler = NotifyHandler(SqlTrackingRecorder(engine, clock), CONFIG, TemplateRenderer(), clock)
     await handler.handle(reports(1))  # warms the statement caches
 
     with statements(engine) as one:
@@ -89,7 +92,8 @@ async def test_a_batch_of_reports_is_planned_in_the_same_statements_as_one(
 
 
 async def test_a_redelivered_batch_plans_nothing_twice(engine: AsyncEngine) -> None:
-    handler = NotifyHandler(SqlStore(engine), CONFIG, TemplateRenderer(), ManualClock(T0))
+    clock = ManualClock(T0)
+    handler = NotifyHandler(SqlTrackingRecorder(engine, clock), CONFIG, TemplateRenderer(), clock)
     batch = reports(20)
 
     await handler.handle(batch)
@@ -104,10 +108,11 @@ async def test_a_rounds_outcomes_are_recorded_in_the_same_statements_as_one(
     engine: AsyncEngine,
 ) -> None:
     clock = ManualClock(T0)
-    store = SqlStore(engine)
-    await NotifyHandler(store, CONFIG, TemplateRenderer(), clock).handle(reports(51))
-    due = await store.claim_due(T0, 100, 60.0)
-    sender = DeliverySender(store, CONFIG, {}, TemplateRenderer(), clock)
+    recorder = SqlTrackingRecorder(engine, clock)
+    await NotifyHandler(recorder, CONFIG, TemplateRenderer(), clock).handle(reports(51))
+    sends = SqlSendLog(engine)
+    due = await sends.claim_due(T0, 100, 60.0)
+    sender = DeliverySender(sends, SqlProjectZones(engine), CONFIG, {}, TemplateRenderer(), clock)
 
     with statements(engine) as one:
         await sender.record([(d, None) for d in due[:1]])

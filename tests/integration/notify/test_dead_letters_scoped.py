@@ -7,14 +7,16 @@ from datetime import UTC, datetime, timedelta
 from services.notify.adapters import queries
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.queries import Scope
-from services.notify.adapters.store import SqlStore
+from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.domain.config import NotifyConfig
-from services.notify.service_layer.ports import NewDeadLetter
+from services.notify.service_layer.ports import NewDeadLetter, NotifyBatch
 from shared.auth import Role, mint_token
+from shared.clock import ManualClock
 from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.events.workorder import Assigned
 from shared.settings import DEV_JWT_SECRET
+from shared.tracking import Tracking
 from tests.integration.notify.conftest import Harness, token
 from tests.integration.notify.support import eventually
 from tests.unit.notify.builders import PROJECT, T0, TENANT, envelope, reported
@@ -22,6 +24,10 @@ from tests.unit.notify.builders import PROJECT, T0, TENANT, envelope, reported
 OTHER = "other-estates"
 EVERYONE = Scope(tenant=None, projects=None)  # the platform operator's CLI
 PERSONAL = ("13800000000", "张三")
+
+
+def _nothing(_batch: NotifyBatch) -> None:
+    """A batch that applies nothing: only its dead letter is recorded."""
 
 
 def _token_of(tenant: str) -> dict[str, str]:
@@ -94,7 +100,7 @@ async def test_a_dead_letter_is_keyed_by_its_event_not_its_stream_sequence(
 ) -> None:
     engine = create_engine(database_url)
     await upgrade(engine)
-    store = SqlStore(engine)
+    recorder = SqlTrackingRecorder(engine, ManualClock(T0))
 
     def letter(key: str, at: datetime) -> NewDeadLetter:
         return NewDeadLetter(
@@ -112,8 +118,7 @@ async def test_a_dead_letter_is_keyed_by_its_event_not_its_stream_sequence(
 
     try:
         for key, at in (("event:old", T0), ("event:new", T0), ("event:old", T0 + timedelta(1))):
-            async with store.transaction() as tx:
-                await tx.add_dead_letter(letter(key, at))
+            await recorder.record(Tracking("notify", 7), _nothing, [letter(key, at)])
         rows = await queries.list_dead_letters(
             engine, EVERYONE, kind=None, include_retried=False, limit=10
         )

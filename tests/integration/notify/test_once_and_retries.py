@@ -212,7 +212,7 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_can_be_retried(
             assert hidden.status_code == 404
             with pytest.raises(Conflict) as refused:
                 await retry_dead_letter(
-                    notify.store, notify.handler, notify.clock, int(garbage["id"])
+                    notify.dead_letters, notify.handler, notify.clock, int(garbage["id"])
                 )
             assert refused.value.code == "not_retryable"
             missing = await api.post("/v1/dead-letters/999999/retry", headers=headers)

@@ -199,3 +199,24 @@ async def test_readyz_shows_each_loop_and_says_degraded_while_one_restarts(
         "last_failed_at": body["loops"]["scheduler"]["last_failed_at"],
     }
     assert body["loops"]["scheduler"]["last_failed_at"] is not None
+
+
+async def test_a_loop_that_swallows_its_cancellation_still_lets_the_runner_stop() -> None:
+    # A library that catches CancelledError (some connection retry loops do) keeps the
+    # loop running; on its way it meets a runner that refuses new loops. Stopping must
+    # end it rather than restart it forever.
+    runner = Runner(NO_WAIT)
+    waiting = asyncio.Event()
+
+    async def stubborn() -> None:
+        try:
+            waiting.set()
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            pass  # swallowed, as the library does
+        runner.start("late-child", stubborn)  # refused: the runner is stopping
+
+    runner.start("stubborn", stubborn)
+    await waiting.wait()
+    await asyncio.wait_for(runner.stop(), timeout=30)
+    assert runner.health()["stubborn"]["state"] == "stopped"

@@ -29,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 StepPath = Annotated[ServiceStep, Path()]
 
-FIELDS = ("project", "building", "unit", "kind", "category", "urgency", "channel")
+FIELDS: tuple[str, ...] = ("project", "building", "unit", "kind", "category", "urgency", "channel")
 FIELDS += ("description", "name", "phone", "detail")
 
 

@@ -44,6 +44,8 @@ async def retry(
     )
     if not visible:
         raise NotFound(f"no dead letter {dead_letter_id}", code="dead_letter_not_found")
-    outcome = await retry_dead_letter(notify.store, notify.handler, notify.clock, dead_letter_id)
+    outcome = await retry_dead_letter(
+        notify.dead_letters, notify.handler, notify.clock, dead_letter_id
+    )
     notify.wake_sender()
     return {"status": "retried", "outcome": outcome}

@@ -4,8 +4,8 @@ With `ENVIRONMENT=development`, SMS without a provider and e-mail without an SMT
 deliver here instead of being left out, so the console can show what residents received.
 Production never writes to it.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 04:00:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from shared.sqltypes import BigIntPK, UTCDateTime
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
