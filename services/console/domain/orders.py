@@ -79,8 +79,13 @@ class Action(StrEnum):
     DECLINE = "decline-offer"
     ARRIVE = "arrive"
     START = "start-work"
+    PAUSE = "pause"
     RESUME = "resume"
+    REPORT_PROGRESS = "report-progress"
     COMPLETE = "complete"
+    MISS_APPOINTMENT = "miss-appointment"
+    HAND_BACK = "hand-back"
+    REQUEST_TRANSFER = "request-transfer"
 
 
 NEXT_ACTION: Mapping[str, Action] = {
@@ -91,13 +96,67 @@ NEXT_ACTION: Mapping[str, Action] = {
 }
 """The step an assigned technician takes next, by the order's status."""
 
-NEEDS_NOTE: frozenset[Action] = frozenset({Action.COMPLETE})
-"""Actions whose confirmation asks for words (what was done)."""
+_GIVE_BACK = (Action.HAND_BACK, Action.REQUEST_TRANSFER)
+OTHER_ACTIONS: Mapping[str, tuple[Action, ...]] = {
+    "assigned": (Action.MISS_APPOINTMENT, Action.REPORT_PROGRESS, *_GIVE_BACK),
+    "on_site": (Action.REPORT_PROGRESS, *_GIVE_BACK),
+    "in_progress": (Action.PAUSE, Action.REPORT_PROGRESS, *_GIVE_BACK),
+    "paused": (Action.REPORT_PROGRESS, *_GIVE_BACK),
+}
+"""The technician's other steps on an assigned order, by its status (dispatch's rules)."""
 
 
 def next_action(order: Mapping[str, Any]) -> Action | None:
     """The technician's next step on an order assigned to them (None when nothing is theirs)."""
     return NEXT_ACTION.get(str(order.get("status", "")))
+
+
+def other_actions(order: Mapping[str, Any]) -> tuple[Action, ...]:
+    """The technician's other steps on an order assigned to them.
+
+    "Nobody home" is offered only for a booked appointment: without one there is nothing
+    to miss. Whether its time has come is dispatch's to say (its refusal is shown).
+    """
+    found = OTHER_ACTIONS.get(str(order.get("status", "")), ())
+    if not order.get("appointment_at"):
+        found = tuple(a for a in found if a is not Action.MISS_APPOINTMENT)
+    return found
+
+
+class ServiceStep(StrEnum):
+    """Customer service's commands on an order it follows, by dispatch's URL segment."""
+
+    FEEDBACK = "give-feedback"
+    NO_VISIT = "record-no-visit-needed"
+    RULE_COMPLAINT = "mark-complaint"
+    TRANSFER = "transfer-owner"
+    FOLLOW_UP = "record-follow-up"
+
+
+ENDED = frozenset({"closed", "cancelled"})
+DONE_WITH = frozenset({"completed", *ENDED})
+BEFORE_ARRIVAL = frozenset({"reported", "assigned"})
+NO_VISIT_KINDS = frozenset({"complaint", "suggestion"})
+
+
+def service_steps(order: Mapping[str, Any], may_rule: bool) -> tuple[ServiceStep, ...]:
+    """What customer service may do next on `order` (dispatch's status rules), in page order.
+
+    `may_rule`: the user is a supervisor or project manager, who rule on complaints.
+    """
+    status, kind = str(order.get("status", "")), str(order.get("kind", ""))
+    found: list[ServiceStep] = []
+    if status not in DONE_WITH:
+        found.append(ServiceStep.FEEDBACK)
+    if kind in NO_VISIT_KINDS and status in BEFORE_ARRIVAL and not order.get("no_visit_needed_by"):
+        found.append(ServiceStep.NO_VISIT)
+    if status == "completed":
+        found.append(ServiceStep.FOLLOW_UP)
+    if may_rule and kind == "complaint" and status != "cancelled":
+        found.append(ServiceStep.RULE_COMPLAINT)
+    if status not in ENDED:
+        found.append(ServiceStep.TRANSFER)
+    return tuple(found)
 
 
 CATEGORIES: tuple[str, ...] = (

@@ -21,16 +21,29 @@ class Page(StrEnum):
     """Dispatcher: pending queue, at-risk clocks, open offers, assign (调度)."""
     TECH = "tech"
     """Technician, phone layout: offers, my orders, arrive / start / complete (维修工)."""
+    FOLLOW_UPS = "follow-ups"
+    """Customer service: the follow-up visits (回访) still owed this month, and their ratings."""
+    INBOX = "inbox"
+    """Supervisors and project managers: the escalations and alerts notify sent them."""
+    NOTIFICATIONS = "notifications"
+    """Supervisors and project managers: notify's contacts and who hears of each event."""
     STAFF = "staff"
     """Supervisors, managers and headquarters: the staff directory and who is on duty."""
 
 
 PAGES: Mapping[Role, tuple[Page, ...]] = {
-    Role.CUSTOMER_SERVICE: (Page.CALLS,),
+    Role.CUSTOMER_SERVICE: (Page.CALLS, Page.FOLLOW_UPS),
     Role.DISPATCHER: (Page.DISPATCH,),
     Role.TECHNICIAN: (Page.TECH,),
-    Role.SUPERVISOR: (Page.DISPATCH, Page.CALLS, Page.STAFF),
-    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.STAFF),
+    Role.SUPERVISOR: (
+        Page.DISPATCH,
+        Page.INBOX,
+        Page.CALLS,
+        Page.FOLLOW_UPS,
+        Page.STAFF,
+        Page.NOTIFICATIONS,
+    ),
+    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.INBOX, Page.STAFF, Page.NOTIFICATIONS),
     Role.HQ_QUALITY: (Page.STAFF,),
 }
 """The pages of each staff role, the first one its home. Residents and integrators have
@@ -38,6 +51,11 @@ none: residents use the residents' app, integrators the APIs."""
 
 STAFF_ROLES: tuple[Role, ...] = tuple(PAGES)
 """The roles that may sign in to the console, in the order the sign-in page lists them."""
+
+
+MANAGERS: frozenset[Role] = frozenset({Role.SUPERVISOR, Role.PROJECT_MANAGER})
+"""Who rules whether a complaint is valid and grants overrides (a second postponement):
+dispatch gives those commands to no one else."""
 
 
 def pages_of(role: Role) -> tuple[Page, ...]:

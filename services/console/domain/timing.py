@@ -61,3 +61,16 @@ def countdown(due_at: datetime, now: datetime) -> Countdown:
     hours, rest = divmod(left, 3600)
     minutes, secs = divmod(rest, 60)
     return Countdown(overdue, f"{hours}:{minutes:02d}:{secs:02d}")
+
+
+def wall_clock_instant(value: str, zone_name: str | None) -> str | None:
+    """A date and time typed on `zone_name`'s wall clock (`2026-03-05T18:00`, as a
+    `datetime-local` field sends it) as an ISO 8601 instant with its offset; None when
+    it is not one."""
+    try:
+        typed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if typed.tzinfo is not None:
+        return None
+    return typed.replace(tzinfo=zone(zone_name)).isoformat()

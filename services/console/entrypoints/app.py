@@ -12,7 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.console.entrypoints import bootstrap
-from services.console.entrypoints.routes import auth, calls, dispatch, operations, staff, tech
+from services.console.entrypoints.labels import N_
+from services.console.entrypoints.routes import (
+    auth,
+    calls,
+    dispatch,
+    inbox,
+    notifications,
+    operations,
+    staff,
+    tech,
+)
 from services.console.entrypoints.web import (
     NotSignedIn,
     PageRefused,
@@ -36,6 +46,16 @@ routes. User guide: docs/console.md.
 """
 
 
+UNAVAILABLE = {
+    "dispatch": N_("dispatch is not answering; try again in a moment."),
+    "notify": N_("notify is not answering; try again in a moment."),
+}
+REFUSED = {
+    "dispatch": N_("dispatch refused: %(detail)s"),
+    "notify": N_("notify refused: %(detail)s"),
+}
+
+
 async def _visit(request: Request) -> Visit:
     found = getattr(request.state, "visit", None)
     return found if isinstance(found, Visit) else await visit_of(request)
@@ -45,14 +65,16 @@ def create_app(
     settings: ConsoleSettings | None = None,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    notify_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """Build the app; `transport` carries the calls to dispatch (tests give it dispatch's app)."""
+    """Build the app; `transport` carries the calls to dispatch, `notify_transport` those to
+    notify (tests give them the services' apps)."""
     settings = settings or ConsoleSettings()
 
     app = service_app(
         settings,
         description=DESCRIPTION,
-        start=lambda: bootstrap.start(settings, clock, transport),
+        start=lambda: bootstrap.start(settings, clock, transport, notify_transport),
         stop=bootstrap.stop,
         state_name="console",
         routers=[
@@ -62,6 +84,8 @@ def create_app(
             dispatch.router,
             tech.router,
             staff.router,
+            notifications.router,
+            inbox.router,
         ],
         tags=[{"name": "operations", "description": "Health and readiness."}],
     )
@@ -85,10 +109,13 @@ def create_app(
             visit.session = visit.console.sessions.sign_out(visit.session)
             return visit.redirect("/sign-in")
         if exc.status >= 500:
-            log.warning("dispatch_unavailable", status=exc.status, code=exc.code)
-            message = visit.gettext("dispatch is not answering; try again in a moment.")
+            log.warning(
+                "upstream_unavailable", service=exc.service, status=exc.status, code=exc.code
+            )
+            message = visit.gettext(UNAVAILABLE.get(exc.service, UNAVAILABLE["dispatch"]))
             return visit.render("error.html", status=503, message=message)
-        message = visit.gettext("dispatch refused: %(detail)s", detail=exc.detail)
+        refused = REFUSED.get(exc.service, REFUSED["dispatch"])
+        message = visit.gettext(refused, detail=exc.detail)
         return visit.render("error.html", status=exc.status, message=message)
 
     @app.exception_handler(RequestValidationError)

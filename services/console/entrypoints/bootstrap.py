@@ -1,4 +1,4 @@
-"""Wire the console once: settings, catalogs, sessions, and the HTTP client of dispatch."""
+"""Wire the console once: settings, catalogs, sessions, and the HTTP clients of dispatch and notify."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 
 from services.console.adapters.catalogs import load_all
-from services.console.adapters.dispatch_api import DispatchApi
 from services.console.adapters.memory_sessions import MemorySessionStore
+from services.console.adapters.service_api import ServiceApi
 from services.console.domain.languages import Language
 from services.console.service_layer.people import DevSignIn
 from services.console.service_layer.sessions import Sessions
@@ -25,28 +25,38 @@ class Console:
     settings: ConsoleSettings
     clock: Clock
     sessions: Sessions
-    dispatch: DispatchApi
+    dispatch: ServiceApi
+    notify: ServiceApi
     sign_in: DevSignIn
     translations: dict[Language, gettext.NullTranslations]
     verifier: TokenVerifier
-    client: httpx.AsyncClient
+    clients: tuple[httpx.AsyncClient, ...]
 
 
 async def start(
     settings: ConsoleSettings,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    notify_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Console:
-    """Load the catalogs and open the client of dispatch (`transport` replaces the network)."""
+    """Load the catalogs and open the clients of dispatch and notify (a transport replaces
+    the network to that service)."""
     clock = clock or SystemClock()
-    client = httpx.AsyncClient(
-        base_url=settings.dispatch_url,
-        timeout=settings.upstream_timeout_seconds,
-        transport=transport,
-        # The console calls its own stack's services, never through a proxy from the environment.
-        trust_env=False,
+    dispatch_client, notify_client = (
+        httpx.AsyncClient(
+            base_url=url,
+            timeout=settings.upstream_timeout_seconds,
+            transport=through,
+            # The console calls its own stack's services, never through a proxy from the
+            # environment.
+            trust_env=False,
+        )
+        for url, through in (
+            (settings.dispatch_url, transport),
+            (settings.notify_url, notify_transport),
+        )
     )
-    dispatch = DispatchApi(client)
+    dispatch = ServiceApi(dispatch_client, "dispatch")
     sessions = Sessions(
         MemorySessionStore(settings.max_sessions), clock, settings.session_idle_minutes * 60
     )
@@ -55,13 +65,15 @@ async def start(
         clock=clock,
         sessions=sessions,
         dispatch=dispatch,
+        notify=ServiceApi(notify_client, "notify"),
         sign_in=DevSignIn(settings, dispatch),
         translations=load_all(),
         verifier=settings.token_verifier(),
-        client=client,
+        clients=(dispatch_client, notify_client),
     )
 
 
 async def stop(console: Console) -> None:
-    """Close the client of dispatch."""
-    await console.client.aclose()
+    """Close the clients of dispatch and notify."""
+    for client in console.clients:
+        await client.aclose()

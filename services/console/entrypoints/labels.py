@@ -27,7 +27,10 @@ PAGES: Mapping[str, str] = {
     "calls": N_("Take a call"),
     "dispatch": N_("Dispatch"),
     "tech": N_("My work"),
+    "follow-ups": N_("Follow-up visits"),
     "staff": N_("Staff"),
+    "notifications": N_("Who hears what"),
+    "inbox": N_("Escalations"),
 }
 
 KINDS: Mapping[str, str] = {
@@ -120,31 +123,26 @@ STEPS: Mapping[str, str] = {
     "urgency_changed": N_("Urgency changed"),
 }
 
-ACTIONS: Mapping[str, str] = {
-    "accept-offer": N_("Accept"),
-    "decline-offer": N_("Decline"),
-    "arrive": N_("Arrived"),
-    "start-work": N_("Start work"),
-    "resume": N_("Resume work"),
-    "complete": N_("Complete"),
+FOLLOW_UP_REASONS: Mapping[str, str] = {
+    "sampled": N_("picked for a visit"),
+    "top_up": N_("needed for the month's share"),
 }
 
-CONFIRMATIONS: Mapping[str, str] = {
-    "accept-offer": N_("Accept this order?"),
-    "decline-offer": N_("Decline this order?"),
-    "arrive": N_("Are you at the resident's place now?"),
-    "start-work": N_("Start the work now?"),
-    "resume": N_("Resume the work now?"),
-    "complete": N_("Is the work done?"),
+
+NOTIFY_CHANNELS: Mapping[str, str] = {
+    "inbox": N_("In-app inbox"),
+    "sms": N_("SMS"),
+    "email": N_("E-mail"),
+    "webhook": N_("Webhook"),
+    "wecom": N_("WeCom robot"),
+    "dingtalk": N_("DingTalk robot"),
+    "feishu": N_("Feishu robot"),
 }
 
-DONE: Mapping[str, str] = {
-    "accept-offer": N_("Accepted %(order)s."),
-    "decline-offer": N_("Declined %(order)s."),
-    "arrive": N_("Arrival recorded for %(order)s."),
-    "start-work": N_("Work started on %(order)s."),
-    "resume": N_("Work resumed on %(order)s."),
-    "complete": N_("%(order)s is complete."),
+ROUTE_SOURCES: Mapping[str, str] = {
+    "project": N_("this project's own"),
+    "tenant": N_("every project's"),
+    "default": N_("built in"),
 }
 
 

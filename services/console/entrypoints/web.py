@@ -17,6 +17,7 @@ from services.console.domain.roles import Page, may_open, pages_of
 from services.console.domain.session import Session, SignedIn, csrf_valid
 from services.console.entrypoints import labels
 from services.console.entrypoints.bootstrap import Console
+from services.console.entrypoints.forms import FORMS
 
 COOKIE = "console_session"
 FRAGMENT_HEADER = "X-Console-Fragment"
@@ -65,6 +66,10 @@ class Visit:
     def now(self) -> datetime:
         """The console's clock."""
         return self.console.clock.now()
+
+    def local_time(self, value: str | None, zone: str | None) -> str:
+        """An API's instant on the wall clock of `zone` (a project's), as pages show it."""
+        return _local(value, zone, self.now())
 
     def require(self, page: Page) -> SignedIn:
         """The signed-in user, who must be allowed `page` (else a redirect or a 403 page)."""
@@ -142,8 +147,10 @@ class Visit:
             "local_time": lambda value, zone: _local(value, zone, now),
             "countdown": lambda value: _countdown(value, now),
             "labels": labels,
+            "forms": FORMS,
             "word": lambda table, code: self.gettext(labels.word(table, code)),
             "zone_of": _zone_of,
+            "fallback_zone": timing.FALLBACK_ZONE,
         }
 
 

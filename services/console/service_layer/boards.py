@@ -12,7 +12,7 @@ from typing import Any
 
 from services.console.domain.orders import Step, steps
 from services.console.domain.session import SignedIn
-from services.console.service_layer.ports import DispatchPort, Json
+from services.console.service_layer.ports import DispatchPort, Json, NotifyPort, UpstreamError
 
 MY_ORDERS_SHOWN = 20
 """Customer service's most recent orders shown with their steps (one history read each)."""
@@ -103,3 +103,83 @@ async def technician_board(dispatch: DispatchPort, user: SignedIn) -> Technician
     ]
     assigned.sort(key=lambda o: str(o.get("assigned_at") or o.get("reported_at") or ""))
     return TechnicianBoard(offers=offers.get("items", []), assigned=assigned)
+
+
+async def complaints_to_rule(dispatch: DispatchPort, user: SignedIn) -> list[Json]:
+    """Complaints nobody has ruled on yet (valid or not), oldest first (not the cancelled)."""
+    body = await dispatch.get(
+        user.token, "/v1/work-orders", {"kind": "complaint", "limit": QUEUE_SCAN}
+    )
+    found: list[Json] = [
+        o
+        for o in body.get("items", [])
+        if o.get("complaint_valid") is None and o.get("status") != "cancelled"
+    ]
+    found.sort(key=lambda o: str(o.get("reported_at", "")))
+    return found
+
+
+@dataclass(frozen=True)
+class OwedMonth:
+    """One project's follow-up visits this month: the counts, and each owed visit's order."""
+
+    project: str
+    month: Json
+    """dispatch's answer: month, completed repairs, required visits, visited, shortfall."""
+    owed: list[Json]
+    """The owed items (`work_order_id`, `first_completed_at`, `because`) with their `order`."""
+
+
+async def follow_ups_owed(
+    dispatch: DispatchPort, user: SignedIn, slugs: list[str]
+) -> list[OwedMonth]:
+    """The follow-up visits still owed this month in each of `slugs`, with their orders."""
+    months = await asyncio.gather(
+        *(dispatch.get(user.token, "/v1/follow-ups/owed", {"project": slug}) for slug in slugs)
+    )
+    ids = [str(item["work_order_id"]) for month in months for item in month.get("owed", [])]
+    orders = await asyncio.gather(
+        *(dispatch.get(user.token, f"/v1/work-orders/{order_id}") for order_id in ids)
+    )
+    by_id = {str(order["id"]): order for order in orders}
+    return [
+        OwedMonth(
+            project=slug,
+            month=month,
+            owed=[
+                {**item, "order": by_id.get(str(item["work_order_id"]))}
+                for item in month.get("owed", [])
+            ],
+        )
+        for slug, month in zip(slugs, months, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class MessagesSent:
+    """What SMS and e-mail sent (the development outbox), about an order or to an address."""
+
+    messages: list[Json]
+    order: Json | None
+    """The order asked about, when one was (for its number and its project's zone)."""
+    available: bool = True
+    """False where notify keeps no development outbox (outside development)."""
+
+
+async def messages_sent(
+    dispatch: DispatchPort,
+    notify: NotifyPort,
+    user: SignedIn,
+    order_id: str | None,
+    address: str | None,
+) -> MessagesSent:
+    """The messages notify's development outbox kept for `order_id` or `address`."""
+    params = {"work_order_id": order_id} if order_id else {"address": address or ""}
+    order = await dispatch.get(user.token, f"/v1/work-orders/{order_id}") if order_id else None
+    try:
+        body = await notify.get(user.token, "/v1/dev-outbox", {**params, "limit": 200})
+    except UpstreamError as exc:
+        if exc.status != 404:
+            raise
+        return MessagesSent([], order, available=False)
+    return MessagesSent(body.get("items", []), order)

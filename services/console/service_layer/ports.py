@@ -1,4 +1,4 @@
-"""What the console's service layer needs from the outside: sessions and dispatch's API."""
+"""What the console's service layer needs from the outside: sessions, dispatch's and notify's APIs."""
 
 from __future__ import annotations
 
@@ -29,11 +29,13 @@ class SessionStore(Protocol):
 class UpstreamError(Exception):
     """A service answered with a problem (or did not answer): its status, code and words."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(f"{status} {code}: {detail}")
+    def __init__(self, status: int, code: str, detail: str, service: str = "dispatch") -> None:
+        super().__init__(f"{service} {status} {code}: {detail}")
         self.status = status
         self.code = code
         self.detail = detail
+        self.service = service
+        """Which service answered (or did not): `dispatch`, `notify`."""
 
 
 class DispatchPort(Protocol):
@@ -47,4 +49,34 @@ class DispatchPort(Protocol):
         self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
     ) -> Json:
         """POST `body` to `path`; the JSON body, or `UpstreamError`."""
+        ...
+
+
+class NotifyPort(Protocol):
+    """notify's HTTP API as the console calls it, with the user's own token."""
+
+    async def get(self, token: str, path: str, params: Mapping[str, Any] | None = None) -> Json:
+        """GET `path`; the JSON object, or `UpstreamError`."""
+        ...
+
+    async def get_list(
+        self, token: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> list[Json]:
+        """GET `path` answered with a JSON array."""
+        ...
+
+    async def post(
+        self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
+    ) -> Json:
+        """POST `body` to `path`; the JSON object, or `UpstreamError`."""
+        ...
+
+    async def put(
+        self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
+    ) -> Json:
+        """PUT `body` to `path`; the JSON object, or `UpstreamError`."""
+        ...
+
+    async def patch(self, token: str, path: str, patch: Json) -> Json:
+        """A JSON Merge Patch of `path`; the JSON object, or `UpstreamError`."""
         ...

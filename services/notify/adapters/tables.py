@@ -152,3 +152,25 @@ tracking = Table(
 )
 """How far each consumer has recorded the stream, moved in the transaction of its batch.
 Whether an event applied is still decided per work order (`notify_work_orders.version`)."""
+
+dev_outbox = Table(
+    "notify_dev_outbox",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), nullable=False, unique=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(300), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("event_type", String(128), nullable=False),
+    Column("work_order_id", String(128), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_dev_outbox_order", "tenant", "work_order_id", "id"),
+    Index("ix_dev_outbox_address", "tenant", "address", "id"),
+)
+"""Development only: what SMS and e-mail would have sent where no provider is configured
+(`ENVIRONMENT=development`), so a local stack shows what residents received."""

@@ -9,6 +9,7 @@ from services.notify.entrypoints.routes import (
     configuration,
     dead_letters,
     deliveries,
+    dev_outbox,
     health,
     inbox,
 )
@@ -40,6 +41,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
             dead_letters.router,
             inbox.router,
             configuration.router,
+            dev_outbox.router,
             health.router,
         ],
         tags=[
@@ -49,6 +51,11 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
             {
                 "name": "configuration",
                 "description": "Who hears what: contacts, roles, routes and the tenant's policies.",
+            },
+            {
+                "name": "development",
+                "description": "The development outbox: what SMS and e-mail would have sent "
+                "on a local stack without providers (404 outside development).",
             },
         ],
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.notify.adapters.channels.dev_outbox import DevOutboxChannel, stands_in_for
 from services.notify.adapters.channels.email import EmailChannel
 from services.notify.adapters.channels.http import HttpLanes
 from services.notify.adapters.channels.inbox import InboxBroker, InboxChannel
@@ -93,7 +94,8 @@ def channels(
     clock: Clock,
     broker: InboxBroker,
 ) -> dict[ChannelName, Channel]:
-    """Every channel this process can send on (e-mail and SMS only when configured)."""
+    """Every channel this process can send on: e-mail and SMS when configured, else (in
+    development only) the development outbox in their place."""
     available: dict[ChannelName, Channel] = {
         ChannelName.INBOX: InboxChannel(engine, clock, broker),
         ChannelName.WEBHOOK: WebhookChannel(http),
@@ -117,6 +119,8 @@ def channels(
             settings.sms_api_key.get_secret_value(),
             settings.sms_template_id,
         )
+    for name in stands_in_for(settings.environment, available):
+        available[name] = DevOutboxChannel(engine, clock, name)
     return available
 
 

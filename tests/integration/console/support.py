@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +19,14 @@ from services.console.entrypoints.app import create_app
 from services.console.settings import ConsoleSettings
 from services.dispatch.entrypoints.app import create_app as create_dispatch_app
 from services.dispatch.settings import DispatchSettings
+from services.notify.domain.config import NotifyConfig
+from services.notify.entrypoints import bootstrap as notify_bootstrap
+from services.notify.entrypoints.app import create_app as create_notify_app
+from services.notify.entrypoints.bootstrap import Notify
+from services.notify.settings import NotifySettings
 from shared.auth import Role
-from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from shared.clock import Clock, ManualClock
+from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, running_api
 from wo.processes import free_port
 
 BUILDINGS = [{"id": "b1", "name": "1号楼", "households": 600}]
@@ -120,14 +128,43 @@ class ConsoleStack:
 
 
 @asynccontextmanager
-async def running_console(database_url: str) -> AsyncIterator[ConsoleStack]:
-    """dispatch (no scheduler) with a staffed project, and the console calling it."""
+async def running_console(
+    database_url: str, notify_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[ConsoleStack]:
+    """dispatch (no scheduler) with a staffed project, and the console calling it (and the
+    notify behind `notify_transport`, when given)."""
     async with running_api(database_url, sla_scheduler_enabled=False) as api:
         await staff_the_projects(api.client)
         settings = ConsoleSettings(environment="development", dev_tenant=TENANT)
-        app = create_app(settings, api.clock, api.transport)
+        app = create_app(settings, api.clock, api.transport, notify_transport)
         async with app.router.lifespan_context(app):
             yield ConsoleStack(api, app)
+
+
+@asynccontextmanager
+async def running_notify(
+    database_url: str, nats_url: str, config: NotifyConfig, clock: Clock, **settings: Any
+) -> AsyncIterator[tuple[Notify, httpx.AsyncBaseTransport]]:
+    """notify on its own database with `config` imported, on `clock` (quiet hours and
+    meal breaks hold residents' messages on the wall clock), and a transport to its app."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "notify.json"
+        path.write_text(config.model_dump_json(), encoding="utf-8")
+        values: dict[str, Any] = {
+            "environment": "development",
+            "database_url": database_url,
+            "nats_url": nats_url,
+            "notify_config_file": path,
+            **settings,
+        }
+        notify = await notify_bootstrap.start(NotifySettings(**values), clock)
+        try:
+            app = create_notify_app(notify.settings, clock)
+            app.state.notify = notify
+            app.state.token_verifier = notify.verifier
+            yield notify, httpx.ASGITransport(app=app)
+        finally:
+            await notify_bootstrap.stop(notify)
 
 
 @asynccontextmanager
@@ -155,19 +192,26 @@ async def served(app: Any) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
-    """dispatch (wall clock) and the console, both served over HTTP; yields the console's URL.
+    """dispatch (wall clock, its relay on), notify (its own SQLite file beside dispatch's)
+    and the console, all served over HTTP; yields the console's URL.
 
-    The console re-reads its live parts every second, so a browser sees changes quickly.
+    notify runs on a clock fixed at 10:00 in Shanghai, so quiet hours and meal breaks
+    hold none of the residents' messages whatever the hour the test runs at. The console
+    re-reads its live parts every second, so a browser sees changes quickly.
     """
     dispatch_app = create_dispatch_app(
-        DispatchSettings(
-            environment="development",
-            database_url=database_url,
-            nats_url=nats_url,
-            relay_enabled=False,
-        )
+        DispatchSettings(environment="development", database_url=database_url, nats_url=nats_url)
     )
-    async with served(dispatch_app) as dispatch_url:
+    notify_app = create_notify_app(
+        NotifySettings(
+            environment="development",
+            database_url=database_url.replace("test.db", "notify.db"),
+            nats_url=nats_url,
+            sender_poll_seconds=0.1,
+        ),
+        ManualClock(NOW),
+    )
+    async with served(dispatch_app) as dispatch_url, served(notify_app) as notify_url:
         async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
             for project in ("sunny", "river"):
                 details = {"name": project.title(), "households": 100}
@@ -182,6 +226,7 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
             environment="development",
             dev_tenant=TENANT,
             dispatch_url=dispatch_url,
+            notify_url=notify_url,
             refresh_seconds=1,
         )
         async with served(create_app(settings)) as console_url:

@@ -2,9 +2,12 @@
 
 Customer service takes a call; it appears in the dispatcher's queue without a reload; the
 dispatcher assigns it from the suggestions; an electrical call is offered automatically;
-the technician, on a 390 px phone screen, accepts the offer, arrives, starts and completes
-the assigned order; customer service's list shows the completion without a reload. No
-page logs a console error and no request fails. One stack serves both languages.
+the technician, on a 390 px phone screen, accepts the offer, arrives, starts, pauses for
+parts, resumes and completes the assigned order; customer service's list shows the
+completion without a reload, customer service records the follow-up with its rating,
+and "Messages sent" shows the resident's SMS (the receipt and the "done" message, kept by
+notify's development outbox) as they arrive. No page logs a console error and no request
+fails. One stack serves both languages.
 """
 
 from __future__ import annotations
@@ -29,8 +32,18 @@ pytestmark = pytest.mark.skipif(
 PHONE = {"width": 390, "height": 844}
 
 WORDS = {
-    "zh-CN": {"take_call": "接听来电", "assigned_to": "已派给", "complete": "已完工"},
-    "en": {"take_call": "Take a call", "assigned_to": "assigned to", "complete": "is complete"},
+    "zh-CN": {
+        "take_call": "接听来电",
+        "assigned_to": "已派给",
+        "complete": "已完工",
+        "followed_up": "的回访",
+    },
+    "en": {
+        "take_call": "Take a call",
+        "assigned_to": "assigned to",
+        "complete": "is complete",
+        "followed_up": "Follow-up of",
+    },
 }
 
 
@@ -101,9 +114,11 @@ async def take_call(page: Page, category: str, description: str) -> str:
     return order_id
 
 
-async def confirm(page: Page, link: str, note: str | None = None) -> None:
-    """One tap, then the confirmation."""
+async def confirm(page: Page, link: str, note: str | None = None, **choices: str) -> None:
+    """One tap, then the confirmation (its words and choices filled in)."""
     await page.click(link)
+    for element, value in choices.items():
+        await page.select_option(f"#{element}", value)
     if note is not None:
         await page.fill("#note", note)
     await page.click("[data-testid=confirm]")
@@ -173,15 +188,34 @@ async def life_of_a_repair(browser: Browser, url: str, language: str) -> None:
         mine = f"[data-testid=assigned] li[data-order='{leak_id}']"
         await confirm(technician, f"{mine} [data-testid=next-arrive]")
         await confirm(technician, f"{mine} [data-testid=next-start-work]")
+        await confirm(technician, f"{mine} [data-testid=other-pause]", reason="waiting_for_parts")
+        await confirm(technician, f"{mine} [data-testid=next-resume]")
         await confirm(technician, f"{mine} [data-testid=next-complete]", note="换了三通阀")
         assert words["complete"] in (
             await technician.locator("[data-testid=note]").text_content() or ""
         )
 
         # Customer service's "my orders" shows the completion without a reload.
-        await service.locator(
-            f"[data-testid=my-orders] li[data-order='{leak_id}'] [data-step=completed]"
-        ).wait_for()
+        order = f"[data-testid=my-orders] li[data-order='{leak_id}']"
+        await service.locator(f"{order} [data-step=completed]").wait_for()
+
+        # The follow-up visit (回访): the rating form, from the order.
+        await confirm(
+            service, f"{order} [data-testid=step-record-follow-up]", note="很满意", rating="5"
+        )
+        assert words["followed_up"] in (
+            await service.locator("[data-testid=note]").text_content() or ""
+        )
+        await service.click("nav a[href='/follow-ups']")
+        await service.wait_for_selector("[data-testid=follow-ups]")
+
+        # What the resident received, shown as notify's development outbox keeps it.
+        await service.goto(f"{url}/calls")
+        await service.click(f"{order} [data-testid=messages-sent]")
+        for event in ("workorder.reported", "workorder.completed"):
+            await service.locator(
+                f"[data-testid=messages] li[data-event='{event}']:has-text('13800000000')"
+            ).first.wait_for()
         await service_context.close()
     finally:
         await office.close()

@@ -221,7 +221,7 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         bare = await tech.submit(
             f"/tech/orders/{order_id}/complete", f"/tech/orders/{order_id}/complete"
         )
-        assert bare.status_code == 422 and "请说明做了什么" in bare.text
+        assert bare.status_code == 422 and "请填写：维修内容" in bare.text
         done = await tech.submit(
             f"/tech/orders/{order_id}/complete",
             f"/tech/orders/{order_id}/complete",

@@ -159,7 +159,14 @@ async def test_a_resident_reads_the_inbox_and_streams_new_messages(harness: Harn
 
 async def test_a_channel_this_notify_cannot_send_on_is_not_planned(harness: Harness) -> None:
     # Residents are reached by inbox and SMS by default; no SMS provider is configured here.
-    await harness.start(NotifyConfig(), smtp_host=None)
+    # Production: in development the development outbox would stand in for SMS.
+    await harness.start(
+        NotifyConfig(),
+        smtp_host=None,
+        environment="production",
+        jwt_secret="production-secret-" + "x" * 32,
+        notify_secrets_key="production-sealing-key-" + "y" * 32,
+    )
     await harness.publish(envelope(reported(), 1))
 
     async def planned() -> bool:

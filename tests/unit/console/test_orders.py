@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from services.console.domain.orders import Action, Step, address, next_action, order_label, steps
+from services.console.domain.orders import (
+    Action,
+    ServiceStep,
+    Step,
+    address,
+    next_action,
+    order_label,
+    other_actions,
+    service_steps,
+    steps,
+)
 from services.console.domain.roles import Page, home_of, may_open
 from shared.auth import Role
 
@@ -59,3 +69,33 @@ def test_each_role_opens_its_own_pages_only() -> None:
     assert not may_open(Role.TECHNICIAN, Page.DISPATCH)
     assert may_open(Role.SUPERVISOR, Page.STAFF)
     assert not may_open(Role.INTEGRATOR, Page.CALLS)
+
+
+def test_the_technicians_other_steps_follow_the_status_and_the_appointment() -> None:
+    assigned = {"status": "assigned"}
+    assert other_actions(assigned) == (
+        Action.REPORT_PROGRESS,
+        Action.HAND_BACK,
+        Action.REQUEST_TRANSFER,
+    )
+    booked = {**assigned, "appointment_at": "2026-03-02T06:00:00+00:00"}
+    assert Action.MISS_APPOINTMENT in other_actions(booked)
+    assert Action.PAUSE in other_actions({"status": "in_progress"})
+    assert Action.PAUSE not in other_actions({"status": "paused"})
+    assert other_actions({"status": "completed"}) == ()
+
+
+def test_customer_services_steps_follow_the_status_kind_and_role() -> None:
+    complaint = {"status": "reported", "kind": "complaint"}
+    assert service_steps(complaint, may_rule=False) == (
+        ServiceStep.FEEDBACK,
+        ServiceStep.NO_VISIT,
+        ServiceStep.TRANSFER,
+    )
+    assert ServiceStep.RULE_COMPLAINT in service_steps(complaint, may_rule=True)
+    settled = {**complaint, "no_visit_needed_by": "cs-li"}
+    assert ServiceStep.NO_VISIT not in service_steps(settled, may_rule=False)
+    # A repair always needs a visit; once completed it is followed up, not fed back.
+    repair = {"status": "completed", "kind": "repair"}
+    assert service_steps(repair, may_rule=True) == (ServiceStep.FOLLOW_UP, ServiceStep.TRANSFER)
+    assert service_steps({"status": "cancelled", "kind": "repair"}, may_rule=False) == ()

@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.console.domain.timing import countdown, local_time, parse_instant
+from services.console.domain.timing import (
+    countdown,
+    local_time,
+    parse_instant,
+    wall_clock_instant,
+)
 
 NOW = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
 
@@ -47,3 +52,12 @@ def test_instants_without_an_offset_are_not_guessed() -> None:
     assert parse_instant("2026-12-01T15:30:00") is None
     assert parse_instant("yesterday") is None
     assert parse_instant(None) is None
+
+
+def test_a_time_typed_on_the_projects_clock_is_sent_with_its_offset() -> None:
+    assert wall_clock_instant("2026-03-05T18:00", "Asia/Shanghai") == "2026-03-05T18:00:00+08:00"
+    assert wall_clock_instant("2026-07-01T09:30", "Europe/Berlin") == "2026-07-01T09:30:00+02:00"
+    # Unknown zones read as the fallback; what is not a time is None (the field is unanswered).
+    assert wall_clock_instant("2026-03-05T18:00", None) == "2026-03-05T18:00:00+08:00"
+    assert wall_clock_instant("tomorrow", "Asia/Shanghai") is None
+    assert wall_clock_instant("2026-03-05T18:00+00:00", "Asia/Shanghai") is None

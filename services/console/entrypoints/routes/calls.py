@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from services.console.domain.orders import CATEGORIES, building_names, order_label
-from services.console.domain.roles import Page
+from services.console.domain.orders import (
+    CATEGORIES,
+    ServiceStep,
+    building_names,
+    order_label,
+    service_steps,
+)
+from services.console.domain.roles import MANAGERS, Page
+from services.console.entrypoints.commanding import confirmation, give
+from services.console.entrypoints.forms import FORMS
 from services.console.entrypoints.labels import N_
 from services.console.entrypoints.routes.auth import VisitDep
-from services.console.entrypoints.web import Visit
+from services.console.entrypoints.routes.dispatch import OrderId
+from services.console.entrypoints.web import PageRefused, Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import Json, UpstreamError
 
 router = APIRouter(include_in_schema=False)
+
+StepPath = Annotated[ServiceStep, Path()]
 
 FIELDS: tuple[str, ...] = ("project", "building", "unit", "kind", "category", "urgency", "channel")
 FIELDS += ("description", "name", "phone", "detail")
@@ -53,13 +64,27 @@ def missing(values: dict[str, str]) -> list[str]:
 
 
 async def _my_orders(visit: Visit) -> dict[str, Any]:
-    """The projects and the orders I own with their steps (the page's live part)."""
+    """The projects, the orders I own with their steps, and (for those who rule on them)
+    the complaints not ruled yet: the page's live part."""
     user = visit.require(Page.CALLS)
     api = visit.console.dispatch
-    projects, tracked = await asyncio.gather(
-        boards.projects(api, user), boards.my_orders(api, user)
+    may_rule = user.role in MANAGERS
+    projects, tracked, complaints = await asyncio.gather(
+        boards.projects(api, user),
+        boards.my_orders(api, user),
+        boards.complaints_to_rule(api, user) if may_rule else _nothing(),
     )
-    return {"projects": projects, "tracked": tracked}
+    return {
+        "projects": projects,
+        "tracked": tracked,
+        "complaints": complaints,
+        "may_rule": may_rule,
+        "service_steps": service_steps,
+    }
+
+
+async def _nothing() -> list[Any]:
+    return []
 
 
 async def _page(
@@ -121,6 +146,81 @@ async def take_call(visit: VisitDep) -> Response:
         return await _page(visit, values, key, problem, status=422)
     visit.note(visit.gettext("Order %(order)s recorded.", order=order_label(created)))
     return visit.redirect("/calls")
+
+
+def _back(step: ServiceStep) -> str:
+    """Where a step's page leads back to: the follow-up list for a follow-up, else the calls."""
+    return f"/{Page.FOLLOW_UPS}" if step is ServiceStep.FOLLOW_UP else f"/{Page.CALLS}"
+
+
+def _page_of(step: ServiceStep) -> Page:
+    return Page.FOLLOW_UPS if step is ServiceStep.FOLLOW_UP else Page.CALLS
+
+
+@router.get("/calls/orders/{order_id}/{step}")
+async def confirm_step(order_id: OrderId, step: StepPath, visit: VisitDep) -> Response:
+    """Ask before doing: the order, what the step needs (words, a rating, a person), Confirm."""
+    user = visit.require(_page_of(step))
+    return await confirmation(visit, user, order_id, FORMS[step], _back(step))
+
+
+@router.post("/calls/orders/{order_id}/{step}")
+async def take_step(order_id: OrderId, step: StepPath, visit: VisitDep) -> Response:
+    """Give the confirmed step to dispatch, then back to the list it was started from."""
+    user = visit.require(_page_of(step))
+    return await give(visit, user, order_id, FORMS[step], _back(step))
+
+
+async def _owed(visit: Visit) -> dict[str, Any]:
+    user = visit.require(Page.FOLLOW_UPS)
+    api = visit.console.dispatch
+    projects = await boards.projects(api, user)
+    months = await boards.follow_ups_owed(api, user, sorted(projects))
+    return {"projects": projects, "months": months}
+
+
+@router.get("/follow-ups")
+async def follow_ups(visit: VisitDep) -> Response:
+    """The follow-up visits still owed this month, per project, each with its rating form."""
+    return visit.render("follow_ups.html", **await _owed(visit))
+
+
+@router.get("/follow-ups/live")
+async def follow_ups_live(visit: VisitDep) -> Response:
+    """The owed visits, re-read by the page."""
+    return visit.fragment("follow_ups_list.html", **await _owed(visit))
+
+
+OrderQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+PhoneQuery = Annotated[str | None, Query(pattern=r"^[0-9+() -]{3,32}$")]
+
+
+async def _messages(visit: Visit, order: str | None, phone: str | None) -> dict[str, Any]:
+    user = visit.require(Page.CALLS)
+    if not order and not phone:
+        raise PageRefused(visit.gettext("Say which order or which phone number."))
+    api = visit.console.dispatch
+    projects, sent = await asyncio.gather(
+        boards.projects(api, user),
+        boards.messages_sent(api, visit.console.notify, user, order, phone),
+    )
+    return {"projects": projects, "sent": sent, "phone": phone, "query": visit.request.url.query}
+
+
+@router.get("/calls/messages")
+async def messages_page(
+    visit: VisitDep, order: OrderQuery = None, phone: PhoneQuery = None
+) -> Response:
+    """What residents received: the SMS and e-mail sent about an order or to a phone."""
+    return visit.render("messages.html", **await _messages(visit, order, phone))
+
+
+@router.get("/calls/messages/live")
+async def messages_live(
+    visit: VisitDep, order: OrderQuery = None, phone: PhoneQuery = None
+) -> Response:
+    """The messages, re-read by the page."""
+    return visit.fragment("messages_list.html", **await _messages(visit, order, phone))
 
 
 FIELD_WORDS = {

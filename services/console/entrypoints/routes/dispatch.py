@@ -9,9 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from services.console.domain.orders import order_label
-from services.console.domain.roles import Page
+from services.console.domain.roles import MANAGERS, Page
+from services.console.domain.session import SignedIn
+from services.console.entrypoints.commanding import confirmation, give
+from services.console.entrypoints.forms import FORMS
 from services.console.entrypoints.routes.auth import VisitDep
-from services.console.entrypoints.web import Visit
+from services.console.entrypoints.web import PageRefused, Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import UpstreamError
 
@@ -55,6 +58,7 @@ async def order_page(order_id: OrderId, visit: VisitDep) -> Response:
         "assign.html",
         names=names,
         order=order,
+        may_override=user.role in MANAGERS,
         suggestions=suggestions,
         projects=projects,
         key=str(uuid.uuid4()),
@@ -87,3 +91,25 @@ async def assign(order_id: OrderId, visit: VisitDep) -> Response:
         )
     )
     return visit.redirect("/dispatch")
+
+
+def _manager(visit: Visit) -> SignedIn:
+    user = visit.require(Page.DISPATCH)
+    if user.role not in MANAGERS:
+        raise PageRefused(visit.gettext("Only supervisors and project managers grant overrides."))
+    return user
+
+
+@router.get("/dispatch/orders/{order_id}/postpone")
+async def confirm_postponement(order_id: OrderId, visit: VisitDep) -> Response:
+    """A second postponement, as a supervisor's or project manager's override: the new time
+    (on the project's clock), why, and why the override."""
+    user = _manager(visit)
+    return await confirmation(visit, user, order_id, FORMS["postpone"], "/dispatch")
+
+
+@router.post("/dispatch/orders/{order_id}/postpone")
+async def postpone(order_id: OrderId, visit: VisitDep) -> Response:
+    """Give the postponement with its override reason to dispatch."""
+    user = _manager(visit)
+    return await give(visit, user, order_id, FORMS["postpone"], "/dispatch")

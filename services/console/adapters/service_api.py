@@ -1,0 +1,91 @@
+"""A service's HTTP API (dispatch's, notify's) over httpx, with the signed-in user's token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from services.console.service_layer.ports import Json, UpstreamError
+
+
+class ServiceApi:
+    """Calls one service; any refusal or outage becomes an `UpstreamError` with its code."""
+
+    def __init__(self, client: httpx.AsyncClient, service: str) -> None:
+        self._client = client
+        self._service = service
+
+    async def get(self, token: str, path: str, params: Mapping[str, Any] | None = None) -> Json:
+        """GET `path`; the JSON object answered, or `UpstreamError`."""
+        return self._object(await self._send("GET", path, token, params=params))
+
+    async def get_list(
+        self, token: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> list[Json]:
+        """GET `path` whose answer is a JSON array (notify's configuration lists)."""
+        body = await self._send("GET", path, token, params=params)
+        if not isinstance(body, list):
+            raise self._bad_answer()
+        return body
+
+    async def post(
+        self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
+    ) -> Json:
+        """POST `body` to `path`; the JSON object answered, or `UpstreamError`."""
+        return self._object(await self._send("POST", path, token, json=body, headers=headers))
+
+    async def put(
+        self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
+    ) -> Json:
+        """PUT `body` to `path`; the JSON object answered, or `UpstreamError`."""
+        return self._object(await self._send("PUT", path, token, params=params, json=body))
+
+    async def patch(self, token: str, path: str, patch: Json) -> Json:
+        """A JSON Merge Patch (RFC 7396) of `path`; the JSON object answered."""
+        headers = {"Content-Type": "application/merge-patch+json"}
+        return self._object(await self._send("PATCH", path, token, json=patch, headers=headers))
+
+    def _object(self, body: Any) -> Json:
+        if not isinstance(body, dict):
+            raise self._bad_answer()
+        return body
+
+    def _bad_answer(self) -> UpstreamError:
+        name = self._service
+        return UpstreamError(502, f"{name}_bad_answer", f"{name} answered without JSON", name)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Json | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        name = self._service
+        sent = {"Authorization": f"Bearer {token}", **(headers or {})}
+        try:
+            response = await self._client.request(
+                method, path, params=params, json=json, headers=sent
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                503, f"{name}_unavailable", f"{name} did not answer: {type(exc).__name__}", name
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 400:
+            problem = body if isinstance(body, dict) else {}
+            raise UpstreamError(
+                response.status_code,
+                str(problem.get("code") or f"{name}_error"),
+                str(problem.get("detail") or response.text[:300]),
+                name,
+            )
+        return body
