@@ -210,7 +210,7 @@ public_holidays = Table(
 )
 
 # The staff directory, rosters and dispatch rules are configuration (latest value wins),
-# not event-sourced: see domain/staff.py, roster.py and assignment.py.
+# not event-sourced: see domain/assignment/ (staff.py, roster.py, ranking.py).
 staff = Table(
     "staff",
     metadata,

@@ -15,10 +15,15 @@ import zlib
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
-from services.dispatch.domain.reception import first_receiver
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import StaffMember, StaffRecord
+from services.dispatch.domain.assignment import (
+    DispatchFacts,
+    OrderFacts,
+    Roster,
+    StaffMember,
+    StaffRecord,
+    first_receiver,
+    next_dispatch_step,
+)
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import LoadGuard, TimerRow
 from shared.events.base import EventData
@@ -72,7 +77,7 @@ class StaffDirectory(Protocol):
 async def first_receiver_of(
     staff: StaffDirectory | None, tenant: str, project: str, work_order_id: str, now: datetime
 ) -> str | None:
-    """Who owns a report a resident makes in the app (`domain.reception.first_receiver`);
+    """Who owns a report a resident makes in the app (`domain.assignment.first_receiver`);
     None when nobody receives it (or dispatch runs without a staff directory)."""
     if staff is None:
         return None

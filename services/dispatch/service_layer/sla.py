@@ -13,14 +13,27 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_escalation_people import needs_people, with_people_on_duty
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
-from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
-from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
-from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
-from services.dispatch.domain.staff import StaffMember
+from services.dispatch.domain.assignment import (
+    Roster,
+    StaffMember,
+    needs_people,
+    with_people_on_duty,
+)
+from services.dispatch.domain.sla import (
+    URGENCY_CHANGED,
+    PolicyBook,
+    SlaPolicy,
+    SlaState,
+    Timer,
+    TimerKind,
+    default_policy,
+    evolve_sla,
+    fold_sla,
+    on_timer,
+    react,
+    recalculate,
+    timers,
+)
 from services.dispatch.domain.workorder import WorkOrderState, evolve
 from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow

@@ -14,9 +14,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.database import create_engine
 from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.domain.numbering import Numbering
+from services.dispatch.domain.workorder import Numbering
 from services.dispatch.service_layer.ports import (
     AppendBatch,
     AppendResult,
@@ -24,6 +23,7 @@ from services.dispatch.service_layer.ports import (
     NewEvent,
     WorkOrderView,
 )
+from shared.database import create_engine
 from shared.events.recorded import EventMetadata
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

@@ -13,10 +13,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
-from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
-from services.dispatch.domain.sla_state import ClockState, SlaState, evolve_sla
-from services.dispatch.domain.sla_timers import Timer, on_timer, timers
+from services.dispatch.domain.sla import (
+    ClockState,
+    PolicyBook,
+    SlaPolicy,
+    SlaState,
+    Timer,
+    default_policy,
+    evolve_sla,
+    on_timer,
+    react,
+    timers,
+)
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, evolve
 from shared.clock import ManualClock
 from shared.events.base import EventData
