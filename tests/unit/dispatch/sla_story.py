@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
 from services.dispatch.domain.sla import (
+    Clocks,
     ClockState,
     PolicyBook,
     SlaPolicy,
@@ -21,7 +22,7 @@ from services.dispatch.domain.sla import (
     Timer,
     default_policy,
     evolve_sla,
-    on_timer,
+    fire,
     react,
     timers,
 )
@@ -91,15 +92,8 @@ class SlaStory:
         for event in decide(self.state, command, actor, self.now):
             self.state = evolve(self.state, event, self.now)
             self.log.append((event, self.now))
-            sla_events = react(
-                self.sla,
-                self.book,
-                self.work_order_id,
-                self.current,
-                event,
-                self.now,
-                project=self.project,
-            )
+            clocks = Clocks(self.sla, self.book, self.work_order_id, self.current, self.project)
+            sla_events, _ = react(clocks, event, self.now)
             self.record(sla_events)
             caused += sla_events
         return caused
@@ -123,7 +117,8 @@ class SlaStory:
         while due := [t for t in self.timers() if t.fires_at <= until]:
             timer = due[0]
             self.clock.advance(max(timer.fires_at - self.now, timedelta(0)))
-            events = on_timer(self.sla, self.book, timer, self.now)
+            clocks = Clocks(self.sla, self.book, self.work_order_id, self.current, self.project)
+            events, _ = fire(clocks, timer, self.now)
             assert events, f"a pending timer yielded nothing: {timer}"
             self.record(events)
             fired += events

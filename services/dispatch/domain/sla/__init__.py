@@ -1,13 +1,15 @@
 """Service-level promises (服务时限): clocks, policies, business calendars, timers.
 
-The engine answers two questions: what a work-order event does to the clocks (`react`) and
-what a timer firing does (`on_timer`); `timers` says when the clocks next need attention.
+The engine answers two questions, each with `(events, timers)`: what a work-order event
+does to the clocks (`react(state, event, at)`) and what a timer falling due does
+(`fire(state, timer, now)`); `state` is `Clocks`. `timers` says when the clocks next need
+attention, `on_timer` is the check behind `fire`.
 Calendars (working days, public holidays) live here because they decide when a clock runs.
 """
 
 from services.dispatch.domain.sla.calendar import DEFAULT_TIME_ZONE, BusinessCalendar, CalendarKind
 from services.dispatch.domain.sla.calendar_days import Window, china_public_calendar
-from services.dispatch.domain.sla.engine import react
+from services.dispatch.domain.sla.clocks import Clocks, fire, react
 from services.dispatch.domain.sla.follow_up import (
     CompletedRepair,
     OwedBecause,
@@ -61,6 +63,7 @@ __all__ = [
     "CalendarKind",
     "ClockRule",
     "ClockState",
+    "Clocks",
     "CompletedRepair",
     "EscalationStep",
     "Fraction",
@@ -86,6 +89,7 @@ __all__ = [
     "default_calendars",
     "default_policy",
     "evolve_sla",
+    "fire",
     "fold_sla",
     "follow_up_plan",
     "governing",

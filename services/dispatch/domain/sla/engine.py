@@ -1,7 +1,8 @@
 """The SLA clock state machine (服务时限): what a work-order event does to the clocks.
 
-`react` turns a work-order event that was just decided into SLA events; the scheduler
-fires `timers` through `on_timer` (`timers`); `recalculate` moves running clocks to a
+`clock_events` turns a work-order event that was just decided into SLA events (the
+service layer asks through `clocks.react`); the scheduler fires `timers` through
+`on_timer` (`timers`, asked through `clocks.fire`); `recalculate` moves running clocks to a
 newer policy or urgency. The state is the fold of the SLA events (`state`), so
 whatever these functions decide is recorded and can be replayed.
 
@@ -60,7 +61,6 @@ from services.dispatch.domain.sla.calendar import BusinessCalendar
 from services.dispatch.domain.sla.calendar_warning import warn_unconfirmed
 from services.dispatch.domain.sla.emitter import Emitter
 from services.dispatch.domain.sla.policy import PolicyBook, SlaPolicy
-from services.dispatch.domain.sla.recalculate import recalculate
 from services.dispatch.domain.sla.rules import ClockRule, EscalationTrigger
 from services.dispatch.domain.sla.state import ClockState, SlaState
 from services.dispatch.domain.workorder import WorkOrderState
@@ -89,10 +89,8 @@ from shared.events.workorder import (
     WorkPaused,
 )
 
-__all__ = ["SlaState", "react", "recalculate"]
 
-
-def react(
+def clock_events(
     sla: SlaState,
     policies: PolicyBook,
     work_order_id: str,
