@@ -151,7 +151,7 @@ projects = Table(
 )
 
 # Derived from the SLA events of each work order and replaced with every append to it;
-# `wo sla rebuild-timers` (and the replay test) rebuild it from the event store.
+# `wo dispatch rebuild-timers` (and the replay test) rebuild it from the event store.
 sla_timers = Table(
     "sla_timers",
     metadata,
