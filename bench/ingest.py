@@ -301,6 +301,8 @@ async def sample_payload(database_url: str) -> bytes:
     async with engine.connect() as conn:
         payload = await conn.scalar(select(t.outbox.c.payload).limit(1))
     await engine.dispose()
+    if payload is None:
+        raise SystemExit("the outbox is empty: report something first")
     return bytes(payload)
 
 

@@ -13,13 +13,22 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.bus_users import authorization, new_passwords, url_with_user
 from shared.logging import configure_logging
+from tests import databases
 from wo.processes import NatsServer
 
 # The services' own logging set-up (as `python -m services.<name>` makes it), so tests
 # log as the services do instead of structlog's defaults.
 configure_logging("tests", "INFO", "console")
 
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+# The PostgreSQL of this run is chosen once, before the fixtures' parameters are built.
+DATABASES = databases.choose(os.environ)
+databases.apply(DATABASES)
+BACKENDS = ["sqlite"] + (["postgresql"] if DATABASES.url else [])
+
+
+def pytest_report_header() -> str:
+    """Say once per run where PostgreSQL came from, or why there is none."""
+    return DATABASES.how
 
 
 @pytest.fixture

@@ -404,7 +404,9 @@ def _upsert_statement(
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     updates = {name: statement.excluded[name] for name in columns if name not in keys}
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    # Typed through the annotation: the dialect module is chosen at run time.
+    upsert: Executable = statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    return upsert
 
 
 def _conflict(batch: AppendBatch) -> ConcurrencyConflict:

@@ -98,6 +98,9 @@ def _lock_statement(dialect_name: str) -> Executable:
     )
     # Updating the row to itself is what takes its lock (DO NOTHING would not, nor
     # return the row); RETURNING gives the value the last committed writer left.
-    return statement.on_conflict_do_update(
+    # Both dialects' inserts build the same statement; typed through the annotation
+    # because the dialect module is chosen at run time.
+    upsert: Executable = statement.on_conflict_do_update(
         index_elements=[_c.tenant, _c.project, _c.day], set_={"last": _c.last}
     ).returning(_c.last)
+    return upsert

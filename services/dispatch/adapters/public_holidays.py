@@ -143,14 +143,15 @@ class SqlPublicHolidays:
             ).first()
             if row is not None and row.schedule == document:
                 return LoadedSchedule(scope, schedule, row.loaded_by, row.loaded_at), False
-            values = {"schedule": document, "loaded_by": actor, "loaded_at": self._clock()}
+            loaded_at = self._clock()
+            values = {"schedule": document, "loaded_by": actor, "loaded_at": loaded_at}
             if row is None:
                 await conn.execute(
                     insert(t.public_holidays).values(scope=scope, year=schedule.year, **values)
                 )
             else:
                 await conn.execute(update(t.public_holidays).where(key).values(**values))
-        return LoadedSchedule(scope, schedule, actor, values["loaded_at"]), row is None
+        return LoadedSchedule(scope, schedule, actor, loaded_at), row is None
 
     async def withdraw(self, scope: str, year: int) -> bool:
         """Remove `scope`'s schedule of `year`; False if there was none."""

@@ -70,11 +70,34 @@ class SlaScheduler:
         self._wake = asyncio.Event()
         self._asleep_until: datetime | None = None
         self._handlers = timer_handlers(store, policies, staff, duty)
+        self._rounds = 0
+        self._round_ended = asyncio.Condition()
 
     @property
     def asleep_until(self) -> datetime | None:
         """When the scheduler looks at the timer table next on its own; None while busy."""
         return self._asleep_until
+
+    @property
+    def rounds(self) -> int:
+        """How many rounds have ended (each ends with the scheduler going to sleep)."""
+        return self._rounds
+
+    async def round_after(self, seen: int) -> datetime:
+        """Wait until a round after the `seen`-th has ended; until when the scheduler sleeps.
+
+        What a caller driving the clock by hand waits on between two moves of time,
+        instead of sleeping and hoping a round ran meanwhile.
+        """
+        async with self._round_ended:
+            await self._round_ended.wait_for(lambda: self._rounds > seen)
+        assert self._asleep_until is not None  # set before the round is counted
+        return self._asleep_until
+
+    @property
+    def wake_pending(self) -> bool:
+        """Whether a commit asked for a look at the timer table before the planned one."""
+        return self._wake.is_set()
 
     def timers_written(self, earliest: datetime) -> None:
         """A commit wrote timers, the first of them due at `earliest`: wake if that is
@@ -99,6 +122,9 @@ class SlaScheduler:
             if due is not None:
                 delay = min(delay, max((due - self._clock.now()).total_seconds(), 0.0))
             self._asleep_until = self._clock.now() + timedelta(seconds=delay)
+            async with self._round_ended:
+                self._rounds += 1
+                self._round_ended.notify_all()
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:

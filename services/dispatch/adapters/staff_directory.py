@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, delete, insert, select
+from sqlalchemy import Select, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -135,9 +135,10 @@ class SqlStaffDirectory:
         teams = await self._db.run(_teams_of, tenant)
         return [team for team in teams if project is None or project in team.record.projects]
 
-    async def delete_team(self, tenant: str, team_id: str) -> None:
-        """Remove a team no staff record or roster shift names (409 `team_in_use` else)."""
-        await self._db.run(_delete_team, tenant, team_id, write=True)
+    async def delete_team(self, tenant: str, team_id: str, projects: frozenset[str]) -> None:
+        """Take a team out of `projects`, removing it once it works nowhere; 409
+        `team_in_use` while a staff record or roster shift of those projects names it."""
+        await self._db.run(_delete_team, tenant, team_id, projects, write=True)
 
     async def roster(self, tenant: str, project: str) -> Roster:
         """A project's roster (empty when none was written), in the project's time zone."""
@@ -314,25 +315,36 @@ def _teams_of(conn: Connection, tenant: str) -> list[Team]:
     ]
 
 
-def _delete_team(conn: Connection, tenant: str, team_id: str) -> None:
+def _delete_team(conn: Connection, tenant: str, team_id: str, projects: frozenset[str]) -> None:
     c = t.teams.c
-    # Deleting first takes the row's lock, so a staff or roster write checking the team
-    # waits for this transaction (see `_require_teams`); an error below undoes it.
-    deleted = conn.execute(delete(t.teams).where(c.tenant == tenant, c.team_id == team_id))
-    if deleted.rowcount == 0:
+    key = (c.tenant == tenant, c.team_id == team_id)
+    team = _team(conn, tenant, team_id)
+    if team is None:
         raise NotFound(f"no team {team_id!r}", code="unknown_team")
+    remaining = team.record.projects - projects
+    # Writing first takes the row's lock, so a staff or roster write checking the team
+    # waits for this transaction (see `_require_teams`); an error below undoes it.
+    if remaining:
+        record = team.record.model_copy(update={"projects": remaining})
+        conn.execute(update(t.teams).where(*key).values(record=record.model_dump(mode="json")))
+    else:
+        conn.execute(delete(t.teams).where(*key))
+    leaving = team.record.projects - remaining
     s, r = t.staff.c, t.rosters.c
+    # Only what works in the projects the team leaves may hold it back (and be named).
     staff_teams = {
         staff_id: record["team"]
         for staff_id, record in conn.execute(
             select(s.staff_id, s.record).where(s.tenant == tenant)
         ).all()
+        if leaving & set(record.get("projects", ()))
     }
     roster_teams = {
         project: {shift["team"] for shift in roster.get("shifts", ())}
         for project, roster in conn.execute(
             select(r.project, r.roster).where(r.tenant == tenant)
         ).all()
+        if project in leaving
     }
     uses = team_uses(team_id, staff_teams, roster_teams)
     if uses:

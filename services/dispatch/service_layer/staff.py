@@ -88,8 +88,9 @@ class StaffAdmin(Protocol):
         """A tenant's teams, or those working in `project`."""
         ...
 
-    async def delete_team(self, tenant: str, team_id: str) -> None:
-        """Remove a team nothing names."""
+    async def delete_team(self, tenant: str, team_id: str, projects: frozenset[str]) -> None:
+        """Take a team out of `projects` (removing it once it works nowhere), if nothing
+        of those projects names it."""
         ...
 
     async def rule_for(self, tenant: str, project: str, category: str) -> DispatchRule | None:
@@ -236,11 +237,15 @@ async def visible_teams(
 
 
 async def delete_team(directory: StaffAdmin, principal: Principal, team_id: str) -> None:
-    """Remove a team of the manager's projects that no staff or roster names any more."""
+    """Take a team out of the manager's projects; it is gone once it works nowhere.
+
+    A team that also works in projects the caller does not manage stays there: the answer
+    is the same as for a team of theirs alone, so it tells nothing of other projects.
+    """
     require_role(principal, KEEPERS, "change teams")
     team = await visible_team(directory, principal, team_id)
-    require_projects(principal, team.record.projects)
-    await directory.delete_team(principal.tenant, team_id)
+    mine = frozenset(p for p in team.record.projects if principal.can_access(principal.tenant, p))
+    await directory.delete_team(principal.tenant, team_id, mine)
 
 
 async def visible_member(directory: StaffAdmin, principal: Principal, staff_id: str) -> StaffMember:

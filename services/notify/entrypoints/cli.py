@@ -46,7 +46,7 @@ DatabaseOption = Annotated[
 def _settings(database_url: str | None) -> NotifySettings:
     # DATABASE_URL in an operator's shell is usually dispatch's: notify's has its own name.
     url = database_url or os.environ.get("NOTIFY_DATABASE_URL")
-    return NotifySettings(**({"database_url": url} if url else {}))
+    return NotifySettings(database_url=url) if url else NotifySettings()
 
 
 @notify_app.command("dead-letters")
@@ -75,11 +75,11 @@ def dead_letters(
     for row in rows:
         table.add_row(
             str(row["id"]),
-            row["kind"],
+            str(row["kind"]),
             f"{row['tenant'] or '-'}/{row['project'] or '-'}",
-            row["delivery_id"] or row["event_id"] or f"seq {row['stream_sequence']}",
+            str(row["delivery_id"] or row["event_id"] or f"seq {row['stream_sequence']}"),
             str(row["attempts"]),
-            row["error"][:120],
+            str(row["error"])[:120],
         )
     Console().print(table if rows else "No dead letters.")
 

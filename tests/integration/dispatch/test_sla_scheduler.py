@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -106,22 +106,26 @@ async def test_the_running_loop_sleeps_until_the_next_timer(api: Api) -> None:
     # Wired as the service wires it (bootstrap): woken by commits that write a sooner timer.
     api.dispatch.store.on_timers(scheduler.timers_written)
     task = asyncio.create_task(scheduler.run())
+    wake_ups: list[datetime] = []
     try:
-        for _ in range(8):
-            api.clock.advance(timedelta(seconds=30))
-            await asyncio.sleep(0.2)
-        breached = False
-        for _ in range(50):
-            types = [e["type"] for e in await sla_events(api, order["id"])]
-            breached = "workorder.sla_clock_breached.v1" in types
-            if breached:
-                break
-            await asyncio.sleep(0.1)
+        seen = 0
+        # Each move of time goes to where the scheduler said it would wake, once its round
+        # has ended: nothing is left to luck, and every step shows when it meant to look.
+        while len(wake_ups) < 10 and api.clock.now() <= NOW + timedelta(minutes=3):
+            until = await asyncio.wait_for(scheduler.round_after(seen), timeout=30)
+            seen = scheduler.rounds
+            wake_ups.append(until)
+            api.clock.advance(max(until - api.clock.now(), timedelta(0)))
+        await asyncio.wait_for(scheduler.round_after(seen), timeout=30)
+        types = [e["type"] for e in await sla_events(api, order["id"])]
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert breached
+    assert "workorder.sla_clock_breached.v1" in types
+    # It slept until the next timer each time (at most `max_sleep`, a minute): the
+    # warnings at 50 % and 80 % of the 3 minutes, then the breach.
+    assert [round((w - NOW).total_seconds()) for w in wake_ups[:4]] == [60, 90, 144, 180]
 
 
 async def test_two_schedulers_record_each_breach_once(api: Api, database_url: str) -> None:
@@ -210,14 +214,14 @@ async def test_a_commit_wakes_the_scheduler_only_for_a_timer_due_before_it_would
     try:
         await until_looked(1)
         asleep_until = scheduler.asleep_until
-        # Same instant, so the new order's first timer is not sooner than the first's.
+        # Same instant, so the new order's first timer is not sooner than the first's. The
+        # commit tells the scheduler before `report` returns: whether it asked for a look
+        # is known now, without waiting to see whether a round happens.
         await api.report()
-        for _ in range(50):  # time enough for a round, had the commit woken it
-            await asyncio.sleep(0.01)
-            if len(looks) > 1:
-                break
+        assert not scheduler.wake_pending
         after_a_later_timer = (len(looks), scheduler.asleep_until)
         scheduler.timers_written(NOW)
+        assert scheduler.wake_pending
         await until_looked(2)
     finally:
         running.cancel()

@@ -308,3 +308,31 @@ async def test_a_record_keeps_the_team_it_already_names(api: Api) -> None:
 
     assert again.status_code == 200, again.text
     assert again.json()["team"] == "fixers"
+
+
+async def test_deleting_a_shared_team_takes_it_out_of_the_callers_projects_only(
+    api: Api,
+) -> None:
+    # A team of both projects, held by a river technician: sunny's manager removes it
+    # from sunny. The answer names neither river nor its technician, and river keeps it.
+    both = {"name": "联合维修", "trades": ["plumbing"], "projects": ["sunny", "river"]}
+    assert (await api.client.put("/v1/teams/shared", json=both, headers=MANAGER)).is_success
+    river_tech = {"name": "赵师傅", "team": "shared", "trades": ["plumbing"], "projects": ["river"]}
+    staffed = await api.client.put("/v1/staff/zhao", json=river_tech, headers=RIVER_MANAGER)
+    assert staffed.is_success, staffed.text
+    alone = {"name": "阳光维修", "trades": ["plumbing"], "projects": ["sunny"]}
+    assert (await api.client.put("/v1/teams/own", json=alone, headers=SUNNY_MANAGER)).is_success
+
+    shared_delete = await api.client.delete("/v1/teams/shared", headers=SUNNY_MANAGER)
+    own_delete = await api.client.delete("/v1/teams/own", headers=SUNNY_MANAGER)
+
+    assert (shared_delete.status_code, own_delete.status_code) == (204, 204)
+    assert shared_delete.text == own_delete.text == ""
+    for gone in ("shared", "own"):
+        assert (await api.client.get(f"/v1/teams/{gone}", headers=SUNNY_MANAGER)).status_code == 404
+    kept = await api.client.get("/v1/teams/shared", headers=RIVER_MANAGER)
+    assert kept.json()["projects"] == ["river"]
+    # River's manager now removes it from river, where the technician still names it.
+    refused = await api.client.delete("/v1/teams/shared", headers=RIVER_MANAGER)
+    assert (refused.status_code, refused.json()["code"]) == (409, "team_in_use")
+    assert "zhao" in refused.json()["detail"]

@@ -18,7 +18,7 @@ from services.console.service_layer.ports import Json, UpstreamError
 
 router = APIRouter(include_in_schema=False)
 
-FIELDS = ("project", "building", "unit", "kind", "category", "urgency", "channel")
+FIELDS: tuple[str, ...] = ("project", "building", "unit", "kind", "category", "urgency", "channel")
 FIELDS += ("description", "name", "phone", "detail")
 
 

@@ -24,7 +24,6 @@ from services.dispatch.domain.sla import (
 )
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.responses import json_response
 from services.dispatch.entrypoints.routes.sla_policies import (
     POLICY_READERS,
     POLICY_WRITERS,
@@ -34,6 +33,7 @@ from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import json_response
 
 router = APIRouter(tags=["sla policies"])
 

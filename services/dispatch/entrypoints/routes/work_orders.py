@@ -1,5 +1,6 @@
 """`/v1/work-orders`: report, run commands, read state and history, list with filters."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -108,6 +109,7 @@ def _command_endpoint(command_type: type[Command]) -> Any:
             )
         return outcome_response(outcome)
 
+    endpoint: Callable[..., Awaitable[Response]]
     if command_type.model_fields:
 
         async def with_body(
@@ -226,6 +228,7 @@ async def list_(
     scope = list_scope(Actor(subject=principal.subject, role=principal.role), offered_to)
     if scope is not None:
         column, value = scope
-        where = replace(where, **{column: value})
+        narrowed: dict[str, Any] = {column: value}
+        where = replace(where, **narrowed)
     items, next_cursor = await list_work_orders(dispatch.engine, where, limit, cursor)
     return json_response({"items": items, "next_cursor": next_cursor})

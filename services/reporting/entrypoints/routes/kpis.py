@@ -262,9 +262,9 @@ async def export(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "KPIs"
+    # Write-only: rows stream into the file instead of a cell tree held in memory.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("KPIs")
     for row in rows:
         sheet.append(row)
     out = io.BytesIO()

@@ -38,8 +38,8 @@ def _redraw() -> None:
     generations = conn.execute(sa.select(orders.c.generation).distinct()).scalars()
     for generation in sorted(generations):
         after = ""
-        while orders := sample_orders(conn, generation, after, _CHUNK):
-            after = orders[-1].order_id
+        while drawn := sample_orders(conn, generation, after, _CHUNK):
+            after = drawn[-1].order_id
 
 
 def upgrade() -> None:
