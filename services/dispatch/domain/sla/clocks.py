@@ -37,7 +37,7 @@ def react(state: Clocks, event: EventData, at: datetime) -> tuple[list[EventData
 
     `state.work_order` is the order after `event`; SLA events themselves cause nothing.
     """
-    caused = clock_events(
+    caused, after = clock_events(
         state.sla,
         state.policies,
         state.work_order_id,
@@ -46,17 +46,13 @@ def react(state: Clocks, event: EventData, at: datetime) -> tuple[list[EventData
         at,
         project=state.project,
     )
-    return caused, _pending(state, caused, at)
+    return caused, timers(after, state.policies, state.work_order_id)
 
 
 def fire(state: Clocks, timer: Timer, now: datetime) -> tuple[list[EventData], list[Timer]]:
     """The event `timer` raises at `now` (nothing if early, stale or spent), and the timers after."""
     raised = on_timer(state.sla, state.policies, timer, now)
-    return raised, _pending(state, raised, now)
-
-
-def _pending(state: Clocks, events: list[EventData], at: datetime) -> list[Timer]:
-    sla = state.sla
-    for event in events:
-        sla = evolve_sla(sla, event, at)
-    return timers(sla, state.policies, state.work_order_id)
+    after = state.sla
+    for event in raised:
+        after = evolve_sla(after, event, now)
+    return raised, timers(after, state.policies, state.work_order_id)

@@ -99,14 +99,15 @@ def clock_events(
     at: datetime,
     *,
     project: str | None = None,
-) -> list[EventData]:
-    """The SLA events caused by the work-order `event` decided at `at`.
+) -> tuple[list[EventData], SlaState]:
+    """The SLA events caused by the work-order `event` decided at `at`, and the SLA state
+    with them folded in (the emitter folds as it goes, so the caller need not again).
 
     `work_order` is the state after the event, `project` the work order's project (rules
     may be specific to one). SLA events themselves cause nothing here.
     """
     if isinstance(event, SlaClockEvent):
-        return []
+        return [], sla
     out = Emitter(sla, at)
     rules: dict[int, dict[ClockName, ClockRule]] = {}
 
@@ -130,7 +131,7 @@ def clock_events(
             _start(out, policies.current, rule, clock, work_order, event)
     warn_unconfirmed(out, policies)
     _escalate_on_event(out, policies, work_order, event)
-    return out.events
+    return out.events, out.sla
 
 
 def _react_running(
