@@ -38,11 +38,15 @@ from bench.support import (
 )
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
-from services.dispatch.domain.assignment import DispatchRule
+from services.dispatch.domain.assignment import (
+    Availability,
+    DispatchRule,
+    Roster,
+    Shift,
+    StaffRecord,
+    TeamRecord,
+)
 from services.dispatch.domain.commands import AcceptOffer, RegisterProject, ReportWorkOrder
-from services.dispatch.domain.roster import Roster, Shift
-from services.dispatch.domain.staff import Availability, StaffRecord
-from services.dispatch.domain.team import TeamRecord
 from services.dispatch.service_layer.context import CommandContext
 from services.dispatch.service_layer.projects import change_project
 from services.dispatch.service_layer.work_orders import execute, report_work_order

@@ -35,12 +35,17 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "sla": (
         "services.dispatch.entrypoints.sla_cli",
         "sla_app",
-        "The SLA clocks of dispatch: explain what happened.",
+        "The SLA clocks of dispatch: explain what happened; public-holiday schedules.",
+    ),
+    "dispatch": (
+        "services.dispatch.entrypoints.dispatch_cli",
+        "dispatch_app",
+        "dispatch: rebuild the SLA and offer timer table from the event store.",
     ),
     "notify": (
         "services.notify.entrypoints.cli",
         "notify_app",
-        "notify: dead letters (events and deliveries it gave up on).",
+        "notify: dead letters (events and deliveries it gave up on), configuration import.",
     ),
     "reporting": (
         "services.reporting.entrypoints.cli",

@@ -13,8 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from services.dispatch.adapters.public_holidays import OPERATOR_SCOPE
-from services.dispatch.domain.calendar_days import china_public_calendar
-from services.dispatch.domain.public_holidays import PackageYear
+from services.dispatch.domain.sla import PackageYear, china_public_calendar
 from shared.auth import Role
 from tests.integration.dispatch.api_support import auth, running_api
 from wo.cli import app

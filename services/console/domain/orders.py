@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from services.dispatch.domain.staff import COMMON_TRADES
+from services.dispatch.domain.assignment import COMMON_TRADES
 
 SHORT_ID_LENGTH = 8
 

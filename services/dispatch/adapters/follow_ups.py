@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.domain.follow_up import CompletedRepair
-from services.dispatch.domain.workorder_state import Status
+from services.dispatch.domain.sla import CompletedRepair
+from services.dispatch.domain.workorder import Status
 from shared.events.workorder import WorkOrderKind
 
 _COMPLETED, _FOLLOWED_UP = "workorder.completed", "workorder.follow_up_recorded"

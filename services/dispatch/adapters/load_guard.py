@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.domain.assignment import over_load_limit
-from services.dispatch.domain.workorder_state import OPEN_STATUSES
+from services.dispatch.domain.workorder import OPEN_STATUSES
 from services.dispatch.service_layer.ports import AppendBatch
 from shared.errors import Conflict
 

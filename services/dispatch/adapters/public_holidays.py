@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_policies import CACHE_TTL_SECONDS
-from services.dispatch.domain.calendar_days import china_public_calendar
-from services.dispatch.domain.public_holidays import (
+from services.dispatch.domain.sla import (
     PackageReader,
     PublicHolidays,
     PublicHolidaySchedule,
     ScheduleDocument,
+    china_public_calendar,
 )
 from shared.errors import Conflict
 

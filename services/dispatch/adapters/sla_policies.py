@@ -3,7 +3,7 @@
 Versions are append-only: a running clock names the version it began under, so a stored
 version never changes. Version 1 is `default_policy()` (the default promises of docs/sla.md) and is not
 stored; a tenant's first published version is 2. Each version has a scope (the projects
-it governs, or the whole tenant; see `domain.policy_scope`): a project's current version
+it governs, or the whole tenant; see `domain.sla.policy_scope`): a project's current version
 is the newest one covering it.
 """
 
@@ -20,10 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
-from services.dispatch.domain.policy_scope import PolicyScope, governing
-from services.dispatch.domain.public_holidays import PACKAGE_ONLY, PublicHolidays
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
+from services.dispatch.domain.sla import (
+    DEFAULT_TIME_ZONE,
+    PACKAGE_ONLY,
+    PolicyBook,
+    PolicyScope,
+    PublicHolidays,
+    SlaPolicy,
+    default_policy,
+    governing,
+)
 from shared.errors import Conflict
 
 DEFAULT_VERSION = 1

@@ -1,7 +1,9 @@
 """The SLA scheduler: sleeps until the next timer is due, claims it, records what it raises.
 
 It also fires the offer-expiry timers of the assignment engine (clock `offer` in the same
-table): one durable timer machinery, one loop, one claim protocol.
+table): one durable timer machinery, one loop, one claim protocol. Each claimed row is read
+back as a typed timer (`timer_from_row`) and handed to the handler registered for its kind
+(`timer_handlers`).
 
 No polling interval: it sleeps until the earliest `fires_at` in the timer table and is
 woken early when a commit of this process writes a timer due sooner than that
@@ -30,15 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.sla_timer_table import next_fire_time
-from services.dispatch.service_layer.assignment import OFFER_CLOCK, StaffDirectory
-from services.dispatch.service_layer.offer_expiry import expire_offer
+from services.dispatch.service_layer.assignment import StaffDirectory
 from services.dispatch.service_layer.ports import EventStore
-from services.dispatch.service_layer.sla import (
-    DutyDirectory,
-    SlaPolicies,
-    fire_timers,
-    timer_from_data,
-)
+from services.dispatch.service_layer.sla import DutyDirectory, SlaPolicies
+from services.dispatch.service_layer.timer_handlers import timer_handlers
+from services.dispatch.service_layer.timers import Timer, timer_from_row
 from shared.clock import Clock
 from shared.database import is_sqlite
 from shared.logging import get_logger
@@ -64,8 +62,6 @@ class SlaScheduler:
         duty: DutyDirectory | None = None,
     ) -> None:
         self._engine = engine
-        self._store = store
-        self._policies = policies
         self._clock = clock
         self._batch_size = batch_size
         self._claim = timedelta(seconds=claim_seconds)
@@ -73,10 +69,9 @@ class SlaScheduler:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._asleep_until: datetime | None = None
+        self._handlers = timer_handlers(store, policies, staff, duty)
         self._rounds = 0
         self._round_ended = asyncio.Condition()
-        self._staff = staff
-        self._duty = duty
 
     @property
     def asleep_until(self) -> datetime | None:
@@ -149,7 +144,7 @@ class SlaScheduler:
         """Claim and fire every timer due now; return how many timers were handled."""
         now = self._clock.now()
         claimed = await self._claim_due(now)
-        by_order: dict[str, list[dict[str, object]]] = defaultdict(list)
+        by_order: dict[str, list[Timer]] = defaultdict(list)
         for work_order_id, timer in claimed:
             by_order[work_order_id].append(timer)
         # Different work orders fire concurrently, so their appends share group commits;
@@ -167,28 +162,12 @@ class SlaScheduler:
         self,
         slots: asyncio.Semaphore,
         work_order_id: str,
-        timers: list[dict[str, object]],
+        timers: list[Timer],
         now: datetime,
     ) -> None:
-        # Offer expiries share the table (clock `offer`) and go to the assignment engine.
-        offers = sorted(int(str(t["attempt"])) for t in timers if t.get("clock") == OFFER_CLOCK)
-        clocks = [timer for timer in timers if timer.get("clock") != OFFER_CLOCK]
         async with slots:
             try:
-                raised = 0
-                for attempt in offers:
-                    raised += await expire_offer(
-                        self._store, self._policies, self._staff, work_order_id, attempt, now
-                    )
-                if clocks:
-                    raised += await fire_timers(
-                        self._store,
-                        self._policies,
-                        work_order_id,
-                        [timer_from_data(timer) for timer in clocks],
-                        now,
-                        duty=self._duty,
-                    )
+                raised = await self._handlers.fire(work_order_id, timers, now)
             except Exception as exc:  # its claim expires and it is tried again
                 log.warning(
                     "sla_scheduler.fire_failed", work_order_id=work_order_id, error=str(exc)
@@ -197,10 +176,10 @@ class SlaScheduler:
         if raised:
             log.info("sla_scheduler.fired", work_order_id=work_order_id, events=raised)
 
-    async def _claim_due(self, now: datetime) -> list[tuple[str, dict[str, object]]]:
+    async def _claim_due(self, now: datetime) -> list[tuple[str, Timer]]:
         c = t.sla_timers.c
         query = (
-            select(c.work_order_id, c.key, c.timer)
+            select(c.work_order_id, c.key, c.timer, c.due_at)
             .where(c.fires_at <= now, or_(c.claimed_until.is_(None), c.claimed_until < now))
             .order_by(c.fires_at)
             .limit(self._batch_size)
@@ -216,6 +195,9 @@ class SlaScheduler:
                     update(t.sla_timers)
                     .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
                     .values(claimed_until=now + self._claim),
-                    [{"w": work_order_id, "k": key} for work_order_id, key, _ in rows],
+                    [{"w": row.work_order_id, "k": row.key} for row in rows],
                 )
-        return [(work_order_id, timer) for work_order_id, _, timer in rows]
+        return [
+            (row.work_order_id, timer_from_row(row.work_order_id, row.timer, row.due_at))
+            for row in rows
+        ]

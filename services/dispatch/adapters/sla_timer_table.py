@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.rows import timer_rows as table_rows
-from services.dispatch.domain.sla_state import fold_sla
+from services.dispatch.domain.sla import fold_sla
 from services.dispatch.domain.workorder import fold
 from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows

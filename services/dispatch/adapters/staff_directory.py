@@ -23,15 +23,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.workload_reader import WorkloadReader
 from services.dispatch.domain.assignment import (
+    Availability,
     DispatchFacts,
     DispatchRule,
+    Roster,
+    StaffMember,
+    StaffRecord,
+    Team,
+    TeamRecord,
     Workload,
     acceptance_limit,
+    team_uses,
+    unknown_team,
 )
-from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord, team_uses, unknown_team
+from services.dispatch.domain.sla import DEFAULT_TIME_ZONE
 from services.dispatch.domain.workorder import WorkOrderState
 from shared.database import Database
 from shared.errors import Conflict, NotFound

@@ -151,7 +151,7 @@ projects = Table(
 )
 
 # Derived from the SLA events of each work order and replaced with every append to it;
-# `wo sla rebuild-timers` (and the replay test) rebuild it from the event store.
+# `wo dispatch rebuild-timers` (and the replay test) rebuild it from the event store.
 sla_timers = Table(
     "sla_timers",
     metadata,
@@ -210,7 +210,7 @@ public_holidays = Table(
 )
 
 # The staff directory, rosters and dispatch rules are configuration (latest value wins),
-# not event-sourced: see domain/staff.py, roster.py and assignment.py.
+# not event-sourced: see domain/assignment/ (staff.py, roster.py, ranking.py).
 staff = Table(
     "staff",
     metadata,

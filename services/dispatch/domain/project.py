@@ -13,7 +13,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.dispatch.domain.commands import RegisterProject, UpdateProject, published
-from services.dispatch.domain.permissions import Actor, authorize
+from services.dispatch.domain.workorder import Actor, authorize
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.base import EventData
 from shared.events.project import ProjectDetails, ProjectRegistered, ProjectUpdated

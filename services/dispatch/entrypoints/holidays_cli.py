@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import OPERATOR_SCOPE, SqlPublicHolidays
-from services.dispatch.domain.public_holidays import (
+from services.dispatch.domain.sla import (
     MAX_YEAR,
     MIN_YEAR,
     HolidayYear,

@@ -19,8 +19,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
-from services.dispatch.domain.sla_state import ClockState, SlaState, fold_sla
+from services.dispatch.domain.sla import DEFAULT_TIME_ZONE, ClockState, SlaState, fold_sla
 from services.dispatch.entrypoints.holidays_cli import holidays_app
 from services.dispatch.service_layer.sla_views import clock_status, on_time
 from services.dispatch.settings import DispatchSettings

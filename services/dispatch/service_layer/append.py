@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.dispatch.domain.numbering import Numbering
+from services.dispatch.domain.workorder import Numbering
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import replayed
 from services.dispatch.service_layer.ports import (

@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from services.dispatch.domain.assignment import DispatchFacts, OrderFacts, next_dispatch_step
-from services.dispatch.domain.reception import first_receiver
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import StaffMember, StaffRecord
+from services.dispatch.domain.assignment import (
+    DispatchFacts,
+    OrderFacts,
+    Roster,
+    StaffMember,
+    StaffRecord,
+    first_receiver,
+    next_dispatch_step,
+)
 from services.dispatch.domain.workorder import Status, WorkOrderState, evolve
 from services.dispatch.service_layer.ports import LoadGuard, TimerRow
+from services.dispatch.service_layer.timers import OfferExpiry
 from shared.events.base import EventData
 from shared.events.workorder import (
     Assigned,
@@ -33,9 +39,6 @@ from shared.events.workorder import (
     Reopened,
     WorkOrderReported,
 )
-
-OFFER_CLOCK = "offer"
-"""The `clock` of offer-expiry rows in the timer table (the SLA clocks use their names)."""
 
 ASSIGNMENT_ACTOR = "dispatch-assignment"
 """The `actor` of the events the assignment engine records on its own (expiries, re-offers)."""
@@ -72,7 +75,7 @@ class StaffDirectory(Protocol):
 async def first_receiver_of(
     staff: StaffDirectory | None, tenant: str, project: str, work_order_id: str, now: datetime
 ) -> str | None:
-    """Who owns a report a resident makes in the app (`domain.reception.first_receiver`);
+    """Who owns a report a resident makes in the app (`domain.assignment.first_receiver`);
     None when nobody receives it (or dispatch runs without a staff directory)."""
     if staff is None:
         return None
@@ -210,20 +213,7 @@ def offer_timer_rows(state: WorkOrderState, work_order_id: str) -> tuple[TimerRo
     """The durable expiry timer of the open offer, if there is one."""
     if not state.offered_to or state.offer_expires_at is None or state.assignee is not None:
         return ()
-    timer: dict[str, Any] = {
-        "clock": OFFER_CLOCK,
-        "attempt": state.offer_attempt,
-        "work_order_id": work_order_id,
-    }
-    return (
-        TimerRow(
-            key=f"{OFFER_CLOCK}:{state.offer_attempt}",
-            clock=OFFER_CLOCK,
-            fires_at=state.offer_expires_at,
-            due_at=state.offer_expires_at,
-            timer=timer,
-        ),
-    )
+    return (OfferExpiry(work_order_id, state.offer_attempt, state.offer_expires_at).row(),)
 
 
 def expiry_of(state: WorkOrderState, attempt: int) -> list[EventData]:

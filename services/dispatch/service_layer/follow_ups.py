@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters.follow_ups import completed_repairs, project_time_zone
-from services.dispatch.domain.follow_up import plan_for
+from services.dispatch.domain.sla import plan_for
 from services.dispatch.service_layer.sla import SlaPolicies
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound

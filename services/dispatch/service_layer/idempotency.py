@@ -7,7 +7,7 @@ import hashlib
 import orjson
 
 from services.dispatch.domain.commands import Command
-from services.dispatch.domain.permissions import authorize_replay
+from services.dispatch.domain.workorder import authorize_replay
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.ports import EventStore, IdempotencyRecord
 from shared.errors import InvalidInput

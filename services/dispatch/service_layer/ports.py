@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from services.dispatch.domain.numbering import Numbering
+from services.dispatch.domain.workorder import Numbering
 from shared.events.recorded import EventMetadata, RecordedEvent
 from shared.events.workorder import WorkOrderReported
 
@@ -67,7 +67,7 @@ class WorkOrderView:
     offered_to: str | None = None
     """The holders of open offers as `,a,b,` (`offered_to_column`); None: nobody."""
     number: str | None = None
-    """The work-order number (`domain.numbering`); the store sets it on a new order."""
+    """The work-order number (`domain.workorder.numbering`); the store sets it on a new order."""
 
 
 def offered_to_column(holders: Sequence[str]) -> str | None:

@@ -11,23 +11,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_escalation_people import needs_people, with_people_on_duty
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
-from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED, recalculate
-from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
-from services.dispatch.domain.sla_timers import Timer, TimerKind, on_timer, timers
-from services.dispatch.domain.staff import StaffMember
+from services.dispatch.domain.assignment import (
+    Roster,
+    StaffMember,
+    needs_people,
+    with_people_on_duty,
+)
+from services.dispatch.domain.sla import (
+    URGENCY_CHANGED,
+    Clocks,
+    PolicyBook,
+    SlaPolicy,
+    SlaState,
+    Timer,
+    default_policy,
+    evolve_sla,
+    fire,
+    fold_sla,
+    react,
+    recalculate,
+    timers,
+)
 from services.dispatch.domain.workorder import WorkOrderState, evolve
 from services.dispatch.service_layer.assignment import offer_timer_rows
 from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow
 from services.dispatch.service_layer.timer_work import load_fresh, retry_conflicts
+from services.dispatch.service_layer.timers import ClockTimer
 from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
-from shared.events.sla import ClockName, SlaEscalated
+from shared.events.sla import SlaEscalated
 from shared.events.workorder import UrgencyChanged
 from shared.ids import new_uuid
 
@@ -99,10 +113,13 @@ def with_sla(
     if sla is None:
         sla = fold_sla(history)
     events: list[EventData] = []
+    pending: list[Timer] | None = None
     for event in decided:
         state = evolve(state, event, at)
         events.append(event)
-        caused = react(sla, policies, work_order_id, state, event, at, project=project)
+        assert state is not None
+        clocks = Clocks(sla, policies, work_order_id, state, project)
+        caused, pending = react(clocks, event, at)
         for sla_event in caused:
             sla = evolve_sla(sla, sla_event, at)
             state = evolve(state, sla_event, at)
@@ -115,51 +132,21 @@ def with_sla(
                 sla = evolve_sla(sla, sla_event, at)
                 state = evolve(state, sla_event, at)
                 events.append(sla_event)
+            pending = None
     assert state is not None
-    return events, state, timer_rows(sla, policies, work_order_id)
+    if pending is None:  # nothing decided, or a recalculation after the last reaction
+        pending = timers(sla, policies, work_order_id)
+    return events, state, durable(pending, work_order_id)
 
 
 def timer_rows(sla: SlaState, policies: PolicyBook, work_order_id: str) -> tuple[TimerRow, ...]:
     """The durable form of the pending timers."""
-    return tuple(
-        TimerRow(
-            key=timer.key,
-            clock=timer.clock.value,
-            fires_at=timer.fires_at,
-            due_at=timer.due_at,
-            timer=_timer_data(timer),
-        )
-        for timer in timers(sla, policies, work_order_id)
-    )
+    return durable(timers(sla, policies, work_order_id), work_order_id)
 
 
-def _timer_data(timer: Timer) -> dict[str, Any]:
-    # Field by field rather than dataclasses.asdict, whose deep copy showed in profiles:
-    # this runs for every pending timer of every append.
-    return {
-        "clock": timer.clock.value,
-        "cycle": timer.cycle,
-        "kind": timer.kind.value,
-        "due_at": timer.due_at.isoformat(),
-        "threshold": timer.threshold,
-        "level": timer.level,
-        "trigger": timer.trigger,
-        "work_order_id": timer.work_order_id,
-    }
-
-
-def timer_from_data(data: dict[str, Any]) -> Timer:
-    """The domain timer stored in a `TimerRow`."""
-    return Timer(
-        clock=ClockName(data["clock"]),
-        cycle=int(data["cycle"]),
-        kind=TimerKind(data["kind"]),
-        due_at=datetime.fromisoformat(data["due_at"]),
-        threshold=data.get("threshold"),
-        level=data.get("level"),
-        trigger=data.get("trigger"),
-        work_order_id=data.get("work_order_id"),
-    )
+def durable(pending: Iterable[Timer], work_order_id: str) -> tuple[TimerRow, ...]:
+    """The rows of a work order's pending SLA timers."""
+    return tuple(ClockTimer(work_order_id, timer).row() for timer in pending)
 
 
 _MAX_TIMERS_PER_FIRE = 64
@@ -211,18 +198,18 @@ async def _fire_once(
     # "at breach" step pending): fire those in the same append instead of a later pass.
     seen: set[str] = set()
     ready = sorted(due, key=Timer.sort_key)
+    pending = timers(sla, book, work_order_id)
     while ready and len(seen) < _MAX_TIMERS_PER_FIRE:
         for timer in ready:
             seen.add(timer.key)
-            for event in on_timer(sla, book, timer, now):
+            events, after = fire(Clocks(sla, book, work_order_id, state, project), timer, now)
+            for event in events:
                 sla = evolve_sla(sla, event, now)
                 state = evolve(state, event, now)
                 raised.append(event)
-        ready = [
-            timer
-            for timer in timers(sla, book, work_order_id)
-            if timer.fires_at <= now and timer.key not in seen
-        ]
+            if events:
+                pending = after
+        ready = [timer for timer in pending if timer.fires_at <= now and timer.key not in seen]
     if duty is not None:
         raised = await name_people_on_duty(duty, tenant, project, raised, now)
     batch = AppendBatch(
@@ -242,7 +229,7 @@ async def _fire_once(
         ),
         metadata=EventMetadata(actor=SCHEDULER_ACTOR, correlation_id=f"sla:{work_order_id}"),
         # The offer-expiry timer shares the table: keep it (see assignment.py).
-        timers=(*timer_rows(sla, book, work_order_id), *offer_timer_rows(state, work_order_id)),
+        timers=(*durable(pending, work_order_id), *offer_timer_rows(state, work_order_id)),
     )
     await store.append(batch)
     return len(raised)

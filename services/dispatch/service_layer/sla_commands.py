@@ -7,10 +7,8 @@ through this command, so every moved deadline is an event a person asked for.
 from __future__ import annotations
 
 from services.dispatch.domain.commands import RecalculateSla
-from services.dispatch.domain.permissions import authorize
-from services.dispatch.domain.sla_recalculate import POLICY_CHANGED, recalculate
-from services.dispatch.domain.sla_state import evolve_sla, fold_sla
-from services.dispatch.domain.workorder import evolve
+from services.dispatch.domain.sla import POLICY_CHANGED, evolve_sla, fold_sla, recalculate
+from services.dispatch.domain.workorder import authorize, evolve
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint

@@ -13,9 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.dispatch.domain.sla_policy import PolicyBook
-from services.dispatch.domain.sla_state import ClockState, Outcome, SlaState
-from services.dispatch.domain.sla_timers import Timer, timers
+from services.dispatch.domain.sla import ClockState, Outcome, PolicyBook, SlaState, Timer, timers
 from shared.auth import Principal, Role
 from shared.errors import Forbidden
 from shared.events.sla import ClockName

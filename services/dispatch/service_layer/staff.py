@@ -14,15 +14,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.dispatch.domain.assignment import (
+    Availability,
     DispatchFacts,
     DispatchRule,
+    Roster,
+    StaffMember,
+    StaffRecord,
+    Team,
+    TeamRecord,
     Workload,
     offer_reasons,
     rank,
+    unknown_team,
 )
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord, unknown_team
 from services.dispatch.service_layer.assignment import order_facts
 from services.dispatch.service_layer.work_orders import LoadedWorkOrder
 from shared.auth import Principal, Role

@@ -12,10 +12,17 @@ from datetime import datetime
 from typing import Any
 
 from services.dispatch.domain.commands import AcceptOffer, Command, DeclineOffer, ReportWorkOrder
-from services.dispatch.domain.numbering import Numbering, local_day, project_code
-from services.dispatch.domain.permissions import can_read
-from services.dispatch.domain.sla_state import fold_sla
-from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, fold
+from services.dispatch.domain.sla import fold_sla
+from services.dispatch.domain.workorder import (
+    Actor,
+    Numbering,
+    WorkOrderState,
+    can_read,
+    decide,
+    fold,
+    local_day,
+    project_code,
+)
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.assignment import (
     StaffDirectory,

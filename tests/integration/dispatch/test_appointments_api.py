@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from services.dispatch.domain.sla_policy import DEFAULT_APPOINTMENT_GRACE
+from services.dispatch.domain.sla import DEFAULT_APPOINTMENT_GRACE
 from shared.auth import Role
 from tests.integration.dispatch.api_support import NOW, Api
 from tests.integration.dispatch.test_sla_api import arrival_clock, instant, scheduler_of

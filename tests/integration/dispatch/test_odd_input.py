@@ -8,7 +8,7 @@ import copy
 import httpx
 import orjson
 
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import default_policy
 from shared.auth import Role
 from tests.integration.dispatch.api_support import Api, auth, report_body
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.domain.numbering import Numbering
+from services.dispatch.domain.workorder import Numbering
 from services.dispatch.service_layer.ports import (
     AppendBatch,
     AppendResult,

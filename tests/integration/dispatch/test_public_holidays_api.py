@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 
 from services.dispatch.adapters.public_holidays import OPERATOR_SCOPE, SqlPublicHolidays
-from services.dispatch.domain.calendar_days import china_public_calendar
-from services.dispatch.domain.public_holidays import PackageYear, PublicHolidaySchedule
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import (
+    PackageYear,
+    PublicHolidaySchedule,
+    china_public_calendar,
+    default_policy,
+)
 from shared.auth import Role
 from tests.integration.dispatch.api_support import NOW, Api, auth
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import default_policy
 from shared.auth import Role
 from shared.events.sla import ClockName
 from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, token

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import default_policy
 from shared.auth import Role
 from tests.integration.dispatch.api_support import auth, report_body, running_api
 

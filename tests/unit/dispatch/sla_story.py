@@ -13,10 +13,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from services.dispatch.domain.commands import Command, ReportWorkOrder
-from services.dispatch.domain.sla import react
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
-from services.dispatch.domain.sla_state import ClockState, SlaState, evolve_sla
-from services.dispatch.domain.sla_timers import Timer, on_timer, timers
+from services.dispatch.domain.sla import (
+    Clocks,
+    ClockState,
+    PolicyBook,
+    SlaPolicy,
+    SlaState,
+    Timer,
+    default_policy,
+    evolve_sla,
+    fire,
+    react,
+    timers,
+)
 from services.dispatch.domain.workorder import Actor, WorkOrderState, decide, evolve
 from shared.clock import ManualClock
 from shared.events.base import EventData
@@ -83,15 +92,8 @@ class SlaStory:
         for event in decide(self.state, command, actor, self.now):
             self.state = evolve(self.state, event, self.now)
             self.log.append((event, self.now))
-            sla_events = react(
-                self.sla,
-                self.book,
-                self.work_order_id,
-                self.current,
-                event,
-                self.now,
-                project=self.project,
-            )
+            clocks = Clocks(self.sla, self.book, self.work_order_id, self.current, self.project)
+            sla_events, _ = react(clocks, event, self.now)
             self.record(sla_events)
             caused += sla_events
         return caused
@@ -115,7 +117,8 @@ class SlaStory:
         while due := [t for t in self.timers() if t.fires_at <= until]:
             timer = due[0]
             self.clock.advance(max(timer.fires_at - self.now, timedelta(0)))
-            events = on_timer(self.sla, self.book, timer, self.now)
+            clocks = Clocks(self.sla, self.book, self.work_order_id, self.current, self.project)
+            events, _ = fire(clocks, timer, self.now)
             assert events, f"a pending timer yielded nothing: {timer}"
             self.record(events)
             fired += events

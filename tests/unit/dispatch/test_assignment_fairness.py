@@ -16,14 +16,16 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from services.dispatch.domain.assignment import (
+    Availability,
     DispatchFacts,
     DispatchRule,
     OrderFacts,
+    Roster,
+    StaffMember,
+    StaffRecord,
     Workload,
     next_dispatch_step,
 )
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
 from shared.events.workorder import DispatchMode, Offered, Urgency
 
 ORDERS = 10_000

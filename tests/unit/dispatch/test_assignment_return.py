@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.dispatch.domain.assignment import DispatchFacts, next_dispatch_step
+from services.dispatch.domain.assignment import DispatchFacts, Roster, next_dispatch_step
 from services.dispatch.domain.commands import Assign, HandBack, RequestTransfer
-from services.dispatch.domain.roster import Roster
 from services.dispatch.domain.workorder import Status
 from services.dispatch.service_layer.assignment import calls_for_dispatch
 from shared.errors import Forbidden, InvalidTransition

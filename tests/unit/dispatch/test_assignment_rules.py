@@ -9,17 +9,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.dispatch.domain.assignment import (
+    Availability,
     DispatchFacts,
     DispatchRule,
     OrderFacts,
+    Roster,
+    Shift,
+    StaffMember,
+    StaffRecord,
+    StaffRole,
     Workload,
     next_dispatch_step,
     rank,
     why_not,
 )
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.roster import Roster, Shift
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord, StaffRole
+from services.dispatch.domain.sla import BusinessCalendar
 from shared.events.workorder import DispatchMode, DispatchPending, Offered, PendingReason, Urgency
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

@@ -7,11 +7,11 @@ from datetime import timedelta
 from services.dispatch.domain.commands import AcceptOffer
 from services.dispatch.domain.workorder import evolve
 from services.dispatch.service_layer.assignment import (
-    OFFER_CLOCK,
     calls_for_dispatch,
     expiry_of,
     offer_timer_rows,
 )
+from services.dispatch.service_layer.timers import OFFER_CLOCK
 from shared.events.workorder import OfferExpired
 
 from .builders import CUSTOMER_SERVICE, Story, report

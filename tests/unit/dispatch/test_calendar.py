@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from services.dispatch.domain.calendar import BusinessCalendar, CalendarKind
-from services.dispatch.domain.calendar_days import china_public_calendar
+from services.dispatch.domain.sla import BusinessCalendar, CalendarKind, china_public_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.dispatch.domain.calendar import BusinessCalendar, CalendarKind
-from services.dispatch.domain.calendar_days import Window
+from services.dispatch.domain.sla import BusinessCalendar, CalendarKind, Window
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MICROSECOND = timedelta(microseconds=1)

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dispatch.domain.follow_up import (
+from services.dispatch.domain.sla import (
     CompletedRepair,
     OwedBecause,
+    default_policy,
     follow_up_plan,
     plan_for,
     repair_follow_up_rule,
     required_visits,
 )
-from services.dispatch.domain.sla_policy import default_policy
 
 MONTH = datetime(2026, 9, 1, tzinfo=UTC)
 POLICY = default_policy()

@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from services.dispatch.domain.commands import ProjectDetailsInput
-from services.dispatch.domain.numbering import (
+from services.dispatch.domain.workorder import (
     Numbering,
+    fold,
     is_order_number,
     local_day,
     order_number,
     project_code,
 )
-from services.dispatch.domain.workorder import fold
 from shared.events.workorder import (
     Channel,
     Location,

@@ -20,14 +20,16 @@ from services.dispatch.domain.commands import (
     ScheduleAppointment,
     UpdateProject,
 )
-from services.dispatch.domain.permissions import (
+from services.dispatch.domain.workorder import (
+    Actor,
+    Status,
     at_risk_scope,
     authorize,
     authorize_replay,
     can_read,
+    decide,
     list_scope,
 )
-from services.dispatch.domain.workorder import Actor, Status, decide
 from shared.auth import Role
 from shared.errors import Forbidden
 from shared.events.project import ProjectDetails

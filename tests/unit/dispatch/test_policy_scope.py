@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.dispatch.domain.policy_scope import governing, publishing_scope, visible_to
+from services.dispatch.domain.sla import governing, publishing_scope, visible_to
 from shared.errors import NotFound
 
 

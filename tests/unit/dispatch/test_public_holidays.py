@@ -7,19 +7,21 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.dispatch.domain.calendar import BusinessCalendar, _cached_local_day
-from services.dispatch.domain.calendar_days import china_public_calendar
 from services.dispatch.domain.commands import GiveFeedback
-from services.dispatch.domain.public_holidays import (
+from services.dispatch.domain.sla import (
     PACKAGE_ONLY,
+    BusinessCalendar,
     PackageYear,
     PublicHolidays,
     PublicHolidaySchedule,
     ScheduleDocument,
     ScheduleOrigin,
+    SlaPolicy,
+    china_public_calendar,
+    default_policy,
+    recalculate,
 )
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
-from services.dispatch.domain.sla_recalculate import recalculate
+from services.dispatch.domain.sla.calendar import _cached_local_day
 from shared.clock import ManualClock
 from shared.errors import InvalidInput
 from shared.events.sla import (

@@ -6,10 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.reception import first_receiver
-from services.dispatch.domain.roster import Roster, Shift
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRole
+from services.dispatch.domain.assignment import (
+    Availability,
+    Roster,
+    Shift,
+    StaffMember,
+    StaffRole,
+    first_receiver,
+)
+from services.dispatch.domain.sla import BusinessCalendar
 from services.dispatch.domain.workorder import decide
 from shared.errors import Conflict
 from shared.events.workorder import WorkOrderReported

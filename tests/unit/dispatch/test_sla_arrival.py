@@ -15,7 +15,7 @@ from services.dispatch.domain.commands import (
     RecordNoVisitNeeded,
     ScheduleAppointment,
 )
-from services.dispatch.domain.sla_policy import DEFAULT_APPOINTMENT_GRACE, default_policy
+from services.dispatch.domain.sla import DEFAULT_APPOINTMENT_GRACE, default_policy
 from services.dispatch.domain.workorder import Status
 from shared.errors import InvalidTransition
 from shared.events.sla import (

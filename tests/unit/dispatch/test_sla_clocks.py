@@ -15,7 +15,7 @@ from services.dispatch.domain.commands import (
     ReportProgress,
     StartWork,
 )
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import default_policy
 from shared.clock import ManualClock
 from shared.events.base import EventData
 from shared.events.sla import (

@@ -21,8 +21,7 @@ from services.dispatch.domain.commands import (
     Resume,
     StartWork,
 )
-from services.dispatch.domain.sla_state import fold_sla
-from services.dispatch.domain.sla_timers import on_timer
+from services.dispatch.domain.sla import fold_sla, on_timer
 from shared.clock import ManualClock
 from shared.events.catalogue import parse
 from shared.events.sla import ClockName, SlaClockBreached, SlaClockEvent, SlaClockMet

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.roster import Roster, Shift
-from services.dispatch.domain.sla_escalation_people import with_people_on_duty
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRole
+from services.dispatch.domain.assignment import (
+    Availability,
+    Roster,
+    Shift,
+    StaffMember,
+    StaffRole,
+    with_people_on_duty,
+)
+from services.dispatch.domain.sla import BusinessCalendar
 from shared.events.sla import ClockName, EscalationRole, SlaEscalated
 
 from .test_assignment_rules import NOW, member

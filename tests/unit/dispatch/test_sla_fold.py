@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.dispatch.domain.calendar_days import china_public_calendar
 from services.dispatch.domain.commands import (
     AgreeArrivalDelay,
     Arrive,
@@ -23,10 +22,16 @@ from services.dispatch.domain.commands import (
     Resume,
     StartWork,
 )
-from services.dispatch.domain.public_holidays import PublicHolidays
-from services.dispatch.domain.sla_policy import SlaPolicy, default_policy
-from services.dispatch.domain.sla_state import SlaState, evolve_sla, fold_sla
-from services.dispatch.domain.sla_timers import timers
+from services.dispatch.domain.sla import (
+    PublicHolidays,
+    SlaPolicy,
+    SlaState,
+    china_public_calendar,
+    default_policy,
+    evolve_sla,
+    fold_sla,
+    timers,
+)
 from services.dispatch.domain.workorder import UnfoldableEvent
 from shared.events.base import EventData
 from shared.events.catalogue import parse

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.sla_policy import (
+from services.dispatch.domain.sla import (
+    BusinessCalendar,
     ClockRule,
     EscalationStep,
     SlaPolicy,

@@ -27,8 +27,7 @@ from services.dispatch.domain.commands import (
     ScheduleAppointment,
     StartWork,
 )
-from services.dispatch.domain.sla_state import fold_sla
-from services.dispatch.domain.sla_timers import on_timer
+from services.dispatch.domain.sla import fold_sla, on_timer
 from shared.errors import AppError
 from shared.events.catalogue import parse
 from shared.events.sla import (

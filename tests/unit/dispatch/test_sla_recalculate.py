@@ -13,15 +13,15 @@ from services.dispatch.domain.commands import (
     Resume,
     StartWork,
 )
-from services.dispatch.domain.sla import recalculate
-from services.dispatch.domain.sla_policy import (
+from services.dispatch.domain.sla import (
+    URGENCY_CHANGED,
     ClockRule,
     PauseRule,
     PolicyBook,
     SlaPolicy,
     default_policy,
+    recalculate,
 )
-from services.dispatch.domain.sla_recalculate import URGENCY_CHANGED
 from shared.events.sla import (
     ClockName,
     SlaClockBreached,

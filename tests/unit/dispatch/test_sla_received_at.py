@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.dispatch.domain.sla_policy import default_policy
+from services.dispatch.domain.sla import default_policy
 from services.dispatch.domain.workorder import decide
 from shared.errors import InvalidInput
 from shared.events.sla import ClockName, SlaClockBreached, SlaClockStarted

@@ -14,7 +14,7 @@ from services.dispatch.domain.commands import (
     Resume,
     StartWork,
 )
-from services.dispatch.domain.sla_timers import TimerKind, on_timer
+from services.dispatch.domain.sla import TimerKind, on_timer
 from shared.events.base import EventData
 from shared.events.sla import (
     ClockName,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from services.dispatch.domain.assignment import (
     DispatchFacts,
+    Roster,
+    StaffRole,
     Workload,
     next_dispatch_step,
     rank,
     why_not,
 )
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import StaffRole
 from shared.events.workorder import DispatchPending, Offered, PendingReason
 
 from .test_assignment_rules import NOW, ORDER, RULE, member

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.dispatch.domain.commands import ChangeUrgency, RecalculateSla
-from services.dispatch.domain.permissions import authorize
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy, default_policy
-from services.dispatch.domain.workorder import Actor, Status, WorkOrderState, decide
+from services.dispatch.domain.sla import PolicyBook, SlaPolicy, default_policy
+from services.dispatch.domain.workorder import Actor, Status, WorkOrderState, authorize, decide
 from services.dispatch.service_layer.sla import with_sla
 from shared.auth import Role
 from shared.errors import Forbidden, InvalidInput, InvalidTransition

@@ -15,8 +15,8 @@ from services.dispatch.adapters.public_holidays import (
     LoadedSchedule,
     SqlPublicHolidays,
 )
-from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE
-from services.dispatch.domain.public_holidays import (
+from services.dispatch.domain.sla import (
+    DEFAULT_TIME_ZONE,
     HolidayYear,
     ScheduleDocument,
     ScheduleOrigin,

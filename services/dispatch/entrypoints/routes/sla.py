@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from services.dispatch.adapters.sla_timer_table import breach_timers
-from services.dispatch.domain.permissions import Actor, at_risk_scope
-from services.dispatch.domain.sla_state import fold_sla
+from services.dispatch.domain.sla import fold_sla
+from services.dispatch.domain.workorder import Actor, at_risk_scope
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.schemas import AtRisk, SlaView
 from services.dispatch.service_layer.sla import policies_for

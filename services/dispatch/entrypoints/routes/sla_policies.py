@@ -9,17 +9,19 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.dispatch.adapters.sla_policies import PolicyVersion, SqlSlaPolicies, scope_json
-from services.dispatch.domain.calendar import BusinessCalendar
 from services.dispatch.domain.commands import RecalculateSla
-from services.dispatch.domain.policy_scope import PolicyScope, publishing_scope, visible_to
-from services.dispatch.domain.sla_policy import (
+from services.dispatch.domain.sla import (
     DEFAULT_RECEIVED_AT_MAX_AGE,
+    BusinessCalendar,
     ClockRule,
     EscalationStep,
+    Fraction,
+    PolicyScope,
     SlaPolicy,
     default_calendars,
+    publishing_scope,
+    visible_to,
 )
-from services.dispatch.domain.sla_rules import Fraction
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import outcome_response

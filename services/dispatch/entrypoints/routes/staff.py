@@ -9,10 +9,15 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from services.dispatch.adapters.dispatch_queue import pending_queue
-from services.dispatch.domain.assignment import DispatchRule
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRecord
-from services.dispatch.domain.team import Team, TeamRecord
+from services.dispatch.domain.assignment import (
+    Availability,
+    DispatchRule,
+    Roster,
+    StaffMember,
+    StaffRecord,
+    Team,
+    TeamRecord,
+)
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.schemas import (
     DispatchQueue,

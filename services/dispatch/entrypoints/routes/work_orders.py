@@ -9,9 +9,7 @@ from fastapi import APIRouter, Body, Query, Response
 from services.dispatch.adapters.event_store import SOURCE
 from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
-from services.dispatch.domain.numbering import NUMBER_PATTERN
-from services.dispatch.domain.permissions import list_scope
-from services.dispatch.domain.workorder import Actor, Status
+from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, list_scope
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import etag, outcome_response
 from services.dispatch.entrypoints.routes.schemas import WorkOrder, WorkOrderHistory, WorkOrderPage

@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.dispatch.domain.commands import MakeCommitment, Postpone
-from services.dispatch.domain.permissions import Actor
-from services.dispatch.domain.refusals import refuse, require_future, require_status
-from services.dispatch.domain.workorder_state import OPEN_STATUSES, WorkOrderState
+from services.dispatch.domain.workorder.permissions import Actor
+from services.dispatch.domain.workorder.refusals import refuse, require_future, require_status
+from services.dispatch.domain.workorder.state import OPEN_STATUSES, WorkOrderState
 from shared.errors import InvalidInput
 from shared.events.base import EventData
 from shared.events.workorder import CommitmentMade, Postponed, PostponementOverrideGranted

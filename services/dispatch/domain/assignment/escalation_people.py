@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.dispatch.domain.assignment import escalation
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRole
+from services.dispatch.domain.assignment.ranking import escalation
+from services.dispatch.domain.assignment.roster import Roster
+from services.dispatch.domain.assignment.staff import Availability, StaffMember, StaffRole
 from shared.events.sla import EscalationRole, SlaEscalated
 
 DIRECTORY_ROLES = frozenset({EscalationRole.SUPERVISOR, EscalationRole.PROJECT_MANAGER})

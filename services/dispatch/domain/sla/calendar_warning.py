@@ -10,8 +10,8 @@ recalculation, nor on the clock's next cycle into the same year.
 
 from __future__ import annotations
 
-from services.dispatch.domain.sla_emitter import Emitter
-from services.dispatch.domain.sla_policy import PolicyBook
+from services.dispatch.domain.sla.emitter import Emitter
+from services.dispatch.domain.sla.policy import PolicyBook
 from shared.events.sla import (
     ClockName,
     SlaCalendarUnconfirmed,

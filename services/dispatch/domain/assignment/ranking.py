@@ -29,8 +29,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRole, TradeName
+from services.dispatch.domain.assignment.roster import Roster
+from services.dispatch.domain.assignment.staff import (
+    Availability,
+    StaffMember,
+    StaffRole,
+    TradeName,
+)
 from shared.errors import Conflict
 from shared.events.workorder import (
     DispatchMode,

@@ -47,8 +47,8 @@ from services.dispatch.domain.commands import (
     TransferOwner,
     UpdateProject,
 )
-from services.dispatch.domain.refusals import verb
-from services.dispatch.domain.workorder_state import Status, WorkOrderState
+from services.dispatch.domain.workorder.refusals import verb
+from services.dispatch.domain.workorder.state import Status, WorkOrderState
 from shared.auth import Role
 from shared.errors import Forbidden
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from services.dispatch.domain.sla_policy import SlaPolicy
-from services.dispatch.domain.sla_rules import ClockRule
+from services.dispatch.domain.sla.policy import SlaPolicy
+from services.dispatch.domain.sla.rules import ClockRule
 from shared.events.sla import ClockName
 from shared.events.workorder import WorkOrderKind
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.dispatch.domain.sla_calendar_warning import warn_unconfirmed
-from services.dispatch.domain.sla_emitter import Emitter
-from services.dispatch.domain.sla_policy import PolicyBook
-from services.dispatch.domain.sla_state import SlaState
-from services.dispatch.domain.workorder_state import WorkOrderState
+from services.dispatch.domain.sla.calendar_warning import warn_unconfirmed
+from services.dispatch.domain.sla.emitter import Emitter
+from services.dispatch.domain.sla.policy import PolicyBook
+from services.dispatch.domain.sla.state import SlaState
+from services.dispatch.domain.workorder import WorkOrderState
 from shared.events.base import EventData
 from shared.events.sla import ClockName, SlaClockCancelled, SlaClockRecalculated
 

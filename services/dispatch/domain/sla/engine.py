@@ -1,14 +1,15 @@
 """The SLA clock state machine (服务时限): what a work-order event does to the clocks.
 
-`react` turns a work-order event that was just decided into SLA events; the scheduler
-fires `timers` through `on_timer` (`sla_timers`); `recalculate` moves running clocks to a
-newer policy or urgency. The state is the fold of the SLA events (`sla_state`), so
+`clock_events` turns a work-order event that was just decided into SLA events (the
+service layer asks through `clocks.react`); the scheduler fires `timers` through
+`on_timer` (`timers`, asked through `clocks.fire`); `recalculate` moves running clocks to a
+newer policy or urgency. The state is the fold of the SLA events (`state`), so
 whatever these functions decide is recorded and can be replayed.
 
 Same-instant order:
 - A breach happens strictly after the due time (its timer fires one microsecond later), so
   a stop, pause or cancellation recorded at the due time itself wins: met on time.
-- Timers due at one instant fire as `sla_timers` orders them: warnings, steps at a fraction
+- Timers due at one instant fire as `timers` orders them: warnings, steps at a fraction
   of the target, the breach, the steps after the breach; clocks in `ClockName` order.
 - A work-order event at the instant a warning or a step falls due: a pause raises them
   first (a paused clock has no timers); a stop or cancellation drops them.
@@ -44,7 +45,7 @@ Choices where the brief was silent:
   and a deadline already passed is breached by the next scheduler pass.
 - A due time set on a working-days calendar across a year whose public holidays are not
   known (neither loaded nor announced in the `holidays` package) is followed by a
-  `sla_calendar_unconfirmed` warning, once per clock and year (`sla_calendar_warning`).
+  `sla_calendar_unconfirmed` warning, once per clock and year (`calendar_warning`).
 - Event-driven escalations carry the version of the policy whose ladder they follow.
 - A running clock follows the policy version it started under (its rule's triggers, its
   warning thresholds, its ladder, its calendar) until an explicit recalculation moves it;
@@ -56,14 +57,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.sla_calendar_warning import warn_unconfirmed
-from services.dispatch.domain.sla_emitter import Emitter
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy
-from services.dispatch.domain.sla_recalculate import recalculate
-from services.dispatch.domain.sla_rules import ClockRule, EscalationTrigger
-from services.dispatch.domain.sla_state import ClockState, SlaState
-from services.dispatch.domain.workorder_state import WorkOrderState
+from services.dispatch.domain.sla.calendar import BusinessCalendar
+from services.dispatch.domain.sla.calendar_warning import warn_unconfirmed
+from services.dispatch.domain.sla.emitter import Emitter
+from services.dispatch.domain.sla.policy import PolicyBook, SlaPolicy
+from services.dispatch.domain.sla.rules import ClockRule, EscalationTrigger
+from services.dispatch.domain.sla.state import ClockState, SlaState
+from services.dispatch.domain.workorder import WorkOrderState
 from shared.clock import utc
 from shared.events.base import EventData
 from shared.events.sla import (
@@ -89,10 +89,8 @@ from shared.events.workorder import (
     WorkPaused,
 )
 
-__all__ = ["SlaState", "react", "recalculate"]
 
-
-def react(
+def clock_events(
     sla: SlaState,
     policies: PolicyBook,
     work_order_id: str,
@@ -101,14 +99,15 @@ def react(
     at: datetime,
     *,
     project: str | None = None,
-) -> list[EventData]:
-    """The SLA events caused by the work-order `event` decided at `at`.
+) -> tuple[list[EventData], SlaState]:
+    """The SLA events caused by the work-order `event` decided at `at`, and the SLA state
+    with them folded in (the emitter folds as it goes, so the caller need not again).
 
     `work_order` is the state after the event, `project` the work order's project (rules
     may be specific to one). SLA events themselves cause nothing here.
     """
     if isinstance(event, SlaClockEvent):
-        return []
+        return [], sla
     out = Emitter(sla, at)
     rules: dict[int, dict[ClockName, ClockRule]] = {}
 
@@ -132,7 +131,7 @@ def react(
             _start(out, policies.current, rule, clock, work_order, event)
     warn_unconfirmed(out, policies)
     _escalate_on_event(out, policies, work_order, event)
-    return out.events
+    return out.events, out.sla
 
 
 def _react_running(

@@ -2,7 +2,7 @@
 
 A rule names the work-order events (by their type names, `workorder.completed`) that start,
 stop, pause, resume, retarget, restart or cancel its clock, so the state machine in `sla`
-knows no clock by name. `sla_policy` puts rules together into a versioned policy.
+knows no clock by name. `policy` puts rules together into a versioned policy.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.dispatch.domain.workorder_state import WorkOrderState
+from services.dispatch.domain.workorder import WorkOrderState
 from shared.events.sla import ClockName, EscalationRole
 from shared.events.workorder import WORK_ORDER_EVENTS, PauseReason, Urgency, WorkOrderKind
 from shared.inputs import ONE_LINE, Line

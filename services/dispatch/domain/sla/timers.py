@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.dispatch.domain.sla_policy import PolicyBook, SlaPolicy
-from services.dispatch.domain.sla_state import ClockState, SlaState
+from services.dispatch.domain.sla.policy import PolicyBook, SlaPolicy
+from services.dispatch.domain.sla.state import ClockState, SlaState
 from shared.events.base import EventData
 from shared.events.sla import ClockName, SlaClockBreached, SlaEscalated, SlaWarningRaised
 

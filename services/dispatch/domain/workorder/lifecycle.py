@@ -16,7 +16,7 @@ Choices where the brief was silent:
   supervisor's review often comes last); every other command on a closed order except
   reopen is refused.
 - A self-service report by a resident is owned by the first receiver the service layer
-  found for it (`reception.first_receiver`: customer service on duty, else the project's
+  found for it (`assignment.first_receiver`: customer service on duty, else the project's
   designated receiver), never by the resident; with nobody to receive it the report is
   refused (`no_receiver`). A resident who leaves `reporter.resident_id` out gets their
   own login filled in.
@@ -64,15 +64,19 @@ from services.dispatch.domain.commands import (
     TransferOwner,
     published,
 )
-from services.dispatch.domain.commitment import (
+from services.dispatch.domain.workorder.commitment import (
     MAX_COMMITMENT,
     decide_commitment,
     decide_postponement,
 )
-from services.dispatch.domain.permissions import Actor, authorize
-from services.dispatch.domain.reception import no_receiver
-from services.dispatch.domain.refusals import refuse, require_future, require_status
-from services.dispatch.domain.workorder_state import (
+from services.dispatch.domain.workorder.permissions import Actor, authorize
+from services.dispatch.domain.workorder.refusals import (
+    no_receiver,
+    refuse,
+    require_future,
+    require_status,
+)
+from services.dispatch.domain.workorder.state import (
     OPEN_STATUSES,
     Status,
     UnfoldableEvent,
@@ -143,7 +147,7 @@ def decide(
     """The events `command` by `actor` at `now` produces on the work order in `state`.
 
     `state` is None only for `ReportWorkOrder`; `receiver` is then who receives a
-    resident's own report (`reception.first_receiver`), None when nobody does. Raises
+    resident's own report (`assignment.first_receiver`), None when nobody does. Raises
     `Forbidden`, `InvalidTransition` (with `current_status`), `InvalidInput`, `Conflict`
     or `NotFound`.
     """

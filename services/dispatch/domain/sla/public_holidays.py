@@ -10,7 +10,7 @@ moved some weekend days), and *known* when it is announced or a schedule for it 
 A schedule is loaded by a tenant for itself or by the operator for every tenant. For a
 year the calendar follows, in order: the tenant's own schedule, the operator's, the
 package's announced year, else the package's estimate (an unknown year: a clock running
-into it warns, `sla_calendar_warning`).
+into it warns, `calendar_warning`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.dispatch.domain.calendar_days import china_public_calendar
+from services.dispatch.domain.sla.calendar_days import china_public_calendar
 from shared.errors import InvalidInput
 from shared.inputs import FreeText, Line
 

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.sla_rules import fraction_of
-from services.dispatch.domain.workorder_state import UnfoldableEvent
+from services.dispatch.domain.sla.calendar import BusinessCalendar
+from services.dispatch.domain.sla.rules import fraction_of
+from services.dispatch.domain.workorder import UnfoldableEvent
 from shared.clock import utc
 from shared.events.base import EventData
 from shared.events.sla import (

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.staff import Availability, StaffMember, StaffRole
-from shared.errors import Conflict
+from services.dispatch.domain.assignment.roster import Roster
+from services.dispatch.domain.assignment.staff import Availability, StaffMember, StaffRole
 
 
 def customer_service_on_duty(
@@ -53,14 +52,3 @@ def first_receiver(
     if on_duty:
         return on_duty[rotation_key % len(on_duty)]
     return roster.receiver
-
-
-def no_receiver(project: str) -> Conflict:
-    """The refusal of a resident's report in a project where nobody receives app reports."""
-    return Conflict(
-        f"nobody receives reports made in the app for project {project!r}: no customer "
-        "service is on duty and the project names no receiver; please call the property "
-        "office (managers: set the roster's receiver, PUT /v1/projects/{project}/roster)",
-        code="no_receiver",
-        project=project,
-    )

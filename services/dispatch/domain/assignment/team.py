@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-from services.dispatch.domain.staff import Name, StaffId, TradeName
+from services.dispatch.domain.assignment.staff import Name, StaffId, TradeName
 from shared.errors import InvalidInput
 from shared.inputs import ONE_LINE
 from shared.subjects import Slug

@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from services.dispatch.domain.calendar_days import (
+from services.dispatch.domain.sla.calendar_days import (
     ONE_DAY,
     Interval,
     LocalDay,
@@ -43,7 +43,7 @@ from services.dispatch.domain.calendar_days import (
     local_day,
     window_offsets,
 )
-from services.dispatch.domain.public_holidays import PACKAGE_ONLY, PublicHolidays
+from services.dispatch.domain.sla.public_holidays import PACKAGE_ONLY, PublicHolidays
 
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
 

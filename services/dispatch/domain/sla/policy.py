@@ -1,7 +1,7 @@
 """SLA policies (服务时限策略): which clocks run on a work order, on which calendar, for how long.
 
 A policy is stored as JSON and versioned per tenant. It holds named calendars, clock rules
-(`sla_rules`), warning thresholds and one escalation ladder.
+(`rules`), warning thresholds and one escalation ladder.
 
 Most specific wins. Several rules may share a clock name; for a work order the rule of each
 name is the one whose filters match and are the most specific, ranked project, then
@@ -19,9 +19,9 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.dispatch.domain.calendar import BusinessCalendar
-from services.dispatch.domain.public_holidays import PublicHolidays
-from services.dispatch.domain.sla_rules import (
+from services.dispatch.domain.sla.calendar import BusinessCalendar
+from services.dispatch.domain.sla.public_holidays import PublicHolidays
+from services.dispatch.domain.sla.rules import (
     FROM_COMMITMENT,
     ClockRule,
     EscalationStep,
@@ -29,7 +29,7 @@ from services.dispatch.domain.sla_rules import (
     Fraction,
     PauseRule,
 )
-from services.dispatch.domain.workorder_state import WorkOrderState
+from services.dispatch.domain.workorder import WorkOrderState
 from shared.errors import InvalidInput
 from shared.events.sla import ClockName, EscalationRole
 from shared.events.workorder import PauseReason, WorkOrderKind

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.dispatch.domain.calendar import DEFAULT_TIME_ZONE, BusinessCalendar
-from services.dispatch.domain.staff import StaffId
+from services.dispatch.domain.assignment.staff import StaffId
+from services.dispatch.domain.sla import DEFAULT_TIME_ZONE, BusinessCalendar
 from shared.inputs import ONE_LINE
 
 

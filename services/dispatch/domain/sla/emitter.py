@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.dispatch.domain.sla_policy import SlaPolicy
-from services.dispatch.domain.sla_state import ClockState, SlaState, evolve_sla
-from services.dispatch.domain.sla_timers import TimerKind, clock_timers, timer_event
+from services.dispatch.domain.sla.policy import SlaPolicy
+from services.dispatch.domain.sla.state import ClockState, SlaState, evolve_sla
+from services.dispatch.domain.sla.timers import TimerKind, clock_timers, timer_event
 from shared.events.base import EventData
 from shared.events.sla import ClockName
 

@@ -1,7 +1,9 @@
 """How a decision says no: errors that name the work order's current status.
 
 Every refusal because of the status is an `InvalidTransition` whose message names the
-current status and whose `current_status` extra lets the API show it as a field.
+current status and whose `current_status` extra lets the API show it as a field. A
+resident's app report in a project where nobody receives it is refused here too
+(`no_receiver`): who receives it is assignment's question, the refusal is the order's.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from datetime import datetime
 from typing import NoReturn
 
 from services.dispatch.domain.commands import Command
-from services.dispatch.domain.workorder_state import Status, WorkOrderState
-from shared.errors import InvalidInput, InvalidTransition
+from services.dispatch.domain.workorder.state import Status, WorkOrderState
+from shared.errors import Conflict, InvalidInput, InvalidTransition
 
 
 def require_status(state: WorkOrderState, command: Command, allowed: Collection[Status]) -> None:
@@ -44,3 +46,14 @@ def require_future(at: datetime, now: datetime, what: str) -> None:
 def verb(command: Command) -> str:
     """The command as words for messages: `make-commitment` → `make commitment`."""
     return command.name.replace("-", " ")
+
+
+def no_receiver(project: str) -> Conflict:
+    """The refusal of a resident's report in a project where nobody receives app reports."""
+    return Conflict(
+        f"nobody receives reports made in the app for project {project!r}: no customer "
+        "service is on duty and the project names no receiver; please call the property "
+        "office (managers: set the roster's receiver, PUT /v1/projects/{project}/roster)",
+        code="no_receiver",
+        project=project,
+    )

@@ -1,0 +1,108 @@
+"""Operator commands of dispatch itself (mounted as `wo dispatch`): rebuild the timer table."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.public_holidays import SqlPublicHolidays
+from services.dispatch.adapters.sla_policies import SqlSlaPolicies
+from services.dispatch.adapters.sla_timer_table import next_fire_time, rebuild_sla_timers
+from services.dispatch.service_layer.timers import OFFER_CLOCK
+from services.dispatch.settings import DispatchSettings
+from shared.cli import CliFailure, cause, engine_for
+from shared.clock import SystemClock
+
+dispatch_app = typer.Typer(
+    help="dispatch: rebuild the SLA and offer timer table from the event store.",
+    no_args_is_help=True,
+)
+
+
+@dispatch_app.callback()
+def _group() -> None:
+    # A group callback keeps `rebuild-timers` a subcommand while it is the only one.
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rebuilt:
+    orders: int
+    clock_timers: int
+    offer_timers: int
+    next_fires_at: datetime | None
+
+
+@dispatch_app.command("rebuild-timers")
+def rebuild_timers(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
+    ] = None,
+) -> None:
+    """Drop the timer table's rows and derive them again from every work order's events.
+
+    The table (SLA warnings, breaches, escalation steps, offer expiries) is a pure
+    function of the events, so this restores it after it was lost or damaged. Stop
+    dispatch first: an order written while this runs could keep timers read before it.
+    """
+    url = DispatchSettings().database_url if database_url is None else database_url
+    try:
+        rebuilt = asyncio.run(_rebuild(url))
+    except CliFailure as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    total = rebuilt.clock_timers + rebuilt.offer_timers
+    following = (
+        f"; the next fires at {rebuilt.next_fires_at.isoformat()}"
+        if rebuilt.next_fires_at is not None
+        else ""
+    )
+    Console().print(
+        f"Rebuilt the timer table from the events of {rebuilt.orders:,} work orders: "
+        f"{total:,} timers ({rebuilt.clock_timers:,} SLA clock timers, "
+        f"{rebuilt.offer_timers:,} offer expiries){following}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+async def _rebuild(url: str) -> _Rebuilt:
+    engine = engine_for(url)
+    store = SqlEventStore(engine)
+    clock = SystemClock()
+    policies = SqlSlaPolicies(
+        engine, clock=clock.now, holidays=SqlPublicHolidays(engine, clock=clock.now)
+    )
+    c = t.sla_timers.c
+    try:
+        await rebuild_sla_timers(store, policies)
+        async with engine.connect() as conn:
+            orders = await conn.scalar(select(func.count()).select_from(t.work_orders))
+            offers = await conn.scalar(
+                select(func.count()).select_from(t.sla_timers).where(c.clock == OFFER_CLOCK)
+            )
+            clocks = await conn.scalar(
+                select(func.count()).select_from(t.sla_timers).where(c.clock != OFFER_CLOCK)
+            )
+        upcoming = await next_fire_time(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        # aiosqlite stops a failed connection's thread without waiting for it; give it
+        # time before the loop closes, or the thread prints a traceback.
+        await asyncio.sleep(0.1)
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CliFailure(f"cannot rebuild the timer table in {shown}: {cause(exc)}") from None
+    finally:
+        await store.close()
+        await engine.dispose()
+    return _Rebuilt(int(orders or 0), int(clocks or 0), int(offers or 0), upcoming)
