@@ -12,14 +12,15 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
-from services.dispatch.domain.assignment import DispatchRule
-from services.dispatch.domain.follow_up import OwedBecause
-from services.dispatch.domain.roster import Roster
-from services.dispatch.domain.sla_policy import SlaPolicy
-from services.dispatch.domain.sla_timers import TimerKind
-from services.dispatch.domain.staff import Availability, StaffRecord
-from services.dispatch.domain.team import TeamRecord
-from services.dispatch.domain.workorder_state import WorkOrderState
+from services.dispatch.domain.assignment import (
+    Availability,
+    DispatchRule,
+    Roster,
+    StaffRecord,
+    TeamRecord,
+)
+from services.dispatch.domain.sla import OwedBecause, SlaPolicy, TimerKind
+from services.dispatch.domain.workorder import WorkOrderState
 from services.dispatch.service_layer.sla_views import ClockStatus
 from shared.envelope import Envelope
 from shared.events.project import ProjectDetails
