@@ -6,7 +6,7 @@ from shared.settings import ServiceSettings
 
 
 class ConsoleSettings(ServiceSettings):
-    """console: server-rendered pages over dispatch's and notify's HTTP APIs."""
+    """console: server-rendered pages over dispatch's, notify's and reporting's HTTP APIs."""
 
     service_name: str = "console"
     http_port: int = 8003
@@ -15,8 +15,11 @@ class ConsoleSettings(ServiceSettings):
     notify_url: str = "http://127.0.0.1:8001"
     """notify's HTTP API: who hears what (contacts, routes) and the messages sent (`wo up`
     sets it)."""
+    reporting_url: str = "http://127.0.0.1:8002"
+    """reporting's HTTP API: the KPIs, their trends, the orders behind them and the exports
+    (`wo up` sets it)."""
     upstream_timeout_seconds: float = 10.0
-    """How long a call to dispatch or notify may take before the page says it is unavailable."""
+    """How long a call to dispatch, notify or reporting may take before the page says it is unavailable."""
     session_idle_minutes: int = 8 * 60
     """A session unused this long is forgotten: its holder signs in again."""
     max_sessions: int = 10_000

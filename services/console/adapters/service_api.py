@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from services.console.service_layer.ports import Json, UpstreamError
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file a service answered: its bytes, type and suggested name (Content-Disposition)."""
+
+    content: bytes
+    media_type: str
+    disposition: str
 
 
 class ServiceApi:
@@ -47,6 +57,19 @@ class ServiceApi:
         headers = {"Content-Type": "application/merge-patch+json"}
         return self._object(await self._send("PATCH", path, token, json=patch, headers=headers))
 
+    async def download(
+        self, token: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> Download:
+        """GET a file (reporting's exports), or `UpstreamError` with the problem answered."""
+        response = await self._request("GET", path, token, params=params)
+        if response.status_code >= 400:
+            self._refused(response, self._json(response))
+        return Download(
+            response.content,
+            response.headers.get("content-type", "application/octet-stream"),
+            response.headers.get("content-disposition", "attachment"),
+        )
+
     def _object(self, body: Any) -> Json:
         if not isinstance(body, dict):
             raise self._bad_answer()
@@ -66,26 +89,45 @@ class ServiceApi:
         json: Json | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
+        response = await self._request(
+            method, path, token, params=params, json=json, headers=headers
+        )
+        body = self._json(response)
+        self._refused(response, body)
+        return body
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Json | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         name = self._service
         sent = {"Authorization": f"Bearer {token}", **(headers or {})}
         try:
-            response = await self._client.request(
-                method, path, params=params, json=json, headers=sent
-            )
+            return await self._client.request(method, path, params=params, json=json, headers=sent)
         except httpx.HTTPError as exc:
             raise UpstreamError(
                 503, f"{name}_unavailable", f"{name} did not answer: {type(exc).__name__}", name
             ) from None
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
         try:
-            body = response.json()
+            return response.json()
         except ValueError:
-            body = None
+            return None
+
+    def _refused(self, response: httpx.Response, body: Any) -> None:
         if response.status_code >= 400:
             problem = body if isinstance(body, dict) else {}
             raise UpstreamError(
                 response.status_code,
-                str(problem.get("code") or f"{name}_error"),
+                str(problem.get("code") or f"{self._service}_error"),
                 str(problem.get("detail") or response.text[:300]),
-                name,
+                self._service,
             )
-        return body

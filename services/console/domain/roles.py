@@ -29,6 +29,9 @@ class Page(StrEnum):
     """Supervisors and project managers: notify's contacts and who hears of each event."""
     STAFF = "staff"
     """Supervisors, managers and headquarters: the staff directory and who is on duty."""
+    QUALITY = "quality"
+    """Headquarters quality (品质部), and supervisors and managers for their projects: the
+    KPIs against their targets, their trends, the orders behind them, the breaches."""
 
 
 PAGES: Mapping[Role, tuple[Page, ...]] = {
@@ -42,9 +45,16 @@ PAGES: Mapping[Role, tuple[Page, ...]] = {
         Page.FOLLOW_UPS,
         Page.STAFF,
         Page.NOTIFICATIONS,
+        Page.QUALITY,
     ),
-    Role.PROJECT_MANAGER: (Page.DISPATCH, Page.INBOX, Page.STAFF, Page.NOTIFICATIONS),
-    Role.HQ_QUALITY: (Page.STAFF,),
+    Role.PROJECT_MANAGER: (
+        Page.DISPATCH,
+        Page.INBOX,
+        Page.STAFF,
+        Page.NOTIFICATIONS,
+        Page.QUALITY,
+    ),
+    Role.HQ_QUALITY: (Page.QUALITY, Page.STAFF),
 }
 """The pages of each staff role, the first one its home. Residents and integrators have
 none: residents use the residents' app, integrators the APIs."""

@@ -20,6 +20,7 @@ from services.console.entrypoints.routes import (
     inbox,
     notifications,
     operations,
+    quality,
     staff,
     tech,
 )
@@ -49,10 +50,12 @@ routes. User guide: docs/console.md.
 UNAVAILABLE = {
     "dispatch": N_("dispatch is not answering; try again in a moment."),
     "notify": N_("notify is not answering; try again in a moment."),
+    "reporting": N_("reporting is not answering; try again in a moment."),
 }
 REFUSED = {
     "dispatch": N_("dispatch refused: %(detail)s"),
     "notify": N_("notify refused: %(detail)s"),
+    "reporting": N_("reporting refused: %(detail)s"),
 }
 
 
@@ -66,15 +69,18 @@ def create_app(
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     notify_transport: httpx.AsyncBaseTransport | None = None,
+    reporting_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the app; `transport` carries the calls to dispatch, `notify_transport` those to
-    notify (tests give them the services' apps)."""
+    notify, `reporting_transport` those to reporting (tests give them the services' apps)."""
     settings = settings or ConsoleSettings()
 
     app = service_app(
         settings,
         description=DESCRIPTION,
-        start=lambda: bootstrap.start(settings, clock, transport, notify_transport),
+        start=lambda: bootstrap.start(
+            settings, clock, transport, notify_transport, reporting_transport
+        ),
         stop=bootstrap.stop,
         state_name="console",
         routers=[
@@ -86,6 +92,7 @@ def create_app(
             staff.router,
             notifications.router,
             inbox.router,
+            quality.router,
         ],
         tags=[{"name": "operations", "description": "Health and readiness."}],
     )

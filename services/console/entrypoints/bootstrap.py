@@ -1,4 +1,5 @@
-"""Wire the console once: settings, catalogs, sessions, and the HTTP clients of dispatch and notify."""
+"""Wire the console once: settings, catalogs, sessions, and the HTTP clients of dispatch,
+notify and reporting."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Console:
     sessions: Sessions
     dispatch: ServiceApi
     notify: ServiceApi
+    reporting: ServiceApi
     sign_in: DevSignIn
     translations: dict[Language, gettext.NullTranslations]
     verifier: TokenVerifier
@@ -38,11 +40,12 @@ async def start(
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     notify_transport: httpx.AsyncBaseTransport | None = None,
+    reporting_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Console:
-    """Load the catalogs and open the clients of dispatch and notify (a transport replaces
-    the network to that service)."""
+    """Load the catalogs and open the clients of dispatch, notify and reporting (a transport
+    replaces the network to that service)."""
     clock = clock or SystemClock()
-    dispatch_client, notify_client = (
+    dispatch_client, notify_client, reporting_client = (
         httpx.AsyncClient(
             base_url=url,
             timeout=settings.upstream_timeout_seconds,
@@ -54,6 +57,7 @@ async def start(
         for url, through in (
             (settings.dispatch_url, transport),
             (settings.notify_url, notify_transport),
+            (settings.reporting_url, reporting_transport),
         )
     )
     dispatch = ServiceApi(dispatch_client, "dispatch")
@@ -66,14 +70,15 @@ async def start(
         sessions=sessions,
         dispatch=dispatch,
         notify=ServiceApi(notify_client, "notify"),
+        reporting=ServiceApi(reporting_client, "reporting"),
         sign_in=DevSignIn(settings, dispatch),
         translations=load_all(),
         verifier=settings.token_verifier(),
-        clients=(dispatch_client, notify_client),
+        clients=(dispatch_client, notify_client, reporting_client),
     )
 
 
 async def stop(console: Console) -> None:
-    """Close the clients of dispatch and notify."""
+    """Close the clients of dispatch, notify and reporting."""
     for client in console.clients:
         await client.aclose()

@@ -31,6 +31,7 @@ PAGES: Mapping[str, str] = {
     "staff": N_("Staff"),
     "notifications": N_("Who hears what"),
     "inbox": N_("Escalations"),
+    "quality": N_("Quality"),
 }
 
 KINDS: Mapping[str, str] = {
@@ -82,6 +83,26 @@ CLOCKS: Mapping[str, str] = {
     "progress": N_("Progress report"),
     "follow_up": N_("Follow-up visit"),
     "cleaning": N_("Cleaning"),
+}
+
+BACKLOG_AGES: Mapping[str, str] = {
+    "lt_1d": N_("Open less than a day"),
+    "1d_3d": N_("Open 1 to 3 days"),
+    "3d_7d": N_("Open 3 to 7 days"),
+    "ge_7d": N_("Open 7 days or more"),
+}
+
+SPANS: Mapping[str, str] = {
+    "day": N_("Day"),
+    "week": N_("Week"),
+    "month": N_("Month"),
+    "range": N_("Custom range"),
+}
+
+PERIOD_PROBLEMS: Mapping[str, str] = {
+    "not_a_date": N_("That period is not a date; this month is shown instead."),
+    "ends_before_start": N_("The period ends before it starts; this month is shown instead."),
+    "too_long": N_("A period may span a year at most; this month is shown instead."),
 }
 
 AVAILABILITY: Mapping[str, str] = {

@@ -1,4 +1,5 @@
-"""What the console's service layer needs from the outside: sessions, dispatch's and notify's APIs."""
+"""What the console's service layer needs from the outside: sessions, and the APIs of
+dispatch, notify and reporting."""
 
 from __future__ import annotations
 
@@ -79,4 +80,12 @@ class NotifyPort(Protocol):
 
     async def patch(self, token: str, path: str, patch: Json) -> Json:
         """A JSON Merge Patch of `path`; the JSON object, or `UpstreamError`."""
+        ...
+
+
+class ReportingPort(Protocol):
+    """reporting's HTTP API as the console calls it, with the user's own token."""
+
+    async def get(self, token: str, path: str, params: Mapping[str, Any] | None = None) -> Json:
+        """GET `path`; the JSON object, or `UpstreamError`."""
         ...

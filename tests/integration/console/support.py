@@ -129,14 +129,16 @@ class ConsoleStack:
 
 @asynccontextmanager
 async def running_console(
-    database_url: str, notify_transport: httpx.AsyncBaseTransport | None = None
+    database_url: str,
+    notify_transport: httpx.AsyncBaseTransport | None = None,
+    reporting_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[ConsoleStack]:
     """dispatch (no scheduler) with a staffed project, and the console calling it (and the
-    notify behind `notify_transport`, when given)."""
+    notify behind `notify_transport`, the reporting behind `reporting_transport`, when given)."""
     async with running_api(database_url, sla_scheduler_enabled=False) as api:
         await staff_the_projects(api.client)
         settings = ConsoleSettings(environment="development", dev_tenant=TENANT)
-        app = create_app(settings, api.clock, api.transport, notify_transport)
+        app = create_app(settings, api.clock, api.transport, notify_transport, reporting_transport)
         async with app.router.lifespan_context(app):
             yield ConsoleStack(api, app)
 
