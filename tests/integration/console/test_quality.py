@@ -241,3 +241,22 @@ async def test_roles_without_the_page_are_refused_and_managers_see_their_project
         assert page.status_code == 200
         assert 'href="/quality" aria-current="page"' in page.text
         assert "Satisfaction" in visible_text(page.text)
+
+
+async def test_the_figures_follow_new_orders_without_a_reload(quality: QualityStack) -> None:
+    async with quality.console.browser() as hq:
+        await hq.sign_in(HQ)
+        page = await hq.page("/quality", params={"span": "week", "from": "2026-03-02"})
+        live = re.search(r'data-live="(/quality/live\?[^"]*)"', page.text)
+        assert live is not None
+        url = unescape(live.group(1))
+        assert "span=week" in url and "from=2026-03-02" in url
+        before = await hq.page(url)
+        assert before.headers["x-console-fragment"] == "1"
+        assert 'data-testid="chart-empty"' in cards(before.text)["time_to_arrive"]
+        assert 'data-testid="at-risk-empty"' in before.text
+        await repaired_and_breached(quality)
+        after = await hq.page(url)
+        arrive = cards(after.text)["time_to_arrive"]
+        assert "20 分钟" in arrive and 'data-testid="chart"' in arrive
+        assert 'data-testid="at-risk"' in after.text

@@ -58,9 +58,8 @@ async def _view(visit: Visit) -> dict[str, Any]:
     }
 
 
-@router.get("/quality")
-async def quality_page(visit: VisitDep) -> Response:
-    """Every KPI of the period against its target with its trend, and the breaches."""
+async def _board(visit: Visit) -> dict[str, Any]:
+    """The view with every KPI's figure and trend and the open orders at risk."""
     view = await _view(visit)
     period = view["period"]
     board = await quality.quality_board(
@@ -72,17 +71,26 @@ async def quality_page(visit: VisitDep) -> Response:
         for f in board.figures
         if f["kpi"] in board.series
     }
-    problem = view["problem"]
+    return {**view, "board": board, "charts": charts}
+
+
+@router.get("/quality")
+async def quality_page(visit: VisitDep) -> Response:
+    """Every KPI of the period against its target with its trend, and the breaches."""
+    data = await _board(visit)
+    problem = data["problem"]
     if problem is not None:
         visit.note(visit.gettext(figures.period_problem(problem)))
+    period = data["period"]
     return visit.render(
-        "quality.html",
-        board=board,
-        charts=charts,
-        previous=period.shifted(-1),
-        following=period.shifted(1),
-        **view,
+        "quality.html", previous=period.shifted(-1), following=period.shifted(1), **data
     )
+
+
+@router.get("/quality/live")
+async def quality_live(visit: VisitDep) -> Response:
+    """The figures, trends and breaches, re-read by the page (figures change as orders do)."""
+    return visit.fragment("quality_board.html", **await _board(visit))
 
 
 @router.get("/quality/orders")
