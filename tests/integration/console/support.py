@@ -24,6 +24,8 @@ from services.notify.entrypoints import bootstrap as notify_bootstrap
 from services.notify.entrypoints.app import create_app as create_notify_app
 from services.notify.entrypoints.bootstrap import Notify
 from services.notify.settings import NotifySettings
+from services.reporting.entrypoints.app import create_app as create_reporting_app
+from services.reporting.settings import ReportingSettings
 from shared.auth import Role
 from shared.clock import Clock, ManualClock
 from tests.integration.dispatch.api_support import NOW, TENANT, Api, auth, running_api
@@ -194,8 +196,8 @@ async def served(app: Any) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
-    """dispatch (wall clock, its relay on), notify (its own SQLite file beside dispatch's)
-    and the console, all served over HTTP; yields the console's URL.
+    """dispatch (wall clock, its relay on), notify and reporting (their own SQLite files
+    beside dispatch's) and the console, all served over HTTP; yields the console's URL.
 
     notify runs on a clock fixed at 10:00 in Shanghai, so quiet hours and meal breaks
     hold none of the residents' messages whatever the hour the test runs at. The console
@@ -213,7 +215,18 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
         ),
         ManualClock(NOW),
     )
-    async with served(dispatch_app) as dispatch_url, served(notify_app) as notify_url:
+    reporting_app = create_reporting_app(
+        ReportingSettings(
+            environment="development",
+            database_url=database_url.replace("test.db", "reporting.db"),
+            nats_url=nats_url,
+        )
+    )
+    async with (
+        served(dispatch_app) as dispatch_url,
+        served(notify_app) as notify_url,
+        served(reporting_app) as reporting_url,
+    ):
         async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
             for project in ("sunny", "river"):
                 details = {"name": project.title(), "households": 100}
@@ -229,6 +242,7 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
             dev_tenant=TENANT,
             dispatch_url=dispatch_url,
             notify_url=notify_url,
+            reporting_url=reporting_url,
             refresh_seconds=1,
         )
         async with served(create_app(settings)) as console_url:

@@ -5,8 +5,9 @@ dispatcher assigns it from the suggestions; an electrical call is offered automa
 the technician, on a 390 px phone screen, accepts the offer, arrives, starts, pauses for
 parts, resumes and completes the assigned order; customer service's list shows the
 completion without a reload, customer service records the follow-up with its rating,
-and "Messages sent" shows the resident's SMS (the receipt and the "done" message, kept by
-notify's development outbox) as they arrive. No page logs a console error and no request
+"Messages sent" shows the resident's SMS (the receipt and the "done" message, kept by
+notify's development outbox) as they arrive, and headquarters' quality page shows the
+follow-up rate change without a reload. No page logs a console error and no request
 fails. One stack serves both languages.
 """
 
@@ -195,6 +196,14 @@ async def life_of_a_repair(browser: Browser, url: str, language: str) -> None:
             await technician.locator("[data-testid=note]").text_content() or ""
         )
 
+        # Headquarters quality opens its page; the follow-up rate is yet to move.
+        headquarters = await browser.new_context(locale=language)
+        quality = watch.page(await headquarters.new_page(), "headquarters quality")
+        await sign_in(quality, url, "dev-hq_quality")
+        await quality.wait_for_url(f"{url}/quality")
+        rate = "[data-kpi=follow_up_rate]"
+        visited = 1 if language == "zh-CN" else 2
+
         # Customer service's "my orders" shows the completion without a reload.
         order = f"[data-testid=my-orders] li[data-order='{leak_id}']"
         await service.locator(f"{order} [data-step=completed]").wait_for()
@@ -217,6 +226,11 @@ async def life_of_a_repair(browser: Browser, url: str, language: str) -> None:
                 f"[data-testid=messages] li[data-event='{event}']:has-text('13800000000')"
             ).first.wait_for()
         await service_context.close()
+
+        # Headquarters' quality page, open since before the follow-up, counts it.
+        await quality.locator(f"{rate}:has-text('{visited} / {visited}')").wait_for()
+        assert await quality.locator(f"{rate} [data-testid=chart]").count() == 1
+        await headquarters.close()
     finally:
         await office.close()
         await phone.close()
