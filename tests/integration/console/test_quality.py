@@ -8,8 +8,9 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -129,6 +130,15 @@ def cards(html: str) -> dict[str, str]:
     }
 
 
+def shanghai_time_shown(row: str) -> bool:
+    """Whether the row's `<time>` shows its instant on Shanghai's wall clock (today: HH:MM)."""
+    found = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', row)
+    assert found is not None, row
+    instant = datetime.fromisoformat(found.group(1))
+    assert instant.utcoffset() == timedelta(0)
+    return found.group(2) == instant.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+
+
 def visible_text(html: str) -> str:
     """The page's text without its tags and attributes."""
     return unescape(re.sub(r"<[^>]+>", " ", html))
@@ -167,14 +177,14 @@ async def test_headquarters_reads_the_month_against_targets_with_trends_and_brea
         row = breaches.split(f'data-order="{waiting["number"]}"')[1].split("</tr>")[0]
         assert "到场" in row and "已超时" in row
         assert "阳光花园" in row
-        # Due 30 minutes after the 10:00 call, on Shanghai's wall clock (not UTC's 02:xx).
-        assert re.search(r">(?:03-02 )?1[01]:\d\d<", row), row
+        # The due time on Shanghai's wall clock, not UTC's.
+        assert shanghai_time_shown(row)
 
 
 async def test_the_drill_down_lists_the_orders_behind_a_figure_by_number(
     quality: QualityStack,
 ) -> None:
-    done, _ = await repaired_and_breached(quality)
+    done, waiting = await repaired_and_breached(quality)
     async with quality.console.browser("en") as hq:
         await hq.sign_in(HQ)
         page = await hq.page("/quality/orders", params={"kpi": "time_to_arrive"})
@@ -184,6 +194,16 @@ async def test_the_drill_down_lists_the_orders_behind_a_figure_by_number(
         assert f'data-order="{done["number"]}"' in page.text
         assert str(done["number"]) in text and str(done["id"]) not in text
         assert "20 min" in text and "1 of 1 shown." in text
+        breaches = await hq.page("/quality/orders", params={"kpi": "sla_breaches"})
+        row = breaches.text.split(f'data-order="{waiting["number"]}"')[1].split("</tr>")[0]
+        assert '<span class="label">Arrival</span>' in row and "阳光花园" in row
+        kept = breaches.text.split('data-testid="period-form"')[1].split("</form>")[0]
+        assert '<input type="hidden" name="kpi" value="sla_breaches">' in kept
+        # The breach is dated at the arrival's due time, shown on Shanghai's wall clock.
+        assert shanghai_time_shown(row)
+        timeliness = await hq.page("/quality/orders", params={"kpi": "repair_timeliness"})
+        failed = timeliness.text.split(f'data-order="{waiting["number"]}"')[1].split("</tr>")[0]
+        assert "Not in the numerator" in failed
         unknown = await hq.page("/quality/orders", params={"kpi": "../projector"})
         assert unknown.status_code == 404
         refused = await hq.page("/quality/orders", params={"kpi": "no_such_kpi"})
@@ -198,6 +218,7 @@ async def test_the_period_is_chosen_and_a_wrong_one_is_said(quality: QualityStac
         assert 'data-testid="span-day" aria-pressed="true"' in day.text
         period = day.text.split('data-testid="period">')[1].split("</p>")[0]
         assert period.count("2026-03-02") == 4 and "(Day)" in period
+        assert 'action="/quality"' in day.text
         wrong = await hq.page(
             "/quality", params={"span": "range", "from": "2026-03-10", "to": "2026-03-01"}
         )
