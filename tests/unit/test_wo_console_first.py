@@ -19,11 +19,17 @@ def test_the_console_starts_after_the_services_it_calls() -> None:
 
 
 def test_a_service_is_given_the_urls_of_the_services_started_before_it() -> None:
-    peers = {"dispatch": "http://127.0.0.1:8000", "console": "http://127.0.0.1:8003"}
+    peers = {
+        "dispatch": "http://127.0.0.1:8000",
+        "reporting": "http://127.0.0.1:8002",
+        "console": "http://127.0.0.1:8003",
+    }
     env = service_environment(
         "console", 8003, "nats://127.0.0.1:4222", "sqlite://", {}, "id", peers
     )
     assert env["DISPATCH_URL"] == "http://127.0.0.1:8000"
+    # The quality page reads reporting's KPIs by it (ConsoleSettings.reporting_url).
+    assert env["REPORTING_URL"] == "http://127.0.0.1:8002"
     assert "CONSOLE_URL" not in env
 
 
