@@ -24,9 +24,22 @@ class Refusing:
     async def get(self, token: str, path: str, params: Mapping[str, Any] | None = None) -> Json:
         raise self.refusal
 
+    async def get_list(
+        self, token: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> list[Json]:
+        raise self.refusal
+
     async def post(
         self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
     ) -> Json:
+        raise self.refusal
+
+    async def put(
+        self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
+    ) -> Json:
+        raise self.refusal
+
+    async def patch(self, token: str, path: str, patch: Json) -> Json:
         raise self.refusal
 
 
