@@ -179,7 +179,7 @@ async def messages_sent(
     try:
         body = await notify.get(user.token, "/v1/dev-outbox", {**params, "limit": 200})
     except UpstreamError as exc:
-        if exc.status != 404:
+        if exc.code != "not_found":
             raise
         return MessagesSent([], order, available=False)
     return MessagesSent(body.get("items", []), order)

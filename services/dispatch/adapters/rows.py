@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.dispatch.service_layer.context import Effect
 from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord, TimerRow
 from shared.envelope import envelope_json
 from shared.events.catalogue import upcast
@@ -85,7 +86,7 @@ def idempotency_row(record: IdempotencyRecord, now: datetime) -> dict[str, Any]:
         "key": record.key,
         "fingerprint": record.fingerprint,
         "stream_id": record.stream_id,
-        "status_code": record.status_code,
+        "effect": str(record.effect),
         "response": record.response,
         "created_at": now,
     }
@@ -99,7 +100,7 @@ def idempotency_record(row: Any) -> IdempotencyRecord:
         key=row["key"],
         fingerprint=row["fingerprint"],
         stream_id=row["stream_id"],
-        status_code=row["status_code"],
+        effect=Effect(row["effect"]),
         response=row["response"],
     )
 

@@ -80,7 +80,7 @@ idempotency_keys = Table(
     Column("key", String(200), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("stream_id", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
+    Column("effect", String(16), nullable=False),
     Column("response", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

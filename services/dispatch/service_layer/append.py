@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.dispatch.domain.workorder import Numbering
-from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import replayed
 from services.dispatch.service_layer.ports import (
     AppendBatch,
@@ -38,9 +38,9 @@ class Stream:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The response a successful command gives (and a repeat of it replays)."""
+    """The result a successful command gives (and a repeat of it replays)."""
 
-    status_code: int
+    effect: Effect
     body: dict[str, Any]
     fingerprint: str
 
@@ -92,7 +92,7 @@ async def append_decided(
                 key,
                 answer.fingerprint,
                 stream.id,
-                answer.status_code,
+                answer.effect,
                 body,
             )
             if key
@@ -118,4 +118,4 @@ async def append_decided(
     )
     if result.number is not None:
         body["number"] = result.number
-    return Outcome(answer.status_code, body, version)
+    return Outcome(answer.effect, body, version)

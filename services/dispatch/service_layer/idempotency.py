@@ -29,7 +29,7 @@ async def earlier_outcome(
 
     Keys are the caller's own (tenant and subject): another caller's same key is not
     found here, and their command runs as a new one. Call this only after checking that
-    the caller may see the command's work order or project (404 otherwise), so a replay
+    the caller may see the command's work order or project (`NotFound` otherwise), so a replay
     never shows what a plain read would not; the caller's role is checked here.
     """
     key = ctx.idempotency_key
@@ -52,4 +52,4 @@ def replayed(earlier: IdempotencyRecord, command_fingerprint: str) -> Outcome:
             code="idempotency_key_reused",
         )
     version = int(earlier.response.get("version", 0))
-    return Outcome(earlier.status_code, earlier.response, version, replayed=True)
+    return Outcome(earlier.effect, earlier.response, version, replayed=True)

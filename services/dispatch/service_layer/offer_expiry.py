@@ -11,7 +11,7 @@ from services.dispatch.service_layer.assignment import (
     dispatch_after,
     expiry_of,
 )
-from services.dispatch.service_layer.context import CommandContext
+from services.dispatch.service_layer.context import CommandContext, Effect
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.sla import SlaPolicies
 from services.dispatch.service_layer.timer_work import load_fresh, retry_conflicts
@@ -60,5 +60,7 @@ async def _expire_once(
     ctx = CommandContext(principal, now, correlation_id=f"offer:{work_order_id}:{attempt}")
     stream = Stream(work_order_id, tenant, project, state.version)
     before = (fresh.history, state)
-    await append_work_order(store, policies, stream, before, decided, ctx, Answer(200, {}, ""))
+    await append_work_order(
+        store, policies, stream, before, decided, ctx, Answer(Effect.APPLIED, {}, "")
+    )
     return len(decided)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from services.dispatch.domain.workorder import Numbering
+from services.dispatch.service_layer.context import Effect
 from shared.events.recorded import EventMetadata, RecordedEvent
 from shared.events.workorder import WorkOrderReported
 
@@ -43,7 +44,8 @@ class IdempotencyRecord:
     key: str
     fingerprint: str
     stream_id: str
-    status_code: int
+    effect: Effect
+    """What the first command did; a replay answers as it did."""
     response: dict[str, Any]
 
 
@@ -107,7 +109,7 @@ class TimerRow:
 class LoadGuard:
     """An acceptance's load limit, checked in the append's own transaction.
 
-    The append is refused (409 `over_load_limit`) when `assignee` already has `limit` or
+    The append is refused (`Conflict` with code `over_load_limit`) when `assignee` already has `limit` or
     more open work orders other than this stream's, counting what appends committed
     before it (in its group too). The store serializes guarded appends of one person,
     across processes, so two acceptances cannot both pass on the same count.

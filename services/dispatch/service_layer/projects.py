@@ -7,7 +7,7 @@ from typing import Protocol
 from services.dispatch.domain.commands import RegisterProject, UpdateProject
 from services.dispatch.domain.project import ProjectState, decide_project, fold_project
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
-from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore, ProjectView
 from shared.errors import NotFound
@@ -65,7 +65,7 @@ async def change_project(
     )
     stream = Stream(stream_id, tenant, project, state.version if state else 0)
     answer = Answer(
-        201 if state is None else 200,
+        Effect.CREATED if state is None else Effect.APPLIED,
         {"tenant": tenant, "project": project, **details},
         command_fingerprint,
     )

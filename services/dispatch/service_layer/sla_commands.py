@@ -10,7 +10,7 @@ from services.dispatch.domain.commands import RecalculateSla
 from services.dispatch.domain.sla import POLICY_CHANGED, evolve_sla, fold_sla, recalculate
 from services.dispatch.domain.workorder import authorize, evolve
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
-from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
@@ -65,9 +65,9 @@ async def recalculate_sla(
     }
     if not events:
         # Nothing moves: no empty append, no timers to replace (they are already these).
-        return Outcome(200, {**body, "version": state.version}, state.version)
+        return Outcome(Effect.UNCHANGED, {**body, "version": state.version}, state.version)
     stream = Stream(loaded.id, loaded.tenant, loaded.project, loaded.state.version)
-    answer = Answer(200, body, command_fingerprint)
+    answer = Answer(Effect.APPLIED, body, command_fingerprint)
     return await append_decided(
         store, stream, events, ctx, answer, timers=timer_rows(sla, book, loaded.id)
     )

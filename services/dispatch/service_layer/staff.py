@@ -99,13 +99,13 @@ class StaffAdmin(Protocol):
 
 
 def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
-    """Refuse (403) a caller whose role is not in `roles`."""
+    """Refuse (`Forbidden`) a caller whose role is not in `roles`."""
     if principal.role not in roles:
         raise Forbidden(f"a {principal.role.value} may not {what}", code="role_not_allowed")
 
 
 def require_projects(principal: Principal, projects: Iterable[str]) -> None:
-    """Refuse (404, as for anything invisible) a project the token does not grant."""
+    """Refuse (`NotFound`, as for anything invisible) a project the token does not grant."""
     for project in projects:
         if not principal.can_access(principal.tenant, project):
             raise NotFound(f"project {project!r} not found", code="unknown_project")
@@ -219,7 +219,7 @@ async def _unseen_people(
 
 
 async def visible_team(directory: StaffAdmin, principal: Principal, team_id: str) -> Team:
-    """A team of the caller's projects (404 for any other, as for anything invisible)."""
+    """A team of the caller's projects (`NotFound` for any other, as for anything invisible)."""
     require_role(principal, READERS, "read teams")
     team = await directory.get_team(principal.tenant, team_id)
     if team is None or not sees_any(principal, team.record.projects):

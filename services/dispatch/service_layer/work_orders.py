@@ -31,7 +31,7 @@ from services.dispatch.service_layer.assignment import (
     first_receiver_of,
     offer_timer_rows,
 )
-from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import (
     EventStore,
@@ -121,7 +121,7 @@ async def report_work_order(
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
-    answer = Answer(201, {}, command_fingerprint)
+    answer = Answer(Effect.CREATED, {}, command_fingerprint)
     numbering = Numbering(
         project_code(command.project, details.code), local_day(ctx.now, details.time_zone)
     )
@@ -150,10 +150,10 @@ async def execute(
 
     An answer to an offer that loses a race (another append got there first) is decided
     again on the fresh stream, so the loser of a grab hears "taken" rather than a bare
-    version conflict; other commands leave the retry to the client (409).
+    version conflict; other commands leave the retry to the client (`ConcurrencyConflict`).
 
     A repeated `Idempotency-Key` of the caller replays only once the caller is known to
-    see the work order (404 otherwise, as for a read) and their role may give the command.
+    see the work order (`NotFound` otherwise, as for a read) and their role may give the command.
     """
     loaded = await load_work_order(store, work_order_id, ctx.principal)
     command_fingerprint = fingerprint(command, work_order_id)
@@ -195,7 +195,7 @@ async def _execute_once(
     )
     guard = await acceptance_guard(staff, loaded.tenant, loaded.project, loaded.state, decided)
     stream = Stream(work_order_id, loaded.tenant, loaded.project, version)
-    answer = Answer(200, {}, command_fingerprint)
+    answer = Answer(Effect.APPLIED, {}, command_fingerprint)
     before = (loaded.history, loaded.state)
     return await append_work_order(
         store, policies, stream, before, decided, ctx, answer, duty_of(staff), guard
@@ -205,7 +205,8 @@ async def _execute_once(
 async def load_work_order(
     store: EventStore, work_order_id: str, principal: Principal
 ) -> LoadedWorkOrder:
-    """Fold a work order the caller may see; 404 for anything else, including other projects'."""
+    """Fold a work order the caller may see; `NotFound` for anything else, including other
+    projects'."""
     events = await store.load(work_order_id) if _is_uuid(work_order_id) else []
     if not events or not principal.can_access(events[0].tenant, events[0].project):
         raise NotFound(f"work order {work_order_id} not found", code="work_order_not_found")
@@ -262,7 +263,7 @@ async def append_work_order(
         offered_to=offered_to_column(() if new_state.assignee else new_state.offered_to),
         number=new_state.number,
     )
-    answer = Answer(answer.status_code, body, answer.fingerprint)
+    answer = Answer(answer.effect, body, answer.fingerprint)
     return await append_decided(
         store,
         stream,

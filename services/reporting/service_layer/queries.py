@@ -151,7 +151,7 @@ class KpiQuery:
 
 
 def kpi_named(name: str) -> Kpi:
-    """The KPI called `name`, or 404 problem details."""
+    """The KPI called `name`, or `NotFound`."""
     try:
         return KPIS[name]
     except KeyError:
@@ -170,7 +170,8 @@ def scoped_query(
     """The query a caller may ask; None when `project` is not theirs to see (an empty answer).
 
     As in dispatch: a project manager sees the projects of their token, headquarters
-    (a token for every project) the whole group. Residents and technicians get 403.
+    (a token for every project) the whole group. Residents and technicians are refused
+    (`Forbidden`).
     """
     if principal.role not in KPI_READERS:
         raise Forbidden(

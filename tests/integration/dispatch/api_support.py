@@ -124,8 +124,11 @@ def report_body(**overrides: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
-    """Start dispatch in-process (lifespan included) with projects `sunny` and `river`."""
+async def running_api(
+    database_url: str, *, register_projects: bool = True, **settings: Any
+) -> AsyncIterator[Api]:
+    """Start dispatch in-process (lifespan included) with projects `sunny` and `river`
+    (registered here unless `register_projects` is false: a database that has them)."""
     clock = ManualClock(NOW)
     config = DispatchSettings(
         environment="development", database_url=database_url, relay_enabled=False, **settings
@@ -139,7 +142,8 @@ async def running_api(database_url: str, **settings: Any) -> AsyncIterator[Api]:
             transport=transport, base_url="http://dispatch", event_hooks=hooks
         ) as client:
             api = Api(client, app.state.dispatch, clock, transport, keeper)
-            for project, households in (("sunny", 1200), ("river", 800)):
+            projects = (("sunny", 1200), ("river", 800)) if register_projects else ()
+            for project, households in projects:
                 details = {
                     "name": project.title(),
                     "time_zone": "Asia/Shanghai",

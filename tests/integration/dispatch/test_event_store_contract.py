@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.service_layer.context import Effect
 from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord, NewEvent
 from shared.database import create_engine
 from shared.errors import ConcurrencyConflict
@@ -28,7 +29,11 @@ def progress(note: str, at: datetime = T0) -> NewEvent:
 
 
 def batch(stream: str, expected: int, *events: NewEvent, key: str | None = None) -> AppendBatch:
-    idem = IdempotencyRecord("acme", "cs-1", key, "fp", stream, 200, {"ok": True}) if key else None
+    idem = (
+        IdempotencyRecord("acme", "cs-1", key, "fp", stream, Effect.APPLIED, {"ok": True})
+        if key
+        else None
+    )
     return AppendBatch(stream, expected, "acme", "sunny", tuple(events), META, idempotency=idem)
 
 
@@ -228,8 +233,10 @@ async def test_times_round_trip_as_utc(store: SqlEventStore) -> None:
 
 
 async def test_the_same_key_of_two_callers_is_two_commands(store: SqlEventStore) -> None:
-    mine = IdempotencyRecord("acme", "cs-li", "key-1", "fp", "wo-1", 200, {"who": "li"})
-    theirs = IdempotencyRecord("acme", "cs-zhao", "key-1", "fp", "wo-2", 200, {"who": "zhao"})
+    mine = IdempotencyRecord("acme", "cs-li", "key-1", "fp", "wo-1", Effect.APPLIED, {"who": "li"})
+    theirs = IdempotencyRecord(
+        "acme", "cs-zhao", "key-1", "fp", "wo-2", Effect.APPLIED, {"who": "zhao"}
+    )
 
     first = await store.append(
         AppendBatch("wo-1", 0, "acme", "sunny", (progress("a"),), META, idempotency=mine)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.domain.workorder import Numbering
+from services.dispatch.service_layer.context import Effect
 from services.dispatch.service_layer.ports import (
     AppendBatch,
     AppendResult,
@@ -51,7 +52,9 @@ def report(
         reported_at=T0,
         summary={"description": f"leak {n}"},
     )
-    record = IdempotencyRecord("acme", "cs-1", key, "fp", stream, 201, {}) if key else None
+    record = (
+        IdempotencyRecord("acme", "cs-1", key, "fp", stream, Effect.CREATED, {}) if key else None
+    )
     return AppendBatch(
         stream,
         0,

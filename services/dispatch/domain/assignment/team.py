@@ -67,8 +67,8 @@ def team_uses(
 
 
 def unknown_team(team_ids: Iterable[str]) -> InvalidInput:
-    """The refusal (422 `unknown_team`) of a staff record or roster naming teams that do
-    not exist, or that the writer cannot see: the two read alike."""
+    """The refusal (`InvalidInput` with code `unknown_team`) of a staff record or roster
+    naming teams that do not exist, or that the writer cannot see: the two read alike."""
     names = ", ".join(repr(team_id) for team_id in sorted(team_ids))
     return InvalidInput(
         f"no team {names}: create it with PUT /v1/teams/{{id}} first", code="unknown_team"

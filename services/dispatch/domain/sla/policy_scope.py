@@ -21,7 +21,7 @@ def publishing_scope(
 ) -> PolicyScope:
     """The scope of a version the author publishes: the projects `asked` (each one the
     author's), else all of the author's projects, tenant-wide only for an author granted
-    every project. A project the author may not see is refused as unknown (404)."""
+    every project. A project the author may not see is refused as unknown (`NotFound`)."""
     if asked is None:
         return None if author_all_projects else author_projects
     foreign = sorted(asked - author_projects)

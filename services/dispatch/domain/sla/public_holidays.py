@@ -58,8 +58,8 @@ class PublicHolidaySchedule:
     """One year's days off and make-up working days as the State Council published them.
 
     `source` names the notice (国办发明电〔2026〕…); `notes` is free text. Building one
-    checks the rules of a published schedule, refusing with a code (422): every date in
-    the year (`holiday_outside_year`), at least one day off (`no_days_off`), no day both
+    checks the rules of a published schedule, refusing with a code (`InvalidInput`): every
+    date in the year (`holiday_outside_year`), at least one day off (`no_days_off`), no day both
     off and worked (`day_off_and_make_up_day`), and make-up days on a Saturday or Sunday
     (`make_up_day_not_weekend`: a weekday is a working day anyway, so listing one is a
     typo of another date).
