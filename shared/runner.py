@@ -125,15 +125,24 @@ class Runner:
         """Each loop's health, by name, in start order."""
         return {name: loop.health.as_dict() for name, loop in self._loops.items()}
 
-    async def stop(self) -> None:
-        """Stop every loop, the last started first, each finishing its cancellation."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop every loop, the last started first, each finishing its cancellation.
+
+        A loop gets `grace_seconds` to finish; one that does not (a library that swallows
+        the cancellation, a close that waits on a dead connection) is logged and left
+        behind, so the process still stops and releases what comes after it.
+        """
         self._stopping = True
         for name in reversed(list(self._loops)):
             loop = self._loops[name]
             loop.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop.task
-            loop.health.state = "stopped"
+            done, _ = await asyncio.wait({loop.task}, timeout=grace_seconds)
+            if done:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    loop.task.result()
+                loop.health.state = "stopped"
+            else:
+                log.error("runner.loop_did_not_stop", loop=name, grace_seconds=grace_seconds)
             LOOP_UP.labels(name).set(0)
 
     async def _supervise(self, name: str, work: Callable[[], Awaitable[None]]) -> None:

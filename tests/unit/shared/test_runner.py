@@ -220,3 +220,33 @@ async def test_a_loop_that_swallows_its_cancellation_still_lets_the_runner_stop(
     await waiting.wait()
     await asyncio.wait_for(runner.stop(), timeout=30)
     assert runner.health()["stubborn"]["state"] == "stopped"
+
+
+async def test_a_loop_that_never_lets_go_does_not_hold_the_stop_forever() -> None:
+    runner = Runner(NO_WAIT)
+    waiting = asyncio.Event()
+    release = asyncio.Event()
+
+    async def clinging() -> None:
+        waiting.set()
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue  # ignores every cancellation
+
+    async def idle() -> None:
+        await asyncio.Event().wait()
+
+    runner.start("idle", idle)
+    runner.start("clinging", clinging)
+    await waiting.wait()
+    await asyncio.wait_for(runner.stop(grace_seconds=0.05), timeout=30)
+    health = runner.health()
+    assert health["clinging"]["state"] == "running"  # left behind, and shown as such
+    assert health["idle"]["state"] == "stopped"  # the loops after it still stopped
+    release.set()
+    (left,) = [task for task in asyncio.all_tasks() if task.get_name() == "clinging"]
+    left.cancel()  # with `release` set, this cancellation ends it
+    await asyncio.wait({left}, timeout=30)
+    assert left.done()
