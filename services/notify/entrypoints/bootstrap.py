@@ -27,7 +27,7 @@ from services.notify.adapters.templates import TemplateRenderer
 from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
-from services.notify.service_layer.configuration import LiveConfig
+from services.notify.service_layer.configuration import LiveConfig, StoredConfig
 from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
 from services.notify.service_layer.ports import Channel
 from services.notify.service_layer.sender import DeliverySender
@@ -147,8 +147,10 @@ async def start(
     await upgrade(engine)
     config_store = SqlConfigStore(engine, clock.now, sealer)
     if file_config is not None:
-        await _import_file(config_store, file_config, settings)
-    config = await LiveConfig.open(config_store)
+        stored = await _import_file(config_store, file_config, settings)
+    else:
+        stored = await config_store.load()
+    config = LiveConfig(config_store, stored)
     renderer = TemplateRenderer(settings.notify_templates_dir)
     broker = InboxBroker()
     # Keep a connection per concurrent send alive (re-opening them was a visible share of
@@ -201,7 +203,8 @@ async def start(
 
 async def _import_file(
     config_store: SqlConfigStore, config: NotifyConfig, settings: NotifySettings
-) -> None:
+) -> StoredConfig:
+    """Seed the database from the file; the configuration it then holds (read once)."""
     # The database is the configuration; the file only seeds tenants it does not hold,
     # so edits made through the API survive a restart.
     try:
@@ -221,6 +224,7 @@ async def _import_file(
             tenants=differing,
             hint="the database holds their configuration; `wo notify config import --replace`",
         )
+    return stored
 
 
 async def _refresh_config(notify: Notify) -> None:

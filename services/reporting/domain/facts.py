@@ -191,16 +191,11 @@ def start(event: EventFact) -> OrderFacts:
         building=(data.get("location") or {}).get("building"),
         channel=data["channel"],
         owner=data["owner"],
-        reported_at=_received_at(data) or event.time,
+        reported_at=_in("received_at", data.get("received_at")) or event.time,
         version=event.sequence,
         updated_at=event.time,
         number=data.get("number"),
     )
-
-
-def _received_at(data: dict[str, Any]) -> datetime | None:
-    value = data.get("received_at")
-    return None if value is None else datetime.fromisoformat(value)
 
 
 _Record = TypeVar("_Record")
