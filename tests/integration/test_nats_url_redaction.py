@@ -41,6 +41,11 @@ async def main(url: str, wrong: str) -> None:
         await asyncio.sleep(0.02)
     while not nc.is_connected:
         await asyncio.sleep(0.02)
+    # nats-py marks the client connected, flushes, and only then calls the reconnect
+    # callback (which logs): a flush of ours is answered after the reconnect's own, so
+    # once it returns the callback has run. Closing earlier lost the log line now and then.
+    await nc.flush()
+    await asyncio.sleep(0)
     await nc.close()
     # A wrong password: retried, its errors logged.
     try:
