@@ -101,6 +101,8 @@ async def test_the_figures_per_technician_stand_against_the_target(
         assert 'data-testid="groups"' in arrive and "按维修工" in arrive
         wang = arrive.split('data-group="tech-wang"')[1].split("</tr>")[0]
         assert "王师傅" in wang and "20 分钟" in wang
+        # A KPI nothing counted yet has no groups: no empty table under its card.
+        assert 'data-testid="groups"' not in found["time_to_feedback"]
         # A ratio's group is written against the KPI's target, in words and a symbol.
         timeliness = found["repair_timeliness"]
         nobody = timeliness.split('data-group=""')[1].split("</tr>")[0]
