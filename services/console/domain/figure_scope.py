@@ -1,10 +1,10 @@
 """Which orders headquarters' figures count, and how they are split: the scope of the
 quality page besides its period.
 
-reporting narrows a figure to one project, building, category, technician or team
+reporting narrows a figure to one project, building, kind, category, technician or team
 (filters) and gives it per value of one of them as well (`group_by`). The page offers
 only values it can name (the projects' registered buildings, the categories, the staff
-directory's technicians, the teams): a value outside those is dropped as an unknown
+directory's technicians, the teams, the kinds): a value outside those is dropped as an unknown
 project is, so a hand-edited address shows the wider figure, never a blank one.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-FILTERS = ("building", "category", "technician", "team")
+FILTERS = ("building", "kind", "category", "technician", "team")
 """reporting's filters the page offers besides the project, in the form's order."""
 GROUPINGS = ("project", *FILTERS)
 """What the figures can be split by (reporting's `group_by`)."""
@@ -25,6 +25,7 @@ class ScopeChoices:
 
     projects: Mapping[str, str] = field(default_factory=dict)
     building: Mapping[str, str] = field(default_factory=dict)
+    kind: Mapping[str, str] = field(default_factory=dict)
     category: Mapping[str, str] = field(default_factory=dict)
     technician: Mapping[str, str] = field(default_factory=dict)
     team: Mapping[str, str] = field(default_factory=dict)

@@ -102,6 +102,7 @@ SPANS: Mapping[str, str] = {
 GROUPINGS: Mapping[str, str] = {
     "project": N_("Project"),
     "building": N_("Building"),
+    "kind": N_("Kind"),
     "category": N_("Category"),
     "technician": N_("Technician"),
     "team": N_("Team"),

@@ -47,11 +47,11 @@ async def scope_choices(
     user: SignedIn,
     projects: dict[str, Json],
     project: str | None,
-    categories: Mapping[str, str],
+    words: Mapping[str, Mapping[str, str]],
 ) -> ScopeChoices:
     """What the filters offer: the buildings registered for the chosen project (for all
-    of them, each with its project's name), the `categories`, and the technicians and
-    teams of dispatch's directory the user sees, by name."""
+    of them, each with its project's name), the kinds and categories `words` names, and
+    the technicians and teams of dispatch's directory the user sees, by name."""
     staff, teams = await asyncio.gather(
         dispatch.get(user.token, "/v1/staff"), dispatch.get(user.token, "/v1/teams")
     )
@@ -70,7 +70,8 @@ async def scope_choices(
     return ScopeChoices(
         projects={slug: str(p.get("name") or slug) for slug, p in projects.items()},
         building=buildings,
-        category=categories,
+        kind=words["kind"],
+        category=words["category"],
         technician=dict(sorted(technicians.items(), key=lambda item: item[1])),
         team={str(t["id"]): str(t.get("name") or t["id"]) for t in teams.get("items", [])},
     )

@@ -39,7 +39,7 @@ def link(html: str, pattern: str) -> str:
     return unescape(found.group(1))
 
 
-async def test_the_figures_narrow_to_a_technician_building_category_and_team(
+async def test_the_figures_narrow_to_a_technician_building_kind_category_and_team(
     quality: QualityStack,
 ) -> None:
     done, waiting = await repaired_and_breached(quality)
@@ -74,6 +74,12 @@ async def test_the_figures_narrow_to_a_technician_building_category_and_team(
         assert chosen(building.text, "category") == "plumbing"
         row = building.text.split(f'data-order="{waiting["number"]}"')
         assert len(row) == 2, "the waiting plumbing order of 1号楼 is at risk"
+
+        repairs = await hq.page("/quality", params={"kind": "repair"})
+        assert chosen(repairs.text, "kind") == "repair"
+        assert "20 分钟" in cards(repairs.text)["time_to_arrive"]
+        complaints = await hq.page("/quality", params={"kind": "complaint"})
+        assert 'data-testid="chart-empty"' in cards(complaints.text)["time_to_arrive"]
 
         team = await hq.page("/quality", params={"team": "maintenance"})
         assert chosen(team.text, "team") == "maintenance"

@@ -34,10 +34,11 @@ async def _view(visit: Visit) -> dict[str, Any]:
     project = query.get("project") or None
     if project not in projects:
         project = None
-    categories = {code: visit.gettext(word) for code, word in labels.CATEGORIES.items()}
-    choices = await quality.scope_choices(
-        visit.console.dispatch, user, projects, project, categories
-    )
+    words = {
+        dimension: {code: visit.gettext(word) for code, word in table.items()}
+        for dimension, table in (("kind", labels.KINDS), ("category", labels.CATEGORIES))
+    }
+    choices = await quality.scope_choices(visit.console.dispatch, user, projects, project, words)
     scope = figure_scope.choose_scope(query, choices)
     zone = quality.zone_of_view(projects, project)
     period, problem = periods.parse_period(
