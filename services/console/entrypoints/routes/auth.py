@@ -39,9 +39,13 @@ async def landing(visit: VisitDep) -> Response:
 
 @router.get("/sign-in")
 async def sign_in_page(visit: VisitDep) -> Response:
-    """The development sign-in: the tenant's people by role."""
+    """The development sign-in: the tenant's people by role; elsewhere the way to the
+    identity provider (OpenID Connect)."""
+    dev = visit.console.sign_in
+    if dev is None:
+        return visit.render("sign_in_oidc.html")
     try:
-        people = await visit.console.sign_in.people()
+        people = await dev.people()
     except UpstreamError as exc:
         return visit.render("sign_in.html", status=503, groups=[], problem=exc.detail)
     groups = [(role, list(members)) for role, members in groupby(people, key=lambda p: p.role)]
@@ -52,7 +56,10 @@ async def sign_in_page(visit: VisitDep) -> Response:
 async def sign_in(visit: VisitDep) -> Response:
     """Sign in as the person picked on the page."""
     form = await visit.form()
-    user = await visit.console.sign_in.sign_in(form.get("person", ""))
+    dev = visit.console.sign_in
+    if dev is None:
+        raise PageRefused(visit.gettext("Only the company account signs in here."))
+    user = await dev.sign_in(form.get("person", ""))
     if user is None:
         raise PageRefused(visit.gettext("Nobody of that name can sign in here."))
     visit.session = visit.console.sessions.sign_in(visit.session, user)
