@@ -36,6 +36,7 @@ class ProviderMetadata(BaseModel):
     id_token_signing_alg_values_supported: list[str] = ["RS256"]
     token_endpoint_auth_methods_supported: list[str] = ["client_secret_basic"]
     code_challenge_methods_supported: list[str] | None = None
+    end_session_endpoint: str | None = None
 
 
 class OidcProvider:
@@ -61,6 +62,10 @@ class OidcProvider:
     async def authorization_endpoint(self) -> str:
         """Where browsers sign in."""
         return (await self.metadata()).authorization_endpoint
+
+    async def end_session_endpoint(self) -> str | None:
+        """Where browsers sign out at the provider, if it says."""
+        return (await self.metadata()).end_session_endpoint
 
     async def metadata(self) -> ProviderMetadata:
         """The discovery document, checked: the issuer it names is the one configured, its
@@ -168,8 +173,9 @@ def _checked(metadata: ProviderMetadata, issuer: str) -> ProviderMetadata:
         raise SignInFailed(
             f"the discovery document names the issuer {metadata.issuer}, not {issuer}", 502
         )
-    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-        if not secure_url(getattr(metadata, name)):
+    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "end_session_endpoint"):
+        url = getattr(metadata, name)
+        if url is not None and not secure_url(url):
             raise SignInFailed(f"the identity provider's {name} is not an https URL", 502)
     methods = metadata.code_challenge_methods_supported
     if methods is not None and "S256" not in methods:

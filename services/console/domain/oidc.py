@@ -78,6 +78,18 @@ def authorization_url(
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
+def end_session_url(
+    endpoint: str, *, client_id: str, redirect_url: str, id_token: str | None
+) -> str:
+    """Where the browser signs out at the provider too (OpenID Connect RP-Initiated Logout
+    1.0), coming back to the console's sign-in page."""
+    back = redirect_url.removesuffix(CALLBACK_PATH) + "/sign-in"
+    asked = {"client_id": client_id, "post_logout_redirect_uri": back}
+    if id_token:
+        asked["id_token_hint"] = id_token
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(asked)}"
+
+
 def same_secret(expected: str, given: object) -> bool:
     """Whether `given` is the text `expected` (constant-time comparison)."""
     return isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())

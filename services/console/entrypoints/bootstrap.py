@@ -104,7 +104,8 @@ def _oidc_sign_in(
         client,
         issuer=issuer,
         client_id=client_id,
-        client_secret=secret.get_secret_value() if secret else None,
+        # Empty is unset (a compose file passes `${OIDC_CLIENT_SECRET:-}`): a public client.
+        client_secret=(secret.get_secret_value() if secret else "") or None,
     )
     return OidcSignIn(
         provider,

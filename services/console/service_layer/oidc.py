@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from services.console.domain.oidc import (
     PendingSignIn,
     authorization_url,
     display_name,
+    end_session_url,
     id_token_problem,
     new_pending,
 )
@@ -58,6 +59,10 @@ class IdentityProvider(Protocol):
 
     async def authorization_endpoint(self) -> str:
         """Where browsers sign in (from the provider's discovery document)."""
+        ...
+
+    async def end_session_endpoint(self) -> str | None:
+        """Where browsers sign out at the provider, if it has such an endpoint."""
         ...
 
     async def exchange_code(self, code: str, code_verifier: str, redirect_url: str) -> TokenAnswer:
@@ -131,7 +136,21 @@ class OidcSignIn:
         problem = id_token_problem(claims, pending.nonce, self._client_id)
         if problem is not None:
             raise SignInFailed(problem)
-        return await self._signed_in(tokens.access_token, claims), pending.next_path
+        user = await self._signed_in(tokens.access_token, claims)
+        return replace(user, id_token=tokens.id_token), pending.next_path
+
+    async def sign_out_url(self, user: SignedIn) -> str | None:
+        """Where the browser goes to sign out at the provider as well, so the next person
+        at this computer is asked who they are (None: the provider has no such endpoint)."""
+        endpoint = await self._provider.end_session_endpoint()
+        if endpoint is None:
+            return None
+        return end_session_url(
+            endpoint,
+            client_id=self._client_id,
+            redirect_url=self._redirect_url,
+            id_token=user.id_token,
+        )
 
     def _take(self, state: str | None, session_id: str) -> PendingSignIn:
         # Taken once: a replayed answer finds nothing.

@@ -80,6 +80,10 @@ class LoopbackProvider:
     misbehaviour: Misbehaviour = field(default_factory=Misbehaviour)
     refusals: list[str] = field(default_factory=list)
     """What the token endpoint refused, in its error codes' words."""
+    offers_sign_out: bool = True
+    """Whether its discovery document names an end-session endpoint."""
+    signed_out: list[str] = field(default_factory=list)
+    """Who signed out at its end-session endpoint (the subjects of the ID token hints)."""
     issued: list[str] = field(default_factory=list)
     """Every token it signed and code it gave, to look for where they must not be."""
     _grants: dict[str, _Grant] = field(default_factory=dict)
@@ -144,6 +148,11 @@ class LoopbackProvider:
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+                **(
+                    {"end_session_endpoint": f"{self.issuer}/logout"}
+                    if self.offers_sign_out
+                    else {}
+                ),
             }
 
         @app.get("/jwks")
@@ -169,6 +178,15 @@ class LoopbackProvider:
             )
             back = urlencode({"code": code, "state": asked.get("state", "")})
             return RedirectResponse(f"{asked['redirect_uri']}?{back}", status_code=302)
+
+        @app.get("/logout")
+        async def logout(request: Request) -> Response:
+            asked = request.query_params
+            hint = asked.get("id_token_hint", "")
+            if asked.get("client_id") != CLIENT_ID or hint not in self.issued:
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            self.signed_out.append(jwt.decode(hint, options={"verify_signature": False})["sub"])
+            return RedirectResponse(asked["post_logout_redirect_uri"], status_code=302)
 
         @app.post("/token")
         async def token(request: Request) -> Response:

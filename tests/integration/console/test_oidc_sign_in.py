@@ -166,7 +166,25 @@ async def test_the_token_expiring_sends_the_person_to_sign_in_again(oidc: OidcSt
         assert again.status_code == 200 and again.url.path == "/dispatch"
 
 
-async def test_signing_out_forgets_the_session(oidc: OidcStack) -> None:
+async def test_signing_out_forgets_the_session_and_signs_out_at_the_provider(
+    oidc: OidcStack,
+) -> None:
+    async with oidc.browser() as browser:
+        page = await browser.get("/sign-in/oidc")
+
+        out = await browser.post("/sign-out", data={"csrf": hidden(page.text, "csrf") or ""})
+
+        assert oidc.provider.signed_out == [DISPATCHER.subject]
+        assert [urlsplit(str(hop.url)).path for hop in out.history] == ["/sign-out", "/logout"]
+        assert str(out.url) == f"{CONSOLE}/sign-in"
+        assert 'data-testid="oidc-sign-in"' in out.text
+        assert await signed_out(browser)
+
+
+async def test_signing_out_stays_on_the_console_when_the_provider_has_no_end_session(
+    oidc: OidcStack,
+) -> None:
+    oidc.provider.offers_sign_out = False
     async with oidc.browser() as browser:
         page = await browser.get("/sign-in/oidc")
 

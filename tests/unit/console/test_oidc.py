@@ -9,6 +9,7 @@ from services.console.domain.oidc import (
     authorization_url,
     code_challenge,
     display_name,
+    end_session_url,
     id_token_problem,
     new_pending,
     secure_url,
@@ -84,3 +85,19 @@ def test_a_token_past_its_expiry_ends_the_sign_in() -> None:
     assert not user.token_expired(NOW - timedelta(seconds=1))
     assert user.token_expired(NOW)
     assert not SignedIn("li", "", Role.DISPATCHER, "acme", frozenset(), "t").token_expired(NOW)
+
+
+def test_signing_out_at_the_provider_comes_back_to_the_sign_in_page() -> None:
+    url = end_session_url(
+        "https://idp.example/logout",
+        client_id="console",
+        redirect_url="https://console.example/sign-in/callback",
+        id_token="id.token.value",
+    )
+
+    asked = {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+    assert asked == {
+        "client_id": "console",
+        "post_logout_redirect_uri": "https://console.example/sign-in",
+        "id_token_hint": "id.token.value",
+    }

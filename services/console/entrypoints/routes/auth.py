@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from services.console.domain.languages import parse_language
 from services.console.domain.roles import home_of
 from services.console.entrypoints.web import NotSignedIn, PageRefused, Visit, visit_of
+from services.console.service_layer.oidc import SignInFailed
 from services.console.service_layer.ports import UpstreamError
 
 router = APIRouter(include_in_schema=False)
@@ -68,12 +69,20 @@ async def sign_in(visit: VisitDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(visit: VisitDep) -> Response:
-    """Forget the session and its token."""
+    """Forget the session and its token, and sign out at the identity provider too when it
+    offers that (so the next person at this computer is asked who they are)."""
     await visit.form()
-    if visit.user is None:
+    user = visit.user
+    if user is None:
         raise NotSignedIn
     visit.session = visit.console.sessions.sign_out(visit.session)
-    return visit.redirect("/sign-in")
+    oidc = visit.console.oidc
+    try:
+        at_provider = await oidc.sign_out_url(user) if oidc else None
+    except SignInFailed:
+        # The console's session is gone all the same; the provider's may outlive it.
+        at_provider = None
+    return visit.redirect(at_provider or "/sign-in")
 
 
 @router.post("/language")
