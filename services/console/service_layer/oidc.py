@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -136,8 +136,7 @@ class OidcSignIn:
         problem = id_token_problem(claims, pending.nonce, self._client_id)
         if problem is not None:
             raise SignInFailed(problem)
-        user = await self._signed_in(tokens.access_token, claims)
-        return replace(user, id_token=tokens.id_token), pending.next_path
+        return await self._signed_in(tokens, claims), pending.next_path
 
     async def sign_out_url(self, user: SignedIn) -> str | None:
         """Where the browser goes to sign out at the provider as well, so the next person
@@ -165,9 +164,9 @@ class OidcSignIn:
             )
         return pending
 
-    async def _signed_in(self, access_token: str, claims: Mapping[str, Any]) -> SignedIn:
+    async def _signed_in(self, tokens: TokenAnswer, claims: Mapping[str, Any]) -> SignedIn:
         try:
-            principal = await self._verifier.verify_async(access_token)
+            principal = await self._verifier.verify_async(tokens.access_token)
         except Unauthenticated as exc:
             raise SignInFailed(f"the services would refuse the access token: {exc}") from None
         if principal.subject != claims.get("sub"):
@@ -180,8 +179,9 @@ class OidcSignIn:
             role=principal.role,
             tenant=principal.tenant,
             projects=principal.projects,
-            token=access_token,
-            expires_at=_expiry(access_token),
+            token=tokens.access_token,
+            expires_at=_expiry(tokens.access_token),
+            id_token=tokens.id_token,
         )
 
 

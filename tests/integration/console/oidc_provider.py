@@ -56,6 +56,8 @@ class Misbehaviour:
     """The ID token's audience instead of the client id."""
     id_token_signed_by_stranger: bool = False
     """The ID token signed by another key, under the provider's key id."""
+    id_token_tampered: bool = False
+    """The ID token's claims changed after it was signed (another subject)."""
     id_token_lifetime: timedelta | None = None
     """The ID token's lifetime (negative: already expired when issued)."""
     access_token_audience: str | None = None
@@ -116,7 +118,8 @@ class LoopbackProvider:
         }
         lifetime = wrong.id_token_lifetime or self.token_lifetime
         key = _STRANGER if wrong.id_token_signed_by_stranger else _KEY
-        return self._sign(claims, lifetime, key)
+        signed = self._sign(claims, lifetime, key)
+        return _tampered(signed) if wrong.id_token_tampered else signed
 
     def _sign(
         self, claims: dict[str, Any], lifetime: timedelta, key: rsa.RSAPrivateKey = _KEY
@@ -217,6 +220,13 @@ class LoopbackProvider:
     def _refuse(self, error: str, description: str, status: int = 400) -> Response:
         self.refusals.append(description)
         return JSONResponse({"error": error, "error_description": description}, status)
+
+
+def _tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = json.dumps({**claims, "sub": "someone-else"}).encode()
+    return ".".join([header, base64.urlsafe_b64encode(forged).rstrip(b"=").decode(), signature])
 
 
 def _challenge(verifier: str) -> str:

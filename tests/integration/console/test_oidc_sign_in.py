@@ -10,7 +10,7 @@ redirect: console, provider, callback, console page.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,11 +36,24 @@ from tests.integration.console.oidc_provider import (
 from tests.integration.console.support import hidden, served
 from tests.integration.dispatch.api_support import TENANT, Api, report_body, running_api
 from tests.integration.notify.test_no_secrets import log_output  # noqa: F401 (a fixture)
+from wo.processes import free_port
 
 CONSOLE = "https://console.test"
 DISPATCHER = Person("disp-li", "李调度", Role.DISPATCHER, TENANT, ("sunny",))
 HQ = Person("hq-zhou", "周品质", Role.HQ_QUALITY, TENANT, ("*",))
 CUSTOMER_SERVICE = Person("cs-chen", "陈客服", Role.CUSTOMER_SERVICE, TENANT, ("sunny",))
+
+
+@asynccontextmanager
+async def browser_of(console: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh browser: `console` in process over https, the provider over loopback."""
+    async with httpx.AsyncClient(
+        base_url=CONSOLE,
+        mounts={"all://console.test": httpx.ASGITransport(app=console)},
+        follow_redirects=True,
+        trust_env=False,
+    ) as client:
+        yield client
 
 
 @dataclass
@@ -52,16 +65,9 @@ class OidcStack:
     console: FastAPI
     clock: ManualClock
 
-    @asynccontextmanager
-    async def browser(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A fresh browser: the console in process over https, the provider over loopback."""
-        async with httpx.AsyncClient(
-            base_url=CONSOLE,
-            mounts={"all://console.test": httpx.ASGITransport(app=self.console)},
-            follow_redirects=True,
-            trust_env=False,
-        ) as client:
-            yield client
+    def browser(self) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        """A fresh browser of this console."""
+        return browser_of(self.console)
 
     def bearer(self, person: Person) -> dict[str, str]:
         """The Authorization header of `person`'s access token from the provider."""
@@ -256,10 +262,18 @@ async def test_a_code_injected_into_another_sign_in_fails_pkce_at_the_provider(
         (Misbehaviour(id_token_nonce="another-request"), "nonce is not this sign-in"),
         (Misbehaviour(id_token_audience="another-client"), "Audience doesn"),
         (Misbehaviour(id_token_signed_by_stranger=True), "Signature verification failed"),
+        (Misbehaviour(id_token_tampered=True), "Signature verification failed"),
         (Misbehaviour(id_token_lifetime=timedelta(minutes=-10)), "Signature has expired"),
         (Misbehaviour(access_token_audience="another-api"), "services would refuse the access"),
     ],
-    ids=["bad-nonce", "wrong-audience", "tampered-signature", "expired", "access-token-audience"],
+    ids=[
+        "bad-nonce",
+        "wrong-audience",
+        "signed-by-another-key",
+        "claims-changed-after-signing",
+        "expired",
+        "access-token-audience",
+    ],
 )
 async def test_a_wrong_token_from_the_provider_is_refused_with_no_session(
     oidc: OidcStack, misbehaviour: Misbehaviour, reason: str
@@ -272,6 +286,33 @@ async def test_a_wrong_token_from_the_provider_is_refused_with_no_session(
         assert refused.url.path == "/sign-in/callback"
         assert "使用公司账号登录失败" in refused.text and reason in refused.text
         assert await signed_out(browser)
+
+
+async def test_a_person_whose_role_has_no_console_pages_is_refused(oidc: OidcStack) -> None:
+    oidc.provider.person = Person("res-1", "住户", Role.RESIDENT, TENANT, ("sunny",))
+    async with oidc.browser() as browser:
+        refused = await browser.get("/sign-in/oidc")
+
+        assert refused.status_code == 400
+        assert "the role resident has no pages in the console" in refused.text
+        assert await signed_out(browser)
+
+
+async def test_a_provider_that_does_not_answer_is_said_so() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    settings = ConsoleSettings(
+        environment="production",
+        jwt_jwks_url=f"{closed}/jwks",
+        oidc_issuer=closed,
+        oidc_client_id=CLIENT_ID,
+        oidc_redirect_url=f"{CONSOLE}/sign-in/callback",
+    )
+    console = create_app(settings)
+    async with console.router.lifespan_context(console), browser_of(console) as browser:
+        page = await browser.get("/sign-in/oidc")
+
+    assert page.status_code == 503
+    assert "the identity provider did not answer" in page.text
 
 
 async def test_the_provider_refusing_the_person_is_said_so(oidc: OidcStack) -> None:
