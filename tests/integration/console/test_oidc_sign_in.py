@@ -159,6 +159,13 @@ async def test_a_dispatcher_signs_in_at_the_provider_and_dispatch_answers_the_co
         assert "secure" in cookie and "httponly" in cookie
 
 
+async def test_the_page_to_go_back_to_is_never_another_site(oidc: OidcStack) -> None:
+    async with oidc.browser() as browser:
+        page = await browser.get("/sign-in/oidc", params={"next": "//evil.example/x"})
+
+        assert str(page.url) == f"{CONSOLE}/dispatch"
+
+
 async def test_the_token_expiring_sends_the_person_to_sign_in_again(oidc: OidcStack) -> None:
     async with oidc.browser() as browser:
         assert (await browser.get("/sign-in/oidc")).url.path == "/dispatch"
