@@ -34,13 +34,21 @@ def building_names(project: Mapping[str, Any] | None) -> dict[str, str]:
     }
 
 
+def place(slug: str, building: object, project: Mapping[str, Any] | None) -> str:
+    """A project and building by their names (ids when unknown): the part of an address
+    a technician covers."""
+    parts = [
+        str((project or {}).get("name") or slug or ""),
+        building_names(project).get(str(building), str(building)) if building else "",
+    ]
+    return " ".join(part for part in parts if part)
+
+
 def address(order: Mapping[str, Any], project: Mapping[str, Any] | None) -> str:
     """Where to go: project name, building name, unit and detail, as far as they are known."""
     location = order.get("location") or {}
-    building = location.get("building")
     parts = [
-        str((project or {}).get("name") or order.get("project") or ""),
-        building_names(project).get(str(building), str(building)) if building else "",
+        place(str(order.get("project") or ""), location.get("building"), project),
         str(location.get("unit") or ""),
         str(location.get("detail") or ""),
     ]

@@ -128,6 +128,18 @@ AVAILABILITY: Mapping[str, str] = {
     "off": N_("Off"),
 }
 
+INELIGIBLE: Mapping[str, str] = {
+    "not_technician": N_("not a technician"),
+    "no_skill": N_("not skilled in %(trade)s"),
+    "not_covering": N_("does not cover this location"),
+    "unavailable": N_("availability: %(availability)s"),
+    "off_shift": N_("not on a roster shift now"),
+    "offered_already": N_("was offered this order already"),
+    "at_load_limit": N_("has %(open_orders)s open orders, limit %(limit)s"),
+}
+"""Why dispatch leaves someone out of the suggestions, by its code; the placeholders are
+the facts dispatch gives with the code."""
+
 STEPS: Mapping[str, str] = {
     "reported": N_("Reported"),
     "owner_transferred": N_("Owner changed"),

@@ -17,6 +17,7 @@ from services.dispatch.domain.assignment import (
     Availability,
     DispatchFacts,
     DispatchRule,
+    Ineligible,
     Roster,
     StaffMember,
     StaffRecord,
@@ -294,7 +295,7 @@ class Suggestions:
     trade: str
     mode: DispatchMode
     ranked: list[dict[str, Any]]
-    not_eligible: dict[str, str]
+    not_eligible: dict[str, Ineligible]
 
     def body(self, work_order_id: str) -> dict[str, Any]:
         """The JSON of `GET /v1/work-orders/{id}/suggestions`."""
@@ -303,10 +304,21 @@ class Suggestions:
             "trade": self.trade,
             "mode": self.mode.value,
             "suggestions": self.ranked,
-            "not_eligible": [
-                {"staff_id": k, "why": v} for k, v in sorted(self.not_eligible.items())
-            ],
+            "not_eligible": [_not_eligible(k, v) for k, v in sorted(self.not_eligible.items())],
         }
+
+
+def _not_eligible(staff_id: str, why: Ineligible) -> dict[str, Any]:
+    # `why` stays the English sentence; the code and its facts let the console word it.
+    return {
+        "staff_id": staff_id,
+        "why": str(why),
+        "code": why.code.value,
+        "trade": why.trade,
+        "availability": why.availability.value if why.availability is not None else None,
+        "open_orders": why.open_orders,
+        "limit": why.limit,
+    }
 
 
 async def suggestions(
@@ -333,11 +345,20 @@ async def suggestions(
     on_duty = facts.roster.on_duty(now) if facts.roster.shifts else None
     order = order_facts(loaded.id, loaded.project, state)
     ranked, refused = rank(facts.staff, facts.rule, order, facts.workloads, on_duty, (), now)
+    # Besides the event's reasons in English, the facts they were written from, so that a
+    # reader in another language can word them (the event's shape stays as it is).
+    offers = [
+        {
+            **offer.model_dump(mode="json"),
+            "trade": candidate.trade,
+            "project": candidate.project,
+            "building": candidate.building,
+            "limit": candidate.limit,
+        }
+        for candidate, offer in zip(ranked, offer_reasons(ranked), strict=True)
+    ]
     return Suggestions(
-        trade=facts.rule.trade,
-        mode=facts.rule.mode,
-        ranked=[r.model_dump(mode="json") for r in offer_reasons(ranked)],
-        not_eligible=refused,
+        trade=facts.rule.trade, mode=facts.rule.mode, ranked=offers, not_eligible=refused
     )
 
 

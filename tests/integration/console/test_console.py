@@ -192,7 +192,7 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         assert 'data-clock="arrival"' in risk and "到场" in risk
         assert "10:03" in risk and "剩余 0:03:00" in risk
         choose = await dispatcher.page(f"/dispatch/orders/{order_id}")
-        assert 'data-person="tech-wang"' in choose.text and "skill plumbing" in choose.text
+        assert 'data-person="tech-wang"' in choose.text and "具备水暖技能" in choose.text
         assigned = await dispatcher.submit(
             f"/dispatch/orders/{order_id}",
             f"/dispatch/orders/{order_id}/assign",
@@ -235,6 +235,26 @@ async def test_the_dispatcher_assigns_from_the_suggestions_and_the_technician_wo
         await cs.sign_in("dev-customer_service")
         steps = re.findall(r'data-step="([a-z_]+)"', (await cs.page("/calls/live")).text)
         assert steps == ["reported", "assigned", "arrived", "work_started", "completed"]
+
+
+async def test_the_assign_page_gives_dispatchs_reasons_in_chinese(stack: ConsoleStack) -> None:
+    async with stack.browser() as cs:
+        await cs.sign_in("dev-customer_service")
+        await cs.submit("/calls", "/calls", **(CALL | {"category": "elevator"}))
+    order_id = str((await orders_of(stack))[0]["id"])
+
+    async with stack.browser() as dispatcher:
+        await dispatcher.sign_in("dev-dispatcher")
+        page = (await dispatcher.page(f"/dispatch/orders/{order_id}")).text
+
+    suggested = page.split('data-person="tech-zhao"')[1].split("</tr>")[0]
+    assert (
+        "具备电梯技能; 负责 阳光花园 1号楼; 在岗; 未完成工单 0 个（上限 5 个）; 从未派过工; 轮转顺位"
+        in suggested
+    )
+    assert 'data-person="tech-wang"' not in page
+    assert "王师傅: 不具备电梯技能</li>" in page
+    assert "elevator skill" not in page and "skill elevator" not in page
 
 
 async def test_an_offer_shows_who_holds_it_and_the_technician_accepts_it(

@@ -174,7 +174,62 @@ async def test_manual_mode_offers_nothing_and_suggests_a_ranked_list_with_reason
     assert body["mode"] == "manual"
     assert [s["technician"] for s in body["suggestions"]] == ["wang", "li"]
     assert body["suggestions"][1]["open_orders"] == 1
-    assert {"staff_id": "zhao", "why": "no plumbing skill"} in body["not_eligible"]
+    zhao = next(n for n in body["not_eligible"] if n["staff_id"] == "zhao")
+    assert {"staff_id": "zhao", "why": "no plumbing skill"}.items() <= zhao.items()
+
+
+async def test_suggestions_carry_the_facts_of_their_reasons_and_a_code_for_each_refusal(
+    api: Api,
+) -> None:
+    await hire(api, "wang")
+    await hire(api, "li", max_open_orders=1)
+    await hire(api, "zhao", trades=("electrical",))
+    await hire(api, "sun", on_duty=False)
+    await hire(api, "qian", buildings=["b9"])
+    await hire(api, "boss", role="supervisor")
+    await set_rule(api, "manual")
+    busy = await api.report(category="other")
+    await api.command(busy["id"], "assign", Role.DISPATCHER, {"assignee": "li"})
+
+    order = await api.report()
+    urgent = await api.report(urgency="urgent")
+    found = await api.client.get(
+        f"/v1/work-orders/{order['id']}/suggestions", headers=auth(Role.DISPATCHER)
+    )
+    found_urgent = await api.client.get(
+        f"/v1/work-orders/{urgent['id']}/suggestions", headers=auth(Role.DISPATCHER)
+    )
+
+    body = found.json()
+    (wang,) = body["suggestions"]
+    assert wang["technician"] == "wang"
+    assert wang["reasons"][:2] == ["skill plumbing", "covers sunny building b1"]
+    assert (wang["trade"], wang["project"], wang["building"], wang["limit"]) == (
+        "plumbing",
+        "sunny",
+        "b1",
+        5,
+    )
+    refusals = {n["staff_id"]: n for n in body["not_eligible"]}
+    facts = {"trade": None, "availability": None, "open_orders": None, "limit": None}
+    assert refusals == {
+        "boss": {"staff_id": "boss", "why": "not a technician", "code": "not_technician"} | facts,
+        "li": {"staff_id": "li", "why": "has 1 open orders, limit 1", "code": "at_load_limit"}
+        | facts
+        | {"open_orders": 1, "limit": 1},
+        "qian": {"staff_id": "qian", "why": "does not cover this location"}
+        | {"code": "not_covering"}
+        | facts,
+        "sun": {"staff_id": "sun", "why": "availability is off", "code": "unavailable"}
+        | facts
+        | {"availability": "off"},
+        "zhao": {"staff_id": "zhao", "why": "no plumbing skill", "code": "no_skill"}
+        | facts
+        | {"trade": "plumbing"},
+    }
+    by_urgency = {s["technician"]: s for s in found_urgent.json()["suggestions"]}
+    assert by_urgency["li"]["limit"] is None and by_urgency["wang"]["limit"] is None
+    assert "1 open orders (urgent: load limit skipped)" in by_urgency["li"]["reasons"]
 
 
 async def test_without_a_rule_a_report_is_left_to_the_dispatcher(api: Api) -> None:

@@ -12,6 +12,7 @@ from services.dispatch.domain.assignment import (
     Availability,
     DispatchFacts,
     DispatchRule,
+    IneligibleCode,
     OrderFacts,
     Roster,
     Shift,
@@ -167,6 +168,25 @@ def test_urgent_orders_skip_the_load_limit() -> None:
 
     assert why_not(busy, RULE, ORDER, loaded, None, frozenset()) == "has 9 open orders, limit 3"
     assert why_not(busy, RULE, urgent, loaded, None, frozenset()) is None
+
+
+def test_a_refusal_is_its_english_sentence_with_its_code_and_facts() -> None:
+    refusal = why_not(member("t1"), RULE, ORDER, Workload(open_orders=9), None, frozenset())
+    electrician = member("t2", trades=("electrical",))
+    no_skill = why_not(electrician, RULE, ORDER, Workload(), None, frozenset())
+
+    assert refusal is not None and no_skill is not None
+    assert (refusal.code, refusal.open_orders, refusal.limit) == (
+        IneligibleCode.AT_LOAD_LIMIT,
+        9,
+        3,
+    )
+    assert (no_skill, no_skill.code, no_skill.trade) == (
+        "no plumbing skill",
+        IneligibleCode.NO_SKILL,
+        "plumbing",
+    )
+    assert no_skill.availability is None and no_skill.open_orders is None
 
 
 def test_someone_off_the_roster_shift_is_not_eligible() -> None:

@@ -13,6 +13,7 @@ from services.console.domain.roles import MANAGERS, Page
 from services.console.domain.session import SignedIn
 from services.console.entrypoints.commanding import confirmation, give
 from services.console.entrypoints.forms import FORMS
+from services.console.entrypoints.reasons import ineligible_reason, suggestion_reasons
 from services.console.entrypoints.routes.auth import VisitDep
 from services.console.entrypoints.web import PageRefused, Visit
 from services.console.service_layer import boards
@@ -60,6 +61,8 @@ async def order_page(order_id: OrderId, visit: VisitDep) -> Response:
         order=order,
         may_override=user.role in MANAGERS,
         suggestions=suggestions,
+        reasons_of=lambda s: suggestion_reasons(s, projects, visit.gettext),
+        why_of=lambda n: ineligible_reason(n, visit.gettext),
         projects=projects,
         key=str(uuid.uuid4()),
         problem=None,

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -104,10 +105,16 @@ class Candidate:
     """Time since the last assignment; None when never assigned (ranks as the longest)."""
     rotation: int
     trade: str
-    place: str
-    """The order's project, and building if it names one."""
+    project: str
+    building: str | None
+    """The order's building, if it names one: with the project, the place they cover."""
     limit: int | None
     """The load limit that held for them; None for an urgent order (the limit was skipped)."""
+
+    @property
+    def place(self) -> str:
+        """The order's project, and building if it names one, in words."""
+        return self.project + (f" building {self.building}" if self.building else "")
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -177,6 +184,66 @@ def over_load_limit(technician: str, open_orders: Sequence[str], limit: int) -> 
     )
 
 
+class IneligibleCode(StrEnum):
+    """Which eligibility rule someone fails: the first one `why_not` finds, in its order."""
+
+    NOT_TECHNICIAN = "not_technician"
+    NO_SKILL = "no_skill"
+    NOT_COVERING = "not_covering"
+    UNAVAILABLE = "unavailable"
+    OFF_SHIFT = "off_shift"
+    OFFERED_ALREADY = "offered_already"
+    AT_LOAD_LIMIT = "at_load_limit"
+
+
+_IN_WORDS: Mapping[IneligibleCode, str] = {
+    IneligibleCode.NOT_TECHNICIAN: "not a technician",
+    IneligibleCode.NO_SKILL: "no {trade} skill",
+    IneligibleCode.NOT_COVERING: "does not cover this location",
+    IneligibleCode.UNAVAILABLE: "availability is {availability}",
+    IneligibleCode.OFF_SHIFT: "not on a roster shift now",
+    IneligibleCode.OFFERED_ALREADY: "was offered this order already",
+    IneligibleCode.AT_LOAD_LIMIT: "has {open_orders} open orders, limit {limit}",
+}
+
+
+class Ineligible(str):
+    """Why someone may not be offered an order: the rule they fail (`code`) and its facts.
+
+    It is the English sentence dispatch has always given (a `str`, so whoever reads the
+    sentence sees no change); the code and facts let a reader word it in their own language.
+    Only the facts of its code are set: `trade` (no_skill), `availability` (unavailable),
+    `open_orders` and `limit` (at_load_limit).
+    """
+
+    code: IneligibleCode
+    trade: str | None
+    availability: Availability | None
+    open_orders: int | None
+    limit: int | None
+
+    def __new__(
+        cls,
+        code: IneligibleCode,
+        *,
+        trade: str | None = None,
+        availability: Availability | None = None,
+        open_orders: int | None = None,
+        limit: int | None = None,
+    ) -> Ineligible:
+        shown = availability.value if availability is not None else None
+        words = _IN_WORDS[code].format(
+            trade=trade, availability=shown, open_orders=open_orders, limit=limit
+        )
+        refusal = super().__new__(cls, words)
+        refusal.code = code
+        refusal.trade = trade
+        refusal.availability = availability
+        refusal.open_orders = open_orders
+        refusal.limit = limit
+        return refusal
+
+
 def why_not(
     member: StaffMember,
     rule: DispatchRule,
@@ -184,27 +251,29 @@ def why_not(
     workload: Workload,
     on_duty: frozenset[str] | None,
     tried: AbstractSet[str],
-) -> str | None:
+) -> Ineligible | None:
     """Why `member` may not be offered the order, or None when they may.
 
     `on_duty` is who the roster has on shift now; None means the project has no shifts.
     `tried`: who was offered this order before.
     """
     if member.record.role is not StaffRole.TECHNICIAN:
-        return "not a technician"
+        return Ineligible(IneligibleCode.NOT_TECHNICIAN)
     if not member.has_trade(rule.trade):
-        return f"no {rule.trade} skill"
+        return Ineligible(IneligibleCode.NO_SKILL, trade=rule.trade)
     if not member.covers(order.project, order.building):
-        return "does not cover this location"
+        return Ineligible(IneligibleCode.NOT_COVERING)
     if member.availability is not Availability.ON_DUTY:
-        return f"availability is {member.availability.value}"
+        return Ineligible(IneligibleCode.UNAVAILABLE, availability=member.availability)
     if on_duty is not None and member.id not in on_duty:
-        return "not on a roster shift now"
+        return Ineligible(IneligibleCode.OFF_SHIFT)
     if member.id in tried:
-        return "was offered this order already"
+        return Ineligible(IneligibleCode.OFFERED_ALREADY)
     limit = load_limit(member, rule)
     if order.urgency is not Urgency.URGENT and workload.open_orders >= limit:
-        return f"has {workload.open_orders} open orders, limit {limit}"
+        return Ineligible(
+            IneligibleCode.AT_LOAD_LIMIT, open_orders=workload.open_orders, limit=limit
+        )
     return None
 
 
@@ -216,17 +285,16 @@ def rank(
     on_duty: frozenset[str] | None,
     tried: Iterable[str],
     now: datetime,
-) -> tuple[list[Candidate], dict[str, str]]:
+) -> tuple[list[Candidate], dict[str, Ineligible]]:
     """The eligible technicians best first, and why each other one is not eligible."""
     tried = frozenset(tried)
     ordered = sorted(staff, key=lambda m: m.id)
     # The round-robin: each order starts the rotation at another position.
     start = order.rotation_key % len(ordered) if ordered else 0
-    place = order.project + (f" building {order.building}" if order.building else "")
     urgent = order.urgency is Urgency.URGENT
     never = Workload()
     candidates: list[Candidate] = []
-    refused: dict[str, str] = {}
+    refused: dict[str, Ineligible] = {}
     for position, member in enumerate(ordered):
         workload = workloads.get(member.id, never)
         refusal = why_not(member, rule, order, workload, on_duty, tried)
@@ -237,7 +305,16 @@ def rank(
         rotation = (position - start) % len(ordered)
         limit = None if urgent else load_limit(member, rule)
         candidates.append(
-            Candidate(member.id, workload.open_orders, idle, rotation, rule.trade, place, limit)
+            Candidate(
+                member.id,
+                workload.open_orders,
+                idle,
+                rotation,
+                rule.trade,
+                order.project,
+                order.building,
+                limit,
+            )
         )
     candidates.sort(key=Candidate.sort_key)
     return candidates, refused

@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field
 from services.dispatch.domain.assignment import (
     Availability,
     DispatchRule,
+    IneligibleCode,
     Roster,
     StaffRecord,
     TeamRecord,
@@ -301,10 +302,33 @@ class DispatchQueue(Body):
 
 
 class NotEligible(Body):
-    """Someone of the project who cannot take the order, and why."""
+    """Someone of the project who cannot take the order, and why: in English (`why`), and
+    as the rule they fail (`code`) with its facts, for readers in other languages."""
 
     staff_id: str
-    why: str
+    why: str = Field(description="The reason in English, e.g. `no plumbing skill`.")
+    code: IneligibleCode = Field(description="The first eligibility rule they fail.")
+    trade: str | None = Field(description="The skill they lack (no_skill); else null.")
+    availability: Availability | None = Field(
+        description="What they set themselves to (unavailable); else null."
+    )
+    open_orders: int | None = Field(description="Their open orders (at_load_limit); else null.")
+    limit: int | None = Field(description="Their load limit (at_load_limit); else null.")
+
+
+class Suggestion(OfferReasons):
+    """One eligible technician: the offer's facts and reasons in English, and the facts the
+    reasons were written from, for readers in other languages."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trade: str = Field(description="The skill they have that the work needs.")
+    project: str = Field(description="The order's project, which they cover.")
+    building: str | None = Field(description="The order's building, which they cover; or null.")
+    limit: int | None = Field(
+        description="Their load limit, which `open_orders` is below; null for an urgent "
+        "order (the limit was skipped)."
+    )
 
 
 class Suggestions(Body):
@@ -313,5 +337,5 @@ class Suggestions(Body):
     work_order_id: str
     trade: str
     mode: DispatchMode
-    suggestions: list[OfferReasons]
+    suggestions: list[Suggestion]
     not_eligible: list[NotEligible]
