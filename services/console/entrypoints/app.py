@@ -19,8 +19,12 @@ from services.console.entrypoints.routes import (
     dispatch,
     inbox,
     notifications,
+    notify_settings,
     operations,
     quality,
+    rosters,
+    setup,
+    sla_policy,
     staff,
     tech,
 )
@@ -93,6 +97,10 @@ def create_app(
             notifications.router,
             inbox.router,
             quality.router,
+            setup.router,
+            rosters.router,
+            sla_policy.router,
+            notify_settings.router,
         ],
         tags=[{"name": "operations", "description": "Health and readiness."}],
     )
