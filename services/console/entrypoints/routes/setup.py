@@ -8,6 +8,9 @@ shows its refusals on the form, with what was typed.
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -15,6 +18,7 @@ from fastapi import APIRouter, Path, Query, Response
 from services.console.domain import setup_forms as forms
 from services.console.domain.roles import Page
 from services.console.domain.session import SignedIn
+from services.console.entrypoints import labels
 from services.console.entrypoints.editing import form_problem, refusal
 from services.console.entrypoints.labels import N_
 from services.console.entrypoints.routes.auth import VisitDep
@@ -48,7 +52,9 @@ TRADES: tuple[str, ...] = (
     "security",
     "customer_service",
 )
-"""The trades the forms offer, besides any a person or team already has."""
+"""The trades the forms offer, besides any a person or team already has: a property
+group's usual teams (dispatch keeps the same list; the console knows dispatch only over
+HTTP, and any other trade a tenant uses shows up once a person or team has it)."""
 
 
 def home(project: str) -> str:
@@ -59,6 +65,16 @@ def home(project: str) -> str:
 def trades_with(*have: Any) -> list[str]:
     """The offered trades and any of `have` (lists of trades already written)."""
     return sorted(set(TRADES).union(*(set(h or ()) for h in have)))
+
+
+def trade_words(visit: Visit, *have: Any) -> dict[str, str]:
+    """The offered trades (`trades_with`), each with its words in the user's language."""
+    return {t: visit.gettext(labels.word(labels.CATEGORIES, t)) for t in trades_with(*have)}
+
+
+def names(projects: Mapping[str, Json]) -> dict[str, str]:
+    """Each project's name, by slug."""
+    return {slug: str(p.get("name") or slug) for slug, p in projects.items()}
 
 
 async def directory(visit: Visit, user: SignedIn, project: str) -> tuple[list[Json], list[Json]]:
@@ -121,7 +137,8 @@ async def _person_form(
         project=project,
         projects=projects,
         teams=teams,
-        trades=trades_with(person.get("trades"), *(t.get("trades") for t in teams)),
+        trades=trade_words(visit, person.get("trades"), *(t.get("trades") for t in teams)),
+        project_names=names(projects),
         roles=forms.STAFF_ROLES,
         problem=problem,
     )
@@ -145,47 +162,64 @@ async def person_page(
     return await _person_form(visit, person_id, person, project)
 
 
-async def _save_person(visit: Visit, person_id: str | None) -> Response:
+@dataclass(frozen=True)
+class Entry:
+    """A kind of directory entry the setup forms write: a person or a team."""
+
+    path: str
+    """dispatch's collection, e.g. `/v1/staff`."""
+    id_pattern: re.Pattern[str]
+    fields: Mapping[str, str]
+    """The form's fields and their labels, to name the one the console cannot read."""
+    scalars: tuple[str, ...]
+    groups: tuple[str, ...]
+    """Checkbox groups, `trade` for `trade-plumbing`; shown again as `trades`."""
+    done: str
+    """The note after saving, with `%(name)s`."""
+    record: Callable[[Visit, SignedIn, dict[str, str]], Awaitable[Json]]
+    """The API's body from the form (`FormProblem` when it cannot be read)."""
+    page: Callable[[Visit, str | None, Json, str, str | None, int], Awaitable[Response]]
+    """The form again, with what was typed and the problem."""
+
+
+async def _save(visit: Visit, entry: Entry, entry_id: str | None) -> Response:
+    """Write a person or team from its form, or show the form again with why not."""
     user = visit.require(Page.SETUP)
     form = await visit.form()
     project = form.get("back_project", "")
+    shown: Json = {name: form.get(name, "") for name in entry.scalars}
+    shown.update({f"{group}s": forms.checked(form, group) for group in entry.groups})
+    shown["id"] = entry_id or form.get("id", "")
+    try:
+        target = entry_id or forms.new_id(form, entry.id_pattern)
+        record = await entry.record(visit, user, form)
+    except forms.FormProblem as exc:
+        unread = form_problem(visit, exc, entry.fields)
+        return await entry.page(visit, entry_id, shown, project, unread, 422)
+    api = visit.console.dispatch
+    _, problem = await refusal(visit, api.put(user.token, f"{entry.path}/{target}", record))
+    if problem is not None:
+        return await entry.page(visit, entry_id, shown, project, problem, 422)
+    visit.note(visit.gettext(entry.done, name=record["name"]))
+    return visit.redirect(home(project))
+
+
+async def _person_record(visit: Visit, user: SignedIn, form: dict[str, str]) -> Json:
     projects = await boards.projects(visit.console.dispatch, user)
     _, teams = await directory(visit, user, "")
-    shown: Json = {
-        "id": person_id or form.get("id", ""),
-        "name": form.get("name", ""),
-        "role": form.get("role", ""),
-        "team": form.get("team", ""),
-        "trades": forms.checked(form, "trade"),
-        "projects": forms.checked(form, "project"),
-        "buildings": forms.checked(form, "building"),
-        "max_open_orders": form.get("max_open_orders", ""),
-    }
-    try:
-        target = person_id or forms.new_id(form, forms.STAFF_ID)
-        record = forms.staff_record(form, [str(t["id"]) for t in teams], projects)
-    except forms.FormProblem as exc:
-        return await _person_form(
-            visit, person_id, shown, project, form_problem(visit, exc, PERSON_FIELDS), status=422
-        )
-    api = visit.console.dispatch
-    _, problem = await refusal(visit, api.put(user.token, f"/v1/staff/{target}", record))
-    if problem is not None:
-        return await _person_form(visit, person_id, shown, project, problem, status=422)
-    visit.note(visit.gettext("%(person)s saved.", person=record["name"]))
-    return visit.redirect(home(project))
+    return forms.staff_record(form, [str(t["id"]) for t in teams], projects)
 
 
 @router.post("/setup/people")
 async def add_person(visit: VisitDep) -> Response:
     """Add a person to the directory under the id typed."""
-    return await _save_person(visit, None)
+    return await _save(visit, PERSON, None)
 
 
 @router.post("/setup/people/{person_id}")
 async def edit_person(person_id: PersonId, visit: VisitDep) -> Response:
     """Replace a person's entry in the user's projects (dispatch keeps the others)."""
-    return await _save_person(visit, person_id)
+    return await _save(visit, PERSON, person_id)
 
 
 async def _team_form(
@@ -212,7 +246,8 @@ async def _team_form(
         project=project,
         projects=projects,
         supervisors=supervisors,
-        trades=trades_with(team.get("trades")),
+        trades=trade_words(visit, team.get("trades")),
+        project_names=names(projects),
         problem=problem,
     )
 
@@ -233,40 +268,39 @@ async def team_page(team_id: TeamId, visit: VisitDep, project: ProjectChoice = "
     return await _team_form(visit, team_id, team, project)
 
 
-async def _save_team(visit: Visit, team_id: str | None) -> Response:
-    user = visit.require(Page.SETUP)
-    form = await visit.form()
-    project = form.get("back_project", "")
-    projects = await boards.projects(visit.console.dispatch, user)
-    shown: Json = {
-        "id": team_id or form.get("id", ""),
-        "name": form.get("name", ""),
-        "trades": forms.checked(form, "trade"),
-        "projects": forms.checked(form, "project"),
-        "supervisors": forms.checked(form, "supervisor"),
-    }
-    try:
-        target = team_id or forms.new_id(form, forms.TEAM_ID)
-        record = forms.team_record(form, projects)
-    except forms.FormProblem as exc:
-        return await _team_form(
-            visit, team_id, shown, project, form_problem(visit, exc, TEAM_FIELDS), 422
-        )
-    api = visit.console.dispatch
-    _, problem = await refusal(visit, api.put(user.token, f"/v1/teams/{target}", record))
-    if problem is not None:
-        return await _team_form(visit, team_id, shown, project, problem, status=422)
-    visit.note(visit.gettext("Team %(team)s saved.", team=record["name"]))
-    return visit.redirect(home(project))
+async def _team_record(visit: Visit, user: SignedIn, form: dict[str, str]) -> Json:
+    return forms.team_record(form, await boards.projects(visit.console.dispatch, user))
+
+
+PERSON = Entry(
+    "/v1/staff",
+    forms.STAFF_ID,
+    PERSON_FIELDS,
+    ("name", "role", "team", "max_open_orders"),
+    ("trade", "project", "building"),
+    N_("%(name)s saved."),
+    _person_record,
+    _person_form,
+)
+TEAM = Entry(
+    "/v1/teams",
+    forms.TEAM_ID,
+    TEAM_FIELDS,
+    ("name",),
+    ("trade", "project", "supervisor"),
+    N_("Team %(name)s saved."),
+    _team_record,
+    _team_form,
+)
 
 
 @router.post("/setup/teams")
 async def add_team(visit: VisitDep) -> Response:
     """Add a team under the id typed."""
-    return await _save_team(visit, None)
+    return await _save(visit, TEAM, None)
 
 
 @router.post("/setup/teams/{team_id}")
 async def edit_team(team_id: TeamId, visit: VisitDep) -> Response:
     """Replace a team's record in the user's projects (dispatch keeps the others)."""
-    return await _save_team(visit, team_id)
+    return await _save(visit, TEAM, team_id)
