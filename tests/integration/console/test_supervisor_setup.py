@@ -3,6 +3,7 @@ policy in the console, through dispatch's own API; technicians may not."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shared.auth import Role
@@ -214,10 +215,30 @@ async def test_the_sla_page_shows_how_the_draft_moves_a_running_clock_before_pub
     assert (current["version"], rule["target"]) == (2, "PT10M")
 
 
+async def test_a_policy_published_meanwhile_is_not_overwritten_by_the_form(
+    stack: ConsoleStack,
+) -> None:
+    async with stack.browser("en") as manager:
+        await manager.sign_in("dev-project_manager")
+        page = (await manager.page("/sla")).text
+        fields = current_fields(page)
+        other = await dispatch_read(stack, "/v1/sla/policies/current")
+        draft = {k: v for k, v in other.items() if k not in ("version", "projects")}
+        published = await stack.api.client.post(
+            "/v1/sla/policies", json=draft, headers=auth(Role.HQ_QUALITY)
+        )
+        assert published.status_code == 201, published.text
+
+        stale = await manager.submit("/sla", "/sla/publish", **fields)
+
+        assert stale.status_code == 422
+        assert "Someone changed this meanwhile" in stale.text
+        assert 'data-testid="policy-version">Version 2 ' in stale.text
+    assert (await dispatch_read(stack, "/v1/sla/policies"))["current"] == 2
+
+
 def current_fields(page: str) -> dict[str, str]:
     """The values the SLA form shows: its inputs and its selected options."""
-    import re
-
     fields = {
         name: value
         for name, value in re.findall(
