@@ -205,14 +205,20 @@ async def test_the_sla_page_shows_how_the_draft_moves_a_running_clock_before_pub
         # Nothing published yet.
         assert (await dispatch_read(stack, "/v1/sla/policies"))["current"] == 1
 
-        published = await manager.submit("/sla", "/sla/publish", **fields)
+        assert 'data-testid="move"' in previewed.text
+        published = await manager.submit("/sla", "/sla/publish", **fields, move="on")
         assert published.status_code == 303, published.text
         assert notes((await manager.page("/sla")).text) == [
-            "SLA policy version 2 published: new clocks run under it."
+            "SLA policy version 2 published: new clocks run under it.",
+            "Orders whose running clocks moved to it: 1.",
         ]
     current = await dispatch_read(stack, "/v1/sla/policies/current?project=sunny")
     [rule] = [r for r in current["clocks"] if r["name"] == "arrival"]
     assert (current["version"], rule["target"]) == (2, "PT10M")
+    # The order's running arrival clock moved as the preview said.
+    clocks = (await dispatch_read(stack, f"/v1/work-orders/{order['id']}/sla"))["clocks"]
+    [arrival_clock] = [c for c in clocks if c["clock"] == "arrival"]
+    assert (arrival_clock["policy_version"], arrival_clock["due_at"][11:16]) == (2, "02:10")
 
 
 async def test_a_policy_published_meanwhile_is_not_overwritten_by_the_form(

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.console.domain import setup_forms as forms
-from services.console.domain.roles import Page
+from services.console.domain.roles import MANAGERS, Page
 from services.console.domain.session import SignedIn
 from services.console.entrypoints.editing import STALE, form_problem, refusal
 from services.console.entrypoints.labels import N_
@@ -65,6 +65,7 @@ async def _page(
         warnings=WARNINGS,
         hours_minutes=forms.hours_minutes,
         preview=preview,
+        may_move=may_move(user),
         problem=problem,
     )
 
@@ -115,19 +116,66 @@ async def preview(visit: VisitDep) -> Response:
 
 @router.post("/sla/publish")
 async def publish(visit: VisitDep) -> Response:
-    """Publish the previewed draft as the next policy version."""
+    """Publish the previewed draft as the next policy version and, when asked, move the
+    running clocks the preview showed moving (`recalculate-sla` on each of their orders)."""
     user = visit.require(Page.SLA)
     project, current, typed, draft, problem = await _draft(visit, user)
+    api = visit.console.dispatch
+    moving: list[str] = []
+    if draft is not None and typed.get("move") == "on" and may_move(user):
+        # Asked again now: orders reported since the preview move too.
+        answer, problem = await refusal(
+            visit, api.post(user.token, "/v1/sla/policies/preview", draft)
+        )
+        moving = sorted(
+            {
+                str(i["work_order_id"])
+                for i in (answer or {}).get("items", [])
+                if i.get("change") != "unchanged"
+            }
+        )
     stored: Json | None = None
-    if draft is not None:
-        api = visit.console.dispatch
+    if draft is not None and problem is None:
         stored, problem = await refusal(visit, api.post(user.token, "/v1/sla/policies", draft))
     if stored is None:
         return await _page(visit, user, project, current, typed, problem=problem, status=422)
+    version = stored.get("version")
     visit.note(
         visit.gettext(
-            "SLA policy version %(version)s published: new clocks run under it.",
-            version=stored.get("version"),
+            "SLA policy version %(version)s published: new clocks run under it.", version=version
         )
     )
+    if moving:
+        stuck = await _recalculate(visit, user, moving, version)
+        visit.note(
+            visit.gettext(
+                "Orders whose running clocks moved to it: %(count)s.",
+                count=len(moving) - len(stuck),
+            )
+        )
+        if stuck:
+            visit.note(
+                visit.gettext(
+                    "These orders were not recalculated: %(orders)s.", orders=", ".join(stuck)
+                )
+            )
     return visit.redirect(f"{HOME}?project={project}" if project else HOME)
+
+
+def may_move(user: SignedIn) -> bool:
+    """Whether the user may move running clocks (dispatch recalculates for managers)."""
+    return user.role in MANAGERS
+
+
+async def _recalculate(
+    visit: Visit, user: SignedIn, orders: list[str], version: object
+) -> list[str]:
+    """Recalculate each order on the new version; the orders dispatch refused, by id."""
+    reason = {"reason": f"SLA policy version {version} published in the console"}
+    stuck = []
+    for order in orders:
+        path = f"/v1/work-orders/{order}/recalculate-sla"
+        _, problem = await refusal(visit, visit.console.dispatch.post(user.token, path, reason))
+        if problem is not None:
+            stuck.append(order[:8])
+    return stuck
