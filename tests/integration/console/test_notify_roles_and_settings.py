@@ -3,6 +3,7 @@ each form sends back the version it read, so a change made meanwhile is not over
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -136,6 +137,9 @@ async def test_a_supervisor_of_every_project_changes_notifys_settings(
         )
         assert late.status_code == 422
         assert "Residents may be contacted: A time window runs from HH:MM" in late.text
+        # What was typed is shown again, to correct.
+        assert re.search(r'name="day_start"[^>]*value="21:00"', late.text)
+        assert '<option value="sup-chen" selected>' in late.text
         saved = await supervisor.submit(
             "/notifications/settings", "/notifications/settings", **fields
         )

@@ -137,6 +137,7 @@ async def _settings_form(
     etag: str | None,
     problem: str | None = None,
     status: int = 200,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     user = visit.require(Page.NOTIFICATIONS)
     contacts = await visit.console.notify.get_list(user.token, "/v1/contacts")
@@ -148,6 +149,7 @@ async def _settings_form(
         contacts=contacts,
         channels={c: NOTIFY_CHANNELS[c] for c in RESIDENT_CHANNELS},
         clock_time=forms.clock_time,
+        typed=typed or {},
         problem=problem,
     )
 
@@ -171,7 +173,7 @@ async def set_settings(visit: VisitDep) -> Response:
         body = forms.notify_settings(form, read.body, RESIDENT_CHANNELS)
     except forms.FormProblem as exc:
         unread = form_problem(visit, exc, SETTINGS_FIELDS)
-        return await _settings_form(visit, read.body, form.get("etag"), unread, status=422)
+        return await _settings_form(visit, read.body, form.get("etag"), unread, 422, form)
     _, problem = await refusal(
         visit,
         notify.put(user.token, "/v1/notify-settings", body, if_match=form.get("etag") or None),
