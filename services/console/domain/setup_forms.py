@@ -17,7 +17,8 @@ Json = dict[str, Any]
 
 STAFF_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 TEAM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-TRADE = re.compile(r"^[a-z0-9_-]{1,64}$")
+SLUG = re.compile(r"^[a-z0-9_-]{1,64}$")
+"""A project's or a trade's name as the services write it."""
 CATEGORY = re.compile(r"^(\*|[a-z0-9_-]{1,64})$")
 TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -118,7 +119,7 @@ def new_id(form: Mapping[str, str], pattern: re.Pattern[str]) -> str:
 def dispatch_rule(form: Mapping[str, str]) -> Json:
     """`PUT .../dispatch-rules/{category}`'s body from the rule form."""
     trade = form.get("trade", "")
-    if not TRADE.match(trade):
+    if not SLUG.match(trade):
         raise FormProblem("trade", "pick_one")
     rule: Json = {"mode": one_of(form, "mode", DISPATCH_MODES), "trade": trade}
     for name, low, high, scale in (

@@ -110,7 +110,7 @@ async def set_role(role: RoleName, visit: VisitDep) -> Response:
     user = visit.require(Page.NOTIFICATIONS)
     form = await visit.form()
     project = form.get("project", "")
-    if project and not forms.TRADE.match(project):
+    if project and not forms.SLUG.match(project):
         project = ""
     people = forms.checked(form, "person")
     _, problem = await refusal(

@@ -84,7 +84,7 @@ async def _draft(
     """The project, current policy, form, draft (None: not readable) and problem."""
     form = await visit.form()
     project = form.get("policy_project", "")
-    if project and not forms.TRADE.match(project):
+    if project and not forms.SLUG.match(project):
         project = ""
     current = await _current(visit, user, project)
     if str(current.get("version")) != form.get("base_version"):
