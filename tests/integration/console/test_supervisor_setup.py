@@ -111,6 +111,13 @@ async def test_a_supervisor_adds_a_team_and_a_person_to_it(stack: ConsoleStack) 
         # Editing keeps what the form shows: the person's team and trades are ticked.
         edit = (await supervisor.page("/setup/people/guard-li?project=sunny")).text
         assert 'name="trade-security" checked' in edit and 'name="building-b1" checked' in edit
+        maintenance = (await supervisor.page("/setup/teams/maintenance?project=sunny")).text
+        assert 'value="维修班"' in maintenance and 'name="project-sunny" checked' in maintenance
+        # Every other category gets a rule of its own too.
+        default = "/setup/projects/sunny/rules/*"
+        saved = await supervisor.submit(default, default, mode="manual", trade="plumbing")
+        assert saved.status_code == 303, saved.text
+        assert "Every other category" in (await supervisor.page(default)).text
 
     record = await dispatch_read(stack, "/v1/staff/guard-li")
     assert (record["team"], record["trades"], record["buildings"]) == (
@@ -120,6 +127,10 @@ async def test_a_supervisor_adds_a_team_and_a_person_to_it(stack: ConsoleStack) 
     )
     assert record["max_open_orders"] == 3
     assert (await dispatch_read(stack, "/v1/teams/security"))["name"] == "护卫班"
+    rules = (await dispatch_read(stack, "/v1/projects/sunny/dispatch-rules"))["items"]
+    assert {"category": "*", "mode": "manual"}.items() <= next(
+        r for r in rules if r["category"] == "*"
+    ).items()
 
 
 async def test_a_form_the_console_cannot_send_or_dispatch_refuses_is_shown_again_with_why(
@@ -241,6 +252,23 @@ async def test_a_policy_published_meanwhile_is_not_overwritten_by_the_form(
         assert "Someone changed this meanwhile" in stale.text
         assert 'data-testid="policy-version">Version 2 ' in stale.text
     assert (await dispatch_read(stack, "/v1/sla/policies"))["current"] == 2
+
+
+async def test_headquarters_preview_and_publish_but_do_not_move_running_clocks(
+    stack: ConsoleStack,
+) -> None:
+    async with stack.browser("en") as hq:
+        await hq.sign_in("dev-hq_quality")
+        page = await hq.page("/sla")
+        assert page.status_code == 200
+        previewed = await hq.submit("/sla", "/sla/preview", **current_fields(page.text))
+        assert previewed.status_code == 200, previewed.text
+        assert 'data-testid="publish"' in previewed.text
+        # dispatch lets only supervisors and project managers recalculate.
+        assert 'data-testid="move"' not in previewed.text
+    async with stack.browser() as supervisor:
+        await supervisor.sign_in("dev-supervisor")
+        assert (await supervisor.page("/sla")).status_code == 403
 
 
 def current_fields(page: str) -> dict[str, str]:
