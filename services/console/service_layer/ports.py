@@ -52,31 +52,6 @@ class DispatchPort(Protocol):
         """POST `body` to `path`; the JSON body, or `UpstreamError`."""
         ...
 
-    async def put(
-        self,
-        token: str,
-        path: str,
-        body: Json,
-        params: Mapping[str, Any] | None = None,
-        if_match: str | None = None,
-    ) -> Json:
-        """PUT `body` to `path`; the JSON body, or `UpstreamError`."""
-        ...
-
-
-class Versioned(Protocol):
-    """An answer and the version (`ETag`) it was read at."""
-
-    @property
-    def body(self) -> Any:
-        """The JSON answered."""
-        ...
-
-    @property
-    def etag(self) -> str | None:
-        """The version, to send back as `If-Match`."""
-        ...
-
 
 class NotifyPort(Protocol):
     """notify's HTTP API as the console calls it, with the user's own token."""
@@ -97,21 +72,10 @@ class NotifyPort(Protocol):
         """POST `body` to `path`; the JSON object, or `UpstreamError`."""
         ...
 
-    async def read(
-        self, token: str, path: str, params: Mapping[str, Any] | None = None
-    ) -> Versioned:
-        """GET `path`: the JSON answered and its `ETag`."""
-        ...
-
     async def put(
-        self,
-        token: str,
-        path: str,
-        body: Json,
-        params: Mapping[str, Any] | None = None,
-        if_match: str | None = None,
+        self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
     ) -> Json:
-        """PUT `body` to `path`, refused if the version moved past `if_match`."""
+        """PUT `body` to `path`; the JSON object, or `UpstreamError`."""
         ...
 
     async def patch(self, token: str, path: str, patch: Json) -> Json:
