@@ -12,6 +12,14 @@ from services.console.service_layer.ports import Json, UpstreamError
 
 
 @dataclass(frozen=True)
+class Versioned:
+    """An answer and the version it was read at (`ETag`), to send back as `If-Match`."""
+
+    body: Any
+    etag: str | None
+
+
+@dataclass(frozen=True)
 class Download:
     """A file a service answered: its bytes, type and suggested name (Content-Disposition)."""
 
@@ -40,6 +48,15 @@ class ServiceApi:
             raise self._bad_answer()
         return body
 
+    async def read(
+        self, token: str, path: str, params: Mapping[str, Any] | None = None
+    ) -> Versioned:
+        """GET `path`: the JSON answered and its `ETag`, or `UpstreamError`."""
+        response = await self._request("GET", path, token, params=params)
+        body = self._json(response)
+        self._refused(response, body)
+        return Versioned(body, response.headers.get("etag"))
+
     async def post(
         self, token: str, path: str, body: Json | None, headers: Mapping[str, str] | None = None
     ) -> Json:
@@ -47,10 +64,19 @@ class ServiceApi:
         return self._object(await self._send("POST", path, token, json=body, headers=headers))
 
     async def put(
-        self, token: str, path: str, body: Json, params: Mapping[str, Any] | None = None
+        self,
+        token: str,
+        path: str,
+        body: Json,
+        params: Mapping[str, Any] | None = None,
+        if_match: str | None = None,
     ) -> Json:
-        """PUT `body` to `path`; the JSON object answered, or `UpstreamError`."""
-        return self._object(await self._send("PUT", path, token, params=params, json=body))
+        """PUT `body` to `path` (refused if the version moved past `if_match`); the JSON
+        object answered, or `UpstreamError`."""
+        headers = {"If-Match": if_match} if if_match else None
+        return self._object(
+            await self._send("PUT", path, token, params=params, json=body, headers=headers)
+        )
 
     async def patch(self, token: str, path: str, patch: Json) -> Json:
         """A JSON Merge Patch (RFC 7396) of `path`; the JSON object answered."""

@@ -29,6 +29,10 @@ class Page(StrEnum):
     """Supervisors and project managers: notify's contacts and who hears of each event."""
     STAFF = "staff"
     """Supervisors, managers and headquarters: the staff directory and who is on duty."""
+    SETUP = "setup"
+    """Supervisors and project managers: staff, teams, rosters and dispatch rules (配置)."""
+    SLA = "sla"
+    """Project managers and headquarters: the SLA policy, previewed then published."""
     QUALITY = "quality"
     """Headquarters quality (品质部), and supervisors and managers for their projects: the
     KPIs against their targets, their trends, the orders behind them, the breaches."""
@@ -46,6 +50,7 @@ PAGES: Mapping[Role, tuple[Page, ...]] = {
         Page.STAFF,
         Page.NOTIFICATIONS,
         Page.QUALITY,
+        Page.SETUP,
     ),
     Role.PROJECT_MANAGER: (
         Page.DISPATCH,
@@ -53,8 +58,10 @@ PAGES: Mapping[Role, tuple[Page, ...]] = {
         Page.STAFF,
         Page.NOTIFICATIONS,
         Page.QUALITY,
+        Page.SETUP,
+        Page.SLA,
     ),
-    Role.HQ_QUALITY: (Page.QUALITY, Page.STAFF),
+    Role.HQ_QUALITY: (Page.QUALITY, Page.STAFF, Page.SLA),
 }
 """The pages of each staff role, the first one its home. Residents and integrators have
 none: residents use the residents' app, integrators the APIs."""

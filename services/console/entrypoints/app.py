@@ -20,8 +20,12 @@ from services.console.entrypoints.routes import (
     inbox,
     notifications,
     oidc,
+    notify_settings,
     operations,
     quality,
+    rosters,
+    setup,
+    sla_policy,
     staff,
     tech,
 )
@@ -95,6 +99,10 @@ def create_app(
             notifications.router,
             inbox.router,
             quality.router,
+            setup.router,
+            rosters.router,
+            sla_policy.router,
+            notify_settings.router,
         ],
         tags=[{"name": "operations", "description": "Health and readiness."}],
     )

@@ -32,6 +32,8 @@ PAGES: Mapping[str, str] = {
     "notifications": N_("Who hears what"),
     "inbox": N_("Escalations"),
     "quality": N_("Quality"),
+    "setup": N_("Teams and rosters"),
+    "sla": N_("SLA policy"),
 }
 
 KINDS: Mapping[str, str] = {
@@ -199,6 +201,24 @@ ROUTE_SOURCES: Mapping[str, str] = {
     "project": N_("this project's own"),
     "tenant": N_("every project's"),
     "default": N_("built in"),
+}
+
+DISPATCH_MODES: Mapping[str, str] = {
+    "auto": N_("Offered automatically"),
+    "grab": N_("Technicians grab it"),
+    "manual": N_("A dispatcher assigns"),
+}
+
+CALENDAR_KINDS: Mapping[str, str] = {
+    "always": N_("Around the clock"),
+    "daily": N_("Every day, in these hours"),
+    "working_days": N_("Working days, in these hours"),
+}
+
+CALENDARS: Mapping[str, str] = {
+    "24x7": N_("Around the clock"),
+    "customer_service": N_("Customer service hours"),
+    "working_days": N_("Office working days"),
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.domain.sla import (
@@ -114,9 +114,7 @@ class SqlSlaPolicies:
         """The current policy and the earlier `versions`, in the project's time zone, their
         calendars following the tenant's public-holiday schedules."""
         zone = await self._time_zone(tenant, project)
-        holidays = (
-            PACKAGE_ONLY if self._holidays is None else await self._holidays.for_tenant(tenant)
-        )
+        holidays = await self._holidays_of(tenant)
         current = await self.current(tenant, project)
         earlier: dict[int, SlaPolicy] = {}
         for version in set(versions) - {current.version}:
@@ -125,6 +123,28 @@ class SqlSlaPolicies:
                 self._versions[(tenant, version)] = policy
                 earlier[version] = self._in_zone(tenant, policy, zone, holidays)
         return PolicyBook(self._in_zone(tenant, current, zone, holidays), earlier)
+
+    async def book_with_draft(
+        self, tenant: str, project: str, versions: Iterable[int], draft: SlaPolicy
+    ) -> PolicyBook:
+        """The book a project's clocks would have if `draft` were published: `draft` (at
+        the version it carries) current, the stored current among the earlier versions.
+
+        The draft is zoned afresh each time and never cached: it is not a stored version,
+        and the version it carries may be published later with other content."""
+        book = await self.book(tenant, project, versions)
+        zone = await self._time_zone(tenant, project)
+        holidays = await self._holidays_of(tenant)
+        current = draft.in_zone(zone).with_public_holidays(holidays)
+        return PolicyBook(current, {**book.earlier, book.current.version: book.current})
+
+    async def next_version(self, tenant: str) -> int:
+        """The version the tenant's next published policy gets (2 for the first)."""
+        async with self._engine.connect() as conn:
+            return await _next_version(conn, tenant)
+
+    async def _holidays_of(self, tenant: str) -> PublicHolidays:
+        return PACKAGE_ONLY if self._holidays is None else await self._holidays.for_tenant(tenant)
 
     def _in_zone(
         self, tenant: str, policy: SlaPolicy, zone: str, holidays: PublicHolidays
@@ -196,9 +216,8 @@ class SqlSlaPolicies:
     async def _insert_next(
         self, tenant: str, policy: SlaPolicy, actor: str, projects: PolicyScope
     ) -> SlaPolicy:
-        latest = select(func.max(t.sla_policies.c.version)).where(t.sla_policies.c.tenant == tenant)
         async with self._engine.begin() as conn:
-            version = max(int(await conn.scalar(latest) or DEFAULT_VERSION), DEFAULT_VERSION) + 1
+            version = await _next_version(conn, tenant)
             stored = policy.model_copy(update={"version": version})
             await conn.execute(
                 insert(t.sla_policies).values(
@@ -241,3 +260,8 @@ class SqlSlaPolicies:
         async with self._engine.connect() as conn:
             stored = await conn.scalar(query)
         return None if stored is None else SlaPolicy.model_validate(stored)
+
+
+async def _next_version(conn: AsyncConnection, tenant: str) -> int:
+    latest = select(func.max(t.sla_policies.c.version)).where(t.sla_policies.c.tenant == tenant)
+    return max(int(await conn.scalar(latest) or DEFAULT_VERSION), DEFAULT_VERSION) + 1

@@ -40,10 +40,11 @@ def _home(project: str) -> str:
 async def notifications_page(visit: VisitDep, project: ProjectChoice = "") -> Response:
     """notify's contacts, and the routes of a project (or of every project)."""
     user = visit.require(Page.NOTIFICATIONS)
-    projects, contacts, routes = await asyncio.gather(
+    projects, contacts, routes, roles = await asyncio.gather(
         boards.projects(visit.console.dispatch, user),
         visit.console.notify.get_list(user.token, "/v1/contacts"),
         visit.console.notify.get_list(user.token, "/v1/routes", _params(project)),
+        visit.console.notify.get_list(user.token, "/v1/roles", _params(project)),
     )
     return visit.render(
         "notifications.html",
@@ -51,6 +52,7 @@ async def notifications_page(visit: VisitDep, project: ProjectChoice = "") -> Re
         project=project,
         contacts=contacts,
         routes=routes,
+        roles=roles,
     )
 
 

@@ -183,6 +183,31 @@ class StoredSlaPolicy(SlaPolicy):
     projects: list[str] | None = Field(description="null: the whole tenant.")
 
 
+class PreviewedClock(Body):
+    """A running or paused clock: its due time now, and under the draft once published."""
+
+    work_order_id: str
+    number: str | None
+    project: str
+    clock: str
+    cycle: int
+    status: str = Field(description="running, paused or breached")
+    due_at: datetime
+    draft_due_at: datetime | None = Field(description="null: the draft cancels the clock.")
+    change: str = Field(description="moved, unchanged or cancelled")
+
+
+class PolicyPreview(Body):
+    """How publishing a draft and recalculating would move the running clocks."""
+
+    as_of: datetime
+    policy_version: int = Field(description="The version publishing would assign now.")
+    projects: list[str] | None = Field(description="The projects the draft would govern.")
+    orders_examined: int
+    truncated: bool = Field(description="true: more orders than one preview measures.")
+    items: list[PreviewedClock]
+
+
 class PolicyVersionEntry(Body):
     """One policy version: who published it, when, for which projects."""
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Body, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.dispatch.adapters.clocked_orders import clocked_orders
 from services.dispatch.adapters.sla_policies import PolicyVersion, SqlSlaPolicies, scope_json
 from services.dispatch.domain.commands import RecalculateSla
 from services.dispatch.domain.sla import (
@@ -26,11 +27,13 @@ from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.responses import outcome_response
 from services.dispatch.entrypoints.routes.schemas import (
+    PolicyPreview,
     PolicyVersions,
     RecalculatedWorkOrder,
     StoredSlaPolicy,
 )
 from services.dispatch.service_layer.sla_commands import recalculate_sla
+from services.dispatch.service_layer.sla_preview import preview_policy
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, Unavailable
 from shared.http.auth import PrincipalDep
@@ -196,6 +199,60 @@ async def publish(
         _policy_body(stored, scope),
         201,
         headers={"Location": f"/v1/sla/policies/{stored.version}"},
+    )
+
+
+PREVIEW_LIMIT = 500
+"""The most orders one preview measures (each is folded from its events)."""
+
+
+@router.post(
+    "/v1/sla/policies/preview",
+    response_class=Response,
+    responses={
+        **answers(
+            PolicyPreview,
+            "Each running or paused clock of the orders the draft would govern: its due "
+            "time now and under the draft.",
+        ),
+        **PROBLEM_RESPONSES,
+    },
+    summary="Preview how a draft SLA policy moves running clocks",
+    description=(
+        "Read-only: nothing is published, recalculated or recorded. The body is a draft as "
+        "`POST /v1/sla/policies` takes it, and is checked the same way (422 for a bad one); "
+        "the caller must be allowed to publish it (project manager or headquarters quality, "
+        "for their projects). For every open order of the projects the draft would govern "
+        "(and every order whose clocks still run after completion, such as the follow-up "
+        "visit), oldest report first and at most 500, the answer gives each running or "
+        "paused clock's due time now and the due time `recalculate-sla` would give it once "
+        "the draft is published: elapsed business time kept, promised times kept, a clock "
+        "the draft no longer has cancelled (`draft_due_at` null)."
+    ),
+)
+async def preview(
+    draft: SlaPolicyDraft, principal: PrincipalDep, dispatch: DispatchDep
+) -> Response:
+    """What publishing `draft` and recalculating would do to the running clocks."""
+    require_role(principal, POLICY_WRITERS, "preview SLA policies")
+    scope = publishing_scope(principal.projects, principal.all_projects, draft.projects)
+    catalogue = _catalogue(dispatch)
+    version = await catalogue.next_version(principal.tenant)
+    orders, truncated = await clocked_orders(
+        dispatch.engine, principal.tenant, scope, PREVIEW_LIMIT
+    )
+    now = dispatch.clock.now()
+    policy = draft.to_policy().model_copy(update={"version": version})
+    items = await preview_policy(dispatch.store, catalogue, principal, orders, policy, now)
+    return json_response(
+        {
+            "as_of": now,
+            "policy_version": version,
+            "projects": scope_json(scope),
+            "orders_examined": len(orders),
+            "truncated": truncated,
+            "items": items,
+        }
     )
 
 
