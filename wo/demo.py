@@ -86,6 +86,12 @@ class Building:
     id: str
     name: str
     households: int
+    units: tuple[str, ...] = ()
+
+
+def demo_units(prefix: str) -> tuple[str, ...]:
+    """A demo building's units: floors 1-3, two units a floor (`1-101` … `1-302`)."""
+    return tuple(f"{prefix}-{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2))
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,8 @@ class DemoProject:
                 "time_zone": self.time_zone,
                 "households": self.households,
                 "buildings": [
-                    {"id": b.id, "name": b.name, "households": b.households} for b in self.buildings
+                    {"id": b.id, "name": b.name, "households": b.households, "units": list(b.units)}
+                    for b in self.buildings
                 ],
             },
         }
@@ -122,14 +129,20 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
         name="阳光花园",
         code="SG",
         households=1200,
-        buildings=(Building("b1", "1号楼", 600), Building("b2", "2号楼", 600)),
+        buildings=(
+            Building("b1", "1号楼", 600, demo_units("1")),
+            Building("b2", "2号楼", 600, demo_units("2")),
+        ),
     ),
     DemoProject(
         slug="river-view",
         name="江景苑",
         code="RV",
         households=800,
-        buildings=(Building("b1", "1号楼", 400), Building("b2", "2号楼", 400)),
+        buildings=(
+            Building("b1", "1号楼", 400, demo_units("1")),
+            Building("b2", "2号楼", 400, demo_units("2")),
+        ),
     ),
 )
 
@@ -157,10 +170,13 @@ def demo_tokens() -> dict[str, str]:
 
 
 def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) -> dict[str, str]:
-    """Register the demo projects with dispatch; returns slug -> "created" or "exists".
+    """Register the demo projects with dispatch; returns slug -> "created", "exists" or
+    "units added".
 
-    A 409 `project_exists` is success: the stack keeps its data between runs.
-    Raises `DemoRegistrationError` for any other answer.
+    A 409 `project_exists` is success: the stack keeps its data between runs. A demo
+    project registered before units were registered gets the demo's record (with units)
+    once, so the console's unit picker works on an old stack too; a project whose units
+    were registered is left as it is. Raises `DemoRegistrationError` for any other answer.
     """
     outcomes: dict[str, str] = {}
     for project in DEMO_PROJECTS:
@@ -178,13 +194,39 @@ def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) 
             _set_up_reception(client, dispatch_url, token, project.slug)
             outcomes[project.slug] = "created"
         elif response.status_code == 409 and _problem_code(response) == "project_exists":
-            outcomes[project.slug] = "exists"
+            added = _add_units(client, dispatch_url, token, project)
+            outcomes[project.slug] = "units added" if added else "exists"
         else:
             raise DemoRegistrationError(
                 f"registering project {project.slug!r}: dispatch answered "
                 f"{response.status_code}: {response.text[:500]}"
             )
     return outcomes
+
+
+def _add_units(client: httpx.Client, dispatch_url: str, token: str, project: DemoProject) -> bool:
+    """Give a demo project registered without any unit the demo's record; whether it did."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{dispatch_url}/v1/projects/{project.slug}"
+    try:
+        registered = client.get(url, headers=headers)
+        if registered.status_code != 200:
+            raise DemoRegistrationError(
+                f"reading project {project.slug!r}: dispatch answered "
+                f"{registered.status_code}: {registered.text[:500]}"
+            )
+        if any(b.get("units") for b in registered.json().get("buildings", [])):
+            return False
+        details = project.registration()["details"]
+        updated = client.put(url, json={"details": details}, headers=headers)
+    except httpx.HTTPError as exc:
+        raise DemoRegistrationError(f"updating project {project.slug!r} failed: {exc}") from None
+    if updated.status_code != 200:
+        raise DemoRegistrationError(
+            f"updating project {project.slug!r}: dispatch answered "
+            f"{updated.status_code}: {updated.text[:500]}"
+        )
+    return True
 
 
 def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, project: str) -> None:

@@ -13,6 +13,7 @@ from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
+from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
@@ -39,6 +40,8 @@ class Dispatch:
     projects: SqlProjectDirectory
     verifier: TokenVerifier
     staff: SqlStaffDirectory
+    residents: SqlResidentIndex
+    """The residents' blind index (`GET /v1/residents`)."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -59,6 +62,7 @@ class Dispatch:
 async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispatch:
     """Open the database (migrating it if configured) and start the relay in the background."""
     clock = clock or SystemClock()
+    resident_key = settings.resident_key()  # refused before anything is opened
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     if settings.migrate_on_start:
         await upgrade(engine)
@@ -73,6 +77,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
+        SqlResidentIndex(engine, resident_key),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
