@@ -14,8 +14,10 @@ shows both ways from the first call.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,25 +210,26 @@ def _add_units(client: httpx.Client, dispatch_url: str, token: str, project: Dem
     """Give a demo project registered without any unit the demo's record; whether it did."""
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{dispatch_url}/v1/projects/{project.slug}"
-    try:
-        registered = client.get(url, headers=headers)
-        if registered.status_code != 200:
-            raise DemoRegistrationError(
-                f"reading project {project.slug!r}: dispatch answered "
-                f"{registered.status_code}: {registered.text[:500]}"
-            )
-        if any(b.get("units") for b in registered.json().get("buildings", [])):
-            return False
-        details = project.registration()["details"]
-        updated = client.put(url, json={"details": details}, headers=headers)
-    except httpx.HTTPError as exc:
-        raise DemoRegistrationError(f"updating project {project.slug!r} failed: {exc}") from None
-    if updated.status_code != 200:
-        raise DemoRegistrationError(
-            f"updating project {project.slug!r}: dispatch answered "
-            f"{updated.status_code}: {updated.text[:500]}"
-        )
+    doing = f"updating project {project.slug!r}"
+    registered = _answered(lambda: client.get(url, headers=headers), doing)
+    if any(b.get("units") for b in registered.json().get("buildings", [])):
+        return False
+    details = project.registration()["details"]
+    _answered(lambda: client.put(url, json={"details": details}, headers=headers), doing)
     return True
+
+
+def _answered(send: Callable[[], httpx.Response], doing: str) -> httpx.Response:
+    """`send()`'s answer, which must be a 200; else `DemoRegistrationError` saying `doing`."""
+    try:
+        response = send()
+    except httpx.HTTPError as exc:
+        raise DemoRegistrationError(f"{doing} failed: {exc}") from None
+    if response.status_code != 200:
+        raise DemoRegistrationError(
+            f"{doing}: dispatch answered {response.status_code}: {response.text[:500]}"
+        )
+    return response
 
 
 def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, project: str) -> None:
@@ -283,15 +286,8 @@ def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, proje
     # In order: a team before its members, the members before their availability.
     steps = [*((path, body, headers) for path, body in writes), *technicians, *on_duty, *rules]
     for path, body, sent in steps:
-        try:
-            response = client.put(f"{dispatch_url}{path}", json=body, headers=sent)
-        except httpx.HTTPError as exc:
-            raise DemoRegistrationError(f"setting up {path} failed: {exc}") from None
-        if response.status_code != 200:
-            raise DemoRegistrationError(
-                f"setting up {path}: dispatch answered {response.status_code}: "
-                f"{response.text[:500]}"
-            )
+        put = partial(client.put, f"{dispatch_url}{path}", json=body, headers=sent)
+        _answered(put, f"setting up {path}")
 
 
 def _own_token(staff_id: str) -> str:

@@ -125,7 +125,8 @@ def _pending_query(since: datetime | None) -> Select[Any]:
 
 async def _pending(conn: AsyncConnection, since: datetime | None) -> Sequence[Any]:
     """Reports recorded since `since` (None: ever) not indexed yet, oldest first."""
-    return (await conn.execute(_pending_query(since))).all()
+    rows: Sequence[Any] = (await conn.execute(_pending_query(since))).all()
+    return rows
 
 
 def _phone(row: Any) -> str | None:

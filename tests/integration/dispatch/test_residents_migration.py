@@ -22,7 +22,7 @@ def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
 
 def _schema(conn: Connection) -> tuple[set[str], set[str]]:
     found = inspect(conn)
-    return set(found.get_table_names()), {i["name"] for i in found.get_indexes("events")}
+    return set(found.get_table_names()), {str(i["name"]) for i in found.get_indexes("events")}
 
 
 async def test_reports_stored_before_0014_are_found_by_phone_after_it(database_url: str) -> None:
