@@ -43,6 +43,9 @@ class DispatchSettings(ServiceSettings):
     number in clear. Outside development it must be set, to a random string of 32 bytes
     or more; after changing it, run `wo dispatch rebuild-residents`."""
 
+    resident_index_poll_seconds: float = 5.0
+    """How often the background loop indexes new reports (a search also catches up first)."""
+
     def resident_key(self) -> bytes:
         """The key of the residents' blind index; `ValueError` when it may not be used here."""
         return production_secret(

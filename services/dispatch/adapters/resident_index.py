@@ -5,7 +5,10 @@ holds one row per reported work order with the keyed HMAC of its reporter's phon
 (`domain.residents.phone_index`), and is filled from the `workorder.reported` events of
 the store. Every search first catches up with the reports recorded since the newest one
 indexed, so a caller finds the order reported a moment ago (reading one's own writes),
-and a catch-up costs one indexed read when nothing is new.
+and a catch-up costs one indexed read when nothing is new. A background loop (`run`)
+catches up too: at start, which after migration 0014 indexes the whole history, in
+chunks, before anyone waits on a search for it; then every few seconds, so a search
+seldom has anything left to write.
 
 The catch-up reads back `LATE_COMMIT_MARGIN` before the newest indexed report: an
 append's `recorded_at` is taken before its transaction commits, and several dispatch
@@ -17,6 +20,7 @@ changed, or to be sure).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +49,12 @@ class SqlResidentIndex:
     def __init__(self, engine: AsyncEngine, key: bytes) -> None:
         self._engine = engine
         self._key = key
+
+    async def run(self, poll_seconds: float) -> None:
+        """Keep the index caught up until cancelled: now, then every `poll_seconds`."""
+        while True:
+            await self.catch_up()
+            await asyncio.sleep(poll_seconds)
 
     async def catch_up(self) -> int:
         """Index the reports recorded since the newest one indexed; how many were new."""

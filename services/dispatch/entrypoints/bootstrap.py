@@ -1,5 +1,5 @@
 """Wire dispatch once: engine, migrations, event store, project and staff directories, NATS,
-relay and the scheduler of SLA and offer timers."""
+relay, the scheduler of SLA and offer timers and the residents' index."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class Dispatch:
     relay: OutboxRelay | None = None
     scheduler: SlaScheduler | None = None
     runner: Runner = field(default_factory=Runner)
-    """The background loops (relay, SLA scheduler), restarted if they fail."""
+    """The background loops (relay, SLA scheduler, residents' index), restarted if they fail."""
     bus: BusState = field(default_factory=BusState)
     """Whether EVENTS holds what was published (shown on `/readyz`)."""
 
@@ -83,6 +83,10 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
+    dispatch.runner.start(
+        "resident-index",
+        lambda: dispatch.residents.run(settings.resident_index_poll_seconds),
+    )
     if settings.sla_scheduler_enabled:
         scheduler = SlaScheduler(
             engine, store, dispatch.sla_policies, clock, staff=dispatch.staff, duty=dispatch.staff

@@ -150,3 +150,9 @@ async def test_the_index_holds_no_phone_number_and_a_rebuild_gives_the_same_rows
     assert await index.catch_up() == 0
     [resident] = await _search(api, "138 0000 0000")
     assert resident["recent_orders"][0]["id"] == reported["id"]
+
+
+async def test_the_index_is_kept_caught_up_by_a_background_loop(api: Api) -> None:
+    ready = (await api.client.get("/readyz")).json()
+
+    assert ready["loops"]["resident-index"]["state"] == "running"
