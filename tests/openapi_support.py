@@ -84,7 +84,7 @@ class DocumentKeeper:
         `headers` are the names of the headers the answer carried."""
         operation = self.operation(method, path)
         if operation is None:
-            return  # Not an API operation (the dashboard, an unknown path).
+            return  # Not an API operation (the old dashboard's address, an unknown path).
         where = f"{method} {operation.template} → {status}"
         declared = operation.responses.get(str(status))
         if declared is None:

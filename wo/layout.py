@@ -105,7 +105,8 @@ def service_environment(
 
     `instance_id` is answered back on `/readyz`, so the stack knows it talks to its own
     child and not to another process that took the port. `peers` are the URLs of the
-    services already started, given as `<NAME>_URL` (the console calls dispatch by it).
+    stack's other services, given as `<NAME>_URL` (the console calls dispatch by it,
+    reporting sends its old dashboard's address to the console by it).
     """
     env = dict(base)
     # A SERVICE_NAME exported for one service would rename all of them.

@@ -195,6 +195,7 @@ class Stack:
     nats_started_at: float = 0.0
     services: list[ManagedService] = field(default_factory=list)
     _ports: set[int] = field(default_factory=set)
+    _planned: dict[str, int] = field(default_factory=dict)
     _root: Path = Path()
 
     def _port(self, preferred: int | None) -> int:
@@ -205,6 +206,17 @@ class Stack:
             port = free_port(None, LOOPBACK)
         self._ports.add(port)
         return port
+
+    def plan_ports(self, names: list[str]) -> None:
+        """Give every service its port before any starts, so each is told every other's
+        URL: reporting, started before the console, sends `/dashboard/` to its address."""
+        for name in names:
+            self._planned.setdefault(name, self._port(SERVICE_PORTS.get(name)))
+
+    def peer_urls(self) -> dict[str, str]:
+        """The URL of every service of the stack, planned or started, by name."""
+        planned = {name: f"http://{LOOPBACK}:{port}" for name, port in self._planned.items()}
+        return {**planned, **{service.name: service.url for service in self.services}}
 
     def start_nats(self) -> None:
         """Use `NATS_URL` if the user set it, else start the embedded nats-server."""
@@ -238,7 +250,7 @@ class Stack:
     def start_service(self, name: str, root: Path) -> ManagedService:
         """Start `python -m services.<name>` with the stack's environment, logging to a file."""
         self._root = root
-        port = self._port(SERVICE_PORTS.get(name))
+        port = self._planned.get(name) or self._port(SERVICE_PORTS.get(name))
         log = self.paths.log(name)
         database_url = service_database_url(name, self.paths, self.env)
         instance = secrets.token_hex(16)
@@ -257,7 +269,7 @@ class Stack:
     def _spawn(
         self, name: str, port: int, log: Path, database_url: str, instance: str
     ) -> tuple[subprocess.Popen[bytes], int]:
-        peers = {s.name: s.url for s in self.services}
+        peers = self.peer_urls()
         env = service_environment(
             name, port, self.service_nats_url(name), database_url, self.env, instance, peers
         )

@@ -278,6 +278,7 @@ def _run(stack: Stack, root: Path, tokens: dict[str, str], demo: bool, ready_tim
         names = discover_services(root)
         if not names:
             console.print("[yellow]No services found (services/<name>/__main__.py).[/]")
+        stack.plan_ports(names)
         for name in names:
             stack.start_service(name, root)
         stack.wait_ready(ready_timeout)

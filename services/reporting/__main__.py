@@ -1,4 +1,4 @@
-"""`python -m services.reporting`: serve the KPI API, dashboard and projector with uvicorn."""
+"""`python -m services.reporting`: serve the KPI API, its stream and the projector with uvicorn."""
 
 from __future__ import annotations
 

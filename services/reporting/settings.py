@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic import AnyHttpUrl
+
 from shared.settings import ServiceSettings
 
 
 class ReportingSettings(ServiceSettings):
-    """reporting: the projector, the KPI API and stream, the dashboard."""
+    """reporting: the projector, the KPI API and stream (the dashboard is the console's)."""
 
     service_name: str = "reporting"
     http_port: int = 8002
@@ -27,3 +29,6 @@ class ReportingSettings(ServiceSettings):
     """Publish KPI changes to `kpi.<tenant>.<project>.<kpi>` (stream KPI)."""
     sse_heartbeat_seconds: float = 15.0
     """A comment line on idle SSE connections, so proxies keep them open."""
+    console_url: AnyHttpUrl | None = None
+    """The staff console's address (`wo up` sets it): `/dashboard/`, where reporting's own
+    dashboard was, sends people to its quality page. Unset, it says where the dashboard is."""

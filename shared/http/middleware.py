@@ -99,7 +99,7 @@ async def _too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-DASHBOARD_POLICY = (
+PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
@@ -131,7 +131,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DASHBOARD_POLICY if scope.get("path") not in API_DOCS_PATHS else API_DOCS_POLICY
+        policy = PAGE_POLICY if scope.get("path") not in API_DOCS_PATHS else API_DOCS_POLICY
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -50,3 +50,19 @@ def test_the_summary_shows_the_consoles_url_before_any_other(tmp_path: Path) -> 
     urls = re.findall(r"(?:http|nats)://[\w.:]+", output.getvalue())
     assert urls[0] == "http://127.0.0.1:8003"
     assert "Open the console: http://127.0.0.1:8003" in output.getvalue()
+
+
+def test_reporting_is_told_the_consoles_url_though_the_console_starts_after_it(
+    tmp_path: Path,
+) -> None:
+    stack = Stack(StackPaths(tmp_path), {}, Console(file=io.StringIO()), SignalWatch())
+    stack.plan_ports(["dispatch", "notify", "reporting", "console"])
+    peers = stack.peer_urls()
+    assert set(peers) == {"dispatch", "notify", "reporting", "console"}
+    assert len(set(peers.values())) == 4
+    env = service_environment(
+        "reporting", 8002, "nats://127.0.0.1:4222", "sqlite://", {}, "id", peers
+    )
+    # Where reporting's old `/dashboard/` sends people: the console's quality page.
+    assert env["CONSOLE_URL"] == peers["console"]
+    assert "REPORTING_URL" not in env

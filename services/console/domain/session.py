@@ -33,6 +33,14 @@ class SignedIn:
     tenant: str
     projects: frozenset[str]
     token: str
+    expires_at: datetime | None = None
+    """When the token expires (the identity provider's): the person signs in again then."""
+    id_token: str | None = None
+    """The identity provider's ID token, named to it when the person signs out there."""
+
+    def token_expired(self, now: datetime) -> bool:
+        """Whether the token has expired, so the services would refuse it."""
+        return self.expires_at is not None and now >= self.expires_at
 
 
 @dataclass(frozen=True)

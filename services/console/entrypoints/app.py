@@ -19,6 +19,7 @@ from services.console.entrypoints.routes import (
     dispatch,
     inbox,
     notifications,
+    oidc,
     operations,
     quality,
     staff,
@@ -86,6 +87,7 @@ def create_app(
         routers=[
             operations.router,
             auth.router,
+            oidc.router,
             calls.router,
             dispatch.router,
             tech.router,

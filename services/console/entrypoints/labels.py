@@ -99,6 +99,23 @@ SPANS: Mapping[str, str] = {
     "range": N_("Custom range"),
 }
 
+GROUPINGS: Mapping[str, str] = {
+    "project": N_("Project"),
+    "building": N_("Building"),
+    "kind": N_("Kind"),
+    "category": N_("Category"),
+    "technician": N_("Technician"),
+    "team": N_("Team"),
+}
+
+NOTIFICATION_OUTCOMES: Mapping[str, str] = {
+    "sent": N_("Sent"),
+    "failed": N_("Failed attempts"),
+    "deferred": N_("Held for quiet hours"),
+    "dead": N_("Given up"),
+    "unreached": N_("Reached nobody"),
+}
+
 PERIOD_PROBLEMS: Mapping[str, str] = {
     "not_a_date": N_("That period is not a date; this month is shown instead."),
     "ends_before_start": N_("The period ends before it starts; this month is shown instead."),
@@ -159,6 +176,12 @@ NOTIFY_CHANNELS: Mapping[str, str] = {
     "dingtalk": N_("DingTalk robot"),
     "feishu": N_("Feishu robot"),
 }
+
+DELIVERY_CHANNELS: Mapping[str, str] = {
+    **NOTIFY_CHANNELS,
+    "none": N_("No channel"),
+}
+"""The channels notify's delivery outcomes are counted under (`none`: reached nobody)."""
 
 ROUTE_SOURCES: Mapping[str, str] = {
     "project": N_("this project's own"),

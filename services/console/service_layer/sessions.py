@@ -27,6 +27,10 @@ class Sessions:
             session = None
         if session is None:
             session = new_session(negotiate(accept_language), now)
+        elif session.user is not None and session.user.token_expired(now):
+            # The services would refuse the token from now on: sign in again.
+            self._store.delete(session.id)
+            session = new_session(session.language, now)
         else:
             session = replace(session, last_seen=now)
         self._store.put(session)

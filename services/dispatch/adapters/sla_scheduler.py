@@ -1,51 +1,27 @@
-"""The SLA scheduler: sleeps until the next timer is due, claims it, records what it raises.
+"""The SLA scheduler of one dispatch database: the timer scheduler over its SQL timer table.
 
-It also fires the offer-expiry timers of the assignment engine (clock `offer` in the same
-table): one durable timer machinery, one loop, one claim protocol. Each claimed row is read
-back as a typed timer (`timer_from_row`) and handed to the handler registered for its kind
-(`timer_handlers`).
-
-No polling interval: it sleeps until the earliest `fires_at` in the timer table and is
-woken early when a commit of this process writes a timer due sooner than that
-(`timers_written`); a commit that writes only later timers, or none, leaves it asleep
-rather than costing two queries of the timer table each (at 200 reports/s that was a
-wake-up for nearly every group commit). A commit that removes the nearest timer lets it
-wake for nothing once, find the next, and sleep again.
-Timers added by another dispatch process are that process's scheduler's to wake for;
-`max_sleep` only bounds how long a missed wake-up could go unnoticed.
-
-Due rows are claimed for `claim_seconds` (on PostgreSQL with `FOR UPDATE SKIP LOCKED`,
-so two schedulers take different rows); the claim is committed before the work, and the
-work appends through the event store with optimistic concurrency. A crashed scheduler's
-claim simply expires. After downtime every overdue timer fires once, reporting its true
-due time and the time it was detected.
+It fires the SLA clocks' timers and the assignment engine's offer expiries alike; the
+loop, its claim protocol and its wake-ups are the service layer's (`TimerScheduler`),
+what firing each kind does is `timer_handlers`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-from datetime import datetime, timedelta
+from typing import Unpack
 
-from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.sla_timer_table import next_fire_time
+from services.dispatch.adapters.sql_timer_store import SqlTimerStore
 from services.dispatch.service_layer.assignment import StaffDirectory
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.sla import DutyDirectory, SlaPolicies
 from services.dispatch.service_layer.timer_handlers import timer_handlers
-from services.dispatch.service_layer.timers import Timer, timer_from_row
+from services.dispatch.service_layer.timer_scheduler import SchedulerTuning, TimerScheduler
 from shared.clock import Clock
-from shared.database import is_sqlite
-from shared.logging import get_logger
-
-log = get_logger(__name__)
 
 
-class SlaScheduler:
-    """Fires due SLA timers for the work orders of one database."""
+class SlaScheduler(TimerScheduler):
+    """Fires due SLA and offer timers for the work orders of one database."""
 
     def __init__(
         self,
@@ -54,150 +30,10 @@ class SlaScheduler:
         policies: SlaPolicies,
         clock: Clock,
         *,
-        batch_size: int = 200,
-        claim_seconds: float = 30.0,
-        max_sleep: float = 60.0,
-        concurrency: int = 64,
         staff: StaffDirectory | None = None,
         duty: DutyDirectory | None = None,
+        **tuning: Unpack[SchedulerTuning],
     ) -> None:
-        self._engine = engine
-        self._clock = clock
-        self._batch_size = batch_size
-        self._claim = timedelta(seconds=claim_seconds)
-        self._max_sleep = max_sleep
-        self._concurrency = concurrency
-        self._wake = asyncio.Event()
-        self._asleep_until: datetime | None = None
-        self._handlers = timer_handlers(store, policies, staff, duty)
-        self._rounds = 0
-        self._round_ended = asyncio.Condition()
-
-    @property
-    def asleep_until(self) -> datetime | None:
-        """When the scheduler looks at the timer table next on its own; None while busy."""
-        return self._asleep_until
-
-    @property
-    def rounds(self) -> int:
-        """How many rounds have ended (each ends with the scheduler going to sleep)."""
-        return self._rounds
-
-    async def round_after(self, seen: int) -> datetime:
-        """Wait until a round after the `seen`-th has ended; until when the scheduler sleeps.
-
-        What a caller driving the clock by hand waits on between two moves of time,
-        instead of sleeping and hoping a round ran meanwhile.
-        """
-        async with self._round_ended:
-            await self._round_ended.wait_for(lambda: self._rounds > seen)
-        assert self._asleep_until is not None  # set before the round is counted
-        return self._asleep_until
-
-    @property
-    def wake_pending(self) -> bool:
-        """Whether a commit asked for a look at the timer table before the planned one."""
-        return self._wake.is_set()
-
-    def timers_written(self, earliest: datetime) -> None:
-        """A commit wrote timers, the first of them due at `earliest`: wake if that is
-        sooner than the scheduler sleeps (always while it is between two sleeps)."""
-        if self._asleep_until is None or earliest < self._asleep_until:
-            self._wake.set()
-
-    async def run(self) -> None:
-        """Fire timers as they fall due, until cancelled; errors are logged and retried."""
-        while True:
-            self._wake.clear()
-            self._asleep_until = None
-            try:
-                due = await next_fire_time(self._engine)
-                if due is not None and due <= self._clock.now():
-                    await self.fire_due()
-                    continue
-            except Exception as exc:
-                log.warning("sla_scheduler.failed", error=str(exc))
-                due = None
-            delay = self._max_sleep
-            if due is not None:
-                delay = min(delay, max((due - self._clock.now()).total_seconds(), 0.0))
-            self._asleep_until = self._clock.now() + timedelta(seconds=delay)
-            async with self._round_ended:
-                self._rounds += 1
-                self._round_ended.notify_all()
-            await self._sleep(delay)
-
-    async def _sleep(self, seconds: float) -> None:
-        # The clock's own sleep, so a test clock can move time; a commit wakes us early.
-        sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeping, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeping, woken):
-                task.cancel()
-            # Not a suppressed `await task`: that would also swallow a cancellation of this
-            # task arriving meanwhile (stop() would then wait forever for the scheduler).
-            await asyncio.gather(sleeping, woken, return_exceptions=True)
-
-    async def fire_due(self) -> int:
-        """Claim and fire every timer due now; return how many timers were handled."""
-        now = self._clock.now()
-        claimed = await self._claim_due(now)
-        by_order: dict[str, list[Timer]] = defaultdict(list)
-        for work_order_id, timer in claimed:
-            by_order[work_order_id].append(timer)
-        # Different work orders fire concurrently, so their appends share group commits;
-        # the bound keeps a burst after downtime from opening thousands of loads at once.
-        slots = asyncio.Semaphore(self._concurrency)
-        await asyncio.gather(
-            *(
-                self._fire(slots, work_order_id, timers, now)
-                for work_order_id, timers in by_order.items()
-            )
+        super().__init__(
+            SqlTimerStore(engine), timer_handlers(store, policies, staff, duty), clock, **tuning
         )
-        return len(claimed)
-
-    async def _fire(
-        self,
-        slots: asyncio.Semaphore,
-        work_order_id: str,
-        timers: list[Timer],
-        now: datetime,
-    ) -> None:
-        async with slots:
-            try:
-                raised = await self._handlers.fire(work_order_id, timers, now)
-            except Exception as exc:  # its claim expires and it is tried again
-                log.warning(
-                    "sla_scheduler.fire_failed", work_order_id=work_order_id, error=str(exc)
-                )
-                return
-        if raised:
-            log.info("sla_scheduler.fired", work_order_id=work_order_id, events=raised)
-
-    async def _claim_due(self, now: datetime) -> list[tuple[str, Timer]]:
-        c = t.sla_timers.c
-        query = (
-            select(c.work_order_id, c.key, c.timer, c.due_at)
-            .where(c.fires_at <= now, or_(c.claimed_until.is_(None), c.claimed_until < now))
-            .order_by(c.fires_at)
-            .limit(self._batch_size)
-        )
-        if not is_sqlite(self._engine):
-            query = query.with_for_update(skip_locked=True)
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(query)).all()
-            if rows:
-                # One statement run per row (primary-key look-ups): a row-value IN
-                # list is not served by the key index on SQLite and scans the table.
-                await conn.execute(
-                    update(t.sla_timers)
-                    .where(c.work_order_id == bindparam("w"), c.key == bindparam("k"))
-                    .values(claimed_until=now + self._claim),
-                    [{"w": row.work_order_id, "k": row.key} for row in rows],
-                )
-        return [
-            (row.work_order_id, timer_from_row(row.work_order_id, row.timer, row.due_at))
-            for row in rows
-        ]

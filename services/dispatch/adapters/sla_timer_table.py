@@ -1,65 +1,26 @@
-"""The durable timer table (SLA clocks and offer expiries): next due, rebuilt from the events."""
+"""The durable timer table (SLA clocks and offer expiries): rebuilt from the events, and
+the pending breaches the SLA views list."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.adapters.rows import timer_rows as table_rows
-from services.dispatch.domain.sla import fold_sla
-from services.dispatch.domain.workorder import fold
-from services.dispatch.service_layer.assignment import offer_timer_rows
-from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
+from services.dispatch.adapters.sql_timer_store import SqlTimerStore
+from services.dispatch.service_layer.sla import SlaPolicies
 from services.dispatch.service_layer.sla_views import BreachTimerRow
-from shared.events.catalogue import parse
-
-_c = t.sla_timers.c
-# Both served by the (claimed_until, fires_at) index without a sort, however many timers
-# wait: the scheduler asks after every commit.
-NEXT_UNCLAIMED = (
-    select(_c.fires_at).where(_c.claimed_until.is_(None)).order_by(_c.fires_at).limit(1)
-)
-NEXT_CLAIM_END = (
-    select(_c.claimed_until)
-    .where(_c.claimed_until.is_not(None))
-    .order_by(_c.claimed_until)
-    .limit(1)
-)
-
-
-async def next_fire_time(engine: AsyncEngine) -> datetime | None:
-    """When the earliest pending timer may fire, if any; a claimed one once its claim ends."""
-    async with engine.connect() as conn:
-        first: datetime | None = await conn.scalar(NEXT_UNCLAIMED)
-        released: datetime | None = await conn.scalar(NEXT_CLAIM_END)
-    candidates = [value for value in (first, released) if value is not None]
-    return min(candidates) if candidates else None
+from services.dispatch.service_layer.timer_rebuild import rebuild_timers
 
 
 async def rebuild_sla_timers(store: SqlEventStore, policies: SlaPolicies) -> int:
     """Drop the timer table's rows and derive them again from every work order's events."""
     async with store.engine.connect() as conn:
-        orders = (await conn.execute(select(t.work_orders.c.id, t.work_orders.c.tenant))).all()
-    rows: list[dict[str, Any]] = []
-    for work_order_id, tenant in orders:
-        events = await store.load(work_order_id)
-        history = [(parse(e.type_name, e.data), e.occurred_at) for e in events]
-        sla = fold_sla(history)
-        book = await policies_for(policies, tenant, events[0].project, sla)
-        state = fold(history)
-        assert state is not None
-        pending = (*timer_rows(sla, book, work_order_id), *offer_timer_rows(state, work_order_id))
-        rows += table_rows(work_order_id, tenant, events[0].project, pending)
-    async with store.engine.begin() as conn:
-        await conn.execute(delete(t.sla_timers))
-        if rows:
-            await conn.execute(insert(t.sla_timers), rows)
-    return len(rows)
+        orders = (await conn.execute(select(t.work_orders.c.id))).scalars().all()
+    return await rebuild_timers(store, policies, SqlTimerStore(store.engine), orders)
 
 
 async def breach_timers(

@@ -19,7 +19,8 @@ from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
-from services.dispatch.adapters.sla_timer_table import next_fire_time, rebuild_sla_timers
+from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
+from services.dispatch.adapters.sql_timer_store import SqlTimerStore
 from services.dispatch.service_layer.timers import OFFER_CLOCK
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, engine_for
@@ -97,7 +98,7 @@ async def _rebuild(url: str) -> _Rebuilt:
             clocks = await conn.scalar(
                 select(func.count()).select_from(t.sla_timers).where(c.clock != OFFER_CLOCK)
             )
-        upcoming = await next_fire_time(engine)
+        upcoming = await SqlTimerStore(engine).next_fire_time()
     except (SQLAlchemyError, OSError) as exc:
         # aiosqlite stops a failed connection's thread without waiting for it; give it
         # time before the loop closes, or the thread prints a traceback.

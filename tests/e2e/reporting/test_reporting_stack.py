@@ -1,4 +1,5 @@
-"""End to end: under `wo up`, the README's work order shows in reporting's KPIs and dashboard."""
+"""End to end: under `wo up`, the README's work order shows in reporting's KPIs, and
+reporting's old dashboard address leads to the console's quality page."""
 
 from __future__ import annotations
 
@@ -39,5 +40,8 @@ def test_the_readme_work_order_reaches_reporting_kpis(wo_up: WoUp) -> None:
         assert kpis["backlog"]["numerator"] == 0
         # The household count comes from the demo projects' registration (1,200 + 800).
         assert kpis["complaint_rate"]["denominator"] == 2000
+        # The dashboard is the console's quality page: `wo up` told reporting where it is.
+        console = stack["services"]["console"]["url"]
         dashboard = client.get(f"{reporting}/dashboard/")
-        assert dashboard.status_code == 200 and "dashboard.js" in dashboard.text
+        assert dashboard.status_code == 307
+        assert dashboard.headers["location"] == f"{console}/quality#"

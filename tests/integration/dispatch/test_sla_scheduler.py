@@ -12,10 +12,11 @@ from sqlalchemy import select
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
-from services.dispatch.adapters.sla_timer_table import (
+from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
+from services.dispatch.adapters.sql_timer_store import (
     NEXT_CLAIM_END,
     NEXT_UNCLAIMED,
-    rebuild_sla_timers,
+    SqlTimerStore,
 )
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
@@ -190,13 +191,11 @@ async def test_the_scheduler_finds_its_next_timer_through_an_index_without_sorti
 async def test_a_commit_wakes_the_scheduler_only_for_a_timer_due_before_it_would_wake(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.dispatch.adapters import sla_scheduler
-
     looks: list[object] = []
-    original = sla_scheduler.next_fire_time
+    original = SqlTimerStore.next_fire_time
 
-    async def counted(engine: Any) -> Any:
-        found = await original(engine)
+    async def counted(timers: SqlTimerStore) -> Any:
+        found = await original(timers)
         looks.append(found)
         return found
 
@@ -206,7 +205,7 @@ async def test_a_commit_wakes_the_scheduler_only_for_a_timer_due_before_it_would
                 return
             await asyncio.sleep(0.01)
 
-    monkeypatch.setattr(sla_scheduler, "next_fire_time", counted)
+    monkeypatch.setattr(SqlTimerStore, "next_fire_time", counted)
     await api.report()
     scheduler = scheduler_of(api)
     api.dispatch.store.on_timers(scheduler.timers_written)

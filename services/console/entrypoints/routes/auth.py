@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from services.console.domain.languages import parse_language
 from services.console.domain.roles import home_of
 from services.console.entrypoints.web import NotSignedIn, PageRefused, Visit, visit_of
+from services.console.service_layer.oidc import SignInFailed
 from services.console.service_layer.ports import UpstreamError
 
 router = APIRouter(include_in_schema=False)
@@ -39,9 +40,13 @@ async def landing(visit: VisitDep) -> Response:
 
 @router.get("/sign-in")
 async def sign_in_page(visit: VisitDep) -> Response:
-    """The development sign-in: the tenant's people by role."""
+    """The development sign-in: the tenant's people by role; elsewhere the way to the
+    identity provider (OpenID Connect)."""
+    dev = visit.console.sign_in
+    if dev is None:
+        return visit.render("sign_in_oidc.html")
     try:
-        people = await visit.console.sign_in.people()
+        people = await dev.people()
     except UpstreamError as exc:
         return visit.render("sign_in.html", status=503, groups=[], problem=exc.detail)
     groups = [(role, list(members)) for role, members in groupby(people, key=lambda p: p.role)]
@@ -52,7 +57,10 @@ async def sign_in_page(visit: VisitDep) -> Response:
 async def sign_in(visit: VisitDep) -> Response:
     """Sign in as the person picked on the page."""
     form = await visit.form()
-    user = await visit.console.sign_in.sign_in(form.get("person", ""))
+    dev = visit.console.sign_in
+    if dev is None:
+        raise PageRefused(visit.gettext("Only the company account signs in here."))
+    user = await dev.sign_in(form.get("person", ""))
     if user is None:
         raise PageRefused(visit.gettext("Nobody of that name can sign in here."))
     visit.session = visit.console.sessions.sign_in(visit.session, user)
@@ -61,12 +69,20 @@ async def sign_in(visit: VisitDep) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(visit: VisitDep) -> Response:
-    """Forget the session and its token."""
+    """Forget the session and its token, and sign out at the identity provider too when it
+    offers that (so the next person at this computer is asked who they are)."""
     await visit.form()
-    if visit.user is None:
+    user = visit.user
+    if user is None:
         raise NotSignedIn
     visit.session = visit.console.sessions.sign_out(visit.session)
-    return visit.redirect("/sign-in")
+    oidc = visit.console.oidc
+    try:
+        at_provider = await oidc.sign_out_url(user) if oidc else None
+    except SignInFailed:
+        # The console's session is gone all the same; the provider's may outlive it.
+        at_provider = None
+    return visit.redirect(at_provider or "/sign-in")
 
 
 @router.post("/language")

@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from services.console.domain import periods
+from services.console.domain import figure_scope, periods
 from services.console.domain.languages import Language
 from services.console.domain.roles import Page
-from services.console.entrypoints import figures
+from services.console.entrypoints import figures, labels
 from services.console.entrypoints.routes.auth import VisitDep
 from services.console.entrypoints.web import Visit
 from services.console.service_layer import boards, quality
@@ -34,6 +34,12 @@ async def _view(visit: Visit) -> dict[str, Any]:
     project = query.get("project") or None
     if project not in projects:
         project = None
+    words = {
+        dimension: {code: visit.gettext(word) for code, word in table.items()}
+        for dimension, table in (("kind", labels.KINDS), ("category", labels.CATEGORIES))
+    }
+    choices = await quality.scope_choices(visit.console.dispatch, user, projects, project, words)
+    scope = figure_scope.choose_scope(query, choices)
     zone = quality.zone_of_view(projects, project)
     period, problem = periods.parse_period(
         query.get("span"), query.get("from"), query.get("to"), quality.today_in(zone, visit.now())
@@ -41,17 +47,23 @@ async def _view(visit: Visit) -> dict[str, Any]:
     chosen = {"span": period.span.value, "from": period.start.isoformat()}
     if period.span is periods.Span.RANGE:
         chosen["to"] = period.last_day.isoformat()
-    if project:
-        chosen["project"] = project
+    chosen.update(scope.page_params())
     zh = visit.session.language is Language.ZH_CN
     return {
         "reader": user,
         "projects": projects,
         "project": project,
+        "scope": scope,
+        "choices": choices,
+        "groupings": figure_scope.GROUPINGS,
         "zone": zone,
         "period": period,
         "problem": problem,
         "chosen": chosen,
+        "narrowed": lambda dimension, key: {
+            **chosen,
+            **scope.narrowed(dimension, key).page_params(),
+        },
         "title": lambda f: f.get("title_zh") if zh else f.get("title_en"),
         "figure": lambda unit, value: figures.figure_text(unit, value, visit.gettext),
         "target": lambda f: figures.target_text(f, visit.gettext),
@@ -63,7 +75,7 @@ async def _board(visit: Visit) -> dict[str, Any]:
     view = await _view(visit)
     period = view["period"]
     board = await quality.quality_board(
-        visit.console.reporting, view["reader"], period, view["project"]
+        visit.console.reporting, view["reader"], period, view["scope"]
     )
     buckets = periods.bucket_labels(period)
     charts = {
@@ -81,10 +93,19 @@ async def quality_page(visit: VisitDep) -> Response:
     problem = data["problem"]
     if problem is not None:
         visit.note(visit.gettext(figures.period_problem(problem)))
-    period = data["period"]
-    return visit.render(
-        "quality.html", previous=period.shifted(-1), following=period.shifted(1), **data
-    )
+    previous = _moved(data["chosen"], data["period"].shifted(-1))
+    following = _moved(data["chosen"], data["period"].shifted(1))
+    return visit.render("quality.html", previous=previous, following=following, **data)
+
+
+def _moved(chosen: dict[str, str], period: periods.ReportPeriod) -> dict[str, str]:
+    """The page's query for another period, the scope and grouping kept."""
+    return {
+        **chosen,
+        "span": period.span.value,
+        "from": period.start.isoformat(),
+        "to": period.last_day.isoformat(),
+    }
 
 
 @router.get("/quality/live")
@@ -103,7 +124,7 @@ async def quality_orders(visit: VisitDep) -> Response:
             "error.html", status=404, message=visit.gettext("There is no such page.")
         )
     found = await quality.orders_behind(
-        visit.console.reporting, view["reader"], kpi, view["period"], view["project"]
+        visit.console.reporting, view["reader"], kpi, view["period"], view["scope"]
     )
     return visit.render("quality_orders.html", found=found, kpi=kpi, **view)
 
@@ -119,7 +140,7 @@ async def quality_export(visit: VisitDep) -> Response:
             "error.html", status=404, message=visit.gettext("There is no such page.")
         )
     params = {
-        **quality.period_params(view["period"], view["project"]),
+        **quality.period_params(view["period"], view["scope"]),
         "format": format,
         "granularity": view["period"].granularity,
     }
