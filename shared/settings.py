@@ -18,6 +18,32 @@ MIN_SECRET_BYTES = 32
 """HS256 keys shorter than the hash (RFC 7518 section 3.2) are refused outside development."""
 
 
+def production_secret(
+    name: str, value: SecretStr | None, development_value: str, environment: str
+) -> str:
+    """The secret `value` of setting `name`, if this environment may use it; else `ValueError`.
+
+    A development value is in this repository, so anyone could use it: only
+    ENVIRONMENT=development accepts it (or any other value). Anywhere else the setting
+    must be another secret of at least `MIN_SECRET_BYTES`. The messages name the setting,
+    never its value.
+    """
+    secret = value.get_secret_value() if value else ""
+    if environment == "development" and secret:
+        return secret
+    if not secret or secret == development_value:
+        raise ValueError(
+            f"ENVIRONMENT={environment} refuses the development {name}: "
+            f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
+        )
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"{name} is {len(secret.encode())} bytes; "
+            f"ENVIRONMENT={environment} needs at least {MIN_SECRET_BYTES}"
+        )
+    return secret
+
+
 class ServiceSettings(BaseSettings):
     """Settings shared by all services; each service subclasses it once."""
 

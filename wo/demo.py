@@ -14,8 +14,10 @@ shows both ways from the first call.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,12 @@ class Building:
     id: str
     name: str
     households: int
+    units: tuple[str, ...] = ()
+
+
+def demo_units(prefix: str) -> tuple[str, ...]:
+    """A demo building's units: floors 1-3, two units a floor (`1-101` … `1-302`)."""
+    return tuple(f"{prefix}-{floor}0{door}" for floor in (1, 2, 3) for door in (1, 2))
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,8 @@ class DemoProject:
                 "time_zone": self.time_zone,
                 "households": self.households,
                 "buildings": [
-                    {"id": b.id, "name": b.name, "households": b.households} for b in self.buildings
+                    {"id": b.id, "name": b.name, "households": b.households, "units": list(b.units)}
+                    for b in self.buildings
                 ],
             },
         }
@@ -122,14 +131,20 @@ DEMO_PROJECTS: tuple[DemoProject, ...] = (
         name="阳光花园",
         code="SG",
         households=1200,
-        buildings=(Building("b1", "1号楼", 600), Building("b2", "2号楼", 600)),
+        buildings=(
+            Building("b1", "1号楼", 600, demo_units("1")),
+            Building("b2", "2号楼", 600, demo_units("2")),
+        ),
     ),
     DemoProject(
         slug="river-view",
         name="江景苑",
         code="RV",
         households=800,
-        buildings=(Building("b1", "1号楼", 400), Building("b2", "2号楼", 400)),
+        buildings=(
+            Building("b1", "1号楼", 400, demo_units("1")),
+            Building("b2", "2号楼", 400, demo_units("2")),
+        ),
     ),
 )
 
@@ -157,10 +172,13 @@ def demo_tokens() -> dict[str, str]:
 
 
 def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) -> dict[str, str]:
-    """Register the demo projects with dispatch; returns slug -> "created" or "exists".
+    """Register the demo projects with dispatch; returns slug -> "created", "exists" or
+    "units added".
 
-    A 409 `project_exists` is success: the stack keeps its data between runs.
-    Raises `DemoRegistrationError` for any other answer.
+    A 409 `project_exists` is success: the stack keeps its data between runs. A demo
+    project registered before units were registered gets the demo's record (with units)
+    once, so the console's unit picker works on an old stack too; a project whose units
+    were registered is left as it is. Raises `DemoRegistrationError` for any other answer.
     """
     outcomes: dict[str, str] = {}
     for project in DEMO_PROJECTS:
@@ -178,13 +196,40 @@ def register_demo_projects(client: httpx.Client, dispatch_url: str, token: str) 
             _set_up_reception(client, dispatch_url, token, project.slug)
             outcomes[project.slug] = "created"
         elif response.status_code == 409 and _problem_code(response) == "project_exists":
-            outcomes[project.slug] = "exists"
+            added = _add_units(client, dispatch_url, token, project)
+            outcomes[project.slug] = "units added" if added else "exists"
         else:
             raise DemoRegistrationError(
                 f"registering project {project.slug!r}: dispatch answered "
                 f"{response.status_code}: {response.text[:500]}"
             )
     return outcomes
+
+
+def _add_units(client: httpx.Client, dispatch_url: str, token: str, project: DemoProject) -> bool:
+    """Give a demo project registered without any unit the demo's record; whether it did."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{dispatch_url}/v1/projects/{project.slug}"
+    doing = f"updating project {project.slug!r}"
+    registered = _answered(lambda: client.get(url, headers=headers), doing)
+    if any(b.get("units") for b in registered.json().get("buildings", [])):
+        return False
+    details = project.registration()["details"]
+    _answered(lambda: client.put(url, json={"details": details}, headers=headers), doing)
+    return True
+
+
+def _answered(send: Callable[[], httpx.Response], doing: str) -> httpx.Response:
+    """`send()`'s answer, which must be a 200; else `DemoRegistrationError` saying `doing`."""
+    try:
+        response = send()
+    except httpx.HTTPError as exc:
+        raise DemoRegistrationError(f"{doing} failed: {exc}") from None
+    if response.status_code != 200:
+        raise DemoRegistrationError(
+            f"{doing}: dispatch answered {response.status_code}: {response.text[:500]}"
+        )
+    return response
 
 
 def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, project: str) -> None:
@@ -241,15 +286,8 @@ def _set_up_reception(client: httpx.Client, dispatch_url: str, token: str, proje
     # In order: a team before its members, the members before their availability.
     steps = [*((path, body, headers) for path, body in writes), *technicians, *on_duty, *rules]
     for path, body, sent in steps:
-        try:
-            response = client.put(f"{dispatch_url}{path}", json=body, headers=sent)
-        except httpx.HTTPError as exc:
-            raise DemoRegistrationError(f"setting up {path} failed: {exc}") from None
-        if response.status_code != 200:
-            raise DemoRegistrationError(
-                f"setting up {path}: dispatch answered {response.status_code}: "
-                f"{response.text[:500]}"
-            )
+        put = partial(client.put, f"{dispatch_url}{path}", json=body, headers=sent)
+        _answered(put, f"setting up {path}")
 
 
 def _own_token(staff_id: str) -> str:

@@ -316,7 +316,9 @@ def _register_demo(stack: Stack, tokens: dict[str, str], console: Console) -> li
         except DemoRegistrationError as exc:
             raise StackFailed(str(exc), dispatch.log, dispatch.log_offset) from None
     for slug, outcome in outcomes.items():
-        said = "registered" if outcome == "created" else "already registered"
+        said = {"created": "registered", "units added": "already registered; units added"}.get(
+            outcome, "already registered"
+        )
         console.print(f"[green]✓[/] demo project {slug} {said}")
     return list(outcomes)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from shared.settings import MIN_SECRET_BYTES, ServiceSettings
+from shared.settings import ServiceSettings, production_secret
 
 DEV_NOTIFY_SECRETS_KEY = "dev-only-notify-secrets-key-change-me-0123456789"
 
@@ -65,17 +65,9 @@ class NotifySettings(ServiceSettings):
 
         The development key is in this repository: only ENVIRONMENT=development accepts it.
         """
-        key = self.notify_secrets_key.get_secret_value() if self.notify_secrets_key else ""
-        if self.environment == "development" and key:
-            return key
-        if not key or key == DEV_NOTIFY_SECRETS_KEY:
-            raise ValueError(
-                f"ENVIRONMENT={self.environment} refuses the development NOTIFY_SECRETS_KEY: "
-                f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
-            )
-        if len(key.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(
-                f"NOTIFY_SECRETS_KEY is {len(key.encode())} bytes; "
-                f"ENVIRONMENT={self.environment} needs at least {MIN_SECRET_BYTES}"
-            )
-        return key
+        return production_secret(
+            "NOTIFY_SECRETS_KEY",
+            self.notify_secrets_key,
+            DEV_NOTIFY_SECRETS_KEY,
+            self.environment,
+        )

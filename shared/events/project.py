@@ -8,15 +8,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import EventData
 
+UnitName = Annotated[str, Field(min_length=1, max_length=200)]
+"""A unit (户/单元) as people write it on a work order's location (`1-101`, `1202`)."""
+
 
 class Building(BaseModel):
-    """A building (楼栋) of the project and how many households (户) it has."""
+    """A building (楼栋) of the project, how many households (户) it has and, when the
+    project registers them, its units."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
     households: Annotated[int, Field(ge=0)] = 0
+    units: tuple[UnitName, ...] = Field(
+        default=(),
+        description=(
+            "The building's units, in the order people pick them from (`1-101`, `1-102`); "
+            "empty when the project registers none (then a work order's unit is typed). "
+            "Absent in events recorded before units were registered."
+        ),
+        examples=[["1-101", "1-102", "1-201"]],
+    )
 
 
 class ProjectDetails(BaseModel):

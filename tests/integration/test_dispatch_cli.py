@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
@@ -64,3 +65,32 @@ async def test_rebuild_timers_with_a_bad_database_url_fails_in_one_line() -> Non
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error: invalid database URL")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outside_development(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_api(database_url) as api:
+        await api.report()
+        await api.report(reporter={"name": "无电话"})
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.execute(t.resident_reports.delete())
+    await engine.dispose()
+    rebuild_residents = ["dispatch", "rebuild-residents", "--database-url", database_url]
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.delenv("RESIDENT_INDEX_KEY", raising=False)
+    refused = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    result = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
+
+    assert refused.exit_code == 1
+    assert "refuses the development RESIDENT_INDEX_KEY" in refused.stderr
+    assert result.exit_code == 0, result.output
+    assert "from 2 reported work orders" in result.stdout
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(t.resident_reports.c.phone_index))).scalars().all()
+    await engine.dispose()
+    assert len(rows) == 2 and sum(row is None for row in rows) == 1

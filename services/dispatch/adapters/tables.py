@@ -40,6 +40,14 @@ events = Table(
     Column("event_metadata", JSON, nullable=False),
 )
 Index("ix_events_recorded", events.c.recorded_at, events.c.stream_id, events.c.version)
+# The first event of every stream (a work order's report, a project's registration), by
+# when it was recorded: what the residents' index catches up from (`resident_index`).
+Index(
+    "ix_events_stream_starts",
+    events.c.recorded_at,
+    sqlite_where=text("version = 1"),
+    postgresql_where=text("version = 1"),
+)
 
 # status: 'pending' until JetStream acknowledged the message, then 'published'.
 outbox = Table(
@@ -137,6 +145,21 @@ work_order_counters = Table(
     Column("day", String(8), primary_key=True),
     Column("last", Integer, nullable=False),
 )
+
+# The residents' blind index (`resident_index`): each reported work order with the keyed
+# HMAC of its reporter's phone (NULL: no number), never the number itself. Derived from the
+# `workorder.reported` events and rebuilt from them (`wo dispatch rebuild-residents`).
+resident_reports = Table(
+    "resident_reports",
+    metadata,
+    Column("work_order_id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("project", String(64), nullable=False),
+    Column("phone_index", String(64), nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+Index("ix_resident_reports_phone", resident_reports.c.tenant, resident_reports.c.phone_index)
+Index("ix_resident_reports_recorded", resident_reports.c.recorded_at)
 
 projects = Table(
     "projects",

@@ -69,6 +69,13 @@ class BuildingInput(Building):
     id: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
     name: Name
     households: Count = 0
+    units: tuple[Annotated[published_types.ShortText, ONE_LINE], ...] = Field(
+        default=(),
+        max_length=5000,
+        description="The building's units as people name them (`1-101`), each once; "
+        "leave it out and a work order's unit is typed freely.",
+        examples=[["1-101", "1-102"]],
+    )
 
 
 class ProjectDetailsInput(ProjectDetails):

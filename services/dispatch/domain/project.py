@@ -33,7 +33,7 @@ def decide_project(
     """The events registering or updating a project produces.
 
     Raises `Forbidden`, `Conflict` (`project_exists`), `NotFound` (`unknown_project`) or
-    `InvalidInput` (`unknown_time_zone`, `duplicate_building`).
+    `InvalidInput` (`unknown_time_zone`, `duplicate_building`, `duplicate_unit`).
     """
     authorize(command, actor, None)
     if isinstance(command, RegisterProject):
@@ -65,6 +65,12 @@ def _validate(details: ProjectDetails) -> None:
                 f"building id {building.id!r} appears more than once", code="duplicate_building"
             )
         seen.add(building.id)
+        if len(set(building.units)) != len(building.units):
+            twice = next(u for u in building.units if building.units.count(u) > 1)
+            raise InvalidInput(
+                f"unit {twice!r} appears more than once in building {building.id!r}",
+                code="duplicate_unit",
+            )
 
 
 def evolve_project(

@@ -1,5 +1,5 @@
 """Wire dispatch once: engine, migrations, event store, project and staff directories, NATS,
-relay and the scheduler of SLA and offer timers."""
+relay, the scheduler of SLA and offer timers and the residents' index."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
+from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
@@ -39,6 +40,8 @@ class Dispatch:
     projects: SqlProjectDirectory
     verifier: TokenVerifier
     staff: SqlStaffDirectory
+    residents: SqlResidentIndex
+    """The residents' blind index (`GET /v1/residents`)."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -46,7 +49,7 @@ class Dispatch:
     relay: OutboxRelay | None = None
     scheduler: SlaScheduler | None = None
     runner: Runner = field(default_factory=Runner)
-    """The background loops (relay, SLA scheduler), restarted if they fail."""
+    """The background loops (relay, SLA scheduler, residents' index), restarted if they fail."""
     bus: BusState = field(default_factory=BusState)
     """Whether EVENTS holds what was published (shown on `/readyz`)."""
 
@@ -59,6 +62,7 @@ class Dispatch:
 async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispatch:
     """Open the database (migrating it if configured) and start the relay in the background."""
     clock = clock or SystemClock()
+    resident_key = settings.resident_key()  # refused before anything is opened
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     if settings.migrate_on_start:
         await upgrade(engine)
@@ -73,11 +77,16 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
+        SqlResidentIndex(engine, resident_key),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
+    dispatch.runner.start(
+        "resident-index",
+        lambda: dispatch.residents.run(settings.resident_index_poll_seconds),
+    )
     if settings.sla_scheduler_enabled:
         scheduler = SlaScheduler(
             engine, store, dispatch.sla_policies, clock, staff=dispatch.staff, duty=dispatch.staff

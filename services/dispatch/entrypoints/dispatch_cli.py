@@ -1,4 +1,5 @@
-"""Operator commands of dispatch itself (mounted as `wo dispatch`): rebuild the timer table."""
+"""Operator commands of dispatch itself (mounted as `wo dispatch`): rebuild the timer table
+and the residents' blind index from the event store."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
+from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from services.dispatch.adapters.sql_timer_store import SqlTimerStore
@@ -25,14 +27,14 @@ from shared.cli import CliFailure, cause, engine_for
 from shared.clock import SystemClock
 
 dispatch_app = typer.Typer(
-    help="dispatch: rebuild the SLA and offer timer table from the event store.",
+    help="dispatch: rebuild the timer table and the residents' index from the event store.",
     no_args_is_help=True,
 )
 
 
 @dispatch_app.callback()
 def _group() -> None:
-    # A group callback keeps `rebuild-timers` a subcommand while it is the only one.
+    # A group callback keeps a lone command a subcommand (`wo dispatch rebuild-timers`).
     return None
 
 
@@ -107,3 +109,46 @@ async def _rebuild(url: str) -> _Rebuilt:
         await store.close()
         await engine.dispose()
     return _Rebuilt(int(orders or 0), int(clocks or 0), int(offers or 0), upcoming)
+
+
+@dispatch_app.command("rebuild-residents")
+def rebuild_residents(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
+    ] = None,
+) -> None:
+    """Derive the residents' blind index again from every reported work order.
+
+    Run it after changing RESIDENT_INDEX_KEY (it reads the key like dispatch does: outside
+    ENVIRONMENT=development it must be set), or to be sure the index is whole. dispatch
+    may keep running: its searches catch up with the reports recorded meanwhile.
+    """
+    settings = DispatchSettings()
+    url = settings.database_url if database_url is None else database_url
+    try:
+        indexed = asyncio.run(_rebuild_residents(url, settings))
+    except CliFailure as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    Console().print(
+        f"Rebuilt the residents' index from {indexed:,} reported work orders.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:
+    try:
+        key = settings.resident_key()
+    except ValueError as exc:
+        raise CliFailure(str(exc)) from None
+    engine = engine_for(url)
+    try:
+        return await SqlResidentIndex(engine, key).rebuild()
+    except (SQLAlchemyError, OSError) as exc:
+        await asyncio.sleep(0.1)  # as in `_rebuild`: let aiosqlite's thread end first
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CliFailure(f"cannot rebuild the residents' index in {shown}: {cause(exc)}") from None
+    finally:
+        await engine.dispose()

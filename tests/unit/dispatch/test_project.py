@@ -98,6 +98,26 @@ def test_building_ids_must_be_unique() -> None:
     assert refused.value.code == "duplicate_building"
 
 
+def test_a_unit_appears_once_in_its_building() -> None:
+    twice = SUNNY.model_copy(
+        update={"buildings": (Building(id="b1", name="1栋", units=("1-101", "1-102", "1-101")),)}
+    )
+
+    with pytest.raises(InvalidInput) as refused:
+        decide_project(REGISTERED, UpdateProject(details=twice), PROJECT_MANAGER)
+
+    assert refused.value.code == "duplicate_unit"
+    assert "'1-101'" in refused.value.message
+
+
+def test_a_registration_recorded_before_units_reads_with_none() -> None:
+    old = {"name": "阳光花园", "households": 10, "buildings": [{"id": "b1", "name": "1栋"}]}
+
+    details = ProjectRegistered.model_validate({"details": old}).details
+
+    assert details.buildings[0].units == ()
+
+
 def test_supervisor_does_not_keep_the_registry() -> None:
     with pytest.raises(Forbidden) as refused:
         decide_project(None, RegisterProject(project="sunny-garden", details=SUNNY), SUPERVISOR)

@@ -12,7 +12,7 @@ from services.dispatch.settings import DispatchSettings
 from shared.http.serve import load_settings
 from shared.settings import DEV_JWT_SECRET, MIN_SECRET_BYTES, ServiceSettings
 
-AUTH_VARIABLES = ("ENVIRONMENT", "JWT_SECRET", "JWT_JWKS_URL")
+AUTH_VARIABLES = ("ENVIRONMENT", "JWT_SECRET", "JWT_JWKS_URL", "RESIDENT_INDEX_KEY")
 
 
 @pytest.fixture
@@ -44,9 +44,24 @@ def test_an_unset_environment_refuses_a_short_secret(monkeypatch: pytest.MonkeyP
 @pytest.mark.usefixtures("bare_environment")
 def test_production_accepts_a_long_secret_or_a_jwks_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JWT_SECRET", "s" * MIN_SECRET_BYTES)
+    monkeypatch.setenv("RESIDENT_INDEX_KEY", "r" * MIN_SECRET_BYTES)
     assert load_settings("dispatch", DispatchSettings).secret_problem() is None
     jwks = ServiceSettings(jwt_secret=None, jwt_jwks_url="https://idp.example/jwks")
     assert jwks.secret_problem() is None
+
+
+@pytest.mark.usefixtures("bare_environment")
+def test_production_dispatch_refuses_to_start_without_its_own_resident_index_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JWT_SECRET", "s" * MIN_SECRET_BYTES)
+    with pytest.raises(SystemExit, match="refuses the development RESIDENT_INDEX_KEY"):
+        load_settings("dispatch", DispatchSettings)
+    monkeypatch.setenv("RESIDENT_INDEX_KEY", "r" * (MIN_SECRET_BYTES - 1))
+    with pytest.raises(SystemExit, match=f"RESIDENT_INDEX_KEY is 31 bytes.*{MIN_SECRET_BYTES}"):
+        load_settings("dispatch", DispatchSettings)
+    monkeypatch.setenv("RESIDENT_INDEX_KEY", "r" * MIN_SECRET_BYTES)
+    assert load_settings("dispatch", DispatchSettings).resident_key() == b"r" * MIN_SECRET_BYTES
 
 
 @pytest.mark.usefixtures("bare_environment")

@@ -15,7 +15,9 @@ from services.console.domain.orders import (
     order_label,
     service_steps,
 )
+from services.console.domain.residents import building_units, picked, units_by_building
 from services.console.domain.roles import MANAGERS, Page
+from services.console.domain.session import SignedIn
 from services.console.entrypoints.commanding import confirmation, give
 from services.console.entrypoints.forms import FORMS
 from services.console.entrypoints.labels import N_
@@ -24,6 +26,7 @@ from services.console.entrypoints.routes.dispatch import OrderId
 from services.console.entrypoints.web import PageRefused, Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import Json, UpstreamError
+from services.console.service_layer.residents import residents_by_phone
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,8 +91,17 @@ async def _nothing() -> list[Any]:
 
 
 async def _page(
-    visit: Visit, values: dict[str, str], key: str, problem: str | None, status: int = 200
+    visit: Visit,
+    values: dict[str, str],
+    key: str,
+    problem: str | None,
+    status: int = 200,
+    residents: list[Json] | None = None,
+    focus: str | None = None,
 ) -> Response:
+    """The form with `values`; `residents` are the matches of a phone search (None: no
+    search made); `focus` is the field the keyboard is to be in."""
+    live = await _my_orders(visit)
     return visit.render(
         "calls.html",
         status=status,
@@ -97,7 +109,10 @@ async def _page(
         values=values,
         key=key,
         problem=problem,
-        **await _my_orders(visit),
+        residents=residents,
+        focus=focus,
+        units=units_by_building(live["projects"]),
+        **live,
     )
 
 
@@ -124,6 +139,8 @@ async def take_call(visit: VisitDep) -> Response:
         uuid.UUID(key)
     except ValueError:
         key = str(uuid.uuid4())
+    if form.get("action") == "search" or form.get("pick"):
+        return await _find_caller(visit, user, values, key, form.get("pick", ""))
     empty = missing(values)
     if empty:
         words = ", ".join(visit.gettext(FIELD_WORDS[k]) for k in empty)
@@ -134,6 +151,10 @@ async def take_call(visit: VisitDep) -> Response:
         return await _page(visit, values, key, visit.gettext("Pick a project."), status=422)
     if values["building"] and values["building"] not in building_names(projects[values["project"]]):
         problem = visit.gettext("That building is not in the project.")
+        return await _page(visit, values, key, problem, status=422)
+    units = building_units(projects[values["project"]], values["building"])
+    if values["unit"] and units and values["unit"] not in units:
+        problem = visit.gettext("That unit is not in the building: pick one of its units.")
         return await _page(visit, values, key, problem, status=422)
     try:
         created: dict[str, Any] = await visit.console.dispatch.post(
@@ -146,6 +167,31 @@ async def take_call(visit: VisitDep) -> Response:
         return await _page(visit, values, key, problem, status=422)
     visit.note(visit.gettext("Order %(order)s recorded.", order=order_label(created)))
     return visit.redirect("/calls")
+
+
+async def _find_caller(
+    visit: Visit, user: SignedIn, values: dict[str, str], key: str, choice: str
+) -> Response:
+    """Search the residents who called from the form's phone before; with `choice` (a
+    match picked), fill in their name, building and unit. Everything typed is kept."""
+    if not values["phone"]:
+        problem = visit.gettext("Type the caller's phone number, then search.")
+        return await _page(visit, values, key, problem, status=422)
+    try:
+        found = await residents_by_phone(visit.console.dispatch, user, values["phone"])
+    except UpstreamError as exc:
+        if exc.status >= 500 or exc.status == 401:
+            raise
+        problem = visit.gettext("dispatch refused the search: %(detail)s", detail=exc.detail)
+        return await _page(visit, values, key, problem, status=422)
+    if choice:
+        filled = picked(values, found, choice)
+        if filled is None:
+            problem = visit.gettext("That resident is no longer among the matches: pick again.")
+            return await _page(visit, values, key, problem, status=422, residents=found)
+        # Filled in: on with the call, from what is wrong.
+        return await _page(visit, filled, key, None, focus="description")
+    return await _page(visit, values, key, None, residents=found)
 
 
 def _back(step: ServiceStep) -> str:

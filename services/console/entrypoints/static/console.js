@@ -83,7 +83,38 @@ function buildingPicker() {
   }
 }
 
+// The unit field offers the units the chosen building registers (its datalist), and
+// stays a plain text field for a building that registers none.
+function unitPicker() {
+  for (const unit of document.querySelectorAll("input[data-units-of]")) {
+    const [project, building] = unit.dataset.unitsOf.split(" ").map((id) => document.getElementById(id));
+    if (!project || !building) continue;
+    const follow = () => {
+      const list = document.getElementById(`units-${project.value}-${building.value}`);
+      if (building.value && list) unit.setAttribute("list", list.id);
+      else unit.removeAttribute("list");
+    };
+    project.addEventListener("change", follow);
+    building.addEventListener("change", follow);
+    follow();
+  }
+}
+
+// Enter in the phone field searches (the form's default action records the call).
+function phoneSearch() {
+  const search = document.querySelector("[data-testid=search-residents]");
+  const phone = document.getElementById("phone");
+  if (!search || !phone) return;
+  phone.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    search.click();
+  });
+}
+
 buildingPicker();
+unitPicker();
+phoneSearch();
 tick();
 window.setInterval(tick, 1000);
 live();
