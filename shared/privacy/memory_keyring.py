@@ -26,6 +26,13 @@ class InMemoryKeyRing:
         self._wrapper = wrapper
         self._subjects: dict[tuple[str, str], list[_Generation]] = {}
 
+    def with_wrapper(self, wrapper: KeyWrapper) -> InMemoryKeyRing:
+        """The same keys, read and written through another wrapper: this process as it
+        would be restarted with another master key configuration."""
+        ring = InMemoryKeyRing(wrapper)
+        ring._subjects = self._subjects
+        return ring
+
     async def current(self, tenant: str, subject: str) -> DataKey:
         """The subject's live key, or a new generation when there is none."""
         generations = self._subjects.setdefault((tenant, subject), [])
