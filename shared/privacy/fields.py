@@ -63,6 +63,8 @@ class PersonalFields:
         if key is None:
             key = await self._keyring.current(tenant, subject)
             self._remember((tenant, subject, None), key)
+            # What is sealed now is read back soon (by a projection, a notification).
+            self._remember((tenant, subject, key.generation), key)
         return seal(key, field, value)
 
     async def open(self, tenant: str, subject: str, field: str, token: str) -> str | Erased:

@@ -120,3 +120,12 @@ async def test_the_cache_keeps_at_most_its_size() -> None:
 
     assert await fields.open("acme", "rsd_0", "name", tokens[0]) == Erased("name")
     assert await fields.open("acme", "rsd_2", "name", tokens[2]) == "n2"
+
+
+async def test_a_field_just_sealed_opens_without_reading_the_key_ring_again() -> None:
+    fields, ring = _fields()
+    token = await fields.seal("acme", "rsd_a", "phone", "13800000000")
+    # Destroyed behind the cache's back (as another process would): the cached key opens.
+    await ring.destroy("acme", "rsd_a")
+
+    assert await fields.open("acme", "rsd_a", "phone", token) == "13800000000"
