@@ -6,16 +6,23 @@ environment variable of the same name (upper-case), with embedded defaults.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import TokenVerifier
 
+if TYPE_CHECKING:
+    from shared.privacy.derivation import PrivacyKeys
+    from shared.privacy.wrapping import LocalKeyWrapper
+
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 MIN_SECRET_BYTES = 32
 """HS256 keys shorter than the hash (RFC 7518 section 3.2) are refused outside development."""
+DEV_PRIVACY_MASTER_KEY = "dev-only-privacy-master-key-change-me-0123456789"
+"""In this repository, so it protects nothing: accepted only with ENVIRONMENT=development
+(`wo up` generates a key of its own under its var directory instead)."""
 
 
 def production_secret(
@@ -75,6 +82,15 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "workorders-dev"
     jwt_audience: str = "workorders"
 
+    privacy_master_key: SecretStr | None = SecretStr(DEV_PRIVACY_MASTER_KEY)
+    """The one secret every privacy key is derived from (the residents' blind index, their
+    pseudonymous references, the wrapping of their data keys): a random string of at least
+    `MIN_SECRET_BYTES`. Losing it loses every resident's personal data; leaking it with a
+    copy of the database exposes them. Never logged, never answered."""
+    privacy_retired_master_keys: SecretStr | None = None
+    """Master secrets rotated out, comma-separated: data keys they wrapped still unwrap
+    until re-wrapped under `privacy_master_key`, then they can be dropped."""
+
     def secret_problem(self) -> str | None:
         """Why these settings may not verify tokens, or None when they may.
 
@@ -118,4 +134,49 @@ class ServiceSettings(BaseSettings):
             jwks_url=self.jwt_jwks_url,
             issuer=self.jwt_issuer,
             audience=self.jwt_audience,
+        )
+
+    def privacy_problem(self) -> str | None:
+        """Why these settings may not protect personal data, or None when they may.
+
+        As for the JWT secret: the development master key is accepted only where
+        ENVIRONMENT explicitly says development; anywhere else `PRIVACY_MASTER_KEY` must be
+        another secret of at least `MIN_SECRET_BYTES`. The message names the setting,
+        never its value.
+        """
+        secret = self.privacy_master_key.get_secret_value() if self.privacy_master_key else ""
+        if self.environment == "development" and secret:
+            return None
+        if not secret or secret == DEV_PRIVACY_MASTER_KEY:
+            return (
+                f"ENVIRONMENT={self.environment} refuses the development PRIVACY_MASTER_KEY: "
+                f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
+            )
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            return (
+                f"PRIVACY_MASTER_KEY is {len(secret.encode())} bytes; "
+                f"ENVIRONMENT={self.environment} needs at least {MIN_SECRET_BYTES}"
+            )
+        return None
+
+    def privacy_keys(self) -> PrivacyKeys:
+        """The keys derived from `PRIVACY_MASTER_KEY`; `ValueError` with `privacy_problem()`
+        when it may not be used here."""
+        from shared.privacy.derivation import privacy_keys  # cryptography: only when used
+
+        problem = self.privacy_problem()
+        if problem is not None or self.privacy_master_key is None:
+            raise ValueError(problem or "PRIVACY_MASTER_KEY is not set")
+        return privacy_keys(self.privacy_master_key.get_secret_value().encode())
+
+    def key_wrapper(self) -> LocalKeyWrapper:
+        """What wraps residents' data keys: the current master key's wrapping key, and the
+        retired ones' for rows not re-wrapped yet."""
+        from shared.privacy.derivation import privacy_keys
+        from shared.privacy.wrapping import LocalKeyWrapper
+
+        retired = self.privacy_retired_master_keys
+        secrets = retired.get_secret_value().split(",") if retired else []
+        return LocalKeyWrapper(
+            self.privacy_keys(), [privacy_keys(s.strip().encode()) for s in secrets if s.strip()]
         )

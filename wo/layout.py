@@ -47,6 +47,11 @@ class StackPaths:
         """Held (flock) by the running `wo up`, so two stacks never share one var dir."""
         return self.root / "wo-up.lock"
 
+    @property
+    def master_key(self) -> Path:
+        """The privacy master key the services' residents' data keys are wrapped by."""
+        return self.root / "privacy-master.key"
+
     def log(self, name: str) -> Path:
         """Log file of process `name`."""
         return self.logs / f"{name}.log"

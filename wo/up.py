@@ -8,8 +8,8 @@ for scripts and tests, supervised (a child that exits is restarted, see `wo.stac
 and stopped in order (services, then NATS) on Ctrl-C or SIGTERM only.
 
 Everything under `<var>` is the owner's alone (directories 0700, files 0600): the
-databases and logs hold residents' data, `stack.json` and the NATS configuration hold
-secrets.
+databases and logs hold residents' data, `stack.json`, the NATS configuration and
+`privacy-master.key` (generated on the first run, `wo.master_key`) hold secrets.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from wo.demo import (
     write_demo_notify_config,
 )
 from wo.layout import FRONT, StackPaths, discover_services, project_root, service_database_url
+from wo.master_key import MasterKeyError, provide_master_key
 from wo.stack import SignalWatch, Stack, StackFailed, StopRequested, tail_log
 from wo.token import TokenConfigError
 
@@ -238,6 +239,10 @@ def run_up(
             root = project_root()
             with exclusive_lock(paths.lock_file):
                 _forget_previous_run(paths)
+                try:
+                    provide_master_key(environment, paths.master_key)
+                except MasterKeyError as exc:
+                    raise StackFailed(str(exc)) from None
                 try:
                     # Minted before any process starts: a bad JWT setting fails fast.
                     tokens = demo_tokens()

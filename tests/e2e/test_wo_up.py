@@ -163,6 +163,13 @@ def test_the_stack_is_private_authenticated_and_restarts_a_crashed_service(wo_up
         assert mode(path) == 0o600, f"{path} is {oct(mode(path))}"
     assert {p.name for p in var.glob("*.db")} >= {"dispatch.db", "notify.db"}
     assert mode(var / "nats-server.conf") == 0o600
+    # The privacy master key: generated there, the owner's alone, given to every service.
+    assert mode(var / "privacy-master.key") == 0o600
+    master_key = (var / "privacy-master.key").read_text(encoding="utf-8").strip()
+    for service in stack["services"].values() if Path("/proc/self/environ").exists() else ():
+        environ = Path(f"/proc/{service['pid']}/environ").read_bytes().split(b"\0")
+        assert f"PRIVACY_MASTER_KEY={master_key}".encode() in environ
+    assert master_key not in json.dumps(stack)
 
     # NATS admits only the stack's users; stack.json's reader may read, not publish.
     async def unauthenticated() -> None:

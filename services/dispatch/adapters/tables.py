@@ -281,3 +281,17 @@ dispatch_rules = Table(
     Column("rule", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Residents' data keys (shared.privacy.keyring), wrapped by the master key. A destroyed key
+# keeps its row with no bytes: the generation is not given again, and the erasure shows.
+resident_keys = Table(
+    "resident_keys",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("subject", String(64), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("wrapping_key_id", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("destroyed_at", UTCDateTime, nullable=True),
+)
