@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-# The residents branch's 0014 is not on this branch yet: merged after it, this becomes "0014".
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
