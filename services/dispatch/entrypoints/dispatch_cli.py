@@ -120,8 +120,9 @@ def rebuild_residents(
 ) -> None:
     """Derive the residents' blind index again from every reported work order.
 
-    Run it after changing RESIDENT_INDEX_KEY (it reads the key like dispatch does: outside
-    ENVIRONMENT=development it must be set), or to be sure the index is whole. dispatch
+    Run it after changing PRIVACY_MASTER_KEY, which the index is keyed from (it reads the
+    key like dispatch does: outside ENVIRONMENT=development it must be set), or to be sure
+    the index is whole. dispatch
     may keep running: its searches catch up with the reports recorded meanwhile.
     """
     settings = DispatchSettings()
@@ -140,7 +141,7 @@ def rebuild_residents(
 
 async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:
     try:
-        key = settings.resident_key()
+        key = settings.privacy_keys().blind_index
     except ValueError as exc:
         raise CliFailure(str(exc)) from None
     engine = engine_for(url)
