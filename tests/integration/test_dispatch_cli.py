@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
@@ -101,3 +103,26 @@ async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outsi
     # Keyed from the master key: one secret, no key of the index's own.
     blind_index_key = privacy_keys(master_key.encode()).blind_index
     assert phone_index(blind_index_key, "13800000000") in rows
+
+
+async def test_rebuild_residents_of_a_local_stack_uses_the_key_wo_up_gave_its_dispatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_key = "k" * MIN_SECRET_BYTES
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'dispatch.db'}"
+    async with running_api(database_url, privacy_master_key=SecretStr(stack_key)) as api:
+        await api.report()
+    (tmp_path / "privacy-master.key").write_text(stack_key + "\n", encoding="utf-8")
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.delenv("PRIVACY_MASTER_KEY", raising=False)
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["dispatch", "rebuild-residents", "--database-url", database_url]
+    )
+
+    assert result.exit_code == 0, result.output
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(t.resident_reports.c.phone_index))).scalars().all()
+    await engine.dispose()
+    assert rows == [phone_index(privacy_keys(stack_key.encode()).blind_index, "13800000000")]
