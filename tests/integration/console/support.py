@@ -241,9 +241,9 @@ async def served_services(
     hold none of the residents' messages whatever the hour the test runs at; the others
     on the wall clock, unless `clock` is given: then every service runs on it, and
     dispatch's SLA scheduler is off (on a clock the test moves, it would write warnings
-    and breaches concurrently with the test's own commands). The
-    console re-reads its live parts every second, so a browser sees changes quickly.
-    With `upstream`, every request the console sends to a service is kept there.
+    and breaches concurrently with the test's own commands). The console re-reads its
+    live parts every second, so a browser sees changes quickly. With `upstream`, every
+    request the console sends to a service is kept there.
     """
     dispatch_app = create_dispatch_app(
         DispatchSettings(
