@@ -274,7 +274,7 @@ async def test_every_page_of_every_role(
             await services_refuse_the_technician(found, queued)
 
     assert found.watch.problems == []
-    assert found.inaccessible == []
+    assert found.inaccessible == [], "\n".join(found.inaccessible)
     assert found.unreachable == []
     assert found.not_refused == []
     if language == SHOT_LANGUAGE:
