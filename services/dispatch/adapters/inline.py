@@ -12,6 +12,7 @@ rows; a precondition may refuse an append; a stamp gives it what only the store 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -40,7 +41,7 @@ class InlinePart(Protocol):
         ...
 
 
-class Projection:
+class Projection(ABC):
     """A part that refuses nothing and stamps nothing: it only writes rows."""
 
     def admit(self, batch: AppendBatch) -> AppendBatch | Exception:
@@ -51,6 +52,6 @@ class Projection:
         """Itself: it keeps no plan between appends."""
         return self
 
+    @abstractmethod
     def write(self, written: Sequence[Written], now: datetime) -> None:
-        """The rows of this kind; each projection says which."""
-        raise NotImplementedError
+        """Write the rows of this kind that the appends written call for."""

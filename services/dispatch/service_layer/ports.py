@@ -160,6 +160,12 @@ class AppendBatch:
     inline: tuple[Inline, ...] = ()
     """At most one value of each kind."""
 
+    def __post_init__(self) -> None:
+        kinds = [type(value) for value in self.inline]
+        if len(set(kinds)) != len(kinds):
+            names = ", ".join(sorted(kind.__name__ for kind in kinds))
+            raise ValueError(f"an append carries one inline value of each kind, not {names}")
+
     def inline_of(self, kind: type[InlineT]) -> InlineT | None:
         """The batch's inline value of `kind`, if it carries one."""
         return next((value for value in self.inline if isinstance(value, kind)), None)
