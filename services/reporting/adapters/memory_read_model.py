@@ -76,23 +76,31 @@ class InMemoryReadModelBatch:
             rows.samples.extend((before.get(k), working.orders[k]) for k in changed)
 
 
-def _recorder() -> InMemoryTrackingRecorder[ReadModelRows, ReadModelBatch, DeadLetterRecord]:
-    return InMemoryTrackingRecorder(ReadModelRows(), InMemoryReadModelBatch)
+BatchOf = Callable[[ReadModelRows], ReadModelBatch]
 
 
 class InMemoryReadModelStore:
-    """`ReadModelRecorder` in memory: one recorder per generation, the first one current."""
+    """`ReadModelRecorder` in memory: one recorder per generation, the first one current.
 
-    def __init__(self) -> None:
+    `batch_of` gives a batch's view of its rows: a test may wrap `InMemoryReadModelBatch`
+    to make a batch fail midway.
+    """
+
+    def __init__(self, batch_of: BatchOf = InMemoryReadModelBatch) -> None:
         self.current = FIRST_GENERATION
-        self._generations = {FIRST_GENERATION: _recorder()}
+        self._batch_of = batch_of
+        self._generations: dict[
+            int, InMemoryTrackingRecorder[ReadModelRows, ReadModelBatch, DeadLetterRecord]
+        ] = {}
 
     def generation(
         self, number: int | None = None
     ) -> InMemoryTrackingRecorder[ReadModelRows, ReadModelBatch, DeadLetterRecord]:
         """The recorder of generation `number` (None: the current one), made on first use."""
         key = self.current if number is None else number
-        return self._generations.setdefault(key, _recorder())
+        if key not in self._generations:
+            self._generations[key] = InMemoryTrackingRecorder(ReadModelRows(), self._batch_of)
+        return self._generations[key]
 
     @property
     def rows(self) -> ReadModelRows:
