@@ -2,7 +2,8 @@
 
 The shared outbox publisher relies on nothing but this port, so each service's
 outbox (dispatch's `SqlOutbox`, notify's `SqlNotifyOutbox`) must pass the same suite,
-on SQLite and (with TEST_DATABASE_URL) PostgreSQL. Only the arrangement writes
+on SQLite and (with TEST_DATABASE_URL) PostgreSQL, and so must the in-memory outbox the
+publisher's service-layer tests run on (once: it has no database). Only the arrangement writes
 through the service's own write path; every assertion goes through the port.
 """
 
@@ -24,6 +25,8 @@ from services.notify.adapters.migrate import upgrade as upgrade_notify
 from services.notify.adapters.outbox import SqlNotifyOutbox
 from shared.database import create_engine
 from shared.events.recorded import EventMetadata
+from shared.jetstream import OutgoingMessage
+from shared.memory_outbox import InMemoryOutbox
 from shared.outbox import OutboxRow, OutboxRows
 from tests.integration.notify.test_outbox_publisher import queue_events
 
@@ -72,11 +75,32 @@ async def _notify(engine: AsyncEngine) -> AsyncIterator[Outbox]:
     yield Outbox(SqlNotifyOutbox(engine), write, written)
 
 
+async def _memory() -> AsyncIterator[Outbox]:
+    rows = InMemoryOutbox()
+    written: list[str] = []
+
+    async def write(i: int, count: int) -> None:
+        for n in range(count):
+            msg_id = str(uuid.uuid4())
+            subject = "events.acme.sunny.workorder.progress_reported"
+            rows.add(f"wo-{i}", OutgoingMessage(subject, f'{{"n":{n}}}'.encode(), msg_id), T0)
+            written.append(msg_id)
+
+    yield Outbox(rows, write, written)
+
+
 IMPLEMENTATIONS = {"dispatch": _dispatch, "notify": _notify}
+MEMORY = "memory"
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+@pytest.fixture(params=[*sorted(IMPLEMENTATIONS), MEMORY])
 async def outbox(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Outbox]:
+    if request.param == MEMORY:
+        if not database_url.startswith("sqlite"):
+            pytest.skip("the in-memory outbox has no database: it runs with SQLite's only")
+        async for made in _memory():
+            yield made
+        return
     engine = create_engine(database_url)
     async for made in IMPLEMENTATIONS[request.param](engine):
         yield made

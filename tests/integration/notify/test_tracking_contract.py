@@ -1,4 +1,5 @@
-"""notify's tracking recorder keeps the contract (on SQLite and PostgreSQL)."""
+"""notify's tracking recorder keeps the contract: on SQLite and PostgreSQL, and in memory
+(the fake the handler's service-layer tests run on)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from services.notify.adapters import tables as t
+from services.notify.adapters.memory_batch import InMemoryNotifyRecorder, in_memory_recorder
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.tracking import SqlTrackingRecorder
 from services.notify.service_layer.ports import NewDeadLetter, NotifyBatch
@@ -48,6 +50,12 @@ class TestSqlTrackingRecorder(TrackingRecorderContract[NotifyBatch, NewDeadLette
         return NewDeadLetter(
             key=key, kind="event", error="invalid event data", attempts=1, at=T0, tenant=_TENANT
         )
+
+
+class TestInMemoryNotifyRecorder(TestSqlTrackingRecorder):
+    @pytest.fixture
+    def recorder(self) -> InMemoryNotifyRecorder:
+        return in_memory_recorder()
 
 
 async def test_the_migration_creates_the_position_table_the_recorder_writes(

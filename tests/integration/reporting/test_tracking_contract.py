@@ -1,4 +1,5 @@
-"""reporting's read model keeps the tracking recorder's contract (on SQLite and PostgreSQL)."""
+"""reporting's read model keeps the tracking recorder's contract: on SQLite and PostgreSQL,
+and in memory (the fake the projector's service-layer tests run on)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import partial
 
 import pytest
 
+from services.reporting.adapters.memory_read_model import InMemoryReadModelStore
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
 from services.reporting.service_layer.projection import Waiting, fold_batch
@@ -49,3 +51,9 @@ class TestReadModelStore(TrackingRecorderContract[ReadModelBatch, DeadLetterReco
             data=b"{}",
             skipped=False,
         )
+
+
+class TestInMemoryReadModelStore(TestReadModelStore):
+    @pytest.fixture
+    def recorder(self) -> InMemoryReadModelStore:
+        return InMemoryReadModelStore()
