@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings, production_secret
 
@@ -45,6 +45,14 @@ class DispatchSettings(ServiceSettings):
 
     resident_index_poll_seconds: float = 5.0
     """How often the background loop indexes new reports (a search also catches up first)."""
+
+    personal_data_access_log_retention_days: int = Field(default=1095, ge=1)
+    """How long the access log of residents' personal data keeps an entry: three years,
+    the period PIPL (Art. 55-56) asks a processor's impact assessments and processing
+    records to be kept, so a resident's or a regulator's question about the last three
+    years can be answered."""
+    personal_data_access_log_prune_seconds: float = Field(default=3600.0, gt=0)
+    """How often the background loop deletes access-log entries past their retention."""
 
     def resident_key(self) -> bytes:
         """The key of the residents' blind index; `ValueError` when it may not be used here."""
