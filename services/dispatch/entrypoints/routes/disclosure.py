@@ -14,6 +14,18 @@ from services.dispatch.entrypoints.routes.responses import outcome_response
 from services.dispatch.service_layer.access_log import Disclosure, disclose
 from services.dispatch.service_layer.context import Outcome
 from shared.http.auth import PrincipalDep
+from shared.http.problems import PROBLEM_RESPONSES
+from shared.http.responses import Responses
+
+UNLOGGED: Responses = {
+    503: {
+        **PROBLEM_RESPONSES[503],
+        "description": "`access_log_unavailable`: the answer would show a resident's data "
+        "in clear and its access log cannot be written now, so it is not sent; retry after "
+        "`Retry-After` seconds (docs/privacy.md). Also any other dependency down.",
+    }
+}
+"""The documented refusal of an answer holding personal data that cannot be logged."""
 
 
 async def _disclosure(request: Request, principal: PrincipalDep) -> Disclosure:

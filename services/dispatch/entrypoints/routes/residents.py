@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.disclosure import DisclosureDep
+from services.dispatch.entrypoints.routes.disclosure import UNLOGGED, DisclosureDep
 from services.dispatch.service_layer.access_log import disclose_residents
 from services.dispatch.service_layer.residents import find_residents
 from shared.http.problems import PROBLEM_RESPONSES
@@ -96,6 +96,7 @@ EXAMPLE: dict[str, Any] = {
             example=EXAMPLE,
         ),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     },
     summary="Find residents by the phone they reported from",
 )

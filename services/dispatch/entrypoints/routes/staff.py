@@ -20,7 +20,11 @@ from services.dispatch.domain.assignment import (
 )
 from services.dispatch.domain.personal_data import View
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.disclosure import DisclosureDep, disclosed_orders
+from services.dispatch.entrypoints.routes.disclosure import (
+    UNLOGGED,
+    DisclosureDep,
+    disclosed_orders,
+)
 from services.dispatch.entrypoints.routes.schemas import (
     DispatchQueue,
     DispatchRules,
@@ -300,7 +304,10 @@ async def read_roster(
 @router.get(
     "/v1/dispatch/queue",
     response_class=Response,
-    responses=answers(DispatchQueue, "Per project, the orders nobody was found for."),
+    responses={
+        **answers(DispatchQueue, "Per project, the orders nobody was found for."),
+        **UNLOGGED,
+    },
     summary="The pending-dispatch queue",
 )
 async def queue(

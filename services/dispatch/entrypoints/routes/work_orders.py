@@ -13,6 +13,7 @@ from services.dispatch.domain.personal_data import View
 from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, list_scope
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.disclosure import (
+    UNLOGGED,
     DisclosureDep,
     command_answer,
     disclosed_orders,
@@ -67,6 +68,7 @@ def _documented(
     responses: Responses = {
         **answers(WorkOrder, description, status, headers=headers),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     }
     if conflict is not None:
         responses[409] = {**PROBLEM_RESPONSES[409], "description": conflict}
@@ -165,6 +167,7 @@ for _name, _type in WORK_ORDER_COMMANDS.items():
             headers={"ETag": ETAG},
         ),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     },
     summary="Read a work order",
 )
@@ -181,9 +184,12 @@ async def read(work_order_id: Key, disclosure: DisclosureDep, dispatch: Dispatch
 @router.get(
     "/{work_order_id}/events",
     response_class=Response,
-    responses=answers(
-        WorkOrderHistory, "The work order's events as CloudEvents envelopes, oldest first."
-    ),
+    responses={
+        **answers(
+            WorkOrderHistory, "The work order's events as CloudEvents envelopes, oldest first."
+        ),
+        **UNLOGGED,
+    },
     summary="Read a work order's history",
 )
 async def history(work_order_id: Key, disclosure: DisclosureDep, dispatch: DispatchDep) -> Response:
@@ -198,9 +204,10 @@ async def history(work_order_id: Key, disclosure: DisclosureDep, dispatch: Dispa
 @router.get(
     "",
     response_class=Response,
-    responses=answers(
-        WorkOrderPage, "A page of work orders, newest report first, and `next_cursor`."
-    ),
+    responses={
+        **answers(WorkOrderPage, "A page of work orders, newest report first, and `next_cursor`."),
+        **UNLOGGED,
+    },
     summary="List work orders",
 )
 async def list_(
