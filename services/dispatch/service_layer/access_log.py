@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from services.dispatch.domain.personal_data import (
+from services.dispatch.domain.workorder import (
     Sight,
     View,
     facts_of,
@@ -141,7 +141,7 @@ async def disclose_history(
 
 
 async def record_or_refuse(access_log: AccessLog, entries: Sequence[AccessEntry]) -> None:
-    """Write `entries`, or refuse the answer they account for (503)."""
+    """Write `entries`, or refuse the answer they account for (`Unavailable`)."""
     if not entries:
         return
     try:

@@ -3,13 +3,15 @@ need the data sees masks; only a privacy officer reads the log."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from services.dispatch.adapters.memory_access_log import InMemoryAccessLog
 from shared.auth import Role
-from tests.integration.dispatch.api_support import Api, auth, report_body, token
+from tests.integration.dispatch.api_support import Api, auth, report_body, running_api, token
+from tests.integration.notify.support import eventually
 
 READ = "GET /v1/work-orders/{work_order_id}"
 LOG = "/v1/privacy/access-log"
@@ -197,3 +199,25 @@ async def test_the_log_pages_and_refuses_bad_input(api: Api) -> None:
     assert backwards.status_code == 422 and backwards.json()["code"] == "invalid_range"
     assert no_zone.status_code == 422
     assert other_tenant.json()["items"] == []
+
+
+async def test_the_running_service_prunes_entries_past_their_retention(
+    database_url: str,
+) -> None:
+    async with running_api(
+        database_url, sla_scheduler_enabled=False, personal_data_access_log_retention_days=1
+    ) as api:
+        wid = str((await api.report(reporter=CLEAR))["id"])
+        kept = await _entries(api)
+        ready = (await api.client.get("/readyz")).json()
+
+        # The loop's next pass is an hour away on the service's clock: a day and that hour on.
+        api.clock.advance(timedelta(days=1, hours=1))
+
+        async def pruned() -> bool:
+            return await _entries(api) == []
+
+        await eventually(pruned, what="the expired entry pruned")
+
+    assert [e["work_order_id"] for e in kept] == [wid]
+    assert ready["loops"]["access-log-retention"]["state"] == "running"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.dispatch.domain.personal_data import (
+from services.dispatch.domain.workorder import (
     OrderFacts,
     Sight,
     View,

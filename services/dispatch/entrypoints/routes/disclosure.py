@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from services.dispatch.domain.personal_data import View
+from services.dispatch.domain.workorder import View
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import CommandScope, purpose_of
 from services.dispatch.entrypoints.routes.responses import outcome_response

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from services.dispatch.domain.personal_data import PERSONAL_FIELDS
+from services.dispatch.domain.workorder import PERSONAL_FIELDS
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.service_layer.access_log import AccessQuery, read_access_log
 from shared.http.auth import PrincipalDep

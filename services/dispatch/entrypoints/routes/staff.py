@@ -18,7 +18,7 @@ from services.dispatch.domain.assignment import (
     Team,
     TeamRecord,
 )
-from services.dispatch.domain.personal_data import View
+from services.dispatch.domain.workorder import View
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.entrypoints.routes.disclosure import (
     UNLOGGED,

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Body, Query, Response
 from services.dispatch.adapters.event_store import SOURCE
 from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
-from services.dispatch.domain.personal_data import View
-from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, list_scope
+from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, View, list_scope
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
 from services.dispatch.entrypoints.routes.disclosure import (
     UNLOGGED,
