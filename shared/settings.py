@@ -26,22 +26,29 @@ DEV_PRIVACY_MASTER_KEY = "dev-only-privacy-master-key-change-me-0123456789"
 
 
 def production_secret(
-    name: str, value: SecretStr | None, development_value: str, environment: str
+    name: str,
+    value: SecretStr | None,
+    development_value: str,
+    environment: str,
+    *,
+    alternative: str = "",
 ) -> str:
     """The secret `value` of setting `name`, if this environment may use it; else `ValueError`.
 
-    A development value is in this repository, so anyone could use it: only
-    ENVIRONMENT=development accepts it (or any other value). Anywhere else the setting
-    must be another secret of at least `MIN_SECRET_BYTES`. The messages name the setting,
-    never its value.
+    The one rule every secret setting follows (JWT_SECRET, PRIVACY_MASTER_KEY,
+    NOTIFY_SECRETS_KEY): a development value is in this repository, so anyone could use
+    it; only ENVIRONMENT=development accepts it (or any other value). Anywhere else the
+    setting must be another secret of at least `MIN_SECRET_BYTES`. `alternative` tells a
+    refused operator what else would do (e.g. a JWKS URL instead of a JWT secret). The
+    messages name the setting, never its value.
     """
     secret = value.get_secret_value() if value else ""
     if environment == "development" and secret:
         return secret
     if not secret or secret == development_value:
         raise ValueError(
-            f"ENVIRONMENT={environment} refuses the development {name}: "
-            f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
+            f"ENVIRONMENT={environment} refuses the development {name}: set it to a random "
+            f"secret of at least {MIN_SECRET_BYTES} bytes{alternative}"
         )
     if len(secret.encode()) < MIN_SECRET_BYTES:
         raise ValueError(
@@ -101,18 +108,17 @@ class ServiceSettings(BaseSettings):
         """
         if self.environment == "development" or self.jwt_jwks_url:
             return None
-        secret = self.jwt_secret.get_secret_value().encode() if self.jwt_secret else b""
-        if not secret or secret == DEV_JWT_SECRET.encode():
-            return (
-                f"ENVIRONMENT={self.environment} refuses the development JWT secret: set "
-                f"JWT_SECRET to a secret of at least {MIN_SECRET_BYTES} bytes or JWT_JWKS_URL "
-                "(or ENVIRONMENT=development on a developer's machine)"
+        try:
+            production_secret(
+                "JWT_SECRET",
+                self.jwt_secret,
+                DEV_JWT_SECRET,
+                self.environment,
+                alternative=", or set JWT_JWKS_URL (or ENVIRONMENT=development on a developer's "
+                "machine)",
             )
-        if len(secret) < MIN_SECRET_BYTES:
-            return (
-                f"JWT_SECRET is {len(secret)} bytes; ENVIRONMENT={self.environment} needs at "
-                f"least {MIN_SECRET_BYTES}"
-            )
+        except ValueError as exc:
+            return str(exc)
         return None
 
     def resolved_log_format(self) -> Literal["console", "json"]:
@@ -144,30 +150,23 @@ class ServiceSettings(BaseSettings):
         another secret of at least `MIN_SECRET_BYTES`. The message names the setting,
         never its value.
         """
-        secret = self.privacy_master_key.get_secret_value() if self.privacy_master_key else ""
-        if self.environment == "development" and secret:
-            return None
-        if not secret or secret == DEV_PRIVACY_MASTER_KEY:
-            return (
-                f"ENVIRONMENT={self.environment} refuses the development PRIVACY_MASTER_KEY: "
-                f"set it to a random secret of at least {MIN_SECRET_BYTES} bytes"
-            )
-        if len(secret.encode()) < MIN_SECRET_BYTES:
-            return (
-                f"PRIVACY_MASTER_KEY is {len(secret.encode())} bytes; "
-                f"ENVIRONMENT={self.environment} needs at least {MIN_SECRET_BYTES}"
-            )
+        try:
+            self._privacy_master_key()
+        except ValueError as exc:
+            return str(exc)
         return None
+
+    def _privacy_master_key(self) -> bytes:
+        return production_secret(
+            "PRIVACY_MASTER_KEY", self.privacy_master_key, DEV_PRIVACY_MASTER_KEY, self.environment
+        ).encode()
 
     def privacy_keys(self) -> PrivacyKeys:
         """The keys derived from `PRIVACY_MASTER_KEY`; `ValueError` with `privacy_problem()`
         when it may not be used here."""
         from shared.privacy.derivation import privacy_keys  # cryptography: only when used
 
-        problem = self.privacy_problem()
-        if problem is not None or self.privacy_master_key is None:
-            raise ValueError(problem or "PRIVACY_MASTER_KEY is not set")
-        return privacy_keys(self.privacy_master_key.get_secret_value().encode())
+        return privacy_keys(self._privacy_master_key())
 
     def key_wrapper(self) -> LocalKeyWrapper:
         """What wraps residents' data keys: the current master key's wrapping key, and the

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.privacy import local_key
+
 LOOPBACK = "127.0.0.1"
 NATS_PORT = 4222
 SERVICE_PORTS = {"dispatch": 8000, "notify": 8001, "reporting": 8002, "console": 8003}
@@ -50,7 +52,7 @@ class StackPaths:
     @property
     def master_key(self) -> Path:
         """The privacy master key the services' residents' data keys are wrapped by."""
-        return self.root / "privacy-master.key"
+        return self.root / local_key.FILE_NAME
 
     def log(self, name: str) -> Path:
         """Log file of process `name`."""

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from shared.settings import ServiceSettings, production_secret
-
-DEV_RESIDENT_INDEX_KEY = "dev-only-resident-index-key-change-me-0123456789"
+from shared.settings import ServiceSettings
 
 
 class DispatchSettings(ServiceSettings):
@@ -37,12 +35,6 @@ class DispatchSettings(ServiceSettings):
     staff_cache_seconds: float = 2.0
     """How long a project's dispatch rules, staff and roster are reused by this process;
     changes made through another dispatch process take effect within this time."""
-    resident_index_key: SecretStr | None = SecretStr(DEV_RESIDENT_INDEX_KEY)
-    """Keys the blind index residents are found by (`GET /v1/residents?phone=`): the
-    HMAC-SHA256 of each reporter's normalised phone number, so the index holds no phone
-    number in clear. Outside development it must be set, to a random string of 32 bytes
-    or more; after changing it, run `wo dispatch rebuild-residents`."""
-
     resident_index_poll_seconds: float = 5.0
     """How often the background loop indexes new reports (a search also catches up first)."""
 
@@ -54,20 +46,7 @@ class DispatchSettings(ServiceSettings):
     personal_data_access_log_prune_seconds: float = Field(default=3600.0, gt=0)
     """How often the background loop deletes access-log entries past their retention."""
 
-    def resident_key(self) -> bytes:
-        """The key of the residents' blind index; `ValueError` when it may not be used here."""
-        return production_secret(
-            "RESIDENT_INDEX_KEY", self.resident_index_key, DEV_RESIDENT_INDEX_KEY, self.environment
-        ).encode()
-
     def secret_problem(self) -> str | None:
-        """Why dispatch may not start with these secrets (the JWT's, then the residents'
-        index key), or None when it may."""
-        problem = super().secret_problem()
-        if problem is not None:
-            return problem
-        try:
-            self.resident_key()
-        except ValueError as exc:
-            return str(exc)
-        return None
+        """Why dispatch may not start with these secrets (the JWT's, then the privacy master
+        key its residents' index is keyed from), or None when it may."""
+        return super().secret_problem() or self.privacy_problem()

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.domain.residents import phone_index
 from shared.auth import Role
 from shared.database import create_engine
+from shared.privacy.derivation import privacy_keys
+from shared.settings import MIN_SECRET_BYTES
 from tests.integration.dispatch.api_support import running_api
 from wo.cli import app
 
@@ -80,13 +85,14 @@ async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outsi
     rebuild_residents = ["dispatch", "rebuild-residents", "--database-url", database_url]
 
     monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.delenv("RESIDENT_INDEX_KEY", raising=False)
+    monkeypatch.delenv("PRIVACY_MASTER_KEY", raising=False)
     refused = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
-    monkeypatch.setenv("ENVIRONMENT", "development")
+    master_key = "m" * MIN_SECRET_BYTES
+    monkeypatch.setenv("PRIVACY_MASTER_KEY", master_key)
     result = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
 
     assert refused.exit_code == 1
-    assert "refuses the development RESIDENT_INDEX_KEY" in refused.stderr
+    assert "refuses the development PRIVACY_MASTER_KEY" in refused.stderr
     assert result.exit_code == 0, result.output
     assert "from 2 reported work orders" in result.stdout
     engine = create_engine(database_url)
@@ -94,3 +100,29 @@ async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outsi
         rows = (await conn.execute(select(t.resident_reports.c.phone_index))).scalars().all()
     await engine.dispose()
     assert len(rows) == 2 and sum(row is None for row in rows) == 1
+    # Keyed from the master key: one secret, no key of the index's own.
+    blind_index_key = privacy_keys(master_key.encode()).blind_index
+    assert phone_index(blind_index_key, "13800000000") in rows
+
+
+async def test_rebuild_residents_of_a_local_stack_uses_the_key_wo_up_gave_its_dispatch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack_key = "k" * MIN_SECRET_BYTES
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'dispatch.db'}"
+    async with running_api(database_url, privacy_master_key=SecretStr(stack_key)) as api:
+        await api.report()
+    (tmp_path / "privacy-master.key").write_text(stack_key + "\n", encoding="utf-8")
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    monkeypatch.delenv("PRIVACY_MASTER_KEY", raising=False)
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["dispatch", "rebuild-residents", "--database-url", database_url]
+    )
+
+    assert result.exit_code == 0, result.output
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(t.resident_reports.c.phone_index))).scalars().all()
+    await engine.dispose()
+    assert rows == [phone_index(privacy_keys(stack_key.encode()).blind_index, "13800000000")]

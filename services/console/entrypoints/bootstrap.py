@@ -20,6 +20,13 @@ from services.console.settings import ConsoleSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 
+UPSTREAM_LIMITS = httpx.Limits(
+    max_connections=100, max_keepalive_connections=20, keepalive_expiry=2.0
+)
+"""The console's connections to the services. A service (uvicorn) closes a connection idle
+for 5 s; a client keeping it as long may send a request on it as it closes and get no
+answer, which a page shows as "not answering". Letting go after 2 s avoids that race."""
+
 
 @dataclass
 class Console:
@@ -58,6 +65,7 @@ async def start(
             base_url=url,
             timeout=settings.upstream_timeout_seconds,
             transport=through,
+            limits=UPSTREAM_LIMITS,
             # The console calls its own stack's services, never through a proxy from the
             # environment.
             trust_env=False,

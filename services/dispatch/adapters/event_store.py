@@ -1,12 +1,13 @@
 """The SQL event store: streams with optimistic concurrency, outbox rows in the same commit.
 
 Appends go through the group committer (see group_commit.py); reads go straight to
-the database on their own pooled connections.
+the database on their own pooled connections. The inline views and preconditions an
+append may carry are registered here, one part per kind, in their lock order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, bindparam, func, select
@@ -14,13 +15,28 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.group_commit import GroupCommitter
+from services.dispatch.adapters.group_commit import GroupCommitter, PartOpener
+from services.dispatch.adapters.inline import Written
+from services.dispatch.adapters.load_guard import open_loads
+from services.dispatch.adapters.order_numbers import open_counters
+from services.dispatch.adapters.project_registry import ProjectRegistry
 from services.dispatch.adapters.rows import SOURCE, idempotency_record, recorded_from_row
+from services.dispatch.adapters.stream_timers import TimerTable, earliest
+from services.dispatch.adapters.work_order_listing import WorkOrderListing
 from services.dispatch.service_layer.ports import AppendBatch, AppendResult, IdempotencyRecord
 from shared.database import Database
 from shared.events.recorded import RecordedEvent
 
-__all__ = ["SOURCE", "SqlEventStore", "recorded_from_row"]
+__all__ = ["INLINE_PARTS", "SOURCE", "SqlEventStore", "recorded_from_row"]
+
+INLINE_PARTS: tuple[PartOpener, ...] = (
+    open_loads,  # LoadGuard: the people's load locks first,
+    open_counters,  # Numbering: then the number counters, both before any row lock;
+    WorkOrderListing,  # WorkOrderView
+    ProjectRegistry,  # ProjectView
+    TimerTable,  # StreamTimers
+)
+"""The part of each kind of inline value (`ports.Inline`), in lock order."""
 
 
 class SqlEventStore:
@@ -36,17 +52,28 @@ class SqlEventStore:
         self.engine = engine
         self._database = Database(engine)
         self._committer = GroupCommitter(
-            self._database, max_group, clock or (lambda: datetime.now(UTC))
+            self._database, max_group, clock or (lambda: datetime.now(UTC)), INLINE_PARTS
         )
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener` after each commit that wrote outbox rows (wakes the relay)."""
-        self._committer.listeners.append(listener)
+
+        def wrote_events(written: Sequence[Written]) -> None:
+            if any(result.events for _, result in written):
+                listener()
+
+        self._committer.listeners.append(wrote_events)
 
     def on_timers(self, listener: Callable[[datetime], None]) -> None:
         """Call `listener` after each commit that wrote timer rows, with the earliest
         `fires_at` among them (wakes the timer scheduler if that is sooner than it sleeps)."""
-        self._committer.timer_listeners.append(listener)
+
+        def wrote_timers(written: Sequence[Written]) -> None:
+            first = earliest(written)
+            if first is not None:
+                listener(first)
+
+        self._committer.listeners.append(wrote_timers)
 
     async def close(self) -> None:
         """Stop the writer task."""

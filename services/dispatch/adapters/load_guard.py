@@ -13,8 +13,8 @@ append's transaction, after the person's lock is taken.
   of two inside the group commit, whose every append waits for it.
 - SQLite: the group's transaction is already the database's only writer (BEGIN IMMEDIATE).
 
-Inside a group, the appends planned before a guarded one count too (`note`): two
-acceptances by one person in the same group see each other.
+The comparison with the limit is the domain's (`load_limit_refusal`), made for the group
+by `load_plan`; this module only locks and reads.
 """
 
 from __future__ import annotations
@@ -26,18 +26,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.domain.assignment import over_load_limit
-from services.dispatch.domain.workorder import OPEN_STATUSES
+from services.dispatch.adapters.load_plan import OPEN, LoadPlan, Loads, guarded_people
 from services.dispatch.service_layer.ports import AppendBatch
-from shared.errors import Conflict
-
-Loads = dict[tuple[str, str], set[str]]
-"""The open work orders (ids) of each guarded (tenant, person)."""
-
-OPEN = sorted(status.value for status in OPEN_STATUSES)
-"""The open statuses as stored in `work_orders.status`: what counts as a person's load."""
-
-_OPEN = frozenset(OPEN)
 
 _LOCK_AND_READ = text(
     "SELECT o_tenant, o_assignee, o_id FROM dispatch_lock_and_read_loads("
@@ -46,9 +36,14 @@ _LOCK_AND_READ = text(
 )
 
 
+def open_loads(conn: Connection, batches: Sequence[AppendBatch]) -> LoadPlan:
+    """The load guard's part in a group: its people locked and their loads read."""
+    return LoadPlan(lock_and_read(conn, batches))
+
+
 def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Loads:
     """Lock every guarded person of `batches` and read their open work orders."""
-    people = sorted({(b.tenant, b.load_guard.assignee) for b in batches if b.load_guard})
+    people = guarded_people(batches)
     if not people:
         return {}
     loads: Loads = {key: set() for key in people}
@@ -89,31 +84,6 @@ _OPEN_ORDERS = select(_c.assignee, _c.id).where(
     _c.assignee.in_(bindparam("people", expanding=True)),
     _c.status.in_(OPEN),
 )
-
-
-def refusal(batch: AppendBatch, loads: Loads) -> Conflict | None:
-    """The refusal of a guarded append that would take its person over the limit."""
-    guard = batch.load_guard
-    if guard is None:
-        return None
-    others = sorted(loads.get((batch.tenant, guard.assignee), set()) - {batch.stream_id})
-    if len(others) < guard.limit:
-        return None
-    return over_load_limit(guard.assignee, others, guard.limit)
-
-
-def note(batch: AppendBatch, loads: Loads) -> None:
-    """Count an append planned to be written in the loads of the people guarded."""
-    view = batch.work_order_view
-    if view is None or not loads:
-        return
-    for (tenant, person), open_orders in loads.items():
-        if tenant != batch.tenant:
-            continue
-        if view.assignee == person and view.status in _OPEN:
-            open_orders.add(batch.stream_id)
-        else:
-            open_orders.discard(batch.stream_id)
 
 
 def lock_key(tenant: str, person: str) -> int:

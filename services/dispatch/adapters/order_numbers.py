@@ -11,8 +11,8 @@ other row is written:
   two processes' groups from deadlocking on each other.
 - SQLite: the group's transaction is already the database's only writer.
 
-The group then numbers its new orders in arrival order in memory and writes each changed
-counter back in the same transaction. If the transaction rolls back, so do the counters,
+The group then numbers its new orders in arrival order in memory (`number_plan`) and
+writes each changed counter back in the same transaction. If the transaction rolls back, so do the counters,
 so a number is given once committed, and only then; an append that fails inside the
 one-by-one retry rolls back its savepoint and its numbers with it.
 """
@@ -20,7 +20,7 @@ one-by-one retry rolls back its savepoint and its numbers with it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,54 +28,32 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import Executable
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.number_plan import Counters, NumberPlan, counter_keys
 from services.dispatch.service_layer.ports import AppendBatch
 
-CounterKey = tuple[str, str, str]
-"""(tenant, project, local day as YYYYMMDD)."""
 
-Counters = dict[CounterKey, int]
-"""The last sequence given on each counter, as this transaction sees it."""
-
-
-def counter_key(batch: AppendBatch) -> CounterKey | None:
-    """The counter a batch's new work order is numbered from; None if it needs no number."""
-    if batch.numbering is None:
-        return None
-    return (batch.tenant, batch.project, f"{batch.numbering.day:%Y%m%d}")
+def open_counters(conn: Connection, batches: Sequence[AppendBatch]) -> NumberPlan:
+    """The numbering's part in a group: its counters locked and read, written back by it."""
+    return NumberPlan(lock_and_read(conn, batches), lambda changed: write(conn, changed))
 
 
 def lock_and_read(conn: Connection, batches: Iterable[AppendBatch]) -> Counters:
     """Lock the counter of every batch to be numbered (creating it at 0) and read it."""
-    keys = sorted({key for b in batches if (key := counter_key(b)) is not None})
     statement = _lock_statement(conn.dialect.name)
     counters: Counters = {}
-    for tenant, project, day in keys:
+    for tenant, project, day in counter_keys(batches):
         last = conn.execute(statement, {"tenant": tenant, "project": project, "day": day})
         counters[(tenant, project, day)] = int(last.scalar_one())
     return counters
 
 
-def take(batch: AppendBatch, counters: Counters) -> tuple[AppendBatch, str | None]:
-    """`batch` with the next number of its counter in it (and that number), counted in
-    `counters`; a batch that needs no number is returned as it is."""
-    key = counter_key(batch)
-    if key is None or batch.numbering is None:
-        return batch, None
-    counters[key] += 1
-    number = batch.numbering.number(counters[key])
-    return batch.with_number(number), number
-
-
-def write(conn: Connection, stored: Counters, planned: Counters) -> None:
-    """Write the counters `planned` advanced past what is `stored`; `stored` follows."""
-    changed = [
+def write(conn: Connection, changed: Counters) -> None:
+    """Write the counters a group advanced (their rows are locked already)."""
+    rows = [
         {"k_tenant": tenant, "k_project": project, "k_day": day, "k_last": last}
-        for (tenant, project, day), last in sorted(planned.items())
-        if stored.get((tenant, project, day)) != last
+        for (tenant, project, day), last in sorted(changed.items())
     ]
-    if changed:
-        conn.execute(_WRITE, changed)
-    stored.update(planned)
+    conn.execute(_WRITE, rows)
 
 
 _c = t.work_order_counters.c

@@ -44,7 +44,8 @@ _REPORTED = WorkOrderReported.type_name
 
 
 class SqlResidentIndex:
-    """The blind index on dispatch's database, keyed with `RESIDENT_INDEX_KEY`."""
+    """The blind index on dispatch's database, keyed with the blind-index key derived from
+    `PRIVACY_MASTER_KEY` (`ServiceSettings.privacy_keys().blind_index`)."""
 
     def __init__(self, engine: AsyncEngine, key: bytes) -> None:
         self._engine = engine

@@ -1,4 +1,4 @@
-"""Rows of dispatch's tables built from recorded events and views, and back."""
+"""Rows of dispatch's tables built from recorded events and records, and back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from services.dispatch.service_layer.context import Effect
-from services.dispatch.service_layer.ports import AppendBatch, IdempotencyRecord, TimerRow
+from services.dispatch.service_layer.ports import IdempotencyRecord, TimerRow
 from shared.envelope import envelope_json
 from shared.events.catalogue import upcast
 from shared.events.recorded import EventMetadata, RecordedEvent
@@ -15,26 +15,6 @@ from shared.subjects import event_subject
 
 SOURCE = "/dispatch"
 """CloudEvents `source` of everything dispatch publishes."""
-
-
-def recorded_events(batch: AppendBatch, recorded_at: datetime) -> tuple[RecordedEvent, ...]:
-    """The batch's new events at their stream versions."""
-    return tuple(
-        RecordedEvent(
-            stream_id=batch.stream_id,
-            version=batch.expected_version + i,
-            event_id=new.event_id,
-            type_name=new.type_name,
-            schema_version=new.schema_version,
-            tenant=batch.tenant,
-            project=batch.project,
-            occurred_at=new.occurred_at,
-            recorded_at=recorded_at,
-            data=new.data,
-            metadata=batch.metadata,
-        )
-        for i, new in enumerate(batch.events, start=1)
-    )
 
 
 def event_rows(events: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
@@ -105,33 +85,6 @@ def idempotency_record(row: Any) -> IdempotencyRecord:
     )
 
 
-def work_order_row(batch: AppendBatch, version: int, now: datetime) -> dict[str, Any] | None:
-    """The `work_orders` listing row after the batch, if it carries one."""
-    view = batch.work_order_view
-    if view is None:
-        return None
-    return {
-        "id": batch.stream_id,
-        "tenant": view.tenant,
-        "project": view.project,
-        "kind": view.kind,
-        "category": view.category,
-        "urgency": view.urgency,
-        "status": view.status,
-        "owner": view.owner,
-        "assignee": view.assignee,
-        "reporter_resident_id": view.reporter_resident_id,
-        "building": view.building,
-        "reported_at": view.reported_at,
-        "updated_at": now,
-        "version": version,
-        "summary": view.summary,
-        "assigned_at": view.assigned_at,
-        "offered_to": view.offered_to,
-        "number": view.number,
-    }
-
-
 def timer_rows(
     work_order_id: str, tenant: str, project: str, timers: Sequence[TimerRow]
 ) -> list[dict[str, Any]]:
@@ -150,22 +103,6 @@ def timer_rows(
         }
         for timer in timers
     ]
-
-
-def project_row(batch: AppendBatch, version: int) -> dict[str, Any] | None:
-    """The `projects` registry row after the batch, if it carries one."""
-    view = batch.project_view
-    if view is None:
-        return None
-    return {
-        "tenant": view.tenant,
-        "project": view.project,
-        "name": view.name,
-        "time_zone": view.time_zone,
-        "households": view.households,
-        "details": view.details,
-        "version": version,
-    }
 
 
 def recorded_from_row(row: Any) -> RecordedEvent:

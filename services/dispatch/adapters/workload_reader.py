@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.group_commit import next_group
-from services.dispatch.adapters.load_guard import OPEN
+from services.dispatch.adapters.load_plan import OPEN
 from services.dispatch.domain.assignment import Workload
 from shared.database import Database
 

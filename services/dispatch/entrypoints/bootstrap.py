@@ -67,7 +67,8 @@ class Dispatch:
 async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispatch:
     """Open the database (migrating it if configured) and start the relay in the background."""
     clock = clock or SystemClock()
-    resident_key = settings.resident_key()  # refused before anything is opened
+    # Refused (no usable PRIVACY_MASTER_KEY) before anything is opened.
+    resident_key = settings.privacy_keys().blind_index
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     if settings.migrate_on_start:
         await upgrade(engine)

@@ -4,11 +4,13 @@ and the residents' blind index from the event store."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -25,6 +27,7 @@ from services.dispatch.service_layer.timers import OFFER_CLOCK
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, engine_for
 from shared.clock import SystemClock
+from shared.privacy.local_key import key_beside
 
 dispatch_app = typer.Typer(
     help="dispatch: rebuild the timer table and the residents' index from the event store.",
@@ -120,12 +123,18 @@ def rebuild_residents(
 ) -> None:
     """Derive the residents' blind index again from every reported work order.
 
-    Run it after changing RESIDENT_INDEX_KEY (it reads the key like dispatch does: outside
-    ENVIRONMENT=development it must be set), or to be sure the index is whole. dispatch
+    Run it after changing PRIVACY_MASTER_KEY, which the index is keyed from (it reads the
+    key like dispatch does: outside ENVIRONMENT=development it must be set; unset, a
+    SQLite database's local stack key beside it is used, as `wo up` gave it to dispatch),
+    or to be sure the index is whole. dispatch
     may keep running: its searches catch up with the reports recorded meanwhile.
     """
     settings = DispatchSettings()
     url = settings.database_url if database_url is None else database_url
+    local = key_beside(url)
+    if local is not None and not os.environ.get("PRIVACY_MASTER_KEY", "").strip():
+        # A local stack's database: its dispatch keys the index with the stack's own key.
+        settings = DispatchSettings(privacy_master_key=SecretStr(local))
     try:
         indexed = asyncio.run(_rebuild_residents(url, settings))
     except CliFailure as exc:
@@ -140,7 +149,7 @@ def rebuild_residents(
 
 async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:
     try:
-        key = settings.resident_key()
+        key = settings.privacy_keys().blind_index
     except ValueError as exc:
         raise CliFailure(str(exc)) from None
     engine = engine_for(url)

@@ -1,22 +1,18 @@
-"""Append what the domain decided, with its idempotency record and inline views."""
+"""Append what the domain decided, with its idempotency record and inline values."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from services.dispatch.domain.workorder import Numbering
 from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import replayed
 from services.dispatch.service_layer.ports import (
     AppendBatch,
     EventStore,
     IdempotencyRecord,
-    LoadGuard,
+    Inline,
     NewEvent,
-    ProjectView,
-    TimerRow,
-    WorkOrderView,
 )
 from shared.events.base import EventData
 from shared.events.recorded import EventMetadata
@@ -51,18 +47,14 @@ async def append_decided(
     decided: list[EventData],
     ctx: CommandContext,
     answer: Answer,
-    *,
-    work_order_view: WorkOrderView | None = None,
-    project_view: ProjectView | None = None,
-    timers: tuple[TimerRow, ...] | None = None,
-    load_guard: LoadGuard | None = None,
-    numbering: Numbering | None = None,
+    inline: tuple[Inline, ...] = (),
 ) -> Outcome:
-    """Append `decided` atomically with the key's record and views; the command's outcome.
+    """Append `decided` atomically with the key's record and the `inline` values; the
+    command's outcome.
 
-    With `load_guard`, the store refuses the append if it would take the assignee over
-    their load limit (`Conflict` with code `over_load_limit`), and writes nothing. With
-    `numbering`, the store gives the new work order its number in the same transaction
+    With a `LoadGuard`, the store refuses the append if it would take the assignee over
+    their load limit (`Conflict` with code `over_load_limit`), and writes nothing. With a
+    `Numbering`, the store gives the new work order its number in the same transaction
     (in its report event, its listing row and the answer)."""
     version = stream.version + len(decided)
     body = {**answer.body, "version": version}
@@ -98,11 +90,7 @@ async def append_decided(
             if key
             else None
         ),
-        work_order_view=work_order_view,
-        project_view=project_view,
-        timers=timers,
-        load_guard=load_guard,
-        numbering=numbering,
+        inline=inline,
     )
     result = await store.append(batch)
     if result.duplicate_of is not None:

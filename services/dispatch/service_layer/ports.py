@@ -1,15 +1,17 @@
 """What the handlers need from the outside world, as protocols and plain data.
 
-The SQL event store implements `EventStore`; tests may use any other implementation
-that passes the same contract suite.
+The write side is one narrow port: `EventStore.append` of an `AppendBatch` (a stream's
+events at an expected version, their metadata, the caller's idempotency record), with
+the inline views and preconditions of the write as typed `inline` values beside it.
+`SqlEventStore` and `MemoryEventStore` implement it and pass the same contract suite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from services.dispatch.domain.workorder import Numbering
@@ -106,22 +108,42 @@ class TimerRow:
 
 
 @dataclass(frozen=True, slots=True)
-class LoadGuard:
-    """An acceptance's load limit, checked in the append's own transaction.
+class StreamTimers:
+    """The stream's pending SLA and offer timers after the append (an inline view): they
+    replace the ones it had, so an append with no events may still carry them (a timer
+    found stale)."""
 
-    The append is refused (`Conflict` with code `over_load_limit`) when `assignee` already has `limit` or
-    more open work orders other than this stream's, counting what appends committed
-    before it (in its group too). The store serializes guarded appends of one person,
-    across processes, so two acceptances cannot both pass on the same count.
+    rows: tuple[TimerRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadGuard:
+    """An acceptance's load limit, checked in the append's own transaction (a precondition).
+
+    The append is refused (`Conflict` with code `over_load_limit`, decided by
+    `domain.assignment.load_limit_refusal`) when `assignee` already has `limit` or more
+    open work orders other than this stream's, counting what appends committed before it
+    (in its group too). The store serializes guarded appends of one person, across
+    processes, so two acceptances cannot both pass on the same count.
     """
 
     assignee: str
     limit: int
 
 
+Inline = WorkOrderView | ProjectView | StreamTimers | LoadGuard | Numbering
+"""What an append carries beside its events, for the store to apply in the same transaction:
+the views kept inline (listing row, project registry row, timer table) and the
+preconditions and stamps of the write (the load limit, a new order's number). Each kind
+has its registered part in every implementation of `EventStore`."""
+
+InlineT = TypeVar("InlineT", WorkOrderView, ProjectView, StreamTimers, LoadGuard, Numbering)
+
+
 @dataclass(frozen=True, slots=True)
 class AppendBatch:
-    """Events for one stream, written atomically with their outbox rows and views.
+    """Events for one stream at the version they were decided on, with their metadata,
+    written atomically with the caller's idempotency record and the `inline` values.
 
     `expected_version` is the stream version the decision was made on (0 for a new
     stream); if another writer got there first the append fails with a conflict.
@@ -134,31 +156,43 @@ class AppendBatch:
     events: tuple[NewEvent, ...]
     metadata: EventMetadata
     idempotency: IdempotencyRecord | None = None
-    work_order_view: WorkOrderView | None = None
-    project_view: ProjectView | None = None
-    timers: tuple[TimerRow, ...] | None = None
-    """The stream's pending SLA timers after the append (replacing the old ones); None leaves them."""
-    recorded_at: datetime | None = field(default=None)
-    load_guard: LoadGuard | None = None
-    numbering: Numbering | None = None
-    """A new work order the store numbers in the append's transaction (`with_number`)."""
+    """The idempotency store's part of the same atomic write (`IdempotencyStore`)."""
+    inline: tuple[Inline, ...] = ()
+    """At most one value of each kind."""
+
+    def __post_init__(self) -> None:
+        kinds = [type(value) for value in self.inline]
+        if len(set(kinds)) != len(kinds):
+            names = ", ".join(sorted(kind.__name__ for kind in kinds))
+            raise ValueError(f"an append carries one inline value of each kind, not {names}")
+
+    def inline_of(self, kind: type[InlineT]) -> InlineT | None:
+        """The batch's inline value of `kind`, if it carries one."""
+        return next((value for value in self.inline if isinstance(value, kind)), None)
 
     def with_number(self, number: str) -> AppendBatch:
         """The batch with its work order's number in every place the number is kept:
-        the report event, the listing row and the answer (first and replayed) alike."""
+        the report event, the listing row and the answer (first and replayed) alike;
+        its `Numbering` is done."""
         events = tuple(
             replace(e, data={**e.data, "number": number}) if e.type_name == REPORTED else e
             for e in self.events
         )
-        view = self.work_order_view
-        if view is not None:
-            view = replace(view, number=number, summary={**view.summary, "number": number})
+        inline = tuple(
+            replace(v, number=number, summary={**v.summary, "number": number})
+            if isinstance(v, WorkOrderView)
+            else v
+            for v in self.inline
+            if not isinstance(v, Numbering)
+        )
         record = self.idempotency
         if record is not None:
             record = replace(record, response={**record.response, "number": number})
-        return replace(
-            self, events=events, work_order_view=view, idempotency=record, numbering=None
-        )
+        return replace(self, events=events, inline=inline, idempotency=record)
+
+    def given_number(self) -> str | None:
+        """The number `with_number` gave the batch's new work order, if it gave one."""
+        return next((e.data.get("number") for e in self.events if e.type_name == REPORTED), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,22 +203,35 @@ class AppendResult:
     version: int
     duplicate_of: IdempotencyRecord | None = None
     number: str | None = None
-    """The number the store gave the new work order (`AppendBatch.numbering`)."""
+    """The number the store gave the new work order (its `Numbering`)."""
 
 
-class EventStore(Protocol):
-    """The system of record: streams of immutable events with optimistic concurrency."""
+class IdempotencyStore(Protocol):
+    """The first results of the commands sent with an `Idempotency-Key`, each the caller's own.
+
+    A record is written only as part of an append (`AppendBatch.idempotency`), so the key
+    and the command's events are kept or lost together."""
+
+    async def idempotent_result(
+        self, tenant: str, subject: str, key: str
+    ) -> IdempotencyRecord | None:
+        """The stored first result of the caller's command key, if any."""
+        ...
+
+
+class EventStore(IdempotencyStore, Protocol):
+    """The system of record: streams of immutable events with optimistic concurrency.
+
+    It answers for the idempotency records too: they are written by its appends."""
 
     async def load(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of a stream in version order, upcast to the current schemas."""
         ...
 
     async def append(self, batch: AppendBatch) -> AppendResult:
-        """Append atomically; raise `ConcurrencyConflict` if `expected_version` is stale."""
-        ...
+        """Append atomically with the batch's idempotency record and inline values.
 
-    async def idempotent_result(
-        self, tenant: str, subject: str, key: str
-    ) -> IdempotencyRecord | None:
-        """The stored first result of the caller's command key, if any."""
+        A caller's key already stored answers with its first result (`duplicate_of`) and
+        writes nothing; a stale `expected_version` raises `ConcurrencyConflict`; a
+        precondition refused (`LoadGuard`) raises its `Conflict` and writes nothing."""
         ...

@@ -69,7 +69,7 @@ async def change_project(
         {"tenant": tenant, "project": project, **details},
         command_fingerprint,
     )
-    outcome = await append_decided(store, stream, decided, ctx, answer, project_view=view)
+    outcome = await append_decided(store, stream, decided, ctx, answer, (view,))
     projects.remember(tenant, project)
     return outcome
 

@@ -36,7 +36,13 @@ from services.dispatch.domain.sla import (
 )
 from services.dispatch.domain.workorder import WorkOrderState, evolve
 from services.dispatch.service_layer.assignment import offer_timer_rows
-from services.dispatch.service_layer.ports import AppendBatch, EventStore, NewEvent, TimerRow
+from services.dispatch.service_layer.ports import (
+    AppendBatch,
+    EventStore,
+    NewEvent,
+    StreamTimers,
+    TimerRow,
+)
 from services.dispatch.service_layer.timer_work import load_fresh, retry_conflicts
 from services.dispatch.service_layer.timers import ClockTimer
 from shared.events.base import EventData
@@ -229,7 +235,11 @@ async def _fire_once(
         ),
         metadata=EventMetadata(actor=SCHEDULER_ACTOR, correlation_id=f"sla:{work_order_id}"),
         # The offer-expiry timer shares the table: keep it (see assignment.py).
-        timers=(*durable(pending, work_order_id), *offer_timer_rows(state, work_order_id)),
+        inline=(
+            StreamTimers(
+                (*durable(pending, work_order_id), *offer_timer_rows(state, work_order_id))
+            ),
+        ),
     )
     await store.append(batch)
     return len(raised)

@@ -12,7 +12,7 @@ from services.dispatch.domain.workorder import authorize, evolve
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
-from services.dispatch.service_layer.ports import EventStore
+from services.dispatch.service_layer.ports import EventStore, StreamTimers
 from services.dispatch.service_layer.sla import SlaPolicies, policies_for, timer_rows
 from services.dispatch.service_layer.work_orders import load_work_order, work_order_body
 from shared.events.base import EventData
@@ -68,6 +68,5 @@ async def recalculate_sla(
         return Outcome(Effect.UNCHANGED, {**body, "version": state.version}, state.version)
     stream = Stream(loaded.id, loaded.tenant, loaded.project, loaded.state.version)
     answer = Answer(Effect.APPLIED, body, command_fingerprint)
-    return await append_decided(
-        store, stream, events, ctx, answer, timers=timer_rows(sla, book, loaded.id)
-    )
+    timers = StreamTimers(timer_rows(sla, book, loaded.id))
+    return await append_decided(store, stream, events, ctx, answer, (timers,))

@@ -35,7 +35,9 @@ from services.dispatch.service_layer.context import CommandContext, Effect, Outc
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
 from services.dispatch.service_layer.ports import (
     EventStore,
+    Inline,
     LoadGuard,
+    StreamTimers,
     WorkOrderView,
     offered_to_column,
 )
@@ -264,17 +266,9 @@ async def append_work_order(
         number=new_state.number,
     )
     answer = Answer(answer.effect, body, answer.fingerprint)
-    return await append_decided(
-        store,
-        stream,
-        events,
-        ctx,
-        answer,
-        work_order_view=view,
-        timers=timers,
-        load_guard=load_guard,
-        numbering=numbering,
-    )
+    inline: tuple[Inline, ...] = (view, StreamTimers(timers))
+    inline += tuple(value for value in (load_guard, numbering) if value is not None)
+    return await append_decided(store, stream, events, ctx, answer, inline)
 
 
 def as_reported_in(event: EventData, details: ProjectDetails) -> EventData:

@@ -6,10 +6,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from playwright.async_api import Browser
 
 from services.notify.domain.config import NotifyConfig
 from shared.clock import ManualClock
 from tests.conftest import FreshPostgresDatabase
+from tests.integration.console.browsing import chromium
 from tests.integration.console.support import ConsoleStack, running_console, running_notify
 from tests.integration.dispatch.api_support import NOW
 from wo.processes import NatsServer
@@ -51,3 +53,10 @@ async def both(
         httpx.AsyncClient(transport=transport, base_url="http://notify") as api,
     ):
         yield stack, api
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (the browser tests skip without it)."""
+    async with chromium() as launched:
+        yield launched

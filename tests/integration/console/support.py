@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 
 from services.console.entrypoints.app import create_app
+from services.console.entrypoints.bootstrap import UPSTREAM_LIMITS
 from services.console.settings import ConsoleSettings
 from services.dispatch.entrypoints.app import create_app as create_dispatch_app
 from services.dispatch.settings import DispatchSettings
@@ -194,17 +195,64 @@ async def served(app: Any) -> AsyncIterator[str]:
         await task
 
 
+@dataclass(frozen=True)
+class ServedStack:
+    """The URLs of a served stack: the console's and those of the services behind it."""
+
+    console: str
+    dispatch: str
+    notify: str
+    reporting: str
+
+
+class Recorded(httpx.AsyncBaseTransport):
+    """Sends through `inner` and keeps every request, to see what a page asked the services."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, requests: list[httpx.Request]) -> None:
+        self._inner = inner
+        self._requests = requests
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._requests.append(request)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 @asynccontextmanager
 async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
-    """dispatch (wall clock, its relay on), notify and reporting (their own SQLite files
-    beside dispatch's) and the console, all served over HTTP; yields the console's URL.
+    """The stack of `served_services`; yields the console's URL."""
+    async with served_services(database_url, nats_url) as served_urls:
+        yield served_urls.console
+
+
+@asynccontextmanager
+async def served_services(
+    database_url: str,
+    nats_url: str,
+    clock: Clock | None = None,
+    upstream: list[httpx.Request] | None = None,
+) -> AsyncIterator[ServedStack]:
+    """dispatch (its relay on), notify and reporting (their own SQLite files beside
+    dispatch's) and the console, all served over HTTP; yields their URLs.
 
     notify runs on a clock fixed at 10:00 in Shanghai, so quiet hours and meal breaks
-    hold none of the residents' messages whatever the hour the test runs at. The console
-    re-reads its live parts every second, so a browser sees changes quickly.
+    hold none of the residents' messages whatever the hour the test runs at; the others
+    on the wall clock, unless `clock` is given: then every service runs on it, and
+    dispatch's SLA scheduler is off (on a clock the test moves, it would write warnings
+    and breaches concurrently with the test's own commands). The console re-reads its
+    live parts every second, so a browser sees changes quickly. With `upstream`, every
+    request the console sends to a service is kept there.
     """
     dispatch_app = create_dispatch_app(
-        DispatchSettings(environment="development", database_url=database_url, nats_url=nats_url)
+        DispatchSettings(
+            environment="development",
+            database_url=database_url,
+            nats_url=nats_url,
+            sla_scheduler_enabled=clock is None,
+        ),
+        clock,
     )
     notify_app = create_notify_app(
         NotifySettings(
@@ -213,14 +261,15 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
             nats_url=nats_url,
             sender_poll_seconds=0.1,
         ),
-        ManualClock(NOW),
+        clock or ManualClock(NOW),
     )
     reporting_app = create_reporting_app(
         ReportingSettings(
             environment="development",
             database_url=database_url.replace("test.db", "reporting.db"),
             nats_url=nats_url,
-        )
+        ),
+        clock,
     )
     async with (
         served(dispatch_app) as dispatch_url,
@@ -245,5 +294,12 @@ async def served_stack(database_url: str, nats_url: str) -> AsyncIterator[str]:
             reporting_url=reporting_url,
             refresh_seconds=1,
         )
-        async with served(create_app(settings)) as console_url:
-            yield console_url
+        transports: list[httpx.AsyncBaseTransport | None] = [None, None, None]
+        if upstream is not None:
+            transports = [
+                Recorded(httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS), upstream)
+                for _ in range(3)
+            ]
+        console_app = create_app(settings, clock, *transports)
+        async with served(console_app) as console_url:
+            yield ServedStack(console_url, dispatch_url, notify_url, reporting_url)

@@ -13,24 +13,20 @@ fails. One stack serves both languages.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import pytest
-from playwright.async_api import Browser, Page, Request, async_playwright
+from playwright.async_api import Browser, Page
 
+from tests.integration.console.browsing import (
+    DESKTOP,
+    PHONE,
+    Watch,
+    needs_chromium,
+    sign_in,
+)
 from tests.integration.console.support import served_stack
 from wo.processes import NatsServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="the console's browser test drives Debian's Chromium: apt-get install -y chromium",
-)
-
-PHONE = {"width": 390, "height": 844}
+pytestmark = needs_chromium
 
 WORDS = {
     "zh-CN": {
@@ -46,56 +42,6 @@ WORDS = {
         "followed_up": "Follow-up of",
     },
 }
-
-
-@dataclass
-class Watch:
-    """What went wrong in the pages: console errors and failed requests."""
-
-    problems: list[str] = field(default_factory=list)
-
-    def page(self, page: Page, who: str) -> Page:
-        page.on(
-            "console",
-            lambda m: (
-                self.problems.append(f"{who} console {m.type}: {m.text}")
-                if m.type == "error"
-                else None
-            ),
-        )
-        page.on("pageerror", lambda e: self.problems.append(f"{who} page error: {e}"))
-        page.on("requestfailed", lambda r: self._failed(who, r))
-        page.on(
-            "response",
-            lambda r: (
-                self.problems.append(f"{who} {r.status} {r.url}") if r.status >= 400 else None
-            ),
-        )
-        return page
-
-    def _failed(self, who: str, request: Request) -> None:
-        # A live re-read still on its way when its page is left is cancelled by the
-        # browser; that is leaving, not failing.
-        if request.failure == "net::ERR_ABORTED" and "/live" in request.url:
-            return
-        self.problems.append(f"{who} failed {request.url}: {request.failure}")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-async def sign_in(page: Page, url: str, person: str) -> None:
-    await page.goto(f"{url}/sign-in")
-    await page.click(f"button[data-person='{person}']")
 
 
 async def take_call(page: Page, category: str, description: str) -> str:
@@ -139,7 +85,7 @@ async def test_a_repair_from_the_call_to_completion_in_both_languages(
 async def life_of_a_repair(browser: Browser, url: str, language: str) -> None:
     watch = Watch()
     words = WORDS[language]
-    office = await browser.new_context(locale=language, viewport={"width": 1280, "height": 900})
+    office = await browser.new_context(locale=language, viewport=DESKTOP)
     phone = await browser.new_context(
         locale=language, viewport=PHONE, is_mobile=True, has_touch=True
     )

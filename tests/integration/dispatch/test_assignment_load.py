@@ -162,7 +162,7 @@ async def test_on_postgresql_a_guarded_append_holds_its_persons_lock_until_it_co
             project="sunny",
             events=(),
             metadata=EventMetadata(actor="wang", correlation_id="test"),
-            load_guard=LoadGuard("wang", 2),
+            inline=(LoadGuard("wang", 2),),
         )
         try_lock = select(func.pg_try_advisory_xact_lock(bindparam("key")))
         async with engine.connect() as writer, writer.begin():

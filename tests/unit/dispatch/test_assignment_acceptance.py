@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from services.dispatch.domain.assignment import DispatchRule, acceptance_limit, over_load_limit
+from services.dispatch.domain.assignment import (
+    DispatchRule,
+    acceptance_limit,
+    load_limit_refusal,
+    over_load_limit,
+)
 from shared.events.workorder import DispatchMode, Urgency
 from tests.unit.dispatch.test_assignment_rules import member
 
@@ -50,3 +55,17 @@ def test_a_long_list_of_open_orders_is_shortened_in_the_message() -> None:
 
     assert "wo-09 and 2 more" in refusal.message
     assert refusal.extra["open_work_orders"] == ids
+
+
+def test_an_acceptance_is_allowed_while_the_other_open_orders_are_under_the_limit() -> None:
+    assert load_limit_refusal("wang", {"wo-1"}, "wo-9", 2) is None
+    # The order being accepted is not among the others, even when already counted.
+    assert load_limit_refusal("wang", {"wo-1", "wo-9"}, "wo-9", 2) is None
+
+
+def test_an_acceptance_that_would_exceed_the_limit_is_refused_naming_the_others() -> None:
+    refusal = load_limit_refusal("wang", {"wo-2", "wo-1", "wo-9"}, "wo-9", 2)
+
+    assert refusal is not None and refusal.code == "over_load_limit"
+    assert refusal.extra["open_work_orders"] == ["wo-1", "wo-2"]
+    assert refusal.extra["limit"] == 2

@@ -163,6 +163,21 @@ def acceptance_limit(
     return load_limit(member, rule) if member is not None else rule.load_limit
 
 
+def load_limit_refusal(
+    technician: str, open_orders: AbstractSet[str], work_order_id: str, limit: int
+) -> Conflict | None:
+    """The refusal of `technician` accepting `work_order_id`, or None when they may.
+
+    They may while their open work orders other than this one are fewer than `limit`:
+    accepting it makes at most `limit`. `open_orders` is counted where the acceptance is
+    written, so that two acceptances at once cannot both pass on the same count.
+    """
+    others = sorted(open_orders - {work_order_id})
+    if len(others) < limit:
+        return None
+    return over_load_limit(technician, others, limit)
+
+
 def over_load_limit(technician: str, open_orders: Sequence[str], limit: int) -> Conflict:
     """The refusal of an acceptance that would put `technician` over `limit`.
 

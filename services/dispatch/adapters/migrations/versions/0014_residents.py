@@ -5,8 +5,8 @@ Revises: 0013
 Create Date: 2026-12-02
 
 `resident_reports` holds, per reported work order, the HMAC-SHA256 of its reporter's
-normalised phone number under dispatch's `RESIDENT_INDEX_KEY`, never the number. The
-migration cannot compute it (the key is configuration, not schema): the table starts
+normalised phone number under a key derived from `PRIVACY_MASTER_KEY`, never the number.
+The migration cannot compute it (the key is configuration, not schema): the table starts
 empty and dispatch fills it from the `workorder.reported` events already stored, on the
 first resident search. `ix_events_stream_starts` (the first event of each stream, by
 when it was recorded) lets that catch-up read only the reports it has not indexed yet.
