@@ -24,7 +24,8 @@ _VERIFIED_TOKENS_KEPT = 4096
 
 
 class Role(StrEnum):
-    """The roles of a property group's staff, its residents and its integrators."""
+    """The roles of a property group's staff, its residents, its integrators and its
+    privacy officer (个人信息保护负责人)."""
 
     RESIDENT = "resident"
     CUSTOMER_SERVICE = "customer_service"
@@ -34,6 +35,8 @@ class Role(StrEnum):
     PROJECT_MANAGER = "project_manager"
     HQ_QUALITY = "hq_quality"
     INTEGRATOR = "integrator"
+    PRIVACY_OFFICER = "privacy_officer"
+    """Reads the access log of residents' personal data; sees no resident's data in clear."""
 
 
 class Principal(BaseModel):

@@ -77,7 +77,7 @@ def write_demo_notify_config(path: Path) -> Path:
     return path
 
 
-WIDE_ROLES = frozenset({Role.HQ_QUALITY, Role.INTEGRATOR})
+WIDE_ROLES = frozenset({Role.HQ_QUALITY, Role.INTEGRATOR, Role.PRIVACY_OFFICER})
 """Roles whose demo token is granted every project ('*'); the others get the first project."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import ServiceSettings
 
 
@@ -35,6 +37,14 @@ class DispatchSettings(ServiceSettings):
     changes made through another dispatch process take effect within this time."""
     resident_index_poll_seconds: float = 5.0
     """How often the background loop indexes new reports (a search also catches up first)."""
+
+    personal_data_access_log_retention_days: int = Field(default=1095, ge=1)
+    """How long the access log of residents' personal data keeps an entry: three years,
+    the period PIPL (Art. 55-56) asks a processor's impact assessments and processing
+    records to be kept, so a resident's or a regulator's question about the last three
+    years can be answered."""
+    personal_data_access_log_prune_seconds: float = Field(default=3600.0, gt=0)
+    """How often the background loop deletes access-log entries past their retention."""
 
     def secret_problem(self) -> str | None:
         """Why dispatch may not start with these secrets (the JWT's, then the privacy master

@@ -295,3 +295,33 @@ resident_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("destroyed_at", UTCDateTime, nullable=True),
 )
+
+# The access log of residents' personal data (service_layer.access_log): each clear view,
+# who saw whose data, which fields and why. Pruned after the retention period by `at`.
+personal_data_access = Table(
+    "personal_data_access",
+    metadata,
+    Column("id", BigIntPK, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("resident", String(128), nullable=True),
+    Column("work_order_id", String(64), nullable=True),
+    Column("fields", String(200), nullable=False),
+    Column("purpose", String(200), nullable=False),
+)
+Index("ix_personal_data_access_tenant", personal_data_access.c.tenant, personal_data_access.c.id)
+Index(
+    "ix_personal_data_access_resident",
+    personal_data_access.c.tenant,
+    personal_data_access.c.resident,
+    personal_data_access.c.id,
+)
+Index(
+    "ix_personal_data_access_subject",
+    personal_data_access.c.tenant,
+    personal_data_access.c.subject,
+    personal_data_access.c.id,
+)
+Index("ix_personal_data_access_at", personal_data_access.c.at)

@@ -8,6 +8,7 @@ from services.dispatch.entrypoints import bootstrap
 from services.dispatch.entrypoints.routes import (
     follow_ups,
     health,
+    privacy,
     projects,
     public_holidays,
     residents,
@@ -49,6 +50,7 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
             public_holidays.router,
             follow_ups.router,
             residents.router,
+            privacy.router,
             projects.router,
             staff.router,
             health.router,
@@ -56,6 +58,10 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
         tags=[
             {"name": "work orders", "description": "Report, work and close work orders."},
             {"name": "projects", "description": "The tenant's project registry."},
+            {
+                "name": "privacy",
+                "description": "The access log of residents' personal data (privacy officers).",
+            },
             {
                 "name": "assignment",
                 "description": "Staff directory, rosters, dispatch rules, queue, suggestions.",

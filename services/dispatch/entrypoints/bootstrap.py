@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.dispatch.adapters.access_log import SqlAccessLog
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
@@ -17,6 +18,8 @@ from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
+from services.dispatch.service_layer.access_log import AccessLog
+from services.dispatch.service_layer.access_log_retention import Retention, run_retention
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
@@ -42,6 +45,8 @@ class Dispatch:
     staff: SqlStaffDirectory
     residents: SqlResidentIndex
     """The residents' blind index (`GET /v1/residents`)."""
+    access_log: AccessLog
+    """Where every clear view of a resident's personal data is written before it is shown."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -79,6 +84,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
         SqlResidentIndex(engine, resident_key),
+        SqlAccessLog(engine),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
@@ -87,6 +93,13 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     dispatch.runner.start(
         "resident-index",
         lambda: dispatch.residents.run(settings.resident_index_poll_seconds),
+    )
+    retention = Retention(
+        days=settings.personal_data_access_log_retention_days,
+        every_seconds=settings.personal_data_access_log_prune_seconds,
+    )
+    dispatch.runner.start(
+        "access-log-retention", lambda: run_retention(dispatch.access_log, clock, retention)
     )
     if settings.sla_scheduler_enabled:
         scheduler = SlaScheduler(

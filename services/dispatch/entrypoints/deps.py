@@ -40,6 +40,8 @@ class CommandScope:
 
     dispatch: Dispatch
     context: CommandContext
+    purpose: str
+    """The API call (method and route template), for the access log of personal data."""
 
 
 async def command_scope(
@@ -75,7 +77,13 @@ async def command_scope(
         idempotency_key=idempotency_key,
         expected_version=parse_if_match(if_match),
     )
-    return CommandScope(dispatch, context)
+    return CommandScope(dispatch, context, purpose_of(request))
+
+
+def purpose_of(request: Request) -> str:
+    """Why personal data is read: the API call as its method and route template."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
 
 
 ScopeDep = Annotated[CommandScope, Depends(command_scope)]

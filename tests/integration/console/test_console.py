@@ -26,7 +26,7 @@ CALL = {
 
 async def orders_of(stack: ConsoleStack, **params: str) -> list[dict[str, object]]:
     response = await stack.api.client.get(
-        "/v1/work-orders", params=params, headers=auth(Role.HQ_QUALITY)
+        "/v1/work-orders", params=params, headers=auth(Role.SUPERVISOR)
     )
     assert response.status_code == 200, response.text
     items: list[dict[str, object]] = response.json()["items"]

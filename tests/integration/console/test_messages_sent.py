@@ -16,9 +16,11 @@ from wo.processes import NatsServer
 
 
 async def relay(stack: ConsoleStack, nats_url: str, order_id: str) -> None:
-    """Publish the order's events as dispatch's relay does (its relay is off in these tests)."""
+    """Publish the order's events as dispatch's relay does (its relay is off in these tests),
+    read as a supervisor: the relay publishes the store's events, which other roles read
+    with the reporter masked."""
     history = await stack.api.client.get(
-        f"/v1/work-orders/{order_id}/events", headers=auth(Role.HQ_QUALITY)
+        f"/v1/work-orders/{order_id}/events", headers=auth(Role.SUPERVISOR)
     )
     bus = await connect(nats_url, name="console-test-relay")
     try:

@@ -62,7 +62,7 @@ def _pick_buttons(html: str) -> list[tuple[str, str]]:
 
 
 async def _orders(stack: ConsoleStack) -> list[dict[str, Any]]:
-    response = await stack.api.client.get("/v1/work-orders", headers=auth(Role.HQ_QUALITY))
+    response = await stack.api.client.get("/v1/work-orders", headers=auth(Role.SUPERVISOR))
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items

@@ -23,6 +23,16 @@ from services.dispatch.domain.workorder.permissions import (
     can_read,
     list_scope,
 )
+from services.dispatch.domain.workorder.personal_data import (
+    PERSONAL_FIELDS,
+    OrderFacts,
+    Sight,
+    View,
+    facts_of,
+    masked,
+    shown_fields,
+    sight,
+)
 from services.dispatch.domain.workorder.state import (
     OPEN_STATUSES,
     Status,
@@ -35,10 +45,14 @@ from services.dispatch.domain.workorder.state import (
 __all__ = [
     "NUMBER_PATTERN",
     "OPEN_STATUSES",
+    "PERSONAL_FIELDS",
     "Actor",
     "Numbering",
+    "OrderFacts",
+    "Sight",
     "Status",
     "UnfoldableEvent",
+    "View",
     "WorkOrderState",
     "at_risk_scope",
     "authorize",
@@ -46,10 +60,14 @@ __all__ = [
     "can_read",
     "decide",
     "evolve",
+    "facts_of",
     "fold",
     "is_order_number",
     "list_scope",
     "local_day",
+    "masked",
     "order_number",
     "project_code",
+    "shown_fields",
+    "sight",
 ]

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.disclosure import UNLOGGED, DisclosureDep
+from services.dispatch.service_layer.access_log import disclose_residents
 from services.dispatch.service_layer.residents import find_residents
-from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 from shared.http.responses import Body, answers, json_response
 from shared.inputs import Line
@@ -95,11 +96,12 @@ EXAMPLE: dict[str, Any] = {
             example=EXAMPLE,
         ),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     },
     summary="Find residents by the phone they reported from",
 )
 async def search(
-    principal: PrincipalDep,
+    disclosure: DisclosureDep,
     dispatch: DispatchDep,
     phone: Annotated[
         Line,
@@ -120,6 +122,9 @@ async def search(
     Customer service and supervisors only (`role_not_allowed` for anyone else); a
     number that is not one is `invalid_phone` (422). The number is looked up through a
     keyed blind index (HMAC-SHA256 of its canonical form), never stored in clear for it.
+    Each resident found is written to the access log of personal data.
     """
-    body = await find_residents(dispatch.residents, dispatch.projects, principal, phone, project)
-    return json_response(body)
+    body = await find_residents(
+        dispatch.residents, dispatch.projects, disclosure.principal, phone, project
+    )
+    return json_response(await disclose_residents(dispatch.access_log, disclosure, body))

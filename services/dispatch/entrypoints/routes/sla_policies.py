@@ -25,7 +25,7 @@ from services.dispatch.domain.sla import (
 )
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import outcome_response
+from services.dispatch.entrypoints.routes.disclosure import UNLOGGED, command_answer
 from services.dispatch.entrypoints.routes.schemas import (
     PolicyPreview,
     PolicyVersions,
@@ -343,6 +343,7 @@ async def read_version(
             headers={"ETag": ETAG, "Idempotent-Replayed": IDEMPOTENT_REPLAYED},
         ),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     },
     summary="Move running SLA clocks to the current policy",
     tags=["work orders"],
@@ -367,4 +368,4 @@ async def recalculate(
             command or RecalculateSla(),
             scope.context,
         )
-    return outcome_response(outcome)
+    return await command_answer(scope, outcome)

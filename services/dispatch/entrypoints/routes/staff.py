@@ -18,7 +18,13 @@ from services.dispatch.domain.assignment import (
     Team,
     TeamRecord,
 )
+from services.dispatch.domain.workorder import View
 from services.dispatch.entrypoints.deps import DispatchDep
+from services.dispatch.entrypoints.routes.disclosure import (
+    UNLOGGED,
+    DisclosureDep,
+    disclosed_orders,
+)
 from services.dispatch.entrypoints.routes.schemas import (
     DispatchQueue,
     DispatchRules,
@@ -298,18 +304,27 @@ async def read_roster(
 @router.get(
     "/v1/dispatch/queue",
     response_class=Response,
-    responses=answers(DispatchQueue, "Per project, the orders nobody was found for."),
+    responses={
+        **answers(DispatchQueue, "Per project, the orders nobody was found for."),
+        **UNLOGGED,
+    },
     summary="The pending-dispatch queue",
 )
 async def queue(
-    principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
+    disclosure: DisclosureDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
-    """Orders nobody could be found for, per project, oldest first (待派单)."""
+    """Orders nobody could be found for, per project, oldest first (待派单); the reporters'
+    data shown as the work-order list shows it (docs/privacy.md)."""
+    principal = disclosure.principal
     staffing.require_role(principal, staffing.READERS, "read the dispatch queue")
     visible = None if principal.all_projects else principal.projects
     pending = await pending_queue(dispatch.engine, principal.tenant, visible, project)
     items = [
-        {"project": p, "count": len(orders), "orders": orders}
+        {
+            "project": p,
+            "count": len(orders),
+            "orders": await disclosed_orders(dispatch, disclosure, View.LISTING, orders),
+        }
         for p, orders in sorted(pending.items())
     ]
     return json_response({"items": items})

@@ -9,14 +9,20 @@ from fastapi import APIRouter, Body, Query, Response
 from services.dispatch.adapters.event_store import SOURCE
 from services.dispatch.adapters.queries import WorkOrderFilter, list_work_orders
 from services.dispatch.domain.commands import WORK_ORDER_COMMANDS, Command, ReportWorkOrder
-from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, list_scope
+from services.dispatch.domain.workorder import NUMBER_PATTERN, Actor, Status, View, list_scope
 from services.dispatch.entrypoints.deps import CommandScope, DispatchDep, ScopeDep
-from services.dispatch.entrypoints.routes.responses import etag, outcome_response
+from services.dispatch.entrypoints.routes.disclosure import (
+    UNLOGGED,
+    DisclosureDep,
+    command_answer,
+    disclosed_orders,
+)
+from services.dispatch.entrypoints.routes.responses import etag
 from services.dispatch.entrypoints.routes.schemas import WorkOrder, WorkOrderHistory, WorkOrderPage
+from services.dispatch.service_layer.access_log import disclose_history
 from services.dispatch.service_layer.work_orders import execute, load_work_order, report_work_order
 from shared.envelope import Envelope
 from shared.events.workorder import WorkOrderKind
-from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 from shared.http.responses import (
     ETAG,
@@ -61,6 +67,7 @@ def _documented(
     responses: Responses = {
         **answers(WorkOrder, description, status, headers=headers),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     }
     if conflict is not None:
         responses[409] = {**PROBLEM_RESPONSES[409], "description": conflict}
@@ -91,7 +98,7 @@ async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
         scope.context,
         staff=dispatch.staff,
     )
-    return outcome_response(outcome, location=f"/v1/work-orders/{outcome.body['id']}")
+    return await command_answer(scope, outcome, location=f"/v1/work-orders/{outcome.body['id']}")
 
 
 def _command_endpoint(command_type: type[Command]) -> Any:
@@ -106,7 +113,7 @@ def _command_endpoint(command_type: type[Command]) -> Any:
                 scope.context,
                 staff=dispatch.staff,
             )
-        return outcome_response(outcome)
+        return await command_answer(scope, outcome)
 
     endpoint: Callable[..., Awaitable[Response]]
     if command_type.model_fields:
@@ -159,41 +166,51 @@ for _name, _type in WORK_ORDER_COMMANDS.items():
             headers={"ETag": ETAG},
         ),
         **PROBLEM_RESPONSES,
+        **UNLOGGED,
     },
     summary="Read a work order",
 )
-async def read(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
-    """The current state of a work order the caller may see."""
-    loaded = await load_work_order(dispatch.store, work_order_id, principal)
+async def read(work_order_id: Key, disclosure: DisclosureDep, dispatch: DispatchDep) -> Response:
+    """The current state of a work order the caller may see; the reporter's name, phone and
+    unit in clear only to whom their work needs them, each such view logged
+    (docs/privacy.md), else masked."""
+    loaded = await load_work_order(dispatch.store, work_order_id, disclosure.principal)
     body = {**loaded.representation(), "version": loaded.state.version}
-    return json_response(body, headers={"ETag": etag(loaded.state.version)})
+    [shown] = await disclosed_orders(dispatch, disclosure, View.ORDER, [body])
+    return json_response(shown, headers={"ETag": etag(loaded.state.version)})
 
 
 @router.get(
     "/{work_order_id}/events",
     response_class=Response,
-    responses=answers(
-        WorkOrderHistory, "The work order's events as CloudEvents envelopes, oldest first."
-    ),
+    responses={
+        **answers(
+            WorkOrderHistory, "The work order's events as CloudEvents envelopes, oldest first."
+        ),
+        **UNLOGGED,
+    },
     summary="Read a work order's history",
 )
-async def history(work_order_id: Key, principal: PrincipalDep, dispatch: DispatchDep) -> Response:
-    """Every event of the work order, in version order, as published on the bus."""
-    loaded = await load_work_order(dispatch.store, work_order_id, principal)
+async def history(work_order_id: Key, disclosure: DisclosureDep, dispatch: DispatchDep) -> Response:
+    """Every event of the work order, in version order, as published on the bus; the
+    reporter's data in them shown as `GET /v1/work-orders/{id}` shows it."""
+    loaded = await load_work_order(dispatch.store, work_order_id, disclosure.principal)
     items = [Envelope.from_recorded(e, SOURCE).model_dump(mode="json") for e in loaded.events]
-    return json_response({"items": items})
+    shown = await disclose_history(dispatch.access_log, disclosure, loaded.representation(), items)
+    return json_response({"items": shown})
 
 
 @router.get(
     "",
     response_class=Response,
-    responses=answers(
-        WorkOrderPage, "A page of work orders, newest report first, and `next_cursor`."
-    ),
+    responses={
+        **answers(WorkOrderPage, "A page of work orders, newest report first, and `next_cursor`."),
+        **UNLOGGED,
+    },
     summary="List work orders",
 )
 async def list_(
-    principal: PrincipalDep,
+    disclosure: DisclosureDep,
     dispatch: DispatchDep,
     project: Annotated[str | None, Query(pattern=r"^[a-z0-9_-]{1,64}$")] = None,
     status: Status | None = None,
@@ -217,7 +234,10 @@ async def list_(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[Line | None, Query(max_length=512)] = None,
 ) -> Response:
-    """Work orders of the caller's projects; residents see their own, technicians theirs."""
+    """Work orders of the caller's projects; residents see their own, technicians theirs.
+    The reporters' data is masked except where the caller's role needs it for every row
+    (docs/privacy.md); each order shown in clear is logged."""
+    principal = disclosure.principal
     where = WorkOrderFilter(
         tenant=principal.tenant,
         projects=None if principal.all_projects else principal.projects,
@@ -237,4 +257,5 @@ async def list_(
         narrowed: dict[str, Any] = {column: value}
         where = replace(where, **narrowed)
     items, next_cursor = await list_work_orders(dispatch.engine, where, limit, cursor)
-    return json_response({"items": items, "next_cursor": next_cursor})
+    shown = await disclosed_orders(dispatch, disclosure, View.LISTING, items)
+    return json_response({"items": shown, "next_cursor": next_cursor})

@@ -1,0 +1,235 @@
+"""The access log of residents' personal data: every clear view, who, whose, which, why.
+
+Each answer that shows a resident's name, phone or unit in clear to someone other than
+that resident is written here before it is sent; a view that cannot be written is not
+answered (`access_log_unavailable`, 503). A privacy officer reads the log
+(`GET /v1/privacy/access-log`); entries older than the retention period are pruned.
+
+The SQL table (`adapters.access_log`) and an in-memory log (`adapters.memory_access_log`)
+implement `AccessLog` and pass one contract suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.dispatch.domain.workorder import (
+    Sight,
+    View,
+    facts_of,
+    masked,
+    shown_fields,
+    sight,
+)
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, InvalidInput, Unavailable
+from shared.inputs import parse_int64
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """One clear view of one resident's data."""
+
+    tenant: str
+    at: datetime
+    subject: str
+    """Who saw it: the token's subject."""
+    role: str
+    resident: str | None
+    """The resident's reference (their login, `reporter.resident_id`); None for a caller
+    who reported by phone and has none: `work_order_id` then names whose data it was."""
+    work_order_id: str | None
+    fields: tuple[str, ...]
+    purpose: str
+    """Why: the API call (`GET /v1/work-orders/{work_order_id}`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedAccess(AccessEntry):
+    """An entry as stored, with its position in the log."""
+
+    id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccessQuery:
+    """Which entries of a tenant to read, newest first, after `before_id` (a page's end)."""
+
+    tenant: str
+    resident: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before_id: int | None = None
+
+
+class AccessLog(Protocol):
+    """Where clear views of personal data are accounted for."""
+
+    async def record(self, entries: Sequence[AccessEntry]) -> None:
+        """Write `entries` durably, all or none, before the view is answered."""
+        ...
+
+    async def read(self, query: AccessQuery, limit: int) -> list[LoggedAccess]:
+        """Up to `limit` entries matching `query`, newest first (`since` inclusive,
+        `until` exclusive)."""
+        ...
+
+    async def prune(self, older_than: datetime, limit: int) -> int:
+        """Delete up to `limit` entries written before `older_than`, oldest first; how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """One answer about to be sent: who asks, through which call, at what time."""
+
+    principal: Principal
+    purpose: str
+    at: datetime
+
+
+async def disclose(
+    access_log: AccessLog,
+    disclosure: Disclosure,
+    view: View,
+    bodies: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The work-order representations as `disclosure`'s caller may see them: masked where
+    their role does not need the clear data, clear elsewhere, each clear one logged first.
+
+    Raises `Unavailable` (`access_log_unavailable`) when the log cannot be written: no
+    clear value is answered unlogged.
+    """
+    principal = disclosure.principal
+    shown: list[dict[str, Any]] = []
+    entries: list[AccessEntry] = []
+    for body in bodies:
+        seen = sight(principal.role, principal.subject, view, facts_of(body))
+        if seen is Sight.MASKED:
+            shown.append(masked(body))
+            continue
+        shown.append(body)
+        fields = shown_fields(body)
+        if seen is Sight.CLEAR and fields:
+            order_id = body.get("id")
+            resident = facts_of(body).resident_id
+            order_ref = order_id if isinstance(order_id, str) else None
+            entries.append(entry(disclosure, order_ref, resident, fields))
+    await record_or_refuse(access_log, entries)
+    return shown
+
+
+async def disclose_history(
+    access_log: AccessLog,
+    disclosure: Disclosure,
+    order: dict[str, Any],
+    items: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """A work order's events (CloudEvents as JSON) as the caller may see them: the
+    reporter's data in the events masked unless the caller may see `order`'s in clear."""
+    [shown] = await disclose(access_log, disclosure, View.ORDER, [order])
+    if shown is order:
+        return items
+    return [{**item, "data": masked(item.get("data") or {})} for item in items]
+
+
+async def record_or_refuse(access_log: AccessLog, entries: Sequence[AccessEntry]) -> None:
+    """Write `entries`, or refuse the answer they account for (`Unavailable`)."""
+    if not entries:
+        return
+    try:
+        await access_log.record(entries)
+    except Exception as exc:  # any failure of the store means the view goes unlogged
+        log.error("access_log_write_failed", error=type(exc).__name__, entries=len(entries))
+        raise Unavailable(
+            "personal data cannot be shown right now: its access log cannot be written",
+            code="access_log_unavailable",
+        ) from None
+
+
+def entry(
+    disclosure: Disclosure,
+    work_order_id: str | None,
+    resident: str | None,
+    fields: tuple[str, ...],
+) -> AccessEntry:
+    """The log entry of one clear view in `disclosure`."""
+    principal = disclosure.principal
+    return AccessEntry(
+        tenant=principal.tenant,
+        at=disclosure.at,
+        subject=principal.subject,
+        role=principal.role.value,
+        resident=resident,
+        work_order_id=work_order_id,
+        fields=fields,
+        purpose=disclosure.purpose,
+    )
+
+
+RESIDENT_FIELDS: tuple[str, ...] = ("reporter.name", "location.unit")
+"""What a resident search shows of each resident found (the phone is the caller's own
+search term, not a disclosure)."""
+
+
+async def disclose_residents(
+    access_log: AccessLog, disclosure: Disclosure, found: dict[str, Any]
+) -> dict[str, Any]:
+    """Log each resident a search answers in clear (only roles that need them may search);
+    a resident without a login is named by their latest order."""
+    entries = []
+    for resident in found.get("items", []):
+        orders = resident.get("recent_orders") or [{}]
+        entries.append(
+            entry(disclosure, orders[0].get("id"), resident.get("resident_id"), RESIDENT_FIELDS)
+        )
+    await record_or_refuse(access_log, entries)
+    return found
+
+
+async def read_access_log(
+    access_log: AccessLog,
+    principal: Principal,
+    query: AccessQuery,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[LoggedAccess], str | None]:
+    """A page of the caller's tenant's access log, newest first, and the next page's cursor.
+
+    Privacy officers only (`role_not_allowed` for anyone else: the log says who looked at
+    whom, itself personal data). A `cursor` not from a previous page is `invalid_cursor`,
+    a `since` not before `until` is `invalid_range` (both 422).
+    """
+    if principal.role is not Role.PRIVACY_OFFICER:
+        raise Forbidden(
+            f"a {principal.role.value} may not read the access log of personal data; "
+            "ask your privacy officer",
+            code="role_not_allowed",
+            role=principal.role.value,
+        )
+    if query.since is not None and query.until is not None and query.since >= query.until:
+        raise InvalidInput("`from` must be before `to`", code="invalid_range")
+    before_id = None
+    if cursor is not None:
+        before_id = parse_int64(cursor)
+        if before_id is None:
+            raise InvalidInput("the cursor is not one this API returned", code="invalid_cursor")
+    scoped = AccessQuery(
+        tenant=principal.tenant,
+        resident=query.resident,
+        subject=query.subject,
+        since=query.since,
+        until=query.until,
+        before_id=before_id,
+    )
+    page = await access_log.read(scoped, limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    return page, str(page[-1].id) if more else None
