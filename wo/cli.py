@@ -40,7 +40,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "dispatch": (
         "services.dispatch.entrypoints.dispatch_cli",
         "dispatch_app",
-        "dispatch: rebuild the SLA and offer timer table from the event store.",
+        "dispatch: rebuild the timer table and the residents' index from the event store.",
     ),
     "notify": (
         "services.notify.entrypoints.cli",
