@@ -25,6 +25,7 @@ from services.console.entrypoints.routes.auth import VisitDep
 from services.console.entrypoints.web import Visit
 from services.console.service_layer import boards
 from services.console.service_layer.ports import Json
+from services.dispatch.domain.assignment import COMMON_TRADES
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,19 +44,6 @@ PERSON_FIELDS = {
 }
 TEAM_FIELDS = {"id": N_("Id"), "name": N_("Name"), "projects": N_("Projects")}
 
-TRADES: tuple[str, ...] = (
-    "plumbing",
-    "electrical",
-    "elevator",
-    "doors_and_locks",
-    "cleaning",
-    "security",
-    "customer_service",
-)
-"""The trades the forms offer, besides any a person or team already has: a property
-group's usual teams (dispatch keeps the same list; the console knows dispatch only over
-HTTP, and any other trade a tenant uses shows up once a person or team has it)."""
-
 
 def home(project: str) -> str:
     """The setup page of `project`."""
@@ -63,8 +51,10 @@ def home(project: str) -> str:
 
 
 def trades_with(*have: Any) -> list[str]:
-    """The offered trades and any of `have` (lists of trades already written)."""
-    return sorted(set(TRADES).union(*(set(h or ()) for h in have)))
+    """The trades the forms offer: a property group's usual teams (dispatch's own list),
+    and any of `have` (lists of trades already written), so that a trade a tenant uses
+    shows up once a person or team has it."""
+    return sorted(set(COMMON_TRADES).union(*(set(h or ()) for h in have)))
 
 
 def trade_words(visit: Visit, *have: Any) -> dict[str, str]:
