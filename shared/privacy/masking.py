@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from shared.phones import area_code, is_landline, is_mobile, national_form, split_international
+
 HIDDEN = "*"
 """The character that stands for what a mask hides."""
 
@@ -57,7 +59,6 @@ COMPOUND_SURNAMES = frozenset(
 _WORD_SEPARATORS = re.compile(r"(\s+|[·・•])")
 """Between the words of a name: spaces, and the middle dot of transliterated names."""
 
-_CHINA = "86"
 _KEPT_MOBILE_HEAD, _KEPT_TAIL = 3, 4
 
 
@@ -102,41 +103,21 @@ def mask_phone(phone: str) -> str:
     symbols = _phone_symbols(phone)
     if not symbols:
         return PHONE_HIDDEN if phone.strip() else ""
-    if _is_mobile(symbols):
+    if is_mobile(symbols):
         return symbols[:_KEPT_MOBILE_HEAD] + PHONE_HIDDEN + symbols[-_KEPT_TAIL:]
-    if _is_landline(symbols):
-        area = 3 if symbols[1] in "12" else 4
-        return symbols[:area] + "-" + PHONE_HIDDEN + symbols[-_KEPT_TAIL:]
+    if is_landline(symbols):
+        return area_code(symbols) + "-" + PHONE_HIDDEN + symbols[-_KEPT_TAIL:]
     if len(symbols) >= 2 * _KEPT_TAIL:
         return PHONE_HIDDEN + symbols[-_KEPT_TAIL:]
     return PHONE_HIDDEN
 
 
 def _phone_symbols(phone: str) -> str:
-    """The digits (and already-hidden stars) of `phone`, a mobile's country code removed."""
-    compact = unicodedata.normalize("NFKC", phone).strip()
-    international = compact.startswith(("+", "00"))
-    symbols = "".join(c for c in compact if (c.isascii() and c.isdigit()) or c == HIDDEN)
-    if international:
-        symbols = symbols.removeprefix("00") if compact.startswith("00") else symbols
-        if not symbols.startswith(_CHINA):
-            return symbols
-        national = symbols[len(_CHINA) :]
-        # A landline written with +86 drops its trunk 0 (+86 10 … is 010 …).
-        return national if _is_mobile(national) else "0" + national.removeprefix("0")
-    if len(symbols) == 13 and symbols.startswith(_CHINA) and _is_mobile(symbols[2:]):
-        return symbols[2:]
-    return symbols
-
-
-def _is_mobile(symbols: str) -> bool:
-    return len(symbols) == 11 and symbols[0] == "1" and symbols[1] in "3456789"
-
-
-def _is_landline(symbols: str) -> bool:
-    # 0 + a 2-digit (010, 02x) or 3-digit area code, then a 7- or 8-digit local number.
-    area = 3 if symbols[1:2] in ("1", "2") else 4
-    return symbols[:1] == "0" and symbols[1:2] != "0" and 7 <= len(symbols) - area <= 8
+    """The digits (and already-hidden stars) of `phone` in its national form if Chinese."""
+    international, number = split_international(unicodedata.normalize("NFKC", phone).strip())
+    symbols = "".join(c for c in number if (c.isascii() and c.isdigit()) or c == HIDDEN)
+    national = national_form(symbols, international=international)
+    return symbols if national is None else national
 
 
 def mask_address(address: str) -> str:

@@ -7,12 +7,12 @@ from typing import Any, Protocol
 from services.dispatch.domain.residents import (
     Resident,
     ResidentReport,
-    normalise_phone,
     residents_among,
 )
 from services.dispatch.service_layer.projects import ProjectDirectory
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
+from shared.phones import normalise_phone
 
 MAY_SEARCH_RESIDENTS = frozenset({Role.CUSTOMER_SERVICE, Role.SUPERVISOR})
 """Customer service takes the calls; supervisors stand in for them. Nobody else needs a

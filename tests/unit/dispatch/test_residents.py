@@ -9,11 +9,11 @@ import pytest
 from services.dispatch.domain.residents import (
     Home,
     ResidentReport,
-    normalise_phone,
     phone_index,
     residents_among,
 )
 from shared.errors import InvalidInput
+from shared.phones import normalise_phone
 
 KEY = b"k" * 32
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
