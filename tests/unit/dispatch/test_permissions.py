@@ -150,7 +150,7 @@ def test_role_matrix_on_own_work_orders(name: str, role: Role) -> None:
 
 @pytest.mark.parametrize(
     ("name", "role"),
-    [(name, Role(role)) for name, roles in OWN_ONLY.items() for role in roles],
+    [(name, Role(role)) for name, roles in OWN_ONLY.items() for role in sorted(roles)],
     ids=str,
 )
 def test_own_only_commands_are_refused_on_someone_elses_work_order(name: str, role: Role) -> None:
