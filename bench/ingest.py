@@ -1,23 +1,28 @@
-"""Ingest benchmark: HTTP commands/s and latency, beside the raw SQL insert and NATS publish rates.
+"""Reports over HTTP: dispatch against what a user would pick instead (issue 18, aim 1).
 
-Usage: python -m bench.ingest [--postgres ADMIN_URL] [--seconds 20] [--rate 300]
+Usage: python -m bench.ingest [--backend sqlite|postgresql|both] [--rounds 3] [--seconds 10]
 
-Starts nats-server and a real `python -m services.dispatch` process (relay enabled, as
-deployed) on loopback and measures in one run:
+Three peers, each one server process on loopback, served by uvicorn as dispatch is,
+each loaded in turn by `wrk -t1 -c32` posting the same report (a leaking kitchen pipe):
 
-1. saturation, with Debian's `wrk` (C, so the load generator takes little of the two
-   cores): half the commands report a new work order, half add a progress report to
-   one of 2,000 existing ones (a read of the stream, then an append); commands/s and
-   latency percentiles at 32 and 64 connections;
-2. fixed rate: the same mix at `--rate` commands/s for `--seconds` from an open-loop
-   aiohttp client; latency counts from each command's scheduled start, so a stalled
-   server is not hidden (no coordinated omission);
-3. the raw rate of a batched SQLAlchemy Core insert of event-sized rows into the same
-   database, and of concurrent nats-py JetStream publishes to the same server;
-4. the outbox relay draining a backlog into JetStream, as a share of the raw rate.
+- dispatch: `python -m services.dispatch` as a user runs it (relay and SLA scheduler
+  on, a nats-server on a free port), `POST /v1/work-orders` with a customer-service
+  token minted as `wo token` does and a fresh `Idempotency-Key` on every request;
+- eventsourcing: the `eventsourcing` library behind FastAPI, one aggregate saved per
+  report, on the library's own SQLite or PostgreSQL module (`bench/peers/`);
+- plain: FastAPI and one SQLAlchemy async INSERT per report, on dispatch's drivers.
 
-Every loop is bounded in count and time. Results print as JSON lines and go to
-bench/results/ingest-<backend>.json.
+On each backend, rounds alternate the peers (the order turns each round), and each
+turn starts its server, warms it up, loads it for `--seconds`, and reads the server's
+own CPU (its process and children, from /proc) before and after; dispatch's CPU
+includes its relay publishing what the load reported (the turn ends once the outbox is
+drained, at most 60 s). A peer with any non-2xx answer or socket error is reported as
+failing, not measured. PostgreSQL is the server at `--postgres` (databases
+bench_ingest_*, made afresh); SQLite files are in a temporary directory. The table
+gives each peer's median over the rounds, and dispatch's ratios to the eventsourcing
+peer. Results go to bench/results/ingest-peers.json. Needs Debian's `wrk` and the
+`bench` extra. The older mix of reports and progress reports, the raw SQL and NATS
+rates and the relay drain are `python -m bench.ingest_mix`.
 """
 
 from __future__ import annotations
@@ -25,365 +30,418 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import random
-import re
-import shutil
-import subprocess
+import statistics
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.support import (
-    Stopwatch,
-    dev_token,
-    dispatch_stack,
-    machine,
-    percentile,
-    register_project,
-)
-from services.dispatch.adapters import tables as t
+from bench.proc_cpu import tree_cpu_seconds
+from bench.support import calibration, dev_token, dispatch_stack, machine, register_project, served
+from bench.wrk import WrkRun, post_script, require_wrk, run_wrk
 from services.dispatch.adapters.event_store import SqlEventStore
-from services.dispatch.adapters.migrate import upgrade
-from services.dispatch.adapters.relay import OutboxRelay
-from services.dispatch.service_layer.ports import AppendBatch, NewEvent
 from shared.auth import Role
-from shared.clock import SystemClock
 from shared.database import create_engine
-from shared.events.recorded import EventMetadata
 from shared.logging import configure_logging
-from shared.nats import connect, ensure_streams
-from tests.conftest import FreshPostgresDatabase
 from tests.integration.dispatch.api_support import report_body
-from wo.processes import NatsServer
 
+PEERS = ("dispatch", "eventsourcing", "plain")
 PROJECT = "bench-a"
 REPORT = report_body(project=PROJECT, description="厨房水管漏水,需要尽快上门维修")
-PROGRESS = {"note": "已联系供应商,配件明天到"}
-EXISTING_ORDERS = 2000
+CONNECTIONS = 32
+DRAIN_SECONDS = 60.0
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def _headers() -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
-        "Content-Type": "application/json",
-    }
+@dataclass(frozen=True)
+class Turn:
+    """One peer loaded once."""
+
+    backend: str
+    peer: str
+    round: int
+    requests: int
+    requests_per_s: float
+    non_2xx: int
+    socket_errors: int
+    cpu_seconds: float
+    wall_seconds: float
+    """From the CPU reading before the load to the one after it (dispatch: drained)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every request was answered in 2xx."""
+        return self.non_2xx == 0 and self.socket_errors == 0 and self.requests > 0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The server's CPU per answered request."""
+        return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
 
-async def create_orders(base_url: str, count: int) -> list[str]:
-    """Report `count` work orders to run progress reports against."""
-    ids: list[str] = []
-    async with aiohttp.ClientSession(base_url, headers=_headers()) as session:
+@dataclass
+class Server:
+    """A peer's server, ready for load."""
 
-        async def one() -> None:
-            async with session.post("/v1/work-orders", data=orjson.dumps(REPORT)) as response:
-                ids.append((await response.json())["id"])
-
-        for start in range(0, count, 50):
-            await asyncio.gather(*(one() for _ in range(min(50, count - start))))
-    return ids
+    base_url: str
+    pid: int
+    headers: dict[str, str]
+    idempotent: bool
+    database_url: str | None = None
+    """dispatch's database, to wait for its outbox to drain."""
 
 
-def wrk_script(ids: list[str]) -> str:
-    """A wrk Lua script alternating new reports and progress reports on existing orders."""
-    headers = _headers()
-    return "\n".join(
-        [
-            "local ids = {" + ",".join(f'"{i}"' for i in ids) + "}",
-            f"local headers = {{['Authorization'] = '{headers['Authorization']}', ['Content-Type'] = 'application/json'}}",
-            f"local report = [[{json.dumps(REPORT, ensure_ascii=False)}]]",
-            f"local progress = [[{json.dumps(PROGRESS, ensure_ascii=False)}]]",
-            "local n = 0",
-            "request = function()",
-            "  n = n + 1",
-            "  if n % 2 == 0 then return wrk.format('POST', '/v1/work-orders', headers, report) end",
-            "  local id = ids[math.random(#ids)]",
-            "  return wrk.format('POST', '/v1/work-orders/' .. id .. '/report-progress', headers, progress)",
-            "end",
-        ]
+def turn_order(round_index: int) -> list[str]:
+    """The peers in round `round_index`'s order: it turns by one each round, so no peer
+    always goes first (a cold cache) or last (a warmer, or busier, machine)."""
+    shift = round_index % len(PEERS)
+    return list(PEERS[shift:] + PEERS[:shift])
+
+
+@dataclass(frozen=True)
+class Databases:
+    """Where each peer stores its reports on one backend."""
+
+    backend: str
+    dispatch_url: str
+    plain_url: str
+    eventsourcing_env: dict[str, str]
+
+
+def sqlite_databases(workdir: Path) -> Databases:
+    """A SQLite file for each peer in `workdir`."""
+    return Databases(
+        "sqlite",
+        f"sqlite+aiosqlite:///{workdir / 'dispatch.db'}",
+        f"sqlite+aiosqlite:///{workdir / 'plain.db'}",
+        {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(workdir / "es.db")},
     )
 
 
-def saturation(base_url: str, script: Path, connections: int, seconds: float) -> dict[str, Any]:
-    """wrk, closed loop: commands/s and latency percentiles at `connections` connections."""
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{int(seconds)}s",
-            "--latency",
-            "-s",
-            str(script),
-            base_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    percentiles = {
-        f"p{q}_ms": _ms(v, u)
-        for q, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)$", out, re.M)
-    }
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "connections": connections,
-        "commands_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        **percentiles,
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
+async def postgres_databases(admin_url: str) -> Databases:
+    """Fresh databases bench_ingest_{dispatch,eventsourcing,plain} on the server at `admin_url`."""
+    admin = make_url(admin_url).set(drivername="postgresql+asyncpg")
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for peer in PEERS:
+                await conn.exec_driver_sql(
+                    f"DROP DATABASE IF EXISTS bench_ingest_{peer} WITH (FORCE)"
+                )
+                await conn.exec_driver_sql(f"CREATE DATABASE bench_ingest_{peer}")
+    finally:
+        await engine.dispose()
 
+    def url(peer: str) -> str:
+        return admin.set(
+            drivername="postgresql+asyncpg", database=f"bench_ingest_{peer}"
+        ).render_as_string(hide_password=False)
 
-def _ms(value: str, unit: str) -> float:
-    return round(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], 2)
-
-
-async def fixed_rate(base_url: str, ids: list[str], rate: float, seconds: float) -> dict[str, Any]:
-    """Open loop at `rate` commands/s; latency from each command's scheduled start."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    interval = 1.0 / rate
-    connector = aiohttp.TCPConnector(limit=512)
-    async with aiohttp.ClientSession(base_url, headers=_headers(), connector=connector) as session:
-
-        async def one(n: int, due: float) -> None:
-            path, body = (
-                ("/v1/work-orders", REPORT)
-                if n % 2 == 0
-                else (f"/v1/work-orders/{random.choice(ids)}/report-progress", PROGRESS)
-            )
-            async with session.post(path, data=orjson.dumps(body)) as response:
-                await response.read()
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-            latencies.append(time.perf_counter() - due)
-
-        tasks: list[asyncio.Task[None]] = []
-        started = time.perf_counter()
-        n = 0
-        while (due := started + n * interval) < started + seconds:
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(n, due)))
-            n += 1
-        await asyncio.wait_for(asyncio.gather(*tasks), 120)
-        elapsed = time.perf_counter() - started
-    return {
-        "target_commands_per_s": rate,
-        "achieved_commands_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-        "max_ms": round(max(latencies) * 1000, 2),
-        "statuses": statuses,
-    }
-
-
-async def raw_insert(database_url: str, rows: int, batch: int = 256) -> dict[str, Any]:
-    """Batched SQLAlchemy Core insert of event-sized rows into a scratch table."""
-    metadata = MetaData()
-    table = Table(
-        f"bench_raw_{uuid.uuid4().hex[:8]}",
-        metadata,
-        Column("stream_id", String(64), primary_key=True),
-        Column("version", Integer, primary_key=True),
-        Column("event_id", Uuid),
-        Column("type_name", String(100)),
-        Column("data", JSON),
+    return Databases(
+        "postgresql",
+        url("dispatch"),
+        url("plain"),
+        {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": "bench_ingest_eventsourcing",
+            "POSTGRES_HOST": admin.host or "127.0.0.1",
+            "POSTGRES_PORT": str(admin.port or 5432),
+            "POSTGRES_USER": admin.username or "postgres",
+            "POSTGRES_PASSWORD": admin.password or "",
+        },
     )
-    engine = create_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    payload = {"note": "x" * 200}
-    watch = Stopwatch()
-    for start in range(0, rows, batch):
-        values = [
-            {
-                "stream_id": str(uuid.uuid4()),
-                "version": 1,
-                "event_id": uuid.uuid4(),
-                "type_name": "t",
-                "data": payload,
-            }
-            for _ in range(min(batch, rows - start))
-        ]
-        async with engine.begin() as conn:
-            await conn.execute(insert(table), values)
-    elapsed = watch.elapsed
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-    return {"rows": rows, "batch": batch, "rows_per_s": round(rows / elapsed, 1)}
 
 
-async def raw_publish(nats_url: str, messages: int, payload: bytes) -> dict[str, Any]:
-    """Concurrent JetStream publishes (publish_async, every ack awaited) with Nats-Msg-Id."""
-    from nats.js.api import StorageType, StreamConfig
-
-    nc = await connect(nats_url, "bench-raw")
-    js = nc.jetstream()
-    await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"], storage=StorageType.FILE))
-    watch = Stopwatch()
-    acks = [
-        await js.publish_async(
-            f"bench.raw.{i % 64}", payload, headers={"Nats-Msg-Id": str(uuid.uuid4())}
-        )
-        for i in range(messages)
-    ]
-    await asyncio.wait_for(asyncio.gather(*acks), 120)
-    elapsed = watch.elapsed
-    await js.delete_stream("BENCH")
-    await nc.close()
-    return {
-        "messages": messages,
-        "bytes_each": len(payload),
-        "messages_per_s": round(messages / elapsed, 1),
-    }
-
-
-async def relay_drain(
-    database_url: str, nats_url: str, events: int, per_order: int
-) -> dict[str, Any]:
-    """Append `events` events (`per_order` per work order) with the relay stopped, then time it.
-
-    With one event per work order a round is one wave of publishes; with five, five
-    waves, each waiting for its acknowledgements (the price of per-order ordering).
-    """
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    store = SqlEventStore(engine)
-    meta = EventMetadata(actor="bench", correlation_id="bench")
-    now = datetime.now(UTC)
-
-    def batch() -> AppendBatch:
-        new = tuple(
-            NewEvent(uuid.uuid4(), "workorder.progress_reported", 1, now, {"note": "x" * 200})
-            for _ in range(per_order)
-        )
-        return AppendBatch(str(uuid.uuid4()), 0, "bench", PROJECT, new, meta)
-
-    for start in range(0, events // per_order, 500):
-        await asyncio.gather(
-            *(store.append(batch()) for _ in range(min(500, events // per_order - start)))
-        )
-    backlog = await store.outbox_backlog()
-    nc = await connect(nats_url, "bench-relay")
-    js = nc.jetstream()
-    await ensure_streams(js)
-    relay = OutboxRelay(
-        engine, js, batch_size=1000, poll_interval=1.0, publish_timeout=10.0, clock=SystemClock()
-    )
-    watch = Stopwatch()
-    published = 0
-    while watch.elapsed < 300 and published < backlog:
-        published += await relay.publish_pending()
-    elapsed = watch.elapsed
-    await store.close()
-    await nc.close()
-    await engine.dispose()
-    return {
-        "backlog": backlog,
-        "published": published,
-        "events_per_s": round(published / elapsed, 1),
-    }
-
-
-async def sample_payload(database_url: str) -> bytes:
-    """A real envelope from the outbox, so raw publishes carry the relay's bytes."""
-    engine = create_engine(database_url)
-    async with engine.connect() as conn:
-        payload = await conn.scalar(select(t.outbox.c.payload).limit(1))
-    await engine.dispose()
-    if payload is None:
-        raise SystemExit("the outbox is empty: report something first")
-    return bytes(payload)
-
-
-async def run(
-    args: argparse.Namespace, workdir: Path, database_url: str, backend: str
-) -> dict[str, Any]:
-    results: dict[str, Any] = {
-        "backend": backend,
-        "machine": machine(),
-        "at": datetime.now(UTC).isoformat(),
-    }
-    results["http_workers"] = args.workers
+@asynccontextmanager
+async def dispatch_server(
+    workdir: Path, database_url: str, module: str = "services.dispatch", **env: str
+) -> AsyncIterator[Server]:
+    """dispatch as deployed (relay and SLA scheduler on), its project registered."""
     with dispatch_stack(
-        workdir, database_url, LOG_LEVEL="WARNING", HTTP_WORKERS=str(args.workers)
+        workdir,
+        database_url,
+        module=module,
+        RELAY_ENABLED="true",
+        SLA_SCHEDULER_ENABLED="true",
+        HTTP_WORKERS="1",
+        **env,
     ) as stack:
         async with aiohttp.ClientSession(stack.base_url) as session:
             await register_project(session, PROJECT)
-        ids = await create_orders(stack.base_url, EXISTING_ORDERS)
-        script = workdir / "mix.lua"
-        script.write_text(wrk_script(ids), encoding="utf-8")
-        results["saturation"] = [
-            saturation(stack.base_url, script, c, args.seconds) for c in (32, 64)
-        ]
-        for row in results["saturation"]:
-            print(json.dumps(row), flush=True)
-        results["fixed_rate"] = await fixed_rate(stack.base_url, ids, args.rate, args.seconds)
-        print(json.dumps(results["fixed_rate"]), flush=True)
-        payload = await sample_payload(database_url)
-        results["raw_sql_insert"] = await raw_insert(database_url, 50_000)
-        print(json.dumps(results["raw_sql_insert"]), flush=True)
-        results["raw_nats_publish"] = await raw_publish(stack.nats_url, args.relay_events, payload)
-        print(json.dumps(results["raw_nats_publish"]), flush=True)
-    results["relay"] = []
-    for per_order in (1, 5):
-        nats = NatsServer(workdir / f"nats-relay-{per_order}")
-        nats.start()
-        try:
-            relay_db = (
-                f"sqlite+aiosqlite:///{workdir / f'relay-{per_order}.db'}"
-                if backend == "sqlite"
-                else database_url
+        yield Server(
+            stack.base_url,
+            stack.process.pid,
+            {
+                "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
+                "Content-Type": "application/json",
+            },
+            idempotent=True,
+            database_url=database_url,
+        )
+
+
+@contextmanager
+def peer_server(peer: str, workdir: Path, env: dict[str, str]) -> Iterator[Server]:
+    """`python -m bench.peers <peer>` on a free port."""
+    with served(
+        [sys.executable, "-m", "bench.peers", peer], env, workdir / f"{peer}.log", None
+    ) as server:
+        yield Server(
+            server.base_url,
+            server.process.pid,
+            {"Content-Type": "application/json"},
+            idempotent=False,
+        )
+
+
+@asynccontextmanager
+async def started(peer: str, workdir: Path, databases: Databases) -> AsyncIterator[Server]:
+    """The peer's server on `databases`."""
+    if peer == "dispatch":
+        async with dispatch_server(workdir, databases.dispatch_url) as server:
+            yield server
+    elif peer == "eventsourcing":
+        with peer_server(peer, workdir, databases.eventsourcing_env) as server:
+            yield server
+    else:
+        with peer_server(peer, workdir, {"DATABASE_URL": databases.plain_url}) as server:
+            yield server
+
+
+async def drained(database_url: str, seconds: float) -> int:
+    """Wait (at most `seconds`) until dispatch's relay has published its outbox; the rows
+    still pending."""
+    engine = create_engine(database_url, pool_size=1)
+    store = SqlEventStore(engine)
+    try:
+        for _ in range(round(seconds / 0.2)):
+            if not await store.outbox_backlog():
+                return 0
+            await asyncio.sleep(0.2)
+        return await store.outbox_backlog()
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
+def script_for(server: Server, workdir: Path, name: str) -> Path:
+    """The wrk script posting the report to `server`, with a fresh key prefix."""
+    script = workdir / f"{name}.lua"
+    prefix = uuid.uuid4().hex if server.idempotent else None
+    script.write_text(post_script("/v1/work-orders", REPORT, server.headers, prefix), "utf-8")
+    return script
+
+
+async def probe(server: Server) -> tuple[int, str]:
+    """One report as wrk will post it: its status and answer (a failing peer's reason)."""
+    headers = {**server.headers}
+    if server.idempotent:
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+    async with (
+        aiohttp.ClientSession(server.base_url) as session,
+        session.post("/v1/work-orders", json=REPORT, headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def load(
+    server: Server, workdir: Path, name: str, *, seconds: int, warmup: int
+) -> tuple[WrkRun, float, float]:
+    """Warm up, then load `server` for `seconds`; wrk's figures, the server's CPU seconds
+    and the wall seconds between the CPU readings."""
+    status, answer = await probe(server)
+    if not 200 <= status < 300:
+        print(f"  {name}: a report was answered {status}: {answer[:300]}", flush=True)
+    if warmup:
+        run_wrk(server.base_url, script_for(server, workdir, f"{name}-warmup"), seconds=warmup)
+        if server.database_url is not None:
+            await drained(server.database_url, DRAIN_SECONDS)
+    script = script_for(server, workdir, name)
+    began, cpu_before = time.monotonic(), tree_cpu_seconds(server.pid)
+    run = run_wrk(server.base_url, script, seconds=seconds, connections=CONNECTIONS)
+    if server.database_url is not None:
+        pending = await drained(server.database_url, DRAIN_SECONDS)
+        if pending:
+            print(f"  warning: {pending} outbox rows still pending", flush=True)
+    cpu = tree_cpu_seconds(server.pid) - cpu_before
+    return run, cpu, time.monotonic() - began
+
+
+async def measure_backend(
+    databases: Databases, workdir: Path, rounds: int, seconds: int, warmup: int
+) -> list[Turn]:
+    """Every peer `rounds` times on one backend, alternated."""
+    turns: list[Turn] = []
+    for round_index in range(rounds):
+        for peer in turn_order(round_index):
+            async with started(peer, workdir, databases) as server:
+                name = f"{databases.backend}-{peer}-{round_index}"
+                run, cpu, wall = await load(server, workdir, name, seconds=seconds, warmup=warmup)
+            turn = Turn(
+                databases.backend,
+                peer,
+                round_index + 1,
+                run.requests,
+                run.requests_per_s,
+                run.non_2xx,
+                run.socket_errors,
+                round(cpu, 3),
+                round(wall, 2),
             )
-            drained = await relay_drain(relay_db, nats.url, args.relay_events, per_order)
-            raw = await raw_publish(nats.url, args.relay_events, payload)
-        finally:
-            nats.stop()
-        drained["raw_publish_per_s"] = raw["messages_per_s"]
-        drained["share_of_raw_publish"] = round(drained["events_per_s"] / raw["messages_per_s"], 3)
-        results["relay"].append(drained)
-        print(json.dumps(drained), flush=True)
-    return results
+            turns.append(turn)
+            print(
+                f"  {turn.backend:10} round {turn.round} {peer:13} "
+                f"{turn.requests_per_s:8.1f} req/s  {turn.cpu_ms_per_request:6.2f} ms CPU/req  "
+                f"non-2xx {turn.non_2xx}  socket errors {turn.socket_errors}",
+                flush=True,
+            )
+    return turns
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A peer's figures on one backend over its rounds (medians)."""
+
+    backend: str
+    peer: str
+    rounds: int
+    failing: bool
+    requests_per_s: float
+    cpu_ms_per_request: float
+    non_2xx: int
+    socket_errors: int
+
+
+def summarise(turns: list[Turn]) -> list[Summary]:
+    """Each (backend, peer)'s medians; failing if any of its turns had an error."""
+    summaries = []
+    for backend in dict.fromkeys(t.backend for t in turns):
+        for peer in PEERS:
+            mine = [t for t in turns if t.backend == backend and t.peer == peer]
+            if not mine:
+                continue
+            summaries.append(
+                Summary(
+                    backend,
+                    peer,
+                    len(mine),
+                    failing=not all(t.ok for t in mine),
+                    requests_per_s=round(statistics.median(t.requests_per_s for t in mine), 1),
+                    cpu_ms_per_request=round(
+                        statistics.median(t.cpu_ms_per_request for t in mine), 3
+                    ),
+                    non_2xx=sum(t.non_2xx for t in mine),
+                    socket_errors=sum(t.socket_errors for t in mine),
+                )
+            )
+    return summaries
+
+
+def ratios(summaries: list[Summary]) -> dict[str, dict[str, float | None]]:
+    """dispatch / eventsourcing per backend: throughput and CPU per request (None when
+    either failed)."""
+    found: dict[str, dict[str, float | None]] = {}
+    for backend in dict.fromkeys(s.backend for s in summaries):
+        by_peer = {s.peer: s for s in summaries if s.backend == backend}
+        ours, theirs = by_peer.get("dispatch"), by_peer.get("eventsourcing")
+        usable = ours and theirs and not ours.failing and not theirs.failing
+        found[backend] = {
+            "requests_per_s": round(ours.requests_per_s / theirs.requests_per_s, 3)
+            if usable and ours and theirs
+            else None,
+            "cpu_ms_per_request": round(ours.cpu_ms_per_request / theirs.cpu_ms_per_request, 3)
+            if usable and ours and theirs
+            else None,
+        }
+    return found
+
+
+def table(summaries: list[Summary], found: dict[str, dict[str, float | None]]) -> str:
+    """The results as a Markdown table and the ratio lines."""
+    lines = [
+        "| backend | peer | req/s (median) | CPU ms/req (median) | rounds | non-2xx / socket errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        figures = (
+            f"FAILING | FAILING | {s.rounds}"
+            if s.failing
+            else f"{s.requests_per_s:,.1f} | {s.cpu_ms_per_request:.2f} | {s.rounds}"
+        )
+        lines.append(f"| {s.backend} | {s.peer} | {figures} | {s.non_2xx} / {s.socket_errors} |")
+    for backend, ratio in found.items():
+        throughput, cpu = ratio["requests_per_s"], ratio["cpu_ms_per_request"]
+        lines.append(
+            f"{backend}: dispatch / eventsourcing: "
+            + (
+                f"throughput {throughput:.2f}x, CPU per request {cpu:.2f}x"
+                if throughput is not None and cpu is not None
+                else "no ratio (a peer failed)"
+            )
+        )
+    return "\n".join(lines)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
+    parser.add_argument("--seconds", type=int, default=10, choices=range(1, 121), metavar="1..120")
     parser.add_argument(
-        "--postgres", help="PostgreSQL admin URL; a fresh database is made next to it"
-    )
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=1, help="dispatch HTTP worker processes")
-    parser.add_argument("--rate", type=float, default=300.0)
-    parser.add_argument("--relay-events", type=int, default=50_000)
+        "--warmup", type=int, default=2, choices=range(0, 31), metavar="0..30",
+        help="seconds of load before each measured one (not counted)",
+    )  # fmt: skip
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
+    parser.add_argument("--label", default="", help="the machine's state, kept with the results")
     args = parser.parse_args()
+    require_wrk()
     configure_logging("bench", "WARNING")
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench.ingest needs wrk (Debian: apt-get install wrk)")
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "label": args.label,
+        "at": datetime.now(UTC).isoformat(),
+        "wrk": f"-t1 -c{CONNECTIONS} -d{args.seconds}s, warm-up {args.warmup}s",
+        "calibration_before": calibration(),
+    }
+    print(json.dumps(results["calibration_before"]), flush=True)
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    turns: list[Turn] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        if args.postgres:
-            os.environ["TEST_DATABASE_URL"] = args.postgres
-            async with FreshPostgresDatabase() as database_url:
-                results = await run(args, Path(tmp), database_url, "postgresql")
-        else:
-            results = await run(
-                args, Path(tmp), f"sqlite+aiosqlite:///{Path(tmp) / 'dispatch.db'}", "sqlite"
+        for backend in backends:
+            workdir = Path(tmp) / backend
+            workdir.mkdir()
+            databases = (
+                sqlite_databases(workdir)
+                if backend == "sqlite"
+                else await postgres_databases(args.postgres)
             )
-    suffix = f"-{args.workers}workers" if args.workers > 1 else ""
-    out = Path(__file__).parent / "results" / f"ingest-{results['backend']}{suffix}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+            turns += await measure_backend(
+                databases, workdir, args.rounds, args.seconds, args.warmup
+            )
+    results["calibration_after"] = calibration()
+    summaries = summarise(turns)
+    found = ratios(summaries)
+    results["turns"] = [
+        {**asdict(t), "cpu_ms_per_request": round(t.cpu_ms_per_request, 3)} for t in turns
+    ]
+    results["summary"] = [asdict(s) for s in summaries]
+    results["dispatch_over_eventsourcing"] = found
+    print(json.dumps(results["calibration_after"]), flush=True)
+    print(table(summaries, found), flush=True)
+    out = Path(__file__).parent / "results" / "ingest-peers.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"written {out}")
 
 

@@ -59,6 +59,21 @@ def machine() -> dict[str, Any]:
     }
 
 
+def calibration() -> dict[str, float]:
+    """How fast this machine is right now: the CPU seconds of a loop of 10 million
+    additions (0.64-1.75 s on machine A during a day) and the load averages."""
+    started = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    one, five, _ = os.getloadavg()
+    return {
+        "loop_10m_additions_s": round(time.process_time() - started, 3),
+        "load_1min": one,
+        "load_5min": five,
+    }
+
+
 def dev_token(role: Role, tenant: str = "bench", subject: str | None = None) -> str:
     """A development token for the benchmark tenant."""
     return mint_dev_token(
@@ -76,47 +91,79 @@ class Stack:
     process: subprocess.Popen[bytes]
 
 
+@dataclass
+class Served:
+    """An HTTP server process of a benchmark, ready on loopback."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def dispatch_stack(workdir: Path, database_url: str, **env: str) -> Iterator[Stack]:
-    """Start nats-server and `python -m services.dispatch` on free loopback ports."""
+def served(
+    args: list[str], env: dict[str, str], log_path: Path, ready_path: str | None = "/readyz"
+) -> Iterator[Served]:
+    """Run `args` (a server reading `HTTP_PORT`) on a free loopback port until the block
+    ends; ready once the port accepts (and `ready_path`, if given, answers 200)."""
+    port = free_port()
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        args, env={**os.environ, **env, "HTTP_PORT": str(port)}, stdout=log, stderr=log
+    )
+    try:
+        if not wait_for_port("127.0.0.1", port, 60):
+            raise RuntimeError(f"{' '.join(args)} did not start; see {log_path}")
+        base_url = f"http://127.0.0.1:{port}"
+        if ready_path is not None:
+            with httpx.Client(base_url=base_url) as client:
+                for _ in range(200):
+                    if client.get(ready_path).status_code == 200:
+                        break
+                    time.sleep(0.1)
+        yield Served(base_url, process)
+    finally:
+        stop_process(process)
+        log.close()
+
+
+@contextmanager
+def dispatch_stack(
+    workdir: Path, database_url: str, module: str = "services.dispatch", **env: str
+) -> Iterator[Stack]:
+    """Start nats-server and `python -m services.dispatch` (or a `module` wrapping it) on
+    free loopback ports."""
     nats = NatsServer(workdir / "nats")
     nats.start(log_file=workdir / "nats.log")
-    port = free_port()
     environment = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "NATS_URL": nats.url,
-        "HTTP_PORT": str(port),
         "LOG_LEVEL": "WARNING",
         **env,
         # The benchmark's clients sign with the development secret.
         "ENVIRONMENT": "development",
     }
-    log = (workdir / "dispatch.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.dispatch"], env=environment, stdout=log, stderr=log
-    )
     try:
-        if not wait_for_port("127.0.0.1", port, 60):
-            raise RuntimeError(f"dispatch did not start; see {workdir / 'dispatch.log'}")
-        base_url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base_url) as client:
-            for _ in range(200):
-                if client.get("/readyz").status_code == 200:
-                    break
-                time.sleep(0.1)
-        yield Stack(base_url, nats.url, database_url, process)
+        with served(
+            [sys.executable, "-m", module], environment, workdir / "dispatch.log"
+        ) as server:
+            yield Stack(server.base_url, nats.url, database_url, server.process)
     finally:
-        stop_service(process, log, nats)
+        nats.stop()
 
 
-def stop_service(process: subprocess.Popen[bytes], log: IO[bytes], nats: NatsServer) -> None:
-    """Stop a service process (SIGTERM, then SIGKILL after 20 s), close its log, stop NATS."""
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process: SIGTERM, then SIGKILL after 20 s."""
     process.terminate()
     try:
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait(5)
+
+
+def stop_service(process: subprocess.Popen[bytes], log: IO[bytes], nats: NatsServer) -> None:
+    """Stop a service process (SIGTERM, then SIGKILL after 20 s), close its log, stop NATS."""
+    stop_process(process)
     log.close()
     nats.stop()
 

@@ -1,0 +1,114 @@
+"""Debian's `wrk` as the closed-loop load generator: its Lua scripts, its run, its output.
+
+wrk is C, so on two cores the load generator takes little of the CPU the server being
+measured needs. It is not a Python package: a missing `wrk` stops a benchmark with the
+command that installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = "wrk is not installed: `apt-get install -y wrk` (Debian's package `wrk`)"
+
+
+def require_wrk() -> None:
+    """Stop (exit status 1, the hint on stderr) with how to install wrk when it is missing."""
+    if shutil.which("wrk") is None:
+        raise SystemExit(INSTALL_HINT)
+
+
+@dataclass(frozen=True)
+class WrkRun:
+    """What one wrk run measured."""
+
+    requests: int
+    """Responses received, whatever their status."""
+    seconds: float
+    requests_per_s: float
+    non_2xx: int
+    """Responses with a status outside 2xx and 3xx (wrk counts 3xx as success)."""
+    socket_errors: int
+    """Connect, read and write errors and timeouts: requests without a response."""
+
+    @property
+    def failed(self) -> int:
+        """Requests that did not succeed."""
+        return self.non_2xx + self.socket_errors
+
+    @property
+    def succeeded(self) -> int:
+        """Responses in 2xx (or 3xx)."""
+        return self.requests - self.non_2xx
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_wrk(output: str) -> WrkRun:
+    """A WrkRun from wrk's standard output; ValueError if it is not wrk's summary."""
+    done = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", output, re.M)
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    if done is None or rate is None:
+        raise ValueError(f"not a wrk summary: {output[:200]!r}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    return WrkRun(
+        requests=int(done.group(1)),
+        seconds=float(done.group(2)) * _UNITS[done.group(3)],
+        requests_per_s=float(rate.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+    )
+
+
+def post_script(
+    path: str, body: dict[str, Any], headers: dict[str, str], idempotency_prefix: str | None
+) -> str:
+    """A wrk Lua script posting `body` to `path`; with `idempotency_prefix`, each request
+    carries its own `Idempotency-Key` (prefix and a counter: unique with one wrk thread)."""
+    lines = [
+        f"local body = {_lua_string(json.dumps(body, ensure_ascii=False))}",
+        "local headers = {"
+        + ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
+        + "}",
+        "local n = 0",
+        "request = function()",
+        "  n = n + 1",
+    ]
+    if idempotency_prefix is not None:
+        lines.append(
+            f"  headers['Idempotency-Key'] = {_lua_string(idempotency_prefix)} .. '-' .. n"
+        )
+    lines += [f"  return wrk.format('POST', {_lua_string(path)}, headers, body)", "end"]
+    return "\n".join(lines) + "\n"
+
+
+def _lua_string(text: str) -> str:
+    # A long bracket string needs no escapes; its level is chosen so the text cannot close it.
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def run_wrk(
+    url: str, script: Path, *, seconds: int, connections: int = 32, threads: int = 1
+) -> WrkRun:
+    """Load `url` with `script` for `seconds` (wrk -tN -cN -dNs) and parse its summary."""
+    completed = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    )
+    return parse_wrk(completed.stdout)
