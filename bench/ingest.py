@@ -74,6 +74,7 @@ class Turn:
     requests_per_s: float
     non_2xx: int
     socket_errors: int
+    latency_ms: dict[int, float]
     cpu_seconds: float
     wall_seconds: float
     """From the CPU reading before the load to the one after it (dispatch: drained)."""
@@ -164,7 +165,12 @@ async def postgres_databases(admin_url: str) -> Databases:
 
 @asynccontextmanager
 async def dispatch_server(
-    workdir: Path, database_url: str, module: str = "services.dispatch", **env: str
+    workdir: Path,
+    database_url: str,
+    module: str = "services.dispatch",
+    *,
+    idempotent: bool = True,
+    **env: str,
 ) -> AsyncIterator[Server]:
     """dispatch as deployed (relay and SLA scheduler on), its project registered."""
     with dispatch_stack(
@@ -185,7 +191,7 @@ async def dispatch_server(
                 "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
                 "Content-Type": "application/json",
             },
-            idempotent=True,
+            idempotent=idempotent,
             database_url=database_url,
         )
 
@@ -205,10 +211,15 @@ def peer_server(peer: str, workdir: Path, env: dict[str, str]) -> Iterator[Serve
 
 
 @asynccontextmanager
-async def started(peer: str, workdir: Path, databases: Databases) -> AsyncIterator[Server]:
-    """The peer's server on `databases`."""
+async def started(
+    peer: str, workdir: Path, databases: Databases, *, idempotent: bool
+) -> AsyncIterator[Server]:
+    """The peer's server on `databases` (dispatch's requests with `Idempotency-Key`s if
+    `idempotent`)."""
     if peer == "dispatch":
-        async with dispatch_server(workdir, databases.dispatch_url) as server:
+        async with dispatch_server(
+            workdir, databases.dispatch_url, idempotent=idempotent
+        ) as server:
             yield server
     elif peer == "eventsourcing":
         with peer_server(peer, workdir, databases.eventsourcing_env) as server:
@@ -278,15 +289,17 @@ async def load(
 
 
 async def measure_backend(
-    databases: Databases, workdir: Path, rounds: int, seconds: int, warmup: int
+    databases: Databases, workdir: Path, args: argparse.Namespace
 ) -> list[Turn]:
     """Every peer `rounds` times on one backend, alternated."""
     turns: list[Turn] = []
-    for round_index in range(rounds):
+    for round_index in range(args.rounds):
         for peer in turn_order(round_index):
-            async with started(peer, workdir, databases) as server:
+            async with started(peer, workdir, databases, idempotent=args.idempotency_key) as server:
                 name = f"{databases.backend}-{peer}-{round_index}"
-                run, cpu, wall = await load(server, workdir, name, seconds=seconds, warmup=warmup)
+                run, cpu, wall = await load(
+                    server, workdir, name, seconds=args.seconds, warmup=args.warmup
+                )
             turn = Turn(
                 databases.backend,
                 peer,
@@ -295,6 +308,7 @@ async def measure_backend(
                 run.requests_per_s,
                 run.non_2xx,
                 run.socket_errors,
+                run.latency_ms,
                 round(cpu, 3),
                 round(wall, 2),
             )
@@ -302,6 +316,7 @@ async def measure_backend(
             print(
                 f"  {turn.backend:10} round {turn.round} {peer:13} "
                 f"{turn.requests_per_s:8.1f} req/s  {turn.cpu_ms_per_request:6.2f} ms CPU/req  "
+                f"p50 {turn.latency_ms.get(50, 0):.0f} ms  p99 {turn.latency_ms.get(99, 0):.0f} ms  "
                 f"non-2xx {turn.non_2xx}  socket errors {turn.socket_errors}",
                 flush=True,
             )
@@ -404,6 +419,12 @@ async def main() -> None:
         help="seconds of load before each measured one (not counted)",
     )  # fmt: skip
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
+    parser.add_argument(
+        "--idempotency-key",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="dispatch's requests each carry a fresh Idempotency-Key (as a retrying client's do)",
+    )
     parser.add_argument("--label", default="", help="the machine's state, kept with the results")
     args = parser.parse_args()
     require_wrk()
@@ -413,6 +434,7 @@ async def main() -> None:
         "label": args.label,
         "at": datetime.now(UTC).isoformat(),
         "wrk": f"-t1 -c{CONNECTIONS} -d{args.seconds}s, warm-up {args.warmup}s",
+        "dispatch_idempotency_key": args.idempotency_key,
         "calibration_before": calibration(),
     }
     print(json.dumps(results["calibration_before"]), flush=True)
@@ -427,9 +449,7 @@ async def main() -> None:
                 if backend == "sqlite"
                 else await postgres_databases(args.postgres)
             )
-            turns += await measure_backend(
-                databases, workdir, args.rounds, args.seconds, args.warmup
-            )
+            turns += await measure_backend(databases, workdir, args)
     results["calibration_after"] = calibration()
     summaries = summarise(turns)
     found = ratios(summaries)

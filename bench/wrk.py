@@ -35,7 +35,9 @@ class WrkRun:
     non_2xx: int
     """Responses with a status outside 2xx and 3xx (wrk counts 3xx as success)."""
     socket_errors: int
-    """Connect, read and write errors and timeouts: requests without a response."""
+    """Connect, read and write errors, and responses later than wrk's `--timeout`."""
+    latency_ms: dict[int, float]
+    """Latency percentiles (50, 75, 90, 99) in milliseconds, when wrk ran with `--latency`."""
 
     @property
     def failed(self) -> int:
@@ -67,6 +69,10 @@ def parse_wrk(output: str) -> WrkRun:
         requests_per_s=float(rate.group(1)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
+        latency_ms={
+            int(q): round(float(v) * _UNITS[u] * 1000, 3)
+            for q, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m|h)$", output, re.M)
+        },
     )
 
 
@@ -100,12 +106,27 @@ def _lua_string(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
+TIMEOUT_SECONDS = 10
+"""A response later than this is a socket error (wrk's own default, 2 s, would count a
+slow server's queue as failures: the latency percentiles show slowness)."""
+
+
 def run_wrk(
     url: str, script: Path, *, seconds: int, connections: int = 32, threads: int = 1
 ) -> WrkRun:
     """Load `url` with `script` for `seconds` (wrk -tN -cN -dNs) and parse its summary."""
     completed = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            f"--timeout={TIMEOUT_SECONDS}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -1,0 +1,223 @@
+"""Where a report's time goes in dispatch: a py-spy profile and the SQL statements per report.
+
+Usage: python -m bench.profile_report [--backend sqlite|postgresql|both] [--seconds 10]
+
+Runs dispatch as `bench/ingest.py` does (relay and SLA scheduler on, its own nats-server,
+one process, on loopback), with its SQL statements counted in-process
+(`bench/statements.py`: SQLAlchemy's `before_cursor_execute` on every engine, and each
+commit). After a warm-up, `wrk -t1 -c32` posts reports for `--seconds` while
+`py-spy record --gil --function` samples the process; the turn ends once the relay has
+published the outbox, so the relay's statements count too. Writes the profile to
+var/profile-dispatch-<backend>.speedscope.json (open it at speedscope.app or in any
+speedscope viewer) and prints the biggest frames by self time and by total time, with
+milliseconds per report, and the statements per report by kind. The profiler pauses the
+process for each sample, so throughput here is lower than bench/ingest.py's: compare
+shares, not rates. PostgreSQL: a fresh database bench_ingest_profile at `--postgres`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.ingest import DEFAULT_POSTGRES, DRAIN_SECONDS, dispatch_server, drained, script_for
+from bench.proc_cpu import tree_cpu_seconds
+from bench.speedscope import frame_times
+from bench.statements import per_report
+from bench.support import calibration, machine
+from bench.wrk import require_wrk, run_wrk
+from shared.logging import configure_logging
+
+VAR = Path(__file__).resolve().parent.parent / "var"
+SAMPLE_RATE = 200
+TOP = 10
+
+
+def py_spy() -> str:
+    """The py-spy executable (the `bench` extra's, beside this Python, else on PATH)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    found = str(beside) if beside.exists() else shutil.which("py-spy")
+    if found is None:
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+    return found
+
+
+def start_py_spy(pid: int, seconds: int, out: Path, log: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling process `pid` for `seconds` (only while it holds the GIL, frames
+    aggregated by function) into a speedscope file `out`."""
+    with log.open("wb") as errors:
+        return subprocess.Popen(
+            [py_spy(), "record", "--pid", str(pid), "--gil", "--function",
+             "--rate", str(SAMPLE_RATE), "--duration", str(seconds),
+             "--format", "speedscope", "--output", str(out)],
+            stdout=subprocess.DEVNULL, stderr=errors,
+        )  # fmt: skip
+
+
+def snapshot(pid: int, counts: Path) -> dict[str, dict[str, int]]:
+    """The statement counts of the process `pid` so far (it writes them on SIGUSR1)."""
+    counts.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(100):
+        if counts.exists():
+            loaded: dict[str, dict[str, int]] = json.loads(counts.read_text())
+            return loaded
+        time.sleep(0.05)
+    raise RuntimeError("dispatch did not write its statement counts")
+
+
+async def database_url(backend: str, workdir: Path, admin_url: str) -> str:
+    """A fresh database for the profiled dispatch."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir / 'dispatch.db'}"
+    admin = make_url(admin_url).set(drivername="postgresql+asyncpg")
+    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_ingest_profile WITH (FORCE)")
+            await conn.exec_driver_sql("CREATE DATABASE bench_ingest_profile")
+    finally:
+        await engine.dispose()
+    return admin.set(database="bench_ingest_profile").render_as_string(hide_password=False)
+
+
+async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Profile dispatch on `backend` under wrk; the profile's summary and statement counts."""
+    url = await database_url(backend, workdir, args.postgres)
+    counts = workdir / "statements.json"
+    out = VAR / f"profile-dispatch-{backend}.speedscope.json"
+    VAR.mkdir(exist_ok=True)
+    async with dispatch_server(
+        workdir, url, module="bench.statements", STATEMENT_COUNTS=str(counts)
+    ) as server:
+        run_wrk(server.base_url, script_for(server, workdir, "warmup"), seconds=args.warmup)
+        await drained(url, DRAIN_SECONDS)
+        before = snapshot(server.pid, counts)
+        cpu_before = tree_cpu_seconds(server.pid)
+        spy = start_py_spy(server.pid, args.seconds, out, workdir / "py-spy.log")
+        try:
+            run = run_wrk(
+                server.base_url, script_for(server, workdir, "load"), seconds=args.seconds
+            )
+            pending = await drained(url, DRAIN_SECONDS)
+            spy.wait(args.seconds + 60)
+        finally:
+            if spy.poll() is None:
+                spy.kill()
+        after = snapshot(server.pid, counts)
+        cpu = tree_cpu_seconds(server.pid) - cpu_before
+    reports = run.succeeded
+    document = json.loads(out.read_text())
+    by_self, total = frame_times(document, SAMPLE_RATE)
+    by_total, _ = frame_times(document, SAMPLE_RATE, inclusive=True)
+
+    def ms_per_report(seconds: float) -> float:
+        return round(1000 * seconds / reports, 3)
+
+    return {
+        "backend": backend,
+        "profile": str(out),
+        "reports": reports,
+        "requests_per_s_under_profiler": run.requests_per_s,
+        "non_2xx": run.non_2xx,
+        "socket_errors": run.socket_errors,
+        "server_cpu_ms_per_report": round(1000 * cpu / reports, 3),
+        "outbox_pending_after": pending,
+        "gil_ms_per_report": ms_per_report(total),
+        "top_self": [
+            {
+                "frame": f.frame,
+                "share": round(f.share, 3),
+                "ms_per_report": ms_per_report(f.seconds),
+            }
+            for f in by_self[: args.top]
+        ],
+        "top_total_project": [
+            {
+                "frame": f.frame,
+                "share": round(f.share, 3),
+                "ms_per_report": ms_per_report(f.seconds),
+            }
+            for f in by_total
+            if "services/" in f.frame or "shared/" in f.frame
+        ][: args.top],
+        "per_report": per_report(before, after, reports),
+    }
+
+
+def printed(result: dict[str, Any]) -> str:
+    """A profile's summary as text."""
+    lines = [
+        f"## {result['backend']}: {result['reports']} reports "
+        f"({result['requests_per_s_under_profiler']:.0f}/s under the profiler, "
+        f"{result['non_2xx']} non-2xx, {result['socket_errors']} socket errors); "
+        f"server CPU {result['server_cpu_ms_per_report']:.2f} ms per report, GIL held {result['gil_ms_per_report']:.2f} ms per report; "
+        f"profile {result['profile']}",
+        "top frames by self time (share of GIL samples, ms per report):",
+    ]
+    lines += [
+        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}" for f in result["top_self"]
+    ]
+    lines.append("project frames by total time:")
+    lines += [
+        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}"
+        for f in result["top_total_project"]
+    ]
+    for part in ("statements", "transactions"):
+        counts = result["per_report"].get(part, {})
+        lines.append(f"{part} per report: {sum(counts.values()):.2f}")
+        lines += [f"  {n:7.3f}  {kind}" for kind, n in counts.items()]
+    rows = {
+        kind: n
+        for kind, n in result["per_report"].get("rows", {}).items()
+        if n != result["per_report"]["statements"].get(kind)
+    }
+    if rows:
+        lines.append("rows per report where statements ran many rows (executemany):")
+        lines += [f"  {n:7.3f}  {kind}" for kind, n in rows.items()]
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--seconds", type=int, default=10, choices=range(1, 121), metavar="1..120")
+    parser.add_argument("--warmup", type=int, default=2, choices=range(1, 31), metavar="1..30")
+    parser.add_argument("--top", type=int, default=TOP, choices=range(1, 101), metavar="1..100")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
+    args = parser.parse_args()
+    require_wrk()
+    py_spy()
+    configure_logging("bench", "WARNING")
+    results: dict[str, Any] = {"machine": machine(), "calibration": calibration(), "runs": []}
+    print(json.dumps(results["calibration"]), flush=True)
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
+        for backend in backends:
+            workdir = Path(tmp) / backend
+            workdir.mkdir()
+            result = await profile(backend, workdir, args)
+            results["runs"].append(result)
+            print(printed(result), flush=True)
+    out = VAR / "profile-dispatch.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,56 @@
+"""Where a py-spy profile's time goes: frames by self and by total samples, from the
+speedscope file `py-spy record --format speedscope` writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FrameTime:
+    """A frame's share of the samples."""
+
+    frame: str
+    """`function (file:line)`."""
+    seconds: float
+    share: float
+    """Of all samples in the profile."""
+
+
+def _frame_names(document: dict[str, Any]) -> list[str]:
+    return [
+        f"{frame['name']} ({frame.get('file', '?')}:{frame.get('line', '?')})"
+        for frame in document["shared"]["frames"]
+    ]
+
+
+def frame_times(
+    document: dict[str, Any], rate: float, *, inclusive: bool = False
+) -> tuple[list[FrameTime], float]:
+    """Every frame's seconds, most first, over all the profile's threads, and the total.
+
+    Self time counts a sample for the innermost frame of its stack only; inclusive time
+    counts it once for every frame on the stack (a recursive frame once). py-spy weighs
+    its samples in seconds; a profile weighed in samples is converted at `rate` a second."""
+    names = _frame_names(document)
+    counts: Counter[str] = Counter()  # seconds by frame
+    total = 0.0
+    for profile in document["profiles"]:
+        scale = 1.0 if profile.get("unit") == "seconds" else 1.0 / rate
+        for stack, unscaled in zip(profile["samples"], profile["weights"], strict=True):
+            if not stack:
+                continue
+            weight = unscaled * scale
+            total += weight
+            if inclusive:
+                for index in set(stack):
+                    counts[names[index]] += weight
+            else:
+                # speedscope lists a sample's stack from the root to the innermost frame.
+                counts[names[stack[-1]]] += weight
+    return [
+        FrameTime(frame, seconds, seconds / total if total else 0.0)
+        for frame, seconds in counts.most_common()
+    ], total

@@ -1,0 +1,184 @@
+"""The pure parts of bench/ingest.py and bench/profile_report.py: wrk's summary, the CPU
+read from /proc, statement kinds, profile frames and the results table (no timing)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.ingest import PEERS, Turn, ratios, summarise, table, turn_order
+from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
+from bench.speedscope import frame_times
+from bench.statements import per_report, statement_kind
+from bench.wrk import parse_wrk, post_script
+
+WRK_WITH_ERRORS = """\
+Running 10s test @ http://127.0.0.1:8000
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    89.12ms   20.01ms   1.20s    80.00%
+    Req/Sec   360.12     40.00   450.00     70.00%
+  Latency Distribution
+     50%   85.00ms
+     75%   95.00ms
+     90%  110.00ms
+     99%    1.20s
+  3583 requests in 10.01s, 1.20MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 5
+Requests/sec:    357.95
+Transfer/sec:    122.50KB
+"""
+
+WRK_CLEAN = """\
+Running 3s test @ http://127.0.0.1:8001
+  1 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    36.40ms    5.12ms  80.20ms   90.00%
+    Req/Sec     0.88k    60.00     1.00k    75.00%
+  2652 requests in 3.00s, 450.00KB read
+Requests/sec:    883.95
+Transfer/sec:    150.00KB
+"""
+
+
+def test_wrk_summary_with_errors() -> None:
+    run = parse_wrk(WRK_WITH_ERRORS)
+    assert (run.requests, run.seconds, run.requests_per_s) == (3583, 10.01, 357.95)
+    assert (run.non_2xx, run.socket_errors, run.failed, run.succeeded) == (5, 3, 8, 3578)
+    assert run.latency_ms == {50: 85.0, 75: 95.0, 90: 110.0, 99: 1200.0}
+
+
+def test_wrk_summary_without_errors_or_latency() -> None:
+    run = parse_wrk(WRK_CLEAN)
+    assert (run.requests, run.requests_per_s, run.failed, run.latency_ms) == (2652, 883.95, 0, {})
+
+
+def test_not_a_wrk_summary() -> None:
+    with pytest.raises(ValueError, match="not a wrk summary"):
+        parse_wrk("wrk: command not found\n")
+
+
+def test_post_script_keys_each_request_and_quotes_any_body() -> None:
+    body = {"description": "a ]] and ]=] in a resident's words"}
+    keyed = post_script("/v1/work-orders", body, {"Content-Type": "application/json"}, "p1")
+    assert "[==[" in keyed  # a level neither ]] nor ]=] closes
+    assert "headers['Idempotency-Key'] = [[p1]] .. '-' .. n" in keyed
+    assert "[ [[Content-Type]] ] = [[application/json]]" in keyed  # not '[[[' (a string)
+    assert "Idempotency-Key" not in post_script("/x", body, {}, None)
+
+
+def test_stat_line_with_a_name_holding_spaces_and_parentheses() -> None:
+    line = "4242 (python (bench) x) S 17 4242 4242 0 -1 4194560 9 0 0 0 150 30 7 3 20 0 3 0 1 2 3"
+    assert parse_stat(line) == StatTimes(4242, 17, 150, 30, 7, 3)
+
+
+def test_tree_counts_the_process_its_descendants_and_nothing_else() -> None:
+    stats = [
+        StatTimes(10, 1, 100, 20, 5, 1),  # the server, with reaped children
+        StatTimes(11, 10, 30, 10, 0, 0),  # a worker
+        StatTimes(12, 11, 4, 1, 0, 0),  # the worker's child
+        StatTimes(13, 1, 999, 999, 0, 0),  # the load generator: not the server's
+    ]
+    assert tree_ticks(10, stats) == 126 + 40 + 5
+    with pytest.raises(ProcessLookupError):
+        tree_ticks(99, stats)
+
+
+def test_cpu_seconds_from_a_proc_directory(tmp_path: Path) -> None:
+    for pid, ppid, utime in ((10, 1, 200), (11, 10, 50), (13, 1, 900)):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(
+            f"{pid} (p) S {ppid} 0 0 0 -1 0 0 0 0 0 {utime} 0 0 0 20 0 1 0 1 2 3\n"
+        )
+    (tmp_path / "self").mkdir()  # not a process: skipped
+    assert tree_cpu_seconds(10, tmp_path) == pytest.approx(250 / os.sysconf("SC_CLK_TCK"))
+
+
+def test_cpu_seconds_of_this_process() -> None:
+    before = tree_cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))
+    assert tree_cpu_seconds(os.getpid()) >= before >= 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("INSERT INTO events (stream_id) VALUES (?)", "INSERT events"),
+        ('SELECT outbox.id FROM "outbox" WHERE status = ?', "SELECT outbox"),
+        ("UPDATE sla_timers SET due = ?", "UPDATE sla_timers"),
+        ("DELETE FROM idempotency_keys WHERE k = $1", "DELETE idempotency_keys"),
+        ("BEGIN IMMEDIATE", "BEGIN"),
+        ("PRAGMA table_info(events)", "PRAGMA"),
+        ("  ", "(empty)"),
+    ],
+)
+def test_statement_kind(sql: str, kind: str) -> None:
+    assert statement_kind(sql) == kind
+
+
+def test_counts_per_report_are_the_growth_between_snapshots() -> None:
+    before = {"statements": {"INSERT events": 10, "SELECT projects": 4}, "rows": {}}
+    after = {"statements": {"INSERT events": 30, "SELECT projects": 4, "BEGIN": 40}, "rows": {}}
+    assert per_report(before, after, 20) == {
+        "statements": {"BEGIN": 2.0, "INSERT events": 1.0},
+        "rows": {},
+    }
+
+
+def test_frames_by_self_and_total_time() -> None:
+    document = {
+        "shared": {
+            "frames": [
+                {"name": "serve", "file": "a.py", "line": 1},
+                {"name": "report", "file": "b.py", "line": 2},
+                {"name": "execute", "file": "c.py", "line": 3},
+            ]
+        },
+        "profiles": [
+            {"unit": "seconds", "samples": [[0, 1, 2], [0, 1], [0, 1, 2], []],
+             "weights": [0.01, 0.01, 0.01, 0.01]},
+            {"unit": "none", "samples": [[0, 2]], "weights": [2]},
+        ],
+    }  # fmt: skip
+    by_self, total = frame_times(document, rate=100)
+    assert total == pytest.approx(0.05)
+    assert [(f.frame, round(f.seconds, 3)) for f in by_self] == [
+        ("execute (c.py:3)", 0.04),
+        ("report (b.py:2)", 0.01),
+    ]
+    by_total, _ = frame_times(document, rate=100, inclusive=True)
+    assert [(f.frame, round(f.share, 2)) for f in by_total] == [
+        ("serve (a.py:1)", 1.0),
+        ("execute (c.py:3)", 0.8),
+        ("report (b.py:2)", 0.6),
+    ]
+
+
+def test_every_peer_goes_first_once_in_three_rounds() -> None:
+    assert [turn_order(r)[0] for r in range(3)] == list(PEERS)
+    assert all(sorted(turn_order(r)) == sorted(PEERS) for r in range(5))
+
+
+def _turn(peer: str, rate: float, cpu: float, non_2xx: int = 0) -> Turn:
+    return Turn("sqlite", peer, 1, 1000, rate, non_2xx, 0, {}, cpu, 10.0)
+
+
+def test_a_peer_with_errors_is_failing_and_gets_no_ratio() -> None:
+    turns = [_turn("dispatch", 300, 2.5), _turn("dispatch", 320, 2.0, non_2xx=1)]
+    turns += [_turn("eventsourcing", 700, 1.0), _turn("eventsourcing", 800, 1.2)]
+    summaries = summarise(turns)
+    dispatch, eventsourcing = summaries
+    assert dispatch.failing and not eventsourcing.failing
+    assert eventsourcing.requests_per_s == 750 and eventsourcing.cpu_ms_per_request == 1.1
+    assert ratios(summaries) == {"sqlite": {"requests_per_s": None, "cpu_ms_per_request": None}}
+    assert "| sqlite | dispatch | FAILING | FAILING | 2 | 1 / 0 |" in table(
+        summaries, ratios(summaries)
+    )
+
+
+def test_ratios_of_dispatch_to_the_eventsourcing_peer() -> None:
+    summaries = summarise([_turn("dispatch", 300, 3.0), _turn("eventsourcing", 600, 1.0)])
+    assert ratios(summaries) == {"sqlite": {"requests_per_s": 0.5, "cpu_ms_per_request": 3.0}}
