@@ -102,11 +102,11 @@ class Server:
     """dispatch's database, to wait for its outbox to drain."""
 
 
-def turn_order(round_index: int) -> list[str]:
+def turn_order(round_index: int, peers: tuple[str, ...] = PEERS) -> list[str]:
     """The peers in round `round_index`'s order: it turns by one each round, so no peer
     always goes first (a cold cache) or last (a warmer, or busier, machine)."""
-    shift = round_index % len(PEERS)
-    return list(PEERS[shift:] + PEERS[:shift])
+    shift = round_index % len(peers)
+    return list(peers[shift:] + peers[:shift])
 
 
 @dataclass(frozen=True)
@@ -129,29 +129,27 @@ def sqlite_databases(workdir: Path) -> Databases:
     )
 
 
-async def postgres_databases(admin_url: str) -> Databases:
-    """Fresh databases bench_ingest_{dispatch,eventsourcing,plain} on the server at `admin_url`."""
+async def fresh_postgres(admin_url: str, name: str) -> str:
+    """Database `name` made afresh on the server at `admin_url`; its URL (asyncpg)."""
     admin = make_url(admin_url).set(drivername="postgresql+asyncpg")
     engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            for peer in PEERS:
-                await conn.exec_driver_sql(
-                    f"DROP DATABASE IF EXISTS bench_ingest_{peer} WITH (FORCE)"
-                )
-                await conn.exec_driver_sql(f"CREATE DATABASE bench_ingest_{peer}")
+            await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            await conn.exec_driver_sql(f"CREATE DATABASE {name}")
     finally:
         await engine.dispose()
+    return admin.set(database=name).render_as_string(hide_password=False)
 
-    def url(peer: str) -> str:
-        return admin.set(
-            drivername="postgresql+asyncpg", database=f"bench_ingest_{peer}"
-        ).render_as_string(hide_password=False)
 
+async def postgres_databases(admin_url: str) -> Databases:
+    """Fresh databases bench_ingest_{dispatch,eventsourcing,plain} on the server at `admin_url`."""
+    urls = {peer: await fresh_postgres(admin_url, f"bench_ingest_{peer}") for peer in PEERS}
+    admin = make_url(admin_url)
     return Databases(
         "postgresql",
-        url("dispatch"),
-        url("plain"),
+        urls["dispatch"],
+        urls["plain"],
         {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": "bench_ingest_eventsourcing",
@@ -294,7 +292,7 @@ async def measure_backend(
     """Every peer `rounds` times on one backend, alternated."""
     turns: list[Turn] = []
     for round_index in range(args.rounds):
-        for peer in turn_order(round_index):
+        for peer in turn_order(round_index, args.peers):
             async with started(peer, workdir, databases, idempotent=args.idempotency_key) as server:
                 name = f"{databases.backend}-{peer}-{round_index}"
                 run, cpu, wall = await load(
@@ -407,18 +405,43 @@ def table(summaries: list[Summary], found: dict[str, dict[str, float | None]]) -
     return "\n".join(lines)
 
 
-async def main() -> None:
+def options(description: str | None) -> argparse.ArgumentParser:
+    """The options of bench/ingest.py and bench/profile_report.py: backend, load, server."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
     parser.add_argument("--seconds", type=int, default=10, choices=range(1, 121), metavar="1..120")
     parser.add_argument(
         "--warmup", type=int, default=2, choices=range(0, 31), metavar="0..30",
         help="seconds of load before each measured one (not counted)",
     )  # fmt: skip
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
+    return parser
+
+
+def _peers(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    unknown = set(chosen) - set(PEERS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"peers are {', '.join(PEERS)}; got {text!r}")
+    return chosen
+
+
+def backends(choice: str) -> tuple[str, ...]:
+    """The backends `--backend` names, SQLite first."""
+    return ("sqlite", "postgresql") if choice == "both" else (choice,)
+
+
+async def main() -> None:
+    parser = options(__doc__)
+    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
+    parser.add_argument(
+        "--peers",
+        type=_peers,
+        default=PEERS,
+        help=f"which peers, comma-separated (default: {','.join(PEERS)})",
+    )
     parser.add_argument(
         "--idempotency-key",
         action=argparse.BooleanOptionalAction,
@@ -435,13 +458,13 @@ async def main() -> None:
         "at": datetime.now(UTC).isoformat(),
         "wrk": f"-t1 -c{CONNECTIONS} -d{args.seconds}s, warm-up {args.warmup}s",
         "dispatch_idempotency_key": args.idempotency_key,
+        "peers": list(args.peers),
         "calibration_before": calibration(),
     }
     print(json.dumps(results["calibration_before"]), flush=True)
-    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     turns: list[Turn] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        for backend in backends:
+        for backend in backends(args.backend):
             workdir = Path(tmp) / backend
             workdir.mkdir()
             databases = (

@@ -30,10 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from bench.ingest import DEFAULT_POSTGRES, DRAIN_SECONDS, dispatch_server, drained, script_for
+from bench.ingest import (
+    DRAIN_SECONDS,
+    backends,
+    dispatch_server,
+    drained,
+    fresh_postgres,
+    options,
+    script_for,
+)
 from bench.proc_cpu import tree_cpu_seconds
 from bench.speedscope import frame_times
 from bench.statements import per_report
@@ -83,15 +88,7 @@ async def database_url(backend: str, workdir: Path, admin_url: str) -> str:
     """A fresh database for the profiled dispatch."""
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{workdir / 'dispatch.db'}"
-    admin = make_url(admin_url).set(drivername="postgresql+asyncpg")
-    engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql("DROP DATABASE IF EXISTS bench_ingest_profile WITH (FORCE)")
-            await conn.exec_driver_sql("CREATE DATABASE bench_ingest_profile")
-    finally:
-        await engine.dispose()
-    return admin.set(database="bench_ingest_profile").render_as_string(hide_password=False)
+    return await fresh_postgres(admin_url, "bench_ingest_profile")
 
 
 async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -101,10 +98,11 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
     out = VAR / f"profile-dispatch-{backend}.speedscope.json"
     VAR.mkdir(exist_ok=True)
     async with dispatch_server(
-        workdir, url, module="bench.statements", STATEMENT_COUNTS=str(counts)
+        workdir, url, module="bench.counted", STATEMENT_COUNTS=str(counts)
     ) as server:
-        run_wrk(server.base_url, script_for(server, workdir, "warmup"), seconds=args.warmup)
-        await drained(url, DRAIN_SECONDS)
+        if args.warmup:
+            run_wrk(server.base_url, script_for(server, workdir, "warmup"), seconds=args.warmup)
+            await drained(url, DRAIN_SECONDS)
         before = snapshot(server.pid, counts)
         cpu_before = tree_cpu_seconds(server.pid)
         spy = start_py_spy(server.pid, args.seconds, out, workdir / "py-spy.log")
@@ -192,23 +190,16 @@ def printed(result: dict[str, Any]) -> str:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--seconds", type=int, default=10, choices=range(1, 121), metavar="1..120")
-    parser.add_argument("--warmup", type=int, default=2, choices=range(1, 31), metavar="1..30")
+    parser = options(__doc__)
     parser.add_argument("--top", type=int, default=TOP, choices=range(1, 101), metavar="1..100")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
     args = parser.parse_args()
     require_wrk()
     py_spy()
     configure_logging("bench", "WARNING")
     results: dict[str, Any] = {"machine": machine(), "calibration": calibration(), "runs": []}
     print(json.dumps(results["calibration"]), flush=True)
-    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
-        for backend in backends:
+        for backend in backends(args.backend):
             workdir = Path(tmp) / backend
             workdir.mkdir()
             result = await profile(backend, workdir, args)

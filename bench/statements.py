@@ -1,4 +1,4 @@
-"""`python -m bench.statements`: dispatch as deployed, counting its SQL statements by kind.
+"""dispatch's SQL statements counted by kind, in its own process (`python -m bench.counted`).
 
 Every SQLAlchemy engine in the process (the service's, its SQLite twin, the relay's and
 the scheduler's) reports each statement before it runs (`before_cursor_execute`), and
@@ -92,8 +92,8 @@ def per_report(
     }
 
 
-def main() -> None:
-    """Serve dispatch with the counter installed."""
+def serve_counted_dispatch() -> None:
+    """Serve dispatch as `python -m services.dispatch` does, with the counter installed."""
     from services.dispatch.__main__ import main as dispatch_main
 
     counter = StatementCounter()
@@ -108,7 +108,3 @@ def main() -> None:
 
     signal.signal(signal.SIGUSR1, dump)
     dispatch_main()
-
-
-if __name__ == "__main__":
-    main()

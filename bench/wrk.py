@@ -37,7 +37,8 @@ class WrkRun:
     socket_errors: int
     """Connect, read and write errors, and responses later than wrk's `--timeout`."""
     latency_ms: dict[int, float]
-    """Latency percentiles (50, 75, 90, 99) in milliseconds, when wrk ran with `--latency`."""
+    """Latency percentiles (50, 75, 90, 99) in milliseconds, when wrk ran with `--latency`
+    (wrk pads a figure in seconds with a trailing space: `1.20s `)."""
 
     @property
     def failed(self) -> int:
@@ -71,7 +72,7 @@ def parse_wrk(output: str) -> WrkRun:
         socket_errors=sum(int(n) for n in sockets.groups()) if sockets else 0,
         latency_ms={
             int(q): round(float(v) * _UNITS[u] * 1000, 3)
-            for q, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m|h)$", output, re.M)
+            for q, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m|h)[ \t]*$", output, re.M)
         },
     )
 

@@ -14,17 +14,20 @@ from bench.speedscope import frame_times
 from bench.statements import per_report, statement_kind
 from bench.wrk import parse_wrk, post_script
 
-WRK_WITH_ERRORS = """\
+PAD = " "
+"""wrk pads a figure in seconds with a space, where `ms` or `us` would be."""
+
+WRK_WITH_ERRORS = f"""\
 Running 10s test @ http://127.0.0.1:8000
   1 threads and 32 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency    89.12ms   20.01ms   1.20s    80.00%
+    Latency    89.12ms   20.01ms   1.20s     80.00%
     Req/Sec   360.12     40.00   450.00     70.00%
   Latency Distribution
      50%   85.00ms
      75%   95.00ms
      90%  110.00ms
-     99%    1.20s
+     99%    1.20s{PAD}
   3583 requests in 10.01s, 1.20MB read
   Socket errors: connect 0, read 1, write 0, timeout 2
   Non-2xx or 3xx responses: 5
