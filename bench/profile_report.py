@@ -40,7 +40,7 @@ from bench.ingest import (
     script_for,
 )
 from bench.proc_cpu import tree_cpu_seconds
-from bench.speedscope import frame_times
+from bench.speedscope import by_package, frame_times
 from bench.statements import per_report
 from bench.support import calibration, machine
 from bench.wrk import require_wrk, run_wrk
@@ -143,6 +143,14 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
             }
             for f in by_self[: args.top]
         ],
+        "self_by_package": [
+            {
+                "package": f.frame,
+                "share": round(f.share, 3),
+                "ms_per_report": ms_per_report(f.seconds),
+            }
+            for f in by_package(by_self)
+        ][: args.top],
         "top_total_project": [
             {
                 "frame": f.frame,
@@ -168,6 +176,11 @@ def printed(result: dict[str, Any]) -> str:
     ]
     lines += [
         f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}" for f in result["top_self"]
+    ]
+    lines.append("self time by package:")
+    lines += [
+        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['package']}"
+        for f in result["self_by_package"]
     ]
     lines.append("project frames by total time:")
     lines += [

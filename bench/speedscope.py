@@ -54,3 +54,34 @@ def frame_times(
         FrameTime(frame, seconds, seconds / total if total else 0.0)
         for frame, seconds in counts.most_common()
     ], total
+
+
+def package_of(frame: str) -> str:
+    """The package a `function (file:line)` frame belongs to: the installed distribution's
+    top-level package, the project's `services.<name>`, `shared` or `bench`, or
+    `stdlib:<module>`; `?` for generated code (dataclass `__init__`, `<string>`)."""
+    path = frame.rpartition(" (")[2].rpartition(":")[0]
+    parts = path.split("/")
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    for root in ("services", "shared", "bench", "wo"):
+        if root in parts:
+            rest = parts[parts.index(root) :]
+            return ".".join(rest[:2]) if root == "services" and len(rest) > 2 else root
+    for index, part in enumerate(parts):
+        if part.startswith("python3") and index + 1 < len(parts):
+            return f"stdlib:{parts[index + 1].removesuffix('.py')}"
+    return "?"
+
+
+def by_package(frames: list[FrameTime]) -> list[FrameTime]:
+    """Self times summed by package (`package_of`), most first; `frame` is the package."""
+    seconds: dict[str, float] = {}
+    for frame in frames:
+        package = package_of(frame.frame)
+        seconds[package] = seconds.get(package, 0.0) + frame.seconds
+    total = sum(seconds.values())
+    return [
+        FrameTime(package, spent, spent / total if total else 0.0)
+        for package, spent in sorted(seconds.items(), key=lambda item: -item[1])
+    ]

@@ -10,7 +10,7 @@ import pytest
 
 from bench.ingest import PEERS, Turn, ratios, summarise, table, turn_order
 from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
-from bench.speedscope import frame_times
+from bench.speedscope import by_package, frame_times, package_of
 from bench.statements import per_report, statement_kind
 from bench.wrk import parse_wrk, post_script
 
@@ -185,3 +185,39 @@ def test_a_peer_with_errors_is_failing_and_gets_no_ratio() -> None:
 def test_ratios_of_dispatch_to_the_eventsourcing_peer() -> None:
     summaries = summarise([_turn("dispatch", 300, 3.0), _turn("eventsourcing", 600, 1.0)])
     assert ratios(summaries) == {"sqlite": {"requests_per_s": 0.5, "cpu_ms_per_request": 3.0}}
+
+
+@pytest.mark.parametrize(
+    ("frame", "package"),
+    [
+        ("execute (/w/.venv/lib/python3.11/site-packages/asyncpg/connection.py:320)", "asyncpg"),
+        ("f (/w/.venv/lib/python3.11/site-packages/typing_extensions.py:9)", "typing_extensions"),
+        ("report (/w/services/dispatch/entrypoints/routes/work_orders.py:77)", "services.dispatch"),
+        ("serve (/w/shared/http/serve.py:32)", "shared"),
+        (
+            "run (/root/.pyenv/versions/3.11.7/lib/python3.11/asyncio/runners.py:86)",
+            "stdlib:asyncio",
+        ),
+        ("__init__ (<string>:2)", "?"),
+    ],
+)
+def test_package_of_a_frame(frame: str, package: str) -> None:
+    assert package_of(frame) == package
+
+
+def test_self_time_by_package() -> None:
+    document = {
+        "shared": {
+            "frames": [
+                {"name": "a", "file": "/v/site-packages/sqlalchemy/sql/compiler.py", "line": 1},
+                {"name": "b", "file": "/v/site-packages/sqlalchemy/engine/base.py", "line": 2},
+                {"name": "c", "file": "/w/shared/database.py", "line": 3},
+            ]
+        },
+        "profiles": [{"unit": "seconds", "samples": [[2, 0], [2, 1], [2]], "weights": [1, 2, 1]}],
+    }
+    packages = by_package(frame_times(document, rate=100)[0])
+    assert [(p.frame, p.seconds, p.share) for p in packages] == [
+        ("sqlalchemy", 3, 0.75),
+        ("shared", 1, 0.25),
+    ]
