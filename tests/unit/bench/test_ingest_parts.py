@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,21 +132,19 @@ def test_counts_per_report_are_the_growth_between_snapshots() -> None:
     }
 
 
+def _profile(files: list[tuple[str, str]], *profiles: dict[str, Any]) -> dict[str, Any]:
+    """A speedscope document of `(function, file)` frames (line = position + 1)."""
+    frames = [{"name": name, "file": file, "line": n + 1} for n, (name, file) in enumerate(files)]
+    return {"shared": {"frames": frames}, "profiles": list(profiles)}
+
+
 def test_frames_by_self_and_total_time() -> None:
-    document = {
-        "shared": {
-            "frames": [
-                {"name": "serve", "file": "a.py", "line": 1},
-                {"name": "report", "file": "b.py", "line": 2},
-                {"name": "execute", "file": "c.py", "line": 3},
-            ]
-        },
-        "profiles": [
-            {"unit": "seconds", "samples": [[0, 1, 2], [0, 1], [0, 1, 2], []],
-             "weights": [0.01, 0.01, 0.01, 0.01]},
-            {"unit": "none", "samples": [[0, 2]], "weights": [2]},
-        ],
-    }  # fmt: skip
+    document = _profile(
+        [("serve", "a.py"), ("report", "b.py"), ("execute", "c.py")],
+        {"unit": "seconds", "samples": [[0, 1, 2], [0, 1], [0, 1, 2], []],
+         "weights": [0.01, 0.01, 0.01, 0.01]},
+        {"unit": "none", "samples": [[0, 2]], "weights": [2]},
+    )  # fmt: skip
     by_self, total = frame_times(document, rate=100)
     assert total == pytest.approx(0.05)
     assert [(f.frame, round(f.seconds, 3)) for f in by_self] == [
@@ -206,16 +205,14 @@ def test_package_of_a_frame(frame: str, package: str) -> None:
 
 
 def test_self_time_by_package() -> None:
-    document = {
-        "shared": {
-            "frames": [
-                {"name": "a", "file": "/v/site-packages/sqlalchemy/sql/compiler.py", "line": 1},
-                {"name": "b", "file": "/v/site-packages/sqlalchemy/engine/base.py", "line": 2},
-                {"name": "c", "file": "/w/shared/database.py", "line": 3},
-            ]
-        },
-        "profiles": [{"unit": "seconds", "samples": [[2, 0], [2, 1], [2]], "weights": [1, 2, 1]}],
-    }
+    document = _profile(
+        [
+            ("a", "/v/site-packages/sqlalchemy/sql/compiler.py"),
+            ("b", "/v/site-packages/sqlalchemy/engine/base.py"),
+            ("c", "/w/shared/database.py"),
+        ],
+        {"unit": "seconds", "samples": [[2, 0], [2, 1], [2]], "weights": [1, 2, 1]},
+    )
     packages = by_package(frame_times(document, rate=100)[0])
     assert [(p.frame, p.seconds, p.share) for p in packages] == [
         ("sqlalchemy", 3, 0.75),
