@@ -20,7 +20,8 @@ drained, at most 60 s). A peer with any non-2xx answer or socket error is report
 failing, not measured. PostgreSQL is the server at `--postgres` (databases
 bench_ingest_*, made afresh); SQLite files are in a temporary directory. The table
 gives each peer's median over the rounds, and dispatch's ratios to the eventsourcing
-peer. Results go to bench/results/ingest-peers.json. Needs Debian's `wrk` and the
+peer. Results go to bench/results/ingest-peers.json (a run of some peers, or without
+idempotency keys, to a file named after it). Needs Debian's `wrk` and the
 `bench` extra. The older mix of reports and progress reports, the raw SQL and NATS
 rates and the relay drain are `python -m bench.ingest_mix`.
 """
@@ -433,6 +434,17 @@ def backends(choice: str) -> tuple[str, ...]:
     return ("sqlite", "postgresql") if choice == "both" else (choice,)
 
 
+def results_name(peers: tuple[str, ...], idempotency_key: bool) -> str:
+    """The results file of a run: `ingest-peers.json` for the whole comparison, a variant's
+    own name otherwise (so a partial run never overwrites the comparison)."""
+    name = "ingest-peers"
+    if peers != PEERS:
+        name += "-" + "-".join(peers)
+    if not idempotency_key:
+        name += "-no-idempotency-key"
+    return f"{name}.json"
+
+
 async def main() -> None:
     parser = options(__doc__)
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
@@ -483,7 +495,7 @@ async def main() -> None:
     results["dispatch_over_eventsourcing"] = found
     print(json.dumps(results["calibration_after"]), flush=True)
     print(table(summaries, found), flush=True)
-    out = Path(__file__).parent / "results" / "ingest-peers.json"
+    out = Path(__file__).parent / "results" / results_name(args.peers, args.idempotency_key)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(f"written {out}")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bench.ingest import PEERS, Turn, ratios, summarise, table, turn_order
+from bench.ingest import PEERS, Turn, ratios, results_name, summarise, table, turn_order
 from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
 from bench.speedscope import by_package, frame_times, package_of
 from bench.statements import per_report, statement_kind
@@ -218,3 +218,8 @@ def test_self_time_by_package() -> None:
         ("sqlalchemy", 3, 0.75),
         ("shared", 1, 0.25),
     ]
+
+
+def test_a_partial_run_keeps_its_own_results_file() -> None:
+    assert results_name(PEERS, True) == "ingest-peers.json"
+    assert results_name(("dispatch",), False) == "ingest-peers-dispatch-no-idempotency-key.json"
