@@ -170,9 +170,11 @@ def printed(result: dict[str, Any]) -> str:
         f"## {result['backend']}: {result['reports']} reports "
         f"({result['requests_per_s_under_profiler']:.0f}/s under the profiler, "
         f"{result['non_2xx']} non-2xx, {result['socket_errors']} socket errors); "
-        f"server CPU {result['server_cpu_ms_per_report']:.2f} ms per report, GIL held {result['gil_ms_per_report']:.2f} ms per report; "
+        f"server CPU {result['server_cpu_ms_per_report']:.2f} ms per report, GIL held {result['gil_ms_per_report']:.2f} ms (wall) per report; "
         f"profile {result['profile']}",
-        "top frames by self time (share of GIL samples, ms per report):",
+        # A sample finds a thread holding the GIL, on a CPU or waiting for one: on a busy
+        # machine the GIL's wall time passes the CPU time, so the shares are what compare.
+        "top frames by self time (share of GIL samples, GIL wall ms per report):",
     ]
     lines += [
         f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}" for f in result["top_self"]
