@@ -13,7 +13,7 @@ from bench.ingest import PEERS, Turn, ratios, results_name, summarise, table, tu
 from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
 from bench.speedscope import by_package, frame_times, package_of
 from bench.statements import per_report, statement_kind
-from bench.wrk import parse_wrk, post_script
+from bench.wrk import INSTALL_HINT, parse_wrk, post_script, require_wrk
 
 PAD = " "
 """wrk pads a figure in seconds with a space, where `ms` or `us` would be."""
@@ -223,3 +223,11 @@ def test_self_time_by_package() -> None:
 def test_a_partial_run_keeps_its_own_results_file() -> None:
     assert results_name(PEERS, True) == "ingest-peers.json"
     assert results_name(("dispatch",), False) == "ingest-peers-dispatch-no-idempotency-key.json"
+
+
+def test_without_wrk_the_benchmark_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SystemExit) as stopped:
+        require_wrk()
+    assert stopped.value.code == INSTALL_HINT  # printed on stderr, exit status 1
+    assert "apt-get install -y wrk" in INSTALL_HINT
