@@ -111,7 +111,7 @@ async def disclose(
     shown: list[dict[str, Any]] = []
     entries: list[AccessEntry] = []
     for body in bodies:
-        seen = sight(principal.role, principal.subject, view, facts_of(body))
+        seen = sight(principal.role, principal.subject, view, facts_of(body), principal.scopes)
         if seen is Sight.MASKED:
             shown.append(masked(body))
             continue
