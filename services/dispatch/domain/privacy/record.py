@@ -1,0 +1,68 @@
+"""A resident's record: the erasures and corrections of their data, folded from their stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from shared.events.base import EventData
+from shared.events.resident import ErasedOrder, ErasureReason, ResidentCorrected, ResidentErased
+
+
+def resident_stream_id(reference: str) -> str:
+    """The event stream of a resident's erasures and corrections. References are keyed
+    per tenant (120 bits), so the reference alone names the stream."""
+    return f"resident:{reference}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentRecord:
+    """What a resident's stream says: their latest erasure and latest correction."""
+
+    version: int = 0
+    erased: ResidentErased | None = None
+    """The latest erasure, if any."""
+    corrected: ResidentCorrected | None = None
+    """The latest correction made since the latest erasure (an erasure voids the ones
+    before: their tokens were sealed under a destroyed key)."""
+
+
+def fold_record(events: Iterable[EventData]) -> ResidentRecord:
+    """The record after `events` (the resident's stream, in order)."""
+    record = ResidentRecord()
+    for event in events:
+        record = replace(record, version=record.version + 1)
+        if isinstance(event, ResidentErased):
+            record = replace(record, erased=event, corrected=None)
+        elif isinstance(event, ResidentCorrected):
+            record = replace(record, corrected=event)
+    return record
+
+
+def erasure(
+    record: ResidentRecord,
+    resident: str,
+    orders: tuple[ErasedOrder, ...],
+    live_keys: int,
+    by: str,
+    reason: ErasureReason,
+    case: str | None = None,
+) -> ResidentErased | None:
+    """The erasure to record now, or None when it is the replay of the last one.
+
+    `orders` are the resident's orders still in the residents' index and `live_keys`
+    how many of their keys were destroyed now. An erasure that found nothing left to
+    erase (no live key, no order indexed) after an earlier erasure is that erasure again:
+    erasing twice answers the first outcome and records nothing more. A resident who
+    reported again after an erasure has a new key and new orders: erasing them is new.
+    """
+    if record.erased is not None and not orders and live_keys == 0:
+        return None
+    return ResidentErased(
+        resident=resident,
+        work_orders=orders,
+        erased_by=by,
+        reason=reason,
+        keys_destroyed=live_keys,
+        case=case,
+    )
