@@ -7,7 +7,7 @@ envelope attributes, and the actor who caused it is the `actor` extension.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -53,24 +53,75 @@ class PauseReason(StrEnum):
     OTHER = "other"
 
 
+def _personal(how: str, description: str) -> dict[str, Any]:
+    """A personal field's schema: how it is protected (`x-personal-data`) and what it holds."""
+    return {"description": description, "json_schema_extra": {"x-personal-data": how}}
+
+
+Sealed = dict[str, Annotated[str, Field(max_length=4096)]]
+"""Personal fields as tokens (`pd1.<generation>.<base64url>`) under the resident's key."""
+
+
 class Location(BaseModel):
-    """Where the work is, inside the envelope's project: building (楼栋) and unit (单元/户)."""
+    """Where the work is, inside the envelope's project: building (楼栋) and unit (单元/户).
+
+    The unit and detail name a household: reported events carry their masks, the clear
+    values sealed under `sealed` (docs/events.md, "Personal data")."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     building: ShortText | None = None
-    unit: ShortText | None = None
-    detail: Annotated[str, Field(max_length=500)] | None = None
+    unit: ShortText | None = Field(
+        default=None,
+        **_personal("masked", "The unit (单元/户), masked (`*-****`); clear before sealing."),
+    )
+    detail: Annotated[str, Field(max_length=500)] | None = Field(
+        default=None,
+        **_personal("masked", "Where in the unit, masked like an address."),
+    )
+    sealed: Sealed | None = Field(
+        default=None,
+        **_personal(
+            "sealed",
+            "`unit` and `detail` in clear, each a token sealed under the resident's data "
+            "key (absent for a field with no value); unreadable once the resident is erased.",
+        ),
+    )
 
 
 class Reporter(BaseModel):
-    """The person who reported; `resident_id` ties the order to a resident's login."""
+    """The person who reported; `resident_id` ties the order to a resident's login.
+
+    Reported events name the reporter by `resident`, a pseudonymous reference, and carry
+    masks of their name and phone, the clear values sealed under `sealed`. Events recorded
+    before sealing have neither and hold the clear values."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    name: ShortText
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    name: ShortText = Field(
+        **_personal("masked", "The reporter's name, masked (`王*`); clear before sealing.")
+    )
+    phone: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None,
+        **_personal("masked", "The reporter's phone, masked (`138****0000`), or null."),
+    )
     resident_id: PersonId | None = None
+    resident: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None,
+        **_personal(
+            "pseudonym",
+            "The resident's pseudonymous reference (`rsd_` and 24 base32 characters): "
+            "stable per tenant and resident, reveals nothing about who it is.",
+        ),
+    )
+    sealed: Sealed | None = Field(
+        default=None,
+        **_personal(
+            "sealed",
+            "`name` and `phone` in clear, each a token sealed under the resident's data "
+            "key (`phone` absent when none was given); unreadable once the resident is erased.",
+        ),
+    )
 
 
 class WorkOrderReported(EventData):

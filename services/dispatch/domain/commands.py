@@ -16,9 +16,7 @@ from shared.events import workorder as published_types
 from shared.events.project import Building, ProjectDetails
 from shared.events.workorder import (
     Channel,
-    Location,
     PauseReason,
-    Reporter,
     Urgency,
     WorkOrderKind,
 )
@@ -39,10 +37,13 @@ Name = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
 # The published models ignore unknown fields (consumers must read newer producers);
 # what a client sends must not slip past silently, so inputs are strict subclasses.
 # `from_attributes` lets code pass the published models where an input is expected.
+# A reporter and a location are inputs of their own, not subclasses: the published
+# shapes carry what dispatch alone writes (the resident's reference, the sealed tokens),
+# which a client must not send.
 
 
-class LocationInput(Location):
-    """`Location` as an HTTP input: unknown fields are refused, not ignored."""
+class LocationInput(BaseModel):
+    """`Location`'s clear fields as an HTTP input: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 
@@ -51,8 +52,8 @@ class LocationInput(Location):
     detail: Detail | None = None
 
 
-class ReporterInput(Reporter):
-    """`Reporter` as an HTTP input: unknown fields are refused, not ignored."""
+class ReporterInput(BaseModel):
+    """`Reporter`'s clear fields as an HTTP input: unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
 

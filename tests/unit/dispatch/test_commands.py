@@ -12,7 +12,7 @@ from services.dispatch.domain.commands import (
     RecordFollowUp,
     ReportWorkOrder,
 )
-from shared.events.workorder import Location, Urgency
+from shared.events.workorder import Urgency
 
 from .builders import report
 
@@ -63,7 +63,7 @@ def test_report_defaults_to_normal_urgency_an_empty_location_and_no_owner() -> N
     )
 
     assert command.urgency is Urgency.NORMAL
-    assert command.location.model_dump() == Location().model_dump()
+    assert command.location.model_dump() == {"building": None, "unit": None, "detail": None}
     assert command.owner is None
 
 
@@ -86,3 +86,29 @@ def test_follow_up_rating_is_one_to_five(rating: int) -> None:
 def test_times_must_carry_a_zone() -> None:
     with pytest.raises(ValidationError):
         MakeCommitment.model_validate({"due_at": "2024-05-03T18:00:00"})
+
+
+@pytest.mark.parametrize(
+    ("part", "field", "value"),
+    [
+        ("reporter", "resident", "rsd_aaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("reporter", "sealed", {"name": "pd1.1.AAAA"}),
+        ("location", "sealed", {"unit": "pd1.1.AAAA"}),
+    ],
+)
+def test_a_report_may_not_bring_a_reference_or_tokens_dispatch_alone_writes(
+    part: str, field: str, value: object
+) -> None:
+    body: dict[str, object] = {
+        "project": "sunny-garden",
+        "kind": "repair",
+        "category": "plumbing",
+        "reporter": {"name": "王女士"},
+        "location": {"unit": "1202"},
+        "channel": "wechat",
+        "description": "漏水",
+    }
+    body[part] = {**body[part], field: value}  # type: ignore[dict-item]
+
+    with pytest.raises(ValidationError, match=field):
+        ReportWorkOrder.model_validate(body)

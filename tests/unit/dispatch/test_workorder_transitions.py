@@ -821,8 +821,14 @@ def test_summary_is_json_with_iso_times_and_enum_values() -> None:
     assert summary["owner"] == "cs-1"
     assert summary["assignee"] == "tech-1"
     assert summary["reported_at"] == "2024-05-01T02:01:00+00:00"
-    assert summary["reporter"] == {"name": "王女士", "phone": "13800000000", "resident_id": "res-1"}
-    assert summary["location"] == {"building": "3", "unit": "1202", "detail": None}
+    assert summary["reporter"] == {
+        "name": "王女士",
+        "phone": "13800000000",
+        "resident_id": "res-1",
+        "resident": None,  # the domain folds a report as given; the service layer seals it
+        "sealed": None,
+    }
+    assert summary["location"] == {"building": "3", "unit": "1202", "detail": None, "sealed": None}
     assert summary["version"] == story.current.version
     assert summary["postponements"] == 0
     assert summary["complaint_valid"] is None

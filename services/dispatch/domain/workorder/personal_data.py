@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Any
 
 from shared.auth import PERSONAL_DATA_SCOPE, Role
+from shared.errors import InvalidInput
+from shared.phones import normalise_phone
 from shared.privacy.masking import mask_address, mask_name, mask_phone
 
 
@@ -105,38 +107,119 @@ def facts_of(body: dict[str, Any]) -> OrderFacts:
     return OrderFacts(reporter.get("resident_id"), body.get("owner"), body.get("assignee"))
 
 
+@dataclass(frozen=True, slots=True)
+class PersonalField:
+    """One personal field of a report: where it is, what its mask is."""
+
+    name: str
+    """As the access log and the sealing name it (`reporter.phone`)."""
+    section: str
+    key: str
+    mask: Callable[[str], str]
+
+
+FIELDS: tuple[PersonalField, ...] = (
+    PersonalField("reporter.name", "reporter", "name", mask_name),
+    PersonalField("reporter.phone", "reporter", "phone", mask_phone),
+    PersonalField("location.unit", "location", "unit", mask_address),
+    PersonalField("location.detail", "location", "detail", mask_address),
+)
+"""`PERSONAL_FIELDS` with their places and masks, in the same order."""
+
+SEALED = "sealed"
+"""The key under `reporter` and `location` holding their fields as tokens (`pd1...`)."""
+
+RESIDENT = "resident"
+"""The key under `reporter` holding the pseudonymous reference (`rsd_...`)."""
+
+ERASED = "erased"
+"""What an erased resident's field shows where its clear value was (the key is destroyed)."""
+
+
 def masked(body: dict[str, Any]) -> dict[str, Any]:
     """A copy of a representation holding `reporter` and `location` (a work order, or a
-    `workorder.reported` event's data) with their personal fields masked."""
+    `workorder.reported` event's data) with their personal fields masked and their
+    sealed tokens left out (nobody reading masks needs them)."""
     out = dict(body)
-    reporter = out.get("reporter")
-    if isinstance(reporter, dict):
-        out["reporter"] = {
-            **reporter,
-            "name": _masked(reporter.get("name"), mask_name),
-            "phone": _masked(reporter.get("phone"), mask_phone),
-        }
-    location = out.get("location")
-    if isinstance(location, dict):
-        out["location"] = {
-            **location,
-            "unit": _masked(location.get("unit"), mask_address),
-            "detail": _masked(location.get("detail"), mask_address),
-        }
+    for section in ("reporter", "location"):
+        part = out.get(section)
+        if isinstance(part, dict):
+            shown = {k: v for k, v in part.items() if k != SEALED}
+            for field in FIELDS:
+                if field.section == section:
+                    shown[field.key] = _masked(part.get(field.key), field.mask)
+            out[section] = shown
     return out
+
+
+def unsealed(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a representation without its sealed tokens (what an answer shows)."""
+    out = dict(body)
+    for section in ("reporter", "location"):
+        part = out.get(section)
+        if isinstance(part, dict) and SEALED in part:
+            out[section] = {k: v for k, v in part.items() if k != SEALED}
+    return out
+
+
+def is_sealed(body: dict[str, Any]) -> bool:
+    """Whether a report's data (or a work order's representation) is in the sealed shape:
+    its reporter named by a reference. Events recorded before sealing hold clear values."""
+    reporter = body.get("reporter")
+    return isinstance(reporter, dict) and isinstance(reporter.get(RESIDENT), str)
+
+
+def sealed_tokens(body: dict[str, Any]) -> dict[str, str]:
+    """The tokens a sealed representation holds, by field name (`reporter.phone`)."""
+    tokens: dict[str, str] = {}
+    for field in FIELDS:
+        part = body.get(field.section)
+        sealed = part.get(SEALED) if isinstance(part, dict) else None
+        token = sealed.get(field.key) if isinstance(sealed, dict) else None
+        if isinstance(token, str):
+            tokens[field.name] = token
+    return tokens
+
+
+def clear_values(body: dict[str, Any]) -> dict[str, str]:
+    """The non-empty personal values a representation holds, by field name: what sealing
+    a report in clear seals (masks, on a sealed one)."""
+    values: dict[str, str] = {}
+    for field in FIELDS:
+        part = body.get(field.section)
+        value = part.get(field.key) if isinstance(part, dict) else None
+        if isinstance(value, str) and value:
+            values[field.name] = value
+    return values
+
+
+def with_values(body: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+    """A copy of `body` with the named fields set (a field's section must exist)."""
+    out = dict(body)
+    for field in FIELDS:
+        if field.name in values and isinstance(out.get(field.section), dict):
+            out[field.section] = {**out[field.section], field.key: values[field.name]}
+    return out
+
+
+def reporter_identity(phone: str | None, resident_id: str | None, work_order_id: str) -> str:
+    """What a work order's reporter is known by, for their pseudonymous reference: the
+    canonical phone when they gave one (the same resident whether they call or use the
+    app), else their app login, else the order itself (a walk-in who gave a name only)."""
+    if phone:
+        try:
+            return normalise_phone(phone)
+        except InvalidInput:
+            pass  # no number anyone could find them by: the next identity names them
+    if resident_id:
+        return f"login:{resident_id}"
+    return f"order:{work_order_id}"
 
 
 def shown_fields(body: dict[str, Any]) -> tuple[str, ...]:
     """The personal fields a representation holds a value in (what a clear view shows)."""
-    reporter = body.get("reporter") or {}
-    location = body.get("location") or {}
-    values = {
-        "reporter.name": reporter.get("name"),
-        "reporter.phone": reporter.get("phone"),
-        "location.unit": location.get("unit"),
-        "location.detail": location.get("detail"),
-    }
-    return tuple(name for name in PERSONAL_FIELDS if values[name])
+    values = clear_values(body)
+    return tuple(name for name in PERSONAL_FIELDS if name in values)
 
 
 def _masked(value: Any, mask: Callable[[str], str]) -> Any:
