@@ -40,7 +40,8 @@ class Role(StrEnum):
     HQ_QUALITY = "hq_quality"
     INTEGRATOR = "integrator"
     PRIVACY_OFFICER = "privacy_officer"
-    """Reads the access log of residents' personal data; sees no resident's data in clear."""
+    """Reads the access log of residents' personal data; erases, corrects and exports a
+    resident's data on their request; sees no resident's data in clear elsewhere."""
 
 
 class Principal(BaseModel):

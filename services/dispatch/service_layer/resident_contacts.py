@@ -119,7 +119,7 @@ async def correct_contact(
 
     Customer service and supervisors of a project the resident reported in, and privacy
     officers (`role_not_allowed` for others); an erased resident is `resident_erased`
-    (410); a phone that is not one `invalid_phone` (422).
+    (`Gone`); a phone that is not one `invalid_phone`.
     """
     principal = ctx.principal
     if principal.role not in MAY_CORRECT:
@@ -153,9 +153,7 @@ async def correct_contact(
         sealed=sealed,
         corrected_by=principal.subject,
     )
-    stream = Stream(
-        resident_stream_id(resident), tenant, orders[0].project, history.record.version
-    )
+    stream = Stream(resident_stream_id(resident), tenant, orders[0].project, history.record.version)
     body = {
         **decided.model_dump(mode="json", exclude={"sealed"}),
         "corrected_at": ctx.now.isoformat(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from services.dispatch.domain.workorder import PERSONAL_FIELDS, fold
+from services.dispatch.domain.workorder import ERASED, PERSONAL_FIELDS, fold
 from services.dispatch.service_layer.access_log import (
     AccessLog,
     Disclosure,
@@ -131,7 +131,7 @@ async def _correction(
     values: dict[str, str | None] = {}
     for key, token in corrected.sealed.items():
         value = await data.fields.open(tenant, corrected.resident, f"reporter.{key}", token)
-        values[key] = "erased" if isinstance(value, Erased) else value
+        values[key] = ERASED if isinstance(value, Erased) else value
     return {
         "fields": list(corrected.fields),
         **values,

@@ -51,12 +51,14 @@ def erasure(
     """The erasure to record now, or None when it is the replay of the last one.
 
     `orders` are the resident's orders still in the residents' index and `live_keys`
-    how many of their keys were destroyed now. An erasure that found nothing left to
-    erase (no live key, no order indexed) after an earlier erasure is that erasure again:
-    erasing twice answers the first outcome and records nothing more. A resident who
-    reported again after an erasure has a new key and new orders: erasing them is new.
+    how many of their keys were destroyed now. An erasure that found no live key and no
+    order the last erasure did not cover is that erasure again: erasing twice answers the
+    first outcome and records nothing more (and an erasure interrupted before the index
+    was cleared is finished, not recorded twice). A resident who reported again after an
+    erasure has a new key and new orders: erasing them is new.
     """
-    if record.erased is not None and not orders and live_keys == 0:
+    covered = set(record.erased.work_orders) if record.erased is not None else set()
+    if record.erased is not None and live_keys == 0 and set(orders) <= covered:
         return None
     return ResidentErased(
         resident=resident,
