@@ -130,8 +130,9 @@ async def running_api(
     """Start dispatch in-process (lifespan included) with projects `sunny` and `river`
     (registered here unless `register_projects` is false: a database that has them)."""
     clock = ManualClock(NOW)
+    # The relay is off unless a test gives it a bus (`relay_enabled=True, nats_url=...`).
     config = DispatchSettings(
-        environment="development", database_url=database_url, relay_enabled=False, **settings
+        environment="development", database_url=database_url, **{"relay_enabled": False, **settings}
     )
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):
