@@ -18,7 +18,6 @@ from sqlalchemy import select
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.notify_messages import NotifyMessages
 from services.dispatch.service_layer.resident_contacts import current_contact
-from services.dispatch.service_layer.resident_retention import erase_due
 from shared.auth import Role
 from shared.envelope import Envelope
 from shared.nats import connect
@@ -276,33 +275,44 @@ async def test_only_a_privacy_officer_exports(api: Api) -> None:
     assert (refused.status_code, refused.json()["code"]) == (403, "role_not_allowed")
 
 
-async def test_retention_lists_and_erases_only_the_residents_due(api: Api) -> None:
+async def test_retention_lists_and_its_loop_erases_only_the_residents_due(api: Api) -> None:
     closed = await _closed_order(api, ZHANG)
     await api.report(reporter=LI)  # still open: Li is not due, however long ago
     zhang, li = _reference(api, ZHANG["phone"]), _reference(api, LI["phone"])
     closed_at = api.clock.now()
-    api.clock.advance(timedelta(days=1095, seconds=1))
 
-    listed = await api.client.get("/v1/privacy/retention", headers=OFFICER)
-    earlier = await api.client.get(
-        "/v1/privacy/retention",
-        params={"until": (closed_at + timedelta(days=1094)).isoformat()},
-        headers=OFFICER,
-    )
-    erased = await erase_due(api.dispatch.resident_data, api.clock, api.dispatch.resident_retention)
+    def until(days: int) -> dict[str, str]:
+        return {"until": (closed_at + timedelta(days=days, seconds=1)).isoformat()}
 
+    listed = await api.client.get("/v1/privacy/retention", params=until(1095), headers=OFFICER)
+    earlier = await api.client.get("/v1/privacy/retention", params=until(1094), headers=OFFICER)
+    # The dry run erased nothing.
+    assert await _resident_events(api, zhang) == []
+    api.clock.advance(timedelta(days=1095, seconds=1))  # wakes the resident-retention loop
+
+    async def zhang_erased() -> bool:
+        return bool(await _resident_events(api, zhang))
+
+    await eventually(zhang_erased, what="the retention loop erasing Zhang")
     assert listed.status_code == 200, listed.text
     assert listed.json()["retention_days"] == 1095
     [due] = listed.json()["items"]
     assert due["resident"] == zhang
     assert due["due_at"] == (closed_at + timedelta(days=1095)).isoformat()
     assert earlier.json()["items"] == []
-    assert erased == 1
     [event] = await _resident_events(api, zhang)
     assert event["data"]["reason"] == "retention" and event["data"]["erased_by"] == "retention"
     assert event["data"]["work_orders"] == [{"id": closed, "project": "sunny"}]
     assert await _resident_events(api, li) == []
     assert (await api.client.get("/v1/privacy/retention", headers=OFFICER)).json()["items"] == []
+    ready = (await api.client.get("/readyz")).json()
+    assert ready["loops"]["resident-retention"]["state"] == "running"
+
+
+async def test_nobody_but_a_privacy_officer_reads_who_is_due(api: Api) -> None:
+    refused = await api.client.get("/v1/privacy/retention", headers=auth(Role.SUPERVISOR))
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "role_not_allowed")
 
 
 async def test_the_erasure_reaches_the_events_stream_without_personal_data(
