@@ -57,23 +57,28 @@ async def export_personal_data(
     contact = await current_contact(data, tenant, resident)
     history = await resident_history(data.store, tenant, resident)
     found = await data.orders.orders_of(tenant, resident)
-    order_ids = [o.work_order_id for o in found]
-    erased = history.record.erased
-    if not order_ids and erased is not None:
-        order_ids = [o.id for o in erased.work_orders]
+    erasures = [e for e in history.events if e.type_name == _ERASED]
+    # Orders of earlier erasures too: a resident erased who reported again has both.
+    order_ids = dict.fromkeys(
+        [o.work_order_id for o in found]
+        + [o["id"] for e in reversed(erasures) for o in e.data.get("work_orders", [])]
+    )
     orders = [await _order(data.store, data, tenant, wid) for wid in order_ids]
     corrections = [await _correction(data, tenant, e) for e in history.events]
     sent = await messages.sent_to(resident, token)
-    shown = [o for o in orders if not contact.erased]
     await record_or_refuse(
         access_log,
-        [entry(disclosure, o["id"], resident, PERSONAL_FIELDS) for o in shown],
+        [
+            entry(disclosure, o["id"], resident, PERSONAL_FIELDS)
+            for o, erased in orders
+            if not erased
+        ],
     )
     return {
         "resident": resident,
         "contact": contact.as_dict(),
-        "erasures": [_erasure(e) for e in history.events if e.type_name == _ERASED],
-        "orders": orders,
+        "erasures": [_erasure(e) for e in erasures],
+        "orders": [order for order, _ in orders],
         "corrections": [c for c in corrections if c is not None],
         "messages": sent,
     }
@@ -88,12 +93,13 @@ def _erasure(event: RecordedEvent) -> dict[str, Any]:
 
 async def _order(
     store: EventStore, data: ResidentData, tenant: str, work_order_id: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
+    """The order as exported, and whether its reporter's data was erased."""
     events = await store.load(work_order_id)
     state = fold((parse(e.type_name, e.data), e.occurred_at) for e in events)
     reported = next(e for e in events if e.type_name == WorkOrderReported.type_name)
-    opened, _ = await open_report(reported.data, tenant, data.fields)
-    return {
+    opened, erased = await open_report(reported.data, tenant, data.fields)
+    body = {
         "id": work_order_id,
         "number": opened.get("number"),
         "project": reported.project,
@@ -120,6 +126,7 @@ async def _order(
             if e.type_name == FollowUpRecorded.type_name
         ],
     }
+    return body, bool(erased)
 
 
 async def _correction(
