@@ -99,20 +99,9 @@ async def erase_resident(
     case: str | None = None,
 ) -> dict[str, Any]:
     """Erase `resident` of the caller's tenant; the erasure's body (the first one's again
-    on a repeat). Privacy officers only; a reference never seen is `unknown_resident`."""
-    principal = ctx.principal
-    require_privacy_officer(principal, "erase a resident's personal data")
-    return await erase(data, ctx, resident, reason, case)
-
-
-async def erase(
-    data: ResidentData,
-    ctx: CommandContext,
-    resident: str,
-    reason: ErasureReason,
-    case: str | None = None,
-) -> dict[str, Any]:
-    """The erasure itself, for the privacy officer's request and for retention alike."""
+    on a repeat). Privacy officers only (retention acts as one); a reference never seen
+    in the tenant is `unknown_resident`."""
+    require_privacy_officer(ctx.principal, "erase a resident's personal data")
     require_reference(resident)
     tenant = ctx.principal.tenant
     history = await resident_history(data.store, tenant, resident)

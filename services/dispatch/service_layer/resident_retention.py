@@ -18,7 +18,7 @@ from services.dispatch.service_layer.context import CommandContext
 from services.dispatch.service_layer.resident_erasure import (
     RETENTION_ACTOR,
     ResidentData,
-    erase,
+    erase_resident,
     require_privacy_officer,
 )
 from shared.auth import ALL_PROJECTS, Principal, Role
@@ -75,7 +75,7 @@ async def erase_due(data: ResidentData, clock: Clock, retention: ResidentRetenti
                 projects=frozenset({ALL_PROJECTS}),
             )
             ctx = CommandContext(principal, now, correlation_id=f"retention:{resident.resident}")
-            await erase(data, ctx, resident.resident, ErasureReason.RETENTION)
+            await erase_resident(data, ctx, resident.resident, ErasureReason.RETENTION)
             erased += 1
         if len(due) < retention.batch:
             break

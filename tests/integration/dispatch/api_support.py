@@ -92,9 +92,10 @@ SUNNY_GARDEN: dict[str, Any] = {
 """Project `sunny` as a real compound registers it: its name, number code and a building."""
 
 
-async def completed_repair(api: Api) -> str:
-    """Report a repair, assign it to tech-wang, who arrives, works and completes it."""
-    wid = str((await api.report())["id"])
+async def completed_repair(api: Api, **report: Any) -> str:
+    """Report a repair (`report` overriding the body), assign it to tech-wang, who arrives,
+    works and completes it."""
+    wid = str((await api.report(**report))["id"])
     technician = {"subject": "tech-wang"}
     for name, role, body, kw in (
         ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, {}),

@@ -24,7 +24,13 @@ from shared.nats import connect
 from shared.phones import normalise_phone
 from shared.privacy.pseudonym import resident_reference
 from shared.subjects import EVENTS_STREAM
-from tests.integration.dispatch.api_support import TENANT, Api, auth, running_api
+from tests.integration.dispatch.api_support import (
+    TENANT,
+    Api,
+    auth,
+    completed_repair,
+    running_api,
+)
 from tests.integration.notify.support import eventually
 from wo.processes import NatsServer
 
@@ -59,17 +65,9 @@ def _reference(api: Api, phone: str) -> str:
 
 
 async def _closed_order(api: Api, reporter: dict[str, str]) -> str:
-    wid = str((await api.report(reporter=reporter))["id"])
-    technician = {"subject": "tech-wang"}
-    for name, role, body, kw in (
-        ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, {}),
-        ("arrive", Role.TECHNICIAN, None, technician),
-        ("start-work", Role.TECHNICIAN, None, technician),
-        ("complete", Role.TECHNICIAN, {"summary": "换了水管"}, technician),
-        ("record-follow-up", Role.CUSTOMER_SERVICE, {"rating": 5, "comment": "很好"}, {}),
-        ("close", Role.CUSTOMER_SERVICE, None, {}),
-    ):
-        response = await api.command(wid, name, role, body, **kw)
+    wid = await completed_repair(api, reporter=reporter)
+    for name, body in (("record-follow-up", {"rating": 5, "comment": "很好"}), ("close", None)):
+        response = await api.command(wid, name, Role.CUSTOMER_SERVICE, body)
         assert response.status_code == 200, (name, response.text)
     return wid
 
