@@ -58,7 +58,7 @@ class NotFound(AppError):
 
 
 class Gone(AppError):
-    """The resource existed and was deliberately removed (an erased resident's data)."""
+    """The resource existed and is gone for good (an erased resident's data)."""
 
     status = 410
     code = "gone"

@@ -26,8 +26,8 @@ EVENT_TYPES: Mapping[str, type[EventData]] = {
         *WORK_ORDER_EVENTS,
         *SLA_EVENTS,
         *PROJECT_EVENTS,
-        *RESIDENT_EVENTS,
         *NOTIFICATION_EVENTS,
+        *RESIDENT_EVENTS,
     )
 }
 

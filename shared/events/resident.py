@@ -3,8 +3,8 @@
 A resident is named by their pseudonymous reference (`rsd_...`), never by who they are.
 The events go on `events.<tenant>.<project>.resident.<event>`, on a stream of their own
 per resident (the envelope's subject is `resident:<reference>`); the project is that of
-the resident's latest work order, and an erasure lists every order it covers with its
-project, so a consumer of some projects finds its orders in `work_orders`. Listen to
+the resident's latest work order, and an erasure lists the orders and the projects it
+covers, so a consumer of some projects finds its own in `projects`. Listen to
 `events.<tenant>.*.resident.>` to hear every erasure and correction of a tenant.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from shared.events.base import EventData
 
@@ -40,15 +40,6 @@ class ErasureReason(StrEnum):
     """Their orders were closed longer ago than the retention period."""
 
 
-class ErasedOrder(BaseModel):
-    """A work order whose reporter's data the erasure made unreadable."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    id: Annotated[str, Field(min_length=1, max_length=64)]
-    project: Annotated[str, Field(min_length=1, max_length=64)]
-
-
 class ResidentErased(EventData):
     """A resident's personal data was erased: their data keys were destroyed, so every
     field sealed for them (in the event store, on the stream, in backups) is unreadable,
@@ -58,9 +49,13 @@ class ResidentErased(EventData):
     type_name = "resident.erased"
 
     resident: ResidentReference = Field(**_pseudonym())
-    work_orders: tuple[ErasedOrder, ...] = Field(
-        description="The orders whose reporter this resident was, found in the residents' "
-        "index at the time of the erasure (empty when none was left)."
+    work_orders: tuple[Annotated[str, Field(min_length=1, max_length=128)], ...] = Field(
+        description="The ids of the orders whose reporter this resident was, found in the "
+        "residents' index at the time of the erasure (empty when none was left)."
+    )
+    projects: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(
+        default=(),
+        description="The projects of those orders, each once, sorted.",
     )
     erased_by: PersonId = Field(
         description="Who erased: the privacy officer's subject, or `retention` for the "

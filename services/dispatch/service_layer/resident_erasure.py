@@ -32,7 +32,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
-from shared.events.resident import ErasedOrder, ErasureReason, ResidentErased
+from shared.events.resident import ErasureReason, ResidentErased
 from shared.logging import get_logger
 from shared.privacy.fields import PersonalFields
 from shared.privacy.pseudonym import is_resident_reference
@@ -110,7 +110,7 @@ async def erase_resident(
         raise NotFound(f"no resident {resident!r} in this tenant", code="unknown_resident")
     # The key first: from here on nothing of theirs can be read, whatever fails next.
     destroyed = await data.fields.erase(tenant, resident)
-    orders = tuple(ErasedOrder(id=o.work_order_id, project=o.project) for o in found)
+    orders = tuple((o.work_order_id, o.project) for o in found)
     decided = erasure(
         history.record, resident, orders, destroyed, ctx.principal.subject, reason, case
     )

@@ -61,7 +61,7 @@ async def export_personal_data(
     # Orders of earlier erasures too: a resident erased who reported again has both.
     order_ids = dict.fromkeys(
         [o.work_order_id for o in found]
-        + [o["id"] for e in reversed(erasures) for o in e.data.get("work_orders", [])]
+        + [str(o) for e in reversed(erasures) for o in e.data.get("work_orders", [])]
     )
     orders = [await _order(data.store, data, tenant, wid) for wid in order_ids]
     corrections = [await _correction(data, tenant, e) for e in history.events]

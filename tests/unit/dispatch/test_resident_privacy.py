@@ -13,22 +13,18 @@ from services.dispatch.domain.privacy import (
     resident_stream_id,
     retention_due,
 )
-from shared.events.resident import (
-    ErasedOrder,
-    ErasureReason,
-    ResidentCorrected,
-    ResidentErased,
-)
+from shared.events.resident import ErasureReason, ResidentCorrected, ResidentErased
 
 REF = "rsd_" + "a" * 24
-ORDERS = (ErasedOrder(id="wo-1", project="sunny"),)
+ORDERS = (("wo-1", "sunny"),)
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
-def _erased(orders: tuple[ErasedOrder, ...] = ORDERS) -> ResidentErased:
+def _erased() -> ResidentErased:
     return ResidentErased(
         resident=REF,
-        work_orders=orders,
+        work_orders=("wo-1",),
+        projects=("sunny",),
         erased_by="dpo-1",
         reason=ErasureReason.REQUEST,
         keys_destroyed=1,
@@ -49,7 +45,8 @@ def test_a_first_erasure_destroys_and_records() -> None:
     decided = erasure(ResidentRecord(), REF, ORDERS, 1, "dpo-1", ErasureReason.REQUEST)
 
     assert decided is not None
-    assert decided.work_orders == ORDERS and decided.keys_destroyed == 1
+    assert decided.work_orders == ("wo-1",) and decided.projects == ("sunny",)
+    assert decided.keys_destroyed == 1
 
 
 def test_erasing_again_with_nothing_left_is_the_first_erasure_replayed() -> None:
@@ -66,11 +63,11 @@ def test_an_erasure_interrupted_before_the_index_was_cleared_is_finished_not_rep
 
 def test_a_resident_who_reported_again_after_an_erasure_is_erased_anew() -> None:
     record = fold_record([_erased()])
-    again = (ErasedOrder(id="wo-2", project="sunny"),)
+    again = (("wo-2", "sunny"),)
 
     decided = erasure(record, REF, again, 1, "retention", ErasureReason.RETENTION)
 
-    assert decided is not None and decided.work_orders == again
+    assert decided is not None and decided.work_orders == ("wo-2",)
 
 
 def test_an_erasure_voids_the_corrections_before_it() -> None:

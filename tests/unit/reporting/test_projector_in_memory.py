@@ -142,7 +142,8 @@ async def test_a_residents_erasure_changes_no_order_and_no_figure() -> None:
         AT,
         {
             "resident": reference,
-            "work_orders": [{"id": story.order_id, "project": "p1"}],
+            "work_orders": [story.order_id],
+            "projects": ["p1"],
             "erased_by": "dpo-1",
             "reason": "request",
             "keys_destroyed": 1,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from shared.events.base import EventData
-from shared.events.resident import ErasedOrder, ErasureReason, ResidentCorrected, ResidentErased
+from shared.events.resident import ErasureReason, ResidentCorrected, ResidentErased
 
 
 def resident_stream_id(reference: str) -> str:
@@ -42,7 +42,7 @@ def fold_record(events: Iterable[EventData]) -> ResidentRecord:
 def erasure(
     record: ResidentRecord,
     resident: str,
-    orders: tuple[ErasedOrder, ...],
+    orders: tuple[tuple[str, str], ...],
     live_keys: int,
     by: str,
     reason: ErasureReason,
@@ -50,7 +50,8 @@ def erasure(
 ) -> ResidentErased | None:
     """The erasure to record now, or None when it is the replay of the last one.
 
-    `orders` are the resident's orders still in the residents' index and `live_keys`
+    `orders` are the resident's orders still in the residents' index (id, project),
+    newest first, and `live_keys`
     how many of their keys were destroyed now. An erasure that found no live key and no
     order the last erasure did not cover is that erasure again: erasing twice answers the
     first outcome and records nothing more (and an erasure interrupted before the index
@@ -58,11 +59,12 @@ def erasure(
     erasure has a new key and new orders: erasing them is new.
     """
     covered = set(record.erased.work_orders) if record.erased is not None else set()
-    if record.erased is not None and live_keys == 0 and set(orders) <= covered:
+    if record.erased is not None and live_keys == 0 and {o for o, _ in orders} <= covered:
         return None
     return ResidentErased(
         resident=resident,
-        work_orders=orders,
+        work_orders=tuple(order for order, _ in orders),
+        projects=tuple(sorted({project for _, project in orders})),
         erased_by=by,
         reason=reason,
         keys_destroyed=live_keys,

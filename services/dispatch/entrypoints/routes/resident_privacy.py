@@ -60,18 +60,12 @@ class EraseRequest(BaseModel):
     )
 
 
-class ErasedOrderBody(Body):
-    """An order whose reporter's data the erasure made unreadable."""
-
-    id: str
-    project: str
-
-
 class Erasure(Body):
     """A resident's erasure: the facts of its `resident.erased` event."""
 
     resident: str
-    work_orders: list[ErasedOrderBody]
+    work_orders: list[str] = Field(description="The ids of the orders it covers.")
+    projects: list[str] = Field(description="Their projects.")
     erased_by: str = Field(description="Who erased: a subject, or `retention`.")
     reason: ErasureReason
     keys_destroyed: int = Field(description="Data-key generations destroyed by it.")
@@ -161,7 +155,8 @@ class ExportedErasure(Body):
     """An erasure of the resident's data."""
 
     resident: str
-    work_orders: list[ErasedOrderBody]
+    work_orders: list[str]
+    projects: list[str]
     erased_by: str
     reason: ErasureReason
     keys_destroyed: int
