@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.dispatch.domain.privacy import resident_stream_id
+from services.dispatch.domain.privacy import is_erased, resident_stream_id
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Effect
 from services.dispatch.service_layer.personal_data import open_report
@@ -80,9 +80,9 @@ async def current_contact(
     require_reference(resident)
     history = await resident_history(data.store, tenant, resident)
     orders = await data.orders.orders_of(tenant, resident)
+    if is_erased(history.record, (o.work_order_id for o in orders)):
+        return _erased(resident)
     if not orders:
-        if history.record.erased is not None:
-            return _erased(resident)
         raise NotFound(f"no resident {resident!r} in this tenant", code="unknown_resident")
     order = _chosen(orders, work_order)
     reported = await _report_of(data, order.work_order_id)
@@ -132,7 +132,8 @@ async def correct_contact(
     tenant = principal.tenant
     history = await resident_history(data.store, tenant, resident)
     orders = await data.orders.orders_of(tenant, resident)
-    if not orders and history.record.erased is not None:
+    if is_erased(history.record, (o.work_order_id for o in orders)):
+        # Sealing now would give the erased resident a new key: nothing of theirs is kept.
         raise Gone(f"resident {resident!r} was erased", code="resident_erased")
     if not _may_see(principal, orders):
         raise NotFound(f"no resident {resident!r} in this tenant", code="unknown_resident")

@@ -157,6 +157,28 @@ async def test_a_second_erase_answers_the_first_and_records_nothing(api: Api) ->
     assert len(await _resident_events(api, ref)) == 1
 
 
+async def test_a_rebuilt_index_brings_no_erased_resident_back(api: Api) -> None:
+    await _closed_order(api, ZHANG)
+    ref = _reference(api, ZHANG["phone"])
+    first = await _erase(api, ref)
+
+    await api.dispatch.residents.rebuild()
+    found = await api.client.get(
+        "/v1/residents", params={"phone": ZHANG["phone"]}, headers=auth(Role.CUSTOMER_SERVICE)
+    )
+    corrected = await api.client.put(
+        f"/v1/residents/{ref}/contact", json={"name": "张叁"}, headers=auth(Role.SUPERVISOR)
+    )
+    contact = await current_contact(api.dispatch.resident_data, TENANT, ref)
+    again = await _erase(api, ref)
+
+    assert found.json()["items"] == []
+    assert (corrected.status_code, corrected.json()["code"]) == (410, "resident_erased")
+    assert contact.erased and contact.name is None
+    assert again.json() == first.json()
+    assert len(await _resident_events(api, ref)) == 1
+
+
 async def test_only_a_privacy_officer_erases_and_an_unknown_resident_is_not_found(
     api: Api,
 ) -> None:

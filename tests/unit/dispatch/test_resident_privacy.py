@@ -10,6 +10,7 @@ from services.dispatch.domain.privacy import (
     ended_before,
     erasure,
     fold_record,
+    is_erased,
     resident_stream_id,
     retention_due,
 )
@@ -76,6 +77,14 @@ def test_an_erasure_voids_the_corrections_before_it() -> None:
     assert record.version == 2
     assert record.corrected is None and record.erased is not None
     assert fold_record([_erased(), _corrected()]).corrected == _corrected()
+
+
+def test_a_resident_is_erased_while_no_order_of_theirs_is_newer_than_the_erasure() -> None:
+    record = fold_record([_erased()])
+
+    assert is_erased(record, ["wo-1"]) and is_erased(record, [])
+    assert not is_erased(record, ["wo-1", "wo-2"])
+    assert not is_erased(ResidentRecord(), [])
 
 
 def test_the_stream_is_named_by_the_reference() -> None:

@@ -10,6 +10,7 @@ from services.dispatch.domain.privacy.record import (
     ResidentRecord,
     erasure,
     fold_record,
+    is_erased,
     resident_stream_id,
 )
 from services.dispatch.domain.privacy.retention import (
@@ -24,6 +25,7 @@ __all__ = [
     "ended_before",
     "erasure",
     "fold_record",
+    "is_erased",
     "resident_stream_id",
     "retention_due",
 ]

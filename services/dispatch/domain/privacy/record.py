@@ -39,6 +39,14 @@ def fold_record(events: Iterable[EventData]) -> ResidentRecord:
     return record
 
 
+def is_erased(record: ResidentRecord, order_ids: Iterable[str]) -> bool:
+    """Whether the resident is erased with nothing of theirs since: their latest erasure
+    covered every order of theirs still indexed (a rebuilt index lists erased orders
+    again, without anything readable in them)."""
+    erased = record.erased
+    return erased is not None and set(order_ids) <= set(erased.work_orders)
+
+
 def erasure(
     record: ResidentRecord,
     resident: str,
@@ -58,8 +66,7 @@ def erasure(
     was cleared is finished, not recorded twice). A resident who reported again after an
     erasure has a new key and new orders: erasing them is new.
     """
-    covered = set(record.erased.work_orders) if record.erased is not None else set()
-    if record.erased is not None and live_keys == 0 and {o for o, _ in orders} <= covered:
+    if live_keys == 0 and is_erased(record, (order for order, _ in orders)):
         return None
     return ResidentErased(
         resident=resident,
