@@ -22,6 +22,10 @@ from shared.subjects import Slug
 ALL_PROJECTS = "*"
 _VERIFIED_TOKENS_KEPT = 4096
 
+PERSONAL_DATA_SCOPE = "personal_data"
+"""The grant that lets an integrator read residents' personal data in clear through
+dispatch's API (each read logged): the token's `scope` claim holds it."""
+
 
 class Role(StrEnum):
     """The roles of a property group's staff, its residents, its integrators and its
@@ -36,7 +40,8 @@ class Role(StrEnum):
     HQ_QUALITY = "hq_quality"
     INTEGRATOR = "integrator"
     PRIVACY_OFFICER = "privacy_officer"
-    """Reads the access log of residents' personal data; sees no resident's data in clear."""
+    """Reads the access log of residents' personal data; erases, corrects and exports a
+    resident's data on their request; sees no resident's data in clear elsewhere."""
 
 
 class Principal(BaseModel):
@@ -48,6 +53,9 @@ class Principal(BaseModel):
     role: Role
     tenant: Slug
     projects: frozenset[str]
+    scopes: frozenset[str] = frozenset()
+    """What the token was granted beyond its role (the `scope` claim, OAuth style:
+    space-separated), e.g. `personal_data`."""
 
     @property
     def all_projects(self) -> bool:
@@ -127,12 +135,23 @@ class TokenVerifier:
                 role=claims["role"],
                 tenant=claims["tenant"],
                 projects=frozenset(str(p) for p in projects),
+                scopes=scopes_of(claims.get("scope")),
             )
             return principal, float(claims["exp"])
         except (KeyError, ValueError, ValidationError) as exc:
             raise Unauthenticated(
                 f"token claims are incomplete: {exc}", code="invalid_claims"
             ) from None
+
+
+def scopes_of(claim: object) -> frozenset[str]:
+    """The scopes a token's `scope` claim grants: a space-separated string (OAuth 2.0,
+    RFC 9068), none when absent; anything else is an invalid claim (`ValueError`)."""
+    if claim is None:
+        return frozenset()
+    if not isinstance(claim, str):
+        raise ValueError("scope must be a space-separated string")
+    return frozenset(claim.split())
 
 
 def mint_token(
@@ -146,9 +165,10 @@ def mint_token(
     audience: str,
     now: datetime,
     ttl: timedelta = timedelta(days=30),
+    scopes: frozenset[str] = frozenset(),
 ) -> str:
-    """Mint an HS256 token for local development and tests."""
-    claims = {
+    """Mint an HS256 token for local development and tests (`scopes` as its `scope`)."""
+    claims: dict[str, Any] = {
         "sub": subject,
         "role": str(role),
         "tenant": tenant,
@@ -158,4 +178,6 @@ def mint_token(
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
+    if scopes:
+        claims["scope"] = " ".join(sorted(scopes))
     return jwt.encode(claims, secret, algorithm="HS256")

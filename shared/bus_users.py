@@ -56,6 +56,7 @@ PUBLISH: Mapping[str, list[str]] = {
     "dispatch": [
         "events.*.*.workorder.>",
         "events.*.*.project.>",
+        "events.*.*.resident.>",
         *_EVERYONE,
         *_stream_owner(EVENTS_STREAM),
     ],

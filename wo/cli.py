@@ -42,6 +42,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "dispatch_app",
         "dispatch: rebuild the timer table and the residents' index from the event store.",
     ),
+    "privacy": (
+        "services.dispatch.entrypoints.privacy_cli",
+        "privacy_app",
+        "Residents' personal data: erase, export, list who is due for erasure.",
+    ),
     "notify": (
         "services.notify.entrypoints.cli",
         "notify_app",

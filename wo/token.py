@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from shared.auth import ALL_PROJECTS, Role, mint_token
+from shared.auth import ALL_PROJECTS, PERSONAL_DATA_SCOPE, Role, mint_token
 from shared.clock import SystemClock
 from shared.errors import InvalidInput
 from shared.settings import ServiceSettings
@@ -31,8 +31,10 @@ def mint_dev_token(
     projects: list[str],
     subject: str | None = None,
     ttl: timedelta = timedelta(days=30),
+    scopes: frozenset[str] = frozenset(),
 ) -> str:
-    """Mint an HS256 token with the secret, issuer and audience of the current settings.
+    """Mint an HS256 token with the secret, issuer and audience of the current settings
+    (granted `scopes`, its `scope` claim).
 
     Raises `TokenConfigError` when the settings cannot be read or have no secret.
     """
@@ -56,6 +58,7 @@ def mint_dev_token(
         audience=settings.jwt_audience,
         now=SystemClock().now(),
         ttl=ttl,
+        scopes=scopes,
     )
 
 
@@ -77,6 +80,18 @@ def _project_slugs(values: list[str]) -> list[str]:
         except InvalidInput as exc:
             raise typer.BadParameter(exc.message) from None
     return projects
+
+
+GRANTABLE_SCOPES = frozenset({PERSONAL_DATA_SCOPE})
+"""The scopes a token may be granted (its `scope` claim)."""
+
+
+def _scopes(values: list[str] | None) -> list[str]:
+    for value in values or ():
+        if value not in GRANTABLE_SCOPES:
+            known = ", ".join(sorted(GRANTABLE_SCOPES))
+            raise typer.BadParameter(f"{value!r} is not a scope; known: {known}")
+    return values or []
 
 
 def token_command(
@@ -101,6 +116,15 @@ def token_command(
     ttl_hours: Annotated[
         int, typer.Option("--ttl-hours", min=1, help="Hours until the token expires.")
     ] = 24 * 30,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="A grant beyond the role, e.g. personal_data (an integrator reading "
+            "residents' data in clear, logged); repeat for several.",
+            callback=_scopes,
+        ),
+    ] = None,
 ) -> None:
     """Print a development bearer token (HS256, JWT_SECRET or the development secret)."""
     try:
@@ -110,6 +134,7 @@ def token_command(
             projects=project,
             subject=subject,
             ttl=timedelta(hours=ttl_hours),
+            scopes=frozenset(scope or ()),
         )
     except TokenConfigError as exc:
         typer.echo(f"Error: {exc}", err=True)

@@ -44,6 +44,17 @@ class DispatchSettings(ServiceSettings):
     personal_data_access_log_prune_seconds: float = Field(default=3600.0, gt=0)
     """How often the background loop deletes access-log entries past their retention."""
 
+    personal_data_retention_days: int = Field(default=1095, ge=1)
+    """How long a resident's personal data is kept after the latest of their orders ended
+    (closed or cancelled, none open): three years, the limitation period of civil claims
+    (民法典 Art. 188) over the work done, after which it is erased (reason `retention`)."""
+    personal_data_retention_check_seconds: float = Field(default=3600.0, gt=0)
+    """How often the background loop erases the residents due."""
+    notify_url: str = "http://127.0.0.1:8001"
+    """notify's API: a personal-data export lists the messages sent to the resident."""
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    """How long an export waits for notify before answering `notify_unavailable`."""
+
     def secret_problem(self) -> str | None:
         """Why dispatch may not start with these secrets (the JWT's, then the privacy master
         key its residents' index is keyed from), or None when it may."""

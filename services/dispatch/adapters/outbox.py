@@ -35,7 +35,11 @@ from shared.jetstream import OutgoingMessage
 from shared.outbox import OutboxRow
 from shared.subjects import event_subject
 
-DISPATCH_SUBJECTS = ("events.*.*.workorder.>", "events.*.*.project.>")
+DISPATCH_SUBJECTS = (
+    "events.*.*.workorder.>",
+    "events.*.*.project.>",
+    "events.*.*.resident.>",
+)
 """The subjects dispatch publishes on (the other aggregates' events belong to others)."""
 
 _REFILL_LOCK = 0x776F5F72656C6179

@@ -11,6 +11,7 @@ from services.dispatch.entrypoints.routes import (
     privacy,
     projects,
     public_holidays,
+    resident_privacy,
     residents,
     sla,
     sla_policies,
@@ -50,6 +51,7 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
             public_holidays.router,
             follow_ups.router,
             residents.router,
+            resident_privacy.router,
             privacy.router,
             projects.router,
             staff.router,
@@ -60,7 +62,8 @@ def create_app(settings: DispatchSettings | None = None, clock: Clock | None = N
             {"name": "projects", "description": "The tenant's project registry."},
             {
                 "name": "privacy",
-                "description": "The access log of residents' personal data (privacy officers).",
+                "description": "Residents' personal data: the access log, erasure, correction, "
+                "export and retention (docs/privacy.md).",
             },
             {
                 "name": "assignment",

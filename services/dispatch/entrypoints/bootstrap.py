@@ -5,23 +5,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import httpx
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters.access_log import SqlAccessLog
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.notify_messages import NotifyMessages
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.resident_keys import SqlKeyRing
+from services.dispatch.adapters.resident_orders import SqlResidentOrders
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
 from services.dispatch.service_layer.access_log import AccessLog
 from services.dispatch.service_layer.access_log_retention import Retention, run_retention
 from services.dispatch.service_layer.personal_data import Privacy
+from services.dispatch.service_layer.resident_erasure import ResidentData
+from services.dispatch.service_layer.resident_export import ResidentMessages
+from services.dispatch.service_layer.resident_retention import (
+    ResidentRetention,
+    run_resident_retention,
+)
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
@@ -53,6 +62,14 @@ class Dispatch:
     privacy: Privacy
     """What reports are sealed with and answers opened with: one `PersonalFields` over
     the key ring (`resident_keys`), and the keys derived from `PRIVACY_MASTER_KEY`."""
+    resident_data: ResidentData
+    """A resident's data by reference: erasure, correction, export, retention."""
+    resident_messages: ResidentMessages
+    """The messages notify sent to a resident (for an export)."""
+    resident_retention: ResidentRetention
+    """How long residents' data is kept after their orders ended."""
+    http: httpx.AsyncClient | None = None
+    """The client calling notify (closed at stop)."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -81,6 +98,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
     verifier = settings.token_verifier()
     holidays = SqlPublicHolidays(engine, clock=clock.now)
+    http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds)
     privacy = privacy_of(engine, settings, clock)
     dispatch = Dispatch(
         settings,
@@ -93,6 +111,15 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlResidentIndex(engine, privacy),
         SqlAccessLog(engine),
         privacy,
+        # One `PersonalFields` for sealing, opening and erasing: an erasure empties the
+        # key cache the answers open with.
+        ResidentData(store, SqlResidentOrders(engine), privacy.fields),
+        NotifyMessages(http, settings.notify_url),
+        ResidentRetention(
+            days=settings.personal_data_retention_days,
+            every_seconds=settings.personal_data_retention_check_seconds,
+        ),
+        http=http,
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
@@ -104,6 +131,10 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     )
     dispatch.runner.start(
         "access-log-retention", lambda: run_retention(dispatch.access_log, clock, retention)
+    )
+    dispatch.runner.start(
+        "resident-retention",
+        lambda: run_resident_retention(dispatch.resident_data, clock, dispatch.resident_retention),
     )
     if settings.sla_scheduler_enabled:
         scheduler = SlaScheduler(
@@ -163,5 +194,7 @@ async def stop(dispatch: Dispatch) -> None:
     await dispatch.runner.stop()
     await dispatch.store.close()
     dispatch.staff.close()
+    if dispatch.http is not None:
+        await dispatch.http.aclose()
     await drain_quietly(dispatch.nats)
     await dispatch.engine.dispose()

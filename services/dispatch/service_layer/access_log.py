@@ -147,7 +147,7 @@ async def disclose_history(
 
 def _sight_of(disclosure: Disclosure, view: View, body: dict[str, Any]) -> Sight:
     principal = disclosure.principal
-    return sight(principal.role, principal.subject, view, facts_of(body))
+    return sight(principal.role, principal.subject, view, facts_of(body), principal.scopes)
 
 
 async def _disclosed(

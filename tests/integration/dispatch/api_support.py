@@ -92,9 +92,10 @@ SUNNY_GARDEN: dict[str, Any] = {
 """Project `sunny` as a real compound registers it: its name, number code and a building."""
 
 
-async def completed_repair(api: Api) -> str:
-    """Report a repair, assign it to tech-wang, who arrives, works and completes it."""
-    wid = str((await api.report())["id"])
+async def completed_repair(api: Api, **report: Any) -> str:
+    """Report a repair (`report` overriding the body), assign it to tech-wang, who arrives,
+    works and completes it."""
+    wid = str((await api.report(**report))["id"])
     technician = {"subject": "tech-wang"}
     for name, role, body, kw in (
         ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, {}),
@@ -130,8 +131,9 @@ async def running_api(
     """Start dispatch in-process (lifespan included) with projects `sunny` and `river`
     (registered here unless `register_projects` is false: a database that has them)."""
     clock = ManualClock(NOW)
+    # The relay is off unless a test gives it a bus (`relay_enabled=True, nats_url=...`).
     config = DispatchSettings(
-        environment="development", database_url=database_url, relay_enabled=False, **settings
+        environment="development", database_url=database_url, **{"relay_enabled": False, **settings}
     )
     app = create_app(config, clock)
     async with app.router.lifespan_context(app):

@@ -14,7 +14,7 @@ from services.dispatch.domain.workorder import (
     shown_fields,
     sight,
 )
-from shared.auth import Role
+from shared.auth import PERSONAL_DATA_SCOPE, Role
 
 ORDER = OrderFacts(resident_id="res-1", owner="cs-1", assignee="tech-1")
 CLEAR, OWN, MASKED = Sight.CLEAR, Sight.OWN, Sight.MASKED
@@ -46,6 +46,21 @@ def test_each_role_sees_what_its_work_needs(role: Role, subject: str) -> None:
 
     assert sight(role, subject, View.ORDER, ORDER) is one
     assert sight(role, subject, View.LISTING, ORDER) is listed
+
+
+def test_an_integrator_granted_the_personal_data_scope_sees_one_order_in_clear() -> None:
+    granted = frozenset({PERSONAL_DATA_SCOPE})
+
+    assert sight(Role.INTEGRATOR, "erp", View.ORDER, ORDER, granted) is CLEAR
+    # The grant is for an integration's calls about one order, never a bulk export.
+    assert sight(Role.INTEGRATOR, "erp", View.LISTING, ORDER, granted) is MASKED
+
+
+def test_the_scope_grants_nothing_to_another_role() -> None:
+    granted = frozenset({PERSONAL_DATA_SCOPE})
+
+    assert sight(Role.PROJECT_MANAGER, "pm-1", View.ORDER, ORDER, granted) is MASKED
+    assert sight(Role.HQ_QUALITY, "hq-1", View.ORDER, ORDER, granted) is MASKED
 
 
 def test_masking_hides_name_phone_unit_and_detail_and_keeps_the_rest() -> None:

@@ -125,3 +125,34 @@ async def test_a_batch_that_fails_leaves_nothing_of_itself() -> None:
     assert await store.position(DURABLE) is None
     assert await store.recorded_dead_letters(DURABLE, {f"event:{poison['id']}"}) == set()
     assert touched.calls == []
+
+
+async def test_a_residents_erasure_changes_no_order_and_no_figure() -> None:
+    store = InMemoryReadModelStore()
+    projector = Projector(store)
+    story = OrderStory("p1", "repair", AT).reported(AT)
+    await projector.handle(deliveries(story.events))
+    before = copy.deepcopy(store.rows.orders)
+    reference = "rsd_" + "a" * 24
+    erased = envelope(
+        "resident.erased",
+        f"resident:{reference}",
+        "p1",
+        1,
+        AT,
+        {
+            "resident": reference,
+            "work_orders": [story.order_id],
+            "projects": ["p1"],
+            "erased_by": "dpo-1",
+            "reason": "request",
+            "keys_destroyed": 1,
+        },
+    )
+
+    await projector.handle(deliveries([erased], first=4))
+
+    assert store.rows.orders == before
+    assert store.rows.samples[1:] == []  # no order changed, so no KPI moved
+    assert await store.recorded_dead_letters(DURABLE, {f"event:{erased['id']}"}) == set()
+    assert await store.position(DURABLE) == 4

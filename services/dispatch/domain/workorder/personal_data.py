@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from shared.auth import Role
+from shared.auth import PERSONAL_DATA_SCOPE, Role
 from shared.errors import InvalidInput
 from shared.phones import normalise_phone
 from shared.privacy.masking import mask_address, mask_name, mask_phone
@@ -71,14 +71,25 @@ _CLEAR_EVERY_ORDER: dict[View, frozenset[Role]] = {
 }
 
 
-def sight(role: Role, subject: str, view: View, order: OrderFacts) -> Sight:
-    """What `subject` with `role` may see of `order`'s personal data in `view`.
+def sight(
+    role: Role,
+    subject: str,
+    view: View,
+    order: OrderFacts,
+    scopes: frozenset[str] = frozenset(),
+) -> Sight:
+    """What `subject` with `role` (granted `scopes`) may see of `order`'s personal data
+    in `view`.
 
     A resident sees their own orders; a technician the orders assigned to them (not the
     ones merely offered, owned or tried); customer service in a list the calls it owns.
     Project managers, headquarters quality, integrators and privacy officers see masks:
-    their work (KPIs, quality, integrations, audits) needs no resident's contact.
+    their work (KPIs, quality, integrations, audits) needs no resident's contact. An
+    integrator granted the personal-data scope sees one order in clear (an integration
+    that calls residents back); never a list: bulk export is what the grant is not for.
     """
+    if role is Role.INTEGRATOR and PERSONAL_DATA_SCOPE in scopes:
+        return Sight.CLEAR if view is View.ORDER else Sight.MASKED
     if role is Role.RESIDENT:
         return Sight.OWN if order.resident_id == subject else Sight.MASKED
     if role is Role.TECHNICIAN:

@@ -1,4 +1,5 @@
-"""`/v1/privacy`: the privacy officer's view of who saw which resident's personal data."""
+"""`/v1/privacy`: the privacy officer's view of who saw which resident's personal data,
+and of who is due for erasure after the retention period."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import Field
 from services.dispatch.domain.workorder import PERSONAL_FIELDS
 from services.dispatch.entrypoints.deps import DispatchDep
 from services.dispatch.service_layer.access_log import AccessQuery, read_access_log
+from services.dispatch.service_layer.resident_retention import due_residents
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 from shared.http.responses import Body, answers, json_response
@@ -88,3 +90,47 @@ async def access_log(
         for e in page
     ]
     return json_response({"items": items, "next_cursor": next_cursor})
+
+
+class DueResident(Body):
+    """A resident whose data falls due for erasure."""
+
+    resident: str = Field(description="Their pseudonymous reference.")
+    ended_at: datetime = Field(description="When the latest of their orders ended.")
+    due_at: datetime = Field(description="When their data is (or was) due for erasure.")
+
+
+class DueResidents(Body):
+    """Who is due for erasure by `until`, the longest due first."""
+
+    retention_days: int = Field(description="`PERSONAL_DATA_RETENTION_DAYS`.")
+    until: datetime
+    items: list[DueResident]
+
+
+@router.get(
+    "/retention",
+    response_class=Response,
+    responses={
+        **answers(DueResidents, "The residents due for erasure by `until` (nothing is erased)."),
+        **PROBLEM_RESPONSES,
+    },
+    summary="List the residents due for erasure after the retention period",
+)
+async def retention(
+    principal: PrincipalDep,
+    dispatch: DispatchDep,
+    until: Annotated[Instant | None, Query(description="Due by this time (default: now).")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """The residents of the caller's tenant whose orders have all ended (closed or
+    cancelled) more than `PERSONAL_DATA_RETENTION_DAYS` before `until`: the ones the
+    retention loop erases (a dry run: this erases nothing). Privacy officers only
+    (`role_not_allowed`)."""
+    at = until or dispatch.clock.now()
+    items = await due_residents(
+        dispatch.resident_data, principal, dispatch.resident_retention, at, limit
+    )
+    return json_response(
+        {"retention_days": dispatch.resident_retention.days, "until": at, "items": items}
+    )

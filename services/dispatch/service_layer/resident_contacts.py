@@ -1,0 +1,191 @@
+"""A resident's contact details as they are now, and their correction (更正权, PIPL Art. 46).
+
+The contact is what the resident's latest report gave (or the report of the order asked
+about), unless corrected since: the latest correction wins for the fields it corrected.
+A correction seals the new values under the resident's key and records who made it
+(`resident.corrected`, masks in clear); it changes no report: the history stays what was
+reported, and later messages and contact lookups use the correction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.dispatch.domain.privacy import is_erased, resident_stream_id
+from services.dispatch.service_layer.append import Answer, Stream, append_decided
+from services.dispatch.service_layer.context import CommandContext, Effect
+from services.dispatch.service_layer.personal_data import open_report
+from services.dispatch.service_layer.resident_erasure import (
+    ResidentData,
+    require_reference,
+    resident_history,
+)
+from services.dispatch.service_layer.resident_orders import ResidentOrder
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, Gone, InvalidInput, NotFound
+from shared.events.resident import ResidentCorrected
+from shared.events.workorder import WorkOrderReported
+from shared.phones import normalise_phone
+from shared.privacy.fields import Erased
+from shared.privacy.masking import mask_name, mask_phone
+
+MAY_CORRECT = frozenset({Role.CUSTOMER_SERVICE, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
+"""Who takes a resident's request to correct their data: customer service and
+supervisors (of a project the resident has orders in), the privacy officer."""
+
+CORRECTABLE = {"name": "reporter.name", "phone": "reporter.phone"}
+"""The fields a correction may change, by their key in the body and in `sealed`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach a resident now; every value None when they were erased."""
+
+    resident: str
+    work_order_id: str | None
+    name: str | None
+    phone: str | None
+    unit: str | None
+    detail: str | None
+    erased: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON body of the contact."""
+        return {
+            "resident": self.resident,
+            "work_order": self.work_order_id,
+            "name": self.name,
+            "phone": self.phone,
+            "unit": self.unit,
+            "detail": self.detail,
+            "erased": self.erased,
+        }
+
+
+def _erased(resident: str) -> Contact:
+    return Contact(resident, None, None, None, None, None, erased=True)
+
+
+async def current_contact(
+    data: ResidentData, tenant: str, resident: str, work_order: str | None = None
+) -> Contact:
+    """The resident's contact details now, in clear: their latest report's (or that of
+    `work_order`, one of theirs), the latest correction's name and phone over them; an
+    erased resident's read `erased`. Nothing is logged here: the caller logs the view.
+
+    Raises `NotFound` (`unknown_resident`) for a reference with no order and no record in
+    `tenant`, (`unknown_work_order`) for a `work_order` that is not theirs.
+    """
+    require_reference(resident)
+    history = await resident_history(data.store, tenant, resident)
+    orders = await data.orders.orders_of(tenant, resident)
+    if is_erased(history.record, (o.work_order_id for o in orders)):
+        return _erased(resident)
+    if not orders:
+        raise NotFound(f"no resident {resident!r} in this tenant", code="unknown_resident")
+    order = _chosen(orders, work_order)
+    reported = await _report_of(data, order.work_order_id)
+    opened, erased = await open_report(reported, tenant, data.fields)
+    if erased:
+        return _erased(resident)
+    reporter, location = opened.get("reporter") or {}, opened.get("location") or {}
+    values = {"name": reporter.get("name"), "phone": reporter.get("phone")}
+    corrected = history.record.corrected
+    for key, token in (corrected.sealed if corrected is not None else {}).items():
+        value = await data.fields.open(tenant, resident, CORRECTABLE[key], token)
+        if isinstance(value, Erased):
+            return _erased(resident)
+        values[key] = value
+    return Contact(
+        resident,
+        order.work_order_id,
+        values["name"],
+        values["phone"],
+        location.get("unit"),
+        location.get("detail"),
+        erased=False,
+    )
+
+
+async def correct_contact(
+    data: ResidentData,
+    ctx: CommandContext,
+    resident: str,
+    name: str | None,
+    phone: str | None,
+) -> dict[str, Any]:
+    """Correct the resident's name and/or phone; the correction as recorded (masks).
+
+    Customer service and supervisors of a project the resident reported in, and privacy
+    officers (`role_not_allowed` for others); an erased resident is `resident_erased`
+    (`Gone`); a phone that is not one `invalid_phone`.
+    """
+    principal = ctx.principal
+    if principal.role not in MAY_CORRECT:
+        raise Forbidden(
+            f"a {principal.role.value} may not correct a resident's data",
+            code="role_not_allowed",
+            role=principal.role.value,
+        )
+    require_reference(resident)
+    tenant = principal.tenant
+    history = await resident_history(data.store, tenant, resident)
+    orders = await data.orders.orders_of(tenant, resident)
+    if is_erased(history.record, (o.work_order_id for o in orders)):
+        # Sealing now would give the erased resident a new key: nothing of theirs is kept.
+        raise Gone(f"resident {resident!r} was erased", code="resident_erased")
+    if not _may_see(principal, orders):
+        raise NotFound(f"no resident {resident!r} in this tenant", code="unknown_resident")
+    if phone is not None:
+        normalise_phone(phone)  # refuses what is no phone number (invalid_phone)
+    given = {key: value for key, value in (("name", name), ("phone", phone)) if value}
+    if not given:
+        raise InvalidInput("give the corrected `name`, `phone` or both", code="nothing_to_correct")
+    sealed = {
+        key: await data.fields.seal(tenant, resident, CORRECTABLE[key], value)
+        for key, value in given.items()
+    }
+    decided = ResidentCorrected(
+        resident=resident,
+        fields=tuple(CORRECTABLE[key] for key in given),
+        name=mask_name(given["name"]) if "name" in given else None,
+        phone=mask_phone(given["phone"]) if "phone" in given else None,
+        sealed=sealed,
+        corrected_by=principal.subject,
+    )
+    stream = Stream(resident_stream_id(resident), tenant, orders[0].project, history.record.version)
+    body = {
+        **decided.model_dump(mode="json", exclude={"sealed"}),
+        "corrected_at": ctx.now.isoformat(),
+    }
+    outcome = await append_decided(
+        data.store, stream, [decided], ctx, Answer(Effect.APPLIED, body, "")
+    )
+    return outcome.body
+
+
+def _may_see(principal: Principal, orders: list[ResidentOrder]) -> bool:
+    if principal.role is Role.PRIVACY_OFFICER:
+        return bool(orders)
+    return any(principal.can_access(principal.tenant, o.project) for o in orders)
+
+
+def _chosen(orders: list[ResidentOrder], work_order: str | None) -> ResidentOrder:
+    if work_order is None:
+        return orders[0]
+    for order in orders:
+        if order.work_order_id == work_order:
+            return order
+    raise NotFound(
+        f"work order {work_order!r} is not one this resident reported",
+        code="unknown_work_order",
+    )
+
+
+async def _report_of(data: ResidentData, work_order_id: str) -> dict[str, Any]:
+    events = await data.store.load(work_order_id)
+    for event in events:
+        if event.type_name == WorkOrderReported.type_name:
+            return event.data
+    raise LookupError(f"work order {work_order_id} has no report")  # an index out of step
