@@ -130,6 +130,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
             commands[project],
             CommandContext(cs, clock.now(), "bench"),
             staff=staff,
+            privacy=parts.privacy,
         )
         to_offer.append(time.perf_counter() - started)
         if started - load_began > 5.0:

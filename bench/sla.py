@@ -90,8 +90,9 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     repair = ReportWorkOrder.model_validate(report_body(project=PROJECT, kind="repair"))
 
     async def report(command: ReportWorkOrder) -> str:
+        ctx = CommandContext(staff, clock.now(), "bench")
         outcome = await report_work_order(
-            store, projects, policies, command, CommandContext(staff, clock.now(), "bench")
+            store, projects, policies, command, ctx, privacy=parts.privacy
         )
         return str(outcome.body["id"])
 

@@ -24,10 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.queries import SqlProjectDirectory
+from services.dispatch.adapters.resident_keys import SqlKeyRing
+from services.dispatch.service_layer.personal_data import Privacy
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from shared.auth import Role
 from shared.clock import SystemClock
 from shared.database import create_engine
+from shared.privacy.derivation import privacy_keys
+from shared.privacy.fields import PersonalFields
+from shared.privacy.wrapping import LocalKeyWrapper
 
 # Imported at start-up, before a benchmark configures its own logging: importing the
 # tests' conftest sets up test logging (INFO, every append a line on stderr), which
@@ -197,12 +202,22 @@ class InProcess:
     store: SqlEventStore
     policies: DefaultSlaPolicies
     projects: SqlProjectDirectory
+    privacy: Privacy
+    """Reports are sealed as dispatch seals them: the key ring in the database."""
+
+
+BENCH_MASTER_KEY = b"bench master key, not a secret..."
 
 
 async def in_process(database_url: str) -> InProcess:
-    """A migrated database with dispatch's event store, SLA policies and project directory."""
+    """A migrated database with dispatch's event store, SLA policies, project directory
+    and the residents' key ring reports are sealed with."""
     engine = create_engine(database_url, pool_size=20)
     await upgrade(engine)
     clock = SystemClock()
     store = SqlEventStore(engine, clock=clock.now)
-    return InProcess(engine, clock, store, DefaultSlaPolicies(), SqlProjectDirectory(engine))
+    keys = privacy_keys(BENCH_MASTER_KEY)
+    ring = SqlKeyRing(engine, LocalKeyWrapper(keys), clock=clock.now)
+    privacy = Privacy(PersonalFields(ring), keys.resident_reference, keys.blind_index)
+    projects = SqlProjectDirectory(engine)
+    return InProcess(engine, clock, store, DefaultSlaPolicies(), projects, privacy)

@@ -35,8 +35,6 @@ class DispatchSettings(ServiceSettings):
     staff_cache_seconds: float = 2.0
     """How long a project's dispatch rules, staff and roster are reused by this process;
     changes made through another dispatch process take effect within this time."""
-    resident_index_poll_seconds: float = 5.0
-    """How often the background loop indexes new reports (a search also catches up first)."""
 
     personal_data_access_log_retention_days: int = Field(default=1095, ge=1)
     """How long the access log of residents' personal data keeps an entry: three years,

@@ -20,6 +20,7 @@ from services.dispatch.adapters.inline import Written
 from services.dispatch.adapters.load_guard import open_loads
 from services.dispatch.adapters.order_numbers import open_counters
 from services.dispatch.adapters.project_registry import ProjectRegistry
+from services.dispatch.adapters.resident_index import ResidentReports
 from services.dispatch.adapters.rows import SOURCE, idempotency_record, recorded_from_row
 from services.dispatch.adapters.stream_timers import TimerTable, earliest
 from services.dispatch.adapters.work_order_listing import WorkOrderListing
@@ -33,6 +34,7 @@ INLINE_PARTS: tuple[PartOpener, ...] = (
     open_loads,  # LoadGuard: the people's load locks first,
     open_counters,  # Numbering: then the number counters, both before any row lock;
     WorkOrderListing,  # WorkOrderView
+    ResidentReports,  # ResidentEntry
     ProjectRegistry,  # ProjectView
     TimerTable,  # StreamTimers
 )

@@ -30,6 +30,7 @@ from services.dispatch.service_layer.ports import (
     AppendResult,
     IdempotencyRecord,
     ProjectView,
+    ResidentEntry,
     StreamTimers,
     TimerRow,
     WorkOrderView,
@@ -57,6 +58,8 @@ class MemoryEventStore:
         self.projects: dict[tuple[str, str], ProjectView] = {}
         self.timers: dict[str, tuple[TimerRow, ...]] = {}
         self.counters: Counters = {}
+        self.residents: dict[str, ResidentEntry] = {}
+        """The residents' blind index: each reported order's entry, by work order."""
 
     async def load(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of a stream in version order."""
@@ -108,7 +111,8 @@ class MemoryEventStore:
 
 
 class _Views(Projection):
-    """The listing, registry and timer table of the memory store, written together."""
+    """The listing, registry, timer table and residents' index of the memory store,
+    written together."""
 
     def __init__(self, store: MemoryEventStore) -> None:
         self._store = store
@@ -121,6 +125,8 @@ class _Views(Projection):
                 self._store.projects[(project.tenant, project.project)] = project
             if (timers := batch.inline_of(StreamTimers)) is not None:
                 self._store.timers[batch.stream_id] = timers.rows
+            if (resident := batch.inline_of(ResidentEntry)) is not None:
+                self._store.residents[batch.stream_id] = resident
 
 
 class MemoryProjectDirectory:

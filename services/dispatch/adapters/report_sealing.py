@@ -12,10 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.service_layer.context import Effect
 from services.dispatch.service_layer.report_sealing import (
     Rewritten,
     SealedReport,
     StoredReport,
+    rekeyed_fingerprint,
     sealed_copy,
 )
 
@@ -25,8 +27,9 @@ REPORTED = "workorder.reported"
 class SqlReportStore:
     """`service_layer.report_sealing.ReportStore` over dispatch's tables."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, fingerprint_key: bytes) -> None:
         self._engine = engine
+        self._fingerprint_key = fingerprint_key
 
     async def reports(self, after: str | None, limit: int) -> Sequence[StoredReport]:
         """Up to `limit` reports of work orders after `after` by id (a report is its
@@ -52,7 +55,7 @@ class SqlReportStore:
                 )
             outbox_rows = await _outbox(conn, by_event)
             listings = await _listings(conn, by_order)
-            records = await _idempotency(conn, by_order)
+            records = await _idempotency(conn, by_order, self._fingerprint_key)
         return Rewritten(len(by_event), outbox_rows, listings, records)
 
 
@@ -84,21 +87,29 @@ async def _listings(conn: AsyncConnection, by_order: dict[str, dict[str, Any]]) 
     return changed
 
 
-async def _idempotency(conn: AsyncConnection, by_order: dict[str, dict[str, Any]]) -> int:
+async def _idempotency(
+    conn: AsyncConnection, by_order: dict[str, dict[str, Any]], fingerprint_key: bytes
+) -> int:
     """The stored answers of commands on the work orders: each one shows the order, and a
-    replay answers it again (re-rendered for the caller from the sealed form)."""
+    replay answers it again (re-rendered for the caller from the sealed form). The
+    report's own record loses its plain fingerprint too (`rekeyed_fingerprint`)."""
     k = t.idempotency_keys.c
-    query = select(k.tenant, k.subject, k.key, k.stream_id, k.response).where(
-        k.stream_id.in_(by_order)
-    )
+    query = select(
+        k.tenant, k.subject, k.key, k.stream_id, k.effect, k.fingerprint, k.response
+    ).where(k.stream_id.in_(by_order))
     changed = 0
     for row in (await conn.execute(query)).all():
+        values: dict[str, Any] = {}
         response = sealed_copy(dict(row.response), by_order[row.stream_id])
         if response != row.response:
+            values["response"] = response
+        if row.effect == str(Effect.CREATED):
+            values["fingerprint"] = rekeyed_fingerprint(fingerprint_key, row.fingerprint)
+        if values:
             await conn.execute(
                 update(t.idempotency_keys)
                 .where(k.tenant == row.tenant, k.subject == row.subject, k.key == row.key)
-                .values(response=response)
+                .values(**values)
             )
             changed += 1
     return changed

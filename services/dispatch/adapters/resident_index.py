@@ -1,41 +1,46 @@
 """The residents' blind index: which reported work orders came from a phone number.
 
-A projection of its own, beside the write path rather than inside it: `resident_reports`
-holds one row per reported work order with the keyed HMAC of its reporter's phone
-(`domain.residents.phone_index`), and is filled from the `workorder.reported` events of
-the store. Every search first catches up with the reports recorded since the newest one
-indexed, so a caller finds the order reported a moment ago (reading one's own writes),
-and a catch-up costs one indexed read when nothing is new. A background loop (`run`)
-catches up too: at start, which after migration 0014 indexes the whole history, in
-chunks, before anyone waits on a search for it; then every few seconds, so a search
-seldom has anything left to write.
+`resident_reports` holds one row per reported work order with the keyed HMAC of its
+reporter's phone (`domain.residents.phone_index`) and the reporter's pseudonymous
+reference (`subject`). It is an inline part of the append (`ResidentReports`): the row is
+written in the report's own transaction, from the phone in clear that only the report
+command holds (the stored event carries the phone masked and sealed), so a search finds
+the order reported a moment ago.
 
-The catch-up reads back `LATE_COMMIT_MARGIN` before the newest indexed report: an
-append's `recorded_at` is taken before its transaction commits, and several dispatch
-processes' clocks differ, so a report may become visible after a later-stamped one was
-indexed. Reports already indexed are skipped (the primary key), so the margin costs a
-re-read, never a second row. `rebuild` derives the whole table again (after the key
-changed, or to be sure).
+`rebuild` derives the whole table again from the stored reports (after the master key
+changed, or to be sure): a sealed phone is opened through the key ring (an erased
+resident's gives no row anyone can find), a report recorded before sealing gives its
+clear phone.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, func, literal_column, select
+from sqlalchemy import Select, delete, exists, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.inline import Projection, Written
+from services.dispatch.adapters.upsert import upsert
 from services.dispatch.domain.residents import ResidentReport, phone_index
+from services.dispatch.domain.workorder import (
+    RESIDENT,
+    SEALED,
+    is_sealed,
+    reporter_identity,
+    sealed_tokens,
+)
+from services.dispatch.service_layer.personal_data import Privacy
+from services.dispatch.service_layer.ports import AppendBatch, ResidentEntry
 from shared.events.catalogue import upcast
 from shared.events.workorder import WorkOrderReported
-
-LATE_COMMIT_MARGIN = timedelta(minutes=10)
-"""How far before the newest indexed report the catch-up looks again (see the module)."""
+from shared.privacy.fields import Erased
+from shared.privacy.pseudonym import resident_reference
 
 _CHUNK = 500
 """Reports indexed per statement."""
@@ -43,42 +48,49 @@ _CHUNK = 500
 _REPORTED = WorkOrderReported.type_name
 
 
+class ResidentReports(Projection):
+    """The index's part in a group: inserts the rows of the orders reported."""
+
+    def __init__(self, conn: Connection, batches: Sequence[AppendBatch]) -> None:
+        self._conn = conn
+
+    def write(self, written: Sequence[Written], now: datetime) -> None:
+        """One insert of every new order's row."""
+        rows = [
+            resident_row(batch, entry, now)
+            for batch, _ in written
+            if (entry := batch.inline_of(ResidentEntry)) is not None
+        ]
+        if rows:
+            upsert(self._conn, t.resident_reports, ["work_order_id"], rows)
+
+
+def resident_row(batch: AppendBatch, entry: ResidentEntry, now: datetime) -> dict[str, Any]:
+    """The `resident_reports` row of a new order."""
+    return {
+        "work_order_id": batch.stream_id,
+        "tenant": batch.tenant,
+        "project": batch.project,
+        "phone_index": entry.phone_index,
+        "recorded_at": now,
+        "subject": entry.subject,
+    }
+
+
 class SqlResidentIndex:
     """The blind index on dispatch's database, keyed with the blind-index key derived from
-    `PRIVACY_MASTER_KEY` (`ServiceSettings.privacy_keys().blind_index`)."""
+    `PRIVACY_MASTER_KEY` (`Privacy.index_key`)."""
 
-    def __init__(self, engine: AsyncEngine, key: bytes) -> None:
+    def __init__(self, engine: AsyncEngine, privacy: Privacy) -> None:
         self._engine = engine
-        self._key = key
-
-    async def run(self, poll_seconds: float) -> None:
-        """Keep the index caught up until cancelled: now, then every `poll_seconds`."""
-        while True:
-            await self.catch_up()
-            await asyncio.sleep(poll_seconds)
-
-    async def catch_up(self) -> int:
-        """Index the reports recorded since the newest one indexed; how many were new."""
-        indexed = 0
-        while True:
-            async with self._engine.connect() as conn:
-                newest = await conn.scalar(select(func.max(t.resident_reports.c.recorded_at)))
-                since = None if newest is None else newest - LATE_COMMIT_MARGIN
-                pending = await _pending(conn, since)
-            if not pending:
-                return indexed
-            async with self._engine.begin() as conn:
-                await self._insert(conn, pending)
-            indexed += len(pending)
-            if len(pending) < _CHUNK:
-                return indexed
+        self._privacy = privacy
 
     async def rebuild(self) -> int:
         """Derive the whole index again from every report in the store; how many."""
         indexed = 0
         async with self._engine.begin() as conn:
             await conn.execute(delete(t.resident_reports))
-            while pending := await _pending(conn, None):
+            while pending := await _pending(conn):
                 await self._insert(conn, pending)
                 indexed += len(pending)
         return indexed
@@ -88,12 +100,12 @@ class SqlResidentIndex:
     ) -> list[ResidentReport]:
         """The newest `limit` work orders reported from `phone` in the tenant's `projects`
         (None: every project), with their status as it is now."""
-        await self.catch_up()
         r, w = t.resident_reports.c, t.work_orders.c
+        key = phone_index(self._privacy.index_key, phone)
         query = (
-            select(w.id, w.project, w.status, w.reported_at, w.summary)
+            select(w.id, w.project, w.status, w.reported_at, w.summary, r.subject)
             .select_from(t.resident_reports.join(t.work_orders, w.id == r.work_order_id))
-            .where(r.tenant == tenant, r.phone_index == phone_index(self._key, phone))
+            .where(r.tenant == tenant, r.phone_index == key)
             .order_by(w.reported_at.desc(), w.id.desc())
             .limit(limit)
         )
@@ -104,25 +116,46 @@ class SqlResidentIndex:
         return [_report(row) for row in rows]
 
     async def _insert(self, conn: AsyncConnection, pending: Sequence[Any]) -> None:
-        rows = [
-            {
-                "work_order_id": row.stream_id,
-                "tenant": row.tenant,
-                "project": row.project,
-                "phone_index": phone_index(self._key, _phone(row)),
-                "recorded_at": row.recorded_at,
-            }
-            for row in pending
-        ]
+        rows = []
+        for row in pending:
+            subject, phone = await self._resident_of(row.tenant, row.stream_id, _data(row))
+            rows.append(
+                {
+                    "work_order_id": row.stream_id,
+                    "tenant": row.tenant,
+                    "project": row.project,
+                    "phone_index": phone_index(self._privacy.index_key, phone),
+                    "recorded_at": row.recorded_at,
+                    "subject": subject,
+                }
+            )
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        # Another search (or process) may index the same reports at the same time.
+        # A report appended while the rebuild runs has its row already.
         statement = dialect.insert(t.resident_reports).on_conflict_do_nothing()
         await conn.execute(statement, rows)
 
+    async def _resident_of(
+        self, tenant: str, work_order_id: str, data: dict[str, Any]
+    ) -> tuple[str, str | None]:
+        """The reporter's reference and their phone in clear (None: none, or erased)."""
+        reporter = data.get("reporter") or {}
+        if is_sealed(data):
+            subject: str = reporter[RESIDENT]
+            token = (reporter.get(SEALED) or {}).get("phone")
+            if not isinstance(token, str):
+                return subject, None
+            opened = await self._privacy.fields.open(tenant, subject, "reporter.phone", token)
+            return subject, None if isinstance(opened, Erased) else opened
+        # Recorded before sealing: the phone is there in clear, the reference derived as
+        # the report command derives it now.
+        clear = reporter.get("phone") if isinstance(reporter.get("phone"), str) else None
+        identity = reporter_identity(clear, reporter.get("resident_id"), work_order_id)
+        return resident_reference(self._privacy.reference_key, tenant, identity), clear
 
-def _pending_query(since: datetime | None) -> Select[Any]:
+
+def _pending_query() -> Select[Any]:
     e, r = t.events.c, t.resident_reports.c
-    query = (
+    return (
         select(e.stream_id, e.tenant, e.project, e.recorded_at, e.schema_version, e.data)
         # A literal, not a parameter: it is what lets the database use the partial index
         # `ix_events_stream_starts`.
@@ -131,19 +164,17 @@ def _pending_query(since: datetime | None) -> Select[Any]:
         .order_by(e.recorded_at, e.stream_id)
         .limit(_CHUNK)
     )
-    return query if since is None else query.where(e.recorded_at >= since)
 
 
-async def _pending(conn: AsyncConnection, since: datetime | None) -> Sequence[Any]:
-    """Reports recorded since `since` (None: ever) not indexed yet, oldest first."""
-    rows: Sequence[Any] = (await conn.execute(_pending_query(since))).all()
+async def _pending(conn: AsyncConnection) -> Sequence[Any]:
+    """Reports not indexed yet, oldest first."""
+    rows: Sequence[Any] = (await conn.execute(_pending_query())).all()
     return rows
 
 
-def _phone(row: Any) -> str | None:
+def _data(row: Any) -> dict[str, Any]:
     _, data = upcast(_REPORTED, row.schema_version, dict(row.data))
-    phone = data.get("reporter", {}).get("phone")
-    return phone if isinstance(phone, str) else None
+    return data
 
 
 def _report(row: Any) -> ResidentReport:
@@ -161,4 +192,6 @@ def _report(row: Any) -> ResidentReport:
         kind=summary.get("kind", ""),
         category=summary.get("category", ""),
         reported_at=row["reported_at"],
+        resident=row["subject"] or reporter.get(RESIDENT),
+        sealed=sealed_tokens(summary),
     )

@@ -147,8 +147,10 @@ work_order_counters = Table(
 )
 
 # The residents' blind index (`resident_index`): each reported work order with the keyed
-# HMAC of its reporter's phone (NULL: no number), never the number itself. Derived from the
-# `workorder.reported` events and rebuilt from them (`wo dispatch rebuild-residents`).
+# HMAC of its reporter's phone (NULL: no number), never the number itself, and the
+# reporter's pseudonymous reference (`subject`; NULL in rows written before 0017). Written
+# with each report, inline; rebuilt from the `workorder.reported` events, whose sealed
+# phones the key ring opens (`wo dispatch rebuild-residents`).
 resident_reports = Table(
     "resident_reports",
     metadata,
@@ -157,8 +159,10 @@ resident_reports = Table(
     Column("project", String(64), nullable=False),
     Column("phone_index", String(64), nullable=True),
     Column("recorded_at", UTCDateTime, nullable=False),
+    Column("subject", String(64), nullable=True),
 )
 Index("ix_resident_reports_phone", resident_reports.c.tenant, resident_reports.c.phone_index)
+Index("ix_resident_reports_subject", resident_reports.c.tenant, resident_reports.c.subject)
 Index("ix_resident_reports_recorded", resident_reports.c.recorded_at)
 
 projects = Table(

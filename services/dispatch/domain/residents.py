@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.errors import InvalidInput
@@ -46,6 +46,21 @@ class ResidentReport:
     kind: str
     category: str
     reported_at: datetime
+    resident: str | None = None
+    """The reporter's pseudonymous reference (`rsd_...`); None for an order indexed
+    before references were (until the index is rebuilt)."""
+    sealed: Mapping[str, str] = field(default_factory=dict)
+    """The order's sealed fields by name (`reporter.name`): `name` and `unit` hold masks
+    until they are opened (`opened`)."""
+
+    def opened(self, values: Mapping[str, str]) -> ResidentReport:
+        """This report with the clear `reporter.name` and `location.unit` among `values`."""
+        return replace(
+            self,
+            name=values.get("reporter.name", self.name),
+            unit=values.get("location.unit", self.unit),
+            sealed={},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +80,8 @@ class Resident:
     name: str
     homes: tuple[Home, ...]
     recent: tuple[ResidentReport, ...]
+    reference: str | None = None
+    """Their pseudonymous reference (`rsd_...`), as events and the access log name them."""
 
 
 def residents_among(reports: Iterable[ResidentReport], recent_each: int) -> list[Resident]:
@@ -85,5 +102,7 @@ def residents_among(reports: Iterable[ResidentReport], recent_each: int) -> list
             Home(r.project, r.building, r.unit) for r in theirs if r.building or r.unit
         )
         named = next((r.resident_id for r in theirs if r.resident_id), None)
-        residents.append(Resident(named, theirs[0].name, tuple(homes), tuple(theirs[:recent_each])))
+        reference = next((r.resident for r in theirs if r.resident), None)
+        recent = tuple(theirs[:recent_each])
+        residents.append(Resident(named, theirs[0].name, tuple(homes), recent, reference))
     return residents

@@ -15,17 +15,20 @@ from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.adapters.resident_index import SqlResidentIndex
+from services.dispatch.adapters.resident_keys import SqlKeyRing
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
 from services.dispatch.service_layer.access_log import AccessLog
 from services.dispatch.service_layer.access_log_retention import Retention, run_retention
+from services.dispatch.service_layer.personal_data import Privacy
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.database import create_engine
 from shared.nats import connect_with_streams
+from shared.privacy.fields import PersonalFields
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
@@ -47,6 +50,9 @@ class Dispatch:
     """The residents' blind index (`GET /v1/residents`)."""
     access_log: AccessLog
     """Where every clear view of a resident's personal data is written before it is shown."""
+    privacy: Privacy
+    """What reports are sealed with and answers opened with: one `PersonalFields` over
+    the key ring (`resident_keys`), and the keys derived from `PRIVACY_MASTER_KEY`."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -68,13 +74,14 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     """Open the database (migrating it if configured) and start the relay in the background."""
     clock = clock or SystemClock()
     # Refused (no usable PRIVACY_MASTER_KEY) before anything is opened.
-    resident_key = settings.privacy_keys().blind_index
+    settings.privacy_keys()
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     if settings.migrate_on_start:
         await upgrade(engine)
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
     verifier = settings.token_verifier()
     holidays = SqlPublicHolidays(engine, clock=clock.now)
+    privacy = privacy_of(engine, settings, clock)
     dispatch = Dispatch(
         settings,
         clock,
@@ -83,17 +90,14 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
-        SqlResidentIndex(engine, resident_key),
+        SqlResidentIndex(engine, privacy),
         SqlAccessLog(engine),
+        privacy,
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
-    dispatch.runner.start(
-        "resident-index",
-        lambda: dispatch.residents.run(settings.resident_index_poll_seconds),
-    )
     retention = Retention(
         days=settings.personal_data_access_log_retention_days,
         every_seconds=settings.personal_data_access_log_prune_seconds,
@@ -109,6 +113,14 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         dispatch.scheduler = scheduler
         dispatch.runner.start("sla-scheduler", scheduler.run)
     return dispatch
+
+
+def privacy_of(engine: AsyncEngine, settings: DispatchSettings, clock: Clock) -> Privacy:
+    """Dispatch's one `PersonalFields` over its key ring, with the keys derived from
+    `PRIVACY_MASTER_KEY` (refused, `ValueError`, when it may not be used here)."""
+    keys = settings.privacy_keys()
+    ring = SqlKeyRing(engine, settings.key_wrapper(), clock=clock.now)
+    return Privacy(PersonalFields(ring), keys.resident_reference, keys.blind_index)
 
 
 async def _run_relay(dispatch: Dispatch) -> None:

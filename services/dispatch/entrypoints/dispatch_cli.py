@@ -23,6 +23,7 @@ from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from services.dispatch.adapters.sql_timer_store import SqlTimerStore
+from services.dispatch.entrypoints.bootstrap import privacy_of
 from services.dispatch.entrypoints.seal_personal_data import seal_personal_data, summary
 from services.dispatch.service_layer.timers import OFFER_CLOCK
 from services.dispatch.settings import DispatchSettings
@@ -127,8 +128,10 @@ def rebuild_residents(
     Run it after changing PRIVACY_MASTER_KEY, which the index is keyed from (it reads the
     key like dispatch does: outside ENVIRONMENT=development it must be set; unset, a
     SQLite database's local stack key beside it is used, as `wo up` gave it to dispatch),
-    or to be sure the index is whole. dispatch
-    may keep running: its searches catch up with the reports recorded meanwhile.
+    or to be sure the index is whole. The reports' phones are sealed: they are opened
+    with the residents' keys (an erased resident's orders are indexed with no phone, so
+    nobody finds them by it). dispatch may keep running: the reports appended meanwhile
+    are indexed with their append.
     """
     url, settings = _with_keys(database_url)
     try:
@@ -198,13 +201,14 @@ def seal_personal_data_command(
 
 
 async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:
-    try:
-        key = settings.privacy_keys().blind_index
-    except ValueError as exc:
-        raise CliFailure(str(exc)) from None
     engine = engine_for(url)
     try:
-        return await SqlResidentIndex(engine, key).rebuild()
+        privacy = privacy_of(engine, settings, SystemClock())
+    except ValueError as exc:
+        await engine.dispose()
+        raise CliFailure(str(exc)) from None
+    try:
+        return await SqlResidentIndex(engine, privacy).rebuild()
     except (SQLAlchemyError, OSError) as exc:
         await asyncio.sleep(0.1)  # as in `_rebuild`: let aiosqlite's thread end first
         shown = make_url(url).render_as_string(hide_password=True)

@@ -14,8 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.report_sealing import SqlReportStore
-from services.dispatch.adapters.resident_keys import SqlKeyRing
+from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.stream_sealing import StreamSealing, replace_clear_reports
+from services.dispatch.entrypoints.bootstrap import privacy_of
 from services.dispatch.service_layer.report_sealing import (
     BatchDone,
     Rewritten,
@@ -24,7 +25,6 @@ from services.dispatch.service_layer.report_sealing import (
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, connect_quietly, engine_for, first_line
 from shared.clock import SystemClock
-from shared.privacy.fields import PersonalFields
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +47,12 @@ async def seal_personal_data(
     on_batch: Callable[[BatchDone], None] | None = None,
 ) -> Migrated:
     """Seal the store's clear reports batch by batch, then replace their stream copies."""
-    try:
-        keys = settings.privacy_keys()
-        wrapper = settings.key_wrapper()
-    except ValueError as exc:
-        raise CliFailure(str(exc)) from None
     engine = engine_for(database_url)
+    try:
+        privacy = privacy_of(engine, settings, SystemClock())
+    except ValueError as exc:
+        await engine.dispose()
+        raise CliFailure(str(exc)) from None
     shown = make_url(database_url).render_as_string(hide_password=True)
     verb = "would seal" if dry_run else "sealed"
 
@@ -66,16 +66,20 @@ async def seal_personal_data(
 
     store = SqlEventStore(engine)
     try:
-        fields = PersonalFields(SqlKeyRing(engine, wrapper, clock=SystemClock().now))
         try:
             rewritten = await seal_stored_reports(
-                SqlReportStore(engine),
-                fields,
-                keys.resident_reference,
+                SqlReportStore(engine, privacy.fingerprint_key),
+                privacy.fields,
+                privacy.reference_key,
                 batch_size=batch_size,
                 dry_run=dry_run,
                 on_batch=batch_done,
             )
+            if rewritten.events:
+                # The index names each report's resident by reference: the sealed
+                # reports' references are new.
+                indexed = await SqlResidentIndex(engine, privacy).rebuild()
+                console.print(f"Rebuilt the residents' index: {indexed:,} reports.")
         except (SQLAlchemyError, OSError) as exc:
             await asyncio.sleep(0.1)  # let aiosqlite's thread end before the loop closes
             raise CliFailure(f"cannot seal the reports in {shown}: {cause(exc)}") from None

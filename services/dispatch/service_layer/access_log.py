@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.dispatch.domain.workorder import (
+    RESIDENT,
     Sight,
     View,
     facts_of,
@@ -24,10 +25,12 @@ from services.dispatch.domain.workorder import (
     shown_fields,
     sight,
 )
+from services.dispatch.service_layer.personal_data import open_report
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, InvalidInput, Unavailable
 from shared.inputs import parse_int64
 from shared.logging import get_logger
+from shared.privacy.fields import PersonalFields
 
 log = get_logger(__name__)
 
@@ -42,8 +45,9 @@ class AccessEntry:
     """Who saw it: the token's subject."""
     role: str
     resident: str | None
-    """The resident's reference (their login, `reporter.resident_id`); None for a caller
-    who reported by phone and has none: `work_order_id` then names whose data it was."""
+    """The resident's pseudonymous reference (`rsd_...`); for an order reported before
+    references, their login (`reporter.resident_id`) or None for a caller who reported by
+    phone: `work_order_id` then names whose data it was."""
     work_order_id: str | None
     fields: tuple[str, ...]
     purpose: str
@@ -97,47 +101,77 @@ class Disclosure:
 
 async def disclose(
     access_log: AccessLog,
+    fields: PersonalFields,
     disclosure: Disclosure,
     view: View,
     bodies: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The work-order representations as `disclosure`'s caller may see them: masked where
-    their role does not need the clear data, clear elsewhere, each clear one logged first.
+    their role does not need the clear data, clear elsewhere (the sealed fields opened
+    through `fields`), each clear one logged first. No answer carries the sealed tokens.
 
     Raises `Unavailable` (`access_log_unavailable`) when the log cannot be written: no
     clear value is answered unlogged.
     """
-    principal = disclosure.principal
     shown: list[dict[str, Any]] = []
     entries: list[AccessEntry] = []
     for body in bodies:
-        seen = sight(principal.role, principal.subject, view, facts_of(body))
-        if seen is Sight.MASKED:
-            shown.append(masked(body))
-            continue
-        shown.append(body)
-        fields = shown_fields(body)
-        if seen is Sight.CLEAR and fields:
-            order_id = body.get("id")
-            resident = facts_of(body).resident_id
-            order_ref = order_id if isinstance(order_id, str) else None
-            entries.append(entry(disclosure, order_ref, resident, fields))
+        answer, logged = await _disclosed(fields, disclosure, view, body)
+        shown.append(answer)
+        entries.extend(logged)
     await record_or_refuse(access_log, entries)
     return shown
 
 
 async def disclose_history(
     access_log: AccessLog,
+    fields: PersonalFields,
     disclosure: Disclosure,
     order: dict[str, Any],
     items: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """A work order's events (CloudEvents as JSON) as the caller may see them: the
-    reporter's data in the events masked unless the caller may see `order`'s in clear."""
-    [shown] = await disclose(access_log, disclosure, View.ORDER, [order])
-    if shown is order:
-        return items
-    return [{**item, "data": masked(item.get("data") or {})} for item in items]
+    reporter's data in the events masked unless the caller may see `order`'s in clear
+    (then the report's sealed fields opened), the view logged once as the order's."""
+    seen = _sight_of(disclosure, View.ORDER, order)
+    [_] = await disclose(access_log, fields, disclosure, View.ORDER, [order])
+    if seen is Sight.MASKED:
+        return [{**item, "data": masked(item.get("data") or {})} for item in items]
+    tenant = disclosure.principal.tenant
+    shown = []
+    for item in items:
+        data, _erased = await open_report(item.get("data") or {}, tenant, fields)
+        shown.append({**item, "data": data})
+    return shown
+
+
+def _sight_of(disclosure: Disclosure, view: View, body: dict[str, Any]) -> Sight:
+    principal = disclosure.principal
+    return sight(principal.role, principal.subject, view, facts_of(body))
+
+
+async def _disclosed(
+    fields: PersonalFields, disclosure: Disclosure, view: View, body: dict[str, Any]
+) -> tuple[dict[str, Any], list[AccessEntry]]:
+    """One representation as the caller may see it, and the entry its clear view needs."""
+    seen = _sight_of(disclosure, view, body)
+    if seen is Sight.MASKED:
+        return masked(body), []
+    opened, erased = await open_report(body, disclosure.principal.tenant, fields)
+    shown = tuple(name for name in shown_fields(opened) if name not in erased)
+    if seen is not Sight.CLEAR or not shown:
+        return opened, []
+    order_id = body.get("id")
+    order_ref = order_id if isinstance(order_id, str) else None
+    return opened, [entry(disclosure, order_ref, resident_of(body), shown)]
+
+
+def resident_of(body: dict[str, Any]) -> str | None:
+    """Whose data a representation holds, as the access log names them: the reporter's
+    reference, or for an order reported before references their app login."""
+    reporter = body.get("reporter") or {}
+    reference = reporter.get(RESIDENT)
+    return reference if isinstance(reference, str) else facts_of(body).resident_id
 
 
 async def record_or_refuse(access_log: AccessLog, entries: Sequence[AccessEntry]) -> None:
@@ -182,14 +216,13 @@ search term, not a disclosure)."""
 async def disclose_residents(
     access_log: AccessLog, disclosure: Disclosure, found: dict[str, Any]
 ) -> dict[str, Any]:
-    """Log each resident a search answers in clear (only roles that need them may search);
-    a resident without a login is named by their latest order."""
+    """Log each resident a search answers in clear (only roles that need them may search),
+    by their reference and their latest order."""
     entries = []
     for resident in found.get("items", []):
         orders = resident.get("recent_orders") or [{}]
-        entries.append(
-            entry(disclosure, orders[0].get("id"), resident.get("resident_id"), RESIDENT_FIELDS)
-        )
+        whose = resident.get("resident") or resident.get("resident_id")
+        entries.append(entry(disclosure, orders[0].get("id"), whose, RESIDENT_FIELDS))
     await record_or_refuse(access_log, entries)
     return found
 

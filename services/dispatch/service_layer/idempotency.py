@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import orjson
 
@@ -16,10 +17,17 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def fingerprint(command: Command, target: str | None) -> str:
-    """What the key promises to mean: the command, its target and its body."""
+def fingerprint(command: Command, target: str | None, key: bytes | None = None) -> str:
+    """What the key promises to mean: the command, its target and its body.
+
+    With `key`, an HMAC under it: a command holding a resident's personal data (a report)
+    must not leave a plain hash of it in the stored record, which anyone with the
+    database could test guesses of the masked digits against."""
     payload = orjson.dumps(command.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(f"{command.name}:{target or ''}:".encode() + payload).hexdigest()
+    message = f"{command.name}:{target or ''}:".encode() + payload
+    if key is not None:
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 async def earlier_outcome(

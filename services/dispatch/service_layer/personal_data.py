@@ -10,8 +10,12 @@ opens the tokens again (`service_layer.access_log.disclose`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from dataclasses import dataclass, field
 from typing import Any
 
+from services.dispatch.domain.residents import phone_index
 from services.dispatch.domain.workorder import (
     ERASED,
     FIELDS,
@@ -25,8 +29,41 @@ from services.dispatch.domain.workorder import (
     unsealed,
     with_values,
 )
+from services.dispatch.service_layer.ports import ResidentEntry
+from shared.events.base import EventData
+from shared.events.workorder import WorkOrderReported
+from shared.privacy.derivation import privacy_keys
 from shared.privacy.fields import Erased, PersonalFields
+from shared.privacy.memory_keyring import InMemoryKeyRing
 from shared.privacy.pseudonym import resident_reference
+from shared.privacy.wrapping import LocalKeyWrapper
+
+FINGERPRINT_LABEL = b"workorders/privacy/v1 report fingerprint"
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """What dispatch seals and opens residents' data with: one `PersonalFields` over its
+    key ring, and the keys derived from `PRIVACY_MASTER_KEY` for the residents'
+    references and their phones' blind index. `repr` shows no key."""
+
+    fields: PersonalFields
+    reference_key: bytes = field(repr=False)
+    index_key: bytes = field(repr=False)
+
+    @property
+    def fingerprint_key(self) -> bytes:
+        """Keys the fingerprint of a report's idempotency record (`idempotency.fingerprint`):
+        a subkey of the reference key under its own label, so no key serves two purposes."""
+        return hmac.new(self.reference_key, FINGERPRINT_LABEL, hashlib.sha256).digest()
+
+    @classmethod
+    def in_memory(cls, master: bytes) -> Privacy:
+        """Keys derived from `master` and a key ring in this process's memory: for tests
+        and benchmarks that run no database."""
+        keys = privacy_keys(master)
+        ring = InMemoryKeyRing(LocalKeyWrapper(keys))
+        return cls(PersonalFields(ring), keys.resident_reference, keys.blind_index)
 
 
 async def seal_report(
@@ -50,10 +87,10 @@ async def seal_report(
     reference = resident_reference(reference_key, tenant, identity)
     tokens: dict[str, dict[str, str]] = {"reporter": {}, "location": {}}
     values = clear_values(data)
-    for field in FIELDS:
-        if field.name in values:
-            token = await fields.seal(tenant, reference, field.name, values[field.name])
-            tokens[field.section][field.key] = token
+    for personal in FIELDS:
+        if personal.name in values:
+            token = await fields.seal(tenant, reference, personal.name, values[personal.name])
+            tokens[personal.section][personal.key] = token
     out = masked(data)
     out["reporter"] = {**out.get("reporter", {}), RESIDENT: reference, SEALED: tokens["reporter"]}
     if tokens["location"]:
@@ -85,3 +122,23 @@ async def open_report(
         else:
             values[name] = value
     return unsealed(with_values(data, values)), tuple(erased)
+
+
+async def sealed_reported(
+    decided: list[EventData], tenant: str, work_order_id: str, privacy: Privacy
+) -> tuple[list[EventData], ResidentEntry | None]:
+    """`decided` with its report sealed, and the new order's row in the residents' blind
+    index (made from the phone in clear, which only the report command holds)."""
+    out: list[EventData] = []
+    entry = None
+    for event in decided:
+        if isinstance(event, WorkOrderReported):
+            data = event.model_dump(mode="json")
+            sealed = await seal_report(
+                data, tenant, work_order_id, privacy.fields, privacy.reference_key
+            )
+            index = phone_index(privacy.index_key, event.reporter.phone)
+            entry = ResidentEntry(sealed["reporter"][RESIDENT], index)
+            event = WorkOrderReported.model_validate(sealed)
+        out.append(event)
+    return out, entry

@@ -131,13 +131,28 @@ class LoadGuard:
     limit: int
 
 
-Inline = WorkOrderView | ProjectView | StreamTimers | LoadGuard | Numbering
-"""What an append carries beside its events, for the store to apply in the same transaction:
-the views kept inline (listing row, project registry row, timer table) and the
-preconditions and stamps of the write (the load limit, a new order's number). Each kind
-has its registered part in every implementation of `EventStore`."""
+@dataclass(frozen=True, slots=True)
+class ResidentEntry:
+    """A new work order's row in the residents' blind index (an inline view).
 
-InlineT = TypeVar("InlineT", WorkOrderView, ProjectView, StreamTimers, LoadGuard, Numbering)
+    Written with the report, because only the report command holds the phone in clear:
+    the stored event carries its mask and a token."""
+
+    subject: str
+    """The reporter's pseudonymous reference (`rsd_...`), their key ring subject."""
+    phone_index: str | None
+    """The blind index of their phone (`domain.residents.phone_index`); None: no number."""
+
+
+Inline = WorkOrderView | ProjectView | StreamTimers | LoadGuard | Numbering | ResidentEntry
+"""What an append carries beside its events, for the store to apply in the same transaction:
+the views kept inline (listing row, project registry row, timer table, residents' index)
+and the preconditions and stamps of the write (the load limit, a new order's number).
+Each kind has its registered part in every implementation of `EventStore`."""
+
+InlineT = TypeVar(
+    "InlineT", WorkOrderView, ProjectView, StreamTimers, LoadGuard, Numbering, ResidentEntry
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ running it once more changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -86,6 +88,18 @@ def sealed_copy(body: dict[str, Any], sealed: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("location"), dict) and isinstance(sealed.get("location"), dict):
         out["location"] = Location.model_validate(sealed["location"]).model_dump(mode="json")
     return out
+
+
+def rekeyed_fingerprint(key: bytes, fingerprint: str) -> str:
+    """A report's idempotency fingerprint recorded before sealing, made unusable for
+    testing guesses: it was a plain SHA-256 of the command, clear name and phone included,
+    which anyone with the database could test guesses of the masked digits against. The
+    command is gone, so the report's own keyed fingerprint cannot be computed; this one
+    matches no command, and a retry of that report with its old key is refused
+    (`idempotency_key_reused`) rather than taken for a new report."""
+    return hmac.new(
+        key, b"pre-sealing fingerprint:" + fingerprint.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ from services.dispatch.domain.residents import (
     ResidentReport,
     residents_among,
 )
+from services.dispatch.domain.workorder import ERASED
 from services.dispatch.service_layer.projects import ProjectDirectory
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound
 from shared.phones import normalise_phone
+from shared.privacy.fields import Erased, PersonalFields
 
 MAY_SEARCH_RESIDENTS = frozenset({Role.CUSTOMER_SERVICE, Role.SUPERVISOR})
 """Customer service takes the calls; supervisors stand in for them. Nobody else needs a
@@ -38,12 +40,15 @@ class ResidentIndex(Protocol):
 async def find_residents(
     index: ResidentIndex,
     projects: ProjectDirectory,
+    fields: PersonalFields,
     principal: Principal,
     phone: str,
     project: str | None = None,
 ) -> dict[str, Any]:
     """The body of `GET /v1/residents`: the residents who reported from `phone` in the
-    caller's projects (or `project`), each with their homes and latest orders.
+    caller's projects (or `project`), each with their reference, name, homes and latest
+    orders (the sealed names and units opened through `fields`; an erased resident's
+    show `erased`).
 
     Raises `Forbidden` for a role that may not search, `NotFound` for a project the
     caller may not see, `InvalidInput` (`invalid_phone`) for text that is no phone number.
@@ -59,6 +64,7 @@ async def find_residents(
             raise NotFound(f"no project {project!r}", code="unknown_project")
         visible = frozenset({project})
     found = await index.reports(principal.tenant, visible, canonical, REPORTS_SEARCHED)
+    found = [await _opened(fields, principal.tenant, report) for report in found]
     residents = residents_among(found, RECENT_ORDERS)
     names = await _building_names(projects, principal.tenant, {r.project for r in found})
     return {"items": [_resident_body(r, names) for r in residents]}
@@ -75,8 +81,25 @@ async def _building_names(
     return names
 
 
+async def _opened(fields: PersonalFields, tenant: str, report: ResidentReport) -> ResidentReport:
+    if report.resident is None or not report.sealed:
+        return report  # reported before sealing: the listing row holds the clear values
+    values: dict[str, str] = {}
+    for name in SHOWN_SEALED:
+        token = report.sealed.get(name)
+        if token is not None:
+            value = await fields.open(tenant, report.resident, name, token)
+            values[name] = ERASED if isinstance(value, Erased) else value
+    return report.opened(values)
+
+
+SHOWN_SEALED = ("reporter.name", "location.unit")
+"""What a search shows of each order: the name the caller gave and the unit."""
+
+
 def _resident_body(resident: Resident, names: dict[tuple[str, str], str]) -> dict[str, Any]:
     return {
+        "resident": resident.reference,
         "resident_id": resident.resident_id,
         "name": resident.name,
         "homes": [

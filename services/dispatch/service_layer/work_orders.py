@@ -33,10 +33,12 @@ from services.dispatch.service_layer.assignment import (
 )
 from services.dispatch.service_layer.context import CommandContext, Effect, Outcome
 from services.dispatch.service_layer.idempotency import earlier_outcome, fingerprint
+from services.dispatch.service_layer.personal_data import Privacy, sealed_reported
 from services.dispatch.service_layer.ports import (
     EventStore,
     Inline,
     LoadGuard,
+    ResidentEntry,
     StreamTimers,
     WorkOrderView,
     offered_to_column,
@@ -90,8 +92,14 @@ async def report_work_order(
     command: ReportWorkOrder,
     ctx: CommandContext,
     staff: StaffDirectory | None = None,
+    *,
+    privacy: Privacy,
 ) -> Outcome:
     """Open a new work order in a registered project the caller may act in.
+
+    The report is sealed before it is appended (`privacy`): the event, the listing row and
+    the answer stored for a replay hold the reporter's reference, masks and tokens, and
+    the residents' blind index gets the order's row in the same transaction.
 
     With a `staff` directory, the first offer (or the pending queue) follows the report
     in the same append when the project has a dispatch rule for the category, and a
@@ -106,7 +114,7 @@ async def report_work_order(
             "or not visible to you",
             code="unknown_project",
         )
-    command_fingerprint = fingerprint(command, None)
+    command_fingerprint = fingerprint(command, None, privacy.fingerprint_key)
     replay = await earlier_outcome(store, ctx, command, command_fingerprint)
     if replay is not None:
         return replay
@@ -120,6 +128,7 @@ async def report_work_order(
         receiver = await first_receiver_of(staff, tenant, command.project, stream.id, ctx.now)
     decided = decide(None, command, ctx.actor, ctx.now, receiver)
     decided = [as_reported_in(e, details) for e in decided]
+    decided, resident = await sealed_reported(decided, tenant, stream.id, privacy)
     decided = await dispatch_after(
         staff, tenant, command.project, stream.id, None, decided, ctx.now
     )
@@ -137,6 +146,7 @@ async def report_work_order(
         answer,
         duty_of(staff),
         numbering=numbering,
+        resident=resident,
     )
 
 
@@ -232,12 +242,14 @@ async def append_work_order(
     duty: DutyDirectory | None = None,
     load_guard: LoadGuard | None = None,
     numbering: Numbering | None = None,
+    resident: ResidentEntry | None = None,
 ) -> Outcome:
     """Append `decided` with the SLA events they cause, the listing row and every timer.
 
     With `duty`, an event-driven escalation to a directory role names its people;
     with `load_guard`, the store refuses an acceptance over the person's load limit;
-    with `numbering`, the store numbers the new work order in the same transaction."""
+    with `numbering`, the store numbers the new work order in the same transaction;
+    with `resident`, the residents' blind index gets the new order's row."""
     history, state = before
     sla = fold_sla(history)
     book = await policies_for(policies, stream.tenant, stream.project, sla)
@@ -267,7 +279,7 @@ async def append_work_order(
     )
     answer = Answer(answer.effect, body, answer.fingerprint)
     inline: tuple[Inline, ...] = (view, StreamTimers(timers))
-    inline += tuple(value for value in (load_guard, numbering) if value is not None)
+    inline += tuple(value for value in (load_guard, numbering, resident) if value is not None)
     return await append_decided(store, stream, events, ctx, answer, inline)
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from services.dispatch.adapters.memory_access_log import InMemoryAccessLog
 from shared.auth import Role
+from shared.privacy.pseudonym import is_resident_reference
 from tests.integration.dispatch.api_support import Api, auth, report_body, running_api, token
 from tests.integration.notify.support import eventually
 
@@ -17,6 +18,14 @@ READ = "GET /v1/work-orders/{work_order_id}"
 LOG = "/v1/privacy/access-log"
 CLEAR = {"name": "张三", "phone": "13800000000", "resident_id": "res-7"}
 MASKED = {"name": "张*", "phone": "138****0000", "resident_id": "res-7"}
+
+
+def _shown(reporter: dict[str, Any]) -> dict[str, Any]:
+    """An answer's reporter without their reference, which every answer carries."""
+    shown = dict(reporter)
+    assert is_resident_reference(shown.pop("resident")), reporter
+    assert "sealed" not in shown, "no answer carries the sealed tokens"
+    return shown
 
 
 async def _entries(api: Api, **params: str) -> list[dict[str, Any]]:
@@ -48,9 +57,11 @@ async def test_a_supervisors_read_is_logged_with_who_whose_which_and_why(api: Ap
     read = await _read(api, wid, Role.SUPERVISOR)
     [entry] = await _entries(api, subject="supervisor-1")
 
-    assert read.status_code == 200 and read.json()["reporter"] == CLEAR
+    assert read.status_code == 200 and _shown(read.json()["reporter"]) == CLEAR
     assert entry["role"] == "supervisor" and entry["purpose"] == READ
-    assert (entry["resident"], entry["work_order_id"]) == ("res-7", wid)
+    # Whose: the resident's pseudonymous reference, as the events name them.
+    reference = read.json()["reporter"]["resident"]
+    assert (entry["resident"], entry["work_order_id"]) == (reference, wid)
     assert entry["fields"] == ["reporter.name", "reporter.phone", "location.unit"]
     assert entry["at"] == api.clock.now().isoformat()
 
@@ -66,12 +77,12 @@ async def test_the_technician_assigned_sees_and_is_logged_the_one_before_sees_ma
         f"/v1/work-orders/{wid}/events", headers=auth(Role.TECHNICIAN, subject="tech-wang")
     )
 
-    assert assigned.json()["reporter"] == CLEAR
+    assert _shown(assigned.json()["reporter"]) == CLEAR
     assert before.status_code == 200
-    assert before.json()["reporter"] == MASKED
+    assert _shown(before.json()["reporter"]) == MASKED
     assert before.json()["location"]["unit"] == "*-***"
     reported = history.json()["items"][0]["data"]
-    assert reported["reporter"] == MASKED and "13800000000" not in history.text
+    assert _shown(reported["reporter"]) == MASKED and "13800000000" not in history.text
     assert [e["purpose"] for e in await _entries(api, subject="tech-li")] == [READ]
     # Even the answer to tech-wang's hand-back showed masks: the work was no longer theirs.
     assert await _entries(api, subject="tech-wang") == []
@@ -85,7 +96,7 @@ async def test_a_technicians_own_list_is_clear_and_logged(api: Api) -> None:
     )
 
     [order] = listed.json()["items"]
-    assert order["id"] == wid and order["reporter"] == CLEAR
+    assert order["id"] == wid and _shown(order["reporter"]) == CLEAR
     assert [e["purpose"] for e in await _entries(api, subject="tech-li")] == ["GET /v1/work-orders"]
 
 
@@ -97,10 +108,10 @@ async def test_listings_mask_for_roles_that_do_not_call_every_resident(api: Api)
         for role in (Role.DISPATCHER, Role.PROJECT_MANAGER, Role.HQ_QUALITY, Role.SUPERVISOR)
     }
 
-    assert by_role[Role.DISPATCHER]["reporter"] == MASKED
-    assert by_role[Role.PROJECT_MANAGER]["reporter"] == MASKED
-    assert by_role[Role.HQ_QUALITY]["reporter"] == MASKED
-    assert by_role[Role.SUPERVISOR]["reporter"] == CLEAR
+    assert _shown(by_role[Role.DISPATCHER]["reporter"]) == MASKED
+    assert _shown(by_role[Role.PROJECT_MANAGER]["reporter"]) == MASKED
+    assert _shown(by_role[Role.HQ_QUALITY]["reporter"]) == MASKED
+    assert _shown(by_role[Role.SUPERVISOR]["reporter"]) == CLEAR
     listed = [e["role"] for e in await _entries(api) if e["purpose"] == "GET /v1/work-orders"]
     assert listed == ["supervisor"]
 
@@ -118,7 +129,7 @@ async def test_customer_service_lists_its_own_calls_in_clear_and_others_masked(
 
     listed = await api.client.get("/v1/work-orders", headers=auth(Role.CUSTOMER_SERVICE))
 
-    by_id = {o["id"]: o["reporter"] for o in listed.json()["items"]}
+    by_id = {o["id"]: _shown(o["reporter"]) for o in listed.json()["items"]}
     assert by_id == {own["id"]: CLEAR, theirs.json()["id"]: MASKED}
 
 
@@ -128,7 +139,7 @@ async def test_a_resident_reading_their_own_order_is_not_an_access_to_log(api: A
 
     own = await _read(api, wid, Role.RESIDENT, "res-7")
 
-    assert own.json()["reporter"] == CLEAR
+    assert _shown(own.json()["reporter"]) == CLEAR
     assert await _entries(api) == before
 
 
@@ -141,7 +152,9 @@ async def test_a_resident_search_logs_each_resident_found(api: Api) -> None:
     [entry] = [e for e in await _entries(api) if e["purpose"] == "GET /v1/residents"]
 
     assert found.status_code == 200, found.text
-    assert (entry["resident"], entry["work_order_id"]) == ("res-7", wid)
+    [resident] = found.json()["items"]
+    assert is_resident_reference(resident["resident"])
+    assert (entry["resident"], entry["work_order_id"]) == (resident["resident"], wid)
     assert entry["fields"] == ["reporter.name", "location.unit"]
 
 
@@ -159,7 +172,7 @@ async def test_a_read_that_cannot_be_logged_is_refused(api: Api) -> None:
     assert refused.json()["code"] == "access_log_unavailable"
     assert "13800000000" not in refused.text
     # Nothing clear, nothing to log: a masked view is still answered.
-    assert masked.status_code == 200 and masked.json()["reporter"] == MASKED
+    assert masked.status_code == 200 and _shown(masked.json()["reporter"]) == MASKED
 
 
 async def test_only_a_privacy_officer_reads_the_log(api: Api) -> None:

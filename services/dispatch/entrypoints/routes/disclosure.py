@@ -40,7 +40,7 @@ async def disclosed_orders(
     dispatch: Dispatch, disclosure: Disclosure, view: View, orders: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """`orders` as the caller may see them (`service_layer.access_log.disclose`)."""
-    return await disclose(dispatch.access_log, disclosure, view, orders)
+    return await disclose(dispatch.access_log, dispatch.privacy.fields, disclosure, view, orders)
 
 
 async def command_answer(

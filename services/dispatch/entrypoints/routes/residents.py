@@ -43,10 +43,17 @@ class ResidentOrder(Body):
 class FoundResident(Body):
     """A person who reported from the phone searched."""
 
+    resident: str | None = Field(
+        description="Their pseudonymous reference (`rsd_...`), as events and the access log "
+        "name them; null for orders indexed before references (until the index is rebuilt)."
+    )
     resident_id: str | None = Field(
         description="The resident's login when they reported in the app; null for calls."
     )
-    name: str = Field(description="The name they gave on their latest report.")
+    name: str = Field(
+        description="The name they gave on their latest report (`erased` once the resident "
+        "was erased)."
+    )
     homes: list[ResidentHome] = Field(description="Where they reported from, newest first.")
     recent_orders: list[ResidentOrder] = Field(description="Their latest orders, newest first.")
 
@@ -60,6 +67,7 @@ class ResidentMatches(Body):
 EXAMPLE: dict[str, Any] = {
     "items": [
         {
+            "resident": "rsd_k5qhtvbeoay2wz3jxn4mdl7c",
             "resident_id": None,
             "name": "张三",
             "homes": [
@@ -125,6 +133,11 @@ async def search(
     Each resident found is written to the access log of personal data.
     """
     body = await find_residents(
-        dispatch.residents, dispatch.projects, disclosure.principal, phone, project
+        dispatch.residents,
+        dispatch.projects,
+        dispatch.privacy.fields,
+        disclosure.principal,
+        phone,
+        project,
     )
     return json_response(await disclose_residents(dispatch.access_log, disclosure, body))

@@ -97,6 +97,7 @@ async def report(command: ReportWorkOrder, scope: ScopeDep) -> Response:
         command,
         scope.context,
         staff=dispatch.staff,
+        privacy=dispatch.privacy,
     )
     return await command_answer(scope, outcome, location=f"/v1/work-orders/{outcome.body['id']}")
 
@@ -196,7 +197,9 @@ async def history(work_order_id: Key, disclosure: DisclosureDep, dispatch: Dispa
     reporter's data in them shown as `GET /v1/work-orders/{id}` shows it."""
     loaded = await load_work_order(dispatch.store, work_order_id, disclosure.principal)
     items = [Envelope.from_recorded(e, SOURCE).model_dump(mode="json") for e in loaded.events]
-    shown = await disclose_history(dispatch.access_log, disclosure, loaded.representation(), items)
+    order = loaded.representation()
+    fields = dispatch.privacy.fields
+    shown = await disclose_history(dispatch.access_log, fields, disclosure, order, items)
     return json_response({"items": shown})
 
 

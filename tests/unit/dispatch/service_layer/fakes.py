@@ -23,6 +23,7 @@ from services.dispatch.domain.assignment import (
 from services.dispatch.domain.commands import Command, RegisterProject, ReportWorkOrder
 from services.dispatch.domain.workorder import OPEN_STATUSES, WorkOrderState
 from services.dispatch.service_layer.context import CommandContext, Outcome
+from services.dispatch.service_layer.personal_data import Privacy
 from services.dispatch.service_layer.projects import change_project
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from services.dispatch.service_layer.work_orders import execute, report_work_order
@@ -104,6 +105,7 @@ class Dispatch:
     now: datetime = T0
 
     def __post_init__(self) -> None:
+        self.privacy = Privacy.in_memory(b"fake master key for the handlers.")
         self.projects = MemoryProjectDirectory(self.store)
         self.staff = MemoryStaffDirectory(self.store, self.rule)
 
@@ -119,7 +121,7 @@ class Dispatch:
     async def report(self, command: ReportWorkOrder, key: str | None = None) -> Outcome:
         ctx = self.ctx("cs-1", Role.CUSTOMER_SERVICE, key)
         return await report_work_order(
-            self.store, self.projects, self.policies, command, ctx, self.staff
+            self.store, self.projects, self.policies, command, ctx, self.staff, privacy=self.privacy
         )
 
     async def run(
