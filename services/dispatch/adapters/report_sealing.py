@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.domain.workorder import RESIDENT
 from services.dispatch.service_layer.context import Effect
 from services.dispatch.service_layer.report_sealing import (
     Rewritten,
@@ -56,7 +57,8 @@ class SqlReportStore:
             outbox_rows = await _outbox(conn, by_event)
             listings = await _listings(conn, by_order)
             records = await _idempotency(conn, by_order, self._fingerprint_key)
-        return Rewritten(len(by_event), outbox_rows, listings, records)
+            logged = await _access_log(conn, by_order)
+        return Rewritten(len(by_event), outbox_rows, listings, records, logged)
 
 
 async def _outbox(conn: AsyncConnection, by_event: dict[Any, dict[str, Any]]) -> int:
@@ -112,4 +114,22 @@ async def _idempotency(
                 .values(**values)
             )
             changed += 1
+    return changed
+
+
+async def _access_log(conn: AsyncConnection, by_order: dict[str, dict[str, Any]]) -> int:
+    """The access log's entries of views of the work orders: whose data they showed is
+    named by the resident's reference now, as sealing logs it (before, by app login or
+    not at all), so a privacy officer finds them by reference."""
+    a = t.personal_data_access.c
+    changed = 0
+    for order, data in by_order.items():
+        reference = data["reporter"][RESIDENT]
+        done = await conn.execute(
+            update(t.personal_data_access)
+            .where(a.work_order_id == order)
+            .where(or_(a.resident.is_(None), a.resident != reference))
+            .values(resident=reference)
+        )
+        changed += done.rowcount or 0
     return changed

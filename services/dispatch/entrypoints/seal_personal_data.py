@@ -75,7 +75,7 @@ async def seal_personal_data(
                 dry_run=dry_run,
                 on_batch=batch_done,
             )
-            if rewritten.events:
+            if rewritten.events and not dry_run:
                 # The index names each report's resident by reference: the sealed
                 # reports' references are new.
                 indexed = await SqlResidentIndex(engine, privacy).rebuild()
@@ -123,7 +123,7 @@ def summary(migrated: Migrated, dry_run: bool) -> str:
     skipped = f"; {m.skipped:,} work orders left for the next run (see above)" if m.skipped else ""
     return (
         f"Sealed {s.events:,} reports; rewrote {s.outbox_rows:,} outbox rows, "
-        f"{s.listings:,} listing summaries and {s.idempotency_records:,} idempotency "
-        f"records; replaced the messages of {m.work_orders - m.skipped:,} work orders on "
+        f"{s.listings:,} listing summaries, {s.idempotency_records:,} idempotency "
+        f"records and {s.access_log_entries:,} access-log entries; replaced the messages of {m.work_orders - m.skipped:,} work orders on "
         f"the stream ({m.published:,} published, {m.deleted:,} erased){skipped}."
     )

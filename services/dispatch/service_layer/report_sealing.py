@@ -56,6 +56,7 @@ class Rewritten:
     outbox_rows: int = 0
     listings: int = 0
     idempotency_records: int = 0
+    access_log_entries: int = 0
 
     def __add__(self, other: Rewritten) -> Rewritten:
         return Rewritten(
@@ -63,6 +64,7 @@ class Rewritten:
             self.outbox_rows + other.outbox_rows,
             self.listings + other.listings,
             self.idempotency_records + other.idempotency_records,
+            self.access_log_entries + other.access_log_entries,
         )
 
 
