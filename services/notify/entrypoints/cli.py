@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import astuple
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.notify.adapters import queries
 from services.notify.adapters.config_file import load_config
 from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.sealed import Sealer
+from services.notify.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.notify.domain.config import NotifyConfig
 from services.notify.entrypoints import bootstrap
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from services.notify.settings import NotifySettings
+from shared.cli import cause
 from shared.clock import SystemClock
 from shared.database import create_engine
 from shared.errors import AppError
@@ -158,5 +162,57 @@ async def _import(settings: NotifySettings, config: NotifyConfig, replace: bool)
         await upgrade(engine)
         store = SqlConfigStore(engine, SystemClock().now, sealer)
         return await store.import_config(config, replace=replace, by="wo notify config import")
+    finally:
+        await engine.dispose()
+
+
+@notify_app.command("mask-personal-data")
+def mask_personal_data(
+    database_url: DatabaseOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Work orders per transaction.")] = 500,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be masked; change nothing.")
+    ] = False,
+) -> None:
+    """Mask the residents' names, phones and units notify stored before it kept masks only:
+    its work-order facts, deliveries, inbox messages, dev outbox, dead letters and outbox.
+
+    Run it once after upgrading (docs/operations.md). Safe to run again: masks are
+    idempotent, so a run stopped half-way is finished by the next.
+    """
+    console = Console()
+    verb = "Would mask" if dry_run else "Masked"
+    try:
+        masked = asyncio.run(
+            _mask(_settings(database_url).database_url, batch_size, dry_run, console, verb)
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {cause(exc)}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"{verb} {masked.facts:,} work orders' facts, {masked.deliveries:,} deliveries, "
+        f"{masked.inbox_messages:,} inbox messages, {masked.dev_outbox:,} dev-outbox rows, "
+        f"{masked.dead_letters:,} dead letters and {masked.outbox:,} outbox events.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+async def _mask(url: str, batch_size: int, dry_run: bool, console: Console, verb: str) -> Masked:
+    engine = create_engine(url)
+    read = 0
+
+    def batch_done(done: Masked) -> None:
+        nonlocal read
+        read += 1
+        console.print(f"batch {read}: {verb.lower()} {sum(astuple(done)):,} rows.", highlight=False)
+
+    try:
+        return await mask_stored_personal_data(
+            engine, batch_size=batch_size, dry_run=dry_run, on_batch=batch_done
+        )
+    except (SQLAlchemyError, OSError):
+        await asyncio.sleep(0.1)  # let aiosqlite's thread end before the loop closes
+        raise
     finally:
         await engine.dispose()

@@ -45,6 +45,7 @@ from shared.events.base import EventData
 from shared.nats import connect
 from shared.subjects import EVENTS_STREAM
 from tests.integration.dispatch.api_support import Api, auth, running_api
+from tests.stored_rows import rows_as_text
 from wo.processes import NatsServer
 
 RESIDENTS = (
@@ -114,24 +115,8 @@ async def _old_store(database_url: str, js: JetStreamContext) -> list[str]:
     return ids
 
 
-async def _table_texts(database_url: str) -> dict[str, list[str]]:
-    """Every row of every dispatch table, as text."""
-    engine = create_engine(database_url)
-    found: dict[str, list[str]] = {}
-    try:
-        async with engine.connect() as conn:
-            for table in t.metadata.sorted_tables:
-                rows = (await conn.execute(select(table))).all()
-                found[table.name] = [
-                    " ".join(
-                        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                        for v in row
-                    )
-                    for row in rows
-                ]
-    finally:
-        await engine.dispose()
-    return found
+async def _table_texts(url: str) -> dict[str, list[str]]:
+    return await rows_as_text(url, t.metadata)
 
 
 async def _stream(js: JetStreamContext) -> list[tuple[int, Envelope, bytes]]:

@@ -1,0 +1,195 @@
+"""notify's rows written before it kept no clear resident data, masked in place
+(`domain.stored_before_masking`): the work-order facts and, per work order, the
+deliveries, inbox messages and dev-outbox rows rendered from them, a transaction per
+batch of work orders; then the dead letters' stored events and the outbox's
+notification events, a transaction per batch of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.notify.adapters import tables as t
+from services.notify.domain.model import Audience, ChannelName
+from services.notify.domain.stored_before_masking import (
+    masked_dedup_key,
+    masked_facts,
+    masked_notification,
+    masked_recipient,
+    masked_report,
+    masked_text,
+    replacements,
+)
+from shared.privacy.masking import mask_name, mask_phone
+
+
+@dataclass(frozen=True, slots=True)
+class Masked:
+    """The rows a run changed (or, dry, would change), by table."""
+
+    facts: int = 0
+    deliveries: int = 0
+    inbox_messages: int = 0
+    dev_outbox: int = 0
+    dead_letters: int = 0
+    outbox: int = 0
+
+    def __add__(self, other: Masked) -> Masked:
+        return Masked(*(getattr(self, f) + getattr(other, f) for f in self.__slots__))
+
+
+Pairs = list[tuple[str, str]]
+
+
+async def mask_stored_personal_data(
+    engine: AsyncEngine,
+    *,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    on_batch: Callable[[Masked], None] | None = None,
+) -> Masked:
+    """Mask every clear copy of residents' data in notify's tables; return what changed.
+    A dry run opens the same transactions and rolls each back."""
+    total = Masked()
+    after: str | None = None
+    while True:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            done, after = await _orders(conn, after, batch_size)
+            if done is None:
+                await transaction.rollback()
+                break
+            await (transaction.rollback() if dry_run else transaction.commit())
+        total += done
+        if on_batch is not None:
+            on_batch(done)
+    for table, column, mask, field in (
+        (t.dead_letters, "data", masked_report, "dead_letters"),
+        (t.outbox, "body", masked_notification, "outbox"),
+    ):
+        last = 0
+        while True:
+            async with engine.connect() as conn:
+                transaction = await conn.begin()
+                changed, last, more = await _bodies(conn, table, column, mask, last, batch_size)
+                await (transaction.rollback() if dry_run else transaction.commit())
+            done = Masked(**{field: changed})
+            total += done
+            if on_batch is not None and changed:
+                on_batch(done)
+            if not more:
+                break
+    return total
+
+
+async def _orders(
+    conn: AsyncConnection, after: str | None, limit: int
+) -> tuple[Masked | None, str | None]:
+    w = t.work_orders.c
+    query = select(w.id, w.facts).order_by(w.id).limit(limit)
+    if after is not None:
+        query = query.where(w.id > after)
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return None, after
+    pairs: dict[str, Pairs] = {}
+    facts_changed = 0
+    for row in rows:
+        facts = dict(row.facts)
+        pairs[row.id] = replacements(facts)
+        masked = masked_facts(facts)
+        if masked != facts:
+            await conn.execute(update(t.work_orders).where(w.id == row.id).values(facts=masked))
+            facts_changed += 1
+    done = Masked(
+        facts=facts_changed,
+        deliveries=await _rows(conn, t.deliveries, pairs, _delivery),
+        inbox_messages=await _rows(conn, t.inbox, pairs, _texts("subject", "body_text")),
+        dev_outbox=await _rows(conn, t.dev_outbox, pairs, _dev_outbox),
+    )
+    return done, rows[-1].id
+
+
+_Change = Callable[[Any, Pairs], dict[str, Any]]
+
+
+async def _rows(
+    conn: AsyncConnection, table: Table, pairs: dict[str, Pairs], change: _Change
+) -> int:
+    """Rewrite the rows of `table` about the work orders in `pairs`; how many changed."""
+    query = select(table).where(table.c.work_order_id.in_(pairs))
+    changed = 0
+    for row in (await conn.execute(query)).mappings().all():
+        values = {k: v for k, v in change(row, pairs[row["work_order_id"]]).items() if v != row[k]}
+        if values:
+            await conn.execute(update(table).where(table.c.id == row["id"]).values(**values))
+            changed += 1
+    return changed
+
+
+def _texts(*columns: str) -> _Change:
+    def change(row: Any, pairs: Pairs) -> dict[str, Any]:
+        return {c: masked_text(row[c], pairs) for c in columns}
+
+    return change
+
+
+def _delivery(row: Any, pairs: Pairs) -> dict[str, Any]:
+    values = _texts("subject", "body_text", "body_html")(row, pairs)
+    values["recipient"] = masked_recipient(row["recipient"])
+    values["dedup_key"] = masked_dedup_key(row["dedup_key"])
+    if row["audience"] == str(Audience.RESIDENT):
+        values["recipient_name"] = mask_name(row["recipient_name"])
+        if row["channel"] == str(ChannelName.SMS):
+            values["address"] = mask_phone(row["address"])
+    return values
+
+
+def _dev_outbox(row: Any, pairs: Pairs) -> dict[str, Any]:
+    values = _texts("subject", "body_text")(row, pairs)
+    values["recipient"] = masked_recipient(row["recipient"])
+    if row["recipient"].startswith("resident:"):
+        values["recipient_name"] = mask_name(row["recipient_name"])
+        if row["channel"] == str(ChannelName.SMS):
+            values["address"] = mask_phone(row["address"])
+    return values
+
+
+async def _bodies(
+    conn: AsyncConnection,
+    table: Table,
+    column: str,
+    mask: Callable[[dict[str, Any]], dict[str, Any]],
+    after: int,
+    limit: int,
+) -> tuple[int, int, bool]:
+    """Mask the JSON bodies of up to `limit` rows after id `after`: (changed, last id,
+    whether there may be more)."""
+    query = (
+        select(table.c.id, table.c[column])
+        .where(table.c.id > after)
+        .order_by(table.c.id)
+        .limit(limit)
+    )
+    rows = (await conn.execute(query)).all()
+    changed = 0
+    for row in rows:
+        body = row[1]
+        try:
+            envelope = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            continue  # not JSON: a body notify could not read either, kept as evidence
+        if not isinstance(envelope, dict):
+            continue
+        masked = mask(envelope)
+        if masked != envelope:
+            await conn.execute(
+                update(table).where(table.c.id == row.id).values({column: orjson.dumps(masked)})
+            )
+            changed += 1
+    return changed, rows[-1].id if rows else after, len(rows) == limit

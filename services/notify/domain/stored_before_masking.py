@@ -1,0 +1,97 @@
+"""Masking what notify stored before it kept no clear resident data (`wo notify
+mask-personal-data`, docs/privacy.md "Stores written before sealing").
+
+notify folded each reporter's name, phone and unit into its work-order facts in clear,
+addressed residents' deliveries by their phone (`resident:phone:<phone>`), and rendered
+them into subjects and bodies. These functions give each stored value its masked form:
+pure, and idempotent (masking a mask changes nothing), so a run repeated after a crash,
+or once too often, changes nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shared.privacy.masking import mask_address, mask_name, mask_phone
+
+PHONE_RECIPIENT = "resident:phone:"
+"""The recipient key of a resident known by phone only (before references)."""
+
+_FACT_MASKS = (("resident_name", mask_name), ("resident_phone", mask_phone), ("unit", mask_address))
+_EVENT_MASKS = (
+    ("reporter", "name", mask_name),
+    ("reporter", "phone", mask_phone),
+    ("location", "unit", mask_address),
+    ("location", "detail", mask_address),
+)
+
+
+def masked_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """A work order's folded facts with the resident's name, phone and unit masked; the
+    resident's reference, when the report had one, and everything else kept."""
+    out = dict(facts)
+    for key, mask in _FACT_MASKS:
+        if isinstance(out.get(key), str) and out[key]:
+            out[key] = mask(out[key])
+    return out
+
+
+def replacements(facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The clear values the facts hold (as stored, and a phone by its digits too), each
+    with its mask, longest first (a unit inside a longer value is not cut apart)."""
+    pairs: dict[str, str] = {}
+    for key, mask in _FACT_MASKS:
+        value = facts.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        shown = mask(value)
+        variants = {value.strip()}
+        if key == "resident_phone":
+            variants.add(re.sub(r"\D", "", value))
+        for variant in variants:
+            if variant and variant != shown and len(variant) > 1:
+                pairs[variant] = shown
+    return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+
+def masked_text(text: str, pairs: list[tuple[str, str]]) -> str:
+    """`text` (a message's subject or body) with each clear value replaced by its mask."""
+    for clear, shown in pairs:
+        text = text.replace(clear, shown)
+    return text
+
+
+def masked_recipient(key: str) -> str:
+    """A delivery's recipient key with a resident's phone masked (other keys as they are)."""
+    if key.startswith(PHONE_RECIPIENT):
+        return PHONE_RECIPIENT + mask_phone(key[len(PHONE_RECIPIENT) :])
+    return key
+
+
+def masked_dedup_key(key: str) -> str:
+    """A delivery's `event|recipient|channel` key with its recipient masked."""
+    parts = key.split("|")
+    return "|".join(masked_recipient(part) for part in parts)
+
+
+def masked_report(envelope: dict[str, Any]) -> dict[str, Any]:
+    """An event envelope (a dead letter's stored body) with its reporter's name and
+    phone and its unit and detail masked, when its data has them."""
+    data = envelope.get("data")
+    if not isinstance(data, dict):
+        return envelope
+    out = dict(data)
+    for section, key, mask in _EVENT_MASKS:
+        part = out.get(section)
+        if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
+            out[section] = {**part, key: mask(part[key])}
+    return {**envelope, "data": out}
+
+
+def masked_notification(envelope: dict[str, Any]) -> dict[str, Any]:
+    """A notification event's envelope (notify's outbox) with its recipient masked."""
+    data = envelope.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("recipient"), str):
+        return envelope
+    return {**envelope, "data": {**data, "recipient": masked_recipient(data["recipient"])}}

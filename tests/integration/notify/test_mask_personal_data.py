@@ -1,0 +1,325 @@
+"""`wo notify mask-personal-data` on a notify database written before notify kept masks
+only (issue 17: "the migration of a store written by today's code"), on SQLite and
+PostgreSQL.
+
+The rows are those notify wrote before: the facts folded from a clear report, an SMS to a
+resident known by phone (`resident:phone:<phone>`) and one to a resident's inbox, the
+owner's message naming the unit, the dev outbox's copy of the SMS, the inbox message,
+the notification events in its outbox and a dead letter holding the clear report. After
+the migration none holds a seeded name, phone or unit; a resident reference is kept;
+a run stopped after its first batch is finished by the next; a further run changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import insert, select
+from typer.testing import CliRunner
+
+from services.notify.adapters import tables as t
+from services.notify.adapters.migrate import upgrade
+from services.notify.adapters.stored_before_masking import Masked, mask_stored_personal_data
+from services.notify.entrypoints.cli import notify_app
+from shared.database import create_engine
+from tests.stored_rows import rows_as_text
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+ORDERS = {
+    "wo-a": {"name": "欧阳娜娜", "phone": "13912345678", "unit": "7-2304", "login": None},
+    "wo-b": {"name": "李建国", "phone": "13698765432", "unit": "3-1102", "login": "res-li"},
+}
+SEEDED = (
+    "欧阳娜娜",
+    "13912345678",
+    "2345678",
+    "7-2304",
+    "李建国",
+    "13698765432",
+    "8765432",
+    "3-1102",
+)
+
+
+class _Crash(Exception):
+    pass
+
+
+def _facts(order: dict[str, Any], reference: str | None) -> dict[str, Any]:
+    facts = {
+        "kind": "repair",
+        "category": "plumbing",
+        "urgency": "normal",
+        "description": "漏水",
+        "building": "b1",
+        "unit": order["unit"],
+        "resident_name": order["name"],
+        "resident_phone": order["phone"],
+        "resident_id": order["login"],
+        "owner": "cs-li",
+    }
+    if reference is not None:
+        facts["resident"] = reference
+    return facts
+
+
+def _delivery(work_order_id: str, order: dict[str, Any], **values: Any) -> dict[str, Any]:
+    delivery_id = str(uuid.uuid4())
+    row = {
+        "id": delivery_id,
+        "event_id": str(uuid.uuid4()),
+        "event_type": "workorder.reported",
+        "work_order_id": work_order_id,
+        "correlation_id": "corr",
+        "tenant": "acme",
+        "project": "sunny",
+        "template": "reported_resident",
+        "language": "zh-CN",
+        "subject": "您的报修已受理",
+        "body_text": f"{order['name']}您好，{order['unit']}的报修已受理。",
+        "body_html": f"<p>{order['name']}您好，{order['unit']}的报修已受理。</p>",
+        "urgent": False,
+        "alert": False,
+        "status": "sent",
+        "attempts": 1,
+        "created_at": T0,
+        "sent_at": T0,
+        "item_count": 0,
+        "event_count": 1,
+    }
+    row.update(values)
+    row["dedup_key"] = f"{row['event_id']}|{row['recipient']}|{row['channel']}"
+    return row
+
+
+def _envelope(data: dict[str, Any], type_name: str) -> bytes:
+    return orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "/notify",
+            "type": f"{type_name}.v1",
+            "subject": "wo-a",
+            "time": "2026-03-02T02:00:00Z",
+            "data": data,
+            "tenant": "acme",
+            "project": "sunny",
+            "sequence": 1,
+            "correlationid": "corr",
+            "actor": "notify",
+        }
+    )
+
+
+async def _old_rows(url: str) -> None:
+    engine = create_engine(url)
+    await upgrade(engine)
+    a, b = ORDERS["wo-a"], ORDERS["wo-b"]
+    sms = _delivery(
+        "wo-a",
+        a,
+        recipient=f"resident:phone:{a['phone']}",
+        recipient_name=a["name"],
+        audience="resident",
+        channel="sms",
+        address=a["phone"],
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(t.work_orders),
+                [
+                    {
+                        "id": "wo-a",
+                        "tenant": "acme",
+                        "project": "sunny",
+                        "version": 1,
+                        "facts": _facts(a, None),
+                    },
+                    {
+                        "id": "wo-b",
+                        "tenant": "acme",
+                        "project": "sunny",
+                        "version": 1,
+                        "facts": _facts(b, "rsd_aaaaaaaaaaaaaaaaaaaaaaaa"),
+                    },
+                ],
+            )
+            await conn.execute(
+                insert(t.deliveries),
+                [
+                    sms,
+                    _delivery(
+                        "wo-b",
+                        b,
+                        recipient="resident:res-li",
+                        recipient_name=b["name"],
+                        audience="resident",
+                        channel="inbox",
+                        address="res-li",
+                    ),
+                    _delivery(
+                        "wo-a",
+                        a,
+                        recipient="person:cs-li",
+                        recipient_name="李客服",
+                        audience="staff",
+                        channel="email",
+                        address="li@example.com",
+                        template="reported_owner",
+                        subject=f"新工单：b1 {a['unit']}，报修人{a['name']} {a['phone']}",
+                    ),
+                ],
+            )
+            await conn.execute(
+                insert(t.inbox),
+                {
+                    "delivery_id": str(uuid.uuid4()),
+                    "tenant": "acme",
+                    "project": "sunny",
+                    "person": "res-li",
+                    "subject": "您的报修已受理",
+                    "body_text": f"{b['name']}您好，{b['unit']}的报修已受理。",
+                    "work_order_id": "wo-b",
+                    "created_at": T0,
+                },
+            )
+            await conn.execute(
+                insert(t.dev_outbox),
+                {
+                    "delivery_id": sms["id"],
+                    "tenant": "acme",
+                    "project": "sunny",
+                    "channel": "sms",
+                    "recipient": sms["recipient"],
+                    "recipient_name": a["name"],
+                    "address": a["phone"],
+                    "subject": sms["subject"],
+                    "body_text": sms["body_text"],
+                    "event_type": "workorder.reported",
+                    "work_order_id": "wo-a",
+                    "created_at": T0,
+                },
+            )
+            await conn.execute(
+                insert(t.outbox),
+                {
+                    "subject": "events.acme.sunny.notification.sent",
+                    "msg_id": str(uuid.uuid4()),
+                    "body": _envelope(
+                        {"delivery_id": sms["id"], "recipient": sms["recipient"], "channel": "sms"},
+                        "notification.sent",
+                    ),
+                    "created_at": T0,
+                },
+            )
+            report = {
+                "reporter": {"name": a["name"], "phone": a["phone"], "resident_id": None},
+                "location": {"building": "b1", "unit": a["unit"], "detail": "2号卫生间"},
+                "description": "漏水",
+            }
+            await conn.execute(
+                insert(t.dead_letters),
+                {
+                    "kind": "event",
+                    "letter_key": "event:x",
+                    "tenant": "acme",
+                    "project": "sunny",
+                    "subject": "events.acme.sunny.workorder.reported",
+                    "data": _envelope(report, "workorder.reported"),
+                    "error": "boom",
+                    "attempts": 3,
+                    "created_at": T0,
+                },
+            )
+    finally:
+        await engine.dispose()
+
+
+async def _texts(url: str) -> dict[str, list[str]]:
+    return await rows_as_text(url, t.metadata)
+
+
+def _clear(found: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {
+        name: hits
+        for name, texts in found.items()
+        if (hits := [v for text in texts for v in SEEDED if v in text])
+    }
+
+
+async def _mask(url: str, **kw: Any) -> Masked:
+    engine = create_engine(url)
+    try:
+        return await mask_stored_personal_data(engine, batch_size=1, **kw)
+    finally:
+        await engine.dispose()
+
+
+async def test_notifys_rows_written_before_masking_are_masked_once(database_url: str) -> None:
+    await _old_rows(database_url)
+    before = await _texts(database_url)
+    assert set(_clear(before)) == {
+        "notify_work_orders",
+        "deliveries",
+        "inbox_messages",
+        "notify_dev_outbox",
+        "notify_outbox",
+        "dead_letters",
+    }
+
+    dry = await _mask(database_url, dry_run=True)
+    assert dry.facts == 2 and dry.deliveries == 3
+    assert await _texts(database_url) == before
+
+    def crash(done: Masked) -> None:
+        raise _Crash
+
+    with pytest.raises(_Crash):
+        await _mask(database_url, on_batch=crash)
+    assert _clear(await _texts(database_url))
+
+    done = await _mask(database_url)
+
+    assert done.facts == 1  # the crashed run's batch is not counted twice
+    after = await _texts(database_url)
+    assert _clear(after) == {}
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            facts = dict(
+                (await conn.execute(select(t.work_orders.c.id, t.work_orders.c.facts))).all()
+            )
+            rows = (await conn.execute(select(t.deliveries))).mappings().all()
+    finally:
+        await engine.dispose()
+    assert (facts["wo-a"]["resident_name"], facts["wo-a"]["resident_phone"]) == (
+        "欧阳**",
+        "139****5678",
+    )
+    assert facts["wo-b"]["resident"] == "rsd_aaaaaaaaaaaaaaaaaaaaaaaa"
+    assert facts["wo-b"]["unit"] == "*-****"
+    sms = next(r for r in rows if r["channel"] == "sms")
+    assert (sms["recipient"], sms["address"]) == ("resident:phone:139****5678", "139****5678")
+    assert sms["dedup_key"].endswith("|resident:phone:139****5678|sms")
+    assert sms["body_text"] == "欧阳**您好，*-****的报修已受理。"
+    inbox = next(r for r in rows if r["channel"] == "inbox")
+    assert inbox["address"] == "res-li"  # the inbox's login id is no contact detail
+
+    assert await _mask(database_url) == Masked()
+    assert await _texts(database_url) == after
+
+
+def test_the_command_reports_what_it_masked(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}"
+    asyncio.run(_old_rows(url))
+    result = CliRunner().invoke(notify_app, ["mask-personal-data", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "Masked 2 work orders' facts, 3 deliveries" in result.output
