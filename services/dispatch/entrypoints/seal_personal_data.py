@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.report_sealing import SqlReportStore
 from services.dispatch.adapters.resident_index import SqlResidentIndex
-from services.dispatch.adapters.stream_sealing import StreamSealing, replace_clear_reports
+from services.dispatch.adapters.stream_sealing import replace_clear_reports
 from services.dispatch.entrypoints.bootstrap import privacy_of
 from services.dispatch.service_layer.report_sealing import (
     BatchDone,
@@ -25,6 +25,7 @@ from services.dispatch.service_layer.report_sealing import (
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, connect_quietly, engine_for, first_line
 from shared.clock import SystemClock
+from shared.stream_rewrite import Replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class Migrated:
     """What a run did: the store's rows rewritten, the stream's messages replaced."""
 
     store: Rewritten
-    stream: StreamSealing
+    stream: Replaced
 
 
 async def seal_personal_data(
@@ -117,13 +118,13 @@ def summary(migrated: Migrated, dry_run: bool) -> str:
     s, m = migrated.store, migrated.stream
     if dry_run:
         return (
-            f"Dry run: {s.events:,} reports to seal in the store; {m.work_orders:,} work "
+            f"Dry run: {s.events:,} reports to seal in the store; {m.groups:,} work "
             f"orders with a clear report on the stream ({m.deleted:,} messages to replace)."
         )
     skipped = f"; {m.skipped:,} work orders left for the next run (see above)" if m.skipped else ""
     return (
         f"Sealed {s.events:,} reports; rewrote {s.outbox_rows:,} outbox rows, "
         f"{s.listings:,} listing summaries, {s.idempotency_records:,} idempotency "
-        f"records and {s.access_log_entries:,} access-log entries; replaced the messages of {m.work_orders - m.skipped:,} work orders on "
+        f"records and {s.access_log_entries:,} access-log entries; replaced the messages of {m.groups - m.skipped:,} work orders on "
         f"the stream ({m.published:,} published, {m.deleted:,} erased){skipped}."
     )

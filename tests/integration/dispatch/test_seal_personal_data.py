@@ -169,7 +169,7 @@ async def test_a_store_written_before_sealing_is_sealed_everywhere_once(
     assert len(_clear_in([raw.decode() for _, _, raw in old_stream])) == 3
 
     dry = await _migrate(database_url, nats_server.url, dry_run=True)
-    assert (dry.store.events, dry.stream.work_orders) == (3, 3)
+    assert (dry.store.events, dry.stream.groups) == (3, 3)
     assert await _table_texts(database_url) == before
 
     # The process dies after its first batch (one report) committed.
@@ -185,7 +185,7 @@ async def test_a_store_written_before_sealing_is_sealed_everywhere_once(
     done = await _migrate(database_url, nats_server.url)
 
     assert done.store.events == 2  # the crashed run's batch is not sealed twice
-    assert done.stream.work_orders == 3 and done.stream.skipped == 0
+    assert done.stream.groups == 3 and done.stream.skipped == 0
     after = await _table_texts(database_url)
     for table, texts in after.items():
         assert not [(text, [v for v in SEEDED if v in text]) for text in _clear_in(texts)], table
@@ -209,7 +209,7 @@ async def test_a_store_written_before_sealing_is_sealed_everywhere_once(
     after = await _table_texts(database_url)
 
     again = await _migrate(database_url, nats_server.url)
-    assert again.store == migration.Rewritten() and again.stream.work_orders == 0
+    assert again.store == migration.Rewritten() and again.stream.groups == 0
     assert await _table_texts(database_url) == after
     assert [(s, e.id) for s, e, _ in await _stream(js)] == [(s, e.id) for s, e, _ in stream]
 
