@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from nats.js.errors import NotFoundError
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
@@ -29,7 +31,10 @@ from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.notify.entrypoints.cli import notify_app
 from shared.database import create_engine
+from shared.nats import connect, ensure_streams
+from shared.subjects import EVENTS_STREAM
 from tests.stored_rows import rows_as_text
+from wo.processes import NatsServer
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 ORDERS = {
@@ -99,14 +104,14 @@ def _delivery(work_order_id: str, order: dict[str, Any], **values: Any) -> dict[
     return row
 
 
-def _envelope(data: dict[str, Any], type_name: str) -> bytes:
+def _envelope(data: dict[str, Any], type_name: str, subject: str = "wo-a") -> bytes:
     return orjson.dumps(
         {
             "specversion": "1.0",
             "id": str(uuid.uuid4()),
             "source": "/notify",
             "type": f"{type_name}.v1",
-            "subject": "wo-a",
+            "subject": subject,
             "time": "2026-03-02T02:00:00Z",
             "data": data,
             "tenant": "acme",
@@ -317,9 +322,74 @@ async def test_notifys_rows_written_before_masking_are_masked_once(database_url:
     assert await _texts(database_url) == after
 
 
-def test_the_command_reports_what_it_masked(tmp_path: Path) -> None:
+async def _old_stream(nats_url: str) -> list[bytes]:
+    """notify's events as it published them: a resident's SMS delivery named by phone
+    (deferred, then sent), and a staff member's."""
+    nc = await connect(nats_url, "test-old-notify-events")
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        info = await js.stream_info(EVENTS_STREAM)
+        await js.update_stream(replace(info.config, duplicate_window=1.0))
+        bodies = []
+        for delivery, recipient, kind in (
+            ("d-1", "resident:phone:13912345678", "notification.deferred"),
+            ("d-2", "person:cs-li", "notification.sent"),
+            ("d-1", "resident:phone:13912345678", "notification.sent"),
+        ):
+            data = {"delivery_id": delivery, "recipient": recipient, "channel": "sms"}
+            body = _envelope(data, kind, f"notification:{delivery}")
+            envelope = orjson.loads(body)
+            await js.publish(
+                f"events.acme.sunny.{kind}", body, headers={"Nats-Msg-Id": envelope["id"]}
+            )
+            bodies.append(body)
+        return bodies
+    finally:
+        await nc.close()
+
+
+async def _stream_bodies(nats_url: str) -> list[tuple[int, bytes]]:
+    nc = await connect(nats_url, "test-notify-stream")
+    try:
+        js = nc.jetstream()
+        state = (await js.stream_info(EVENTS_STREAM)).state
+        found = []
+        for seq in range(state.first_seq, state.last_seq + 1):
+            try:
+                found.append((seq, (await js.get_msg(EVENTS_STREAM, seq)).data or b""))
+            except NotFoundError:
+                continue
+        return found
+    finally:
+        await nc.close()
+
+
+def test_the_command_masks_the_rows_and_the_stream_once(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'notify.db'}"
     asyncio.run(_old_rows(url))
-    result = CliRunner().invoke(notify_app, ["mask-personal-data", "--database-url", url])
+    old = asyncio.run(_old_stream(nats_server.url))
+    command = ["mask-personal-data", "--database-url", url, "--nats-url", nats_server.url]
+
+    result = CliRunner().invoke(notify_app, command)
+
     assert result.exit_code == 0, result.output
     assert "Masked 2 work orders' facts, 3 deliveries" in result.output
+    assert "replaced the events of 1 deliveries on the stream (2 messages)" in result.output
+    stream = asyncio.run(_stream_bodies(nats_server.url))
+    assert not [body for _, body in stream if any(v.encode() in body for v in SEEDED)]
+    # The staff member's event stays where it was; the resident's two come again, in
+    # order, with their ids and the phone masked.
+    assert stream[0] == (2, old[1])
+    again = [orjson.loads(body) for _, body in stream[1:]]
+    assert [e["id"] for e in again] == [orjson.loads(old[0])["id"], orjson.loads(old[2])["id"]]
+    assert {e["data"]["recipient"] for e in again} == {"resident:phone:139****5678"}
+    stored = b"".join(p.read_bytes() for p in Path(nats_server.store_dir).rglob("*") if p.is_file())
+    assert b"13912345678" not in stored
+
+    rerun = CliRunner().invoke(notify_app, command)
+    assert rerun.exit_code == 0, rerun.output
+    assert "Masked 0 work orders' facts, 0 deliveries" in rerun.output
+    assert asyncio.run(_stream_bodies(nats_server.url)) == stream
