@@ -75,7 +75,8 @@ async def test_rebuild_timers_with_a_bad_database_url_fails_in_one_line() -> Non
 async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outside_development(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with running_api(database_url) as api:
+    master_key = "m" * MIN_SECRET_BYTES
+    async with running_api(database_url, privacy_master_key=SecretStr(master_key)) as api:
         await api.report()
         await api.report(reporter={"name": "无电话"})
     engine = create_engine(database_url)
@@ -87,12 +88,17 @@ async def test_rebuild_residents_derives_the_index_again_and_needs_the_key_outsi
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.delenv("PRIVACY_MASTER_KEY", raising=False)
     refused = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
-    master_key = "m" * MIN_SECRET_BYTES
+    # The phones are sealed under keys that only dispatch's master key unwraps.
+    monkeypatch.setenv("PRIVACY_MASTER_KEY", "o" * MIN_SECRET_BYTES)
+    other_key = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
     monkeypatch.setenv("PRIVACY_MASTER_KEY", master_key)
     result = await asyncio.to_thread(CliRunner().invoke, app, rebuild_residents)
 
     assert refused.exit_code == 1
     assert "refuses the development PRIVACY_MASTER_KEY" in refused.stderr
+    assert other_key.exit_code == 1, other_key.output
+    assert "cannot open the residents' sealed phones" in other_key.stderr
+    assert len(other_key.stderr.strip().splitlines()) <= 3
     assert result.exit_code == 0, result.output
     assert "from 2 reported work orders" in result.stdout
     engine = create_engine(database_url)

@@ -30,6 +30,7 @@ from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, engine_for
 from shared.clock import SystemClock
 from shared.privacy.local_key import key_beside
+from shared.privacy.wrapping import UnwrapError
 
 dispatch_app = typer.Typer(
     help="dispatch: rebuild the timer table and the residents' index from the event store.",
@@ -209,6 +210,11 @@ async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:
         raise CliFailure(str(exc)) from None
     try:
         return await SqlResidentIndex(engine, privacy).rebuild()
+    except UnwrapError as exc:
+        raise CliFailure(
+            f"cannot open the residents' sealed phones: {exc} (the master key that wrapped "
+            "their keys belongs in PRIVACY_MASTER_KEY or PRIVACY_RETIRED_MASTER_KEYS)"
+        ) from None
     except (SQLAlchemyError, OSError) as exc:
         await asyncio.sleep(0.1)  # as in `_rebuild`: let aiosqlite's thread end first
         shown = make_url(url).render_as_string(hide_password=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 
+from services.dispatch.adapters.rows import SOURCE
 from shared.auth import Role
 from shared.envelope import Envelope
 from shared.nats import connect, ensure_streams
@@ -16,18 +17,15 @@ from wo.processes import NatsServer
 
 
 async def relay(stack: ConsoleStack, nats_url: str, order_id: str) -> None:
-    """Publish the order's events as dispatch's relay does (its relay is off in these tests),
-    read as a supervisor: the relay publishes the store's events, which other roles read
-    with the reporter masked."""
-    history = await stack.api.client.get(
-        f"/v1/work-orders/{order_id}/events", headers=auth(Role.SUPERVISOR)
-    )
+    """Publish the order's events as dispatch's relay does (its relay is off in these
+    tests): the store's events, the report sealed (masks, reference and tokens)."""
+    stored = await stack.api.dispatch.store.load(order_id)
     bus = await connect(nats_url, name="console-test-relay")
     try:
         js = bus.jetstream()
         await ensure_streams(js)
-        for item in history.json()["items"]:
-            envelope = Envelope.model_validate(item)
+        for event in stored:
+            envelope = Envelope.from_recorded(event, SOURCE)
             await js.publish(
                 envelope.nats_subject(),
                 envelope.to_json(),
@@ -76,12 +74,15 @@ async def test_customer_service_reads_what_the_resident_received(
         label = str(order.get("number") or order_id[:8])
         assert f"发出的消息: {label}" in page.text
         items = [m.split("</li>")[0] for m in page.text.split('data-message="')[1:]]
-        resident = [m for m in items if "13800000000" in m]
+        # notify read the sealed report: it keeps and greets by the masks.
+        resident = [m for m in items if "138****0000" in m]
         assert any('data-event="workorder.reported"' in m for m in resident)
         assert any('data-event="workorder.completed"' in m for m in resident)
-        assert all("张三您好" in m and "短信" in m for m in resident)
+        assert all("张*您好" in m and "短信" in m for m in resident)
+        assert "13800000000" not in page.text.replace('phone=13800000000"', "")
+        # The order's clear phone (customer service's own call) finds them by its mask.
         by_phone = await cs.page("/calls/messages?phone=13800000000")
         assert by_phone.text.count('data-message="') == len(resident)
         live = await cs.page(f"/calls/messages/live?order={order_id}")
-        assert live.headers["x-console-fragment"] == "1" and "张三您好" in live.text
+        assert live.headers["x-console-fragment"] == "1" and "张*您好" in live.text
         assert (await cs.page("/calls/messages")).status_code == 403

@@ -27,8 +27,9 @@ class AccessLogEntry(Body):
     subject: str = Field(description="Who saw it: their token's subject.")
     role: str = Field(description="Their role when they saw it.")
     resident: str | None = Field(
-        description="The resident's reference (their app login, the work order's "
-        "`reporter.resident_id`); null for a caller without one: see `work_order_id`."
+        description="The resident's pseudonymous reference (`rsd_...`, the work order's "
+        "`reporter.resident`); for an order stored before sealing, their app login "
+        "(`reporter.resident_id`), or null for a caller without one: see `work_order_id`."
     )
     work_order_id: str | None = Field(description="The work order whose data was shown.")
     fields: list[str] = Field(description=f"Which of {', '.join(PERSONAL_FIELDS)}.")
