@@ -40,12 +40,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "dispatch": (
         "services.dispatch.entrypoints.dispatch_cli",
         "dispatch_app",
-        "dispatch: rebuild the timer table and the residents' index from the event store.",
+        "dispatch: rebuild the timer table and the residents' index; seal reports stored in clear.",
     ),
     "notify": (
         "services.notify.entrypoints.cli",
         "notify_app",
-        "notify: dead letters (events and deliveries it gave up on), configuration import.",
+        "notify: dead letters (events and deliveries it gave up on), configuration import, masking.",
     ),
     "reporting": (
         "services.reporting.entrypoints.cli",

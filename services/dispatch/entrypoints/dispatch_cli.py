@@ -33,7 +33,7 @@ from shared.privacy.local_key import key_beside
 from shared.privacy.wrapping import UnwrapError
 
 dispatch_app = typer.Typer(
-    help="dispatch: rebuild the timer table and the residents' index from the event store.",
+    help="dispatch: rebuild the timer table and the residents' index; seal reports stored in clear.",
     no_args_is_help=True,
 )
 

@@ -56,6 +56,19 @@ async def mask_stored_personal_data(
     """Mask every clear copy of residents' data in notify's tables; return what changed.
     A dry run opens the same transactions and rolls each back."""
     total = Masked()
+    # Digests first: their bodies hold several orders' units, masked by those orders'
+    # facts while these are still clear.
+    last_digest: str | None = None
+    while True:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            changed, last_digest = await _digests(conn, last_digest, batch_size)
+            await (transaction.rollback() if dry_run else transaction.commit())
+        if last_digest is None:
+            break
+        total += Masked(deliveries=changed)
+        if on_batch is not None and changed:
+            on_batch(Masked(deliveries=changed))
     after: str | None = None
     while True:
         async with engine.connect() as conn:
@@ -113,6 +126,33 @@ async def _orders(
         dev_outbox=await _rows(conn, t.dev_outbox, pairs, _dev_outbox),
     )
     return done, rows[-1].id
+
+
+async def _digests(conn: AsyncConnection, after: str | None, limit: int) -> tuple[int, str | None]:
+    """Mask up to `limit` digests after id `after` by the clear values of the orders of
+    the deliveries each one carried: (changed, last id, None when there were none)."""
+    d = t.deliveries.c
+    query = select(d.id, d.subject, d.body_text, d.body_html).where(
+        d.work_order_id.is_(None), d.item_count > 0
+    )
+    if after is not None:
+        query = query.where(d.id > after)
+    digests = (await conn.execute(query.order_by(d.id).limit(limit))).all()
+    changed = 0
+    for digest in digests:
+        orders = select(d.work_order_id).where(d.digest_id == digest.id)
+        facts = select(t.work_orders.c.facts).where(t.work_orders.c.id.in_(orders))
+        pairs = sorted(
+            {p for row in (await conn.execute(facts)).all() for p in replacements(dict(row.facts))},
+            key=lambda pair: -len(pair[0]),
+        )
+        values = {
+            c: masked_text(getattr(digest, c), pairs) for c in ("subject", "body_text", "body_html")
+        }
+        if any(values[c] != getattr(digest, c) for c in values):
+            await conn.execute(update(t.deliveries).where(d.id == digest.id).values(**values))
+            changed += 1
+    return changed, digests[-1].id if digests else None
 
 
 _Change = Callable[[Any, Pairs], dict[str, Any]]

@@ -43,8 +43,8 @@ def replacements(facts: dict[str, Any]) -> list[tuple[str, str]]:
     pairs: dict[str, str] = {}
     for key, mask in _FACT_MASKS:
         value = facts.get(key)
-        if not isinstance(value, str) or not value.strip():
-            continue
+        if not isinstance(value, str) or not value.strip() or "*" in value:
+            continue  # nothing, or a mask already (no clear value holds a star)
         shown = mask(value)
         variants = {value.strip()}
         if key == "resident_phone":

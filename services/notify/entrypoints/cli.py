@@ -38,7 +38,7 @@ from shared.errors import AppError
 from shared.stream_rewrite import Replaced
 
 notify_app = typer.Typer(
-    help="notify: dead letters (events and deliveries it gave up on), configuration import.",
+    help="notify: dead letters (events and deliveries it gave up on), configuration import, masking.",
     no_args_is_help=True,
 )
 config_app = typer.Typer(help="Who hears what: contacts, roles, routes.", no_args_is_help=True)
