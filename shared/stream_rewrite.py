@@ -109,14 +109,22 @@ async def replace_messages(
     return Replaced(len(groups), published, deleted, skipped)
 
 
-async def _scan(
+async def each_message(
     js: JetStreamContext,
     subjects: str,
-    until: int,
-    needs: Callable[[Envelope], bool],
-    batch_size: int,
-) -> _Found:
-    found = _Found()
+    visit: Callable[[int, bytes, datetime], None],
+    *,
+    until: int | None = None,
+    batch_size: int = 500,
+) -> None:
+    """Call `visit(sequence, body, stored at)` for each message on `subjects`, in stream
+    order, up to sequence `until` (default: the stream's last), with an ephemeral
+    consumer and no acks."""
+    if until is None:
+        try:
+            until = int((await js.stream_info(EVENTS_STREAM)).state.last_seq)
+        except NotFoundError:
+            return
     subscription = await js.pull_subscribe(
         subjects,
         stream=EVENTS_STREAM,
@@ -134,10 +142,26 @@ async def _scan(
                 left -= 1
                 seq = message.metadata.sequence.stream
                 if seq > until:
-                    return found
-                _note(found, message.data, seq, message.metadata.timestamp, needs)
+                    return
+                at = message.metadata.timestamp
+                visit(seq, message.data, at if at.tzinfo is not None else at.replace(tzinfo=UTC))
     finally:
         await subscription.unsubscribe()
+
+
+async def _scan(
+    js: JetStreamContext,
+    subjects: str,
+    until: int,
+    needs: Callable[[Envelope], bool],
+    batch_size: int,
+) -> _Found:
+    found = _Found()
+
+    def visit(seq: int, body: bytes, at: datetime) -> None:
+        _note(found, body, seq, at, needs)
+
+    await each_message(js, subjects, visit, until=until, batch_size=batch_size)
     return found
 
 
@@ -154,7 +178,6 @@ def _note(
             return
         found.messages[group] = []
     found.messages[group].append((seq, envelope))
-    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     found.newest = at if found.newest is None else max(found.newest, at)
 
 
