@@ -6,7 +6,7 @@ notification events, a transaction per batch of rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,10 @@ from services.notify.domain.stored_before_masking import (
     masked_dedup_key,
     masked_facts,
     masked_notification,
-    masked_recipient,
     masked_report,
     masked_text,
     replacements,
+    resident_recipient,
 )
 from shared.privacy.masking import mask_name, mask_phone
 
@@ -49,12 +49,15 @@ Pairs = list[tuple[str, str]]
 async def mask_stored_personal_data(
     engine: AsyncEngine,
     *,
+    references: Mapping[str, str] | None = None,
     batch_size: int = 500,
     dry_run: bool = False,
     on_batch: Callable[[Masked], None] | None = None,
 ) -> Masked:
     """Mask every clear copy of residents' data in notify's tables; return what changed.
-    A dry run opens the same transactions and rolls each back."""
+    `references` names the resident of each work order whose report is sealed (by work
+    order id): their facts and deliveries get the reference. A dry run opens the same
+    transactions and rolls each back."""
     total = Masked()
     # Digests first: their bodies hold several orders' units, masked by those orders'
     # facts while these are still clear.
@@ -73,7 +76,7 @@ async def mask_stored_personal_data(
     while True:
         async with engine.connect() as conn:
             transaction = await conn.begin()
-            done, after = await _orders(conn, after, batch_size)
+            done, after = await _orders(conn, after, batch_size, references or {})
             if done is None:
                 await transaction.rollback()
                 break
@@ -101,7 +104,7 @@ async def mask_stored_personal_data(
 
 
 async def _orders(
-    conn: AsyncConnection, after: str | None, limit: int
+    conn: AsyncConnection, after: str | None, limit: int, references: Mapping[str, str]
 ) -> tuple[Masked | None, str | None]:
     w = t.work_orders.c
     query = select(w.id, w.facts).order_by(w.id).limit(limit)
@@ -110,12 +113,13 @@ async def _orders(
     rows = (await conn.execute(query)).all()
     if not rows:
         return None, after
-    pairs: dict[str, Pairs] = {}
+    pairs: dict[str, _Order] = {}
     facts_changed = 0
     for row in rows:
         facts = dict(row.facts)
-        pairs[row.id] = replacements(facts)
-        masked = masked_facts(facts)
+        reference = references.get(row.id) or facts.get("resident")
+        pairs[row.id] = _Order(replacements(facts), reference)
+        masked = masked_facts(facts, reference)
         if masked != facts:
             await conn.execute(update(t.work_orders).where(w.id == row.id).values(facts=masked))
             facts_changed += 1
@@ -155,11 +159,20 @@ async def _digests(conn: AsyncConnection, after: str | None, limit: int) -> tupl
     return changed, digests[-1].id if digests else None
 
 
-_Change = Callable[[Any, Pairs], dict[str, Any]]
+@dataclass(frozen=True, slots=True)
+class _Order:
+    """What a work order's rows are masked by: its clear values with their masks, and
+    its resident's reference when known."""
+
+    pairs: Pairs
+    reference: str | None
+
+
+_Change = Callable[[Any, _Order], dict[str, Any]]
 
 
 async def _rows(
-    conn: AsyncConnection, table: Table, pairs: dict[str, Pairs], change: _Change
+    conn: AsyncConnection, table: Table, pairs: dict[str, _Order], change: _Change
 ) -> int:
     """Rewrite the rows of `table` about the work orders in `pairs`; how many changed."""
     query = select(table).where(table.c.work_order_id.in_(pairs))
@@ -173,16 +186,16 @@ async def _rows(
 
 
 def _texts(*columns: str) -> _Change:
-    def change(row: Any, pairs: Pairs) -> dict[str, Any]:
-        return {c: masked_text(row[c], pairs) for c in columns}
+    def change(row: Any, order: _Order) -> dict[str, Any]:
+        return {c: masked_text(row[c], order.pairs) for c in columns}
 
     return change
 
 
-def _delivery(row: Any, pairs: Pairs) -> dict[str, Any]:
-    values = _texts("subject", "body_text", "body_html")(row, pairs)
-    values["recipient"] = masked_recipient(row["recipient"])
-    values["dedup_key"] = masked_dedup_key(row["dedup_key"])
+def _delivery(row: Any, order: _Order) -> dict[str, Any]:
+    values = _texts("subject", "body_text", "body_html")(row, order)
+    values["recipient"] = resident_recipient(row["recipient"], order.reference)
+    values["dedup_key"] = masked_dedup_key(row["dedup_key"], order.reference)
     if row["audience"] == str(Audience.RESIDENT):
         values["recipient_name"] = mask_name(row["recipient_name"])
         if row["channel"] == str(ChannelName.SMS):
@@ -190,9 +203,9 @@ def _delivery(row: Any, pairs: Pairs) -> dict[str, Any]:
     return values
 
 
-def _dev_outbox(row: Any, pairs: Pairs) -> dict[str, Any]:
-    values = _texts("subject", "body_text")(row, pairs)
-    values["recipient"] = masked_recipient(row["recipient"])
+def _dev_outbox(row: Any, order: _Order) -> dict[str, Any]:
+    values = _texts("subject", "body_text")(row, order)
+    values["recipient"] = resident_recipient(row["recipient"], order.reference)
     if row["recipient"].startswith("resident:"):
         values["recipient_name"] = mask_name(row["recipient_name"])
         if row["channel"] == str(ChannelName.SMS):

@@ -10,16 +10,37 @@ personal: bodies are never published.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import orjson
 from nats.js import JetStreamContext
 
-from services.notify.domain.stored_before_masking import masked_notification
+from services.notify.domain.stored_before_masking import masked_notification, report_reference
 from shared.jetstream import OutgoingMessage
-from shared.stream_rewrite import Envelope, Replaced, replace_messages
+from shared.stream_rewrite import Envelope, Replaced, each_message, replace_messages
 from shared.subjects import event_subject
 
 NOTIFICATION_SUBJECTS = "events.*.*.notification.>"
+REPORTED_SUBJECTS = "events.*.*.workorder.reported"
+
+
+async def report_references(js: JetStreamContext, batch_size: int = 500) -> dict[str, str]:
+    """The resident reference of each work order whose report is on the stream sealed
+    (by work order id): what `wo dispatch seal-personal-data` published, which notify's
+    consumer skipped as already applied."""
+    found: dict[str, str] = {}
+
+    def visit(_: int, body: bytes, __: datetime) -> None:
+        try:
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return
+        named = report_reference(envelope) if isinstance(envelope, dict) else None
+        if named is not None:
+            found[named[0]] = named[1]
+
+    await each_message(js, REPORTED_SUBJECTS, visit, batch_size=batch_size)
+    return found
 
 
 def names_a_phone(envelope: Envelope) -> bool:

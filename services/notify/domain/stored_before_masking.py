@@ -27,10 +27,13 @@ _EVENT_MASKS = (
 )
 
 
-def masked_facts(facts: dict[str, Any]) -> dict[str, Any]:
-    """A work order's folded facts with the resident's name, phone and unit masked; the
-    resident's reference, when the report had one, and everything else kept."""
+def masked_facts(facts: dict[str, Any], reference: str | None = None) -> dict[str, Any]:
+    """A work order's folded facts with the resident's name, phone and unit masked, and
+    the resident's `reference` (from their sealed report) where the facts had none;
+    everything else kept."""
     out = dict(facts)
+    if reference and not out.get("resident"):
+        out["resident"] = reference
     for key, mask in _FACT_MASKS:
         if isinstance(out.get(key), str) and out[key]:
             out[key] = mask(out[key])
@@ -69,10 +72,31 @@ def masked_recipient(key: str) -> str:
     return key
 
 
-def masked_dedup_key(key: str) -> str:
-    """A delivery's `event|recipient|channel` key with its recipient masked."""
+def resident_recipient(key: str, reference: str | None) -> str:
+    """A delivery's recipient key as notify keys residents now: `resident:<reference>`
+    when the resident's reference is known (what erasure and export find their messages
+    by), else with their phone masked. Staff keys stay as they are."""
+    if reference and key.startswith("resident:"):
+        return f"resident:{reference}"
+    return masked_recipient(key)
+
+
+def masked_dedup_key(key: str, reference: str | None = None) -> str:
+    """A delivery's `event|recipient|channel` key with its recipient as
+    `resident_recipient` gives it."""
     parts = key.split("|")
-    return "|".join(masked_recipient(part) for part in parts)
+    return "|".join(resident_recipient(part, reference) for part in parts)
+
+
+def report_reference(envelope: dict[str, Any]) -> tuple[str, str] | None:
+    """(work order id, resident reference) of a sealed `workorder.reported` envelope."""
+    data = envelope.get("data")
+    reporter = data.get("reporter") if isinstance(data, dict) else None
+    reference = reporter.get("resident") if isinstance(reporter, dict) else None
+    subject = envelope.get("subject")
+    if isinstance(reference, str) and reference and isinstance(subject, str):
+        return subject, reference
+    return None
 
 
 def masked_report(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from rich.console import Console
 from rich.table import Table
@@ -26,7 +27,7 @@ from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.sealed import Sealer
 from services.notify.adapters.stored_before_masking import Masked, mask_stored_personal_data
-from services.notify.adapters.stream_masking import mask_stream
+from services.notify.adapters.stream_masking import mask_stream, report_references
 from services.notify.domain.config import NotifyConfig
 from services.notify.entrypoints import bootstrap
 from services.notify.service_layer.dead_letters import retry_dead_letter
@@ -217,6 +218,23 @@ def mask_personal_data(
 async def _mask(
     database_url: str, nats_url: str, batch_size: int, dry_run: bool, console: Console
 ) -> tuple[Masked, Replaced]:
+    nc = await connect_quietly(nats_url, "notify-mask-personal-data", 5.0)
+    try:
+        return await _mask_with(nc, database_url, batch_size, dry_run, console)
+    except NatsError as exc:
+        raise CliFailure(f"NATS error: {first_line(exc)}") from None
+    finally:
+        await nc.close()
+
+
+async def _mask_with(
+    nc: Client, database_url: str, batch_size: int, dry_run: bool, console: Console
+) -> tuple[Masked, Replaced]:
+    js = nc.jetstream()
+    references = await report_references(js, batch_size)
+    console.print(
+        f"{len(references):,} sealed reports on the stream name their resident.", highlight=False
+    )
     engine = create_engine(database_url)
     batches = 0
 
@@ -227,25 +245,23 @@ async def _mask(
 
     try:
         masked = await mask_stored_personal_data(
-            engine, batch_size=batch_size, dry_run=dry_run, on_batch=batch_done
+            engine,
+            references=references,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            on_batch=batch_done,
         )
     except (SQLAlchemyError, OSError) as exc:
         await asyncio.sleep(0.1)  # let aiosqlite's thread end before the loop closes
         raise CliFailure(f"cannot mask notify's rows: {cause(exc)}") from None
     finally:
         await engine.dispose()
-    nc = await connect_quietly(nats_url, "notify-mask-personal-data", 5.0)
-    try:
-        stream = await mask_stream(
-            nc.jetstream(),
-            batch_size=batch_size,
-            dry_run=dry_run,
-            on_wait=lambda s: console.print(
-                f"Waiting {s:.0f} s for JetStream's duplicate window.", highlight=False
-            ),
-        )
-    except NatsError as exc:
-        raise CliFailure(f"NATS error: {first_line(exc)}") from None
-    finally:
-        await nc.close()
+    stream = await mask_stream(
+        js,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_wait=lambda s: console.print(
+            f"Waiting {s:.0f} s for JetStream's duplicate window.", highlight=False
+        ),
+    )
     return masked, stream

@@ -41,6 +41,7 @@ ORDERS = {
     "wo-a": {"name": "欧阳娜娜", "phone": "13912345678", "unit": "7-2304", "login": None},
     "wo-b": {"name": "李建国", "phone": "13698765432", "unit": "3-1102", "login": "res-li"},
 }
+REFERENCE = "rsd_bbbbbbbbbbbbbbbbbbbbbbbb"
 SEEDED = (
     "欧阳娜娜",
     "13912345678",
@@ -315,15 +316,8 @@ async def test_notifys_rows_written_before_masking_are_masked_once(database_url:
     assert done.facts == 1  # the crashed run's batch is not counted twice
     after = await _texts(database_url)
     assert _clear(after) == {}
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            facts = dict(
-                (await conn.execute(select(t.work_orders.c.id, t.work_orders.c.facts))).all()
-            )
-            rows = (await conn.execute(select(t.deliveries))).mappings().all()
-    finally:
-        await engine.dispose()
+    found = await _rows_of(database_url)
+    facts, rows = found["facts"], found["deliveries"]
     assert (facts["wo-a"]["resident_name"], facts["wo-a"]["resident_phone"]) == (
         "欧阳**",
         "139****5678",
@@ -350,6 +344,12 @@ async def _old_stream(nats_url: str) -> list[bytes]:
         await ensure_streams(js)
         info = await js.stream_info(EVENTS_STREAM)
         await js.update_stream(replace(info.config, duplicate_window=1.0))
+        # wo-a's report as `wo dispatch seal-personal-data` left it: sealed, naming its
+        # resident by reference.
+        sealed = {"reporter": {"name": "欧阳**", "phone": "139****5678", "resident": REFERENCE}}
+        await js.publish(
+            "events.acme.sunny.workorder.reported", _envelope(sealed, "workorder.reported")
+        )
         bodies = []
         for delivery, recipient, kind in (
             ("d-1", "resident:phone:13912345678", "notification.deferred"),
@@ -384,6 +384,17 @@ async def _stream_bodies(nats_url: str) -> list[tuple[int, bytes]]:
         await nc.close()
 
 
+async def _rows_of(url: str) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            facts = (await conn.execute(select(t.work_orders.c.id, t.work_orders.c.facts))).all()
+            rows = (await conn.execute(select(t.deliveries))).mappings().all()
+    finally:
+        await engine.dispose()
+    return {"facts": {r.id: r.facts for r in facts}, "deliveries": [dict(r) for r in rows]}
+
+
 def test_the_command_masks_the_rows_and_the_stream_once(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
@@ -401,12 +412,19 @@ def test_the_command_masks_the_rows_and_the_stream_once(
     assert not [body for _, body in stream if any(v.encode() in body for v in SEEDED)]
     # The staff member's event stays where it was; the resident's two come again, in
     # order, with their ids and the phone masked.
-    assert stream[0] == (2, old[1])
-    again = [orjson.loads(body) for _, body in stream[1:]]
+    assert stream[1] == (3, old[1])
+    again = [orjson.loads(body) for _, body in stream[2:]]
     assert [e["id"] for e in again] == [orjson.loads(old[0])["id"], orjson.loads(old[2])["id"]]
     assert {e["data"]["recipient"] for e in again} == {"resident:phone:139****5678"}
     stored = b"".join(p.read_bytes() for p in Path(nats_server.store_dir).rglob("*") if p.is_file())
     assert b"13912345678" not in stored
+
+    # The resident's sealed report named them: their facts and deliveries use it.
+    rows = asyncio.run(_rows_of(url))
+    assert rows["facts"]["wo-a"]["resident"] == REFERENCE
+    sms = next(r for r in rows["deliveries"] if r["channel"] == "sms")
+    assert sms["recipient"] == f"resident:{REFERENCE}"
+    assert sms["dedup_key"].endswith(f"|resident:{REFERENCE}|sms")
 
     rerun = CliRunner().invoke(notify_app, command)
     assert rerun.exit_code == 0, rerun.output

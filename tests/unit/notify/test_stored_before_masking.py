@@ -12,6 +12,8 @@ from services.notify.domain.stored_before_masking import (
     masked_report,
     masked_text,
     replacements,
+    report_reference,
+    resident_recipient,
 )
 
 FACTS = {
@@ -75,3 +77,20 @@ def test_events_in_dead_letters_and_the_outbox_are_masked() -> None:
     sent = {"data": {"recipient": "resident:phone:13698765432", "channel": "sms"}}
     assert masked_notification(sent)["data"]["recipient"] == "resident:phone:136****5432"
     assert masked_notification({"data": {"channel": "sms"}}) == {"data": {"channel": "sms"}}
+
+
+def test_a_known_reference_names_the_resident_in_facts_and_deliveries() -> None:
+    reference = "rsd_bbbbbbbbbbbbbbbbbbbbbbbb"
+    facts = {k: v for k, v in FACTS.items() if k != "resident"}
+
+    assert masked_facts(facts, reference)["resident"] == reference
+    assert masked_facts(FACTS, reference)["resident"] == FACTS["resident"]  # kept
+    for key in ("resident:phone:13912345678", "resident:res-1", f"resident:{reference}"):
+        assert resident_recipient(key, reference) == f"resident:{reference}"
+    assert resident_recipient("person:cs-li", reference) == "person:cs-li"
+    assert (
+        masked_dedup_key("e1|resident:res-1|inbox", reference) == f"e1|resident:{reference}|inbox"
+    )
+    sealed = {"subject": "wo-1", "data": {"reporter": {"name": "王*", "resident": reference}}}
+    assert report_reference(sealed) == ("wo-1", reference)
+    assert report_reference({"subject": "wo-1", "data": {"reporter": {"name": "王五"}}}) is None
