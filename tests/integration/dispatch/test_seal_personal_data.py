@@ -29,13 +29,16 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from services.dispatch.adapters import tables as t
+from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.report_sealing import SqlReportStore
 from services.dispatch.adapters.republish import republish_all
+from services.dispatch.adapters.stream_sealing import replace_clear_reports
 from services.dispatch.entrypoints import seal_personal_data as migration
 from services.dispatch.entrypoints.bootstrap import privacy_of
 from services.dispatch.entrypoints.dispatch_cli import dispatch_app
 from services.dispatch.service_layer import work_orders
 from services.dispatch.service_layer.personal_data import open_report
-from services.dispatch.service_layer.report_sealing import BatchDone
+from services.dispatch.service_layer.report_sealing import BatchDone, seal_stored_reports
 from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
 from shared.clock import SystemClock
@@ -309,3 +312,45 @@ def test_the_command_fails_with_a_message_on_a_database_without_dispatchs_tables
     )
     assert result.exit_code == 1
     assert "error:" in result.output
+
+
+async def test_a_run_stopped_while_replacing_the_stream_is_finished_by_the_next(
+    database_url: str,
+    js: JetStreamContext,
+    nats_server: NatsServer,
+    before_sealing: None,
+) -> None:
+    await _old_store(database_url, js)
+    old_stream = await _stream(js)
+    engine = create_engine(database_url)
+    store = SqlEventStore(engine)
+    privacy = privacy_of(
+        engine,
+        DispatchSettings(environment="development", database_url=database_url),
+        SystemClock(),
+    )
+
+    def crash(done: int, total: int) -> None:
+        raise _Crash  # after the first work order's messages were replaced
+
+    try:
+        await seal_stored_reports(
+            SqlReportStore(engine, privacy.fingerprint_key), privacy.fields, privacy.reference_key
+        )
+        with pytest.raises(_Crash):
+            await replace_clear_reports(js, store, on_progress=crash)
+    finally:
+        await store.close()
+        await engine.dispose()
+    assert len(_clear_in([raw.decode() for _, _, raw in await _stream(js)])) == 2
+
+    done = await _migrate(database_url, nats_server.url)
+
+    assert done.store.events == 0 and done.stream.groups == 2
+    stream = await _stream(js)
+    assert not _clear_in([raw.decode() for _, _, raw in stream])
+    assert sorted(str(e.id) for _, e, _ in stream) == sorted(str(e.id) for _, e, _ in old_stream)
+    per_order: dict[str, list[int]] = {}
+    for _, envelope, _ in stream:
+        per_order.setdefault(envelope.subject, []).append(envelope.sequence)
+    assert all(versions == sorted(versions) for versions in per_order.values())
