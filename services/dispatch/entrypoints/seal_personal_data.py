@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.outbox import republish_lock
 from services.dispatch.adapters.report_sealing import SqlReportStore
 from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.stream_sealing import replace_clear_reports
@@ -86,21 +87,24 @@ async def seal_personal_data(
             raise CliFailure(f"cannot seal the reports in {shown}: {cause(exc)}") from None
         nc = await connect_quietly(nats_url, "dispatch-seal-personal-data", wait_seconds)
         try:
-            stream = await replace_clear_reports(
-                nc.jetstream(),
-                store,
-                batch_size=batch_size,
-                dry_run=dry_run,
-                on_wait=lambda s: console.print(
-                    f"Waiting {s:.0f} s for JetStream's duplicate window to pass over the "
-                    "newest message to replace.",
-                    highlight=False,
-                ),
-                on_progress=lambda done, total: console.print(
-                    f"Replaced the messages of {done:,} of {total:,} work orders.",
-                    highlight=False,
-                ),
-            )
+            # On PostgreSQL every relay's claim takes this lock shared: none publishes
+            # while the stream is rewritten (on SQLite, dispatch must be stopped).
+            async with republish_lock(engine):
+                stream = await replace_clear_reports(
+                    nc.jetstream(),
+                    store,
+                    batch_size=batch_size,
+                    dry_run=dry_run,
+                    on_wait=lambda s: console.print(
+                        f"Waiting {s:.0f} s for JetStream's duplicate window to pass over the "
+                        "newest message to replace.",
+                        highlight=False,
+                    ),
+                    on_progress=lambda done, total: console.print(
+                        f"Replaced the messages of {done:,} of {total:,} work orders.",
+                        highlight=False,
+                    ),
+                )
         except NatsError as exc:
             raise CliFailure(f"NATS error: {first_line(exc)}") from None
         except (SQLAlchemyError, OSError) as exc:
