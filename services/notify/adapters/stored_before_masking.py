@@ -7,10 +7,9 @@ notification events, a transaction per batch of rows."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -20,11 +19,11 @@ from services.notify.domain.stored_before_masking import (
     masked_dedup_key,
     masked_facts,
     masked_notification,
-    masked_report,
     masked_text,
     replacements,
     resident_recipient,
 )
+from shared.privacy.clear_reports import mask_json_bodies, masked_report
 from shared.privacy.masking import mask_name, mask_phone
 
 
@@ -88,18 +87,16 @@ async def mask_stored_personal_data(
         (t.dead_letters, "data", masked_report, "dead_letters"),
         (t.outbox, "body", masked_notification, "outbox"),
     ):
-        last = 0
-        while True:
-            async with engine.connect() as conn:
-                transaction = await conn.begin()
-                changed, last, more = await _bodies(conn, table, column, mask, last, batch_size)
-                await (transaction.rollback() if dry_run else transaction.commit())
-            done = Masked(**{field: changed})
-            total += done
-            if on_batch is not None and changed:
-                on_batch(done)
-            if not more:
-                break
+        done = Masked(
+            **{
+                field: await mask_json_bodies(
+                    engine, table, column, mask, batch_size=batch_size, dry_run=dry_run
+                )
+            }
+        )
+        total += done
+        if on_batch is not None and any(astuple(done)):
+            on_batch(done)
     return total
 
 
@@ -211,38 +208,3 @@ def _dev_outbox(row: Any, order: _Order) -> dict[str, Any]:
         if row["channel"] == str(ChannelName.SMS):
             values["address"] = mask_phone(row["address"])
     return values
-
-
-async def _bodies(
-    conn: AsyncConnection,
-    table: Table,
-    column: str,
-    mask: Callable[[dict[str, Any]], dict[str, Any]],
-    after: int,
-    limit: int,
-) -> tuple[int, int, bool]:
-    """Mask the JSON bodies of up to `limit` rows after id `after`: (changed, last id,
-    whether there may be more)."""
-    query = (
-        select(table.c.id, table.c[column])
-        .where(table.c.id > after)
-        .order_by(table.c.id)
-        .limit(limit)
-    )
-    rows = (await conn.execute(query)).all()
-    changed = 0
-    for row in rows:
-        body = row[1]
-        try:
-            envelope = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            continue  # not JSON: a body notify could not read either, kept as evidence
-        if not isinstance(envelope, dict):
-            continue
-        masked = mask(envelope)
-        if masked != envelope:
-            await conn.execute(
-                update(table).where(table.c.id == row.id).values({column: orjson.dumps(masked)})
-            )
-            changed += 1
-    return changed, rows[-1].id if rows else after, len(rows) == limit

@@ -19,12 +19,6 @@ PHONE_RECIPIENT = "resident:phone:"
 """The recipient key of a resident known by phone only (before references)."""
 
 _FACT_MASKS = (("resident_name", mask_name), ("resident_phone", mask_phone), ("unit", mask_address))
-_EVENT_MASKS = (
-    ("reporter", "name", mask_name),
-    ("reporter", "phone", mask_phone),
-    ("location", "unit", mask_address),
-    ("location", "detail", mask_address),
-)
 
 
 def masked_facts(facts: dict[str, Any], reference: str | None = None) -> dict[str, Any]:
@@ -97,20 +91,6 @@ def report_reference(envelope: dict[str, Any]) -> tuple[str, str] | None:
     if isinstance(reference, str) and reference and isinstance(subject, str):
         return subject, reference
     return None
-
-
-def masked_report(envelope: dict[str, Any]) -> dict[str, Any]:
-    """An event envelope (a dead letter's stored body) with its reporter's name and
-    phone and its unit and detail masked, when its data has them."""
-    data = envelope.get("data")
-    if not isinstance(data, dict):
-        return envelope
-    out = dict(data)
-    for section, key, mask in _EVENT_MASKS:
-        part = out.get(section)
-        if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
-            out[section] = {**part, key: mask(part[key])}
-    return {**envelope, "data": out}
 
 
 def masked_notification(envelope: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from services.notify.domain.stored_before_masking import (
     masked_facts,
     masked_notification,
     masked_recipient,
-    masked_report,
     masked_text,
     replacements,
     report_reference,
     resident_recipient,
 )
+from shared.privacy.clear_reports import masked_report
 
 FACTS = {
     "unit": "2-1202",
