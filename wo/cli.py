@@ -50,7 +50,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "reporting": (
         "services.reporting.entrypoints.cli",
         "reporting_app",
-        "reporting: rebuild the read model; its projector's state and dead letters.",
+        "reporting: rebuild the read model; its projector's state and dead letters; masking.",
     ),
 }
 """Commands and command groups by name: their module, the Typer app or command function

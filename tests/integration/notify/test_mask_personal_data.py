@@ -33,7 +33,7 @@ from services.notify.entrypoints.cli import notify_app
 from shared.database import create_engine
 from shared.nats import connect, ensure_streams
 from shared.subjects import EVENTS_STREAM
-from tests.stored_rows import rows_as_text
+from tests.stored_rows import holding, on_database, rows_as_text
 from wo.processes import NatsServer
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -272,19 +272,11 @@ async def _texts(url: str) -> dict[str, list[str]]:
 
 
 def _clear(found: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {
-        name: hits
-        for name, texts in found.items()
-        if (hits := [v for text in texts for v in SEEDED if v in text])
-    }
+    return holding(found, SEEDED)
 
 
 async def _mask(url: str, **kw: Any) -> Masked:
-    engine = create_engine(url)
-    try:
-        return await mask_stored_personal_data(engine, batch_size=1, **kw)
-    finally:
-        await engine.dispose()
+    return await on_database(url, lambda e: mask_stored_personal_data(e, batch_size=1, **kw))
 
 
 async def test_notifys_rows_written_before_masking_are_masked_once(database_url: str) -> None:
