@@ -40,7 +40,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "dispatch": (
         "services.dispatch.entrypoints.dispatch_cli",
         "dispatch_app",
-        "dispatch: rebuild the timer table and the residents' index from the event store.",
+        "dispatch: rebuild the timer table and the residents' index; seal reports stored in clear.",
     ),
     "privacy": (
         "services.dispatch.entrypoints.privacy_cli",
@@ -50,12 +50,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "notify": (
         "services.notify.entrypoints.cli",
         "notify_app",
-        "notify: dead letters (events and deliveries it gave up on), configuration import.",
+        "notify: dead letters (events and deliveries it gave up on), configuration import, masking.",
     ),
     "reporting": (
         "services.reporting.entrypoints.cli",
         "reporting_app",
-        "reporting: rebuild the read model; its projector's state and dead letters.",
+        "reporting: rebuild the read model; its projector's state and dead letters; masking.",
     ),
 }
 """Commands and command groups by name: their module, the Typer app or command function

@@ -24,6 +24,7 @@ from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from services.dispatch.adapters.sql_timer_store import SqlTimerStore
 from services.dispatch.entrypoints.bootstrap import privacy_of
+from services.dispatch.entrypoints.seal_personal_data import seal_personal_data, summary
 from services.dispatch.service_layer.timers import OFFER_CLOCK
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, engine_for
@@ -32,7 +33,7 @@ from shared.privacy.local_key import key_beside
 from shared.privacy.wrapping import UnwrapError
 
 dispatch_app = typer.Typer(
-    help="dispatch: rebuild the timer table and the residents' index from the event store.",
+    help="dispatch: rebuild the timer table and the residents' index; seal reports stored in clear.",
     no_args_is_help=True,
 )
 
@@ -133,12 +134,7 @@ def rebuild_residents(
     nobody finds them by it). dispatch may keep running: the reports appended meanwhile
     are indexed with their append.
     """
-    settings = DispatchSettings()
-    url = settings.database_url if database_url is None else database_url
-    local = key_beside(url)
-    if local is not None and not os.environ.get("PRIVACY_MASTER_KEY", "").strip():
-        # A local stack's database: its dispatch keys the index with the stack's own key.
-        settings = DispatchSettings(privacy_master_key=SecretStr(local))
+    url, settings = _with_keys(database_url)
     try:
         indexed = asyncio.run(_rebuild_residents(url, settings))
     except CliFailure as exc:
@@ -149,6 +145,60 @@ def rebuild_residents(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _with_keys(database_url: str | None) -> tuple[str, DispatchSettings]:
+    """The database URL and dispatch's settings with the privacy master key dispatch reads:
+    outside ENVIRONMENT=development it must be set; unset, a SQLite database's local stack
+    key beside it is used, as `wo up` gave it to dispatch."""
+    settings = DispatchSettings()
+    url = settings.database_url if database_url is None else database_url
+    local = key_beside(url)
+    if local is not None and not os.environ.get("PRIVACY_MASTER_KEY", "").strip():
+        # A local stack's database: its dispatch keys the index with the stack's own key.
+        settings = DispatchSettings(privacy_master_key=SecretStr(local))
+    return url, settings
+
+
+@dispatch_app.command("seal-personal-data")
+def seal_personal_data_command(
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
+    ] = None,
+    nats_url: Annotated[
+        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Reports sealed per transaction.")] = 500,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be sealed; change nothing.")
+    ] = False,
+) -> None:
+    """Seal the reports recorded before sealing: in the event store, the outbox, the
+    listing and the idempotency records, then on the EVENTS stream (published again
+    sealed, the old messages erased).
+
+    Run it once after upgrading, with dispatch stopped. It reads PRIVACY_MASTER_KEY like
+    `rebuild-residents`. Safe to run again: what is sealed is skipped, so a run stopped
+    half-way is finished by the next.
+    """
+    url, settings = _with_keys(database_url)
+    console = Console()
+    try:
+        migrated = asyncio.run(
+            seal_personal_data(
+                url,
+                settings.nats_url if nats_url is None else nats_url,
+                settings,
+                batch_size=batch_size,
+                dry_run=dry_run,
+                console=console,
+            )
+        )
+    except CliFailure as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(summary(migrated, dry_run), highlight=False, soft_wrap=True)
 
 
 async def _rebuild_residents(url: str, settings: DispatchSettings) -> int:

@@ -10,28 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import astuple
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.notify.adapters import queries
 from services.notify.adapters.config_file import load_config
 from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.sealed import Sealer
+from services.notify.adapters.stored_before_masking import Masked, mask_stored_personal_data
+from services.notify.adapters.stream_masking import mask_stream, report_references
 from services.notify.domain.config import NotifyConfig
 from services.notify.entrypoints import bootstrap
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from services.notify.settings import NotifySettings
+from shared.cli import CliFailure, cause, connect_quietly, first_line
 from shared.clock import SystemClock
 from shared.database import create_engine
 from shared.errors import AppError
+from shared.stream_rewrite import Replaced
 
 notify_app = typer.Typer(
-    help="notify: dead letters (events and deliveries it gave up on), configuration import.",
+    help="notify: dead letters (events and deliveries it gave up on), configuration import, masking.",
     no_args_is_help=True,
 )
 config_app = typer.Typer(help="Who hears what: contacts, roles, routes.", no_args_is_help=True)
@@ -160,3 +168,100 @@ async def _import(settings: NotifySettings, config: NotifyConfig, replace: bool)
         return await store.import_config(config, replace=replace, by="wo notify config import")
     finally:
         await engine.dispose()
+
+
+@notify_app.command("mask-personal-data")
+def mask_personal_data(
+    database_url: DatabaseOption = None,
+    nats_url: Annotated[
+        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Work orders per transaction.")] = 500,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be masked; change nothing.")
+    ] = False,
+) -> None:
+    """Mask the residents' names, phones and units notify stored before it kept masks only:
+    its work-order facts, deliveries, inbox messages, dev outbox, dead letters and outbox;
+    then its events on the EVENTS stream that name a resident by phone.
+
+    Run it once after upgrading (docs/operations.md). Safe to run again: masks are
+    idempotent, so a run stopped half-way is finished by the next.
+    """
+    settings = _settings(database_url)
+    console = Console()
+    verb = "Would mask" if dry_run else "Masked"
+    try:
+        masked, stream = asyncio.run(
+            _mask(
+                settings.database_url,
+                settings.nats_url if nats_url is None else nats_url,
+                batch_size,
+                dry_run,
+                console,
+            )
+        )
+    except CliFailure as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"{verb} {masked.facts:,} work orders' facts, {masked.deliveries:,} deliveries, "
+        f"{masked.inbox_messages:,} inbox messages, {masked.dev_outbox:,} dev-outbox rows, "
+        f"{masked.dead_letters:,} dead letters and {masked.outbox:,} outbox events; "
+        f"{'would replace' if dry_run else 'replaced'} the events of {stream.groups:,} "
+        f"deliveries on the stream ({stream.deleted:,} messages).",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+async def _mask(
+    database_url: str, nats_url: str, batch_size: int, dry_run: bool, console: Console
+) -> tuple[Masked, Replaced]:
+    nc = await connect_quietly(nats_url, "notify-mask-personal-data", 5.0)
+    try:
+        return await _mask_with(nc, database_url, batch_size, dry_run, console)
+    except NatsError as exc:
+        raise CliFailure(f"NATS error: {first_line(exc)}") from None
+    finally:
+        await nc.close()
+
+
+async def _mask_with(
+    nc: Client, database_url: str, batch_size: int, dry_run: bool, console: Console
+) -> tuple[Masked, Replaced]:
+    js = nc.jetstream()
+    references = await report_references(js, batch_size)
+    console.print(
+        f"{len(references):,} sealed reports on the stream name their resident.", highlight=False
+    )
+    engine = create_engine(database_url)
+    batches = 0
+
+    def batch_done(done: Masked) -> None:
+        nonlocal batches
+        batches += 1
+        console.print(f"batch {batches}: {sum(astuple(done)):,} rows.", highlight=False)
+
+    try:
+        masked = await mask_stored_personal_data(
+            engine,
+            references=references,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            on_batch=batch_done,
+        )
+    except (SQLAlchemyError, OSError) as exc:
+        await asyncio.sleep(0.1)  # let aiosqlite's thread end before the loop closes
+        raise CliFailure(f"cannot mask notify's rows: {cause(exc)}") from None
+    finally:
+        await engine.dispose()
+    stream = await mask_stream(
+        js,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_wait=lambda s: console.print(
+            f"Waiting {s:.0f} s for JetStream's duplicate window.", highlight=False
+        ),
+    )
+    return masked, stream

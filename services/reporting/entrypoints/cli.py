@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.reporting.adapters.migrate import upgrade
 from services.reporting.adapters.rebuild import RebuildResult, rebuild
 from services.reporting.adapters.store import ReadModelStore
+from services.reporting.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.reporting.settings import ReportingSettings
 from shared.cli import CliFailure, cause, connect_quietly, engine_for, event_progress, first_line
 from shared.clock import SystemClock
@@ -24,7 +25,7 @@ from shared.database import Database
 T = TypeVar("T")
 
 reporting_app = typer.Typer(
-    help="reporting: rebuild the read model; its projector's state and dead letters.",
+    help="reporting: rebuild the read model; its projector's state and dead letters; masking.",
     no_args_is_help=True,
 )
 
@@ -107,6 +108,38 @@ def dead_letters_command(
             row["error"][:200],
         )
     Console().print(table if rows else "No dead letters.")
+
+
+@reporting_app.command("mask-personal-data")
+def mask_personal_data_command(
+    database_url: DatabaseOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Dead letters per transaction.")] = 500,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be masked; change nothing.")
+    ] = False,
+) -> None:
+    """Mask the reporters' names, phones and units in the events reporting keeps raw
+    (waiting for their turn, dead letters) from before reports were sealed.
+
+    Run it once after upgrading (docs/operations.md); safe to run again.
+    """
+    masked = _run(_mask(database_url or ReportingSettings().database_url, batch_size, dry_run))
+    Console().print(
+        f"{'Would mask' if dry_run else 'Masked'} {masked.waiting:,} waiting events and "
+        f"{masked.dead_letters:,} dead letters.",
+        highlight=False,
+    )
+
+
+async def _mask(database_url: str, batch_size: int, dry_run: bool) -> Masked:
+    engine = engine_for(database_url)
+    try:
+        return await mask_stored_personal_data(engine, batch_size=batch_size, dry_run=dry_run)
+    except (SQLAlchemyError, OSError) as exc:
+        await asyncio.sleep(0.1)  # let aiosqlite's thread end before the loop closes
+        raise CliFailure(f"database error: {cause(exc)}") from None
+    finally:
+        await engine.dispose()
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
