@@ -37,6 +37,14 @@ class Role(StrEnum):
     INTEGRATOR = "integrator"
     PRIVACY_OFFICER = "privacy_officer"
     """Reads the access log of residents' personal data; sees no resident's data in clear."""
+    NOTIFIER = "notifier"
+    """notify's service identity: reads a resident's contact from dispatch at send time,
+    and nothing else (`SERVICE_ROLES`)."""
+
+
+SERVICE_ROLES: frozenset[Role] = frozenset({Role.NOTIFIER})
+"""Roles of services, not people: refused on every route except those that name them
+(`shared.http.auth.ServicePrincipalDep`), so a leaked service token opens one door only."""
 
 
 class Principal(BaseModel):

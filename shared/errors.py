@@ -57,6 +57,14 @@ class NotFound(AppError):
     title = "Not found"
 
 
+class Gone(AppError):
+    """The resource existed and is gone for good (an erased resident's data)."""
+
+    status = 410
+    code = "gone"
+    title = "Gone"
+
+
 class Conflict(AppError):
     """The request conflicts with the current state of the resource."""
 

@@ -13,6 +13,7 @@ from typing import Any
 from shared.events.base import EventData
 from shared.events.notification import NOTIFICATION_EVENTS
 from shared.events.project import PROJECT_EVENTS
+from shared.events.resident import RESIDENT_EVENTS
 from shared.events.sla import SLA_EVENTS
 from shared.events.workorder import WORK_ORDER_EVENTS
 
@@ -21,7 +22,13 @@ Upcaster = Callable[[JsonObject], JsonObject]
 
 EVENT_TYPES: Mapping[str, type[EventData]] = {
     cls.type_name: cls
-    for cls in (*WORK_ORDER_EVENTS, *SLA_EVENTS, *PROJECT_EVENTS, *NOTIFICATION_EVENTS)
+    for cls in (
+        *WORK_ORDER_EVENTS,
+        *SLA_EVENTS,
+        *PROJECT_EVENTS,
+        *NOTIFICATION_EVENTS,
+        *RESIDENT_EVENTS,
+    )
 }
 
 # (type name, from version) -> function returning the data at from version + 1.

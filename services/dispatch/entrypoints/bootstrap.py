@@ -14,12 +14,15 @@ from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
+from services.dispatch.adapters.resident_contacts import ListedResidentContacts
 from services.dispatch.adapters.resident_index import SqlResidentIndex
+from services.dispatch.adapters.resident_keys import SqlKeyRing
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
 from services.dispatch.service_layer.access_log import AccessLog
 from services.dispatch.service_layer.access_log_retention import Retention, run_retention
+from services.dispatch.service_layer.resident_contacts import ResidentContacts
 from services.dispatch.service_layer.sla import DefaultSlaPolicies, SlaPolicies
 from services.dispatch.settings import DispatchSettings
 from shared.auth import TokenVerifier
@@ -47,6 +50,8 @@ class Dispatch:
     """The residents' blind index (`GET /v1/residents`)."""
     access_log: AccessLog
     """Where every clear view of a resident's personal data is written before it is shown."""
+    contacts: ResidentContacts
+    """Residents' contacts from their latest orders (`GET /v1/residents/{ref}/contact`)."""
     sla_policies: SlaPolicies = field(default_factory=DefaultSlaPolicies)
     public_holidays: SqlPublicHolidays | None = None
     """The loaded public-holiday schedules the SLA calendars follow (`sla_policies` reads them)."""
@@ -68,13 +73,15 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     """Open the database (migrating it if configured) and start the relay in the background."""
     clock = clock or SystemClock()
     # Refused (no usable PRIVACY_MASTER_KEY) before anything is opened.
-    resident_key = settings.privacy_keys().blind_index
+    privacy_keys = settings.privacy_keys()
+    resident_key = privacy_keys.blind_index
     engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
     if settings.migrate_on_start:
         await upgrade(engine)
     store = SqlEventStore(engine, max_group=settings.group_commit_max_batch, clock=clock.now)
     verifier = settings.token_verifier()
     holidays = SqlPublicHolidays(engine, clock=clock.now)
+    residents = SqlResidentIndex(engine, resident_key)
     dispatch = Dispatch(
         settings,
         clock,
@@ -83,8 +90,15 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
         SqlProjectDirectory(engine),
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
-        SqlResidentIndex(engine, resident_key),
+        residents,
         SqlAccessLog(engine),
+        ListedResidentContacts(
+            engine,
+            SqlKeyRing(engine, settings.key_wrapper(), clock=clock.now),
+            reference_key=privacy_keys.resident_reference,
+            index_key=resident_key,
+            catch_up=residents.catch_up,
+        ),
         sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
         public_holidays=holidays,
     )
