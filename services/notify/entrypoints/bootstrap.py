@@ -129,7 +129,7 @@ def channels(
 
 
 def resident_contacts(
-    settings: NotifySettings, client: httpx.AsyncClient, clock: Clock
+    settings: NotifySettings, client: httpx.AsyncClient
 ) -> ResidentContacts | None:
     """Where an SMS to a resident gets their phone: dispatch, when `DISPATCH_URL` is set."""
     if not settings.dispatch_url:
@@ -140,7 +140,8 @@ def resident_contacts(
         secret=settings.jwt_secret.get_secret_value() if minting and settings.jwt_secret else None,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-        now=clock.now,
+        # dispatch checks a token's times against its wall clock, whatever clock runs here.
+        now=SystemClock().now,
         configured=configured.get_secret_value() if configured else None,
     )
     return DispatchContacts(client, settings.dispatch_url, tokens)
@@ -206,7 +207,7 @@ async def start(
         available,
         renderer,
         clock,
-        contacts=resident_contacts(settings, dispatch_client, clock),
+        contacts=resident_contacts(settings, dispatch_client),
         batch_size=settings.sender_batch_size,
         concurrency=settings.sender_concurrency,
         lease_seconds=settings.sender_lease_seconds,

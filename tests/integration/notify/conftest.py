@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select
@@ -191,3 +193,25 @@ def webhook_contact(name: str, url: str, secret: str, language: str = "zh-CN") -
         channels=(ChannelName.WEBHOOK,),
         webhook=Endpoint(url=url, secret=secret),
     )
+
+
+@pytest.fixture
+def log_output(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], str]]:
+    """Everything logged while the test runs: structlog's rendered lines (tracebacks
+    included) and the standard library's records."""
+    processors: list[Any] = structlog.get_config()["processors"]
+    renderer = processors[-1]
+    lines: list[str] = []
+
+    def recording(logger: Any, method: str, event: Any) -> Any:
+        rendered = renderer(logger, method, event)
+        lines.append(str(rendered))
+        return rendered
+
+    # The configured list itself: loggers cached on first use share it.
+    processors[-1] = recording
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield lambda: "\n".join(lines) + "\n" + caplog.text
+    finally:
+        processors[-1] = renderer
