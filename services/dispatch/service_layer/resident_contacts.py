@@ -82,11 +82,11 @@ async def resident_contact(
     resident: str,
     work_order_id: str,
 ) -> dict[str, Any]:
-    """The body of `GET /v1/residents/{resident}/contact`, logged before it is answered.
+    """A resident's contact as its caller is answered, written to the access log first.
 
     Raises `Forbidden` (`role_not_allowed`) for a role that may not read contacts,
     `NotFound` (`unknown_resident`) for a resident unknown in the caller's tenant or
-    projects, `ResidentErased` (410) for an erased one, `Unavailable` when the access
+    projects, `ResidentErased` for an erased one, `Unavailable` when the access
     log cannot be written.
     """
     principal = disclosure.principal

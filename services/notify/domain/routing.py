@@ -25,6 +25,7 @@ from services.notify.domain.model import (
     language_of,
 )
 from shared.privacy.masking import mask_name, mask_phone
+from shared.privacy.pseudonym import reporter_reference
 
 SUPERVISOR = "supervisor"
 """The role a pending order escalates to when dispatch found nobody on duty for it."""
@@ -111,6 +112,25 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
     return facts
+
+
+def with_reference(
+    data: dict[str, Any], key: bytes, tenant: str, work_order_id: str
+) -> dict[str, Any]:
+    """A `workorder.reported` event's data with its reporter's reference: as carried, or
+    (an event recorded before references, with clear values) derived as dispatch derives
+    it, under the same key, so the SMS can still ask dispatch for the phone."""
+    reporter = data.get("reporter") or {}
+    if reporter.get("resident"):
+        return data
+    reference = reporter_reference(
+        key,
+        tenant,
+        phone=reporter.get("phone"),
+        resident_id=reporter.get("resident_id"),
+        work_order_id=work_order_id,
+    )
+    return {**data, "reporter": {**reporter, "resident": reference}}
 
 
 def forget_resident(facts: WorkOrderFacts) -> WorkOrderFacts:

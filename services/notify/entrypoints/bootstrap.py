@@ -199,6 +199,13 @@ async def start(
         on_commit=lambda: holder[0].wake_sender(),
         channels=frozenset(available),
         consumer=settings.consumer_durable,
+        # Optional until notify must hold PRIVACY_MASTER_KEY (docs/privacy.md): without a
+        # usable key, reports recorded before references keep their residents' old keys.
+        reference_key=(
+            settings.privacy_keys().resident_reference
+            if settings.privacy_problem() is None
+            else None
+        ),
     )
     sender = DeliverySender(
         SqlSendLog(engine),

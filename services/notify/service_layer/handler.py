@@ -38,6 +38,7 @@ from services.notify.domain.routing import (
     order_reference,
     place,
     plan,
+    with_reference,
 )
 from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
@@ -185,8 +186,12 @@ class NotifyHandler:
         on_commit: Callable[[], None] = lambda: None,
         channels: frozenset[ChannelName] = frozenset(ChannelName),
         consumer: str = "notify",
+        reference_key: bytes | None = None,
     ) -> None:
+        """`reference_key` (from `PRIVACY_MASTER_KEY`) derives the reference of a resident
+        whose report was recorded before references; without it they keep their old key."""
         self._recorder = recorder
+        self._reference_key = reference_key
         self._consumer = consumer
         self._channels = channels
         self._config = config
@@ -281,7 +286,10 @@ class NotifyHandler:
             raise OutOfOrder(
                 f"work order {envelope.subject} is at {version}, got sequence {envelope.sequence}"
             )
-        facts = fold(facts, envelope.type_name, envelope.data)
+        data = envelope.data
+        if envelope.type_name == "workorder.reported" and self._reference_key is not None:
+            data = with_reference(data, self._reference_key, envelope.tenant, envelope.subject)
+        facts = fold(facts, envelope.type_name, data)
         known.saved[envelope.subject] = FactsAt(
             envelope.tenant, envelope.project, version + 1, facts
         )

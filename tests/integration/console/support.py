@@ -146,12 +146,31 @@ async def running_console(
             yield ConsoleStack(api, app)
 
 
+class LateTransport(httpx.AsyncBaseTransport):
+    """A transport to an app started later (dispatch, for a notify started before it)."""
+
+    def __init__(self) -> None:
+        self.target: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Hand the request to the target, once there is one."""
+        if self.target is None:
+            raise httpx.ConnectError("not started yet", request=request)
+        return await self.target.handle_async_request(request)
+
+
 @asynccontextmanager
 async def running_notify(
-    database_url: str, nats_url: str, config: NotifyConfig, clock: Clock, **settings: Any
+    database_url: str,
+    nats_url: str,
+    config: NotifyConfig,
+    clock: Clock,
+    dispatch: httpx.AsyncBaseTransport | None = None,
+    **settings: Any,
 ) -> AsyncIterator[tuple[Notify, httpx.AsyncBaseTransport]]:
     """notify on its own database with `config` imported, on `clock` (quiet hours and
-    meal breaks hold residents' messages on the wall clock), and a transport to its app."""
+    meal breaks hold residents' messages on the wall clock), and a transport to its app;
+    `dispatch` is how it reaches dispatch (residents' phones at send time)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "notify.json"
         path.write_text(config.model_dump_json(), encoding="utf-8")
@@ -160,9 +179,12 @@ async def running_notify(
             "database_url": database_url,
             "nats_url": nats_url,
             "notify_config_file": path,
+            "dispatch_url": "http://dispatch",
             **settings,
         }
-        notify = await notify_bootstrap.start(NotifySettings(**values), clock)
+        notify = await notify_bootstrap.start(
+            NotifySettings(**values), clock, dispatch_transport=dispatch
+        )
         try:
             app = create_notify_app(notify.settings, clock)
             app.state.notify = notify

@@ -76,12 +76,14 @@ async def test_customer_service_reads_what_the_resident_received(
         label = str(order.get("number") or order_id[:8])
         assert f"发出的消息: {label}" in page.text
         items = [m.split("</li>")[0] for m in page.text.split('data-message="')[1:]]
-        resident = [m for m in items if "13800000000" in m]
+        # The outbox keeps the phone masked: the clear number went to the send only.
+        assert "13800000000" not in page.text.split('data-message="', 1)[1]
+        resident = [m for m in items if "138****0000" in m]
         assert any('data-event="workorder.reported"' in m for m in resident)
         assert any('data-event="workorder.completed"' in m for m in resident)
-        assert all("张三您好" in m and "短信" in m for m in resident)
+        assert all("张*您好" in m and "短信" in m for m in resident)
         by_phone = await cs.page("/calls/messages?phone=13800000000")
         assert by_phone.text.count('data-message="') == len(resident)
         live = await cs.page(f"/calls/messages/live?order={order_id}")
-        assert live.headers["x-console-fragment"] == "1" and "张三您好" in live.text
+        assert live.headers["x-console-fragment"] == "1" and "张*您好" in live.text
         assert (await cs.page("/calls/messages")).status_code == 403

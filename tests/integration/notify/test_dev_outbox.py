@@ -44,7 +44,10 @@ async def test_sms_without_a_provider_is_kept_in_the_development_outbox(harness:
             ("sms", "138****0000", "workorder.reported")
         ]
         message = items[0]
-        assert message["recipient"] == "resident:rsd_zhangsanzhangsanzhangsan" and message["project"] == PROJECT
+        assert (
+            message["recipient"] == "resident:rsd_zhangsanzhangsanzhangsan"
+            and message["project"] == PROJECT
+        )
         # The rendered text, as the resident would have read it.
         assert message["body_text"].startswith("张*您好")  # greeted by the mask
         assert "厨房水管漏水" in message["body_text"] and "已受理" in message["subject"]

@@ -15,6 +15,7 @@ from services.notify.domain.retry import RetryPolicy
 from shared.auth import Role
 from shared.clock import ManualClock
 from shared.events.resident import ResidentErased
+from shared.privacy.pseudonym import reporter_reference
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.notify.conftest import Harness, dump, token
 from tests.integration.notify.support import eventually, http_receiver
@@ -150,3 +151,38 @@ async def test_a_privacy_officer_reads_what_a_resident_was_sent(harness: Harness
     assert (message["channel"], message["address"]) == ("sms", "138****0000")
     assert message["work_order_id"] == "wo-dpo" and "已受理" in message["subject"]
     assert staff.status_code == 403 and staff.json()["code"] == "role_not_allowed"
+
+
+async def test_a_report_of_before_references_is_sent_under_the_derived_reference(
+    harness: Harness,
+) -> None:
+    notify = await harness.start(BY_SMS)
+    derived = reporter_reference(
+        notify.settings.privacy_keys().resident_reference,
+        TENANT,
+        phone=PHONE,
+        resident_id="res-zhang",
+        work_order_id="wo-old",
+    )
+    harness.dispatch.phones[derived] = PHONE
+    await harness.publish(envelope(reported(), 1, work_order_id="wo-old", resident=None))
+
+    row = await _sms_row(harness, "wo-old", "sent")
+
+    assert row["recipient"] == f"resident:{derived}" and row["address"] == "138****0000"
+    assert harness.dispatch.asked[0].url.path == f"/v1/residents/{derived}/contact"
+
+
+async def test_without_a_reference_key_an_old_report_is_skipped_not_sent(
+    harness: Harness,
+) -> None:
+    await harness.start(BY_SMS, privacy_master_key="")  # no key: nothing to derive with
+    await harness.publish(envelope(reported(), 1, work_order_id="wo-old", resident=None))
+
+    row = await _sms_row(harness, "wo-old", "skipped")
+
+    assert (row["recipient"], row["status_reason"]) == (
+        "resident:res-zhang",
+        "no_resident_reference",
+    )
+    assert harness.dispatch.asked == []
