@@ -276,15 +276,6 @@ async def served_services(
         ),
         clock,
     )
-    notify_app = create_notify_app(
-        NotifySettings(
-            environment="development",
-            database_url=database_url.replace("test.db", "notify.db"),
-            nats_url=nats_url,
-            sender_poll_seconds=0.1,
-        ),
-        clock or ManualClock(NOW),
-    )
     reporting_app = create_reporting_app(
         ReportingSettings(
             environment="development",
@@ -293,35 +284,46 @@ async def served_services(
         ),
         clock,
     )
-    async with (
-        served(dispatch_app) as dispatch_url,
-        served(notify_app) as notify_url,
-        served(reporting_app) as reporting_url,
-    ):
-        async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
-            for project in ("sunny", "river"):
-                details = {"name": project.title(), "households": 100}
-                registered = await client.post(
-                    "/v1/projects",
-                    json={"project": project, "details": details},
-                    headers=auth(Role.HQ_QUALITY),
-                )
-                assert registered.status_code == 201, registered.text
-            await staff_the_projects(client)
-        settings = ConsoleSettings(
-            environment="development",
-            dev_tenant=TENANT,
-            dispatch_url=dispatch_url,
-            notify_url=notify_url,
-            reporting_url=reporting_url,
-            refresh_seconds=1,
+    async with served(dispatch_app) as dispatch_url:
+        # notify asks dispatch for residents' phones when it sends (as `wo up` wires it).
+        notify_app = create_notify_app(
+            NotifySettings(
+                environment="development",
+                database_url=database_url.replace("test.db", "notify.db"),
+                nats_url=nats_url,
+                sender_poll_seconds=0.1,
+                dispatch_url=dispatch_url,
+            ),
+            clock or ManualClock(NOW),
         )
-        transports: list[httpx.AsyncBaseTransport | None] = [None, None, None]
-        if upstream is not None:
-            transports = [
-                Recorded(httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS), upstream)
-                for _ in range(3)
-            ]
-        console_app = create_app(settings, clock, *transports)
-        async with served(console_app) as console_url:
-            yield ServedStack(console_url, dispatch_url, notify_url, reporting_url)
+        async with (
+            served(notify_app) as notify_url,
+            served(reporting_app) as reporting_url,
+        ):
+            async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
+                for project in ("sunny", "river"):
+                    details = {"name": project.title(), "households": 100}
+                    registered = await client.post(
+                        "/v1/projects",
+                        json={"project": project, "details": details},
+                        headers=auth(Role.HQ_QUALITY),
+                    )
+                    assert registered.status_code == 201, registered.text
+                await staff_the_projects(client)
+            settings = ConsoleSettings(
+                environment="development",
+                dev_tenant=TENANT,
+                dispatch_url=dispatch_url,
+                notify_url=notify_url,
+                reporting_url=reporting_url,
+                refresh_seconds=1,
+            )
+            transports: list[httpx.AsyncBaseTransport | None] = [None, None, None]
+            if upstream is not None:
+                transports = [
+                    Recorded(httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS), upstream)
+                    for _ in range(3)
+                ]
+            console_app = create_app(settings, clock, *transports)
+            async with served(console_app) as console_url:
+                yield ServedStack(console_url, dispatch_url, notify_url, reporting_url)
