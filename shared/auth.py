@@ -42,6 +42,14 @@ class Role(StrEnum):
     PRIVACY_OFFICER = "privacy_officer"
     """Reads the access log of residents' personal data; erases, corrects and exports a
     resident's data on their request; sees no resident's data in clear elsewhere."""
+    NOTIFIER = "notifier"
+    """notify's service identity: reads a resident's contact from dispatch at send time,
+    and nothing else (`SERVICE_ROLES`)."""
+
+
+SERVICE_ROLES: frozenset[Role] = frozenset({Role.NOTIFIER})
+"""Roles of services, not people: refused on every route except those that name them
+(`shared.http.auth.ServicePrincipalDep`), so a leaked service token opens one door only."""
 
 
 class Principal(BaseModel):

@@ -59,6 +59,13 @@ class NotifySettings(ServiceSettings):
     sms_api_key: SecretStr | None = None
     sms_template_id: str = "notify"
     database_pool_size: int = 10
+    dispatch_url: str | None = None
+    """dispatch's base URL: an SMS to a resident gets their phone from it when sent
+    (`GET /v1/residents/{ref}/contact`); without it such an SMS fails and is retried."""
+    notify_dispatch_token: SecretStr | None = None
+    """notify's bearer token for dispatch (role `notifier`) where an identity provider
+    signs tokens (`JWT_JWKS_URL`); with `JWT_SECRET` notify mints its own per tenant."""
+    dispatch_timeout_seconds: float = 5.0
 
     def secrets_key(self) -> str:
         """The key that seals contacts' credentials; `ValueError` when it may not be used here.

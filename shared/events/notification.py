@@ -3,7 +3,7 @@
 They go on `events.<tenant>.<project>.notification.<event>`. The envelope's subject is
 `notification:<delivery id>` and its `sequence` counts the events of that delivery, so
 each delivery is a small stream of its own: deferred, failed (per failed attempt), and
-finally sent or dead; or, for a message that reached nobody, one `unreached`. `event_id` and `event_type` name the work-order event that caused
+finally sent, dead or skipped; or, for a message that reached nobody, one `unreached`. `event_id` and `event_type` name the work-order event that caused
 the message (a digest has no single cause: `event_id` is None and `digest_items` lists
 the deliveries it carried).
 """
@@ -27,7 +27,8 @@ class NotificationEvent(EventData):
     event_type: ShortText
     work_order_id: ShortText | None = None
     recipient: ShortText
-    """`resident:<id>`, `resident:phone:<phone>` or `person:<id>` (an unreached delivery:
+    """`resident:<reference>` (`rsd_...`; before references `resident:<login>` or
+    `resident:phone:<masked phone>`) or `person:<id>` (an unreached delivery:
     the route target that reached nobody)."""
     channel: ShortText
     """webhook, email, sms, inbox, wecom, dingtalk or feishu (`none` when unreached)."""
@@ -85,10 +86,22 @@ class NotificationUnreached(NotificationEvent):
     fallback: ShortText | None = None
 
 
+class NotificationSkipped(NotificationEvent):
+    """A message that will never be sent, by decision rather than failure: its resident
+    was erased (`resident_erased`: pending messages are cancelled, and an SMS due later
+    is refused by dispatch), or their phone cannot be had (`no_resident_reference`: an
+    event recorded before residents had references; `no_phone`)."""
+
+    type_name = "notification.skipped"
+
+    reason: ShortText
+
+
 NOTIFICATION_EVENTS: tuple[type[EventData], ...] = (
     NotificationSent,
     NotificationFailed,
     NotificationDeferred,
     NotificationDead,
     NotificationUnreached,
+    NotificationSkipped,
 )

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Principal, TokenVerifier
-from shared.errors import Unauthenticated
+from shared.auth import SERVICE_ROLES, Principal, TokenVerifier
+from shared.errors import Forbidden, Unauthenticated
 
 MAX_TOKEN_BYTES = 8 * 1024
 """Longest bearer token read; a longer one is refused before any decoding."""
@@ -25,7 +25,24 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated caller; 401 problem details without a valid token."""
+    """The authenticated caller, a person or an integrator; 401 problem details without a
+    valid token, 403 `role_not_allowed` for a service's own identity (`SERVICE_ROLES`):
+    it may call only the routes that take `ServicePrincipalDep`."""
+    principal = await any_principal(request, credentials)
+    if principal.role in SERVICE_ROLES:
+        raise Forbidden(
+            f"a {principal.role.value} token opens only the routes made for that service",
+            code="role_not_allowed",
+            role=principal.role.value,
+        )
+    return principal
+
+
+async def any_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated caller, services' identities included; 401 without a valid token."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send 'Authorization: Bearer <token>'", code="missing_token")
     if len(credentials.credentials) > MAX_TOKEN_BYTES:
@@ -36,3 +53,8 @@ async def current_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+"""A person or an integrator: every route's caller but the few a service calls."""
+
+ServicePrincipalDep = Annotated[Principal, Depends(any_principal)]
+"""Any caller, a service's identity included: for the routes made for a service, which
+check the role themselves."""

@@ -17,6 +17,8 @@ import base64
 import hashlib
 import hmac
 
+from shared.errors import InvalidInput
+from shared.phones import normalise_phone
 from shared.privacy.framing import framed
 
 PREFIX = "rsd_"
@@ -39,3 +41,24 @@ def is_resident_reference(value: str) -> bool:
         and len(body) == REFERENCE_BYTES * 8 // 5
         and all(c in "abcdefghijklmnopqrstuvwxyz234567" for c in body)
     )
+
+
+def reporter_identity(phone: str | None, resident_id: str | None, work_order_id: str) -> str:
+    """What a work order's reporter is known by, for their reference: the canonical phone
+    when they gave one (a resident is the same whether they call or use the app), else
+    their app login, else the order itself (a walk-in who gave a name only)."""
+    if phone:
+        try:
+            return normalise_phone(phone)
+        except InvalidInput:
+            pass  # no number a resident could be found by: the next identity names them
+    if resident_id:
+        return f"login:{resident_id}"
+    return f"order:{work_order_id}"
+
+
+def reporter_reference(
+    key: bytes, tenant: str, *, phone: str | None, resident_id: str | None, work_order_id: str
+) -> str:
+    """The reference of a work order's reporter (`reporter_identity`) in `tenant`."""
+    return resident_reference(key, tenant, reporter_identity(phone, resident_id, work_order_id))

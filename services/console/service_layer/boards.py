@@ -13,6 +13,7 @@ from typing import Any
 from services.console.domain.orders import Step, steps
 from services.console.domain.session import SignedIn
 from services.console.service_layer.ports import DispatchPort, Json, NotifyPort, UpstreamError
+from shared.privacy.masking import mask_phone
 
 MY_ORDERS_SHOWN = 20
 """Customer service's most recent orders shown with their steps (one history read each)."""
@@ -173,7 +174,12 @@ async def messages_sent(
     order_id: str | None,
     address: str | None,
 ) -> MessagesSent:
-    """The messages notify's development outbox kept for `order_id` or `address`."""
+    """The messages notify's development outbox kept for `order_id` or `address`.
+
+    The outbox keeps a resident's phone masked, so a phone is looked for by its mask
+    (masks are idempotent: a mask asked for finds itself)."""
+    if address and "@" not in address:
+        address = mask_phone(address)
     params = {"work_order_id": order_id} if order_id else {"address": address or ""}
     order = await dispatch.get(user.token, f"/v1/work-orders/{order_id}") if order_id else None
     try:

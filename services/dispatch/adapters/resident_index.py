@@ -32,7 +32,6 @@ from services.dispatch.domain.workorder import (
     RESIDENT,
     SEALED,
     is_sealed,
-    reporter_identity,
     sealed_tokens,
 )
 from services.dispatch.service_layer.personal_data import Privacy
@@ -40,7 +39,7 @@ from services.dispatch.service_layer.ports import AppendBatch, ResidentEntry
 from shared.events.catalogue import upcast
 from shared.events.workorder import WorkOrderReported
 from shared.privacy.fields import Erased
-from shared.privacy.pseudonym import resident_reference
+from shared.privacy.pseudonym import reporter_identity, resident_reference
 
 _CHUNK = 500
 """Reports indexed per statement."""

@@ -24,7 +24,6 @@ from services.dispatch.domain.workorder import (
     clear_values,
     is_sealed,
     masked,
-    reporter_identity,
     sealed_tokens,
     unsealed,
     with_values,
@@ -35,7 +34,7 @@ from shared.events.workorder import WorkOrderReported
 from shared.privacy.derivation import privacy_keys
 from shared.privacy.fields import Erased, PersonalFields
 from shared.privacy.memory_keyring import InMemoryKeyRing
-from shared.privacy.pseudonym import resident_reference
+from shared.privacy.pseudonym import reporter_identity, resident_reference
 from shared.privacy.wrapping import LocalKeyWrapper
 
 FINGERPRINT_LABEL = b"workorders/privacy/v1 report fingerprint"

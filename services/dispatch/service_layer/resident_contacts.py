@@ -1,5 +1,10 @@
 """A resident's contact details as they are now, and their correction (更正权, PIPL Art. 46).
 
+notify keeps no resident's phone: when an SMS to a resident is due it asks dispatch for
+the contact (`resident_contact`, as its service identity, role `notifier`) and uses it
+for that send only; customer service and supervisors may ask too. Every answer is
+written to the access log first: no contact leaves unlogged.
+
 The contact is what the resident's latest report gave (or the report of the order asked
 about), unless corrected since: the latest correction wins for the fields it corrected.
 A correction seals the new values under the resident's key and records who made it
@@ -13,6 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.dispatch.domain.privacy import is_erased, resident_stream_id
+from services.dispatch.service_layer.access_log import (
+    AccessLog,
+    Disclosure,
+    entry,
+    record_or_refuse,
+)
 from services.dispatch.service_layer.append import Answer, Stream, append_decided
 from services.dispatch.service_layer.context import CommandContext, Effect
 from services.dispatch.service_layer.personal_data import open_report
@@ -189,3 +200,71 @@ async def _report_of(data: ResidentData, work_order_id: str) -> dict[str, Any]:
         if event.type_name == WorkOrderReported.type_name:
             return event.data
     raise LookupError(f"work order {work_order_id} has no report")  # an index out of step
+
+
+NOTIFICATION = "notification"
+"""The purpose logged when notify reads a contact to send a message."""
+
+MAY_READ_CONTACTS = frozenset({Role.NOTIFIER, Role.CUSTOMER_SERVICE, Role.SUPERVISOR})
+"""notify sends the messages (at send time, as its service identity); customer service
+and supervisors call residents back."""
+
+
+async def resident_contact(
+    data: ResidentData,
+    access_log: AccessLog,
+    disclosure: Disclosure,
+    resident: str,
+    work_order_id: str,
+) -> dict[str, Any]:
+    """A resident's contact now (`current_contact`) as its caller is answered, written to
+    the access log first: notify reads it at send time and keeps nothing of it.
+
+    Raises `Forbidden` (`role_not_allowed`) for a role that may not read contacts,
+    `NotFound` (`unknown_resident`) when `work_order_id` is not an order of that resident
+    in the caller's tenant (or, for staff, in a project of theirs), `Gone`
+    (`resident_erased`) for an erased resident, `Unavailable` when the access log cannot
+    be written.
+    """
+    principal = disclosure.principal
+    if principal.role not in MAY_READ_CONTACTS:
+        raise Forbidden(
+            f"a {principal.role.value} may not read residents' contacts",
+            code="role_not_allowed",
+            role=principal.role.value,
+        )
+    require_reference(resident)
+    orders = await data.orders.orders_of(principal.tenant, resident)
+    # The order proves whom the reference names; the contact is the latest one: a
+    # resident who moved or corrected their phone is reached where they are now.
+    if not any(order.work_order_id == work_order_id for order in orders):
+        raise unknown_resident(resident)
+    staff = principal.role is not Role.NOTIFIER
+    if staff and not _may_see(principal, orders):
+        raise unknown_resident(resident)
+    found = await current_contact(data, principal.tenant, resident)
+    if found.erased:
+        raise Gone(f"resident {resident!r} was erased", code="resident_erased")
+    purpose = disclosure.purpose if staff else NOTIFICATION
+    logged = Disclosure(principal, purpose, disclosure.at)
+    fields = _shown_fields(found)
+    await record_or_refuse(access_log, [entry(logged, found.work_order_id, resident, fields)])
+    body = found.as_dict()
+    del body["work_order"]
+    return body
+
+
+def _shown_fields(found: Contact) -> tuple[str, ...]:
+    """The personal fields the contact holds a value in, as the access log names them."""
+    values = {
+        "reporter.name": found.name,
+        "reporter.phone": found.phone,
+        "location.unit": found.unit,
+        "location.detail": found.detail,
+    }
+    return tuple(name for name, value in values.items() if value)
+
+
+def unknown_resident(resident: str) -> NotFound:
+    """The answer for a resident the caller may not know of (unknown or elsewhere)."""
+    return NotFound(f"no resident {resident!r} with that work order", code="unknown_resident")

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 
 from services.notify.adapters import tables as t
 from services.notify.adapters.store import dialect_insert
-from services.notify.domain.model import DeliveryStatus
+from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.routing import WorkOrderFacts
-from services.notify.service_layer.ports import FactsAt, NewDeadLetter, NewDelivery
+from services.notify.service_layer.ports import Delivery, FactsAt, NewDeadLetter, NewDelivery
 from shared.envelope import Envelope
 
 # The statements the consumer runs for every batch are built once and given their values
@@ -48,6 +48,24 @@ def _upsert_facts(dialect: str) -> Any:
 
 
 _NEW_DELIVERY_FIELDS = [f.name for f in fields(NewDelivery)]
+_DELIVERY_FIELDS = [f.name for f in fields(Delivery) if f.name not in ("channel", "status")]
+
+PENDING = (
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.DEFERRED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.DIGESTED,
+)
+"""The states of a delivery that may still be sent."""
+
+
+def delivery_of(row: Any) -> Delivery:
+    """A delivery row as the worker reads it."""
+    return Delivery(
+        **{name: row[name] for name in _DELIVERY_FIELDS},
+        channel=ChannelName(row["channel"]),
+        status=DeliveryStatus(row["status"]),
+    )
 
 
 def add_deliveries(conn: Connection, deliveries: Sequence[NewDelivery]) -> set[str]:
@@ -189,6 +207,28 @@ class SqlNotifyBatch:
     def add_events(self, envelopes: Sequence[Envelope]) -> None:
         """Queue notify events for publishing (the outbox) in this order, in one statement."""
         add_events(self._conn, envelopes)
+
+    def skip_pending(self, tenant: str, recipient: str, reason: str) -> list[Delivery]:
+        """Mark the deliveries to `recipient` not sent yet `skipped` for `reason`."""
+        d = t.deliveries
+        pending = (
+            d.c.tenant == tenant,
+            d.c.recipient == recipient,
+            d.c.status.in_([str(s) for s in PENDING]),
+        )
+        rows = [delivery_of(r) for r in self._conn.execute(select(d).where(*pending)).mappings()]
+        if rows:
+            self._conn.execute(
+                update(d)
+                .where(d.c.id.in_([r.id for r in rows]))
+                .values(
+                    status=str(DeliveryStatus.SKIPPED),
+                    status_reason=reason,
+                    due_at=None,
+                    event_count=d.c.event_count + 1,
+                )
+            )
+        return rows
 
 
 class SqlRetryBatch(SqlNotifyBatch):

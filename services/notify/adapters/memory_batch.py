@@ -10,11 +10,18 @@ and the outbox's events.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from services.notify.domain.model import DeliveryStatus
 from services.notify.domain.routing import WorkOrderFacts
-from services.notify.service_layer.ports import FactsAt, NewDeadLetter, NewDelivery, NotifyBatch
+from services.notify.service_layer.ports import (
+    Delivery,
+    FactsAt,
+    NewDeadLetter,
+    NewDelivery,
+    NotifyBatch,
+)
 from shared.envelope import Envelope
 from shared.memory_tracking import InMemoryTrackingRecorder
 
@@ -88,6 +95,32 @@ class InMemoryNotifyBatch:
     def add_events(self, envelopes: Sequence[Envelope]) -> None:
         """Queue notify events for publishing (the outbox) in this order."""
         self._rows.outbox.extend(envelopes)
+
+    def skip_pending(self, tenant: str, recipient: str, reason: str) -> list[Delivery]:
+        """Mark the deliveries to `recipient` not sent yet `skipped` (these rows are as the
+        consumer planned them: nothing was sent, a deferred one published one event)."""
+        skipped = []
+        for key, row in list(self._rows.deliveries.items()):
+            if row.tenant != tenant or row.recipient != recipient or row.status not in _PENDING:
+                continue
+            self._rows.deliveries[key] = replace(row, status=DeliveryStatus.SKIPPED)
+            skipped.append(_as_sent_by_the_worker(row))
+        return skipped
+
+
+_PENDING = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.DIGESTED)
+
+
+def _as_sent_by_the_worker(row: NewDelivery) -> Delivery:
+    return Delivery(
+        **{
+            name: getattr(row, name)
+            for name in Delivery.__dataclass_fields__
+            if hasattr(row, name) and name not in ("attempts", "event_count")
+        },
+        attempts=0,
+        event_count=1 if row.status is DeliveryStatus.DEFERRED else 0,
+    )
 
 
 InMemoryNotifyRecorder = InMemoryTrackingRecorder[NotifyRows, NotifyBatch, NewDeadLetter]

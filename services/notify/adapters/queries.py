@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Result, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
+from services.notify.domain.model import DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +140,34 @@ async def mark_read(
             .values(read_at=at)
         )
     return bool(result.rowcount)
+
+
+async def resident_messages(
+    engine: AsyncEngine, tenant: str, resident: str
+) -> list[dict[str, Any]]:
+    """The messages sent to a resident (`resident:<reference>`), oldest first: what they
+    were told, when and how (their address as the row holds it: masked)."""
+    d = t.deliveries
+    columns = [
+        d.c.id,
+        d.c.project,
+        d.c.work_order_id,
+        d.c.event_type,
+        d.c.channel,
+        d.c.address,
+        d.c.language,
+        d.c.subject,
+        d.c.body_text,
+        d.c.sent_at,
+    ]
+    query = (
+        select(*columns)
+        .where(
+            d.c.tenant == tenant,
+            d.c.recipient == f"resident:{resident}",
+            d.c.status == str(DeliveryStatus.SENT),
+        )
+        .order_by(d.c.sent_at, d.c.id)
+    )
+    async with engine.connect() as conn:
+        return _plain(await conn.execute(query))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
-from services.notify.adapters.batch import add_dead_letter, add_deliveries, add_events
+from services.notify.adapters.batch import (
+    add_dead_letter,
+    add_deliveries,
+    add_events,
+    delivery_of,
+)
 from services.notify.adapters.store import SqlStore
 from services.notify.domain.digest import DigestItem
 from services.notify.domain.model import ChannelName, DeliveryStatus
@@ -38,6 +42,7 @@ _RECORD_OUTCOME = (
         event_count=bindparam("new_event_count"),
         due_at=bindparam("new_due_at"),
         sent_at=bindparam("new_sent_at"),
+        status_reason=bindparam("new_reason"),
         # A success keeps the last error: the record shows why earlier attempts failed.
         last_error=func.coalesce(bindparam("new_error"), t.deliveries.c.last_error),
     )
@@ -71,7 +76,7 @@ class SqlSendLog:
             await conn.execute(
                 update(d).where(d.c.id.in_([r["id"] for r in rows])).values(due_at=lease)
             )
-        return [_delivery(r) for r in rows]
+        return [delivery_of(r) for r in rows]
 
     async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
         """Digest groups whose window has closed."""
@@ -182,6 +187,7 @@ def _outcome_values(o: Outcome) -> dict[str, Any]:
         "new_error": o.error,
         "new_due_at": o.due_at,
         "new_sent_at": o.sent_at,
+        "new_reason": o.reason,
     }
 
 
@@ -208,15 +214,4 @@ def _digest_group(
             )
             for i in items
         ),
-    )
-
-
-_DELIVERY_FIELDS = [f.name for f in fields(Delivery) if f.name not in ("channel", "status")]
-
-
-def _delivery(row: Any) -> Delivery:
-    return Delivery(
-        **{name: row[name] for name in _DELIVERY_FIELDS},
-        channel=ChannelName(row["channel"]),
-        status=DeliveryStatus(row["status"]),
     )

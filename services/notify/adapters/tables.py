@@ -64,6 +64,8 @@ deliveries = Table(
     Column("urgent", Boolean, nullable=False),
     Column("alert", Boolean, nullable=False),
     Column("status", String(16), nullable=False),
+    # Why a `skipped` delivery was (`resident_erased`, ...); NULL otherwise.
+    Column("status_reason", String(64), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),

@@ -36,6 +36,10 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DEAD = "dead"
+    SKIPPED = "skipped"
+    """Never to be sent, for a reason on the row (`status_reason`): the resident was
+    erased (`resident_erased`), or their phone cannot be had (`no_resident_reference`,
+    `no_phone`)."""
     UNREACHED = "unreached"
     """A route target no channel reaches (a role nobody holds, a resident without login
     or phone, a channel not configured): recorded, never sent; the tenant's operator
@@ -73,8 +77,11 @@ def language_of(preferred: str | None) -> str:
 class Recipient:
     """A resolved recipient: a stable key, who they are and where to reach them.
 
-    `key` is `resident:<id or phone>` or `person:<id>`; `addresses` maps each channel
-    the recipient is reached on to its address (phone, e-mail, URL, inbox owner).
+    `key` is `resident:<reference>` (`rsd_...`; for events recorded before references,
+    `resident:<login>` or `resident:phone:<masked phone>`) or `person:<id>`; `addresses`
+    maps each channel the recipient is reached on to its address (phone, e-mail, URL,
+    inbox owner). A resident's name and phone are masks: their phone is asked of dispatch
+    when an SMS is sent.
     """
 
     key: str

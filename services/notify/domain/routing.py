@@ -1,7 +1,11 @@
 """Routing (通知路由): from a work-order event to the messages it causes.
 
 Later events do not repeat who the resident, owner or technician is, so notify folds
-what it needs of each work order (`WorkOrderFacts`) from the events it consumes: also
+what it needs of each work order (`WorkOrderFacts`) from the events it consumes. Of the
+resident it keeps their pseudonymous reference and the masks of their name and phone,
+never the clear values (an event recorded before masking is masked as it is folded): a
+message greets them by the mask, and an SMS gets their phone from dispatch when it is
+sent. It keeps also
 the names people read instead of ids (the order's number, the project's and building's
 names, the staff members' names), which dispatch puts in its events. Events recorded
 before dispatch carried them leave them empty, and messages fall back to short forms.
@@ -20,6 +24,8 @@ from services.notify.domain.model import (
     Recipient,
     language_of,
 )
+from shared.privacy.masking import mask_name, mask_phone
+from shared.privacy.pseudonym import reporter_reference
 
 SUPERVISOR = "supervisor"
 """The role a pending order escalates to when dispatch found nobody on duty for it."""
@@ -36,8 +42,15 @@ class WorkOrderFacts:
     building: str | None = None
     unit: str | None = None
     resident_name: str = ""
+    """Masked (`王*`)."""
     resident_phone: str | None = None
+    """Masked (`138****0000`)."""
     resident_id: str | None = None
+    resident: str | None = None
+    """The resident's pseudonymous reference (`rsd_...`); None in events recorded before
+    references."""
+    resident_erased: bool = False
+    """The resident was erased: nothing more is sent to them about this order."""
     owner: str | None = None
     assignee: str | None = None
     number: str | None = None
@@ -73,9 +86,11 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
             description=data["description"],
             building=location.get("building"),
             unit=location.get("unit"),
-            resident_name=reporter["name"],
-            resident_phone=reporter.get("phone"),
+            # Masks are idempotent: an event that carries masks already reads the same.
+            resident_name=mask_name(reporter["name"]),
+            resident_phone=mask_phone(reporter["phone"]) if reporter.get("phone") else None,
             resident_id=reporter.get("resident_id"),
+            resident=reporter.get("resident"),
             owner=data["owner"],
             number=data.get("number"),
             project_name=data.get("project_name"),
@@ -97,6 +112,33 @@ def fold(facts: WorkOrderFacts, event_type: str, data: dict[str, Any]) -> WorkOr
     if event_type == "workorder.urgency_changed":
         return replace(facts, urgency=data["to_urgency"])
     return facts
+
+
+def with_reference(
+    data: dict[str, Any], key: bytes, tenant: str, work_order_id: str
+) -> dict[str, Any]:
+    """A `workorder.reported` event's data with its reporter's reference: as carried, or
+    (an event recorded before references, with clear values) derived as dispatch derives
+    it, under the same key, so the SMS can still ask dispatch for the phone."""
+    reporter = data.get("reporter") or {}
+    if reporter.get("resident"):
+        return data
+    reference = reporter_reference(
+        key,
+        tenant,
+        phone=reporter.get("phone"),
+        resident_id=reporter.get("resident_id"),
+        work_order_id=work_order_id,
+    )
+    return {**data, "reporter": {**reporter, "resident": reference}}
+
+
+def forget_resident(facts: WorkOrderFacts) -> WorkOrderFacts:
+    """The facts after the resident who reported was erased: no name, no phone, and no
+    message to them any more; their reference stays (it names nobody without the key)."""
+    return replace(
+        facts, resident_name="", resident_phone=None, resident_id=None, resident_erased=True
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +192,8 @@ def plan(
     unreached: list[Unreached] = []
     alert = event_type in ALERT_TYPES
     for target in config.routes_for(project, event_type):
+        if facts.resident_erased and target.recipient.startswith("resident"):
+            continue  # an erased resident is sent nothing more, nor recorded as missed
         recipients = _resolve(target, data, facts, config, project)
         if not recipients:
             unreached.append(Unreached(target.recipient, "no contact configured", target.template))
@@ -193,7 +237,8 @@ def _resolve(
 ) -> list[Recipient]:
     kind, _, rest = target.recipient.partition(":")
     if kind == "resident":
-        return [resident(facts, config)] if (facts.resident_id or facts.resident_phone) else []
+        reachable = facts.resident or facts.resident_id or facts.resident_phone
+        return [resident(facts, config)] if reachable else []
     if kind == "owner":
         return _people([facts.owner], config)
     if kind == "assignee":
@@ -221,14 +266,16 @@ def _resolve(
 
 
 def resident(facts: WorkOrderFacts, config: TenantConfig) -> Recipient:
-    """The resident who reported, reached on the tenant's resident channels."""
+    """The resident who reported, reached on the tenant's resident channels: the inbox of
+    their login, and SMS to their phone (the row holds the mask; the number is asked of
+    dispatch at send time)."""
     addresses: dict[ChannelName, str] = {}
     for channel in config.resident_channels:
         if channel is ChannelName.INBOX and facts.resident_id:
             addresses[channel] = facts.resident_id
         elif channel is ChannelName.SMS and facts.resident_phone:
             addresses[channel] = facts.resident_phone
-    key = facts.resident_id or f"phone:{facts.resident_phone}"
+    key = facts.resident or facts.resident_id or f"phone:{facts.resident_phone}"
     return Recipient(
         key=f"resident:{key}",
         audience=Audience.RESIDENT,

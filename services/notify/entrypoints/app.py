@@ -12,6 +12,7 @@ from services.notify.entrypoints.routes import (
     dev_outbox,
     health,
     inbox,
+    residents,
 )
 from services.notify.settings import NotifySettings
 from shared.clock import Clock
@@ -42,6 +43,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock | None = Non
             inbox.router,
             configuration.router,
             dev_outbox.router,
+            residents.router,
             health.router,
         ],
         tags=[

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
+import httpx
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from services.notify.adapters.channels.webhook import WebhookChannel
 from services.notify.adapters.config_file import load_config
 from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.dead_letter_retries import SqlDeadLetterRetries
+from services.notify.adapters.dispatch_contacts import DispatchContacts, NotifierTokens
 from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.outbox import outbox_publisher
 from services.notify.adapters.sealed import Sealer
@@ -29,7 +31,7 @@ from services.notify.domain.config import NotifyConfig
 from services.notify.domain.model import ChannelName
 from services.notify.service_layer.configuration import LiveConfig, StoredConfig
 from services.notify.service_layer.handler import CONSUMED_SUBJECTS, NotifyHandler
-from services.notify.service_layer.ports import Channel
+from services.notify.service_layer.ports import Channel, ResidentContacts
 from services.notify.service_layer.sender import DeliverySender
 from services.notify.settings import NotifySettings
 from shared.auth import TokenVerifier
@@ -62,6 +64,8 @@ class Notify:
     broker: InboxBroker
     verifier: TokenVerifier
     http: HttpLanes
+    dispatch_client: httpx.AsyncClient
+    """notify's client of dispatch (residents' contacts at send time)."""
     sender_wake: asyncio.Event = field(default_factory=asyncio.Event)
     nats: Client | None = None
     outbox: OutboxPublisher | None = None
@@ -124,6 +128,25 @@ def channels(
     return available
 
 
+def resident_contacts(
+    settings: NotifySettings, client: httpx.AsyncClient
+) -> ResidentContacts | None:
+    """Where an SMS to a resident gets their phone: dispatch, when `DISPATCH_URL` is set."""
+    if not settings.dispatch_url:
+        return None
+    minting = settings.jwt_secret is not None and not settings.jwt_jwks_url
+    configured = settings.notify_dispatch_token
+    tokens = NotifierTokens(
+        secret=settings.jwt_secret.get_secret_value() if minting and settings.jwt_secret else None,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        # dispatch checks a token's times against its wall clock, whatever clock runs here.
+        now=SystemClock().now,
+        configured=configured.get_secret_value() if configured else None,
+    )
+    return DispatchContacts(client, settings.dispatch_url, tokens)
+
+
 def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
     """The durable consumer notify reads the EVENTS stream with."""
     return ConsumerSpec(
@@ -137,9 +160,15 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
 
 
 async def start(
-    settings: NotifySettings, clock: Clock | None = None, *, background: bool = True
+    settings: NotifySettings,
+    clock: Clock | None = None,
+    *,
+    background: bool = True,
+    dispatch_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Notify:
-    """Open the database (migrated), load the configuration and start the loops."""
+    """Open the database (migrated), load the configuration and start the loops.
+
+    `dispatch_transport` stands in for the network to dispatch (tests)."""
     clock = clock or SystemClock()
     sealer = Sealer(settings.secrets_key())  # refused before anything is opened
     file_config = load_config(settings.notify_config_file) if settings.notify_config_file else None
@@ -157,6 +186,9 @@ async def start(
     # the sender's CPU), in small pools (one large pool's bookkeeping was the larger one).
     http = HttpLanes(settings.sender_concurrency, settings.http_timeout_seconds)
     verifier = settings.token_verifier()
+    dispatch_client = httpx.AsyncClient(
+        timeout=settings.dispatch_timeout_seconds, trust_env=False, transport=dispatch_transport
+    )
     holder: list[Notify] = []
     available = channels(settings, engine, http, clock, broker)
     handler = NotifyHandler(
@@ -167,6 +199,13 @@ async def start(
         on_commit=lambda: holder[0].wake_sender(),
         channels=frozenset(available),
         consumer=settings.consumer_durable,
+        # Optional until notify must hold PRIVACY_MASTER_KEY (docs/privacy.md): without a
+        # usable key, reports recorded before references keep their residents' old keys.
+        reference_key=(
+            settings.privacy_keys().resident_reference
+            if settings.privacy_problem() is None
+            else None
+        ),
     )
     sender = DeliverySender(
         SqlSendLog(engine),
@@ -175,6 +214,7 @@ async def start(
         available,
         renderer,
         clock,
+        contacts=resident_contacts(settings, dispatch_client),
         batch_size=settings.sender_batch_size,
         concurrency=settings.sender_concurrency,
         lease_seconds=settings.sender_lease_seconds,
@@ -192,6 +232,7 @@ async def start(
         broker,
         verifier,
         http,
+        dispatch_client,
     )
     holder.append(notify)
     if background:
@@ -283,5 +324,6 @@ async def stop(notify: Notify) -> None:
     await notify.runner.stop()
     await notify.sender.close()
     await notify.http.aclose()
+    await notify.dispatch_client.aclose()
     await drain_quietly(notify.nats)
     await notify.engine.dispose()

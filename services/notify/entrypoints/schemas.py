@@ -24,6 +24,10 @@ class DeliveryProgress(Body):
     alert: bool
     attempts: int
     last_error: str | None
+    status_reason: str | None = Field(
+        description="Why a `skipped` delivery was: `resident_erased`, `no_resident_reference`, "
+        "`no_phone`; null otherwise."
+    )
     created_at: datetime
     due_at: datetime | None
     sent_at: datetime | None

@@ -33,10 +33,12 @@ from services.notify.domain.routing import (
     WorkOrderFacts,
     display_name,
     fold,
+    forget_resident,
     operator_fallback,
     order_reference,
     place,
     plan,
+    with_reference,
 )
 from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
@@ -54,6 +56,7 @@ from shared.envelope import Envelope
 from shared.events.notification import (
     NotificationDeferred,
     NotificationEvent,
+    NotificationSkipped,
     NotificationUnreached,
 )
 from shared.logging import get_logger
@@ -61,7 +64,10 @@ from shared.tracking import Tracking
 
 log = get_logger(__name__)
 
-_CONSUMED = frozenset({"workorder", "project"})
+RESIDENT_ERASED = "resident_erased"
+"""Why a message to an erased resident is skipped."""
+
+_CONSUMED = frozenset({"workorder", "project", "resident"})
 """The aggregates whose events notify applies; others (its own events) are acked as they are."""
 
 CONSUMED_SUBJECTS = tuple(sorted(f"events.*.*.{aggregate}.*" for aggregate in _CONSUMED))
@@ -180,8 +186,12 @@ class NotifyHandler:
         on_commit: Callable[[], None] = lambda: None,
         channels: frozenset[ChannelName] = frozenset(ChannelName),
         consumer: str = "notify",
+        reference_key: bytes | None = None,
     ) -> None:
+        """`reference_key` (from `PRIVACY_MASTER_KEY`) derives the reference of a resident
+        whose report was recorded before references; without it they keep their old key."""
         self._recorder = recorder
+        self._reference_key = reference_key
         self._consumer = consumer
         self._channels = channels
         self._config = config
@@ -263,6 +273,10 @@ class NotifyHandler:
             batch.save_project(envelope.tenant, envelope.project, details["name"], time_zone)
             known.time_zones[(envelope.tenant, envelope.project)] = time_zone
             return
+        if aggregate == "resident":
+            if envelope.type_name == "resident.erased":
+                self._forget(batch, envelope, known)
+            return
         if aggregate != "workorder":
             return  # notify's own events, and aggregates it has no routes for
         version, facts = known.facts.get(envelope.subject, (0, WorkOrderFacts()))
@@ -272,12 +286,50 @@ class NotifyHandler:
             raise OutOfOrder(
                 f"work order {envelope.subject} is at {version}, got sequence {envelope.sequence}"
             )
-        facts = fold(facts, envelope.type_name, envelope.data)
+        data = envelope.data
+        if envelope.type_name == "workorder.reported" and self._reference_key is not None:
+            data = with_reference(data, self._reference_key, envelope.tenant, envelope.subject)
+        facts = fold(facts, envelope.type_name, data)
         known.saved[envelope.subject] = FactsAt(
             envelope.tenant, envelope.project, version + 1, facts
         )
         known.facts[envelope.subject] = (version + 1, facts)
         self._plan(batch, envelope, facts, known)
+
+    def _forget(self, batch: NotifyBatch, envelope: Envelope, known: _Known) -> None:
+        """A resident was erased: their pending messages are skipped (each with its
+        `notification.skipped`), and their orders' facts forget them, so nothing more is
+        planned for them. Applying it again finds nothing left to change."""
+        resident = str(envelope.data["resident"])
+        orders = [str(w) for w in envelope.data.get("work_orders") or ()]
+        stored = batch.facts([w for w in orders if w not in known.facts])
+        for work_order_id in orders:
+            version, facts = known.facts.get(work_order_id) or stored.get(
+                work_order_id, (0, WorkOrderFacts())
+            )
+            if version == 0 or facts.resident_erased:
+                continue  # an order notify has not seen, or forgot already
+            forgotten = forget_resident(facts)
+            known.facts[work_order_id] = (version, forgotten)
+            # The row exists, so its tenant and project are kept; only the facts change.
+            known.saved[work_order_id] = FactsAt(
+                envelope.tenant, envelope.project, version, forgotten
+            )
+        known.flush(batch)  # this batch's own messages to them are skipped too
+        now = self._clock.now()
+        skipped = batch.skip_pending(envelope.tenant, f"resident:{resident}", RESIDENT_ERASED)
+        batch.add_events(
+            [
+                notification_envelope(
+                    NotificationSkipped(**common_fields(row, row.attempts), reason=RESIDENT_ERASED),
+                    row,
+                    sequence=row.event_count + 1,
+                    at=now,
+                )
+                for row in skipped
+            ]
+        )
+        log.info("notify.resident_erased", resident=resident, skipped=len(skipped))
 
     def _plan(
         self, batch: NotifyBatch, envelope: Envelope, facts: WorkOrderFacts, known: _Known

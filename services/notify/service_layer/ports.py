@@ -111,6 +111,8 @@ class Outcome:
     """None keeps the row's previous error: the record shows why earlier attempts failed."""
     due_at: datetime | None
     sent_at: datetime | None
+    reason: str | None = None
+    """Why a delivery was skipped (`status_reason`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,12 @@ class NotifyBatch(Protocol):
 
     def add_events(self, envelopes: Sequence[Envelope]) -> None:
         """Queue notify events for publishing (the outbox) in this order."""
+        ...
+
+    def skip_pending(self, tenant: str, recipient: str, reason: str) -> list[Delivery]:
+        """Mark every delivery to `recipient` not sent yet (queued, deferred, failed,
+        digested) `skipped` for `reason`, counting the event that says so; the rows as
+        they were before."""
         ...
 
 
@@ -264,6 +272,8 @@ class OutboundMessage:
     recipient: str
     recipient_name: str
     address: str
+    """Where the channel sends: for an SMS to a resident, their phone in clear, had from
+    dispatch for this send only."""
     secret: str | None
     subject: str
     text: str
@@ -271,10 +281,28 @@ class OutboundMessage:
     event_type: str
     work_order_id: str | None
     created_at: datetime
+    recorded_address: str = ""
+    """The address as the delivery row records it (a resident's phone masked): what a
+    record of the message (the development outbox) may keep."""
 
 
 class DeliveryFailed(Exception):
     """A send did not go through; the message says why (kept as the delivery's last error)."""
+
+
+class ResidentGone(Exception):
+    """The resident was erased: nothing may be sent to them."""
+
+
+class ResidentContacts(Protocol):
+    """Where a resident's phone is had at send time (dispatch's contact API)."""
+
+    async def phone(self, tenant: str, resident: str, work_order_id: str) -> str | None:
+        """The resident's phone in clear (None: they gave none), for one send only.
+
+        Raises `ResidentGone` when they were erased, `DeliveryFailed` when it cannot be
+        had now (the delivery is tried again by its channel's policy)."""
+        ...
 
 
 class Channel(Protocol):

@@ -21,6 +21,7 @@ from services.notify.domain.model import ChannelName, DeliveryStatus
 from services.notify.domain.quiet_hours import held_by_quiet_hours
 from services.notify.service_layer.configuration import Configuration
 from services.notify.service_layer.events import common_fields, notification_envelope
+from services.notify.service_layer.handler import RESIDENT_ERASED
 from services.notify.service_layer.ports import (
     Channel,
     Delivery,
@@ -32,6 +33,8 @@ from services.notify.service_layer.ports import (
     Outcome,
     ProjectZones,
     Renderer,
+    ResidentContacts,
+    ResidentGone,
     SendLog,
 )
 from shared.clock import Clock
@@ -42,8 +45,10 @@ from shared.events.notification import (
     NotificationDeferred,
     NotificationFailed,
     NotificationSent,
+    NotificationSkipped,
 )
 from shared.logging import get_logger
+from shared.privacy.pseudonym import is_resident_reference
 from shared.redact import redact_text, url_secrets
 
 log = get_logger(__name__)
@@ -61,6 +66,28 @@ def _quiet_hours_apply(delivery: Delivery) -> bool:
     return held_by_quiet_hours(delivery.audience, delivery.urgent)
 
 
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A send that must not happen, and why (the delivery ends `skipped`)."""
+
+    reason: str
+
+
+NO_RESIDENT_REFERENCE = "no_resident_reference"
+NO_PHONE = "no_phone"
+
+Attempt = str | Skip | None
+"""What one send came to: an error, a skip, or None (sent)."""
+
+
+class NoContacts:
+    """`ResidentContacts` where dispatch is not configured: every phone lookup fails."""
+
+    async def phone(self, tenant: str, resident: str, work_order_id: str) -> str | None:
+        """Refuse: DISPATCH_URL is not set."""
+        raise DeliveryFailed("DISPATCH_URL is not set: a resident's phone cannot be had")
+
+
 class DeliverySender:
     """Sends due deliveries through the channels."""
 
@@ -73,6 +100,7 @@ class DeliverySender:
         renderer: Renderer,
         clock: Clock,
         *,
+        contacts: ResidentContacts | None = None,
         batch_size: int = 200,
         concurrency: int = 50,
         lease_seconds: float = 60.0,
@@ -85,12 +113,13 @@ class DeliverySender:
         self._channels = channels
         self._renderer = renderer
         self._clock = clock
+        self._contacts = contacts or NoContacts()
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
         self._lease_seconds = lease_seconds
         self._round_seconds = round_seconds
         self._on_commit = on_commit
-        self._in_flight: set[asyncio.Task[tuple[Delivery, str | None]]] = set()
+        self._in_flight: set[asyncio.Task[tuple[Delivery, Attempt]]] = set()
 
     async def run_once(self) -> int:
         """Build the digests whose window closed, start sending what is due, record what finished.
@@ -117,8 +146,8 @@ class DeliverySender:
             await self.record([task.result() for task in done])
         return len(due)
 
-    async def record(self, results: Sequence[tuple[Delivery, str | None]]) -> None:
-        """Record the outcomes of finished sends (delivery, error or None), with their
+    async def record(self, results: Sequence[tuple[Delivery, Attempt]]) -> None:
+        """Record the outcomes of finished sends (delivery, error, skip or None), with their
         `notification.*` events, in one transaction of a few statements."""
         # A digest's items are attached when it is queued: read before, settled with it.
         items = await self._sends.digest_items(
@@ -190,14 +219,16 @@ class DeliverySender:
         await asyncio.gather(*self._in_flight, return_exceptions=True)
         self._in_flight.clear()
 
-    async def _limited(self, delivery: Delivery) -> tuple[Delivery, str | None]:
+    async def _limited(self, delivery: Delivery) -> tuple[Delivery, Attempt]:
         async with self._limit:
             return delivery, await self._attempt(delivery)
 
-    def _record(self, round_: _Round, delivery: Delivery, error: str | None) -> Outcome:
+    def _record(self, round_: _Round, delivery: Delivery, error: Attempt) -> Outcome:
         """A send's outcome; its event, a digest's settlement and a dead letter go on
         `round_`, to be stored with the round's others."""
         now = self._clock.now()
+        if isinstance(error, Skip):
+            return self._skipped(round_, delivery, error, now)
         attempts = delivery.attempts + 1
         base = common_fields(delivery, attempts)
         retry_at = None
@@ -252,11 +283,59 @@ class DeliverySender:
         round_.events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
         return outcome
 
-    async def _attempt(self, delivery: Delivery) -> str | None:
+    def _skipped(self, round_: _Round, delivery: Delivery, skip: Skip, now: datetime) -> Outcome:
+        """A delivery that must never be sent: it ends `skipped`, with its reason."""
+        sequence = delivery.event_count + 1
+        event = NotificationSkipped(
+            **common_fields(delivery, delivery.attempts), reason=skip.reason
+        )
+        round_.events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
+        DELIVERIES.labels(delivery.channel, str(DeliveryStatus.SKIPPED)).inc()
+        log.info(
+            "notify.delivery_skipped",
+            delivery_id=delivery.id,
+            recipient=delivery.recipient,
+            reason=skip.reason,
+        )
+        return Outcome(
+            delivery.id,
+            DeliveryStatus.SKIPPED,
+            attempts=delivery.attempts,
+            event_count=sequence,
+            error=None,
+            due_at=None,
+            sent_at=None,
+            reason=skip.reason,
+        )
+
+    async def _resident_phone(self, delivery: Delivery) -> str | Skip:
+        """The phone an SMS to a resident goes to, in clear, from dispatch: for this send
+        only, never stored or logged. Raises `DeliveryFailed` when dispatch cannot answer."""
+        resident = delivery.recipient.removeprefix("resident:")
+        if not is_resident_reference(resident) or delivery.work_order_id is None:
+            # Recorded before references: the row holds a mask and nothing to ask with.
+            return Skip(NO_RESIDENT_REFERENCE)
+        try:
+            phone = await self._contacts.phone(delivery.tenant, resident, delivery.work_order_id)
+        except ResidentGone:
+            return Skip(RESIDENT_ERASED)
+        return phone if phone else Skip(NO_PHONE)
+
+    async def _attempt(self, delivery: Delivery) -> Attempt:
         channel = self._channels.get(delivery.channel)
         if channel is None:
             return f"channel {delivery.channel} is not configured in this notify"
         address, secret = delivery.address, None
+        hidden: list[str] = []  # clear values no error or log may quote
+        if delivery.channel is ChannelName.SMS and delivery.recipient.startswith("resident:"):
+            try:
+                found = await self._resident_phone(delivery)
+            except DeliveryFailed as exc:
+                return (str(exc) or type(exc).__name__)[:_ERROR_LIMIT]
+            if isinstance(found, Skip):
+                return found
+            address = found
+            hidden.append(found)
         endpoint = self._endpoint(delivery.tenant, delivery.recipient, delivery.channel)
         if delivery.channel in URL_CHANNELS:
             # The row names the contact; its URL (and the credential in it) lives only
@@ -278,8 +357,9 @@ class DeliverySender:
             event_type=delivery.event_type,
             work_order_id=delivery.work_order_id,
             created_at=delivery.created_at,
+            recorded_address=delivery.address,
         )
-        secrets = [secret, *(url_secrets(endpoint.url) if endpoint is not None else [])]
+        secrets = [secret, *hidden, *(url_secrets(endpoint.url) if endpoint is not None else [])]
         try:
             await channel.send(message)
         except DeliveryFailed as exc:

@@ -12,7 +12,12 @@ from services.notify.domain.config import NotifyConfig
 from shared.clock import ManualClock
 from tests.conftest import FreshPostgresDatabase
 from tests.integration.console.browsing import chromium
-from tests.integration.console.support import ConsoleStack, running_console, running_notify
+from tests.integration.console.support import (
+    ConsoleStack,
+    LateTransport,
+    running_console,
+    running_notify,
+)
 from tests.integration.dispatch.api_support import NOW
 from wo.processes import NatsServer
 
@@ -46,12 +51,17 @@ async def both(
 ) -> AsyncIterator[tuple[ConsoleStack, httpx.AsyncClient]]:
     """The console over dispatch and notify; and a client of notify to check what it keeps."""
     # 10:00 in Shanghai, dispatch's test time: no quiet hours hold the residents' messages.
-    notify = running_notify(notify_database, nats_server.url, notify_config, ManualClock(NOW))
+    # notify asks dispatch for residents' phones at send time; dispatch starts after it.
+    dispatch = LateTransport()
+    notify = running_notify(
+        notify_database, nats_server.url, notify_config, ManualClock(NOW), dispatch
+    )
     async with (
         notify as (_, transport),
         running_console(database_url, transport) as stack,
         httpx.AsyncClient(transport=transport, base_url="http://notify") as api,
     ):
+        dispatch.target = stack.api.transport
         yield stack, api
 
 

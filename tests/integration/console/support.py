@@ -146,12 +146,31 @@ async def running_console(
             yield ConsoleStack(api, app)
 
 
+class LateTransport(httpx.AsyncBaseTransport):
+    """A transport to an app started later (dispatch, for a notify started before it)."""
+
+    def __init__(self) -> None:
+        self.target: httpx.AsyncBaseTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Hand the request to the target, once there is one."""
+        if self.target is None:
+            raise httpx.ConnectError("not started yet", request=request)
+        return await self.target.handle_async_request(request)
+
+
 @asynccontextmanager
 async def running_notify(
-    database_url: str, nats_url: str, config: NotifyConfig, clock: Clock, **settings: Any
+    database_url: str,
+    nats_url: str,
+    config: NotifyConfig,
+    clock: Clock,
+    dispatch: httpx.AsyncBaseTransport | None = None,
+    **settings: Any,
 ) -> AsyncIterator[tuple[Notify, httpx.AsyncBaseTransport]]:
     """notify on its own database with `config` imported, on `clock` (quiet hours and
-    meal breaks hold residents' messages on the wall clock), and a transport to its app."""
+    meal breaks hold residents' messages on the wall clock), and a transport to its app;
+    `dispatch` is how it reaches dispatch (residents' phones at send time)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "notify.json"
         path.write_text(config.model_dump_json(), encoding="utf-8")
@@ -160,9 +179,12 @@ async def running_notify(
             "database_url": database_url,
             "nats_url": nats_url,
             "notify_config_file": path,
+            "dispatch_url": "http://dispatch",
             **settings,
         }
-        notify = await notify_bootstrap.start(NotifySettings(**values), clock)
+        notify = await notify_bootstrap.start(
+            NotifySettings(**values), clock, dispatch_transport=dispatch
+        )
         try:
             app = create_notify_app(notify.settings, clock)
             app.state.notify = notify
@@ -254,15 +276,6 @@ async def served_services(
         ),
         clock,
     )
-    notify_app = create_notify_app(
-        NotifySettings(
-            environment="development",
-            database_url=database_url.replace("test.db", "notify.db"),
-            nats_url=nats_url,
-            sender_poll_seconds=0.1,
-        ),
-        clock or ManualClock(NOW),
-    )
     reporting_app = create_reporting_app(
         ReportingSettings(
             environment="development",
@@ -271,35 +284,46 @@ async def served_services(
         ),
         clock,
     )
-    async with (
-        served(dispatch_app) as dispatch_url,
-        served(notify_app) as notify_url,
-        served(reporting_app) as reporting_url,
-    ):
-        async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
-            for project in ("sunny", "river"):
-                details = {"name": project.title(), "households": 100}
-                registered = await client.post(
-                    "/v1/projects",
-                    json={"project": project, "details": details},
-                    headers=auth(Role.HQ_QUALITY),
-                )
-                assert registered.status_code == 201, registered.text
-            await staff_the_projects(client)
-        settings = ConsoleSettings(
-            environment="development",
-            dev_tenant=TENANT,
-            dispatch_url=dispatch_url,
-            notify_url=notify_url,
-            reporting_url=reporting_url,
-            refresh_seconds=1,
+    async with served(dispatch_app) as dispatch_url:
+        # notify asks dispatch for residents' phones when it sends (as `wo up` wires it).
+        notify_app = create_notify_app(
+            NotifySettings(
+                environment="development",
+                database_url=database_url.replace("test.db", "notify.db"),
+                nats_url=nats_url,
+                sender_poll_seconds=0.1,
+                dispatch_url=dispatch_url,
+            ),
+            clock or ManualClock(NOW),
         )
-        transports: list[httpx.AsyncBaseTransport | None] = [None, None, None]
-        if upstream is not None:
-            transports = [
-                Recorded(httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS), upstream)
-                for _ in range(3)
-            ]
-        console_app = create_app(settings, clock, *transports)
-        async with served(console_app) as console_url:
-            yield ServedStack(console_url, dispatch_url, notify_url, reporting_url)
+        async with (
+            served(notify_app) as notify_url,
+            served(reporting_app) as reporting_url,
+        ):
+            async with httpx.AsyncClient(base_url=dispatch_url, trust_env=False) as client:
+                for project in ("sunny", "river"):
+                    details = {"name": project.title(), "households": 100}
+                    registered = await client.post(
+                        "/v1/projects",
+                        json={"project": project, "details": details},
+                        headers=auth(Role.HQ_QUALITY),
+                    )
+                    assert registered.status_code == 201, registered.text
+                await staff_the_projects(client)
+            settings = ConsoleSettings(
+                environment="development",
+                dev_tenant=TENANT,
+                dispatch_url=dispatch_url,
+                notify_url=notify_url,
+                reporting_url=reporting_url,
+                refresh_seconds=1,
+            )
+            transports: list[httpx.AsyncBaseTransport | None] = [None, None, None]
+            if upstream is not None:
+                transports = [
+                    Recorded(httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS), upstream)
+                    for _ in range(3)
+                ]
+            console_app = create_app(settings, clock, *transports)
+            async with served(console_app) as console_url:
+                yield ServedStack(console_url, dispatch_url, notify_url, reporting_url)

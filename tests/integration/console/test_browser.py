@@ -164,8 +164,8 @@ async def life_of_a_repair(browser: Browser, url: str, language: str) -> None:
         await service.click("nav a[href='/follow-ups']")
         await service.wait_for_selector("[data-testid=follow-ups]")
 
-        # What the resident received, shown as notify's development outbox keeps it: to
-        # the masked phone (the report event carries no clear one; docs/privacy.md).
+        # What the resident received, shown as notify's development outbox keeps it: the
+        # phone masked (the clear number was had from dispatch for the send only).
         await service.goto(f"{url}/calls")
         await service.click(f"{order} [data-testid=messages-sent]")
         for event in ("workorder.reported", "workorder.completed"):

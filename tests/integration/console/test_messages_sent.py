@@ -74,7 +74,8 @@ async def test_customer_service_reads_what_the_resident_received(
         label = str(order.get("number") or order_id[:8])
         assert f"发出的消息: {label}" in page.text
         items = [m.split("</li>")[0] for m in page.text.split('data-message="')[1:]]
-        # notify read the sealed report: it keeps and greets by the masks.
+        # The outbox keeps the phone masked: the clear number went to the send only.
+        assert "13800000000" not in page.text.split('data-message="', 1)[1]
         resident = [m for m in items if "138****0000" in m]
         assert any('data-event="workorder.reported"' in m for m in resident)
         assert any('data-event="workorder.completed"' in m for m in resident)

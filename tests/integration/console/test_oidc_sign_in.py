@@ -35,7 +35,7 @@ from tests.integration.console.oidc_provider import (
 )
 from tests.integration.console.support import hidden, served
 from tests.integration.dispatch.api_support import TENANT, Api, report_body, running_api
-from tests.integration.notify.test_no_secrets import log_output  # noqa: F401 (a fixture)
+from tests.integration.notify.conftest import log_output  # noqa: F401 (a fixture)
 from wo.processes import free_port
 
 CONSOLE = "https://console.test"

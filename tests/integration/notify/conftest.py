@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select
@@ -28,7 +30,7 @@ from shared.nats import connect, ensure_streams
 from shared.settings import DEV_JWT_SECRET
 from tests.integration.notify.support import SmtpReceiver, smtp_receiver
 from tests.openapi_support import keep_to_document
-from tests.unit.notify.builders import PROJECT, T0, TENANT
+from tests.unit.notify.builders import PHONE, PROJECT, RESIDENT, T0, TENANT
 from wo.processes import NatsServer
 
 
@@ -45,6 +47,8 @@ class Harness:
     published: list[Envelope] = field(default_factory=list)
     notify: bootstrap.Notify | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    dispatch: FakeDispatch = field(default_factory=lambda: FakeDispatch())
+    """Stands in for dispatch's contact API: notify asks it for residents' phones."""
 
     async def start(self, config: NotifyConfig, **settings: Any) -> bootstrap.Notify:
         """Start notify with `config` (as its JSON file) and settings overrides."""
@@ -59,10 +63,15 @@ class Harness:
             "smtp_host": "127.0.0.1",
             "smtp_port": self.smtp.port,
             "consumer_max_deliver": 3,
+            "dispatch_url": "http://dispatch",
         }
         values.update(self.overrides)
         values.update(settings)
-        self.notify = await bootstrap.start(NotifySettings(**values), self.clock)
+        self.notify = await bootstrap.start(
+            NotifySettings(**values),
+            self.clock,
+            dispatch_transport=httpx.MockTransport(self.dispatch.answer),
+        )
         if self.bus is None:
             self.bus = await connect(self.nats_url, name="notify-test")
             await ensure_streams(self.bus.jetstream())
@@ -113,6 +122,30 @@ class Harness:
         )
 
 
+@dataclass
+class FakeDispatch:
+    """dispatch's `GET /v1/residents/{ref}/contact`: 张三's phone, a resident erased (410),
+    or down (503); it remembers what it was asked, with which token."""
+
+    phones: dict[str, str | None] = field(default_factory=lambda: {RESIDENT: PHONE})
+    erased: set[str] = field(default_factory=set)
+    down: bool = False
+    asked: list[httpx.Request] = field(default_factory=list)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        """The answer dispatch would give."""
+        self.asked.append(request)
+        resident = request.url.path.split("/")[3]
+        if self.down:
+            return httpx.Response(503, json={"code": "unavailable"})
+        if resident in self.erased:
+            return httpx.Response(410, json={"code": "resident_erased"})
+        if resident not in self.phones:
+            return httpx.Response(404, json={"code": "unknown_resident"})
+        body = {"resident": resident, "name": "张三", "phone": self.phones[resident]}
+        return httpx.Response(200, json={**body, "unit": "1-101", "detail": None, "erased": False})
+
+
 def token(role: Role, subject: str, projects: list[str] | None = None) -> dict[str, str]:
     """An Authorization header for a development token."""
     value = mint_token(
@@ -160,3 +193,25 @@ def webhook_contact(name: str, url: str, secret: str, language: str = "zh-CN") -
         channels=(ChannelName.WEBHOOK,),
         webhook=Endpoint(url=url, secret=secret),
     )
+
+
+@pytest.fixture
+def log_output(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], str]]:
+    """Everything logged while the test runs: structlog's rendered lines (tracebacks
+    included) and the standard library's records."""
+    processors: list[Any] = structlog.get_config()["processors"]
+    renderer = processors[-1]
+    lines: list[str] = []
+
+    def recording(logger: Any, method: str, event: Any) -> Any:
+        rendered = renderer(logger, method, event)
+        lines.append(str(rendered))
+        return rendered
+
+    # The configured list itself: loggers cached on first use share it.
+    processors[-1] = recording
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield lambda: "\n".join(lines) + "\n" + caplog.text
+    finally:
+        processors[-1] = renderer

@@ -175,6 +175,6 @@ async def test_a_channel_this_notify_cannot_send_on_is_not_planned(harness: Harn
     await eventually(planned, what="the report's deliveries")
     rows = await harness.deliveries()
     assert {(r["recipient"], r["channel"]) for r in rows} == {
-        ("resident:res-zhang", "inbox"),
+        ("resident:rsd_zhangsanzhangsanzhangsan", "inbox"),
         ("person:cs-li", "inbox"),
     }

@@ -41,14 +41,17 @@ async def test_sms_without_a_provider_is_kept_in_the_development_outbox(harness:
     async with harness.api() as api:
         items = await outbox(api, SERVICE, work_order_id="wo-dev")
         assert [(i["channel"], i["address"], i["event_type"]) for i in items] == [
-            ("sms", "13800000000", "workorder.reported")
+            ("sms", "138****0000", "workorder.reported")
         ]
         message = items[0]
-        assert message["recipient"] == "resident:res-zhang" and message["project"] == PROJECT
+        assert (
+            message["recipient"] == "resident:rsd_zhangsanzhangsanzhangsan"
+            and message["project"] == PROJECT
+        )
         # The rendered text, as the resident would have read it.
-        assert message["body_text"].startswith("张三您好")
+        assert message["body_text"].startswith("张*您好")  # greeted by the mask
         assert "厨房水管漏水" in message["body_text"] and "已受理" in message["subject"]
-        assert await outbox(api, SERVICE, address="13800000000") == items
+        assert await outbox(api, SERVICE, address="138****0000") == items
         assert await outbox(api, SERVICE, address="13900000000") == []
         # Another project's staff see nothing of it; residents may not read it at all.
         elsewhere = token(Role.CUSTOMER_SERVICE, "cs-wu", ["river"])

@@ -11,13 +11,8 @@ logged is searched for each secret.
 from __future__ import annotations
 
 import base64
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
-
-import pytest
-import structlog
 
 from services.notify.domain.config import (
     Contact,
@@ -110,28 +105,6 @@ def secret_config(ok: str, failing: str, closed: str) -> NotifyConfig:
         },
         retry=dict.fromkeys(ChannelName, quick),
     )
-
-
-@pytest.fixture
-def log_output(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], str]]:
-    """Everything logged while the test runs: structlog's rendered lines (tracebacks
-    included) and the standard library's records."""
-    processors: list[Any] = structlog.get_config()["processors"]
-    renderer = processors[-1]
-    lines: list[str] = []
-
-    def recording(logger: Any, method: str, event: Any) -> Any:
-        rendered = renderer(logger, method, event)
-        lines.append(str(rendered))
-        return rendered
-
-    # The configured list itself: loggers cached on first use share it.
-    processors[-1] = recording
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield lambda: "\n".join(lines) + "\n" + caplog.text
-    finally:
-        processors[-1] = renderer
 
 
 async def test_no_secret_reaches_an_answer_an_event_or_a_log_line(

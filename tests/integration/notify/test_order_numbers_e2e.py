@@ -75,7 +75,7 @@ async def test_the_number_and_the_names_are_the_same_everywhere(
     last = (await harness.bus.jetstream().stream_info(EVENTS_STREAM)).state.last_seq
 
     async def everyone_heard() -> bool:
-        resident = await harness.deliveries(recipient="resident:res-zhang")
+        resident = await harness.deliveries(audience="resident")
         owner = await harness.deliveries(recipient="person:cs-li")
         return {r["template"] for r in resident} >= {"reported_receipt"} and {
             r["event_type"] for r in owner if r["template"] == "owner_update"

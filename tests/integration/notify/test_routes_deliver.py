@@ -16,7 +16,7 @@ from tests.unit.notify.builders import TENANT, envelope, story
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes!!!!").decode()
 
 # (template, recipient, channel) -> language, for the story of tests.unit.notify.builders.
-RESIDENT = "resident:res-zhang"
+RESIDENT = "resident:rsd_zhangsanzhangsanzhangsan"
 RESIDENT_TEMPLATES = [
     "reported_receipt",
     "arrival_delay_agreed",

@@ -61,6 +61,7 @@ PROJECT_MANAGER = Actor("pm-1", Role.PROJECT_MANAGER)
 HQ_QUALITY = Actor("hq-1", Role.HQ_QUALITY)
 INTEGRATOR = Actor("int-1", Role.INTEGRATOR)
 PRIVACY_OFFICER = Actor("dpo-1", Role.PRIVACY_OFFICER)
+NOTIFIER = Actor("notify", Role.NOTIFIER)
 
 
 def report(

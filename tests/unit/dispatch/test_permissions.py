@@ -39,6 +39,7 @@ from .builders import (
     DISPATCHER,
     HQ_QUALITY,
     INTEGRATOR,
+    NOTIFIER,
     OTHER_RESIDENT,
     OTHER_TECHNICIAN,
     PRIVACY_OFFICER,
@@ -117,6 +118,7 @@ OWN_ACTORS = {
     Role.HQ_QUALITY: HQ_QUALITY,
     Role.INTEGRATOR: INTEGRATOR,
     Role.PRIVACY_OFFICER: PRIVACY_OFFICER,
+    Role.NOTIFIER: NOTIFIER,
 }
 STRANGERS = {Role.RESIDENT: OTHER_RESIDENT, Role.TECHNICIAN: OTHER_TECHNICIAN}
 
@@ -313,6 +315,7 @@ def test_only_project_managers_and_hq_quality_keep_the_project_registry(
         (PROJECT_MANAGER, True),
         (HQ_QUALITY, True),
         (INTEGRATOR, True),
+        (NOTIFIER, False),  # notify's identity reads residents' contacts, nothing else
     ],
     ids=lambda v: v.subject if isinstance(v, Actor) else str(v),
 )

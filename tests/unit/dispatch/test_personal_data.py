@@ -33,6 +33,8 @@ TABLE: dict[tuple[Role, str], tuple[Sight, Sight]] = {
     (Role.HQ_QUALITY, "hq-1"): (MASKED, MASKED),
     (Role.INTEGRATOR, "erp"): (MASKED, MASKED),
     (Role.PRIVACY_OFFICER, "dpo-1"): (MASKED, MASKED),
+    # notify's identity reads contacts through their own route only, never an order.
+    (Role.NOTIFIER, "notify"): (MASKED, MASKED),
 }
 
 

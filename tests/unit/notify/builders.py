@@ -41,6 +41,10 @@ from shared.events.workorder import (
 
 TENANT = "demo"
 PROJECT = "sunny-garden"
+RESIDENT = "rsd_zhangsanzhangsanzhangsan"[:28]
+"""张三's pseudonymous reference, as dispatch puts it in `reporter.resident`."""
+PHONE = "13800000000"
+"""张三's phone: in the report's input, and in dispatch's answer at send time only."""
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
@@ -137,15 +141,20 @@ def envelope(
     at: datetime = T0,
     tenant: str = TENANT,
     project: str = PROJECT,
+    resident: str | None = RESIDENT,
 ) -> Envelope:
-    """The envelope dispatch would publish for `data`."""
+    """The envelope dispatch would publish for `data`: a report carries the reporter's
+    reference `resident` (None: an event recorded before references)."""
+    payload = data.model_dump(mode="json")
+    if isinstance(data, WorkOrderReported) and resident is not None:
+        payload["reporter"]["resident"] = resident
     return Envelope(
         id=uuid.uuid4(),
         source="/dispatch",
         type=data.cloudevents_type(),
         subject=work_order_id,
         time=at,
-        data=data.model_dump(mode="json"),
+        data=payload,
         tenant=tenant,
         project=project,
         sequence=sequence,

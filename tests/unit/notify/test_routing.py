@@ -58,7 +58,7 @@ def test_a_resident_without_a_login_is_reached_by_phone_only() -> None:
     )
     messages, _ = plan("workorder.completed", {}, no_login, CONFIG, PROJECT)
     residents = {k for k in keys(messages) if k[0].startswith("resident")}
-    assert residents == {("resident:phone:13800000000", "sms", "completed")}
+    assert residents == {("resident:phone:138****0000", "sms", "completed")}
 
 
 def test_a_reassignment_goes_to_the_new_technician() -> None:

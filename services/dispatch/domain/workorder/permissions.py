@@ -49,7 +49,7 @@ from services.dispatch.domain.commands import (
 )
 from services.dispatch.domain.workorder.refusals import verb
 from services.dispatch.domain.workorder.state import Status, WorkOrderState
-from shared.auth import Role
+from shared.auth import SERVICE_ROLES, Role
 from shared.errors import Forbidden
 
 
@@ -230,7 +230,12 @@ def _authorize_report(command: ReportWorkOrder, actor: Actor) -> None:
 
 
 def can_read(actor: Actor, state: WorkOrderState) -> bool:
-    """Whether `actor` may see the work order (project scoping is checked elsewhere)."""
+    """Whether `actor` may see the work order (project scoping is checked elsewhere).
+
+    A service's identity (notify's `notifier`) reads no work order: its tokens are
+    refused before any route but its own, and here again should one slip through."""
+    if actor.role in SERVICE_ROLES:
+        return False
     if actor.role is Role.RESIDENT:
         return state.reporter.resident_id == actor.subject
     if actor.role is Role.TECHNICIAN:

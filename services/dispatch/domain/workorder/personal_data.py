@@ -17,8 +17,6 @@ from enum import StrEnum
 from typing import Any
 
 from shared.auth import PERSONAL_DATA_SCOPE, Role
-from shared.errors import InvalidInput
-from shared.phones import normalise_phone
 from shared.privacy.masking import mask_address, mask_name, mask_phone
 
 
@@ -200,20 +198,6 @@ def with_values(body: dict[str, Any], values: dict[str, str | None]) -> dict[str
         if field.name in values and isinstance(out.get(field.section), dict):
             out[field.section] = {**out[field.section], field.key: values[field.name]}
     return out
-
-
-def reporter_identity(phone: str | None, resident_id: str | None, work_order_id: str) -> str:
-    """What a work order's reporter is known by, for their pseudonymous reference: the
-    canonical phone when they gave one (the same resident whether they call or use the
-    app), else their app login, else the order itself (a walk-in who gave a name only)."""
-    if phone:
-        try:
-            return normalise_phone(phone)
-        except InvalidInput:
-            pass  # no number anyone could find them by: the next identity names them
-    if resident_id:
-        return f"login:{resident_id}"
-    return f"order:{work_order_id}"
 
 
 def shown_fields(body: dict[str, Any]) -> tuple[str, ...]:

@@ -37,7 +37,8 @@ def stands_in_for(environment: str, configured: Collection[ChannelName]) -> list
 
 
 class DevOutboxChannel:
-    """Keeps the message as `channel` would have sent it, to its address, in notify's database."""
+    """Keeps the message as `channel` would have sent it, in notify's database, with the
+    address as the delivery records it (a resident's phone masked)."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock, channel: ChannelName) -> None:
         self._engine = engine
@@ -56,7 +57,9 @@ class DevOutboxChannel:
                 channel=str(self._channel),
                 recipient=message.recipient,
                 recipient_name=message.recipient_name,
-                address=message.address,
+                # As the row records it: a resident's phone masked, never the clear
+                # number the send was given.
+                address=message.recorded_address or message.address,
                 subject=message.subject,
                 body_text=message.text,
                 event_type=message.event_type,

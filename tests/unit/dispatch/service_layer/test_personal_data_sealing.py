@@ -10,13 +10,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dispatch.domain.workorder import ERASED, reporter_identity
+from services.dispatch.domain.workorder import ERASED
 from services.dispatch.service_layer.personal_data import open_report, seal_report
 from shared.events.workorder import WorkOrderReported
 from shared.privacy.derivation import privacy_keys
 from shared.privacy.fields import PersonalFields
 from shared.privacy.memory_keyring import InMemoryKeyRing
-from shared.privacy.pseudonym import is_resident_reference, resident_reference
+from shared.privacy.pseudonym import is_resident_reference, reporter_identity, resident_reference
 from shared.privacy.wrapping import LocalKeyWrapper
 
 KEYS = privacy_keys(b"m" * 32)
