@@ -29,6 +29,7 @@ from services.dispatch.service_layer.context import CommandContext, Effect
 from services.dispatch.service_layer.personal_data import open_report
 from services.dispatch.service_layer.resident_erasure import (
     ResidentData,
+    ResidentHistory,
     require_reference,
     resident_history,
 )
@@ -91,6 +92,18 @@ async def current_contact(
     require_reference(resident)
     history = await resident_history(data.store, tenant, resident)
     orders = await data.orders.orders_of(tenant, resident)
+    return await contact_from(data, tenant, resident, history, orders, work_order)
+
+
+async def contact_from(
+    data: ResidentData,
+    tenant: str,
+    resident: str,
+    history: ResidentHistory,
+    orders: list[ResidentOrder],
+    work_order: str | None = None,
+) -> Contact:
+    """`current_contact` from the resident's history and orders the caller has read."""
     if is_erased(history.record, (o.work_order_id for o in orders)):
         return _erased(resident)
     if not orders:
@@ -242,7 +255,8 @@ async def resident_contact(
     staff = principal.role is not Role.NOTIFIER
     if staff and not _may_see(principal, orders):
         raise unknown_resident(resident)
-    found = await current_contact(data, principal.tenant, resident)
+    history = await resident_history(data.store, principal.tenant, resident)
+    found = await contact_from(data, principal.tenant, resident, history, orders)
     if found.erased:
         raise Gone(f"resident {resident!r} was erased", code="resident_erased")
     purpose = disclosure.purpose if staff else NOTIFICATION

@@ -20,10 +20,11 @@ from services.dispatch.service_layer.access_log import (
 )
 from services.dispatch.service_layer.personal_data import open_report
 from services.dispatch.service_layer.ports import EventStore
-from services.dispatch.service_layer.resident_contacts import current_contact
+from services.dispatch.service_layer.resident_contacts import contact_from
 from services.dispatch.service_layer.resident_erasure import (
     ResidentData,
     require_privacy_officer,
+    require_reference,
     resident_history,
 )
 from shared.events.catalogue import parse
@@ -54,9 +55,10 @@ async def export_personal_data(
     principal = disclosure.principal
     require_privacy_officer(principal, "export a resident's personal data")
     tenant = principal.tenant
-    contact = await current_contact(data, tenant, resident)
+    require_reference(resident)
     history = await resident_history(data.store, tenant, resident)
     found = await data.orders.orders_of(tenant, resident)
+    contact = await contact_from(data, tenant, resident, history, found)
     erasures = [e for e in history.events if e.type_name == _ERASED]
     # Orders of earlier erasures too: a resident erased who reported again has both.
     order_ids = dict.fromkeys(
