@@ -4,7 +4,9 @@ quiet connections and the Rich progress bar with events/s and ETA."""
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
+import typer
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from rich.console import Console
@@ -25,6 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared.database import create_engine
 from shared.logging import redact_credentials
 from shared.nats import connect
+
+NatsUrlOption = Annotated[
+    str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
+]
+"""The `--nats-url` of the services' operator commands that talk to the bus."""
 
 
 class CliFailure(Exception):

@@ -18,8 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.republish import republish_all
+from services.dispatch.entrypoints.cli_options import DatabaseOption
 from services.dispatch.settings import DispatchSettings
-from shared.cli import CliFailure, cause, connect_quietly, engine_for, event_progress, first_line
+from shared.cli import (
+    CliFailure,
+    NatsUrlOption,
+    cause,
+    connect_quietly,
+    engine_for,
+    event_progress,
+    first_line,
+)
 from shared.errors import AppError
 from shared.subjects import EVENTS_STREAM
 
@@ -44,13 +53,8 @@ class _Summary:
 
 @relay_app.command()
 def republish(
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
-    nats_url: Annotated[
-        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
-    ] = None,
+    database_url: DatabaseOption = None,
+    nats_url: NatsUrlOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events read per page.")] = 1000,
     connect_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for NATS and the database.")

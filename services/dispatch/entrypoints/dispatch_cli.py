@@ -24,10 +24,11 @@ from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
 from services.dispatch.adapters.sql_timer_store import SqlTimerStore
 from services.dispatch.entrypoints.bootstrap import privacy_of
+from services.dispatch.entrypoints.cli_options import DatabaseOption
 from services.dispatch.entrypoints.seal_personal_data import seal_personal_data, summary
 from services.dispatch.service_layer.timers import OFFER_CLOCK
 from services.dispatch.settings import DispatchSettings
-from shared.cli import CliFailure, cause, engine_for
+from shared.cli import CliFailure, NatsUrlOption, cause, engine_for
 from shared.clock import SystemClock
 from shared.privacy.local_key import key_beside
 from shared.privacy.wrapping import UnwrapError
@@ -54,10 +55,7 @@ class _Rebuilt:
 
 @dispatch_app.command("rebuild-timers")
 def rebuild_timers(
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Drop the timer table's rows and derive them again from every work order's events.
 
@@ -119,10 +117,7 @@ async def _rebuild(url: str) -> _Rebuilt:
 
 @dispatch_app.command("rebuild-residents")
 def rebuild_residents(
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Derive the residents' blind index again from every reported work order.
 
@@ -162,13 +157,8 @@ def _with_keys(database_url: str | None) -> tuple[str, DispatchSettings]:
 
 @dispatch_app.command("seal-personal-data")
 def seal_personal_data_command(
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
-    nats_url: Annotated[
-        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
-    ] = None,
+    database_url: DatabaseOption = None,
+    nats_url: NatsUrlOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Reports sealed per transaction.")] = 500,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be sealed; change nothing.")

@@ -29,6 +29,7 @@ from services.dispatch.domain.sla import (
     PublicHolidaySchedule,
     ScheduleDocument,
 )
+from services.dispatch.entrypoints.cli_options import DatabaseOption
 from services.dispatch.settings import DispatchSettings
 from shared.cli import CliFailure, cause, engine_for
 from shared.clock import SystemClock
@@ -42,10 +43,6 @@ holidays_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-]
 YearOption = Annotated[
     int, typer.Option("--year", min=MIN_YEAR, max=MAX_YEAR, help="The year, e.g. 2027.")
 ]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.domain.sla import DEFAULT_TIME_ZONE, ClockState, SlaState, fold_sla
+from services.dispatch.entrypoints.cli_options import DatabaseOption
 from services.dispatch.entrypoints.holidays_cli import holidays_app
 from services.dispatch.service_layer.sla_views import clock_status, on_time
 from services.dispatch.settings import DispatchSettings
@@ -72,10 +73,7 @@ class _Stream:
 @sla_app.command()
 def explain(
     work_order_id: Annotated[str, typer.Argument(help="The work order's id.")],
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="dispatch's database (default: DATABASE_URL or the embedded SQLite)."),
-    ] = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """Print the clock history of a work order as a timeline, then each clock's outcome."""
     url = DispatchSettings().database_url if database_url is None else database_url

@@ -32,7 +32,7 @@ from services.notify.domain.config import NotifyConfig
 from services.notify.entrypoints import bootstrap
 from services.notify.service_layer.dead_letters import retry_dead_letter
 from services.notify.settings import NotifySettings
-from shared.cli import CliFailure, cause, connect_quietly, first_line
+from shared.cli import CliFailure, NatsUrlOption, cause, connect_quietly, first_line
 from shared.clock import SystemClock
 from shared.database import create_engine
 from shared.errors import AppError
@@ -173,9 +173,7 @@ async def _import(settings: NotifySettings, config: NotifyConfig, replace: bool)
 @notify_app.command("mask-personal-data")
 def mask_personal_data(
     database_url: DatabaseOption = None,
-    nats_url: Annotated[
-        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
-    ] = None,
+    nats_url: NatsUrlOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Work orders per transaction.")] = 500,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be masked; change nothing.")

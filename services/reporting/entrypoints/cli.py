@@ -18,7 +18,15 @@ from services.reporting.adapters.rebuild import RebuildResult, rebuild
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.reporting.settings import ReportingSettings
-from shared.cli import CliFailure, cause, connect_quietly, engine_for, event_progress, first_line
+from shared.cli import (
+    CliFailure,
+    NatsUrlOption,
+    cause,
+    connect_quietly,
+    engine_for,
+    event_progress,
+    first_line,
+)
 from shared.clock import SystemClock
 from shared.database import Database
 
@@ -39,9 +47,7 @@ DatabaseOption = Annotated[
 @reporting_app.command("rebuild")
 def rebuild_command(
     database_url: DatabaseOption = None,
-    nats_url: Annotated[
-        str | None, typer.Option(help="NATS server(s), comma-separated (default: NATS_URL).")
-    ] = None,
+    nats_url: NatsUrlOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events folded per transaction.")] = 1000,
     connect_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for NATS.")
