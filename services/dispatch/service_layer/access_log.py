@@ -26,8 +26,9 @@ from services.dispatch.domain.workorder import (
     sight,
 )
 from services.dispatch.service_layer.personal_data import open_report
-from shared.auth import Principal, Role
-from shared.errors import Forbidden, InvalidInput, Unavailable
+from services.dispatch.service_layer.roles import require_privacy_officer
+from shared.auth import Principal
+from shared.errors import InvalidInput, Unavailable
 from shared.inputs import parse_int64
 from shared.logging import get_logger
 from shared.privacy.fields import PersonalFields
@@ -240,13 +241,7 @@ async def read_access_log(
     whom, itself personal data). A `cursor` not from a previous page is `invalid_cursor`,
     a `since` not before `until` is `invalid_range` (both 422).
     """
-    if principal.role is not Role.PRIVACY_OFFICER:
-        raise Forbidden(
-            f"a {principal.role.value} may not read the access log of personal data; "
-            "ask your privacy officer",
-            code="role_not_allowed",
-            role=principal.role.value,
-        )
+    require_privacy_officer(principal, "read the access log of personal data")
     if query.since is not None and query.until is not None and query.since >= query.until:
         raise InvalidInput("`from` must be before `to`", code="invalid_range")
     before_id = None

@@ -34,8 +34,9 @@ from services.dispatch.service_layer.resident_erasure import (
     resident_history,
 )
 from services.dispatch.service_layer.resident_orders import ResidentOrder
+from services.dispatch.service_layer.roles import require_role
 from shared.auth import Principal, Role
-from shared.errors import Forbidden, Gone, InvalidInput, NotFound
+from shared.errors import Gone, InvalidInput, NotFound
 from shared.events.resident import ResidentCorrected
 from shared.events.workorder import WorkOrderReported
 from shared.phones import normalise_phone
@@ -146,12 +147,7 @@ async def correct_contact(
     (`Gone`); a phone that is not one `invalid_phone`.
     """
     principal = ctx.principal
-    if principal.role not in MAY_CORRECT:
-        raise Forbidden(
-            f"a {principal.role.value} may not correct a resident's data",
-            code="role_not_allowed",
-            role=principal.role.value,
-        )
+    require_role(principal, MAY_CORRECT, "correct a resident's data")
     require_reference(resident)
     tenant = principal.tenant
     history = await resident_history(data.store, tenant, resident)
@@ -240,12 +236,7 @@ async def resident_contact(
     be written.
     """
     principal = disclosure.principal
-    if principal.role not in MAY_READ_CONTACTS:
-        raise Forbidden(
-            f"a {principal.role.value} may not read residents' contacts",
-            code="role_not_allowed",
-            role=principal.role.value,
-        )
+    require_role(principal, MAY_READ_CONTACTS, "read residents' contacts")
     require_reference(resident)
     orders = await data.orders.orders_of(principal.tenant, resident)
     # The order proves whom the reference names; the contact is the latest one: a

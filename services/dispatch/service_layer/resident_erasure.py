@@ -28,8 +28,8 @@ from services.dispatch.service_layer.append import Answer, Stream, append_decide
 from services.dispatch.service_layer.context import CommandContext, Effect
 from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.resident_orders import ResidentOrders
-from shared.auth import Principal, Role
-from shared.errors import Forbidden, NotFound
+from services.dispatch.service_layer.roles import require_privacy_officer
+from shared.errors import NotFound
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
 from shared.events.resident import ErasureReason, ResidentErased
@@ -64,16 +64,6 @@ class ResidentHistory:
     def project(self) -> str | None:
         """The project of the stream's latest event."""
         return self.events[-1].project if self.events else None
-
-
-def require_privacy_officer(principal: Principal, doing: str) -> None:
-    """Refuse (`role_not_allowed`, 403) anyone but a privacy officer."""
-    if principal.role is not Role.PRIVACY_OFFICER:
-        raise Forbidden(
-            f"a {principal.role.value} may not {doing}; ask your privacy officer",
-            code="role_not_allowed",
-            role=principal.role.value,
-        )
 
 
 def require_reference(resident: str) -> None:

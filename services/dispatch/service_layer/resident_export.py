@@ -23,10 +23,10 @@ from services.dispatch.service_layer.ports import EventStore
 from services.dispatch.service_layer.resident_contacts import contact_from
 from services.dispatch.service_layer.resident_erasure import (
     ResidentData,
-    require_privacy_officer,
     require_reference,
     resident_history,
 )
+from services.dispatch.service_layer.roles import require_privacy_officer
 from shared.events.catalogue import parse
 from shared.events.recorded import RecordedEvent
 from shared.events.resident import ResidentCorrected, ResidentErased

@@ -19,8 +19,8 @@ from services.dispatch.service_layer.resident_erasure import (
     RETENTION_ACTOR,
     ResidentData,
     erase_resident,
-    require_privacy_officer,
 )
+from services.dispatch.service_layer.roles import require_privacy_officer
 from shared.auth import ALL_PROJECTS, Principal, Role
 from shared.clock import Clock
 from shared.events.resident import ErasureReason

@@ -29,9 +29,10 @@ from services.dispatch.domain.assignment import (
     unknown_team,
 )
 from services.dispatch.service_layer.assignment import order_facts
+from services.dispatch.service_layer.roles import require_role
 from services.dispatch.service_layer.work_orders import LoadedWorkOrder
 from shared.auth import Principal, Role
-from shared.errors import Forbidden, NotFound
+from shared.errors import NotFound
 from shared.events.workorder import DispatchMode
 
 KEEPERS = frozenset({Role.PROJECT_MANAGER, Role.SUPERVISOR, Role.HQ_QUALITY})
@@ -97,12 +98,6 @@ class StaffAdmin(Protocol):
     async def rule_for(self, tenant: str, project: str, category: str) -> DispatchRule | None:
         """The dispatch rule of a category (or the project's default), if any."""
         ...
-
-
-def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
-    """Refuse (`Forbidden`) a caller whose role is not in `roles`."""
-    if principal.role not in roles:
-        raise Forbidden(f"a {principal.role.value} may not {what}", code="role_not_allowed")
 
 
 def require_projects(principal: Principal, projects: Iterable[str]) -> None:

@@ -24,11 +24,8 @@ from services.dispatch.domain.sla import (
 )
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.entrypoints.deps import DispatchDep
-from services.dispatch.entrypoints.routes.sla_policies import (
-    POLICY_READERS,
-    POLICY_WRITERS,
-    require_role,
-)
+from services.dispatch.entrypoints.routes.sla_policies import POLICY_READERS, POLICY_WRITERS
+from services.dispatch.service_layer.roles import require_role
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from shared.http.auth import PrincipalDep

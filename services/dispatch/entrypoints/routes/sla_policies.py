@@ -32,10 +32,11 @@ from services.dispatch.entrypoints.routes.schemas import (
     RecalculatedWorkOrder,
     StoredSlaPolicy,
 )
+from services.dispatch.service_layer.roles import require_role
 from services.dispatch.service_layer.sla_commands import recalculate_sla
 from services.dispatch.service_layer.sla_preview import preview_policy
 from shared.auth import Principal, Role
-from shared.errors import Forbidden, NotFound, Unavailable
+from shared.errors import NotFound, Unavailable
 from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES
 from shared.http.responses import ETAG, IDEMPOTENT_REPLAYED, LOCATION, answers, json_response
@@ -136,15 +137,6 @@ def _catalogue(dispatch: Dispatch) -> SqlSlaPolicies:
             code="sla_policies_fixed",
         )
     return policies
-
-
-def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
-    if principal.role not in roles:
-        raise Forbidden(
-            f"a {principal.role.value} may not {what}",
-            code="role_not_allowed",
-            role=principal.role.value,
-        )
 
 
 def _policy_body(policy: SlaPolicy, scope: PolicyScope) -> dict[str, Any]:

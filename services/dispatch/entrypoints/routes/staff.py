@@ -39,6 +39,7 @@ from services.dispatch.entrypoints.routes.schemas import (
     TeamList,
 )
 from services.dispatch.service_layer import staff as staffing
+from services.dispatch.service_layer.roles import require_role
 from services.dispatch.service_layer.work_orders import load_work_order
 from shared.auth import Principal
 from shared.errors import NotFound
@@ -109,7 +110,7 @@ async def list_staff(
     principal: PrincipalDep, dispatch: DispatchDep, project: ProjectQuery = None
 ) -> Response:
     """The staff of the caller's projects (or of one project)."""
-    staffing.require_role(principal, staffing.READERS, "list the staff directory")
+    require_role(principal, staffing.READERS, "list the staff directory")
     members = await dispatch.staff.list_staff(principal.tenant, project)
     visible = [m for m in members if staffing.sees_any(principal, m.record.projects)]
     return json_response({"items": [_member_body(m, principal) for m in visible]})
@@ -261,7 +262,7 @@ async def list_rules(
     project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A project's dispatch rules by category."""
-    staffing.require_role(principal, staffing.READERS, "read dispatch rules")
+    require_role(principal, staffing.READERS, "read dispatch rules")
     staffing.require_projects(principal, [project])
     rules = await dispatch.staff.rules(principal.tenant, project)
     items = [{"category": c, **r.model_dump(mode="json")} for c, r in sorted(rules.items())]
@@ -294,7 +295,7 @@ async def read_roster(
     project: ProjectPath, principal: PrincipalDep, dispatch: DispatchDep
 ) -> Response:
     """A project's roster and who it has on duty now."""
-    staffing.require_role(principal, staffing.READERS, "read rosters")
+    require_role(principal, staffing.READERS, "read rosters")
     staffing.require_projects(principal, [project])
     roster = await dispatch.staff.roster(principal.tenant, project)
     on_duty = sorted(roster.on_duty(dispatch.clock.now()))
@@ -316,7 +317,7 @@ async def queue(
     """Orders nobody could be found for, per project, oldest first (待派单); the reporters'
     data shown as the work-order list shows it (docs/privacy.md)."""
     principal = disclosure.principal
-    staffing.require_role(principal, staffing.READERS, "read the dispatch queue")
+    require_role(principal, staffing.READERS, "read the dispatch queue")
     visible = None if principal.all_projects else principal.projects
     pending = await pending_queue(dispatch.engine, principal.tenant, visible, project)
     items = [
@@ -348,7 +349,7 @@ async def suggestions(
 async def _require_keeper(
     dispatch: DispatchDep, principal: Principal, project: str, what: str
 ) -> None:
-    staffing.require_role(principal, staffing.KEEPERS, what)
+    require_role(principal, staffing.KEEPERS, what)
     staffing.require_projects(principal, [project])
     if not await dispatch.projects.exists(principal.tenant, project):
         raise NotFound(f"project {project!r} not found", code="unknown_project")
