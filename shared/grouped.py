@@ -86,3 +86,28 @@ class Grouped(Generic[T, R]):
                     waiting.outcome.set_exception(outcome)
                 else:
                     waiting.outcome.set_result(outcome)
+
+
+async def together_else_alone(
+    write: Callable[[list[T]], Awaitable[None]],
+    group: list[T],
+    worth_alone: Callable[[Exception], bool],
+) -> list[Exception | None]:
+    """Write `group` in one go; if the database refuses it with an error one request may
+    have caused (`worth_alone`), write each request alone, so only that one fails."""
+    try:
+        await write(group)
+    except Exception as exc:  # sorted out request by request, or failed alike
+        if len(group) == 1 or not worth_alone(exc):
+            raise
+    else:
+        return [None] * len(group)
+    outcomes: list[Exception | None] = []
+    for request in group:
+        try:
+            await write([request])
+        except Exception as own:  # this request's own value was refused
+            outcomes.append(own)
+        else:
+            outcomes.append(None)
+    return outcomes

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.dispatch.adapters import tables as t
 from services.dispatch.service_layer.access_log import AccessEntry, AccessQuery, LoggedAccess
 from shared.database_errors import Fault, fault_of
-from shared.grouped import Grouped
+from shared.grouped import Grouped, together_else_alone
 
 _FIELD_SEPARATOR = ","
 
@@ -62,26 +62,11 @@ class SqlAccessLog:
         await self._writer.close()
 
     async def _write(self, group: list[list[dict[str, Any]]]) -> list[Exception | None]:
-        try:
-            await self._insert([row for rows in group for row in rows])
-        except Exception as exc:  # sorted out answer by answer, unless the database is down
-            if len(group) == 1 or fault_of(exc) is Fault.DOWN:
-                raise
-        else:
-            return [None] * len(group)
-        outcomes: list[Exception | None] = []
-        for rows in group:
-            try:
-                await self._insert(rows)
-            except Exception as own:  # this answer's own entries were refused
-                outcomes.append(own)
-            else:
-                outcomes.append(None)
-        return outcomes
+        return await together_else_alone(self._insert, group, _not_down)
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+    async def _insert(self, group: list[list[dict[str, Any]]]) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(insert(t.personal_data_access), rows)
+            await conn.execute(insert(t.personal_data_access), [r for rows in group for r in rows])
 
     async def read(self, query: AccessQuery, limit: int) -> list[LoggedAccess]:
         """A page of entries, newest (highest id) first."""
@@ -133,3 +118,8 @@ class SqlAccessLog:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(t.personal_data_access).where(c.id.in_(oldest)))
         return int(result.rowcount)
+
+
+def _not_down(error: Exception) -> bool:
+    """Whether a group's failure may be one answer's own (anything but a database down)."""
+    return fault_of(error) is not Fault.DOWN

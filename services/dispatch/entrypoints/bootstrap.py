@@ -194,6 +194,7 @@ async def stop(dispatch: Dispatch) -> None:
     await dispatch.runner.stop()
     await dispatch.store.close()
     await dispatch.access_log.close()
+    await dispatch.privacy.fields.close()
     dispatch.staff.close()
     if dispatch.http is not None:
         await dispatch.http.aclose()

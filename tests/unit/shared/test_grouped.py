@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.grouped import Grouped
+from shared.grouped import Grouped, together_else_alone
 
 
 class Doubler:
@@ -96,3 +96,21 @@ async def test_after_close_the_next_request_starts_a_new_task() -> None:
 
     assert await grouped.submit(2) == 4
     grouped.cancel()
+
+
+async def test_together_else_alone_writes_once_or_sorts_out_the_offender() -> None:
+    writes: list[list[int]] = []
+
+    async def write(group: list[int]) -> None:
+        writes.append(group)
+        if any(n < 0 for n in group):
+            raise ValueError("refused")
+
+    assert await together_else_alone(write, [1, 2], lambda _: True) == [None, None]
+    outcomes = await together_else_alone(write, [1, -1, 2], lambda _: True)
+    with pytest.raises(ValueError):
+        await together_else_alone(write, [1, -1], lambda _: False)  # failed alike
+
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], ValueError)
+    assert writes == [[1, 2], [1, -1, 2], [1], [-1], [2], [1, -1]]
