@@ -92,7 +92,8 @@ NO_PHONE = "no_phone"
 
 @dataclass(frozen=True, slots=True)
 class NotStarted:
-    """A send never started: too little of its lease was left to finish it in time.
+    """A send never started: too little of its lease was left to finish it in time, or
+    the sender was closing.
 
     Nothing is recorded; the row is claimed again once its lease runs out."""
 
@@ -148,6 +149,7 @@ class DeliverySender:
         self._round_seconds = round_seconds
         self._on_commit = on_commit
         self._in_flight: set[asyncio.Task[tuple[Delivery, Attempt | NotStarted]]] = set()
+        self._closing = False
 
     async def run_once(self) -> int:
         """Build the digests whose window closed, start sending what is due, record what finished.
@@ -247,16 +249,40 @@ class DeliverySender:
         return bool(self._in_flight)
 
     async def close(self) -> None:
-        """Cancel the sends in flight; their rows are sent again once their lease runs out."""
-        for task in self._in_flight:
+        """Let the sends in flight finish and record them, starting no other.
+
+        A send cancelled mid-way may have reached its receiver all the same, and its row
+        would go again once its lease ran out: a stop (a deploy, another process taking
+        over the load) is not to send anything twice. Each send is cut off at the send
+        timeout, so this waits that long at most; what cannot be recorded (the database
+        is gone) is sent again once its lease runs out.
+        """
+        self._closing = True
+        if not self._in_flight:
+            return
+        done, pending = await asyncio.wait(self._in_flight, timeout=self._send_timeout)
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await asyncio.gather(*pending, return_exceptions=True)
         self._in_flight.clear()
+        finished = [result for task in done if (result := _finished(task.result())) is not None]
+        if not finished:
+            return
+        try:
+            await self.record(finished)
+        except Exception as exc:
+            log.error(
+                "notify.outcomes_not_recorded_at_stop",
+                deliveries=[delivery.id for delivery, _ in finished],
+                error=repr(exc),
+            )
 
     async def _limited(
         self, delivery: Delivery, lease_end: datetime
     ) -> tuple[Delivery, Attempt | NotStarted]:
         async with self._limit:
+            if self._closing:
+                return delivery, NotStarted()
             # Waiting for a turn used some of the lease: a send that could still be going
             # when it runs out (and another claim sends the same message) never starts.
             left = (lease_end - self._clock.now()).total_seconds()

@@ -193,6 +193,27 @@ async def test_a_send_that_hangs_is_cut_off_at_the_send_timeout(engine: AsyncEng
     assert channel.sent == []
 
 
+async def test_a_stop_lets_the_send_in_flight_finish_and_records_it(engine: AsyncEngine) -> None:
+    clock = ManualClock(T0)
+    await plan_reports(engine, clock, 2)
+    channel = RecordingWebhook()
+    gate = asyncio.Event()
+    channel.hold = dict.fromkeys([str(r["id"]) for r in await rows(engine)], gate)
+    stopping = sender(engine, clock, channel)  # one send at a time
+    await stopping.run_once()
+    await eventually(lambda: bool(channel.started), what="a send to start")
+    (going,) = channel.started
+
+    closing = asyncio.create_task(stopping.close())
+    gate.set()
+    await closing
+
+    # Sent and recorded: nobody sends it again when its lease runs out. The other one
+    # never started; it goes once its lease runs out.
+    assert channel.sent == [going]
+    assert {r["id"]: r["status"] for r in await rows(engine) if r["id"] == going} == {going: "sent"}
+
+
 async def rows(engine: AsyncEngine) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         found = await conn.execute(select(t.deliveries).order_by(t.deliveries.c.work_order_id))
