@@ -4,23 +4,29 @@ event, none applied twice."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.util import await_only
 
 from services.reporting.adapters import tables as t
 from services.reporting.adapters.leases import LeaseFence, LeaseLost, SqlLeases
 from services.reporting.adapters.store import ReadModelStore
+from services.reporting.domain.lease import Lease
 from services.reporting.entrypoints import bootstrap
 from services.reporting.entrypoints.bootstrap import Reporting
+from services.reporting.service_layer.ports import ReadModelBatch
 from services.reporting.service_layer.projector import Projector
 from services.reporting.settings import ReportingSettings
 from shared.clock import ManualClock
 from shared.consumer import Delivery
+from shared.database import Database
 from shared.envelope import Envelope
+from shared.tracking import Tracking
 from tests.integration.notify.support import eventually
 from tests.integration.reporting.conftest import Bus, wait_for_checkpoint
 from tests.integration.reporting.scripted_week import NOW, week
@@ -60,6 +66,57 @@ async def test_a_process_that_lost_the_lease_commits_nothing(store: ReadModelSto
     await second.handle(deliveries(events[half:], half + 1))
     orders, projects = await store.facts(TENANT, None, None, None)
     assert projected_figures(orders, projects, NOW) == oracle_figures(events, NOW)
+
+
+async def test_a_standby_taking_the_lease_waits_for_the_batch_being_committed(
+    store: ReadModelStore,
+) -> None:
+    if store.database.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the claim cannot start before the commit")
+    clock, database = ManualClock(NOW), store.database
+    leases = SqlLeases(database)
+    expiry = timedelta(seconds=EXPIRY)
+    fenced = ReadModelStore(database, clock, LeaseFence(DURABLE, "a"))
+    await leases.claim(DURABLE, "a", clock.now(), expiry)
+    checked, go_on = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    def slow_batch(batch: ReadModelBatch) -> None:
+        # Inside the transaction, after its lease check: the batch takes its time.
+        checked.set()
+        await_only(go_on.wait())
+        order.append("a committing")
+
+    committing = asyncio.create_task(fenced.record(Tracking(DURABLE, 5), slow_batch))
+    await checked.wait()
+    clock.advance(expiry)  # "a"'s lease runs out while its batch is being written
+
+    async def take_over() -> Lease:
+        lease = await leases.claim(DURABLE, "b", clock.now(), expiry)
+        order.append("b took the lease")
+        return lease
+
+    taking = asyncio.create_task(take_over())
+    await eventually(lambda: waiting_on_a_lock(database), what="the claim to wait for the batch")
+    go_on.set()
+    await committing
+
+    assert (await taking).holder == "b"
+    assert order == ["a committing", "b took the lease"]
+    checkpoint = await store.checkpoint(DURABLE)
+    assert checkpoint is not None and checkpoint.stream_sequence == 5
+
+
+async def waiting_on_a_lock(database: Database) -> bool:
+    """Whether a session of this database waits for a lock another one holds."""
+    async with database.engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
 
 
 @contextlib.asynccontextmanager
