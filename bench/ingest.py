@@ -47,7 +47,7 @@ import aiohttp
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.proc_cpu import tree_cpu_seconds
+from bench.proc_cpu import grown, own_cpu_seconds, tree_cpu_seconds
 from bench.support import (
     calibration,
     dev_token,
@@ -322,13 +322,33 @@ async def probe(server: Server) -> tuple[int, str]:
         return response.status, await response.text()
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What one load of some servers measured."""
+
+    runs: list[WrkRun]
+    """wrk's figures, one a server."""
+    cpu: float
+    """The servers' CPU seconds together."""
+    wall: float
+    """Seconds between the CPU readings."""
+    database_cpu: float | None
+    """CPU seconds of the PostgreSQL backends serving the database, when asked for."""
+
+
 async def load(
-    servers: list[Server], workdir: Path, name: str, *, seconds: int, warmup: int
-) -> tuple[list[WrkRun], float, float]:
+    servers: list[Server],
+    workdir: Path,
+    name: str,
+    *,
+    seconds: int,
+    warmup: int,
+    count_database: bool = False,
+) -> Loaded:
     """Warm up, then load `servers` at once for `seconds` (the connections shared among
-    them, one wrk each); wrk's figures for each, the servers' CPU seconds together and
-    the wall seconds between the CPU readings. One database: its outbox drained at the
-    end of both the warm-up and the load."""
+    them, one wrk each), and read the servers' CPU (and, with `count_database`, that of
+    the PostgreSQL backends connected to their database) before the load and after the
+    outbox is drained. One database for all: drained after the warm-up and the load."""
     for server in servers:
         status, answer = await probe(server)
         if not 200 <= status < 300:
@@ -339,6 +359,8 @@ async def load(
         if database_url is not None:
             await drained(database_url, DRAIN_SECONDS)
     loading = targets(servers, workdir, name)
+    backends = database_url if count_database else None
+    database_before = await backends_cpu(backends)
     began, cpu_before = time.monotonic(), servers_cpu_seconds(servers)
     runs = run_wrks(loading, seconds=seconds)
     if database_url is not None:
@@ -346,7 +368,28 @@ async def load(
         if pending:
             print(f"  warning: {pending} outbox rows still pending", flush=True)
     cpu = servers_cpu_seconds(servers) - cpu_before
-    return runs, cpu, time.monotonic() - began
+    wall = time.monotonic() - began
+    database_cpu = grown(database_before, await backends_cpu(backends)) if backends else None
+    return Loaded(runs, cpu, wall, database_cpu)
+
+
+async def backends_cpu(database_url: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database_url`'s
+    database (by pid, from /proc: the server is on this machine), but the asking one;
+    nothing without a URL."""
+    if database_url is None:
+        return {}
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [int(row[0]) for row in found]
+    finally:
+        await engine.dispose()
+    return own_cpu_seconds(pids)
 
 
 def targets(servers: list[Server], workdir: Path, name: str) -> list[Target]:
@@ -373,10 +416,12 @@ async def measure_backend(
         for peer in turn_order(round_index, args.peers):
             async with started(peer, workdir, databases, idempotent=args.idempotency_key) as server:
                 name = f"{databases.backend}-{peer}-{round_index}"
-                (run,), cpu, wall = await load(
+                loaded = await load(
                     [server], workdir, name, seconds=args.seconds, warmup=args.warmup
                 )
-            turn = Turn.of(databases.backend, peer, round_index, run, cpu, wall)
+            turn = Turn.of(
+                databases.backend, peer, round_index, loaded.runs[0], loaded.cpu, loaded.wall
+            )
             turns.append(turn)
             print(
                 f"  {turn.backend:10} round {turn.round} {peer:13} "

@@ -10,9 +10,11 @@ deploy/README.md runs instances behind a load balancer. wrk takes one URL, so ea
 instance gets its own `wrk -t1`, the 32 connections shared among them (16 + 16 for two);
 their counts and rates are summed, and each latency percentile is the worst instance's.
 CPU is every instance's process tree together (from /proc), from before the load until
-the outbox is drained. The instance counts alternate within each round, the order
-turning each round. PostgreSQL only: SQLite has one writer per file on one host, so a
-second process adds a waiter, not a writer. Results go to
+the outbox is drained; beside it, the CPU of the PostgreSQL backends connected to the
+database over the same span (the server must be on this machine; its WAL writer,
+checkpointer and autovacuum are not counted). The instance counts alternate within
+each round, the order turning each round. PostgreSQL only: SQLite has one writer per
+file on one host, so a second process adds a waiter, not a writer. Results go to
 bench/results/ingest-instances.json. Needs Debian's `wrk` and the `bench` extra.
 """
 
@@ -51,6 +53,15 @@ class InstancesTurn:
     turn: Turn
     """The instances together: requests summed, the worst instance's latency percentiles,
     every instance's process tree's CPU."""
+    database_cpu_seconds: float
+    """The PostgreSQL backends serving the instances (not the server's own writer,
+    checkpointer and autovacuum processes)."""
+
+    @property
+    def database_cpu_ms_per_request(self) -> float:
+        """The database backends' CPU per answered request."""
+        requests = self.turn.requests
+        return 1000 * self.database_cpu_seconds / requests if requests else 0.0
 
 
 @dataclass(frozen=True)
@@ -62,28 +73,30 @@ class InstancesSummary:
     failing: bool
     requests_per_s: float
     cpu_ms_per_request: float
+    database_cpu_ms_per_request: float
     scaling: float | None
     """Throughput over the one-process figure (None for a failing count, or without it)."""
 
 
 def summarise(turns: list[InstancesTurn]) -> list[InstancesSummary]:
     """Each instance count's medians, and its throughput relative to one process."""
-    medians: dict[int, tuple[list[Turn], float]] = {}
+    medians: dict[int, tuple[list[InstancesTurn], float]] = {}
     for count in sorted({t.instances for t in turns}):
-        mine = [t.turn for t in turns if t.instances == count]
-        medians[count] = (mine, statistics.median(t.requests_per_s for t in mine))
+        mine = [t for t in turns if t.instances == count]
+        medians[count] = (mine, statistics.median(t.turn.requests_per_s for t in mine))
     single = medians.get(1)
-    base = single[1] if single and all(t.ok for t in single[0]) else None
+    base = single[1] if single and all(t.turn.ok for t in single[0]) else None
     summaries = []
     for count, (mine, rate) in medians.items():
-        failing = not all(t.ok for t in mine)
+        failing = not all(t.turn.ok for t in mine)
         summaries.append(
             InstancesSummary(
                 count,
                 len(mine),
                 failing,
                 round(rate, 1),
-                round(statistics.median(t.cpu_ms_per_request for t in mine), 3),
+                round(statistics.median(t.turn.cpu_ms_per_request for t in mine), 3),
+                round(statistics.median(t.database_cpu_ms_per_request for t in mine), 3),
                 round(rate / base, 3) if base and not failing else None,
             )
         )
@@ -93,15 +106,17 @@ def summarise(turns: list[InstancesTurn]) -> list[InstancesSummary]:
 def table(summaries: list[InstancesSummary]) -> str:
     """The medians as a Markdown table."""
     lines = [
-        "| instances | req/s (median) | CPU ms/req (median) | × one process | rounds |",
-        "|---|---|---|---|---|",
+        "| instances | req/s (median) | CPU ms/req (median) | database CPU ms/req (median)"
+        " | × one process | rounds |",
+        "|---|---|---|---|---|---|",
     ]
     for s in summaries:
         scaling = f"{s.scaling:.2f}" if s.scaling is not None else "—"
         figures = (
-            "FAILING | FAILING | —"
+            "FAILING | FAILING | FAILING | —"
             if s.failing
-            else f"{s.requests_per_s:,.1f} | {s.cpu_ms_per_request:.2f} | {scaling}"
+            else f"{s.requests_per_s:,.1f} | {s.cpu_ms_per_request:.2f} | "
+            f"{s.database_cpu_ms_per_request:.2f} | {scaling}"
         )
         lines.append(f"| {s.instances} | {figures} | {s.rounds} |")
     return "\n".join(lines)
@@ -119,14 +134,27 @@ async def measure(
             turn_dir = workdir / name
             turn_dir.mkdir()
             async with dispatch_servers(turn_dir, database_url, count) as servers:
-                runs, cpu, wall = await load(
-                    servers, turn_dir, name, seconds=args.seconds, warmup=args.warmup
+                loaded = await load(
+                    servers,
+                    turn_dir,
+                    name,
+                    seconds=args.seconds,
+                    warmup=args.warmup,
+                    count_database=True,
                 )
-            turn = Turn.of("postgresql", "dispatch", round_index, combined(runs), cpu, wall)
-            turns.append(InstancesTurn(count, [r.requests_per_s for r in runs], turn))
+            runs = loaded.runs
+            turn = Turn.of(
+                "postgresql", "dispatch", round_index, combined(runs), loaded.cpu, loaded.wall
+            )
+            database_cpu = round(loaded.database_cpu or 0.0, 3)
+            instances_turn = InstancesTurn(
+                count, [r.requests_per_s for r in runs], turn, database_cpu
+            )
+            turns.append(instances_turn)
             print(
                 f"  round {turn.round} instances {count}  {turn.requests_per_s:8.1f} req/s "
-                f"({' + '.join(f'{r.requests_per_s:.1f}' for r in runs)})  {turn.figures}",
+                f"({' + '.join(f'{r.requests_per_s:.1f}' for r in runs)})  {turn.figures}  "
+                f"database {instances_turn.database_cpu_ms_per_request:.2f} ms CPU/req",
                 flush=True,
             )
     return turns
@@ -158,6 +186,8 @@ async def main() -> None:
             "per_instance_requests_per_s": t.per_instance_requests_per_s,
             **asdict(t.turn),
             "cpu_ms_per_request": round(t.turn.cpu_ms_per_request, 3),
+            "database_cpu_seconds": t.database_cpu_seconds,
+            "database_cpu_ms_per_request": round(t.database_cpu_ms_per_request, 3),
         }
         for t in turns
     ]

@@ -3,10 +3,14 @@ simultaneous wrk runs summed, the order of instance counts and the summary (no t
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from bench.ingest import Turn, turn_order
 from bench.ingest_instances import InstancesTurn, summarise, table
+from bench.proc_cpu import grown, own_cpu_seconds
 from bench.wrk import WrkRun, combined, split_connections
 
 
@@ -42,7 +46,7 @@ def test_every_instance_count_goes_first_in_turn() -> None:
 def _turn(instances: int, rate: float, cpu_seconds: float, non_2xx: int = 0) -> InstancesTurn:
     requests = round(rate * 10)
     turn = Turn("postgresql", "dispatch", 1, requests, rate, non_2xx, 0, {}, cpu_seconds, 10.0)
-    return InstancesTurn(instances, [rate], turn)
+    return InstancesTurn(instances, [rate], turn, database_cpu_seconds=cpu_seconds / 5)
 
 
 def test_summary_gives_medians_and_throughput_over_one_process() -> None:
@@ -54,7 +58,8 @@ def test_summary_gives_medians_and_throughput_over_one_process() -> None:
     assert (two.instances, two.requests_per_s, two.cpu_ms_per_request, two.scaling) == (
         2, 190.0, 6.0, 1.727,
     )  # fmt: skip
-    assert "| 2 | 190.0 | 6.00 | 1.73 | 2 |" in table([one, two])
+    assert two.database_cpu_ms_per_request == 1.2
+    assert "| 2 | 190.0 | 6.00 | 1.20 | 1.73 | 2 |" in table([one, two])
 
 
 def test_a_failing_count_has_no_figures_and_no_scaling() -> None:
@@ -62,4 +67,21 @@ def test_a_failing_count_has_no_figures_and_no_scaling() -> None:
     one, two = summarise(turns)
     assert one.failing and one.scaling is None
     assert two.scaling is None  # nothing sound to compare with
-    assert "| 1 | FAILING | FAILING | — | 1 |" in table([one, two])
+    assert "| 1 | FAILING | FAILING | FAILING | — | 1 |" in table([one, two])
+
+
+def test_cpu_of_processes_that_are_not_ours(tmp_path: Path) -> None:
+    for pid, ppid, utime, cutime in ((20, 1, 300, 50), (21, 20, 40, 0), (22, 1, 10, 0)):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(
+            f"{pid} (postgres) S {ppid} 0 0 0 -1 0 0 0 0 0 {utime} 0 {cutime} 0 20 0 1 0 1 2 3\n"
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    # Each by itself (a backend's reaped children are not its own work), pid 99 not running.
+    assert own_cpu_seconds([20, 21, 99], tmp_path) == {20: 300 / tick, 21: 40 / tick}
+
+
+def test_cpu_grown_between_readings() -> None:
+    before = {1: 2.0, 2: 5.0, 3: 1.0}
+    after = {1: 2.5, 2: 7.0, 4: 0.25}  # 3 ended in between (lost), 4 started (counted whole)
+    assert grown(before, after) == pytest.approx(0.5 + 2.0 + 0.25)
