@@ -15,7 +15,9 @@ database over the same span (the server must be on this machine; its WAL writer,
 checkpointer and autovacuum are not counted). The instance counts alternate within
 each round, the order turning each round. PostgreSQL only: SQLite has one writer per
 file on one host, so a second process adds a waiter, not a writer. Results go to
-bench/results/ingest-instances.json. Needs Debian's `wrk` and the `bench` extra.
+bench/results/ingest-instances.json, with what the run's data takes on disk afterwards
+(bench/storage.py: bytes a row of dispatch's tables, bytes an event in `EVENTS`). Needs
+Debian's `wrk` and the `bench` extra.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from bench.ingest import (
     options,
     turn_order,
 )
+from bench.storage import stream_size, table_sizes
 from bench.support import calibration
 from bench.wrk import combined
 
@@ -178,7 +181,25 @@ async def main() -> None:
     database_url = await fresh_postgres(args.postgres, DATABASE)
     with tempfile.TemporaryDirectory(prefix="bench-instances-") as tmp:
         turns = await measure(database_url, Path(tmp), args)
-    results["calibration_after"] = calibration()
+        results["calibration_after"] = calibration()
+        # After the load and its calibration: compacting and republishing are no turn's.
+        tables = await table_sizes(database_url)
+        stream = await stream_size(database_url, Path(tmp))
+    results["storage"] = {
+        "tables": [{**asdict(t), "bytes_per_row": t.bytes_per_row} for t in tables],
+        "stream": {
+            **asdict(stream),
+            "bytes_per_message": stream.bytes_per_message,
+            "payload_bytes_per_message": stream.payload_bytes_per_message,
+        },
+    }
+    for t in tables:
+        print(f"  {t.table:22} {t.rows:8} rows  {t.bytes_per_row:8.1f} bytes a row", flush=True)
+    print(
+        f"  EVENTS {stream.messages} messages  {stream.bytes_per_message:.1f} bytes a message "
+        f"({stream.payload_bytes_per_message:.1f} of body)",
+        flush=True,
+    )
     summaries = summarise(turns)
     results["turns"] = [
         {

@@ -11,6 +11,7 @@ import pytest
 from bench.ingest import Turn, turn_order
 from bench.ingest_instances import InstancesTurn, summarise, table
 from bench.proc_cpu import grown, own_cpu_seconds
+from bench.storage import StreamSize, TableSize
 from bench.wrk import WrkRun, combined, split_connections
 
 
@@ -85,3 +86,14 @@ def test_cpu_grown_between_readings() -> None:
     before = {1: 2.0, 2: 5.0, 3: 1.0}
     after = {1: 2.5, 2: 7.0, 4: 0.25}  # 3 ended in between (lost), 4 started (counted whole)
     assert grown(before, after) == pytest.approx(0.5 + 2.0 + 0.25)
+
+
+def test_a_tables_bytes_are_shared_among_its_rows() -> None:
+    assert TableSize("events", 4, 3000, 800, 4000).bytes_per_row == 1000.0
+    assert TableSize("outbox", 0, 8192, 8192, 16384).bytes_per_row == 0.0
+
+
+def test_a_streams_bytes_a_message_with_and_without_its_framing() -> None:
+    stream = StreamSize(messages=3, bytes=2571, payload_bytes=2142)
+    assert (stream.bytes_per_message, stream.payload_bytes_per_message) == (857.0, 714.0)
+    assert StreamSize(0, 0, 0).bytes_per_message == 0.0
