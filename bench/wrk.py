@@ -162,11 +162,19 @@ def run_wrks(targets: list[Target], *, seconds: int) -> list[WrkRun]:
         for target in targets
     ]
     outputs = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=seconds + 60)
-        if process.returncode:
-            raise subprocess.CalledProcessError(process.returncode, process.args, stdout, stderr)
-        outputs.append(stdout)
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=seconds + 60)
+            if process.returncode:
+                raise subprocess.CalledProcessError(
+                    process.returncode, process.args, stdout, stderr
+                )
+            outputs.append(stdout)
+    finally:
+        for process in processes:  # one failed: the others' load must not run on
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return [parse_wrk(output) for output in outputs]
 
 
