@@ -26,6 +26,7 @@ from services.dispatch.domain.sla import (
     SlaPolicy,
     SlaState,
     Timer,
+    TimerKind,
     default_policy,
     evolve_sla,
     fire,
@@ -151,8 +152,19 @@ def timer_rows(sla: SlaState, policies: PolicyBook, work_order_id: str) -> tuple
 
 
 def durable(pending: Iterable[Timer], work_order_id: str) -> tuple[TimerRow, ...]:
-    """The rows of a work order's pending SLA timers."""
-    return tuple(ClockTimer(work_order_id, timer).row() for timer in pending)
+    """The rows a work order's pending SLA timers need: each running clock's next timer,
+    and its breach (what `GET /v1/sla/at-risk` lists).
+
+    The later warnings and escalation steps need no row: the scheduler fires a due timer
+    from the stream's fresh state (`fire_timers`), which fires every later one already
+    due in the same append and writes the clock's next timer as its row. A report's rows
+    fell from about a dozen to two a clock."""
+    kept: dict[tuple[str, str], Timer] = {}
+    for timer in sorted(pending, key=Timer.sort_key):
+        kept.setdefault((timer.clock, "next"), timer)
+        if timer.kind is TimerKind.BREACH:
+            kept.setdefault((timer.clock, "breach"), timer)
+    return tuple(ClockTimer(work_order_id, timer).row() for timer in dict.fromkeys(kept.values()))
 
 
 _MAX_TIMERS_PER_FIRE = 64
@@ -203,8 +215,13 @@ async def _fire_once(
     # A fired timer can make another one due at once (the breach makes the ladder's
     # "at breach" step pending): fire those in the same append instead of a later pass.
     seen: set[str] = set()
-    ready = sorted(due, key=Timer.sort_key)
     pending = timers(sla, book, work_order_id)
+    # The table holds only each clock's next timer and breach (`durable`): every other
+    # timer already due is taken from the fresh state, so all fire in their order.
+    ready = sorted(
+        ({t.key: t for t in due} | {t.key: t for t in pending if t.fires_at <= now}).values(),
+        key=Timer.sort_key,
+    )
     while ready and len(seen) < _MAX_TIMERS_PER_FIRE:
         for timer in ready:
             seen.add(timer.key)
