@@ -35,6 +35,7 @@ from services.reporting.adapters.generations import (
 )
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
+from services.reporting.adapters.samples import sample_rows, store_sample_rows
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
@@ -95,8 +96,14 @@ class ReadModelStore:
         `generation` with the samples and roll-up of its orders, and keep `dead` as
         `consumer`'s dead letters, in one transaction."""
 
+        # Drawn before the transaction: on SQLite the workers hold the writer lock in turn.
+        drawn = sample_rows(
+            generation, [(None, working.orders[k]) for k in sorted(working.changed_orders)]
+        )
+
         def unit(conn: Connection) -> None:
-            SqlReadModelBatch(conn, generation).save(working, {}, sampled=True)
+            SqlReadModelBatch(conn, generation).save(working, {}, sampled=False)
+            store_sample_rows(conn, generation, drawn)
             now = self._clock.now()
             for record in dead:
                 record_dead_letter(conn, consumer, record, now)
