@@ -5,15 +5,18 @@ written once, so the replay need not load and store rows batch by batch as the l
 projector does: a partition is folded whole in one `WorkingSet` in memory, by the
 projector's own validation (`fold_items`) and fold (`project`), in stream order (every
 message of a stream is in the partition). At the end each order, position, waiting event,
-notification outcome and KPI sample is written once, `chunk` streams a transaction: short
-transactions, so that on SQLite the workers take turns at the single writer lock. The
-memory this takes is the facts of the partition's orders (a few KB each).
+notification outcome and KPI sample is written once, `batch_size` streams a transaction:
+short transactions, so that on SQLite the workers take turns at the single writer lock.
+The KPI samples go last, sorted by their table's key, so that they are appended in order
+instead of scattered over the pages of a table larger than the page cache. The memory
+this takes is the facts of the partition's orders and their samples (a few KB an order).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -21,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
+from services.reporting.adapters.samples import sample_key
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.service_layer.ports import DeadLetterRecord
 from services.reporting.service_layer.projection import Waiting, WorkingSet, project
@@ -31,6 +35,10 @@ from shared.subjects import EVENTS_STREAM
 
 REBUILD_CONSUMER = "rebuild"
 """The name a rebuild's replay records its position and dead letters under."""
+
+SAMPLES_PER_ORDER = 10
+"""About how many KPI samples an order has: the samples go `batch_size` times this a
+transaction."""
 
 Counted = Callable[[int], None]
 """Told the messages read so far, as the replay goes."""
@@ -130,11 +138,16 @@ async def replay_partition(
                 counted(read)
     finally:
         await subscription.unsubscribe()
+    samples: list[tuple[Any, ...]] = []
     for piece in pieces(working, job.batch_size):
-        await store.fill_generation(job.generation, piece, dead, REBUILD_CONSUMER)
+        samples += await store.fill_generation(job.generation, piece, dead, REBUILD_CONSUMER)
         dead = []
     if dead:
         await store.fill_generation(job.generation, WorkingSet(), dead, REBUILD_CONSUMER)
+    samples.sort(key=sample_key)
+    step = job.batch_size * SAMPLES_PER_ORDER
+    for start in range(0, len(samples), step):
+        await store.insert_samples(samples[start : start + step])
     return ReplayOutcome(read, working.applied)
 
 

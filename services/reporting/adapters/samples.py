@@ -100,7 +100,7 @@ def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
             rows.stale,
         )
     if rows.fresh:
-        insert_many(conn, t.kpi_samples, _SAMPLE_COLUMNS, rows.fresh)
+        insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows.fresh)
     if rows.rollup:
         insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows.rollup, add_on_conflict="samples")
     if rows.measures:
@@ -109,7 +109,7 @@ def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
         )
 
 
-_SAMPLE_COLUMNS = (
+SAMPLE_COLUMNS = (
     "generation", "order_id", "kpi", "position", "tenant", "project", "at", "hit", "measure",
     "label", "band", *DIMENSION_COLUMNS,
 )  # fmt: skip
@@ -117,8 +117,14 @@ _ROLLUP_COLUMNS = ("generation", *RollupKey._fields, "samples")
 _MEASURE_COLUMNS = ("generation", *MeasureKey._fields, "samples")
 
 
+def sample_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of `SAMPLE_COLUMNS`'s key in the table, in the table's order: generation,
+    tenant, KPI, project, time, order, position."""
+    return (row[0], row[4], row[2], row[5], row[6], row[1], row[3])
+
+
 def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any, ...]:
-    """A sample as a row of `_SAMPLE_COLUMNS`."""
+    """A sample as a row of `SAMPLE_COLUMNS`."""
     dims = sample.dims
     return (
         gen, sample.order_id, kpi, position, sample.tenant, sample.project, sample.at,

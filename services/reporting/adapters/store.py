@@ -33,9 +33,10 @@ from services.reporting.adapters.generations import (
     next_generation,
     switch_generation,
 )
+from services.reporting.adapters.insert_many import insert_many
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
-from services.reporting.adapters.samples import sample_rows, store_sample_rows
+from services.reporting.adapters.samples import SAMPLE_COLUMNS, sample_rows, store_sample_rows
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
@@ -91,15 +92,16 @@ class ReadModelStore:
         working: WorkingSet,
         dead: Sequence[DeadLetterRecord],
         consumer: str,
-    ) -> None:
+    ) -> list[tuple[Any, ...]]:
         """Insert the rows of `working`, folded from nothing (a rebuild's replay), into
-        `generation` with the samples and roll-up of its orders, and keep `dead` as
-        `consumer`'s dead letters, in one transaction."""
-
+        `generation` with the roll-up of its orders' samples, and keep `dead` as
+        `consumer`'s dead letters, in one transaction. Returns the per-sample rows, left
+        for `insert_samples`."""
         # Drawn before the transaction: on SQLite the workers hold the writer lock in turn.
         drawn = sample_rows(
             generation, [(None, working.orders[k]) for k in sorted(working.changed_orders)]
         )
+        fresh, drawn.fresh = drawn.fresh, []
 
         def unit(conn: Connection) -> None:
             SqlReadModelBatch(conn, generation).save(working, {}, sampled=False)
@@ -107,6 +109,16 @@ class ReadModelStore:
             now = self._clock.now()
             for record in dead:
                 record_dead_letter(conn, consumer, record, now)
+
+        await self.database.run(unit, write=True)
+        return fresh
+
+    async def insert_samples(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert per-sample rows `fill_generation` left, in one transaction (in the order
+        of their table's key they are appended, not scattered over its pages)."""
+
+        def unit(conn: Connection) -> None:
+            insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
 
         await self.database.run(unit, write=True)
 
