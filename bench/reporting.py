@@ -3,8 +3,8 @@
     python -m bench.reporting [--throughput-events 100000] [--rebuild-events 1000000]
                               [--latency-seconds 30] [--rate 500] [--queries 50]
                               [--workers N]
-    python -m bench.reporting --only-rebuild [--rebuild-events 1000000] [--workers N]
-                              [--postgres URL]
+    python -m bench.reporting --only-rebuild [--rebuild-events 1000000] [--workers 1,2]
+                              [--backends sqlite,postgresql --postgres URL]
 
 On one nats-server (embedded, file storage, loopback) and a SQLite read model:
 
@@ -28,11 +28,12 @@ On one nats-server (embedded, file storage, loopback) and a SQLite read model:
 `--workers` is the rebuild's worker processes (default: the CPU count, as `wo reporting
 rebuild`; 1 replays in the bench's own process).
 
-`--only-rebuild` publishes `--rebuild-events` events and measures the rebuild alone, on
-SQLite or (with `--postgres URL`) a fresh PostgreSQL database beside URL: wall seconds,
-CPU seconds of the rebuild's processes (the bench process and its workers; nats-server's
-and PostgreSQL's apart or not counted), the machine's calibration and load averages
-before and after. Results go to bench/results/reporting-rebuild-<backend>-<N>w.json.
+`--only-rebuild` publishes `--rebuild-events` events once and measures the rebuild alone,
+on each of `--backends` (SQLite in a temporary file; PostgreSQL in a fresh database beside
+`--postgres URL`) with each of `--workers`: wall seconds, CPU seconds of the rebuild's
+processes (the bench process and its workers; nats-server's apart, PostgreSQL's not
+counted), the machine's calibration and load averages before and after. Results go to
+bench/results/reporting-rebuild.json.
 
 Loops are bounded in count and time. Results go to bench/results/reporting-sqlite.json.
 """
@@ -353,10 +354,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def fleet(args: argparse.Namespace, server: NatsServer, database: Database) -> Workers | None:
     """The rebuild's worker processes `--workers` asks for (None: in this process)."""
-    if args.workers <= 1:
+    if args.workers[0] <= 1:
         return None
     url = database.engine.url.render_as_string(hide_password=False)
-    return Workers(args.workers, server.url, url)
+    return Workers(args.workers[0], server.url, url)
 
 
 def cpu_seconds() -> float:
@@ -369,58 +370,66 @@ def cpu_seconds() -> float:
 
 
 async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
-    """Publish `--rebuild-events` events and time their rebuild alone."""
+    """Publish `--rebuild-events` events once and time their rebuild alone, on each of
+    `--backends` with each of `--workers`, one after the other."""
     configure_logging("bench", "WARNING")
     heap.settle()
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as tmp:
         server, client, js, start = await projects_on_a_bus(Path(tmp))
         try:
             published = time.perf_counter()
             await publish(js, orders(args.rebuild_events, start))
             publish_seconds = time.perf_counter() - published
-
             assert server.process is not None  # started above
             nats_pid = server.process.pid
+            for backend in args.backends:
+                for workers in args.workers:
 
-            async def timed(url: str) -> dict[str, Any]:
-                engine = create_engine(url)
-                await upgrade(engine)
-                database = Database(engine)
-                store = ReadModelStore(database, SystemClock())
-                before = calibration()
-                nats_cpu = tree_cpu_seconds(nats_pid)
-                cpu, started = cpu_seconds(), time.perf_counter()
-                result = await rebuild(
-                    store, js, "reporting", batch_size=1000, workers=fleet(args, server, database)
-                )
-                seconds = time.perf_counter() - started
-                cpu = cpu_seconds() - cpu
-                nats_cpu = tree_cpu_seconds(nats_pid) - nats_cpu
-                orders_count = len((await store.facts(TENANT, None, None, None))[0])
-                await close_store(database)
-                return {
-                    "events": result.events,
-                    "partitions": result.partitions,
-                    "orders": orders_count,
-                    "seconds": round(seconds, 1),
-                    "events_per_s": round(result.events / seconds),
-                    "cpu_seconds": round(cpu, 1),
-                    "nats_server_cpu_seconds": round(nats_cpu, 1),
-                    "machine_before": before,
-                    "machine_after": calibration(),
-                }
+                    async def timed(
+                        url: str, workers: int = workers, backend: str = backend
+                    ) -> dict[str, Any]:
+                        engine = create_engine(url)
+                        await upgrade(engine)
+                        database = Database(engine)
+                        store = ReadModelStore(database, SystemClock())
+                        before = calibration()
+                        nats_cpu = tree_cpu_seconds(nats_pid)
+                        cpu, started = cpu_seconds(), time.perf_counter()
+                        fleet = Workers(workers, server.url, url) if workers > 1 else None
+                        result = await rebuild(
+                            store, js, "reporting", batch_size=1000, workers=fleet
+                        )
+                        seconds = time.perf_counter() - started
+                        cpu = cpu_seconds() - cpu
+                        nats_cpu = tree_cpu_seconds(nats_pid) - nats_cpu
+                        orders_count = len((await store.facts(TENANT, None, None, None))[0])
+                        await close_store(database)
+                        return {
+                            "backend": backend,
+                            "workers": workers,
+                            "events": result.events,
+                            "partitions": result.partitions,
+                            "orders": orders_count,
+                            "seconds": round(seconds, 1),
+                            "events_per_s": round(result.events / seconds),
+                            "cpu_seconds": round(cpu, 1),
+                            "nats_server_cpu_seconds": round(nats_cpu, 1),
+                            "machine_before": before,
+                            "machine_after": calibration(),
+                        }
 
-            measured = await on_fresh_database(timed, args.postgres, "rebuild")
+                    postgres = args.postgres if backend == "postgresql" else None
+                    runs.append(await on_fresh_database(timed, postgres, "rebuild"))
+                    print(json.dumps(runs[-1]), flush=True)
             await client.close()
         finally:
             server.stop()
     return {
         "machine": machine(),
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "backend": "postgresql" if args.postgres else "sqlite",
-        "workers": args.workers,
         "publish_seconds": round(publish_seconds, 1),
-        "rebuild": measured,
+        "runs": runs,
     }
 
 
@@ -432,14 +441,24 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--workers",
+        type=lambda v: [int(n) for n in v.split(",")],
+        default=[os.cpu_count() or 1],
+        help="the rebuild's worker processes; with --only-rebuild a list: 1,2",
+    )
     parser.add_argument("--only-rebuild", action="store_true")
-    parser.add_argument("--postgres", default=None, help="with --only-rebuild: PostgreSQL")
+    parser.add_argument(
+        "--backends", type=lambda v: v.split(","), default=["sqlite"], help="sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--postgres", default=None, help="PostgreSQL server URL (a database of its own is made)"
+    )
     args = parser.parse_args()
+    if "postgresql" in args.backends and not args.postgres:
+        parser.error("--backends postgresql needs --postgres URL")
     if args.only_rebuild:
-        results = asyncio.run(rebuild_only(args))
-        backend = "postgresql" if args.postgres else "sqlite"
-        write_results(results, f"reporting-rebuild-{backend}-{args.workers}w.json")
+        write_results(asyncio.run(rebuild_only(args)), "reporting-rebuild.json")
         return
     results = asyncio.run(run(args))
     print(json.dumps(results, indent=2))
