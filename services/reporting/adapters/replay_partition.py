@@ -9,7 +9,7 @@ notification outcome and KPI sample is written once, `batch_size` streams a tran
 short transactions, so that on SQLite the workers take turns at the single writer lock.
 The KPI samples go last, sorted by their table's key, so that they are appended in order
 instead of scattered over the pages of a table larger than the page cache. The memory
-this takes is the facts of the partition's orders and their samples (a few KB an order).
+this takes is the facts of the partition's orders and their samples (about 6 KB an order).
 """
 
 from __future__ import annotations
