@@ -41,15 +41,22 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.proc_cpu import tree_cpu_seconds
-from bench.support import calibration, dev_token, dispatch_stack, machine, register_project, served
-from bench.wrk import WrkRun, post_script, require_wrk, run_wrk
+from bench.proc_cpu import grown, own_cpu_seconds, tree_cpu_seconds
+from bench.support import (
+    calibration,
+    dev_token,
+    dispatch_stacks,
+    machine,
+    register_project,
+    served,
+)
+from bench.wrk import Target, WrkRun, post_script, require_wrk, run_wrks, split_connections
 from services.dispatch.adapters.event_store import SqlEventStore
 from shared.auth import Role
 from shared.database import create_engine
@@ -62,6 +69,7 @@ REPORT = report_body(project=PROJECT, description="厨房水管漏水,需要尽�
 CONNECTIONS = 32
 DRAIN_SECONDS = 60.0
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,33 @@ class Turn:
         """The server's CPU per answered request."""
         return 1000 * self.cpu_seconds / self.requests if self.requests else 0.0
 
+    @classmethod
+    def of(
+        cls, backend: str, peer: str, round_index: int, run: WrkRun, cpu: float, wall: float
+    ) -> Turn:
+        """The turn of round `round_index` (from 0) that wrk measured as `run`."""
+        return cls(
+            backend,
+            peer,
+            round_index + 1,
+            run.requests,
+            run.requests_per_s,
+            run.non_2xx,
+            run.socket_errors,
+            run.latency_ms,
+            round(cpu, 3),
+            round(wall, 2),
+        )
+
+    @property
+    def figures(self) -> str:
+        """CPU, latency and errors, as a progress line gives them."""
+        return (
+            f"{self.cpu_ms_per_request:6.2f} ms CPU/req  p50 {self.latency_ms.get(50, 0):.0f} ms  "
+            f"p99 {self.latency_ms.get(99, 0):.0f} ms  "
+            f"non-2xx {self.non_2xx}  socket errors {self.socket_errors}"
+        )
+
 
 @dataclass
 class Server:
@@ -103,9 +138,9 @@ class Server:
     """dispatch's database, to wait for its outbox to drain."""
 
 
-def turn_order(round_index: int, peers: tuple[str, ...] = PEERS) -> list[str]:
-    """The peers in round `round_index`'s order: it turns by one each round, so no peer
-    always goes first (a cold cache) or last (a warmer, or busier, machine)."""
+def turn_order(round_index: int, peers: tuple[T, ...]) -> list[T]:
+    """The peers (or instance counts) in round `round_index`'s order: it turns by one each
+    round, so none always goes first (a cold cache) or last (a warmer, or busier, machine)."""
     shift = round_index % len(peers)
     return list(peers[shift:] + peers[:shift])
 
@@ -163,6 +198,46 @@ async def postgres_databases(admin_url: str) -> Databases:
 
 
 @asynccontextmanager
+async def dispatch_servers(
+    workdir: Path,
+    database_url: str,
+    instances: int = 1,
+    module: str = "services.dispatch",
+    *,
+    idempotent: bool = True,
+    **env: str,
+) -> AsyncIterator[list[Server]]:
+    """`instances` dispatch processes as deployed (each with its relay and SLA scheduler
+    on), one NATS and one database for all, the project registered."""
+    with dispatch_stacks(
+        workdir,
+        database_url,
+        instances,
+        module=module,
+        RELAY_ENABLED="true",
+        SLA_SCHEDULER_ENABLED="true",
+        HTTP_WORKERS="1",
+        **env,
+    ) as stacks:
+        async with aiohttp.ClientSession(stacks[0].base_url) as session:
+            await register_project(session, PROJECT)
+        headers = {
+            "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
+            "Content-Type": "application/json",
+        }
+        yield [
+            Server(
+                stack.base_url,
+                stack.process.pid,
+                headers,
+                idempotent=idempotent,
+                database_url=database_url,
+            )
+            for stack in stacks
+        ]
+
+
+@asynccontextmanager
 async def dispatch_server(
     workdir: Path,
     database_url: str,
@@ -172,27 +247,10 @@ async def dispatch_server(
     **env: str,
 ) -> AsyncIterator[Server]:
     """dispatch as deployed (relay and SLA scheduler on), its project registered."""
-    with dispatch_stack(
-        workdir,
-        database_url,
-        module=module,
-        RELAY_ENABLED="true",
-        SLA_SCHEDULER_ENABLED="true",
-        HTTP_WORKERS="1",
-        **env,
-    ) as stack:
-        async with aiohttp.ClientSession(stack.base_url) as session:
-            await register_project(session, PROJECT)
-        yield Server(
-            stack.base_url,
-            stack.process.pid,
-            {
-                "Authorization": f"Bearer {dev_token(Role.CUSTOMER_SERVICE)}",
-                "Content-Type": "application/json",
-            },
-            idempotent=idempotent,
-            database_url=database_url,
-        )
+    async with dispatch_servers(workdir, database_url, 1, module, idempotent=idempotent, **env) as (
+        server,
+    ):
+        yield server
 
 
 @contextmanager
@@ -264,27 +322,89 @@ async def probe(server: Server) -> tuple[int, str]:
         return response.status, await response.text()
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What one load of some servers measured."""
+
+    runs: list[WrkRun]
+    """wrk's figures, one a server."""
+    cpu: float
+    """The servers' CPU seconds together."""
+    wall: float
+    """Seconds between the CPU readings."""
+    database_cpu: float | None
+    """CPU seconds of the PostgreSQL backends serving the database, when asked for."""
+
+
 async def load(
-    server: Server, workdir: Path, name: str, *, seconds: int, warmup: int
-) -> tuple[WrkRun, float, float]:
-    """Warm up, then load `server` for `seconds`; wrk's figures, the server's CPU seconds
-    and the wall seconds between the CPU readings."""
-    status, answer = await probe(server)
-    if not 200 <= status < 300:
-        print(f"  {name}: a report was answered {status}: {answer[:300]}", flush=True)
+    servers: list[Server],
+    workdir: Path,
+    name: str,
+    *,
+    seconds: int,
+    warmup: int,
+    count_database: bool = False,
+) -> Loaded:
+    """Warm up, then load `servers` at once for `seconds` (the connections shared among
+    them, one wrk each), and read the servers' CPU (and, with `count_database`, that of
+    the PostgreSQL backends connected to their database) before the load and after the
+    outbox is drained. One database for all: drained after the warm-up and the load."""
+    for server in servers:
+        status, answer = await probe(server)
+        if not 200 <= status < 300:
+            print(f"  {name}: a report was answered {status}: {answer[:300]}", flush=True)
+    database_url = servers[0].database_url
     if warmup:
-        run_wrk(server.base_url, script_for(server, workdir, f"{name}-warmup"), seconds=warmup)
-        if server.database_url is not None:
-            await drained(server.database_url, DRAIN_SECONDS)
-    script = script_for(server, workdir, name)
-    began, cpu_before = time.monotonic(), tree_cpu_seconds(server.pid)
-    run = run_wrk(server.base_url, script, seconds=seconds, connections=CONNECTIONS)
-    if server.database_url is not None:
-        pending = await drained(server.database_url, DRAIN_SECONDS)
+        run_wrks(targets(servers, workdir, f"{name}-warmup"), seconds=warmup)
+        if database_url is not None:
+            await drained(database_url, DRAIN_SECONDS)
+    loading = targets(servers, workdir, name)
+    backends = database_url if count_database else None
+    database_before = await backends_cpu(backends)
+    began, cpu_before = time.monotonic(), servers_cpu_seconds(servers)
+    runs = run_wrks(loading, seconds=seconds)
+    if database_url is not None:
+        pending = await drained(database_url, DRAIN_SECONDS)
         if pending:
             print(f"  warning: {pending} outbox rows still pending", flush=True)
-    cpu = tree_cpu_seconds(server.pid) - cpu_before
-    return run, cpu, time.monotonic() - began
+    cpu = servers_cpu_seconds(servers) - cpu_before
+    wall = time.monotonic() - began
+    database_cpu = grown(database_before, await backends_cpu(backends)) if backends else None
+    return Loaded(runs, cpu, wall, database_cpu)
+
+
+async def backends_cpu(database_url: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database_url`'s
+    database (by pid, from /proc: the server is on this machine), but the asking one;
+    nothing without a URL."""
+    if database_url is None:
+        return {}
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [int(row[0]) for row in found]
+    finally:
+        await engine.dispose()
+    return own_cpu_seconds(pids)
+
+
+def targets(servers: list[Server], workdir: Path, name: str) -> list[Target]:
+    """One wrk target a server, `CONNECTIONS` shared among them, each with its own script
+    (its own key prefix)."""
+    shares = split_connections(CONNECTIONS, len(servers))
+    return [
+        Target(server.base_url, script_for(server, workdir, f"{name}-{n}"), connections)
+        for n, (server, connections) in enumerate(zip(servers, shares, strict=True), 1)
+    ]
+
+
+def servers_cpu_seconds(servers: list[Server]) -> float:
+    """CPU seconds so far of every server's process tree, summed."""
+    return sum(tree_cpu_seconds(server.pid) for server in servers)
 
 
 async def measure_backend(
@@ -296,27 +416,16 @@ async def measure_backend(
         for peer in turn_order(round_index, args.peers):
             async with started(peer, workdir, databases, idempotent=args.idempotency_key) as server:
                 name = f"{databases.backend}-{peer}-{round_index}"
-                run, cpu, wall = await load(
-                    server, workdir, name, seconds=args.seconds, warmup=args.warmup
+                loaded = await load(
+                    [server], workdir, name, seconds=args.seconds, warmup=args.warmup
                 )
-            turn = Turn(
-                databases.backend,
-                peer,
-                round_index + 1,
-                run.requests,
-                run.requests_per_s,
-                run.non_2xx,
-                run.socket_errors,
-                run.latency_ms,
-                round(cpu, 3),
-                round(wall, 2),
+            turn = Turn.of(
+                databases.backend, peer, round_index, loaded.runs[0], loaded.cpu, loaded.wall
             )
             turns.append(turn)
             print(
                 f"  {turn.backend:10} round {turn.round} {peer:13} "
-                f"{turn.requests_per_s:8.1f} req/s  {turn.cpu_ms_per_request:6.2f} ms CPU/req  "
-                f"p50 {turn.latency_ms.get(50, 0):.0f} ms  p99 {turn.latency_ms.get(99, 0):.0f} ms  "
-                f"non-2xx {turn.non_2xx}  socket errors {turn.socket_errors}",
+                f"{turn.requests_per_s:8.1f} req/s  {turn.figures}",
                 flush=True,
             )
     return turns
@@ -406,12 +515,14 @@ def table(summaries: list[Summary], found: dict[str, dict[str, float | None]]) -
     return "\n".join(lines)
 
 
-def options(description: str | None) -> argparse.ArgumentParser:
-    """The options of bench/ingest.py and bench/profile_report.py: backend, load, server."""
+def options(description: str | None, *, backend: bool = True) -> argparse.ArgumentParser:
+    """The options of bench/ingest.py, bench/ingest_instances.py and bench/profile_report.py:
+    backend (unless PostgreSQL only), load, server."""
     parser = argparse.ArgumentParser(
         description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    if backend:
+        parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--seconds", type=int, default=10, choices=range(1, 121), metavar="1..120")
     parser.add_argument(
         "--warmup", type=int, default=2, choices=range(0, 31), metavar="0..30",
@@ -419,6 +530,22 @@ def options(description: str | None) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
     return parser
+
+
+def begin_run(args: argparse.Namespace, **fields: Any) -> dict[str, Any]:
+    """Check for wrk, quiet the logs, and start a run's results: the machine, `--label`,
+    the time, `fields` and the machine's calibration (printed)."""
+    require_wrk()
+    configure_logging("bench", "WARNING")
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "label": args.label,
+        "at": datetime.now(UTC).isoformat(),
+        **fields,
+        "calibration_before": calibration(),
+    }
+    print(json.dumps(results["calibration_before"]), flush=True)
+    return results
 
 
 def _peers(text: str) -> tuple[str, ...]:
@@ -462,18 +589,12 @@ async def main() -> None:
     )
     parser.add_argument("--label", default="", help="the machine's state, kept with the results")
     args = parser.parse_args()
-    require_wrk()
-    configure_logging("bench", "WARNING")
-    results: dict[str, Any] = {
-        "machine": machine(),
-        "label": args.label,
-        "at": datetime.now(UTC).isoformat(),
-        "wrk": f"-t1 -c{CONNECTIONS} -d{args.seconds}s, warm-up {args.warmup}s",
-        "dispatch_idempotency_key": args.idempotency_key,
-        "peers": list(args.peers),
-        "calibration_before": calibration(),
-    }
-    print(json.dumps(results["calibration_before"]), flush=True)
+    results = begin_run(
+        args,
+        wrk=f"-t1 -c{CONNECTIONS} -d{args.seconds}s, warm-up {args.warmup}s",
+        dispatch_idempotency_key=args.idempotency_key,
+        peers=list(args.peers),
+    )
     turns: list[Turn] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         for backend in backends(args.backend):

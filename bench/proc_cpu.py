@@ -7,6 +7,7 @@ moves the wall-clock rate: the load generator, the database and NATS are left ou
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +80,17 @@ def tree_ticks(pid: int, stats: list[StatTimes]) -> int:
 def tree_cpu_seconds(pid: int, proc: Path = PROC) -> float:
     """CPU seconds (user and system) of process `pid` and all its children so far."""
     return tree_ticks(pid, _stats(proc)) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds(pids: Iterable[int], proc: Path = PROC) -> dict[int, float]:
+    """CPU seconds so far of each of `pids` still running, by itself (not its children):
+    for processes that are not ours to descend from, such as a database's backends."""
+    wanted = set(pids)
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {s.pid: (s.utime + s.stime) / ticks for s in _stats(proc) if s.pid in wanted}
+
+
+def grown(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds processes used between two readings: a process first seen in `after`
+    counts whole (it started in between); one gone by `after` is lost (not counted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,11 +132,16 @@ def served(
 
 
 @contextmanager
-def dispatch_stack(
-    workdir: Path, database_url: str, module: str = "services.dispatch", **env: str
-) -> Iterator[Stack]:
-    """Start nats-server and `python -m services.dispatch` (or a `module` wrapping it) on
-    free loopback ports."""
+def dispatch_stacks(
+    workdir: Path,
+    database_url: str,
+    instances: int = 1,
+    module: str = "services.dispatch",
+    **env: str,
+) -> Iterator[list[Stack]]:
+    """Start one nats-server and `instances` processes of `python -m services.dispatch`
+    (or a `module` wrapping it) on free loopback ports, all on `database_url`, one
+    after the other (each migrates at start); logs `dispatch.log`, `dispatch-2.log`..."""
     nats = NatsServer(workdir / "nats")
     nats.start(log_file=workdir / "nats.log")
     environment = {
@@ -148,12 +153,27 @@ def dispatch_stack(
         "ENVIRONMENT": "development",
     }
     try:
-        with served(
-            [sys.executable, "-m", module], environment, workdir / "dispatch.log"
-        ) as server:
-            yield Stack(server.base_url, nats.url, database_url, server.process)
+        with ExitStack() as processes:
+            stacks = []
+            for n in range(1, instances + 1):
+                log = workdir / ("dispatch.log" if n == 1 else f"dispatch-{n}.log")
+                server = processes.enter_context(
+                    served([sys.executable, "-m", module], environment, log)
+                )
+                stacks.append(Stack(server.base_url, nats.url, database_url, server.process))
+            yield stacks
     finally:
         nats.stop()
+
+
+@contextmanager
+def dispatch_stack(
+    workdir: Path, database_url: str, module: str = "services.dispatch", **env: str
+) -> Iterator[Stack]:
+    """Start nats-server and `python -m services.dispatch` (or a `module` wrapping it) on
+    free loopback ports."""
+    with dispatch_stacks(workdir, database_url, 1, module, **env) as (stack,):
+        yield stack
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

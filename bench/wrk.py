@@ -112,25 +112,93 @@ TIMEOUT_SECONDS = 10
 slow server's queue as failures: the latency percentiles show slowness)."""
 
 
+def _wrk_args(url: str, script: Path, seconds: int, connections: int, threads: int) -> list[str]:
+    return [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        f"--timeout={TIMEOUT_SECONDS}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+
+
 def run_wrk(
     url: str, script: Path, *, seconds: int, connections: int = 32, threads: int = 1
 ) -> WrkRun:
     """Load `url` with `script` for `seconds` (wrk -tN -cN -dNs) and parse its summary."""
     completed = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            f"--timeout={TIMEOUT_SECONDS}s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
+        _wrk_args(url, script, seconds, connections, threads),
         capture_output=True,
         text=True,
         check=True,
         timeout=seconds + 60,
     )
     return parse_wrk(completed.stdout)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One server of several loaded at once, with its own script and connections."""
+
+    url: str
+    script: Path
+    connections: int
+
+
+def run_wrks(targets: list[Target], *, seconds: int) -> list[WrkRun]:
+    """Load every target at once, one `wrk -t1` each (wrk takes one URL), for `seconds`;
+    each run's summary, in the targets' order."""
+    processes = [
+        subprocess.Popen(
+            _wrk_args(target.url, target.script, seconds, target.connections, 1),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for target in targets
+    ]
+    outputs = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=seconds + 60)
+            if process.returncode:
+                raise subprocess.CalledProcessError(
+                    process.returncode, process.args, stdout, stderr
+                )
+            outputs.append(stdout)
+    finally:
+        for process in processes:  # one failed: the others' load must not run on
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return [parse_wrk(output) for output in outputs]
+
+
+def split_connections(total: int, parts: int) -> list[int]:
+    """`total` connections shared by `parts` load generators as evenly as whole numbers
+    allow, the first ones taking the remainder (32 over 3: 11, 11, 10)."""
+    if parts < 1 or total < parts:
+        raise ValueError(f"cannot share {total} connections among {parts}")
+    share, remainder = divmod(total, parts)
+    return [share + (1 if n < remainder else 0) for n in range(parts)]
+
+
+def combined(runs: list[WrkRun]) -> WrkRun:
+    """Simultaneous runs against several servers as one: requests, rates and errors
+    summed, the longest duration, and each latency percentile the worst of the runs (an
+    upper bound: percentiles of separate runs cannot be merged exactly)."""
+    if not runs:
+        raise ValueError("no wrk runs to combine")
+    quantiles = set.intersection(*(set(run.latency_ms) for run in runs))
+    return WrkRun(
+        requests=sum(run.requests for run in runs),
+        seconds=max(run.seconds for run in runs),
+        requests_per_s=round(sum(run.requests_per_s for run in runs), 2),
+        non_2xx=sum(run.non_2xx for run in runs),
+        socket_errors=sum(run.socket_errors for run in runs),
+        latency_ms={q: max(run.latency_ms[q] for run in runs) for q in sorted(quantiles)},
+    )

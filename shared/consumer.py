@@ -128,6 +128,12 @@ def catalogue_error(envelope: Envelope) -> str | None:
     return None
 
 
+class HandedOver(Exception):
+    """Raised by a handler whose process may no longer apply the consumer's messages:
+    another process took its place (reporting's projector lease). The batch goes back
+    to the stream at once and the consumer stops, without retrying or dead-lettering."""
+
+
 class EventHandler(Protocol):
     """What a service plugs into the consumer."""
 
@@ -200,13 +206,17 @@ class EventConsumer:
         return len(messages)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; connection trouble pauses the loop, never ends it."""
+        """Consume until `stop` is set or the handler hands over (`HandedOver`);
+        connection trouble pauses the loop, never ends it."""
         try:
             while not stop.is_set():
                 try:
                     await self.run_once()
                 except asyncio.CancelledError:
                     raise
+                except HandedOver as exc:
+                    log.warning("consumer.handed_over", durable=self.spec.durable, why=str(exc))
+                    return
                 except Exception as exc:
                     # The handler's own failures are settled inside run_once; what reaches
                     # here is the bus itself (a reconnect, a consumer deleted under us).
@@ -259,6 +269,11 @@ class EventConsumer:
     async def _settle(self, deliveries: list[tuple[Msg, Delivery]]) -> None:
         try:
             await self._handler.handle([delivery for _, delivery in deliveries])
+        except HandedOver:
+            # Nothing of the batch was committed: whoever took over gets it at once.
+            for message, _ in deliveries:
+                await message.nak()
+            raise
         except Exception as exc:
             if len(deliveries) == 1:
                 await self._failed(*deliveries[0], exc)
@@ -306,6 +321,9 @@ class EventConsumer:
     async def _give_up(self, message: Msg, letter: DeadLetter) -> None:
         try:
             await self._handler.dead_letter(letter)
+        except HandedOver:
+            await message.nak()
+            raise
         except Exception as exc:
             # The record is not committed, so the message must come back.
             log.error("consumer.dead_letter_failed", durable=self.spec.durable, error=repr(exc))

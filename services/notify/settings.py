@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from shared.settings import ServiceSettings, production_secret
 
@@ -39,7 +39,10 @@ class NotifySettings(ServiceSettings):
     sender_poll_seconds: float = 0.5
     """How often due deliveries (retries, quiet hours, digests) are looked for."""
     sender_lease_seconds: float = 60.0
-    """How long a claimed delivery is held before another attempt may take it."""
+    """How long a claimed delivery is held before another attempt (of this or another
+    notify process) may take it. More than twice the send timeout
+    (`DISPATCH_TIMEOUT_SECONDS` + `HTTP_TIMEOUT_SECONDS`), checked at start: a send
+    starts only while two send timeouts remain of its lease and is cut off after one."""
     sender_round_seconds: float = 0.2
     """Sends that finish within a round are recorded together; slower ones carry over.
     A delivery planned during a round waits for the next claim, so a short round keeps
@@ -48,7 +51,7 @@ class NotifySettings(ServiceSettings):
     """An idle inbox stream looks for new messages (and sends a keep-alive comment) this
     often; new messages wake it at once, from any notify process, through NATS."""
     http_timeout_seconds: float = 10.0
-    """Timeout of webhook, robot and SMS requests."""
+    """Timeout of webhook, robot and SMS requests and of each SMTP step."""
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_sender: str = "notify@workorders.local"
@@ -66,6 +69,23 @@ class NotifySettings(ServiceSettings):
     """notify's bearer token for dispatch (role `notifier`) where an identity provider
     signs tokens (`JWT_JWKS_URL`); with `JWT_SECRET` notify mints its own per tenant."""
     dispatch_timeout_seconds: float = 5.0
+
+    @property
+    def send_timeout_seconds(self) -> float:
+        """The longest one send may take: a resident's phone from dispatch, then the channel."""
+        return self.dispatch_timeout_seconds + self.http_timeout_seconds
+
+    @model_validator(mode="after")
+    def _lease_outlasts_sends(self) -> NotifySettings:
+        # A lease that can run out while its send is still going lets another process
+        # claim the row and send the message a second time.
+        if self.sender_lease_seconds <= 2 * self.send_timeout_seconds:
+            raise ValueError(
+                f"SENDER_LEASE_SECONDS ({self.sender_lease_seconds:g}) must be more than twice "
+                f"the send timeout, DISPATCH_TIMEOUT_SECONDS + HTTP_TIMEOUT_SECONDS "
+                f"({self.send_timeout_seconds:g})"
+            )
+        return self
 
     def secrets_key(self) -> str:
         """The key that seals contacts' credentials; `ValueError` when it may not be used here.

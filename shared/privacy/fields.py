@@ -90,6 +90,10 @@ class PersonalFields:
             del self._cache[slot]
         return await self._keyring.destroy(tenant, subject)
 
+    async def close(self) -> None:
+        """Close the key ring (at the service's stop)."""
+        await self._keyring.close()
+
     def _cached(self, slot: _Slot) -> DataKey | None:
         found = self._cache.get(slot)
         if found is None:

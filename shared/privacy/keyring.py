@@ -57,6 +57,10 @@ class KeyRing(Protocol):
         current one (the data they encrypt is untouched); how many were re-wrapped."""
         ...
 
+    async def close(self) -> None:
+        """Release what the ring holds open (a writer task) at the service's stop."""
+        ...
+
 
 def wrapping_context(tenant: str, subject: str, generation: int) -> bytes:
     """What a wrapped key is bound to: a row copied onto another subject will not unwrap."""

@@ -63,6 +63,9 @@ class InMemoryKeyRing:
         generations = self._subjects.get((tenant, subject), [])
         return bool(generations) and generations[-1].wrapped is None
 
+    async def close(self) -> None:
+        """Nothing to release: the keys live in this object."""
+
     async def rewrap(self, limit: int) -> int:
         """Re-wrap up to `limit` live keys not under the current master key."""
         done = 0

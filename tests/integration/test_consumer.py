@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from nats.js import JetStreamContext
 
-from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer
+from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer, HandedOver
 from shared.envelope import envelope_json
 from shared.events.recorded import EventMetadata, RecordedEvent
 from shared.nats import connect, ensure_streams
@@ -263,4 +263,34 @@ async def test_a_refused_event_is_dead_lettered_in_stream_order_within_its_batch
 
     # One fetch of three: its predecessor is committed before it, its successor after.
     assert handler.calls == [f"handle:{before}", f"dead:{refused}", f"handle:{after}"]
+    assert await settled(js)
+
+
+@dataclass
+class HandsOver:
+    """A handler whose process lost its place to another (reporting's projector lease)."""
+
+    calls: int = 0
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        self.calls += 1
+        raise HandedOver("another process holds the lease")
+
+    async def dead_letter(self, letter: DeadLetter) -> None:
+        raise AssertionError("a batch handed over is never dead-lettered")
+
+
+async def test_a_handler_that_hands_over_stops_the_consumer_and_returns_its_batch_at_once(
+    js: JetStreamContext,
+) -> None:
+    ids = await publish_progress(js, 3)
+    gone = HandsOver()
+
+    await EventConsumer(js, FAST, gone).run(asyncio.Event())  # returns by itself
+
+    # Tried once, not one message at a time; whoever took over gets the batch at once.
+    assert gone.calls == 1
+    handler = RecordingHandler()
+    await drain(EventConsumer(js, FAST, handler))
+    assert handler.handled == ids and handler.dead == []
     assert await settled(js)

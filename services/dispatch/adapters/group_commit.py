@@ -25,12 +25,9 @@ transaction as the append, under the same locks.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from sqlalchemy import and_, bindparam, func, insert, or_, select
@@ -53,6 +50,7 @@ from shared.database import Database
 from shared.database_errors import Fault, fault_of, storage_answer
 from shared.errors import ConcurrencyConflict
 from shared.events.sla import SlaCalendarUnconfirmed
+from shared.grouped import Grouped
 
 EVENTS_APPENDED = Counter(
     "dispatch_events_appended_total", "Events appended to the store", ["type"]
@@ -72,26 +70,8 @@ GROUP_SIZE = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
 
-T = TypeVar("T")
-
 PartOpener = Callable[[Connection, Sequence[AppendBatch]], InlinePart]
 """Opens one inline kind's part for a group: takes its locks, reads what it plans with."""
-
-
-@dataclass(slots=True)
-class Pending:
-    """An append waiting for the writer, and the future its command awaits."""
-
-    batch: AppendBatch
-    future: asyncio.Future[AppendResult]
-
-
-async def next_group(queue: asyncio.Queue[T], max_group: int) -> list[T]:
-    """Wait for the first item, then take every item already queued (up to `max_group`)."""
-    group = [await queue.get()]
-    while len(group) < max_group and not queue.empty():
-        group.append(queue.get_nowait())
-    return group
 
 
 class GroupCommitter:
@@ -105,35 +85,39 @@ class GroupCommitter:
         parts: Sequence[PartOpener],
     ) -> None:
         self._database = database
-        self._max_group = max_group
         self._now = now
         self._parts = tuple(parts)
-        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: Grouped[AppendBatch, AppendResult] = Grouped(
+            self._write_group, max_group=max_group, name="event-store-writer"
+        )
         self.listeners: list[Callable[[Sequence[Written]], None]] = []
         """Called after each commit with the appends it wrote (none: not called)."""
 
     async def submit(self, batch: AppendBatch) -> AppendResult:
         """Queue `batch` for the next group and wait for its outcome."""
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._run(), name="event-store-writer")
-        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(Pending(batch, future))
-        return await future
+        return await self._writer.submit(batch)
 
     async def close(self) -> None:
         """Stop the writer task and release the writer's connections."""
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        await self._writer.close()
 
-    async def _run(self) -> None:
-        while True:
-            group = await next_group(self._queue, self._max_group)
-            batches = [p.batch for p in group]
-            self._settle(group, await self._commit(batches))
+    async def _write_group(self, batches: list[AppendBatch]) -> list[Outcome]:
+        outcomes = await self._commit(batches)
+        GROUP_SIZE.observe(len(batches))
+        for _, outcome in outcomes:
+            if isinstance(outcome, ConcurrencyConflict):
+                CONFLICTS.inc()
+            if isinstance(outcome, AppendResult):
+                for event in outcome.events:
+                    EVENTS_APPENDED.labels(event.type_name).inc()
+                    if event.type_name == SlaCalendarUnconfirmed.type_name:
+                        for year in event.data["years"]:
+                            UNCONFIRMED_CALENDARS.labels(str(year)).inc()
+        wrote = written(outcomes)
+        if wrote:
+            for listener in self.listeners:
+                listener(wrote)
+        return [outcome for _, outcome in outcomes]
 
     async def _commit(self, batches: list[AppendBatch]) -> list[tuple[AppendBatch, Outcome]]:
         try:
@@ -149,27 +133,6 @@ class GroupCommitter:
             )
         except Exception as exc:  # the database is down or refused the transaction: all failed
             return [(b, _failure(exc)) for b in batches]
-
-    def _settle(self, group: list[Pending], outcomes: list[tuple[AppendBatch, Outcome]]) -> None:
-        GROUP_SIZE.observe(len(group))
-        for pending, (_, outcome) in zip(group, outcomes, strict=True):
-            if isinstance(outcome, ConcurrencyConflict):
-                CONFLICTS.inc()
-            if pending.future.done():  # its command was cancelled (client went away)
-                continue
-            if isinstance(outcome, Exception):
-                pending.future.set_exception(outcome)
-            else:
-                for event in outcome.events:
-                    EVENTS_APPENDED.labels(event.type_name).inc()
-                    if event.type_name == SlaCalendarUnconfirmed.type_name:
-                        for year in event.data["years"]:
-                            UNCONFIRMED_CALENDARS.labels(str(year)).inc()
-                pending.future.set_result(outcome)
-        wrote = written(outcomes)
-        if wrote:
-            for listener in self.listeners:
-                listener(wrote)
 
 
 def _worth_one_by_one(error: Exception, size: int) -> bool:

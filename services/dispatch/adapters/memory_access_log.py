@@ -23,6 +23,9 @@ class InMemoryAccessLog:
         first = self.entries[-1].id + 1 if self.entries else 1
         self.entries.extend(LoggedAccess(**asdict(e), id=first + n) for n, e in enumerate(entries))
 
+    async def close(self) -> None:
+        """Nothing to release: the list lives as long as the log."""
+
     async def read(self, query: AccessQuery, limit: int) -> list[LoggedAccess]:
         """The matching entries, newest first."""
         found = [e for e in reversed(self.entries) if _matches(e, query)]

@@ -139,7 +139,7 @@ class MemoryProjectDirectory:
         """Whether `project` is registered for `tenant`."""
         return (tenant, project) in self._store.projects
 
-    def remember(self, tenant: str, project: str) -> None:
+    def remember(self, tenant: str, project: str, details: ProjectDetails) -> None:
         """Nothing to cache: the registry is read in memory each time."""
 
     async def details(self, tenant: str, project: str) -> ProjectDetails | None:

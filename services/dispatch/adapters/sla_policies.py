@@ -41,8 +41,8 @@ CACHE_TTL_SECONDS = 30.0
 A publish refreshes the cache of the process that made it at once; every other dispatch
 process sees the new version only when its cached entry is older than this, so for up to
 this long a new work order elsewhere may still start its clocks under the previous version
-(its events say which one, so nothing is lost or misreported). A project's time zone is
-cached for as long.
+(its events say which one, so nothing is lost or misreported). A project's time zone, and
+its registered facts (`queries.SqlProjectDirectory`), are cached for as long.
 """
 
 

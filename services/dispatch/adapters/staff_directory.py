@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Select, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -41,6 +42,9 @@ from services.dispatch.domain.workorder import WorkOrderState
 from shared.database import Database
 from shared.errors import Conflict, NotFound
 
+RECORDS_CACHED = 10_000
+"""Directory entries one process keeps between reads (each a few hundred bytes)."""
+
 DEFAULT_CATEGORY = "*"
 """The rule of a project's categories that have none of their own."""
 
@@ -58,6 +62,11 @@ class SqlStaffDirectory:
         self._cache_seconds = cache_seconds
         self._projects: dict[tuple[str, str], _ProjectSetup] = {}
         self._loading: dict[tuple[str, str], asyncio.Task[_ProjectSetup]] = {}
+        # The people events name (a report's owner: often a receptionist outside the
+        # project's own staff), absent ones included, kept as briefly as the setup.
+        self._records: TTLCache[tuple[str, str], StaffRecord | None] = TTLCache(
+            maxsize=RECORDS_CACHED, ttl=cache_seconds, timer=time.monotonic
+        )
         self._workloads = WorkloadReader(self._db)
 
     def _cached(self, tenant: str, project: str) -> _ProjectSetup | None:
@@ -79,6 +88,8 @@ class SqlStaffDirectory:
     def _forget(self, tenant: str) -> None:
         for key in [key for key in self._projects if key[0] == tenant]:
             del self._projects[key]
+        for person in [person for person in self._records if person[0] == tenant]:
+            self._records.pop(person, None)
         # A load under way may have read the setup before the change: it still answers
         # the decisions waiting for it, but is not kept.
         for key in [key for key in self._loading if key[0] == tenant]:
@@ -171,14 +182,23 @@ class SqlStaffDirectory:
         """The directory entry of each of these people who is in the directory.
 
         The project's staff as cached for dispatch decisions answer first (an acceptance
-        right after an offer needs no query); anyone else is read from the table.
+        right after an offer needs no query); anyone else is read from the table and kept
+        as long (whether found or not), so a receptionist's reports read it once.
         """
         setup = self._cached(tenant, project)
         known = {m.id: m.record for m in setup.staff} if setup is not None else {}
         records = {person: known[person] for person in staff_ids if person in known}
-        missing = sorted(staff_ids - records.keys())
+        missing: list[str] = []
+        for person in sorted(staff_ids - records.keys()):
+            if (tenant, person) not in self._records:
+                missing.append(person)
+            elif (record := self._records.get((tenant, person))) is not None:
+                records[person] = record
         if missing:
-            records |= await self._db.run(_records, tenant, missing)
+            found = await self._db.run(_records, tenant, missing)
+            for person in missing:
+                self._records[(tenant, person)] = found.get(person)
+            records |= found
         return records
 
     async def dispatch_facts(

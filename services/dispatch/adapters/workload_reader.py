@@ -14,19 +14,17 @@ made, so it sees everything committed before the decision asked.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from prometheus_client import Histogram
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters import tables as t
-from services.dispatch.adapters.group_commit import next_group
 from services.dispatch.adapters.load_plan import OPEN
 from services.dispatch.domain.assignment import Workload
 from shared.database import Database
+from shared.grouped import Grouped
 
 READ_GROUP_SIZE = Histogram(
     "dispatch_workload_read_group_size",
@@ -35,11 +33,8 @@ READ_GROUP_SIZE = Histogram(
 )
 
 
-@dataclass(slots=True)
-class _Request:
-    tenant: str
-    staff_ids: frozenset[str]
-    future: asyncio.Future[dict[str, Workload]]
+Asked = tuple[str, frozenset[str]]
+"""One decision's question: whose workloads (tenant, staff ids)."""
 
 
 class WorkloadReader:
@@ -47,52 +42,31 @@ class WorkloadReader:
 
     def __init__(self, database: Database, max_group: int = 256) -> None:
         self._database = database
-        self._max_group = max_group
-        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
-        self._reader: asyncio.Task[None] | None = None
+        self._reader: Grouped[Asked, dict[str, Workload]] = Grouped(
+            self._read, max_group=max_group, name="workload-reader"
+        )
 
     async def workloads(self, tenant: str, staff_ids: Iterable[str]) -> dict[str, Workload]:
         """Open orders and last assignment of each person (absent: none, never)."""
         ids = frozenset(staff_ids)
         if not ids:
             return {}
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._run(), name="workload-reader")
-        future: asyncio.Future[dict[str, Workload]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Request(tenant, ids, future))
-        return await future
+        return await self._reader.submit((tenant, ids))
 
     def close(self) -> None:
         """Stop the reader task (decisions still waiting are cancelled with it)."""
-        if self._reader is not None:
-            self._reader.cancel()
-            self._reader = None
+        self._reader.cancel()
 
-    async def _run(self) -> None:
-        while True:
-            group = await next_group(self._queue, self._max_group)
-            READ_GROUP_SIZE.observe(len(group))
-            wanted: dict[str, set[str]] = {}
-            for request in group:
-                wanted.setdefault(request.tenant, set()).update(request.staff_ids)
-            try:
-                found = await self._database.run(read_workloads, wanted)
-            except Exception as exc:  # the database is down: every waiting decision fails
-                for request in group:
-                    if not request.future.done():
-                        request.future.set_exception(exc)
-                continue
-            for request in group:
-                if request.future.done():  # its command was cancelled (client went away)
-                    continue
-                of_tenant = found.get(request.tenant, {})
-                request.future.set_result(
-                    {
-                        person: of_tenant[person]
-                        for person in request.staff_ids
-                        if person in of_tenant
-                    }
-                )
+    async def _read(self, group: list[Asked]) -> list[dict[str, Workload]]:
+        READ_GROUP_SIZE.observe(len(group))
+        wanted: dict[str, set[str]] = {}
+        for tenant, ids in group:
+            wanted.setdefault(tenant, set()).update(ids)
+        found = await self._database.run(read_workloads, wanted)
+        return [
+            {person: found[tenant][person] for person in ids if person in found.get(tenant, {})}
+            for tenant, ids in group
+        ]
 
 
 def read_workloads(

@@ -193,6 +193,8 @@ async def stop(dispatch: Dispatch) -> None:
     """Stop background work, flush NATS and close the database."""
     await dispatch.runner.stop()
     await dispatch.store.close()
+    await dispatch.access_log.close()
+    await dispatch.privacy.fields.close()
     dispatch.staff.close()
     if dispatch.http is not None:
         await dispatch.http.aclose()

@@ -90,6 +90,10 @@ class AccessLog(Protocol):
         """Delete up to `limit` entries written before `older_than`, oldest first; how many."""
         ...
 
+    async def close(self) -> None:
+        """Release what the log holds (its writer) at the service's stop."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Disclosure:

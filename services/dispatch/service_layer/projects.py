@@ -27,8 +27,8 @@ class ProjectDirectory(Protocol):
         """Whether `project` is registered for `tenant`."""
         ...
 
-    def remember(self, tenant: str, project: str) -> None:
-        """Note a project registered by this process (projects are never removed)."""
+    def remember(self, tenant: str, project: str, details: ProjectDetails) -> None:
+        """Note the facts of a project this process has just registered or changed."""
         ...
 
     async def details(self, tenant: str, project: str) -> ProjectDetails | None:
@@ -70,7 +70,7 @@ async def change_project(
         command_fingerprint,
     )
     outcome = await append_decided(store, stream, decided, ctx, answer, (view,))
-    projects.remember(tenant, project)
+    projects.remember(tenant, project, ProjectDetails.model_validate(details))
     return outcome
 
 

@@ -115,9 +115,10 @@ async def report_work_order(
             code="unknown_project",
         )
     command_fingerprint = fingerprint(command, None, privacy.fingerprint_key)
-    replay = await earlier_outcome(store, ctx, command, command_fingerprint)
-    if replay is not None:
-        return replay
+    # No look-up of the caller's key first: the append finds a key already stored in the
+    # same transaction that would record it, and answers the first result then
+    # (`duplicate_of`). A retry costs a decision made for nothing; every first report
+    # saves a read of its own.
     if command.received_at is not None:
         # How far back is the policy's to say; decide() knows no policy.
         current = await policies.current(tenant, command.project)

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from services.notify.adapters import tables as t
@@ -46,6 +46,15 @@ def _upsert_facts(dialect: str) -> Any:
         set_={"version": stmt.excluded.version, "facts": stmt.excluded.facts},
     )
 
+
+# A transaction's lock per work order on PostgreSQL, taken in one statement and in one
+# order (of the keys) by every transaction, so two batches sharing orders never deadlock.
+_HOLD_WORK_ORDERS = text(
+    "SELECT pg_advisory_xact_lock(k) FROM ("
+    " SELECT DISTINCT hashtextextended('notify-work-order:' || id, 0) AS k"
+    " FROM unnest(CAST(:ids AS text[])) AS id ORDER BY k"
+    ") AS held"
+)
 
 _NEW_DELIVERY_FIELDS = [f.name for f in fields(NewDelivery)]
 _DELIVERY_FIELDS = [f.name for f in fields(Delivery) if f.name not in ("channel", "status")]
@@ -123,6 +132,12 @@ class SqlNotifyBatch:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._dialect = conn.dialect.name
+
+    def hold_work_orders(self, work_order_ids: Collection[str]) -> None:
+        """Lock those work orders until the transaction ends (PostgreSQL: an advisory lock
+        per order; SQLite has one writer at a time, whose transaction holds them all)."""
+        if work_order_ids and self._dialect == "postgresql":
+            self._conn.execute(_HOLD_WORK_ORDERS, {"ids": sorted(set(work_order_ids))})
 
     def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
         """The folded facts and last sequence applied of those work orders notify has seen."""

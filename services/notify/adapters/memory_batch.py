@@ -51,6 +51,9 @@ class InMemoryNotifyBatch:
     def __init__(self, rows: NotifyRows) -> None:
         self._rows = rows
 
+    def hold_work_orders(self, work_order_ids: Collection[str]) -> None:
+        """Nothing to lock: one batch at a time changes the rows in memory."""
+
     def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
         """The folded facts and last sequence applied of those work orders notify has seen."""
         known = self._rows.work_orders

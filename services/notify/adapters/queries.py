@@ -36,6 +36,10 @@ def _scoped(table: Any, scope: Scope) -> list[ColumnElement[bool]]:
     return conditions
 
 
+_INTERNAL = ("dedup_key", "lease_token")
+"""Delivery columns that are notify's bookkeeping, not part of any answer."""
+
+
 async def list_deliveries(
     engine: AsyncEngine,
     scope: Scope,
@@ -53,7 +57,7 @@ async def list_deliveries(
             conditions.append(d.c[column] == value)
     if since is not None:
         conditions.append(d.c.created_at >= since)
-    columns = [c for c in d.c if c.name not in ("body_html", "dedup_key")]
+    columns = [c for c in d.c if c.name not in _INTERNAL and c.name != "body_html"]
     query = (
         select(*columns)
         .where(*conditions)
@@ -76,7 +80,9 @@ async def get_delivery(
             .mappings()
             .first()
         )
-    return {str(k): v for k, v in row.items()} if row is not None else None
+    if row is None:
+        return None
+    return {str(k): v for k, v in row.items() if k not in _INTERNAL}
 
 
 async def list_dead_letters(

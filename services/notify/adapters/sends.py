@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,8 +37,12 @@ _SENDABLE = (DeliveryStatus.QUEUED, DeliveryStatus.DEFERRED, DeliveryStatus.FAIL
 # Built once and given its values as parameters (see `batch`): one statement per round.
 _RECORD_OUTCOME = (
     update(t.deliveries)
-    .where(t.deliveries.c.id == bindparam("row_id"))
+    .where(
+        t.deliveries.c.id == bindparam("row_id"),
+        t.deliveries.c.lease_token == bindparam("held_token"),
+    )
     .values(
+        lease_token=None,
         status=bindparam("new_status"),
         attempts=bindparam("new_attempts"),
         event_count=bindparam("new_event_count"),
@@ -57,7 +63,9 @@ class SqlSendLog:
         self._store = SqlStore(engine)
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
-        """Deliveries due by `now`, leased to this worker for `lease_seconds`."""
+        """Deliveries due by `now`, leased to this claim for `lease_seconds` under a new
+        token: their due time moves to the lease's end, so no other claim takes them
+        before it runs out, and only this claim's token records their outcomes."""
         d = t.deliveries
         query = (
             select(d)
@@ -67,6 +75,7 @@ class SqlSendLog:
         )
         if not is_sqlite(self._engine):
             query = query.with_for_update(skip_locked=True)
+        token = str(uuid.uuid4())
         async with self._store.transaction() as tx:
             conn = tx.connection
             rows = (await conn.execute(query)).mappings().all()
@@ -74,9 +83,11 @@ class SqlSendLog:
                 return []
             lease = now + timedelta(seconds=lease_seconds)
             await conn.execute(
-                update(d).where(d.c.id.in_([r["id"] for r in rows])).values(due_at=lease)
+                update(d)
+                .where(d.c.id.in_([r["id"] for r in rows]))
+                .values(due_at=lease, lease_token=token)
             )
-        return [delivery_of(r) for r in rows]
+        return [replace(delivery_of(r), lease_token=token) for r in rows]
 
     async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
         """Digest groups whose window has closed."""
@@ -140,26 +151,34 @@ class SqlSendLog:
         events: Sequence[Envelope],
         dead: Sequence[NewDeadLetter] = (),
         settled: Mapping[str, DeliveryStatus] | None = None,
-    ) -> None:
-        """Store outcomes, their events, dead letters and settled digests, in one transaction."""
+    ) -> set[str]:
+        """Store outcomes, their events, dead letters and settled digests, in one
+        transaction; only those of rows their claim still holds. Returns the ids of the
+        deliveries whose claim had lost its row (nothing of theirs is stored)."""
 
-        def unit(conn: Connection) -> None:
+        def unit(conn: Connection) -> set[str]:
+            lost = _lost_claims(conn, outcomes)
             for digest_id, status in (settled or {}).items():
+                if digest_id in lost:
+                    continue
                 conn.execute(
                     update(t.deliveries)
                     .where(t.deliveries.c.digest_id == digest_id)
                     .values(status=str(status))
                 )
             for letter in dead:
-                add_dead_letter(conn, letter)
-            if outcomes:
-                conn.execute(_RECORD_OUTCOME, [_outcome_values(o) for o in outcomes])
-            add_events(conn, events)
+                if letter.delivery_id not in lost:
+                    add_dead_letter(conn, letter)
+            kept = [o for o in outcomes if o.delivery_id not in lost]
+            if kept:
+                conn.execute(_RECORD_OUTCOME, [_outcome_values(o) for o in kept])
+            add_events(conn, [e for e in events if _delivery_of_event(e) not in lost])
+            return lost
 
         if not (outcomes or events or dead or settled):
-            return
+            return set()
         async with self._store.transaction() as tx:
-            await tx.connection.run_sync(unit)
+            return await tx.connection.run_sync(unit)
 
 
 class SqlProjectZones:
@@ -178,9 +197,34 @@ class SqlProjectZones:
         return str(value) if value is not None else None
 
 
+def _lost_claims(conn: Connection, outcomes: Sequence[Outcome]) -> set[str]:
+    """The deliveries of `outcomes` whose claim no longer holds the row: its lease ran out
+    and another claim took it (or recorded it). The rows still held are locked until the
+    transaction ends, so no claim takes them between this check and the update (on SQLite
+    the writer's transaction holds every row)."""
+    if not outcomes:
+        return set()
+    d = t.deliveries
+    query = select(d.c.id, d.c.lease_token).where(d.c.id.in_([o.delivery_id for o in outcomes]))
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    holders = {row.id: row.lease_token for row in conn.execute(query)}
+    return {
+        o.delivery_id
+        for o in outcomes
+        if o.lease_token is None or holders.get(o.delivery_id) != o.lease_token
+    }
+
+
+def _delivery_of_event(envelope: Envelope) -> str:
+    # A notification event's subject names its delivery (`notification:<id>`).
+    return envelope.subject.removeprefix("notification:")
+
+
 def _outcome_values(o: Outcome) -> dict[str, Any]:
     return {
         "row_id": o.delivery_id,
+        "held_token": o.lease_token,
         "new_status": str(o.status),
         "new_attempts": o.attempts,
         "new_event_count": o.event_count,

@@ -76,6 +76,9 @@ deliveries = Table(
     Column("item_count", Integer, nullable=False, default=0),
     # How many notification.* events this delivery published: their `sequence`.
     Column("event_count", Integer, nullable=False, default=0),
+    # Which claim holds the row while it is being sent (`SqlSendLog.claim_due`): only
+    # that claim may record the send's outcome.
+    Column("lease_token", String(36), nullable=True),
     Index("ix_deliveries_due", "status", "due_at"),
     Index("ix_deliveries_window", "recipient", "channel", "window_start"),
     Index("ix_deliveries_work_order", "work_order_id"),

@@ -115,6 +115,7 @@ def channels(
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             start_tls=settings.smtp_start_tls,
+            timeout=settings.http_timeout_seconds,
         )
     if settings.sms_endpoint and settings.sms_api_key:
         available[ChannelName.SMS] = SmsChannel(
@@ -218,6 +219,7 @@ async def start(
         batch_size=settings.sender_batch_size,
         concurrency=settings.sender_concurrency,
         lease_seconds=settings.sender_lease_seconds,
+        send_timeout_seconds=settings.send_timeout_seconds,
         round_seconds=settings.sender_round_seconds,
         on_commit=lambda: holder[0].wake_outbox(),
     )

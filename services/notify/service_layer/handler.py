@@ -256,6 +256,7 @@ class NotifyHandler:
         and kept up to date here as the batch's own events change them.
         """
         work_orders = [e for e in envelopes if _aggregate(e) == "workorder"]
+        batch.hold_work_orders(_orders_changed(envelopes))
         known = _Known(
             batch.facts({e.subject for e in work_orders}),
             batch.project_time_zones({(e.tenant, e.project) for e in work_orders}),
@@ -485,9 +486,23 @@ def _skip(batch: NotifyBatch, envelope: Envelope | None) -> None:
     """Skip `envelope`'s place in its work order if it is the next in line."""
     if envelope is None:
         return
+    batch.hold_work_orders({envelope.subject})
     found = batch.facts({envelope.subject})
     version, facts = found.get(envelope.subject, (0, WorkOrderFacts()))
     if envelope.sequence == version + 1:
         batch.save_facts(
             {envelope.subject: FactsAt(envelope.tenant, envelope.project, version + 1, facts)}
         )
+
+
+def _orders_changed(envelopes: Sequence[Envelope]) -> set[str]:
+    """The work orders whose facts or deliveries applying `envelopes` may change: those
+    the events are about, and the orders of residents they erase."""
+    orders: set[str] = set()
+    for envelope in envelopes:
+        aggregate = _aggregate(envelope)
+        if aggregate == "workorder":
+            orders.add(envelope.subject)
+        elif envelope.type_name == "resident.erased":
+            orders.update(str(w) for w in envelope.data.get("work_orders") or ())
+    return orders

@@ -63,6 +63,8 @@ class Delivery(DeliveryFields):
     item_count: int
     audience: str
     urgent: bool
+    lease_token: str | None = None
+    """The claim holding the row while it is sent (set by `SendLog.claim_due`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,9 @@ class Outcome:
     sent_at: datetime | None
     reason: str | None = None
     """Why a delivery was skipped (`status_reason`)."""
+    lease_token: str | None = None
+    """The claim the send ran under: the outcome is kept only while that claim still
+    holds the row (its lease did not run out and no other claim took it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,12 @@ class NotifyBatch(Protocol):
     written row by row held the write lock (and everyone behind it) for as long as the
     hops took.
     """
+
+    def hold_work_orders(self, work_order_ids: Collection[str]) -> None:
+        """Keep other transactions off those work orders until this one ends: two notify
+        processes handed the same event (a redelivery) apply it one after the other, the
+        second seeing the first's facts, instead of both reading the same version."""
+        ...
 
     def facts(self, work_order_ids: Collection[str]) -> dict[str, tuple[int, WorkOrderFacts]]:
         """The folded facts and last sequence applied of those work orders notify has seen."""
@@ -233,7 +244,8 @@ class SendLog(Protocol):
     """The delivery worker's rows: what is due, and what each send came to."""
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[Delivery]:
-        """Deliveries due by `now`, leased to this worker for `lease_seconds`."""
+        """Deliveries due by `now`, leased to this claim for `lease_seconds` under a token
+        of its own (`Delivery.lease_token`); no other claim gets them until it runs out."""
         ...
 
     async def due_digests(self, now: datetime, limit: int) -> list[DigestGroup]:
@@ -255,10 +267,14 @@ class SendLog(Protocol):
         events: Sequence[Envelope],
         dead: Sequence[NewDeadLetter] = (),
         settled: Mapping[str, DeliveryStatus] | None = None,
-    ) -> None:
+    ) -> set[str]:
         """In one transaction: store the outcomes of sends, queue their events, keep the
         dead deliveries' dead letters and give the items of each `settled` digest its
-        final status."""
+        final status.
+
+        Only outcomes whose claim still holds its row are kept, with what goes with them
+        (events about that delivery, its dead letter, its digest's items); returns the
+        ids of the deliveries whose claim had lost the row, of which nothing was kept."""
         ...
 
 

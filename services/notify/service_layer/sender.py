@@ -3,6 +3,12 @@
 Each send's outcome is committed with its `notification.*` event in one transaction.
 Rows are leased while being sent, so a crash mid-send means the lease runs out and the
 message goes again: receivers can drop the repeat by the delivery id (`webhook-id`).
+
+Several notify processes send from one database without sending a message twice: a
+claim leases its rows under a token of its own; a send starts only while at least two
+send timeouts remain of its lease, and is cut off at one, so it has ended (and a round
+has had a send timeout to record it) before the lease runs out and another claim may
+take the row; an outcome is stored only while its claim still holds the row.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 
@@ -59,6 +65,13 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
 )
 
+LEASES_LOST = Counter(
+    "notify_leases_lost_total",
+    "Sends whose outcome came after their lease ran out and another claim took the row "
+    "(their outcome is not stored), or not started because too little of the lease was left",
+    ["stage"],
+)
+
 _ERROR_LIMIT = 2000
 
 
@@ -75,6 +88,15 @@ class Skip:
 
 NO_RESIDENT_REFERENCE = "no_resident_reference"
 NO_PHONE = "no_phone"
+
+
+@dataclass(frozen=True, slots=True)
+class NotStarted:
+    """A send never started: too little of its lease was left to finish it in time, or
+    the sender was closing.
+
+    Nothing is recorded; the row is claimed again once its lease runs out."""
+
 
 Attempt = str | Skip | None
 """What one send came to: an error, a skip, or None (sent)."""
@@ -104,6 +126,7 @@ class DeliverySender:
         batch_size: int = 200,
         concurrency: int = 50,
         lease_seconds: float = 60.0,
+        send_timeout_seconds: float = 15.0,
         round_seconds: float = 0.2,
         on_commit: Callable[[], None] = lambda: None,
     ) -> None:
@@ -116,10 +139,17 @@ class DeliverySender:
         self._contacts = contacts or NoContacts()
         self._batch_size = batch_size
         self._limit = asyncio.Semaphore(concurrency)
+        if lease_seconds <= 2 * send_timeout_seconds:
+            raise ValueError(
+                f"the lease ({lease_seconds} s) must exceed twice the send timeout "
+                f"({send_timeout_seconds} s)"
+            )
         self._lease_seconds = lease_seconds
+        self._send_timeout = send_timeout_seconds
         self._round_seconds = round_seconds
         self._on_commit = on_commit
-        self._in_flight: set[asyncio.Task[tuple[Delivery, Attempt]]] = set()
+        self._in_flight: set[asyncio.Task[tuple[Delivery, Attempt | NotStarted]]] = set()
+        self._closing = False
 
     async def run_once(self) -> int:
         """Build the digests whose window closed, start sending what is due, record what finished.
@@ -136,14 +166,16 @@ class DeliverySender:
         due = await self._sends.claim_due(now, room, self._lease_seconds) if room > 0 else []
         if any(_quiet_hours_apply(d) for d in due):
             due = await self._hold_in_quiet_hours(due, now)
+        lease_end = now + timedelta(seconds=self._lease_seconds)
         for delivery in due:
-            self._in_flight.add(asyncio.create_task(self._limited(delivery)))
+            self._in_flight.add(asyncio.create_task(self._limited(delivery, lease_end)))
         if not self._in_flight:
             return 0
         done, _ = await asyncio.wait(self._in_flight, timeout=self._round_seconds)
         self._in_flight -= done
-        if done:
-            await self.record([task.result() for task in done])
+        finished = [_finished(task.result()) for task in done]
+        if any(finished):
+            await self.record([result for result in finished if result is not None])
         return len(due)
 
     async def record(self, results: Sequence[tuple[Delivery, Attempt]]) -> None:
@@ -155,7 +187,10 @@ class DeliverySender:
         )
         round_ = _Round(items)
         outcomes = [self._record(round_, delivery, error) for delivery, error in results]
-        await self._sends.record_outcomes(outcomes, round_.events, round_.dead, round_.settled)
+        lost = await self._sends.record_outcomes(
+            outcomes, round_.events, round_.dead, round_.settled
+        )
+        _count_lost(lost, "recorded")
         self._on_commit()
 
     async def _hold_in_quiet_hours(self, due: list[Delivery], now: datetime) -> list[Delivery]:
@@ -185,6 +220,7 @@ class DeliverySender:
                     error=None,
                     due_at=allowed,
                     sent_at=None,
+                    lease_token=delivery.lease_token,
                 )
             )
             event = NotificationDeferred(
@@ -193,7 +229,7 @@ class DeliverySender:
                 reason="quiet_hours",
             )
             events.append(notification_envelope(event, delivery, sequence=sequence, at=now))
-        await self._sends.record_outcomes(held, events)
+        _count_lost(await self._sends.record_outcomes(held, events), "held")
         if len(sendable) < len(due):
             self._on_commit()
         return sendable
@@ -213,15 +249,52 @@ class DeliverySender:
         return bool(self._in_flight)
 
     async def close(self) -> None:
-        """Cancel the sends in flight; their rows are sent again once their lease runs out."""
-        for task in self._in_flight:
-            task.cancel()
-        await asyncio.gather(*self._in_flight, return_exceptions=True)
-        self._in_flight.clear()
+        """Let the sends in flight finish and record them, starting no other.
 
-    async def _limited(self, delivery: Delivery) -> tuple[Delivery, Attempt]:
+        A send cancelled mid-way may have reached its receiver all the same, and its row
+        would go again once its lease ran out: a stop (a deploy, another process taking
+        over the load) is not to send anything twice. Each send is cut off at the send
+        timeout, so this waits that long at most; what cannot be recorded (the database
+        is gone) is sent again once its lease runs out.
+        """
+        self._closing = True
+        if not self._in_flight:
+            return
+        done, pending = await asyncio.wait(self._in_flight, timeout=self._send_timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._in_flight.clear()
+        finished = [result for task in done if (result := _finished(task.result())) is not None]
+        if not finished:
+            return
+        try:
+            await self.record(finished)
+        except Exception as exc:
+            log.error(
+                "notify.outcomes_not_recorded_at_stop",
+                deliveries=[delivery.id for delivery, _ in finished],
+                error=repr(exc),
+            )
+
+    async def _limited(
+        self, delivery: Delivery, lease_end: datetime
+    ) -> tuple[Delivery, Attempt | NotStarted]:
         async with self._limit:
-            return delivery, await self._attempt(delivery)
+            if self._closing:
+                return delivery, NotStarted()
+            # Waiting for a turn used some of the lease: a send that could still be going
+            # when it runs out (and another claim sends the same message) never starts.
+            left = (lease_end - self._clock.now()).total_seconds()
+            if left < 2 * self._send_timeout:
+                LEASES_LOST.labels("not_started").inc()
+                log.warning("notify.send_not_started", delivery_id=delivery.id, lease_left_s=left)
+                return delivery, NotStarted()
+            try:
+                async with asyncio.timeout(self._send_timeout):
+                    return delivery, await self._attempt(delivery)
+            except TimeoutError:
+                return delivery, f"no answer within the send timeout ({self._send_timeout} s)"
 
     def _record(self, round_: _Round, delivery: Delivery, error: Attempt) -> Outcome:
         """A send's outcome; its event, a digest's settlement and a dead letter go on
@@ -271,6 +344,7 @@ class DeliverySender:
             error=error,
             due_at=retry_at,
             sent_at=now if error is None else None,
+            lease_token=delivery.lease_token,
         )
         DELIVERIES.labels(delivery.channel, str(status)).inc()
         if status is DeliveryStatus.DEAD:
@@ -306,6 +380,7 @@ class DeliverySender:
             due_at=None,
             sent_at=None,
             reason=skip.reason,
+            lease_token=delivery.lease_token,
         )
 
     async def _resident_phone(self, delivery: Delivery) -> str | Skip:
@@ -429,6 +504,19 @@ class DeliverySender:
             item_count=len(group.items),
         )
         await self._sends.add_digest(digest, [i.delivery_id for i in group.items])
+
+
+def _finished(result: tuple[Delivery, Attempt | NotStarted]) -> tuple[Delivery, Attempt] | None:
+    """A send's result to record; None for one that never started."""
+    delivery, attempt = result
+    return None if isinstance(attempt, NotStarted) else (delivery, attempt)
+
+
+def _count_lost(lost: set[str], stage: str) -> None:
+    """Log and count the outcomes not stored because their claim had lost the row."""
+    if lost:
+        LEASES_LOST.labels(stage).inc(len(lost))
+        log.warning("notify.lease_lost", stage=stage, deliveries=sorted(lost))
 
 
 @dataclass

@@ -34,6 +34,7 @@ from services.reporting.adapters.generations import (
     switch_generation,
 )
 from services.reporting.adapters.insert_many import insert_many
+from services.reporting.adapters.leases import LeaseFence
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
 from services.reporting.adapters.samples import SAMPLE_COLUMNS, sample_rows, store_sample_rows
@@ -52,9 +53,12 @@ R = TypeVar("R")
 class ReadModelStore:
     """reporting's read model over one database."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, fence: LeaseFence | None = None) -> None:
+        """`fence`: the projector's lease, checked first by every batch `record` applies
+        (the live projector of a process that stands by when another holds it)."""
         self.database = database
         self._clock = clock
+        self._fence = fence
 
     async def record(
         self,
@@ -66,6 +70,8 @@ class ReadModelStore:
         """Run `work` on a batch's rows, advance the consumer and keep `dead`, atomically."""
 
         def unit(conn: Connection) -> R:
+            if self._fence is not None:
+                self._fence.check(conn, self._clock.now())
             gen = generation if generation is not None else current_generation(conn)
             batch = SqlReadModelBatch(conn, gen)
             result = work(batch)

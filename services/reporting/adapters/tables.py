@@ -216,3 +216,13 @@ dead_letters = Table(
 )
 Index("ux_rp_dead_letters_key", dead_letters.c.consumer, dead_letters.c.letter_key, unique=True)
 Index("ix_rp_dead_letters_tenant", dead_letters.c.tenant, dead_letters.c.id)
+
+leases = Table(
+    "rp_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+"""Which reporting process runs the projector (the lease named after its durable), until
+when: renewed by its holder, taken by a standby once it has expired."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from services.reporting.domain.facts import OrderFacts
+from services.reporting.domain.lease import Lease
 from services.reporting.service_layer.projection import WorkingSet
 from shared.tracking import Tracking, TrackingRecorder
 
@@ -64,4 +66,17 @@ class ReadModelRecorder(TrackingRecorder[ReadModelBatch, DeadLetterRecord], Prot
         """Run `work` on the batch's rows, move `tracking.consumer` up to its position by
         the events the batch applied and keep `dead`, in one transaction. `generation`
         None is the current one (the live projector); a rebuild names the one it fills."""
+        ...
+
+
+class Leases(Protocol):
+    """Where the projector's lease is kept: one row per lease, shared by every process."""
+
+    async def claim(self, name: str, holder: str, now: datetime, expiry: timedelta) -> Lease:
+        """Atomically renew or take the lease `name` for `holder` (`domain.lease.claim`);
+        return the lease as it now is, whoever holds it."""
+        ...
+
+    async def release(self, name: str, holder: str, now: datetime) -> None:
+        """End `holder`'s lease now, if it holds it."""
         ...

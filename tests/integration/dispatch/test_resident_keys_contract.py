@@ -3,10 +3,11 @@ table holds no data key in clear and nothing of an erased one."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.migrate import upgrade
@@ -61,3 +62,25 @@ async def test_the_table_holds_keys_wrapped_and_an_erased_key_not_at_all(
     assert stored.wrapping_key_id == OLD.wrapping_key_id
     assert erased.wrapped_key is None and erased.wrapping_key_id is None
     assert erased.destroyed_at == T0
+
+
+async def test_new_residents_keys_made_at_once_are_inserted_together(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    ring = SqlKeyRing(engine, LocalKeyWrapper(OLD), clock=ManualClock(T0).now)
+    inserts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("INSERT INTO resident_keys"):
+            inserts.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+
+    subjects = [f"rsd_{n}" for n in range(20)]
+    keys = await asyncio.gather(*(ring.current(TENANT, s) for s in subjects))
+    again = [await ring.current(TENANT, s) for s in subjects]
+    await ring.close()
+    await engine.dispose()
+
+    assert len(inserts) < len(subjects)
+    assert keys == again  # each resident's key stored as made

@@ -16,8 +16,10 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
+from services.notify.adapters.migrate import upgrade
 from services.notify.domain.config import Contact, Endpoint, NotifyConfig
 from services.notify.domain.model import ChannelName
 from services.notify.entrypoints import bootstrap
@@ -25,6 +27,7 @@ from services.notify.entrypoints.app import create_app
 from services.notify.settings import NotifySettings
 from shared.auth import Role, mint_token
 from shared.clock import ManualClock
+from shared.database import create_engine
 from shared.envelope import Envelope
 from shared.nats import connect, ensure_streams
 from shared.settings import DEV_JWT_SECRET
@@ -159,6 +162,15 @@ def token(role: Role, subject: str, projects: list[str] | None = None) -> dict[s
         now=datetime.now(UTC),
     )
     return {"Authorization": f"Bearer {value}"}
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """notify's database, migrated, on its own engine."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ held the write lock for as long as its hops took, and notify fell behind under l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,6 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.notify.adapters import tables as t
-from services.notify.adapters.migrate import upgrade
 from services.notify.adapters.sends import SqlProjectZones, SqlSendLog
 from services.notify.adapters.store import SqlStore
 from services.notify.adapters.templates import TemplateRenderer
@@ -27,7 +26,6 @@ from services.notify.service_layer.handler import NotifyHandler
 from services.notify.service_layer.sender import DeliverySender
 from shared.clock import ManualClock
 from shared.consumer import Delivery
-from shared.database import create_engine
 from tests.integration.notify.conftest import webhook_contact
 from tests.unit.notify.builders import T0, TENANT, envelope, reported
 
@@ -41,14 +39,6 @@ CONFIG = NotifyConfig(
         )
     }
 )
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 @contextmanager

@@ -160,8 +160,8 @@ def test_frames_by_self_and_total_time() -> None:
 
 
 def test_every_peer_goes_first_once_in_three_rounds() -> None:
-    assert [turn_order(r)[0] for r in range(3)] == list(PEERS)
-    assert all(sorted(turn_order(r)) == sorted(PEERS) for r in range(5))
+    assert [turn_order(r, PEERS)[0] for r in range(3)] == list(PEERS)
+    assert all(sorted(turn_order(r, PEERS)) == sorted(PEERS) for r in range(5))
 
 
 def _turn(peer: str, rate: float, cpu: float, non_2xx: int = 0) -> Turn:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlalchemy import event, text
 
-from shared.database import SQLITE_CACHE_KIB, Database, create_engine
+from shared.database import SQLITE_CACHE_KIB, Database, create_engine, json_text
 
 
 async def test_both_twins_open_sqlite_with_the_same_settings(tmp_path: Path) -> None:
@@ -51,3 +52,10 @@ async def test_a_sqlite_engines_begin_takes_the_writer_lock_and_connect_does_not
 
     # Writers (`begin()`) hold the lock from their first statement; reads stay deferred.
     assert begun == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_json_columns_are_written_as_the_standard_library_would_read_them() -> None:
+    value = {"a": [1, 2.5, None, "水管"], 3: True, "nested": {"big": 2**70}}
+
+    assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+    assert json.loads(json_text({"n": 2**63 - 1})) == {"n": 2**63 - 1}
