@@ -2,6 +2,9 @@
 
     python -m bench.reporting [--throughput-events 100000] [--rebuild-events 1000000]
                               [--latency-seconds 30] [--rate 500] [--queries 50]
+                              [--workers N]
+    python -m bench.reporting --only-rebuild [--rebuild-events 1000000] [--workers 1,2]
+                              [--backends sqlite,postgresql --postgres URL]
 
 On one nats-server (embedded, file storage, loopback) and a SQLite read model:
 
@@ -22,6 +25,16 @@ On one nats-server (embedded, file storage, loopback) and a SQLite read model:
    a project of its own; the latency of a probe is from its publish to the arrival of the
    `kpi.bench.probe.backlog` message that counts it.
 
+`--workers` is the rebuild's worker processes (default: the CPU count, as `wo reporting
+rebuild`; 1 replays in the bench's own process).
+
+`--only-rebuild` publishes `--rebuild-events` events once and measures the rebuild alone,
+on each of `--backends` (SQLite in a temporary file; PostgreSQL in a fresh database beside
+`--postgres URL`) with each of `--workers`: wall seconds, CPU seconds of the rebuild's
+processes (the bench process and its workers; nats-server's apart, PostgreSQL's not
+counted), the machine's calibration and load averages before and after. Results go to
+bench/results/reporting-rebuild.json.
+
 Loops are bounded in count and time. Results go to bench/results/reporting-sqlite.json.
 """
 
@@ -30,6 +43,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -38,13 +53,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from bench.support import machine, percentile
+from bench.proc_cpu import tree_cpu_seconds
+from bench.support import calibration, machine, on_fresh_database, percentile, write_results
 from services.reporting.adapters.kpi_stream import KpiPublisher
 from services.reporting.adapters.migrate import upgrade
-from services.reporting.adapters.rebuild import rebuild
+from services.reporting.adapters.rebuild import Workers, rebuild
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.domain.kpis import KPIS
 from services.reporting.domain.periods import Period
@@ -256,6 +273,21 @@ async def latency(nats_url: str, workdir: Path, rate: int, seconds: float) -> di
     }
 
 
+async def projects_on_a_bus(
+    workdir: Path,
+) -> tuple[NatsServer, Client, JetStreamContext, datetime]:
+    """A nats-server in `workdir` with the streams and the projects' registrations; a
+    connection to it and the start of the orders' month."""
+    server = NatsServer(workdir / "jetstream")
+    server.start(log_file=workdir / "nats.log")
+    client = await connect(server.url, "bench")
+    js = client.jetstream()
+    await ensure_streams(js)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    await publish(js, iter([project_event(p, 1000, start) for p in PROJECTS]))
+    return server, client, js, start
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """All four measurements."""
     configure_logging("bench", "WARNING")
@@ -263,14 +295,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     heap.settle()
     with tempfile.TemporaryDirectory(prefix="bench-reporting-") as tmp:
         workdir = Path(tmp)
-        server = NatsServer(workdir / "jetstream")
-        server.start(log_file=workdir / "nats.log")
+        server, client, js, start = await projects_on_a_bus(workdir)
         try:
-            client = await connect(server.url, "bench")
-            js = client.jetstream()
-            await ensure_streams(js)
-            start = datetime(2026, 11, 1, tzinfo=UTC)
-            await publish(js, iter([project_event(p, 1000, start) for p in PROJECTS]))
             await publish(js, orders(args.throughput_events, start))
             last = await last_sequence(js)
             raw = await raw_rate(js, last)
@@ -286,7 +312,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             total = await last_sequence(js)
             store, database = await open_store(workdir / "rebuild.db")
             started = time.perf_counter()
-            result = await rebuild(store, js, "reporting", batch_size=1000)
+            result = await rebuild(
+                store, js, "reporting", batch_size=1000, workers=fleet(args, server, database)
+            )
             rebuild_seconds = time.perf_counter() - started
             print(f"rebuild: {result.events:,} events in {rebuild_seconds:.1f} s", flush=True)
             queries = await queries_p99(
@@ -324,6 +352,87 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def fleet(args: argparse.Namespace, server: NatsServer, database: Database) -> Workers | None:
+    """The rebuild's worker processes `--workers` asks for (None: in this process)."""
+    if args.workers[0] <= 1:
+        return None
+    url = database.engine.url.render_as_string(hide_password=False)
+    return Workers(args.workers[0], server.url, url)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and its children that have ended (the workers)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
+    """Publish `--rebuild-events` events once and time their rebuild alone, on each of
+    `--backends` with each of `--workers`, one after the other."""
+    configure_logging("bench", "WARNING")
+    heap.settle()
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-rebuild-") as tmp:
+        server, client, js, start = await projects_on_a_bus(Path(tmp))
+        try:
+            published = time.perf_counter()
+            await publish(js, orders(args.rebuild_events, start))
+            publish_seconds = time.perf_counter() - published
+            assert server.process is not None  # started above
+            nats_pid = server.process.pid
+            for backend in args.backends:
+                for workers in args.workers:
+
+                    async def timed(
+                        url: str, workers: int = workers, backend: str = backend
+                    ) -> dict[str, Any]:
+                        engine = create_engine(url)
+                        await upgrade(engine)
+                        database = Database(engine)
+                        store = ReadModelStore(database, SystemClock())
+                        before = calibration()
+                        nats_cpu = tree_cpu_seconds(nats_pid)
+                        cpu, started = cpu_seconds(), time.perf_counter()
+                        fleet = Workers(workers, server.url, url) if workers > 1 else None
+                        result = await rebuild(
+                            store, js, "reporting", batch_size=1000, workers=fleet
+                        )
+                        seconds = time.perf_counter() - started
+                        cpu = cpu_seconds() - cpu
+                        nats_cpu = tree_cpu_seconds(nats_pid) - nats_cpu
+                        orders_count = len((await store.facts(TENANT, None, None, None))[0])
+                        await close_store(database)
+                        return {
+                            "backend": backend,
+                            "workers": workers,
+                            "events": result.events,
+                            "partitions": result.partitions,
+                            "orders": orders_count,
+                            "seconds": round(seconds, 1),
+                            "events_per_s": round(result.events / seconds),
+                            "cpu_seconds": round(cpu, 1),
+                            "nats_server_cpu_seconds": round(nats_cpu, 1),
+                            "machine_before": before,
+                            "machine_after": calibration(),
+                        }
+
+                    postgres = args.postgres if backend == "postgresql" else None
+                    runs.append(await on_fresh_database(timed, postgres, "rebuild"))
+                    print(json.dumps(runs[-1]), flush=True)
+            await client.close()
+        finally:
+            server.stop()
+    return {
+        "machine": machine(),
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "publish_seconds": round(publish_seconds, 1),
+        "runs": runs,
+    }
+
+
 def main() -> None:
     """Parse arguments, run, print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -332,7 +441,25 @@ def main() -> None:
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument(
+        "--workers",
+        type=lambda v: [int(n) for n in v.split(",")],
+        default=[os.cpu_count() or 1],
+        help="the rebuild's worker processes; with --only-rebuild a list: 1,2",
+    )
+    parser.add_argument("--only-rebuild", action="store_true")
+    parser.add_argument(
+        "--backends", type=lambda v: v.split(","), default=["sqlite"], help="sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--postgres", default=None, help="PostgreSQL server URL (a database of its own is made)"
+    )
     args = parser.parse_args()
+    if "postgresql" in args.backends and not args.postgres:
+        parser.error("--backends postgresql needs --postgres URL")
+    if args.only_rebuild:
+        write_results(asyncio.run(rebuild_only(args)), "reporting-rebuild.json")
+        return
     results = asyncio.run(run(args))
     print(json.dumps(results, indent=2))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

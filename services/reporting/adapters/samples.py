@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
@@ -41,6 +42,16 @@ def sample_orders(conn: Connection, generation: int, after: str, chunk: int) -> 
 DIMENSION_COLUMNS = ("building", "kind", "category", "technician", "team")
 
 
+@dataclass
+class SampleRows:
+    """The rows changed orders remove from and add to the samples, roll-up and measures."""
+
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    fresh: list[tuple[Any, ...]] = field(default_factory=list)
+    rollup: list[tuple[Any, ...]] = field(default_factory=list)
+    measures: list[tuple[Any, ...]] = field(default_factory=list)
+
+
 def write_samples(
     conn: Connection, gen: int, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]
 ) -> None:
@@ -49,10 +60,15 @@ def write_samples(
     Only the KPIs whose samples differ are touched, so an event that changes no figure
     (most of them, for most KPIs) writes nothing here.
     """
+    store_sample_rows(conn, gen, sample_rows(gen, changes))
+
+
+def sample_rows(gen: int, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]) -> SampleRows:
+    """What `write_samples` writes for `changes`, drawn without the database (a rebuild's
+    workers draw them before taking SQLite's writer lock)."""
     delta: Counter[RollupKey] = Counter()
     measures: Counter[MeasureKey] = Counter()
-    stale: list[dict[str, Any]] = []
-    fresh: list[tuple[Any, ...]] = []
+    rows = SampleRows()
     for old, new in changes:
         before, after = order_samples(old), order_samples(new)
         changed = changed_kpis(before, after)
@@ -63,30 +79,37 @@ def write_samples(
         measures.update(measured)
         for name in sorted(changed):
             if before.get(name):
-                stale.append({"k_order": new.order_id, "k_kpi": name})
-            fresh.extend(
+                rows.stale.append({"k_order": new.order_id, "k_kpi": name})
+            rows.fresh.extend(
                 _sample_row(gen, name, i, sample) for i, sample in enumerate(after.get(name, []))
             )
-    if stale:
+    rows.rollup = [(gen, *key, n) for key, n in sorted(delta.items()) if n != 0]
+    rows.measures = [(gen, *key, n) for key, n in sorted(measures.items()) if n != 0]
+    return rows
+
+
+def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
+    """Write what `sample_rows` drew."""
+    if rows.stale:
         conn.execute(
             delete(t.kpi_samples).where(
                 t.kpi_samples.c.generation == gen,
                 t.kpi_samples.c.order_id == bindparam("k_order"),
                 t.kpi_samples.c.kpi == bindparam("k_kpi"),
             ),
-            stale,
+            rows.stale,
         )
-    if fresh:
-        insert_many(conn, t.kpi_samples, _SAMPLE_COLUMNS, fresh)
-    rows = [(gen, *key, n) for key, n in sorted(delta.items()) if n != 0]
-    if rows:
-        insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows, add_on_conflict="samples")
-    measure_rows = [(gen, *key, n) for key, n in sorted(measures.items()) if n != 0]
-    if measure_rows:
-        insert_many(conn, t.kpi_measures, _MEASURE_COLUMNS, measure_rows, add_on_conflict="samples")
+    if rows.fresh:
+        insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows.fresh)
+    if rows.rollup:
+        insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows.rollup, add_on_conflict="samples")
+    if rows.measures:
+        insert_many(
+            conn, t.kpi_measures, _MEASURE_COLUMNS, rows.measures, add_on_conflict="samples"
+        )
 
 
-_SAMPLE_COLUMNS = (
+SAMPLE_COLUMNS = (
     "generation", "order_id", "kpi", "position", "tenant", "project", "at", "hit", "measure",
     "label", "band", *DIMENSION_COLUMNS,
 )  # fmt: skip
@@ -94,8 +117,14 @@ _ROLLUP_COLUMNS = ("generation", *RollupKey._fields, "samples")
 _MEASURE_COLUMNS = ("generation", *MeasureKey._fields, "samples")
 
 
+def sample_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of `SAMPLE_COLUMNS`'s key in the table, in the table's order: generation,
+    tenant, KPI, project, time, order, position."""
+    return (row[0], row[4], row[2], row[5], row[6], row[1], row[3])
+
+
 def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any, ...]:
-    """A sample as a row of `_SAMPLE_COLUMNS`."""
+    """A sample as a row of `SAMPLE_COLUMNS`."""
     dims = sample.dims
     return (
         gen, sample.order_id, kpi, position, sample.tenant, sample.project, sample.at,

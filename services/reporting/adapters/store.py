@@ -33,13 +33,15 @@ from services.reporting.adapters.generations import (
     next_generation,
     switch_generation,
 )
+from services.reporting.adapters.insert_many import insert_many
 from services.reporting.adapters.leases import LeaseFence
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
-from services.reporting.adapters.samples import sample_orders
+from services.reporting.adapters.samples import SAMPLE_COLUMNS, sample_rows, store_sample_rows
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
+from services.reporting.service_layer.projection import WorkingSet
 from shared.clock import Clock
 from shared.database import Database
 from shared.tracking import Tracking
@@ -90,17 +92,41 @@ class ReadModelStore:
         """Which of `keys` are kept as dead letters of `consumer`."""
         return await self.database.run(dead_letter_keys, consumer, sorted(keys))
 
-    async def sample_generation(self, generation: int, chunk: int = 2000) -> int:
-        """Draw the KPI samples and roll-up of every order of `generation`, which has none yet
-        (a rebuild's replay ran unsampled); one transaction per `chunk` orders. Returns the
-        orders sampled."""
-        done, after = 0, ""
-        while True:
-            orders = await self.database.run(sample_orders, generation, after, chunk, write=True)
-            if not orders:
-                return done
-            done += len(orders)
-            after = orders[-1].order_id
+    async def fill_generation(
+        self,
+        generation: int,
+        working: WorkingSet,
+        dead: Sequence[DeadLetterRecord],
+        consumer: str,
+    ) -> list[tuple[Any, ...]]:
+        """Insert the rows of `working`, folded from nothing (a rebuild's replay), into
+        `generation` with the roll-up of its orders' samples, and keep `dead` as
+        `consumer`'s dead letters, in one transaction. Returns the per-sample rows, left
+        for `insert_samples`."""
+        # Drawn before the transaction: on SQLite the workers hold the writer lock in turn.
+        drawn = sample_rows(
+            generation, [(None, working.orders[k]) for k in sorted(working.changed_orders)]
+        )
+        fresh, drawn.fresh = drawn.fresh, []
+
+        def unit(conn: Connection) -> None:
+            SqlReadModelBatch(conn, generation).save(working, {}, sampled=False)
+            store_sample_rows(conn, generation, drawn)
+            now = self._clock.now()
+            for record in dead:
+                record_dead_letter(conn, consumer, record, now)
+
+        await self.database.run(unit, write=True)
+        return fresh
+
+    async def insert_samples(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert per-sample rows `fill_generation` left, in one transaction (in the order
+        of their table's key they are appended, not scattered over its pages)."""
+
+        def unit(conn: Connection) -> None:
+            insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
+
+        await self.database.run(unit, write=True)
 
     async def prepare_generation(self) -> int:
         """An empty generation after every one in use, for a rebuild to fill."""
@@ -116,10 +142,13 @@ class ReadModelStore:
             switch_generation, target, consumer, stream_sequence, self._clock.now(), write=True
         )
 
-    async def raise_checkpoint(self, generation: int, consumer: str, stream_sequence: int) -> None:
-        """Move `consumer`'s checkpoint in `generation` up to `stream_sequence` (never down)."""
+    async def raise_checkpoint(
+        self, generation: int, consumer: str, stream_sequence: int, applied: int = 0
+    ) -> None:
+        """Move `consumer`'s checkpoint in `generation` up to `stream_sequence` (never down),
+        counting `applied` more events."""
         await self.database.run(
-            advance, generation, consumer, stream_sequence, 0, self._clock.now(), write=True
+            advance, generation, consumer, stream_sequence, applied, self._clock.now(), write=True
         )
 
     async def drop_generation(self, generation: int) -> None:

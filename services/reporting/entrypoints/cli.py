@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
@@ -14,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.reporting.adapters.migrate import upgrade
-from services.reporting.adapters.rebuild import RebuildResult, rebuild
+from services.reporting.adapters.rebuild import RebuildFailed, RebuildResult, Workers, rebuild
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.reporting.settings import ReportingSettings
@@ -48,10 +49,25 @@ DatabaseOption = Annotated[
 def rebuild_command(
     database_url: DatabaseOption = None,
     nats_url: NatsUrlOption = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events folded per transaction.")] = 1000,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Events fetched at a time, and work orders written per transaction.",
+        ),
+    ] = 1000,
     connect_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for NATS.")
     ] = 5.0,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes replaying the stream side by side, each a share of the "
+            "projects (default: the CPU count; 1: in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Replay EVENTS from its first message into fresh tables, then switch to them at once.
 
@@ -70,6 +86,7 @@ def rebuild_command(
                 batch_size,
                 connect_timeout,
                 console,
+                workers or os.cpu_count() or 1,
             )
         )
     except CliFailure as exc:
@@ -79,7 +96,8 @@ def rebuild_command(
     rate = result.events / seconds if seconds > 0 else 0.0
     console.print(
         f"Rebuilt the read model from {result.events:,} events (up to stream sequence "
-        f"{result.stream_sequence:,}) in {seconds:.1f} s ({rate:,.0f} events/s); "
+        f"{result.stream_sequence:,}) in {seconds:.1f} s ({rate:,.0f} events/s, "
+        f"{result.partitions} {'partition' if result.partitions == 1 else 'partitions'}); "
         f"generation {result.generation} replaced {result.previous_generation}.",
         highlight=False,
         soft_wrap=True,
@@ -197,6 +215,7 @@ async def _rebuild(
     batch_size: int,
     wait_seconds: float,
     console: Console,
+    workers: int,
 ) -> RebuildResult:
     engine = engine_for(database_url)
     database = Database(engine)
@@ -211,7 +230,12 @@ async def _rebuild(
                 def on_progress(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                return await rebuild(store, nc.jetstream(), live_consumer, on_progress, batch_size)
+                fleet = Workers(workers, nats_url, database_url) if workers > 1 else None
+                return await rebuild(
+                    store, nc.jetstream(), live_consumer, on_progress, batch_size, fleet
+                )
+        except RebuildFailed as exc:
+            raise CliFailure(f"{exc}; the read model was left as it was") from None
         except NatsError as exc:
             raise CliFailure(f"NATS error: {first_line(exc)}") from None
         except (SQLAlchemyError, OSError) as exc:

@@ -11,7 +11,7 @@ raises, and the consumer retries and finally dead-letters the message through
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 
 from pydantic import ValidationError
@@ -90,6 +90,41 @@ def _record(
     )
 
 
+def fold_items(
+    deliveries: Iterable[Delivery],
+) -> tuple[list[EventFact | Waiting], list[DeadLetterRecord]]:
+    """What the fold applies of `deliveries`, and the dead letters of their poison events
+    (each leaves a skip marker in its stream in their place)."""
+    items: list[EventFact | Waiting] = []
+    dead: list[DeadLetterRecord] = []
+    for d in deliveries:
+        try:
+            items.append(validated(d.envelope))
+        except (ValidationError, LookupError, KeyError, ValueError) as exc:
+            # The values a model refused may be a resident's: never in the error.
+            reason = validation_summary(exc) if isinstance(exc, ValidationError) else exc
+            body = d.envelope.to_json()
+            dead.append(
+                _record(
+                    d.subject,
+                    d.stream_sequence,
+                    d.envelope,
+                    f"invalid event data: {reason}",
+                    d.num_delivered,
+                    body,
+                )
+            )
+            items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
+            log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(reason))
+    return items, dead
+
+
+def letter_record(letter: DeadLetter) -> DeadLetterRecord:
+    """The row kept of a message given up on."""
+    return _record(letter.subject, letter.stream_sequence, letter.envelope, letter.error,
+                   letter.num_delivered, letter.data)  # fmt: skip
+
+
 class Projector:
     """Folds deliveries into the read model; tells `on_change` which projects moved."""
 
@@ -112,27 +147,7 @@ class Projector:
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Apply and commit a batch with the checkpoint (and its poison events' dead letters)."""
-        items: list[EventFact | Waiting] = []
-        dead: list[DeadLetterRecord] = []
-        for d in deliveries:
-            try:
-                items.append(validated(d.envelope))
-            except (ValidationError, LookupError, KeyError, ValueError) as exc:
-                # The values a model refused may be a resident's: never in the error.
-                reason = validation_summary(exc) if isinstance(exc, ValidationError) else exc
-                body = d.envelope.to_json()
-                dead.append(
-                    _record(
-                        d.subject,
-                        d.stream_sequence,
-                        d.envelope,
-                        f"invalid event data: {reason}",
-                        d.num_delivered,
-                        body,
-                    )
-                )
-                items.append(Waiting(d.envelope.subject, d.envelope.sequence, None))
-                log.error("projector.poison_event", event_id=str(d.envelope.id), error=str(reason))
+        items, dead = fold_items(deliveries)
         top = max(d.stream_sequence for d in deliveries)
         working = await apply_events(
             self.recorder, self.consumer, items, top, dead, self.generation, self.sampled
@@ -142,8 +157,7 @@ class Projector:
 
     async def dead_letter(self, letter: DeadLetter) -> None:
         """Record a message the consumer gave up on, and skip its place in its stream."""
-        record = _record(letter.subject, letter.stream_sequence, letter.envelope, letter.error,
-                         letter.num_delivered, letter.data)  # fmt: skip
+        record = letter_record(letter)
         items: list[EventFact | Waiting] = []
         if letter.envelope is not None:
             items.append(Waiting(letter.envelope.subject, letter.envelope.sequence, None))
