@@ -29,6 +29,8 @@ class Request:
     body: bytes
     at: float = field(default_factory=time.time)
     """When it arrived (wall clock, for bench/notify.py's latencies)."""
+    peer_port: int = 0
+    """The sender's TCP port: which process sent it (tests/e2e/test_cluster.py)."""
 
     def json(self) -> Any:
         """The body as JSON."""
@@ -80,6 +82,7 @@ class HttpReceiver:
         assert task is not None
         self._connections.add(task)
         self.accepted += 1
+        peer_port = int(writer.get_extra_info("peername")[1])
         try:
             while True:
                 line = await reader.readline()
@@ -91,7 +94,7 @@ class HttpReceiver:
                     name, _, value = header.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.requests.append(Request(method, path, headers, body))
+                self.requests.append(Request(method, path, headers, body, peer_port=peer_port))
                 status = self.statuses.pop(0) if self.statuses else self.default_status
                 if self.delay_seconds:
                     await asyncio.sleep(self.delay_seconds)
