@@ -33,12 +33,14 @@ STOP_GRACE_SECONDS = 10.0
 LOG_TAIL_CHARACTERS = 6000
 
 
-def _free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports."""
+def free_ports(count: int, taken: set[int]) -> list[int]:
+    """`count` free loopback ports, none of them in `taken` (which they join): a port
+    handed out but not yet bound looks free to the kernel."""
     ports: list[int] = []
     while len(ports) < count:
         port = free_port()
-        if port not in ports:
+        if port not in taken:
+            taken.add(port)
             ports.append(port)
     return ports
 
@@ -68,8 +70,8 @@ class ClusterNode:
 class NatsCluster:
     """Three `nats-server` nodes on loopback forming cluster `workorders` with JetStream."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
-        ports = _free_ports(3 * size)
+    def __init__(self, workdir: Path, taken: set[int], size: int = 3) -> None:
+        ports = free_ports(3 * size, taken)
         routes = ",".join(f"nats://{LOOPBACK}:{ports[3 * i + 1]}" for i in range(size))
         self.nodes: list[ClusterNode] = []
         for i in range(size):
@@ -229,10 +231,12 @@ def service_process(
     nats_url: str,
     database_url: str,
     settings: Mapping[str, str],
+    taken: set[int],
     base: Mapping[str, str] | None = None,
 ) -> ServiceProcess:
-    """An instance of service `name` configured as `wo up` configures one, plus `settings`."""
-    port = free_port()
+    """An instance of service `name` configured as `wo up` configures one, plus `settings`,
+    on a port not in `taken`."""
+    [port] = free_ports(1, taken)
     env = service_environment(
         name, port, nats_url, database_url, dict(os.environ if base is None else base), ""
     )
