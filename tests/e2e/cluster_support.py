@@ -203,6 +203,11 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGSTOP)
 
+    def thaw(self) -> None:
+        """Let a frozen process run again (SIGCONT)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL its process group: a crash, whatever it was doing."""
         if self.process is not None and self.process.poll() is None:

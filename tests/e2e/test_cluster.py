@@ -66,7 +66,7 @@ from tests.e2e.cluster_support import (
     tcp_ports,
 )
 from tests.integration.notify.conftest import webhook_contact
-from tests.integration.notify.support import HttpReceiver, http_receiver
+from tests.integration.notify.support import HttpReceiver, Request, http_receiver
 from tests.unit.reporting.oracle import Oracle
 from tests.unit.reporting.support import oracle_figure
 from wo.demo import (
@@ -89,6 +89,10 @@ COMMAND_SECONDS = 60.0
 """How long one command is retried (same Idempotency-Key) on connection errors and 503s."""
 SETTLE_SECONDS = 90.0
 """How long the stack may take, after the load, to publish, send and project everything."""
+RECEIVER_SECONDS = 0.3
+"""How long the webhook receiver takes to answer: notify has sends in flight when it dies."""
+CATCH_SECONDS = 10.0
+"""How long to wait for a moment when the notify to be killed waits on the receiver."""
 PROJECTS = [project.slug for project in DEMO_PROJECTS]
 TECHNICIANS = sorted(DEMO_TECHNICIANS)
 SECRET = "whsec_" + base64.b64encode(b"cluster-test-signing-key-0123456").decode()
@@ -266,6 +270,8 @@ class Deployment:
     databases: dict[str, str]
     killed: list[str] = field(default_factory=list)
     notify_victim_ports: set[int] = field(default_factory=set)
+    sending_at_kill: set[str] = field(default_factory=set)
+    """The webhooks the killed notify had sent and not had an answer to."""
 
     @property
     def services(self) -> list[ServiceProcess]:
@@ -357,21 +363,46 @@ async def stream_leader(url: str) -> str:
         return info.cluster.leader
 
 
-async def chaos(deployment: Deployment, load: Load) -> None:
+async def chaos(deployment: Deployment, load: Load, receiver: HttpReceiver) -> None:
     """A third of the way: SIGKILL the node leading EVENTS. Half way: SIGKILL one instance
-    of each service (notify's frozen first, to note the ports it sent webhooks from)."""
+    of dispatch and of reporting, then notify's while a webhook it sent waits for the
+    receiver's answer, if it is caught so within `CATCH_SECONDS`."""
     total = sum(len(script(n)) for n in range(ORDERS))
     await load.acknowledged(total // 3)
     leader = deployment.cluster.node(await stream_leader(deployment.cluster.url))
     deployment.cluster.kill(leader)
     deployment.killed.append(f"{leader.name} (EVENTS' leader) at {len(load.acks)} acks")
     await load.acknowledged(total // 2)
-    victim = deployment.notify[0]
-    victim.freeze()
-    deployment.notify_victim_ports = tcp_ports(victim.pid)
-    for service in (deployment.dispatch[0], victim, deployment.reporting[0]):
+    for service in (deployment.dispatch[0], deployment.reporting[0]):
         service.kill()
-    deployment.killed.append(f"dispatch-a, notify-a, reporting-a at {len(load.acks)} acks")
+    deployment.killed.append(f"dispatch-a, reporting-a at {len(load.acks)} acks")
+    victim = deployment.notify[0]
+
+    def frozen() -> tuple[set[int], list[Request]]:
+        victim.freeze()
+        # Nothing else runs on this loop meanwhile: the receiver answers no one.
+        ports = tcp_ports(victim.pid)
+        return ports, [r for port, r in receiver.unanswered.items() if port in ports]
+
+    # Its kept-alive connections to the receiver, looked up once; then watched without
+    # stopping it, so its sends are not held back by the looking.
+    ports, sending = frozen()
+    victim.thaw()
+    deadline = time.monotonic() + CATCH_SECONDS
+    while not sending and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+        if ports & set(receiver.unanswered):
+            ports, sending = frozen()
+            if not sending:
+                victim.thaw()
+    if not sending:
+        ports, sending = frozen()
+    deployment.notify_victim_ports = ports
+    deployment.sending_at_kill = {request.headers["webhook-id"] for request in sending}
+    victim.kill()
+    deployment.killed.append(
+        f"notify-a at {len(load.acks)} acks, {len(sending)} of its webhooks unanswered"
+    )
 
 
 async def settled(check: Callable[[], Awaitable[bool]], seconds: float = SETTLE_SECONDS) -> None:
@@ -428,13 +459,14 @@ async def check_dispatch(engine: AsyncEngine, load: Load, bus: Bus) -> None:
 
 
 async def check_notify(
-    engine: AsyncEngine, bus: Bus, receiver: HttpReceiver, victim: set[int]
+    engine: AsyncEngine, bus: Bus, receiver: HttpReceiver, deployment: Deployment
 ) -> None:
     """Every webhook delivery was sent and received (an alert carried by a digest, in
     its digest); none twice, except a send of the killed instance it had no time to
     record, repeated once by the survivor; every event notify recorded is on EVENTS
     exactly once."""
     d = deliveries.c
+    victim = deployment.notify_victim_ports
 
     async def statuses() -> Counter[str]:
         async with engine.connect() as conn:
@@ -478,14 +510,19 @@ async def check_notify(
         if len(ports) > 1 and not (len(ports) == 2 and sum(p in victim for p in ports) == 1)
     }
     assert not repeated, f"webhooks received more than once (sender ports): {repeated}"
+    # Sent by the killed instance and never answered: sent once more by the survivor.
+    once = {delivery for delivery in deployment.sending_at_kill if len(received[delivery]) != 2}
+    assert not once, f"in flight when notify was killed, and not sent again: {once}"
     counts = counted(await bus.messages(), "/notify")
     assert set(counts) == recorded, "notify's events on EVENTS differ from its outbox"
     doubled = {event: n for event, n in counts.items() if n > 1}
     assert not doubled, f"notify's events on EVENTS more than once: {doubled}"
     again = sum(len(ports) > 1 for ports in received.values())
+    by_victim = sum(port in victim for ports in received.values() for port in ports)
     print(
         f"notify: {len(planned)} webhooks sent ({len(carried)} alerts in digests), "
-        f"{again} again after the crash"
+        f"{by_victim} by the instance killed ({len(deployment.sending_at_kill)} in flight at "
+        f"its death), {again} again after the crash"
     )
 
 
@@ -556,7 +593,7 @@ async def test_a_cluster_that_loses_a_node_and_an_instance_of_each_service_loses
 ) -> None:
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("needs PostgreSQL (TEST_DATABASE_URL): several instances share a database")
-    async with databases() as urls, http_receiver() as receiver:
+    async with databases() as urls, http_receiver(delay_seconds=RECEIVER_SECONDS) as receiver:
         planned = deployment(tmp_path, receiver, urls)
         with stopped_at_exit(planned.cluster, planned.services):
             try:
@@ -583,7 +620,7 @@ async def run_and_check(deployment: Deployment, receiver: HttpReceiver) -> None:
     print(f"up: cluster, 6 services and the demo projects in {up - began:.1f} s")
     load = Load([service.url for service in deployment.dispatch])
     async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
-        killing = asyncio.create_task(chaos(deployment, load))
+        killing = asyncio.create_task(chaos(deployment, load, receiver))
         try:
             await load.run(client)
         finally:
@@ -603,7 +640,7 @@ async def run_and_check(deployment: Deployment, receiver: HttpReceiver) -> None:
         try:
             async with Bus.connected(cluster.live_url) as bus:
                 await check_dispatch(engines["dispatch"], load, bus)
-                await check_notify(engines["notify"], bus, receiver, deployment.notify_victim_ports)
+                await check_notify(engines["notify"], bus, receiver, deployment)
                 await check_reporting(
                     client, deployment.reporting[1].url, engines["reporting"], bus
                 )
