@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,7 +81,8 @@ class NatsServer:
 
     With `authorization` (see `shared.bus_users.authorization`) only its users may
     connect, each within its permissions; the configuration holding their passwords is
-    written next to the store, readable by the owner only.
+    written next to the store, readable by the owner only. `extra_args` go on the command
+    line after the project's own (a cluster node's name, cluster port and routes).
     """
 
     def __init__(
@@ -89,11 +91,13 @@ class NatsServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         authorization: dict[str, Any] | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port if port is not None else free_port()
         self.authorization = authorization
+        self.extra_args = tuple(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -122,6 +126,7 @@ class NatsServer:
                 self.config_file, json.dumps({"authorization": self.authorization}, indent=2)
             )
             args += ["-c", str(self.config_file)]
+        args += self.extra_args
         out = open_private(log_file) if log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(args, stdout=out, stderr=out, start_new_session=True)
         if not wait_for_port(self.host, self.port, timeout):

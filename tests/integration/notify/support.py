@@ -29,6 +29,8 @@ class Request:
     body: bytes
     at: float = field(default_factory=time.time)
     """When it arrived (wall clock, for bench/notify.py's latencies)."""
+    peer_port: int = 0
+    """The sender's TCP port: which process sent it (tests/e2e/test_cluster.py)."""
 
     def json(self) -> Any:
         """The body as JSON."""
@@ -52,6 +54,8 @@ class HttpReceiver:
     accepted: int = 0
     """Connections opened to it (kept-alive connections count once)."""
     port: int = 0
+    unanswered: dict[int, Request] = field(default_factory=dict)
+    """The request each connection waits on an answer to, by the sender's port."""
     _server: asyncio.Server | None = None
     _connections: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -80,6 +84,7 @@ class HttpReceiver:
         assert task is not None
         self._connections.add(task)
         self.accepted += 1
+        peer_port = int(writer.get_extra_info("peername")[1])
         try:
             while True:
                 line = await reader.readline()
@@ -91,10 +96,13 @@ class HttpReceiver:
                     name, _, value = header.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                self.requests.append(Request(method, path, headers, body))
+                request = Request(method, path, headers, body, peer_port=peer_port)
+                self.requests.append(request)
+                self.unanswered[peer_port] = request
                 status = self.statuses.pop(0) if self.statuses else self.default_status
                 if self.delay_seconds:
                     await asyncio.sleep(self.delay_seconds)
+                del self.unanswered[peer_port]
                 writer.write(
                     f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
                     f"content-length: {len(self.answer)}\r\n\r\n".encode()
@@ -104,6 +112,7 @@ class HttpReceiver:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
+            self.unanswered.pop(peer_port, None)
             self._connections.discard(task)
             writer.close()
 

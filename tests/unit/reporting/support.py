@@ -38,17 +38,26 @@ def oracle_figures(
         scope = {(TENANT, p) for p in scope_names}
         label = ",".join(sorted(scope_names))
         for i, (start, end) in enumerate(PERIODS):
-            for name, kpi in KPIS.items():
-                if name == "backlog":
-                    figures[(label, name, i)] = oracle.backlog(scope)
-                elif kpi.unit is Unit.SECONDS:
-                    values = oracle.durations(name, scope, start, end)
-                    figures[(label, name, i)] = tuple(nearest_rank(values, p) for p in (50, 90, 99))
-                elif kpi.unit is Unit.COUNT:
-                    figures[(label, name, i)] = oracle.count(name, scope, start, end)
-                else:
-                    figures[(label, name, i)] = oracle.ratio(name, scope, start, end)
+            for name in KPIS:
+                figures[(label, name, i)] = oracle_figure(oracle, name, scope, start, end)
     return figures
+
+
+def oracle_figure(
+    oracle: Oracle, name: str, scope: set[tuple[str, str]], start: date, end: date
+) -> object:
+    """One KPI's figure as the oracle works it out: the open orders for the backlog,
+    (p50, p90, p99) for a duration, the count for a counting KPI, else (numerator,
+    denominator)."""
+    kpi = KPIS[name]
+    if name == "backlog":
+        return oracle.backlog(scope)
+    if kpi.unit is Unit.SECONDS:
+        values = oracle.durations(name, scope, start, end)
+        return tuple(nearest_rank(values, p) for p in (50, 90, 99))
+    if kpi.unit is Unit.COUNT:
+        return oracle.count(name, scope, start, end)
+    return oracle.ratio(name, scope, start, end)
 
 
 def projected_figures(
