@@ -10,6 +10,9 @@ What it guarantees, whatever the handler does:
 - A body that is not a valid envelope, or an envelope whose data fails the catalogue's
   validation, is dead-lettered at once: retrying cannot help. Only what the handler
   raises (the database, the bus: infrastructure) is retried.
+- A message the handler cannot apply yet (`NotYet`: an earlier event of its work order is
+  still with another consumer process) comes back in `wait_seconds`, without counting
+  as a failed attempt, for up to `max_waits` deliveries.
 - A dead letter is keyed by its event id (by a digest of the body when it has none),
   never by the stream sequence: sequences start again when a stream is lost.
 - The server's own delivery limit is off (`max_deliver=-1`): a message whose last
@@ -47,7 +50,7 @@ log = get_logger(__name__)
 
 CONSUMED = Counter(
     "consumer_messages_total",
-    "Messages a durable consumer finished with, by outcome (handled, retried, dead_lettered)",
+    "Messages a durable consumer finished with, by outcome (handled, retried, waiting, dead_lettered)",
     ["durable", "outcome"],
 )
 
@@ -69,6 +72,11 @@ class ConsumerSpec:
     ack_wait_seconds: float = 30.0
     batch_size: int = 100
     fetch_timeout_seconds: float = 1.0
+    wait_seconds: float = 0.5
+    """How soon a message the handler cannot apply yet (`NotYet`) comes back."""
+    max_waits: int = 600
+    """Deliveries a message may wait for an earlier one (600 x 0.5 s: five minutes);
+    then it is a dead letter like any other failure."""
 
     def retry_delay(self, num_delivered: int) -> float:
         """The nak delay after the `num_delivered`-th failed attempt (the last step repeats)."""
@@ -126,6 +134,14 @@ def catalogue_error(envelope: Envelope) -> str | None:
     except LookupError as exc:
         return f"invalid event data: {exc}"
     return None
+
+
+class NotYet(Exception):
+    """Raised by a handler for a message that must wait for an earlier one (another
+    consumer process holds its work order's previous event). It comes back after
+    `wait_seconds` without counting as a failed attempt, for up to `max_waits`
+    deliveries: several processes on one durable reorder an order's events by a moment,
+    and waiting, not the failure back-off of minutes, puts them back in order."""
 
 
 class HandedOver(Exception):
@@ -293,7 +309,19 @@ class EventConsumer:
 
     async def _failed(self, message: Msg, delivery: Delivery, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"
-        if delivery.num_delivered >= self.spec.max_deliver:
+        if isinstance(exc, NotYet) and delivery.num_delivered < self.spec.max_waits:
+            log.info(
+                "consumer.waiting",
+                durable=self.spec.durable,
+                event_id=str(delivery.envelope.id),
+                attempt=delivery.num_delivered,
+                reason=str(exc),
+            )
+            await message.nak(delay=self.spec.wait_seconds)
+            CONSUMED.labels(self.spec.durable, "waiting").inc()
+            return
+        limit = self.spec.max_waits if isinstance(exc, NotYet) else self.spec.max_deliver
+        if delivery.num_delivered >= limit:
             await self._give_up(
                 message,
                 DeadLetter(

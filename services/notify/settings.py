@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from shared.settings import ServiceSettings, production_secret
 
@@ -33,6 +33,8 @@ class NotifySettings(ServiceSettings):
     consumer_batch_size: int = 100
     consumer_ack_wait_seconds: float = 30.0
     consumer_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    consumer_wait_seconds: float = Field(default=0.5, gt=0)
+    consumer_max_waits: int = Field(default=600, ge=1)
     """Waits before an event that failed is tried again (the last one repeats)."""
     sender_batch_size: int = 200
     sender_concurrency: int = 50

@@ -6,13 +6,20 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
 from nats.js import JetStreamContext
 
-from shared.consumer import ConsumerSpec, DeadLetter, Delivery, EventConsumer, HandedOver
+from shared.consumer import (
+    ConsumerSpec,
+    DeadLetter,
+    Delivery,
+    EventConsumer,
+    HandedOver,
+    NotYet,
+)
 from shared.envelope import envelope_json
 from shared.events.recorded import EventMetadata, RecordedEvent
 from shared.nats import connect, ensure_streams
@@ -294,3 +301,55 @@ async def test_a_handler_that_hands_over_stops_the_consumer_and_returns_its_batc
     await drain(EventConsumer(js, FAST, handler))
     assert handler.handled == ids and handler.dead == []
     assert await settled(js)
+
+
+@dataclass
+class Waits(RecordingHandler):
+    """Cannot apply `waiting` until it has been offered `until` times (an earlier event is
+    still with another process)."""
+
+    waiting: str = ""
+    until: int = 0
+    offered: int = 0
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        if any(str(d.envelope.id) == self.waiting for d in deliveries):
+            self.offered += 1
+            if self.offered < self.until:
+                raise NotYet("its work order's previous event is not applied yet")
+        await super().handle(deliveries)
+
+
+async def test_a_message_that_must_wait_comes_back_soon_and_past_the_failure_limit(
+    js: JetStreamContext,
+) -> None:
+    ids = await publish_progress(js, 3)
+    spec = replace(FAST, wait_seconds=0.01, max_waits=50)
+    handler = Waits(waiting=ids[1], until=FAST.max_deliver + 3)
+    consumer = EventConsumer(js, spec, handler)
+
+    for _ in range(200):
+        await consumer.run_once()
+        if ids[1] in handler.handled:
+            break
+        await asyncio.sleep(0.01)
+
+    assert sorted(handler.handled) == sorted(ids)  # waited longer than max_deliver allows
+    assert handler.dead == []
+    assert await settled(js)
+
+
+async def test_a_message_waiting_past_max_waits_is_a_dead_letter(js: JetStreamContext) -> None:
+    ids = await publish_progress(js, 1)
+    spec = replace(FAST, wait_seconds=0.01, max_waits=4)
+    handler = Waits(waiting=ids[0], until=1_000)
+    consumer = EventConsumer(js, spec, handler)
+
+    for _ in range(200):
+        await consumer.run_once()
+        if handler.dead:
+            break
+        await asyncio.sleep(0.01)
+
+    assert [letter.num_delivered for letter in handler.dead] == [4]
+    assert "NotYet" in handler.dead[0].error

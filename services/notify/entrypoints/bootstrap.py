@@ -157,6 +157,8 @@ def consumer_spec(settings: NotifySettings) -> ConsumerSpec:
         batch_size=settings.consumer_batch_size,
         ack_wait_seconds=settings.consumer_ack_wait_seconds,
         backoff_seconds=settings.consumer_backoff_seconds,
+        wait_seconds=settings.consumer_wait_seconds,
+        max_waits=settings.consumer_max_waits,
     )
 
 

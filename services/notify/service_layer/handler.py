@@ -51,7 +51,7 @@ from services.notify.service_layer.ports import (
     Renderer,
 )
 from shared.clock import Clock
-from shared.consumer import DeadLetter, Delivery, catalogue_error
+from shared.consumer import DeadLetter, Delivery, NotYet, catalogue_error
 from shared.envelope import Envelope
 from shared.events.notification import (
     NotificationDeferred,
@@ -129,8 +129,9 @@ def _cause(envelope: Envelope) -> _Cause:
     }
 
 
-class OutOfOrder(Exception):
-    """An event arrived before an earlier event of its work order; it is retried later."""
+class OutOfOrder(NotYet):
+    """An event arrived before an earlier event of its work order (another notify process
+    holds that one): it comes back in a moment (`shared.consumer.NotYet`)."""
 
 
 def message_context(

@@ -168,8 +168,14 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_and_can_be_retried(
     harness: Harness,
 ) -> None:
     async with http_receiver() as hooks:
-        await harness.start(owner_by_webhook(hooks.url), consumer_backoff_seconds=(0.05,))
-        # The assignment of a work order notify has not seen reported: it cannot route it.
+        await harness.start(
+            owner_by_webhook(hooks.url),
+            consumer_backoff_seconds=(0.05,),
+            consumer_wait_seconds=0.05,
+            consumer_max_waits=3,
+        )
+        # The assignment of a work order notify has not seen reported: it waits for the
+        # report (`NotYet`) until it has waited `consumer_max_waits` deliveries.
         await harness.publish(envelope(Assigned(assignee="tech-wang"), 2, work_order_id="wo-gap"))
         # A body that is not an event envelope at all.
         assert harness.bus is not None
