@@ -18,9 +18,9 @@ own CPU (its process and children, from /proc) before and after; dispatch's CPU
 includes its relay publishing what the load reported (the turn ends once the outbox is
 drained, at most 60 s). A peer with any non-2xx answer or socket error is reported as
 failing, not measured. PostgreSQL is the server at `--postgres` (databases
-bench_ingest_*, made afresh); SQLite files are in a temporary directory. The table
-gives each peer's median over the rounds, and dispatch's ratios to the eventsourcing
-peer. Results go to bench/results/ingest-peers.json (a run of some peers, or without
+bench_ingest_*, made afresh for every turn); SQLite files are in a temporary directory,
+a new one each turn. The table gives each peer's median over the rounds, and dispatch's
+ratios to the eventsourcing peer. Results go to bench/results/ingest-peers.json (a run of some peers, or without
 idempotency keys, to a file named after it). Needs Debian's `wrk` and the
 `bench` extra. The older mix of reports and progress reports, the raw SQL and NATS
 rates and the relay drain are `python -m bench.ingest_mix`.
@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -176,6 +176,17 @@ async def fresh_postgres(admin_url: str, name: str) -> str:
     finally:
         await engine.dispose()
     return admin.set(database=name).render_as_string(hide_password=False)
+
+
+def _fresh_databases(backend: str, admin_url: str) -> Callable[[Path], Awaitable[Databases]]:
+    """How a turn gets databases of its own on `backend`."""
+
+    async def fresh(turn_dir: Path) -> Databases:
+        if backend == "sqlite":
+            return sqlite_databases(turn_dir)
+        return await postgres_databases(admin_url)
+
+    return fresh
 
 
 async def postgres_databases(admin_url: str) -> Databases:
@@ -408,16 +419,24 @@ def servers_cpu_seconds(servers: list[Server]) -> float:
 
 
 async def measure_backend(
-    databases: Databases, workdir: Path, args: argparse.Namespace
+    fresh: Callable[[Path], Awaitable[Databases]], workdir: Path, args: argparse.Namespace
 ) -> list[Turn]:
-    """Every peer `rounds` times on one backend, alternated."""
+    """Every peer `rounds` times on one backend, alternated, each turn on `fresh`
+    databases: no turn pays for an earlier one's rows, nor for dispatch's SLA timers of
+    an earlier turn's reports falling due (the arrival clock's breach comes 3 minutes
+    after a report, inside a later turn)."""
     turns: list[Turn] = []
     for round_index in range(args.rounds):
         for peer in turn_order(round_index, args.peers):
-            async with started(peer, workdir, databases, idempotent=args.idempotency_key) as server:
+            turn_dir = workdir / f"{round_index}-{peer}"
+            turn_dir.mkdir()
+            databases = await fresh(turn_dir)
+            async with started(
+                peer, turn_dir, databases, idempotent=args.idempotency_key
+            ) as server:
                 name = f"{databases.backend}-{peer}-{round_index}"
                 loaded = await load(
-                    [server], workdir, name, seconds=args.seconds, warmup=args.warmup
+                    [server], turn_dir, name, seconds=args.seconds, warmup=args.warmup
                 )
             turn = Turn.of(
                 databases.backend, peer, round_index, loaded.runs[0], loaded.cpu, loaded.wall
@@ -600,12 +619,7 @@ async def main() -> None:
         for backend in backends(args.backend):
             workdir = Path(tmp) / backend
             workdir.mkdir()
-            databases = (
-                sqlite_databases(workdir)
-                if backend == "sqlite"
-                else await postgres_databases(args.postgres)
-            )
-            turns += await measure_backend(databases, workdir, args)
+            turns += await measure_backend(_fresh_databases(backend, args.postgres), workdir, args)
     results["calibration_after"] = calibration()
     summaries = summarise(turns)
     found = ratios(summaries)
