@@ -77,6 +77,10 @@ class Grouped(Generic[T, R]):
             group = await next_group(self._queue, self._max_group)
             try:
                 outcomes: Sequence[R | Exception] = await self._serve([w.request for w in group])
+                if len(outcomes) != len(group):  # a bug; no caller may be left waiting
+                    raise RuntimeError(
+                        f"{self._name} answered {len(outcomes)} of {len(group)} requests"
+                    )
             except Exception as exc:  # the group failed as one: every request with it
                 outcomes = [exc] * len(group)
             for waiting, outcome in zip(group, outcomes, strict=True):

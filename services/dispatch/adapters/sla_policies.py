@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from cachetools import TTLCache
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -30,6 +31,7 @@ from services.dispatch.domain.sla import (
     default_policy,
     governing,
 )
+from services.dispatch.service_layer.projects import ProjectDirectory
 from shared.errors import Conflict
 
 DEFAULT_VERSION = 1
@@ -41,9 +43,13 @@ CACHE_TTL_SECONDS = 30.0
 A publish refreshes the cache of the process that made it at once; every other dispatch
 process sees the new version only when its cached entry is older than this, so for up to
 this long a new work order elsewhere may still start its clocks under the previous version
-(its events say which one, so nothing is lost or misreported). A project's time zone, and
-its registered facts (`queries.SqlProjectDirectory`), are cached for as long.
+(its events say which one, so nothing is lost or misreported). A project's registered
+facts, its time zone among them (`queries.SqlProjectDirectory`), are cached for as long.
 """
+
+
+ENTRIES_CACHED = 100_000
+"""Current policies one process keeps (bounded, like every cache)."""
 
 
 class TenantHolidays(Protocol):
@@ -93,18 +99,19 @@ class SqlSlaPolicies:
         engine: AsyncEngine,
         *,
         clock: Callable[[], datetime],
+        projects: ProjectDirectory,
         ttl_seconds: float = CACHE_TTL_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
         holidays: TenantHolidays | None = None,
     ) -> None:
         self._engine = engine
+        self._projects = projects
         self._holidays = holidays
         self._clock = clock
-        self._ttl = ttl_seconds
-        self._monotonic = monotonic
         self._default = default_policy()
-        self._cache: dict[tuple[str, str | None], tuple[SlaPolicy, float]] = {}
-        self._zones: dict[tuple[str, str], tuple[str, float]] = {}
+        self._cache: TTLCache[tuple[str, str | None], SlaPolicy] = TTLCache(
+            maxsize=ENTRIES_CACHED, ttl=ttl_seconds, timer=monotonic
+        )
         # Stored versions never change, so earlier versions and zoned copies stay cached;
         # a zoned copy is kept with the schedules its calendars follow.
         self._versions: dict[tuple[str, int], SlaPolicy] = {}
@@ -158,26 +165,18 @@ class SqlSlaPolicies:
         return zoned
 
     async def _time_zone(self, tenant: str, project: str) -> str:
-        cached = self._zones.get((tenant, project))
-        if cached is not None and self._monotonic() - cached[1] < self._ttl:
-            return cached[0]
-        query = select(t.projects.c.time_zone).where(
-            t.projects.c.tenant == tenant, t.projects.c.project == project
-        )
-        async with self._engine.connect() as conn:
-            zone = await conn.scalar(query)
+        # The project directory's cached facts: one read of the project for both.
+        details = await self._projects.details(tenant, project)
         # Work orders exist only for registered projects; the default keeps a stream whose
         # project row is missing (a restored backup) measurable.
-        found = str(zone) if zone is not None else DEFAULT_TIME_ZONE
-        self._zones[(tenant, project)] = (found, self._monotonic())
-        return found
+        return details.time_zone if details is not None else DEFAULT_TIME_ZONE
 
     async def current(self, tenant: str, project: str | None = None) -> SlaPolicy:
         """The newest version governing `project` (None: the newest tenant-wide one); the
         default while there is none."""
         cached = self._cache.get((tenant, project))
-        if cached is not None and self._monotonic() - cached[1] < self._ttl:
-            return cached[0]
+        if cached is not None:
+            return cached
         c = t.sla_policies.c
         query = select(c.version, c.projects).where(c.tenant == tenant)
         async with self._engine.connect() as conn:
@@ -185,7 +184,7 @@ class SqlSlaPolicies:
         version = governing(scopes, project)
         found = None if version is None else await self.get(tenant, version)
         policy = found or self._default
-        self._cache[(tenant, project)] = (policy, self._monotonic())
+        self._cache[(tenant, project)] = policy
         return policy
 
     async def publish(
@@ -209,7 +208,7 @@ class SqlSlaPolicies:
                 continue
             # This process sees the new version at once, wherever it governs.
             for cached in [key for key in self._cache if key[0] == tenant]:
-                del self._cache[cached]
+                self._cache.pop(cached, None)
             return stored
         raise AssertionError("unreachable")  # pragma: no cover
 

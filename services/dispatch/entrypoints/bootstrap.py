@@ -100,12 +100,13 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     holidays = SqlPublicHolidays(engine, clock=clock.now)
     http = httpx.AsyncClient(timeout=settings.notify_timeout_seconds)
     privacy = privacy_of(engine, settings, clock)
+    projects = SqlProjectDirectory(engine)
     dispatch = Dispatch(
         settings,
         clock,
         engine,
         store,
-        SqlProjectDirectory(engine),
+        projects,
         verifier,
         SqlStaffDirectory(engine, clock.now, cache_seconds=settings.staff_cache_seconds),
         SqlResidentIndex(engine, privacy),
@@ -120,7 +121,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
             every_seconds=settings.personal_data_retention_check_seconds,
         ),
         http=http,
-        sla_policies=SqlSlaPolicies(engine, clock=clock.now, holidays=holidays),
+        sla_policies=SqlSlaPolicies(engine, clock=clock.now, projects=projects, holidays=holidays),
         public_holidays=holidays,
     )
     if settings.relay_enabled:

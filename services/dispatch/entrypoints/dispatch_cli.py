@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.dispatch.adapters import tables as t
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
+from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.resident_index import SqlResidentIndex
 from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_timer_table import rebuild_sla_timers
@@ -89,7 +90,10 @@ async def _rebuild(url: str) -> _Rebuilt:
     store = SqlEventStore(engine)
     clock = SystemClock()
     policies = SqlSlaPolicies(
-        engine, clock=clock.now, holidays=SqlPublicHolidays(engine, clock=clock.now)
+        engine,
+        clock=clock.now,
+        projects=SqlProjectDirectory(engine),
+        holidays=SqlPublicHolidays(engine, clock=clock.now),
     )
     c = t.sla_timers.c
     try:

@@ -168,7 +168,10 @@ async def test_concurrent_publishes_get_distinct_versions(api: Api) -> None:
 async def test_another_process_sees_a_new_version_after_its_cache_expires(api: Api) -> None:
     seconds = [0.0]
     elsewhere = SqlSlaPolicies(
-        api.dispatch.engine, clock=api.clock.now, monotonic=lambda: seconds[0]
+        api.dispatch.engine,
+        clock=api.clock.now,
+        projects=api.dispatch.projects,
+        monotonic=lambda: seconds[0],
     )
     assert (await elsewhere.current(TENANT)).version == 1
 

@@ -114,3 +114,15 @@ async def test_together_else_alone_writes_once_or_sorts_out_the_offender() -> No
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ValueError)
     assert writes == [[1, 2], [1, -1, 2], [1], [-1], [2], [1, -1]]
+
+
+async def test_a_serve_that_answers_too_few_fails_every_caller_rather_than_leaving_them() -> None:
+    async def short(group: list[int]) -> list[int | Exception]:
+        return group[:-1]
+
+    grouped: Grouped[int, int] = Grouped(short, max_group=10, name="short")
+
+    answers = await asyncio.gather(grouped.submit(1), grouped.submit(2), return_exceptions=True)
+
+    assert all(isinstance(a, RuntimeError) for a in answers)
+    await grouped.close()
