@@ -14,7 +14,9 @@ affected changes nothing.
 
 Publishing again within JetStream's duplicate window would be dropped as a duplicate
 and the old copy deleted with nothing in its place: the run first waits until the
-newest message to replace is older than the window.
+newest message to replace is older than the window. JetStream forgets ids on a timer,
+which can run late; a group that meets a remembered id has the copies it stored erased
+and is tried again after the window has passed once more (`KEPT_TRIES` in all).
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from nats.js.errors import NotFoundError
 
 from shared.jetstream import MSG_ID_HEADER, OutgoingMessage
 from shared.subjects import EVENTS_STREAM
+
+KEPT_TRIES = 3
+"""Attempts at a group whose old message ids JetStream still remembers, each after the
+duplicate window has passed again, before the group is left for the next run."""
 
 Envelope = dict[str, Any]
 Replacement = Callable[[str, Sequence[Envelope]], Awaitable[Sequence[OutgoingMessage] | None]]
@@ -78,7 +84,8 @@ async def replace_messages(
     groups = sorted(found.messages, key=lambda group: found.messages[group][0][0])
     if dry_run or not groups:
         return Replaced(len(groups), 0, sum(len(m) for m in found.messages.values()), 0)
-    await _outwait(found.newest, float(info.config.duplicate_window or 0), on_wait)
+    window = float(info.config.duplicate_window or 0)
+    await _outwait(found.newest, window, on_wait)
     published = deleted = skipped = 0
     for done, group in enumerate(groups, start=1):
         old = found.messages[group]
@@ -87,21 +94,20 @@ async def replace_messages(
             skipped += 1
             continue
         seqs = {seq for seq, _ in old}
-        kept = False
-        for message in messages:
-            ack = await js.publish(
-                message.subject,
-                message.payload,
-                stream=EVENTS_STREAM,
-                headers={MSG_ID_HEADER: message.msg_id},
-            )
-            published += 0 if ack.duplicate else 1
-            kept = kept or (bool(ack.duplicate) and ack.seq in seqs)
-        if kept:
+        fresh = await _publish_group(js, messages, seqs)
+        for _ in range(1, KEPT_TRIES):
+            if fresh is not None:
+                break
+            # JetStream forgets a message id on a timer, which can run late (seen on a
+            # loaded machine): wait out the window again, from now, and try once more.
+            await _outwait(datetime.now(UTC), window, on_wait)
+            fresh = await _publish_group(js, messages, seqs)
+        if fresh is None:
             # JetStream still remembers an old message's id: deleting it would lose the
             # event. The next run (after the window) replaces this group.
             skipped += 1
             continue
+        published += fresh
         for seq in sorted(seqs, reverse=True):
             deleted += await _erase(js, seq)
         if on_progress is not None:
@@ -191,6 +197,32 @@ async def _outwait(
         if on_wait is not None:
             on_wait(remaining)
         await asyncio.sleep(remaining)
+
+
+async def _publish_group(
+    js: JetStreamContext, messages: Sequence[OutgoingMessage], old: set[int]
+) -> int | None:
+    """Publish a group's replacements, in order; the number stored, or None when JetStream
+    took one for a duplicate of an old message (its id still remembered). Then the copies
+    this attempt stored are erased again, so that a later attempt's copies are the only
+    ones and stay in order."""
+    stored: list[int] = []
+    kept = False
+    for message in messages:
+        ack = await js.publish(
+            message.subject,
+            message.payload,
+            stream=EVENTS_STREAM,
+            headers={MSG_ID_HEADER: message.msg_id},
+        )
+        if not ack.duplicate:
+            stored.append(ack.seq)
+        kept = kept or (bool(ack.duplicate) and ack.seq in old)
+    if not kept:
+        return len(stored)
+    for seq in reversed(stored):
+        await _erase(js, seq)
+    return None
 
 
 async def _erase(js: JetStreamContext, seq: int) -> int:
