@@ -313,7 +313,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             store, database = await open_store(workdir / "rebuild.db")
             started = time.perf_counter()
             result = await rebuild(
-                store, js, "reporting", batch_size=1000, workers=fleet(args, server, database)
+                store, client, "reporting", batch_size=1000, workers=fleet(args, server, database)
             )
             rebuild_seconds = time.perf_counter() - started
             print(f"rebuild: {result.events:,} events in {rebuild_seconds:.1f} s", flush=True)
@@ -398,7 +398,7 @@ async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
                         cpu, started = cpu_seconds(), time.perf_counter()
                         fleet = Workers(workers, server.url, url) if workers > 1 else None
                         result = await rebuild(
-                            store, js, "reporting", batch_size=1000, workers=fleet
+                            store, client, "reporting", batch_size=1000, workers=fleet
                         )
                         seconds = time.perf_counter() - started
                         cpu = cpu_seconds() - cpu

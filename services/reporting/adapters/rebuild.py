@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -125,7 +126,7 @@ async def _delivery(projector: Projector, message: Msg, seq: int) -> Delivery | 
 
 async def _replay(
     store: ReadModelStore,
-    js: JetStreamContext,
+    client: Client,
     target: int,
     replay_plan: ReplayPlan,
     batch_size: int,
@@ -149,7 +150,7 @@ async def _replay(
     outcomes: list[ReplayOutcome] = []
     for job in jobs:
         before = sum(o.events for o in outcomes)
-        outcomes.append(await replay_partition(store, js, job, _after(before, counted)))
+        outcomes.append(await replay_partition(store, client, job, _after(before, counted)))
     return outcomes
 
 
@@ -159,7 +160,7 @@ def _after(before: int, counted: Callable[[int], None]) -> Callable[[int], None]
 
 async def rebuild(
     store: ReadModelStore,
-    js: JetStreamContext,
+    client: Client,
     live_consumer: str,
     progress: Progress | None = None,
     batch_size: int = 1000,
@@ -171,10 +172,11 @@ async def rebuild(
     `workers.count` partitions replayed side by side. `RebuildFailed` (nothing switched)
     if a worker fails.
     """
+    js = client.jetstream()
     target = await store.prepare_generation()
     replay_plan = await plan(js, workers.count if workers is not None else 1)
     try:
-        outcomes = await _replay(store, js, target, replay_plan, batch_size, workers, progress)
+        outcomes = await _replay(store, client, target, replay_plan, batch_size, workers, progress)
         done = sum(o.events for o in outcomes)
         if done:
             applied = sum(o.applied for o in outcomes)

@@ -15,13 +15,15 @@ this takes is the facts of the partition's orders and their samples (about 6 KB 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from services.reporting.adapters.samples import sample_key
@@ -29,8 +31,10 @@ from services.reporting.adapters.store import ReadModelStore
 from services.reporting.service_layer.ports import DeadLetterRecord
 from services.reporting.service_layer.projection import Waiting, WorkingSet, project
 from services.reporting.service_layer.projector import fold_items, letter_record
+from shared import heap
 from shared.consumer import DeadLetter, Delivery
 from shared.envelope import Envelope
+from shared.pull import BatchPull
 from shared.subjects import EVENTS_STREAM
 
 REBUILD_CONSUMER = "rebuild"
@@ -83,16 +87,30 @@ def stream_sequence(message: Msg) -> int:
 
 
 async def replay_partition(
-    store: ReadModelStore, js: JetStreamContext, job: ReplayJob, counted: Counted | None = None
+    store: ReadModelStore, client: Client, job: ReplayJob, counted: Counted | None = None
 ) -> ReplayOutcome:
     """Fold the partition's messages up to `job.last` into `job.generation`."""
-    working = WorkingSet()
-    dead: list[DeadLetterRecord] = []
-    read = 0
-    subscription = await js.pull_subscribe(
-        job.filters[0],
-        stream=EVENTS_STREAM,
-        config=ConsumerConfig(
+    with heap.growing() as keep:
+        folded = await _fold(client, job, keep, counted)
+        await _write(store, job, folded, keep)
+    return ReplayOutcome(folded.read, folded.working.applied)
+
+
+@dataclass
+class _Folded:
+    working: WorkingSet = field(default_factory=WorkingSet)
+    dead: list[DeadLetterRecord] = field(default_factory=list)
+    read: int = 0
+
+
+async def _fold(
+    client: Client, job: ReplayJob, keep: Callable[[], None], counted: Counted | None
+) -> _Folded:
+    js = client.jetstream()
+    consumer = await js.add_consumer(
+        EVENTS_STREAM,
+        ConsumerConfig(
+            filter_subject=job.filters[0] if len(job.filters) == 1 else None,
             filter_subjects=list(job.filters) if len(job.filters) > 1 else None,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=job.first,
@@ -101,54 +119,75 @@ async def replay_partition(
             max_waiting=1,
         ),
     )
+    folded = _Folded()
     try:
-        past_end = False
-        while read < job.events and not past_end:
-            try:
-                messages = await subscription.fetch(
-                    min(job.batch_size, job.events - read), timeout=5.0
-                )
-            except NatsTimeoutError:
-                # Fewer messages than counted: some left the stream (limits) meanwhile.
-                if (await subscription.consumer_info()).num_pending == 0:
-                    break
-                continue
-            deliveries: list[Delivery] = []
-            for message in messages:
-                seq = stream_sequence(message)
-                if seq > job.last:
-                    past_end = True
-                    break
-                read += 1
+        async with BatchPull(client, EVENTS_STREAM, consumer.name or "") as pull:
+            while folded.read < job.events:
+                left = job.events - folded.read
                 try:
-                    envelope = Envelope.from_json(message.data)
-                except ValidationError as exc:
-                    dead.append(
-                        letter_record(
-                            DeadLetter(message.subject, seq, message.data,
-                                       f"not a valid event envelope: {exc}", 1, None)
-                        )
-                    )  # fmt: skip
+                    messages = await pull.fetch(
+                        min(job.batch_size, left), ahead=min(job.batch_size, left - job.batch_size)
+                    )
+                except NatsTimeoutError:
+                    # Fewer messages than counted: some left the stream (limits) meanwhile.
+                    info = await js.consumer_info(EVENTS_STREAM, consumer.name or "")
+                    if info.num_pending == 0:
+                        break
                     continue
-                deliveries.append(Delivery(envelope, message.subject, seq, 1))
-            items, poison = fold_items(deliveries)
-            project(working, items)
-            dead.extend(poison)
-            if counted is not None:
-                counted(read)
+                within = _fold_batch(folded, messages, job.last)
+                keep()  # the folded facts stay to the end: no collection walks them again
+                if counted is not None:
+                    counted(folded.read)
+                if not within:
+                    break
     finally:
-        await subscription.unsubscribe()
+        with suppress(NotFoundError):
+            await js.delete_consumer(EVENTS_STREAM, consumer.name or "")
+    return folded
+
+
+def _fold_batch(folded: _Folded, messages: list[Msg], last: int) -> bool:
+    """Fold `messages` up to stream sequence `last`; False once past it."""
+    deliveries: list[Delivery] = []
+    within = True
+    for message in messages:
+        seq = stream_sequence(message)
+        if seq > last:
+            within = False
+            break
+        folded.read += 1
+        try:
+            envelope = Envelope.from_json(message.data)
+        except ValidationError as exc:
+            folded.dead.append(
+                letter_record(
+                    DeadLetter(message.subject, seq, message.data,
+                               f"not a valid event envelope: {exc}", 1, None)
+                )
+            )  # fmt: skip
+            continue
+        deliveries.append(Delivery(envelope, message.subject, seq, 1))
+    items, poison = fold_items(deliveries)
+    project(folded.working, items)
+    folded.dead.extend(poison)
+    return within
+
+
+async def _write(
+    store: ReadModelStore, job: ReplayJob, folded: _Folded, keep: Callable[[], None]
+) -> None:
     samples: list[tuple[Any, ...]] = []
-    for piece in pieces(working, job.batch_size):
+    dead = folded.dead
+    for piece in pieces(folded.working, job.batch_size):
         samples += await store.fill_generation(job.generation, piece, dead, REBUILD_CONSUMER)
         dead = []
+        keep()
     if dead:
         await store.fill_generation(job.generation, WorkingSet(), dead, REBUILD_CONSUMER)
     samples.sort(key=sample_key)
     step = job.batch_size * SAMPLES_PER_ORDER
     for start in range(0, len(samples), step):
         await store.insert_samples(samples[start : start + step])
-    return ReplayOutcome(read, working.applied)
 
 
 def pieces(working: WorkingSet, size: int) -> Iterator[WorkingSet]:

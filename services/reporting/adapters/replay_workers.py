@@ -63,7 +63,7 @@ async def _replay(
         client = await connect(nats_url, "reporting-rebuild-worker", max_reconnect_attempts=3)
         try:
             store = ReadModelStore(database, SystemClock())
-            return await replay_partition(store, client.jetstream(), job, counted)
+            return await replay_partition(store, client, job, counted)
         finally:
             await client.close()
     finally:

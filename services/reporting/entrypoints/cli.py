@@ -231,9 +231,7 @@ async def _rebuild(
                     progress.update(task, completed=done, total=total)
 
                 fleet = Workers(workers, nats_url, database_url) if workers > 1 else None
-                return await rebuild(
-                    store, nc.jetstream(), live_consumer, on_progress, batch_size, fleet
-                )
+                return await rebuild(store, nc, live_consumer, on_progress, batch_size, fleet)
         except RebuildFailed as exc:
             raise CliFailure(f"{exc}; the read model was left as it was") from None
         except NatsError as exc:

@@ -93,7 +93,7 @@ async def test_rebuild_equals_the_live_projection_and_the_api_serves_throughout(
 
         poller = asyncio.create_task(keep_asking())
         result = await rebuild(
-            api.reporting.store, bus.js, api.reporting.settings.consumer_durable, batch_size=5
+            api.reporting.store, bus.client, api.reporting.settings.consumer_durable, batch_size=5
         )
         done.set()
         await poller
@@ -134,7 +134,7 @@ async def test_events_arriving_during_a_rebuild_are_in_the_new_generation(
                 published.append(asyncio.create_task(bus.publish([late])))
 
         await rebuild(
-            api.reporting.store, bus.js, api.reporting.settings.consumer_durable, on_progress, 5
+            api.reporting.store, bus.client, api.reporting.settings.consumer_durable, on_progress, 5
         )
         await api.caught_up(await published[0])
         satisfaction = (await api.kpis(**PERIODS[0]))["by_name"]["satisfaction"]

@@ -115,13 +115,19 @@ async def test_workers_build_the_same_read_model_as_one_process_and_the_live_pro
         assert live["rp_pending"] and live["rp_kpi_samples"]
         assert {row[0] for row in live["rp_projects"]} == {"acme", "globex", "initech"}
 
-        alone = await rebuild(store, bus.js, api.reporting.settings.consumer_durable, batch_size=4)
+        alone = await rebuild(
+            store, bus.client, api.reporting.settings.consumer_durable, batch_size=4
+        )
         one_process = await snapshot(store)
         alone_dead = await store.database.run(rebuild_dead_letters, write=True)
 
         workers = Workers(3, nats_server.url, database_url)
         split = await rebuild(
-            store, bus.js, api.reporting.settings.consumer_durable, batch_size=4, workers=workers
+            store,
+            bus.client,
+            api.reporting.settings.consumer_durable,
+            batch_size=4,
+            workers=workers,
         )
         in_workers = await snapshot(store)
         split_dead = await store.database.run(rebuild_dead_letters, write=True)
@@ -167,7 +173,9 @@ async def test_a_failed_worker_fails_the_rebuild_and_the_current_generation_goes
 
         workers = Workers(2, nats_server.url, database_url, entry=partial(failing, how))
         with pytest.raises(RebuildFailed, match="rebuild worker 1"):
-            await rebuild(store, bus.js, api.reporting.settings.consumer_durable, workers=workers)
+            await rebuild(
+                store, bus.client, api.reporting.settings.consumer_durable, workers=workers
+            )
 
         assert await store.current_generation() == 1
         assert await snapshot(store) == before
