@@ -11,8 +11,9 @@ PYTEST_ARGS ?=
 # Four test processes: most tests wait on a service, a broker or a database, so four keep
 # two cores busy (21 min in one process, 7 in four). The end-to-end tests then run one at
 # a time: each starts a whole `wo up` stack on the preferred ports, and two starting at
-# once would race for them.
-PYTEST_PARALLEL ?= -n 4
+# once would race for them. Work stealing: a process that runs out of tests takes some
+# of another's, so the suite does not wait on one process left with the slow ones.
+PYTEST_PARALLEL ?= -n 4 --dist worksteal
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint format typecheck schemas bench clean
