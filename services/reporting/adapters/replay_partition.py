@@ -124,9 +124,10 @@ async def _fold(
             max_waiting=1,
         ),
     )
+    name = consumer.name or ""
     folded = _Folded()
     try:
-        async with BatchPull(client, EVENTS_STREAM, consumer.name or "") as pull:
+        async with BatchPull(client, EVENTS_STREAM, name) as pull:
             while folded.read < job.events:
                 left = job.events - folded.read
                 try:
@@ -135,7 +136,7 @@ async def _fold(
                     )
                 except NatsTimeoutError:
                     # Fewer messages than counted: some left the stream (limits) meanwhile.
-                    info = await js.consumer_info(EVENTS_STREAM, consumer.name or "")
+                    info = await js.consumer_info(EVENTS_STREAM, name)
                     if info.num_pending == 0:
                         break
                     continue
@@ -147,7 +148,7 @@ async def _fold(
                     break
     finally:
         with suppress(NotFoundError):
-            await js.delete_consumer(EVENTS_STREAM, consumer.name or "")
+            await js.delete_consumer(EVENTS_STREAM, name)
     return folded
 
 
