@@ -72,6 +72,7 @@ class TimerScheduler:
         self._asleep_until: datetime | None = None
         self._rounds = 0
         self._round_ended = asyncio.Condition()
+        self._firing = asyncio.Lock()
 
     @property
     def asleep_until(self) -> datetime | None:
@@ -141,19 +142,26 @@ class TimerScheduler:
             await asyncio.gather(sleeping, woken, return_exceptions=True)
 
     async def fire_due(self) -> int:
-        """Claim and fire every timer due now; return how many timers were handled."""
-        now = self._clock.now()
-        claimed = await self._timers.claim_due(now, self._batch_size, self._claim)
-        # Different work orders fire concurrently, so their appends share group commits;
-        # the bound keeps a burst after downtime from opening thousands of loads at once.
-        slots = asyncio.Semaphore(self._concurrency)
-        await asyncio.gather(
-            *(
-                self._fire(slots, work_order_id, timers, now)
-                for work_order_id, timers in claimed.items()
+        """Claim and fire every timer due now; return how many timers were handled.
+
+        Calls on one scheduler take turns: a call made while a firing is under way (the
+        loop's, and a caller driving the clock by hand) returns once that firing has
+        committed, not at once because the timers it would have claimed are taken.
+        """
+        async with self._firing:
+            now = self._clock.now()
+            claimed = await self._timers.claim_due(now, self._batch_size, self._claim)
+            # Different work orders fire concurrently, so their appends share group
+            # commits; the bound keeps a burst after downtime from opening thousands of
+            # loads at once.
+            slots = asyncio.Semaphore(self._concurrency)
+            await asyncio.gather(
+                *(
+                    self._fire(slots, work_order_id, timers, now)
+                    for work_order_id, timers in claimed.items()
+                )
             )
-        )
-        return sum(len(timers) for timers in claimed.values())
+            return sum(len(timers) for timers in claimed.values())
 
     async def _fire(
         self,

@@ -55,6 +55,8 @@ class Engines:
     fired: dict[TimerKind, list[Fired]] = field(default_factory=dict)
     failures: int = 0
     """How many firings to fail before succeeding (a lost database, a bug)."""
+    held: asyncio.Event | None = None
+    """When set, every firing waits for it (a slow append)."""
 
     async def add(self, *timers: Timer) -> None:
         for timer in timers:
@@ -69,6 +71,8 @@ class Engines:
 
     def _handler(self, kind: TimerKind) -> Handler:
         async def fire(work_order_id: str, due: Sequence[Timer], now: datetime) -> int:
+            if self.held is not None:
+                await self.held.wait()
             if self.failures:
                 self.failures -= 1
                 raise RuntimeError("the database went away")
@@ -116,6 +120,24 @@ async def test_due_timers_fire_through_the_handler_of_their_kind(
     assert handled == 2
     assert engines.fired[TimerKind.OFFER_EXPIRY] == [Fired("wo-1", [offer], T0)]
     assert engines.fired[TimerKind.SLA_CLOCK] == [Fired("wo-1", [warning("wo-1", T0)], T0)]
+
+
+async def test_a_call_made_while_a_firing_is_under_way_returns_once_it_has_committed(
+    engines: Engines, scheduler: TimerScheduler
+) -> None:
+    # The loop and a caller driving the clock by hand share one scheduler (the flaky
+    # roster-escalation test: its own call returned before the loop's firing committed).
+    engines.held = asyncio.Event()
+    await engines.add(warning("wo-1", T0))
+    first = asyncio.create_task(scheduler.fire_due())
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(scheduler.fire_due())
+    await asyncio.sleep(0.01)
+
+    assert not second.done()
+    engines.held.set()
+    assert (await first, await second) == (1, 0)
+    assert engines.keys(TimerKind.SLA_CLOCK) == [("wo-1", "arrival:1:warning:0.5")]
 
 
 async def test_after_downtime_each_overdue_timer_fires_once_when_it_is_found(
