@@ -35,6 +35,7 @@ class BatchPull:
     """The messages of the pull consumer `consumer` on `stream`, a batch at a time."""
 
     def __init__(self, client: Client, stream: str, consumer: str) -> None:
+        self.consumer = consumer
         self._client = client
         self._next_subject = f"{DEFAULT_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{consumer}"
         self._inbox = client.new_inbox()
@@ -59,17 +60,9 @@ class BatchPull:
         if status is None:
             self._arrived.append(message)
             self._asked -= 1
-        elif status == StatusCode.CONTROL_MESSAGE.value:
-            return  # an idle heartbeat
-        elif status not in REQUEST_ENDED:
-            if status == StatusCode.SERVICE_UNAVAILABLE.value:
-                description = "no responders: the consumer or its stream is gone"
-            else:
-                text = (message.headers or {}).get(Header.DESCRIPTION, "")
-                description = (text.strip().splitlines() or [""])[0]
-            self._failure = f"status {status} {description}".strip()
-            self._asked = 0
         else:
+            if status not in REQUEST_ENDED:
+                self._failure = _refusal(status, message)
             self._asked = 0
         if self._asked <= 0:
             self._complete.set()
@@ -100,3 +93,10 @@ class BatchPull:
         if not batch:
             raise NatsTimeoutError
         return batch
+
+
+def _refusal(status: str, message: Msg) -> str:
+    if status == StatusCode.SERVICE_UNAVAILABLE.value:
+        return f"status {status} no responders: the consumer or its stream is gone"
+    text = (message.headers or {}).get(Header.DESCRIPTION, "")
+    return f"status {status} {(text.strip().splitlines() or [''])[0]}".strip()

@@ -50,24 +50,16 @@ _VALIDATORS: dict[tuple[int, str], Draft202012Validator] = {}
 def _routes_of(app: FastAPI) -> tuple[Any, ...]:
     """What an app's document is drawn from: its title and version, and each route's path,
     methods, and for a route in the schema its endpoint (the function itself) and model."""
-    return (
-        app.title,
-        app.version,
-        tuple(
-            (
-                getattr(route, "path", None),
-                tuple(sorted(getattr(route, "methods", None) or ())),
-                # The document's own routes (a closure each app makes) draw nothing in it.
-                getattr(route, "endpoint", None) if _in_schema(route) else None,
-                getattr(route, "response_model", None) if _in_schema(route) else None,
-            )
-            for route in app.routes
-        ),
-    )
+    return (app.title, app.version, tuple(_drawn_from(route) for route in app.routes))
 
 
-def _in_schema(route: object) -> bool:
-    return bool(getattr(route, "include_in_schema", False))
+def _drawn_from(route: object) -> tuple[Any, ...]:
+    path = getattr(route, "path", None)
+    methods = tuple(sorted(getattr(route, "methods", None) or ()))
+    if not getattr(route, "include_in_schema", False):
+        # The document's own routes (a closure each app makes) draw nothing in it.
+        return path, methods
+    return path, methods, getattr(route, "endpoint", None), getattr(route, "response_model", None)
 
 
 @dataclass

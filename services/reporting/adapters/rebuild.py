@@ -22,24 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pydantic import ValidationError
 
 from services.reporting.adapters.partitions import ReplayPlan, plan
 from services.reporting.adapters.replay_partition import (
     REBUILD_CONSUMER,
     ReplayJob,
     ReplayOutcome,
+    delivered,
     replay_partition,
+    replay_reader,
     stream_sequence,
 )
 from services.reporting.adapters.replay_workers import RebuildFailed, Workers, run_workers
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.service_layer.projector import Projector
 from shared.consumer import DeadLetter, Delivery
-from shared.envelope import Envelope
 from shared.subjects import EVENTS_STREAM, EVENTS_SUBJECTS
 
 __all__ = ["RebuildFailed", "RebuildResult", "Workers", "rebuild"]
@@ -65,7 +63,7 @@ async def _last_sequence(js: JetStreamContext) -> int:
 
 
 async def _catch_up(
-    js: JetStreamContext,
+    client: Client,
     projector: Projector,
     after: int,
     until: int,
@@ -77,51 +75,27 @@ async def _catch_up(
     """Apply stream messages `(after, until]` through `projector`; return the count read."""
     if until <= max(after, 0):
         return done
-    subscription = await js.pull_subscribe(
-        EVENTS_SUBJECTS,
-        stream=EVENTS_STREAM,
-        config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=after + 1,
-            ack_policy=AckPolicy.NONE,
-            inactive_threshold=60.0,
-            max_waiting=1,
-        ),
-    )
-    try:
+    async with replay_reader(client, (EVENTS_SUBJECTS,), after + 1) as pull:
         position = after
         while position < until:
-            messages = await subscription.fetch(min(batch_size, until - position), timeout=5.0)
+            messages = await pull.fetch(min(batch_size, until - position))
             deliveries: list[Delivery] = []
             for message in messages:
                 seq = stream_sequence(message)
                 if seq > until:
                     continue
                 position = max(position, seq)
-                delivery = await _delivery(projector, message, seq)
-                if delivery is not None:
-                    deliveries.append(delivery)
+                item = delivered(message, seq)
+                if isinstance(item, DeadLetter):
+                    await projector.dead_letter(item)
+                else:
+                    deliveries.append(item)
                 done += 1
             if deliveries:
                 await projector.handle(deliveries)
             if progress is not None:
                 progress(done, total)
-    finally:
-        await subscription.unsubscribe()
     return done
-
-
-async def _delivery(projector: Projector, message: Msg, seq: int) -> Delivery | None:
-    try:
-        envelope = Envelope.from_json(message.data)
-    except ValidationError as exc:
-        await projector.dead_letter(
-            DeadLetter(
-                message.subject, seq, message.data, f"not a valid event envelope: {exc}", 1, None
-            )
-        )
-        return None
-    return Delivery(envelope, message.subject, seq, 1)
 
 
 async def _replay(
@@ -192,7 +166,7 @@ async def rebuild(
     end = await _last_sequence(js)
     projector = Projector(store, consumer=REBUILD_CONSUMER, generation=target)
     done = await _catch_up(
-        js, projector, last, end, batch_size, progress, replay_plan.events + end - last, done
+        client, projector, last, end, batch_size, progress, replay_plan.events + end - last, done
     )
     # The new generation now holds everything up to `end`, including what the live
     # projector committed to the old one meanwhile: its position there says so.

@@ -14,8 +14,8 @@ this takes is the facts of the partition's orders and their samples (about 6 KB 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,47 +108,67 @@ class _Folded:
     read: int = 0
 
 
-async def _fold(
-    client: Client, job: ReplayJob, keep: Callable[[], None], counted: Counted | None
-) -> _Folded:
+@asynccontextmanager
+async def replay_reader(
+    client: Client, filters: Sequence[str], first: int
+) -> AsyncIterator[BatchPull]:
+    """The messages of `filters` from stream sequence `first` on, through an ephemeral
+    consumer without acks, deleted when the reading ends."""
     js = client.jetstream()
     consumer = await js.add_consumer(
         EVENTS_STREAM,
         ConsumerConfig(
-            filter_subject=job.filters[0] if len(job.filters) == 1 else None,
-            filter_subjects=list(job.filters) if len(job.filters) > 1 else None,
+            filter_subject=filters[0] if len(filters) == 1 else None,
+            filter_subjects=list(filters) if len(filters) > 1 else None,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=job.first,
+            opt_start_seq=first,
             ack_policy=AckPolicy.NONE,
             inactive_threshold=60.0,
             max_waiting=1,
         ),
     )
     name = consumer.name or ""
-    folded = _Folded()
     try:
         async with BatchPull(client, EVENTS_STREAM, name) as pull:
-            while folded.read < job.events:
-                left = job.events - folded.read
-                try:
-                    messages = await pull.fetch(
-                        min(job.batch_size, left), ahead=min(job.batch_size, left - job.batch_size)
-                    )
-                except NatsTimeoutError:
-                    # Fewer messages than counted: some left the stream (limits) meanwhile.
-                    info = await js.consumer_info(EVENTS_STREAM, name)
-                    if info.num_pending == 0:
-                        break
-                    continue
-                within = _fold_batch(folded, messages, job.last)
-                keep()  # the folded facts stay to the end: no collection walks them again
-                if counted is not None:
-                    counted(folded.read)
-                if not within:
-                    break
+            yield pull
     finally:
         with suppress(NotFoundError):
             await js.delete_consumer(EVENTS_STREAM, name)
+
+
+def delivered(message: Msg, seq: int) -> Delivery | DeadLetter:
+    """A message as the projector takes it, or as a dead letter when it is no envelope."""
+    try:
+        envelope = Envelope.from_json(message.data)
+    except ValidationError as exc:
+        reason = f"not a valid event envelope: {exc}"
+        return DeadLetter(message.subject, seq, message.data, reason, 1, None)
+    return Delivery(envelope, message.subject, seq, 1)
+
+
+async def _fold(
+    client: Client, job: ReplayJob, keep: Callable[[], None], counted: Counted | None
+) -> _Folded:
+    folded = _Folded()
+    async with replay_reader(client, job.filters, job.first) as pull:
+        while folded.read < job.events:
+            left = job.events - folded.read
+            try:
+                messages = await pull.fetch(
+                    min(job.batch_size, left), ahead=min(job.batch_size, left - job.batch_size)
+                )
+            except NatsTimeoutError:
+                # Fewer messages than counted: some left the stream (limits) meanwhile.
+                info = await client.jetstream().consumer_info(EVENTS_STREAM, pull.consumer)
+                if info.num_pending == 0:
+                    break
+                continue
+            within = _fold_batch(folded, messages, job.last)
+            keep()  # the folded facts stay to the end: no collection walks them again
+            if counted is not None:
+                counted(folded.read)
+            if not within:
+                break
     return folded
 
 
@@ -162,17 +182,11 @@ def _fold_batch(folded: _Folded, messages: list[Msg], last: int) -> bool:
             within = False
             break
         folded.read += 1
-        try:
-            envelope = Envelope.from_json(message.data)
-        except ValidationError as exc:
-            folded.dead.append(
-                letter_record(
-                    DeadLetter(message.subject, seq, message.data,
-                               f"not a valid event envelope: {exc}", 1, None)
-                )
-            )  # fmt: skip
-            continue
-        deliveries.append(Delivery(envelope, message.subject, seq, 1))
+        item = delivered(message, seq)
+        if isinstance(item, DeadLetter):
+            folded.dead.append(letter_record(item))
+        else:
+            deliveries.append(item)
     items, poison = fold_items(deliveries)
     project(folded.working, items)
     folded.dead.extend(poison)
