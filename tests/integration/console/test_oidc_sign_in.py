@@ -170,7 +170,10 @@ async def test_the_token_expiring_sends_the_person_to_sign_in_again(oidc: OidcSt
     async with oidc.browser() as browser:
         assert (await browser.get("/sign-in/oidc")).url.path == "/dispatch"
 
-        oidc.clock.advance(oidc.provider.token_lifetime + timedelta(seconds=1))
+        # The provider stamps `exp` by the wall clock when it signs, which may be seconds
+        # after the console's clock was set (a loaded machine): go past that moment.
+        expired = datetime.now(UTC) + oidc.provider.token_lifetime + timedelta(seconds=1)
+        oidc.clock.advance(expired - oidc.clock.now())
 
         assert await signed_out(browser)
         # The console's clock is now ahead of the provider's: a fresh token outlives both.
