@@ -2,7 +2,7 @@
 
 Usage: python -m bench.ingest [--backend sqlite|postgresql|both] [--rounds 3] [--seconds 10]
 
-Three peers, each one server process on loopback, served by uvicorn as dispatch is,
+Four peers, each one server process on loopback, served by uvicorn as dispatch is,
 each loaded in turn by `wrk -t1 -c32` posting the same report (a leaking kitchen pipe):
 
 - dispatch: `python -m services.dispatch` as a user runs it (relay and SLA scheduler
@@ -10,7 +10,9 @@ each loaded in turn by `wrk -t1 -c32` posting the same report (a leaking kitchen
   token minted as `wo token` does and a fresh `Idempotency-Key` on every request;
 - eventsourcing: the `eventsourcing` library behind FastAPI, one aggregate saved per
   report, on the library's own SQLite or PostgreSQL module (`bench/peers/`);
-- plain: FastAPI and one SQLAlchemy async INSERT per report, on dispatch's drivers.
+- plain: FastAPI and one SQLAlchemy async INSERT per report, on dispatch's drivers;
+- floor: FastAPI validating the report and answering, storing nothing: the framework's
+  own CPU per request, which every other peer pays before its storage and its rules.
 
 On each backend, rounds alternate the peers (the order turns each round), and each
 turn starts its server, warms it up, loads it for `--seconds`, and reads the server's
@@ -63,7 +65,9 @@ from shared.database import create_engine
 from shared.logging import configure_logging
 from tests.integration.dispatch.api_support import report_body
 
-PEERS = ("dispatch", "eventsourcing", "plain")
+PEERS = ("dispatch", "eventsourcing", "plain", "floor")
+STORING = ("dispatch", "eventsourcing", "plain")
+"""The peers that keep their reports in a database (the floor keeps none)."""
 PROJECT = "bench-a"
 REPORT = report_body(project=PROJECT, description="厨房水管漏水,需要尽快上门维修")
 CONNECTIONS = 32
@@ -191,7 +195,7 @@ def _fresh_databases(backend: str, admin_url: str) -> Callable[[Path], Awaitable
 
 async def postgres_databases(admin_url: str) -> Databases:
     """Fresh databases bench_ingest_{dispatch,eventsourcing,plain} on the server at `admin_url`."""
-    urls = {peer: await fresh_postgres(admin_url, f"bench_ingest_{peer}") for peer in PEERS}
+    urls = {peer: await fresh_postgres(admin_url, f"bench_ingest_{peer}") for peer in STORING}
     admin = make_url(admin_url)
     return Databases(
         "postgresql",
@@ -291,6 +295,9 @@ async def started(
             yield server
     elif peer == "eventsourcing":
         with peer_server(peer, workdir, databases.eventsourcing_env) as server:
+            yield server
+    elif peer == "floor":
+        with peer_server(peer, workdir, {}) as server:
             yield server
     else:
         with peer_server(peer, workdir, {"DATABASE_URL": databases.plain_url}) as server:

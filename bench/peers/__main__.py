@@ -1,4 +1,4 @@
-"""`python -m bench.peers eventsourcing|plain`: serve a peer on 127.0.0.1:`HTTP_PORT`.
+"""`python -m bench.peers eventsourcing|plain|floor`: serve a peer on 127.0.0.1:`HTTP_PORT`.
 
 Served as dispatch is (`shared.http.serve`): uvicorn, one process, its httptools
 protocol with the same head cap, no access log.
@@ -16,6 +16,7 @@ from shared.http.protocol import BoundedHeadProtocol
 FACTORIES = {
     "eventsourcing": "bench.peers.eventsourcing_peer:create_app",
     "plain": "bench.peers.plain_peer:create_app",
+    "floor": "bench.peers.floor_peer:create_app",
 }
 
 
