@@ -14,6 +14,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.bus_users import authorization, new_passwords, url_with_user
 from shared.logging import configure_logging
 from tests import databases
+from tests.hung_tasks import (  # noqa: F401 (hooks: a hung test's asyncio tasks are reported)
+    pytest_addoption,
+    pytest_configure,
+    pytest_runtest_protocol,
+)
 from wo.processes import NatsServer
 
 # The services' own logging set-up (as `python -m services.<name>` makes it), so tests
