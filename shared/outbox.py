@@ -50,6 +50,7 @@ from shared.logging import get_logger
 from shared.nats import ensure_streams
 from shared.stream_check import BusState, StreamRecord
 from shared.subjects import EVENTS_STREAM
+from shared.tasks import woken
 
 log = get_logger(__name__)
 
@@ -280,8 +281,7 @@ class OutboxPublisher:
                 continue
             # Real time, not the injected clock: polling is plumbing, and a manual test
             # clock would otherwise stop the publisher.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            await woken(self._wake, self._poll_seconds)
 
     async def _stream_ready(self) -> bool:
         """Refill the stream first if it lost what was published (when a check is due);

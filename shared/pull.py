@@ -23,6 +23,8 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import DEFAULT_PREFIX, Header, StatusCode
 
+from shared.tasks import woken
+
 REQUEST_ENDED = frozenset({StatusCode.NO_MESSAGES.value, StatusCode.REQUEST_TIMEOUT.value})
 """Statuses that end a pull request with fewer messages than asked for."""
 
@@ -79,11 +81,9 @@ class BatchPull:
         more are asked for at once, for the next call."""
         if self._asked <= 0 and not self._arrived:
             await self._ask(size, expires)
-        try:
-            await asyncio.wait_for(self._complete.wait(), expires + 5.0)
-        except TimeoutError:
+        if not await woken(self._complete, expires + 5.0):
             self._asked = 0  # no answer (the connection was lost): the next call asks again
-            raise NatsTimeoutError from None
+            raise NatsTimeoutError
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise PullFailed(f"pull request refused: {failure}")

@@ -1,4 +1,4 @@
-"""Stopping a service's background work in order."""
+"""Stopping a service's background work in order, and waiting in it so that it can stop."""
 
 from __future__ import annotations
 
@@ -17,6 +17,22 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[None]]) -> None:
     for task in pending:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def woken(event: asyncio.Event, seconds: float) -> bool:
+    """Whether `event` is set within `seconds`.
+
+    A background loop's wait between rounds. Not `asyncio.wait_for`: on Python 3.11 a task
+    cancelled in the very step its event is set gets the event's result instead of the
+    cancellation, and runs on (a relay woken by a commit while its service was stopping
+    never stopped); `asyncio.timeout` keeps the cancellation.
+    """
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
 
 
 async def drain_quietly(client: Client | None) -> None:

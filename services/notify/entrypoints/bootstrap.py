@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 import httpx
@@ -45,7 +44,7 @@ from shared.outbox import OutboxPublisher
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
-from shared.tasks import drain_quietly
+from shared.tasks import drain_quietly, woken
 
 log = get_logger(__name__)
 
@@ -274,10 +273,7 @@ async def _import_file(
 
 async def _refresh_config(notify: Notify) -> None:
     while not notify.stop_event.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                notify.stop_event.wait(), timeout=notify.settings.config_refresh_seconds
-            )
+        await woken(notify.stop_event, notify.settings.config_refresh_seconds)
         if not notify.stop_event.is_set():
             await notify.config.refresh()
 
@@ -295,8 +291,7 @@ async def _run_sender(notify: Notify) -> None:
             sent = 0
         if sent >= settings.sender_batch_size or notify.sender.busy:
             continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(notify.sender_wake.wait(), timeout=settings.sender_poll_seconds)
+        await woken(notify.sender_wake, settings.sender_poll_seconds)
 
 
 async def _run_bus(notify: Notify) -> None:

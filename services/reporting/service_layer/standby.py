@@ -10,7 +10,6 @@ check it, so a holder that lost the lease (paused past its expiry) commits nothi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from services.reporting.domain.lease import Lease, check_timing
 from services.reporting.service_layer.ports import Leases
 from shared.clock import Clock
 from shared.logging import get_logger
+from shared.tasks import woken
 
 log = get_logger(__name__)
 
@@ -113,5 +113,4 @@ class ProjectorLease:
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    await woken(stop, seconds)

@@ -273,6 +273,31 @@ async def test_a_relay_killed_after_publishing_and_before_marking_causes_no_dupl
     )
 
 
+async def test_a_relay_stopped_as_a_commit_wakes_it_stops(dispatch: Dispatch) -> None:
+    # A stopping service cancels its relay; a commit's wake in the same step used to be
+    # taken instead of the cancellation (asyncio.wait_for on Python 3.11), and the relay
+    # ran on, as the tests below that stop relays sometimes did (a worker "crashed" on CI).
+    relay = dispatch.relay(poll_interval=60.0)
+    await append(dispatch.store, 0, 0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _drained(dispatch.engine), within=10.0)
+        await asyncio.sleep(0.2)  # past its round: waiting to be woken
+        relay.wake()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10.0)
+
+        assert task in done and task.cancelled()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _drained(engine: AsyncEngine) -> bool:
+    return await pending_rows(engine) == 0
+
+
 async def test_events_committed_while_nats_restarts_arrive_once_and_in_order(
     dispatch: Dispatch, nats_server: NatsServer
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from shared.http.auth import PrincipalDep
 from shared.http.problems import PROBLEM_RESPONSES, event_stream
 from shared.http.responses import answers
 from shared.inputs import DIGITS, Position, RowId, parse_int64
+from shared.tasks import woken
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 
@@ -113,9 +113,7 @@ async def stream(
                 # Woken through the broker (this process or, over NATS, another); the
                 # timeout is the safety net for a wake lost while the bus was down, and
                 # the keep-alive comment that stops proxies closing an idle stream.
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=notify.settings.inbox_poll_seconds)
-                except TimeoutError:
+                if not await woken(wake, notify.settings.inbox_poll_seconds):
                     yield b": keep-alive\n\n"
         finally:
             notify.broker.unsubscribe(principal.tenant, principal.subject, wake)
