@@ -25,8 +25,13 @@ async def woken(event: asyncio.Event, seconds: float) -> bool:
     A background loop's wait between rounds. Not `asyncio.wait_for`: on Python 3.11 a task
     cancelled in the very step its event is set gets the event's result instead of the
     cancellation, and runs on (a relay woken by a commit while its service was stopping
-    never stopped); `asyncio.timeout` keeps the cancellation.
+    never stopped); `asyncio.timeout` keeps the cancellation. A cancellation that a
+    library swallowed the same way during the round (SQLAlchemy's pool waits for a
+    connection with `wait_for`) still shows in `Task.cancelling()`: it ends the loop here.
     """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
     try:
         async with asyncio.timeout(seconds):
             await event.wait()

@@ -38,3 +38,29 @@ async def test_a_loop_cancelled_in_the_step_its_event_is_set_stops() -> None:
 
     assert task in done and task.cancelled()
     assert rounds >= 2
+
+
+async def test_a_loop_whose_cancellation_a_library_swallowed_stops_at_its_next_wait() -> None:
+    wake = asyncio.Event()
+    in_round = asyncio.Event()
+
+    async def swallowing_round() -> None:
+        # As asyncio.wait_for does on Python 3.11 when its awaitable finishes in the step
+        # the cancellation comes: the caller sees a result, not the cancellation.
+        in_round.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return
+
+    async def loop() -> None:
+        while True:
+            await swallowing_round()
+            await woken(wake, 60.0)
+
+    task = asyncio.create_task(loop())
+    await in_round.wait()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5.0)
+
+    assert task in done and task.cancelled()
