@@ -320,10 +320,7 @@ async def test_events_committed_while_nats_restarts_arrive_once_and_in_order(
         await asyncio.to_thread(nats_server.start)
         await appending
 
-        async def drained() -> bool:
-            return await pending_rows(dispatch.engine) == 0
-
-        await eventually(drained, within=30.0)
+        await eventually(lambda: _drained(dispatch.engine), within=30.0)
 
     assert_each_event_once_in_version_order(
         await stream_messages(dispatch.js), await stored_event_ids(dispatch.engine)
@@ -359,10 +356,7 @@ async def test_two_relays_on_one_database_publish_everything_once_in_order(
                 for i in versions:
                     versions[i] = await append(dispatch.store, i, versions[i])
 
-            async def drained() -> bool:
-                return await pending_rows(dispatch.engine) == 0
-
-            await eventually(drained, within=30.0)
+            await eventually(lambda: _drained(dispatch.engine), within=30.0)
     finally:
         await other_nc.close()
         await other_engine.dispose()

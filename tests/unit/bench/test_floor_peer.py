@@ -5,17 +5,9 @@ from __future__ import annotations
 import httpx
 
 from bench.peers.floor_peer import create_app
+from tests.integration.dispatch.api_support import report_body
 
-REPORT = {
-    "project": "sunny",
-    "kind": "repair",
-    "category": "plumbing",
-    "urgency": "normal",
-    "location": {"building": "3", "unit": "1202"},
-    "reporter": {"name": "王女士", "phone": "13800138000"},
-    "channel": "phone",
-    "description": "厨房水管漏水",
-}
+REPORT = report_body()
 
 
 async def test_the_floor_answers_a_report_and_refuses_a_bad_one() -> None:
