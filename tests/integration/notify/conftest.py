@@ -48,6 +48,8 @@ class Harness:
     smtp: SmtpReceiver
     bus: Client | None = None
     published: list[Envelope] = field(default_factory=list)
+    sent_in_order: dict[str, int] = field(default_factory=dict)
+    """The ids of the events the test published, each with its place in the sequence."""
     notify: bootstrap.Notify | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     dispatch: FakeDispatch = field(default_factory=lambda: FakeDispatch())
@@ -94,6 +96,7 @@ class Harness:
     async def publish(self, envelope: Envelope, msg_id: str | None = None) -> None:
         """Publish an event as dispatch's relay does."""
         assert self.bus is not None
+        self.sent_in_order.setdefault(str(envelope.id), len(self.sent_in_order))
         await self.bus.jetstream().publish(
             envelope.nats_subject(),
             envelope.to_json(),
@@ -101,12 +104,24 @@ class Harness:
         )
 
     async def deliveries(self, **where: Any) -> list[dict[str, Any]]:
-        """Delivery rows (optionally filtered by column values), oldest first."""
+        """Delivery rows (optionally filtered by column values), oldest first.
+
+        The manual clock stamps every row made in one step with the same `created_at`, and a
+        database hands such ties back in no set order (PostgreSQL's by where each row's
+        latest version lies, so a row the sender updated moves behind the others): ties go
+        by the order the test published their events in."""
         assert self.notify is not None
         d = t.deliveries
-        query = select(d).where(*(d.c[k] == v for k, v in where.items())).order_by(d.c.created_at)
+        query = select(d).where(*(d.c[k] == v for k, v in where.items()))
         async with self.notify.engine.connect() as conn:
-            return [dict(r) for r in (await conn.execute(query)).mappings()]
+            rows = [dict(r) for r in (await conn.execute(query)).mappings()]
+        unpublished = len(self.sent_in_order)
+
+        def age(row: dict[str, Any]) -> tuple[datetime, int, str]:
+            place = self.sent_in_order.get(str(row["event_id"]), unpublished)
+            return row["created_at"], place, row["dedup_key"]
+
+        return sorted(rows, key=age)
 
     def events(self, type_name: str) -> list[Envelope]:
         """Notification events seen on the bus of one type."""
