@@ -6,6 +6,10 @@ On SQLite the rows go straight to the driver's executemany: SQLAlchemy's per-row
 handling cost more than the inserts themselves there. That fast path uses the column
 types' bind processors (a private SQLAlchemy API) for the UTC timestamps; the test
 `tests/integration/reporting/test_insert_many.py` pins it to the public path's results.
+
+A rebuild's per-sample rows (a million for a million events) go to PostgreSQL by COPY
+instead (`copy_many`, asyncpg's `copy_records_to_table`): 200,000 of them took 1.6 s of
+wall and 0.55 s of the client's CPU against executemany's 6 to 7 s and 3.6 s.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.sqltypes import UTCDateTime
 
@@ -49,6 +54,27 @@ def insert_many(
     conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
+def copies(engine: AsyncEngine) -> bool:
+    """Whether `copy_many` can write through `engine`: PostgreSQL through asyncpg."""
+    return engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
+
+
+async def copy_many(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert `rows` (values in the order of `columns`) by PostgreSQL's COPY, in `conn`'s
+    transaction: no conflict handling, so only into rows nobody else writes (a rebuild's
+    new generation). The UTC timestamps get their type's checks (a naive one is refused)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None, "a connection checked out of the pool has its driver's"
+    await driver.copy_records_to_table(
+        table.name,
+        records=_bound(conn.dialect, table, columns, rows),
+        columns=list(columns),
+        schema_name=table.schema,
+    )
+
+
 def _raw_sqlite(
     conn: Connection,
     table: Table,
@@ -56,14 +82,6 @@ def _raw_sqlite(
     rows: list[tuple[Any, ...]],
     add_on_conflict: str | None,
 ) -> None:
-    # Only the UTC timestamps need their type's processing (to SQLAlchemy's text form, which
-    # the range queries compare); sqlite3 takes str, int, float, bool and None as they are.
-    dated = [
-        (i, process)
-        for i, c in enumerate(columns)
-        if isinstance(table.c[c].type, UTCDateTime)
-        and (process := table.c[c].type._cached_bind_processor(conn.dialect)) is not None
-    ]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     )
@@ -73,14 +91,27 @@ def _raw_sqlite(
             f" ON CONFLICT ({keys}) DO UPDATE SET"
             f" {add_on_conflict} = {add_on_conflict} + excluded.{add_on_conflict}"
         )
-    if dated:
-        processed = []
-        for row in rows:
-            values = list(row)
-            for i, process in dated:
-                if values[i] is not None:
-                    values[i] = process(values[i])
-            processed.append(tuple(values))
-        conn.exec_driver_sql(sql, processed)
-        return
-    conn.exec_driver_sql(sql, rows)
+    conn.exec_driver_sql(sql, _bound(conn.dialect, table, columns, rows))
+
+
+def _bound(
+    dialect: Dialect, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """`rows` with their UTC timestamps as the driver takes them (SQLite: SQLAlchemy's text
+    form, which the range queries compare); the drivers take every other value as it is."""
+    dated = [
+        (i, process)
+        for i, c in enumerate(columns)
+        if isinstance(table.c[c].type, UTCDateTime)
+        and (process := table.c[c].type._cached_bind_processor(dialect)) is not None
+    ]
+    if not dated:
+        return rows
+    processed = []
+    for row in rows:
+        values = list(row)
+        for i, process in dated:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        processed.append(tuple(values))
+    return processed

@@ -33,7 +33,7 @@ from services.reporting.adapters.generations import (
     next_generation,
     switch_generation,
 )
-from services.reporting.adapters.insert_many import insert_many
+from services.reporting.adapters.insert_many import copies, copy_many, insert_many
 from services.reporting.adapters.leases import LeaseFence
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
@@ -122,6 +122,11 @@ class ReadModelStore:
     async def insert_samples(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert per-sample rows `fill_generation` left, in one transaction (in the order
         of their table's key they are appended, not scattered over its pages)."""
+        engine = self.database.engine
+        if copies(engine):
+            async with engine.begin() as conn:
+                await copy_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
+            return
 
         def unit(conn: Connection) -> None:
             insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
