@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from shared.tasks import stop_if_cancelled
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -74,6 +76,7 @@ class Grouped(Generic[T, R]):
 
     async def _run(self) -> None:
         while True:
+            stop_if_cancelled()
             group = await next_group(self._queue, self._max_group)
             try:
                 outcomes: Sequence[R | Exception] = await self._serve([w.request for w in group])

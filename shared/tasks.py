@@ -25,19 +25,27 @@ async def woken(event: asyncio.Event, seconds: float) -> bool:
     A background loop's wait between rounds. Not `asyncio.wait_for`: on Python 3.11 a task
     cancelled in the very step its event is set gets the event's result instead of the
     cancellation, and runs on (a relay woken by a commit while its service was stopping
-    never stopped); `asyncio.timeout` keeps the cancellation. A cancellation that a
-    library swallowed the same way during the round (SQLAlchemy's pool waits for a
-    connection with `wait_for`) still shows in `Task.cancelling()`: it ends the loop here.
+    never stopped); `asyncio.timeout` keeps the cancellation. A cancellation a library
+    swallowed during the round ends the loop here too (`stop_if_cancelled`).
     """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
+    stop_if_cancelled()
     try:
         async with asyncio.timeout(seconds):
             await event.wait()
     except TimeoutError:
         return False
     return True
+
+
+def stop_if_cancelled() -> None:
+    """End a background loop at its wait between rounds if its task was cancelled during
+    the round and a library swallowed that cancellation (`asyncio.wait_for` on Python
+    3.11 hands back a result that came in the same step; SQLAlchemy's pool waits for a
+    connection with it): `Task.cancelling()` still shows it. Without this the loop runs
+    on, and whoever stopped it waits forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 async def drain_quietly(client: Client | None) -> None:

@@ -30,6 +30,7 @@ from services.dispatch.service_layer.timer_store import TimerStore
 from services.dispatch.service_layer.timers import Timer, TimerHandlers
 from shared.clock import Clock
 from shared.logging import get_logger
+from shared.tasks import stop_if_cancelled
 
 log = get_logger(__name__)
 
@@ -129,6 +130,7 @@ class TimerScheduler:
             await self._sleep(delay)
 
     async def _sleep(self, seconds: float) -> None:
+        stop_if_cancelled()
         # The clock's own sleep, so a test clock can move time; a commit wakes us early.
         sleeping = asyncio.ensure_future(self._clock.sleep(seconds))
         woken = asyncio.ensure_future(self._wake.wait())

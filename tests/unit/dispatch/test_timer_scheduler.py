@@ -274,3 +274,33 @@ async def test_with_no_timer_waiting_the_loop_sleeps_at_most_max_sleep(
         await asyncio.gather(running, return_exceptions=True)
 
     assert asleep_until == T0 + timedelta(seconds=MAX_SLEEP)
+
+
+class SwallowingStore(InMemoryTimerStore):
+    """A timer store whose look at the next fire time loses a cancellation, as
+    `asyncio.wait_for` on Python 3.11 does (SQLAlchemy's pool waits with it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looking = asyncio.Event()
+
+    async def next_fire_time(self) -> datetime | None:
+        self.looking.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return None
+        return None
+
+
+async def test_a_loop_whose_cancellation_the_store_swallowed_stops(
+    engines: Engines, clock: ManualClock
+) -> None:
+    store = SwallowingStore()
+    scheduler = TimerScheduler(store, engines.handlers(), clock, max_sleep=MAX_SLEEP)
+    task = asyncio.create_task(scheduler.run())
+    await store.looking.wait()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5.0)
+
+    assert task in done and task.cancelled(), "the loop ran on into its sleep"

@@ -126,3 +126,26 @@ async def test_a_serve_that_answers_too_few_fails_every_caller_rather_than_leavi
 
     assert all(isinstance(a, RuntimeError) for a in answers)
     await grouped.close()
+
+
+async def test_close_ends_a_task_whose_cancellation_the_serve_swallowed() -> None:
+    # As asyncio.wait_for does on Python 3.11 (SQLAlchemy's pool waits for a connection
+    # with it): the cancellation arrives as the awaited thing finishes and is lost there.
+    serving = asyncio.Event()
+
+    async def swallowing(group: list[int]) -> list[int | Exception]:
+        serving.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return list(group)
+        return list(group)
+
+    grouped: Grouped[int, int] = Grouped(swallowing, max_group=10, name="t")
+    caller = asyncio.create_task(grouped.submit(1))
+    await serving.wait()
+    closing = asyncio.create_task(grouped.close())
+    done, _ = await asyncio.wait({closing}, timeout=5.0)
+
+    assert closing in done, "close() waited for a task that never stopped"
+    assert await caller == 1  # the group was served before the task stopped
