@@ -32,6 +32,7 @@ from tests.integration.dispatch.timer_store_contract import (
     keep,
     warning,
 )
+from tests.swallowed import cancellation_swallowed
 
 CLAIM_SECONDS = 30.0
 MAX_SLEEP = 60.0
@@ -277,19 +278,14 @@ async def test_with_no_timer_waiting_the_loop_sleeps_at_most_max_sleep(
 
 
 class SwallowingStore(InMemoryTimerStore):
-    """A timer store whose look at the next fire time loses a cancellation, as
-    `asyncio.wait_for` on Python 3.11 does (SQLAlchemy's pool waits with it)."""
+    """A timer store whose look at the next fire time loses a cancellation."""
 
     def __init__(self) -> None:
         super().__init__()
         self.looking = asyncio.Event()
 
     async def next_fire_time(self) -> datetime | None:
-        self.looking.set()
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            return None
+        await cancellation_swallowed(self.looking)
         return None
 
 

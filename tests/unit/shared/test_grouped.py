@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from shared.grouped import Grouped, together_else_alone
+from tests.swallowed import cancellation_swallowed
 
 
 class Doubler:
@@ -129,16 +130,10 @@ async def test_a_serve_that_answers_too_few_fails_every_caller_rather_than_leavi
 
 
 async def test_close_ends_a_task_whose_cancellation_the_serve_swallowed() -> None:
-    # As asyncio.wait_for does on Python 3.11 (SQLAlchemy's pool waits for a connection
-    # with it): the cancellation arrives as the awaited thing finishes and is lost there.
     serving = asyncio.Event()
 
     async def swallowing(group: list[int]) -> list[int | Exception]:
-        serving.set()
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            return list(group)
+        await cancellation_swallowed(serving)
         return list(group)
 
     grouped: Grouped[int, int] = Grouped(swallowing, max_group=10, name="t")

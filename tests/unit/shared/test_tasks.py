@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared.tasks import woken
+from tests.swallowed import cancellation_swallowed
 
 
 async def test_woken_says_whether_the_event_came_in_time() -> None:
@@ -44,18 +45,9 @@ async def test_a_loop_whose_cancellation_a_library_swallowed_stops_at_its_next_w
     wake = asyncio.Event()
     in_round = asyncio.Event()
 
-    async def swallowing_round() -> None:
-        # As asyncio.wait_for does on Python 3.11 when its awaitable finishes in the step
-        # the cancellation comes: the caller sees a result, not the cancellation.
-        in_round.set()
-        try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            return
-
     async def loop() -> None:
         while True:
-            await swallowing_round()
+            await cancellation_swallowed(in_round)
             await woken(wake, 60.0)
 
     task = asyncio.create_task(loop())
