@@ -25,12 +25,13 @@ transaction as the append, under the same locks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -238,19 +239,39 @@ def _append_in_savepoint(
 def _stored_keys(
     conn: Connection, batches: list[AppendBatch]
 ) -> dict[CallerKey, IdempotencyRecord]:
-    wanted = {caller_key(b.idempotency) for b in batches if b.idempotency is not None}
+    wanted = sorted({caller_key(b.idempotency) for b in batches if b.idempotency is not None})
     if not wanted:
         return {}
-    c = t.idempotency_keys.c
-    condition = or_(
-        *(
-            and_(c.tenant == tenant, c.subject == subject, c.key == key)
-            for tenant, subject, key in wanted
-        )
-    )
-    found = (conn.execute(select(t.idempotency_keys).where(condition))).mappings().all()
+    # Padded to a power of two with the last key again (a repeat matches nothing more):
+    # a group needs one of a handful of statements, each built and prepared once.
+    size = 1 << (len(wanted) - 1).bit_length()
+    padded = wanted + [wanted[-1]] * (size - len(wanted))
+    values = {
+        f"{name}_{i}": value
+        for i, caller in enumerate(padded)
+        for name, value in zip(_KEY_COLUMNS, caller, strict=True)
+    }
+    found = conn.execute(_keys_lookup(size), values).mappings().all()
     records = (rows.idempotency_record(r) for r in found)
     return {caller_key(record): record for record in records}
+
+
+_KEY_COLUMNS = ("tenant", "subject", "key")
+
+
+@functools.cache
+def _keys_lookup(size: int) -> Select[Any]:
+    """The stored records of `size` caller keys, one OR of the primary key's columns each:
+    both databases answer it from the primary key (a row-value IN scans on SQLite)."""
+    c = t.idempotency_keys.c
+    return select(t.idempotency_keys).where(
+        or_(
+            *(
+                and_(*(c[name] == bindparam(f"{name}_{i}") for name in _KEY_COLUMNS))
+                for i in range(size)
+            )
+        )
+    )
 
 
 # Built once, with expanding parameters: building a statement (and its cache key) for

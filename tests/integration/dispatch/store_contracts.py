@@ -393,6 +393,26 @@ class IdempotencyStoreContract:
         assert sum(1 for o in results if o.duplicate_of is None) == 1
         assert len(await store.load("wo-1")) == 1
 
+    async def test_a_group_replays_exactly_its_stored_keys_among_new_ones(
+        self, backend: Backend
+    ) -> None:
+        store = backend.store
+        for n in (1, 3, 5):
+            await store.append(batch(f"wo-{n}", 0, progress(f"first {n}"), key=f"key-{n}"))
+
+        # Six keys in one group (the lookup pads them to eight), three of them stored.
+        outcomes = await asyncio.gather(
+            *(
+                store.append(batch(f"wo-{n}", 0, progress(f"again {n}"), key=f"key-{n}"))
+                for n in range(1, 7)
+            )
+        )
+
+        replayed = [n for n, o in zip(range(1, 7), outcomes, strict=True) if o.duplicate_of]
+        assert replayed == [1, 3, 5]
+        assert [len(await store.load(f"wo-{n}")) for n in range(1, 7)] == [1] * 6
+        assert [e.data for e in await store.load("wo-2")] == [progress("again 2").data]
+
     async def test_the_same_key_of_two_callers_is_two_commands(self, backend: Backend) -> None:
         store = backend.store
         mine = record("wo-1", "key-1", "cs-li", {"who": "li"})
