@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.auth import TokenVerifier
@@ -83,6 +83,10 @@ class ServiceSettings(BaseSettings):
     nats_stream_replicas: int = 1
     events_max_age_days: int = 0
     """0 keeps events forever (retention by limits, kept for years)."""
+    outbox_keep_days: int = Field(default=7, ge=1)
+    """How long dispatch's and notify's outboxes keep a row once it is published."""
+    outbox_prune_seconds: float = Field(default=600.0, gt=0)
+    """How often the `outbox-retention` loop deletes published rows past `outbox_keep_days`."""
 
     jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
     jwt_jwks_url: str | None = None

@@ -44,6 +44,12 @@ class DispatchSettings(ServiceSettings):
     personal_data_access_log_prune_seconds: float = Field(default=3600.0, gt=0)
     """How often the background loop deletes access-log entries past their retention."""
 
+    idempotency_key_days: int = Field(default=30, ge=1)
+    """How long a command's `Idempotency-Key` answers its first result; after that the
+    stored result is deleted and the same key is a new command."""
+    idempotency_key_prune_seconds: float = Field(default=3600.0, gt=0)
+    """How often the `idempotency-key-retention` loop deletes the results past it."""
+
     personal_data_retention_days: int = Field(default=1095, ge=1)
     """How long a resident's personal data is kept after the latest of their orders ended
     (closed or cancelled, none open): three years, the limitation period of civil claims

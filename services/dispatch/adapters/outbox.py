@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import RowMapping, exists, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -33,6 +33,8 @@ from shared.database import is_sqlite
 from shared.envelope import Envelope
 from shared.jetstream import OutgoingMessage
 from shared.outbox import OutboxRow
+from shared.outbox_retention import prune_published
+from shared.published_counts import count_published, kept_published
 from shared.subjects import event_subject
 
 DISPATCH_SUBJECTS = (
@@ -44,8 +46,6 @@ DISPATCH_SUBJECTS = (
 
 _REFILL_LOCK = 0x776F5F72656C6179
 """PostgreSQL advisory lock key ('wo_relay'): held by a refill, taken shared by claims."""
-
-_RETENTION_MARGIN = timedelta(hours=1)
 
 _FURTHER_ROWS_PER_HEAD = 10
 """Cap on the rows claimed behind the heads, per head of the claim's limit."""
@@ -91,11 +91,13 @@ class _Claim:
         outbox = t.outbox
         async with self.writer() as conn:
             if published:
-                await conn.execute(
+                marked = await conn.execute(
                     update(outbox)
                     .where(outbox.c.id.in_([row.id for row in published]))
+                    .where(outbox.c.status == "pending")
                     .values(status="published", published_at=at)
                 )
+                await count_published(conn, t.outbox_published, marked.rowcount, at)
             by_error: dict[str, list[int]] = {}
             for row_id, error in failed.items():
                 by_error.setdefault(error, []).append(row_id)
@@ -141,16 +143,14 @@ class SqlOutbox:
 
     async def published_count(self) -> int:
         """Rows JetStream acknowledged (and still keeps, by the stream's max age)."""
-        outbox = t.outbox
-        query = select(func.count()).select_from(outbox).where(outbox.c.status == "published")
-        if self._events_max_age_days > 0:
-            # Events near the end of their age may be gone from the stream already.
-            kept_since = (
-                datetime.now(UTC) - timedelta(days=self._events_max_age_days) + _RETENTION_MARGIN
-            )
-            query = query.where(outbox.c.published_at >= kept_since)
         async with self._engine.connect() as conn:
-            return int(await conn.scalar(query) or 0)
+            return await kept_published(
+                conn, t.outbox_published, self._events_max_age_days, datetime.now(UTC)
+            )
+
+    async def prune(self, older_than: datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest rows published before `older_than`."""
+        return await prune_published(self._engine, t.outbox, older_than, limit)
 
     async def everything(self, page_size: int) -> AsyncIterator[Sequence[OutboxRow]]:
         """Every stored event, keyset-paginated by (work order, version)."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 
+from shared.published_counts import published_counts_table
 from shared.sqltypes import BigIntPK, UTCDateTime
 
 metadata = MetaData()
@@ -79,6 +80,9 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 
+outbox_published = published_counts_table(metadata, "outbox_published")
+"""The outbox's rows published, counted per day as they are marked (the stream check)."""
+
 # A key is the caller's own (tenant + subject): another caller's same key is another command.
 idempotency_keys = Table(
     "idempotency_keys",
@@ -92,6 +96,7 @@ idempotency_keys = Table(
     Column("response", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+Index("ix_idempotency_keys_created_at", idempotency_keys.c.created_at)
 
 # Inline view for listing and filtering; the event stream stays the system of record.
 work_orders = Table(

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.dispatch.adapters.access_log import SqlAccessLog
 from services.dispatch.adapters.event_store import SqlEventStore
+from services.dispatch.adapters.idempotency_retention import SqlIdempotencyKeys
 from services.dispatch.adapters.migrate import upgrade
 from services.dispatch.adapters.notify_messages import NotifyMessages
+from services.dispatch.adapters.outbox import SqlOutbox
 from services.dispatch.adapters.public_holidays import SqlPublicHolidays
 from services.dispatch.adapters.queries import SqlProjectDirectory
 from services.dispatch.adapters.relay import OutboxRelay
@@ -23,7 +25,6 @@ from services.dispatch.adapters.sla_policies import SqlSlaPolicies
 from services.dispatch.adapters.sla_scheduler import SlaScheduler
 from services.dispatch.adapters.staff_directory import SqlStaffDirectory
 from services.dispatch.service_layer.access_log import AccessLog
-from services.dispatch.service_layer.access_log_retention import Retention, run_retention
 from services.dispatch.service_layer.personal_data import Privacy
 from services.dispatch.service_layer.resident_erasure import ResidentData
 from services.dispatch.service_layer.resident_export import ResidentMessages
@@ -38,6 +39,7 @@ from shared.clock import Clock, SystemClock
 from shared.database import create_engine
 from shared.nats import connect_with_streams
 from shared.privacy.fields import PersonalFields
+from shared.retention import Retention, run_retention
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
@@ -126,12 +128,27 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
+        kept = Retention(
+            days=settings.outbox_keep_days, every_seconds=settings.outbox_prune_seconds
+        )
+        outbox = SqlOutbox(engine)
+        dispatch.runner.start(
+            "outbox-retention", lambda: run_retention(outbox, clock, kept, "outbox")
+        )
     retention = Retention(
         days=settings.personal_data_access_log_retention_days,
         every_seconds=settings.personal_data_access_log_prune_seconds,
     )
     dispatch.runner.start(
-        "access-log-retention", lambda: run_retention(dispatch.access_log, clock, retention)
+        "access-log-retention",
+        lambda: run_retention(dispatch.access_log, clock, retention, "access_log"),
+    )
+    keys = Retention(
+        days=settings.idempotency_key_days, every_seconds=settings.idempotency_key_prune_seconds
+    )
+    dispatch.runner.start(
+        "idempotency-key-retention",
+        lambda: run_retention(SqlIdempotencyKeys(engine), clock, keys, "idempotency_keys"),
     )
     dispatch.runner.start(
         "resident-retention",

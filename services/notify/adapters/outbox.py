@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 from sqlalchemy import RowMapping, func, select, update
@@ -25,6 +25,8 @@ from services.notify.adapters.store import SqlStore
 from shared.clock import Clock
 from shared.jetstream import OutgoingMessage
 from shared.outbox import OutboxMetrics, OutboxPublisher, OutboxRow
+from shared.outbox_retention import prune_published
+from shared.published_counts import count_published, kept_published
 from shared.stream_check import BusState
 
 NOTIFY_SUBJECTS = ("events.*.*.notification.>",)
@@ -68,11 +70,12 @@ class _Claim:
             return
         o = t.outbox
         async with SqlStore(self.engine).transaction() as tx:
-            await tx.connection.execute(
+            marked = await tx.connection.execute(
                 update(o)
                 .where(o.c.id.in_([row.id for row in published]), o.c.published_at.is_(None))
                 .values(published_at=at)
             )
+            await count_published(tx.connection, t.outbox_published, marked.rowcount, at)
 
     async def backlog(self) -> int:
         o = t.outbox
@@ -88,8 +91,9 @@ class SqlNotifyOutbox:
     same order, and JetStream drops the repeats by `Nats-Msg-Id`.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, events_max_age_days: int = 0) -> None:
         self._engine = engine
+        self._events_max_age_days = events_max_age_days
 
     @contextlib.asynccontextmanager
     async def claim(self, limit: int) -> AsyncIterator[_Claim]:
@@ -101,11 +105,15 @@ class SqlNotifyOutbox:
         yield _Claim(self._engine, rows, len(rows) == limit)
 
     async def published_count(self) -> int:
-        """Rows JetStream acknowledged."""
-        o = t.outbox
+        """Rows JetStream acknowledged (and still keeps, by the stream's max age)."""
         async with self._engine.connect() as conn:
-            query = select(func.count()).select_from(o).where(o.c.published_at.is_not(None))
-            return int(await conn.scalar(query) or 0)
+            return await kept_published(
+                conn, t.outbox_published, self._events_max_age_days, datetime.now(UTC)
+            )
+
+    async def prune(self, older_than: datetime, limit: int) -> int:
+        """Delete up to `limit` of the oldest rows published before `older_than`."""
+        return await prune_published(self._engine, t.outbox, older_than, limit)
 
     async def everything(self, page_size: int) -> AsyncIterator[Sequence[OutboxRow]]:
         """Every row, published or pending, in outbox order."""
@@ -143,10 +151,14 @@ def outbox_publisher(
     batch_size: int = 500,
     poll_seconds: float = 1.0,
     publish_timeout: float = 5.0,
+    events_max_age_days: int = 0,
 ) -> OutboxPublisher:
-    """The publisher of notify's outbox; `wake` it after a commit to publish at once."""
+    """The publisher of notify's outbox; `wake` it after a commit to publish at once.
+
+    `events_max_age_days` is the stream's max age (0: none): published events older than
+    that are not looked for in the stream."""
     return OutboxPublisher(
-        SqlNotifyOutbox(engine),
+        SqlNotifyOutbox(engine, events_max_age_days),
         js,
         name="notify",
         subjects=NOTIFY_SUBJECTS,

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
+from shared.published_counts import published_counts_table
 from shared.sqltypes import BigIntPK, UTCDateTime
 
 metadata = MetaData()
@@ -134,6 +135,9 @@ outbox = Table(
     Column("published_at", UTCDateTime, nullable=True),
     Index("ix_notify_outbox_pending", "published_at", "id"),
 )
+
+outbox_published = published_counts_table(metadata, "notify_outbox_published")
+"""The outbox's rows published, counted per day as they are marked (the stream check)."""
 
 tenant_configs = Table(
     "notify_tenant_configs",

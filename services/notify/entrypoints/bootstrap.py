@@ -21,7 +21,7 @@ from services.notify.adapters.config_store import SqlConfigStore
 from services.notify.adapters.dead_letter_retries import SqlDeadLetterRetries
 from services.notify.adapters.dispatch_contacts import DispatchContacts, NotifierTokens
 from services.notify.adapters.migrate import upgrade
-from services.notify.adapters.outbox import outbox_publisher
+from services.notify.adapters.outbox import SqlNotifyOutbox, outbox_publisher
 from services.notify.adapters.sealed import Sealer
 from services.notify.adapters.sends import SqlProjectZones, SqlSendLog
 from services.notify.adapters.templates import TemplateRenderer
@@ -41,6 +41,7 @@ from shared.errors import ConcurrencyConflict
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
 from shared.outbox import OutboxPublisher
+from shared.retention import Retention, run_retention
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
@@ -242,6 +243,13 @@ async def start(
         notify.runner.start("notify-config", lambda: _refresh_config(notify))
         notify.runner.start("notify-sender", lambda: _run_sender(notify))
         notify.runner.start("notify-bus", lambda: _run_bus(notify))
+        kept = Retention(
+            days=settings.outbox_keep_days, every_seconds=settings.outbox_prune_seconds
+        )
+        outbox = SqlNotifyOutbox(engine)
+        notify.runner.start(
+            "outbox-retention", lambda: run_retention(outbox, notify.clock, kept, "outbox")
+        )
     return notify
 
 
@@ -310,7 +318,13 @@ async def _run_bus(notify: Notify) -> None:
         )
         await notify.broker.attach(notify.nats)
         js = notify.nats.jetstream()
-        notify.outbox = outbox_publisher(notify.engine, js, notify.clock, bus=notify.bus)
+        notify.outbox = outbox_publisher(
+            notify.engine,
+            js,
+            notify.clock,
+            bus=notify.bus,
+            events_max_age_days=settings.events_max_age_days,
+        )
         notify.consumer = EventConsumer(js, consumer_spec(settings), notify.handler)
     if notify.outbox is not None and not notify.runner.running("notify-outbox"):
         notify.runner.start("notify-outbox", notify.outbox.run)

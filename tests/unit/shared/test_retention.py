@@ -1,4 +1,5 @@
-"""The access log keeps entries for the retention period and prunes them in batches."""
+"""A retention loop keeps rows for the period and prunes them in batches (here the
+access log of personal data, which keeps its entries three years by default)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ from datetime import timedelta
 
 from services.dispatch.adapters.memory_access_log import InMemoryAccessLog
 from services.dispatch.service_layer.access_log import AccessQuery
-from services.dispatch.service_layer.access_log_retention import (
-    Retention,
-    prune_expired,
-    run_retention,
-)
 from shared.clock import ManualClock
+from shared.retention import Retention, prune_expired, run_retention
 from tests.integration.dispatch.access_log_contract import T0, TENANT, viewed
 
 DAY = 24 * 60
@@ -28,7 +25,7 @@ async def test_entries_older_than_the_period_are_pruned_in_batches() -> None:
     await log.record([viewed(10 * DAY)])
     clock = ManualClock(T0 + timedelta(days=3, minutes=3))
 
-    pruned = await prune_expired(log, clock, Retention(days=3, batch=2))
+    pruned = await prune_expired(log, clock, Retention(days=3, batch=2), "access_log")
 
     assert pruned == 3
     assert await _left(log) == [f"wo-{10 * DAY}", "wo-4", "wo-3"]
@@ -39,7 +36,7 @@ async def test_the_loop_prunes_again_as_time_passes() -> None:
     await log.record([viewed(0), viewed(2 * DAY)])
     clock = ManualClock(T0 + timedelta(days=1, minutes=1))
     retention = Retention(days=1, batch=10, every_seconds=3600)
-    loop = asyncio.create_task(run_retention(log, clock, retention))
+    loop = asyncio.create_task(run_retention(log, clock, retention, "access_log"))
     try:
         await _settled()
         first = await _left(log)
