@@ -30,7 +30,15 @@ class TimerTable(Projection):
         """One delete of the streams' timers and one insert of their new ones; of several
         appends to one stream, the last one's set."""
         replaced: dict[str, list[dict[str, Any]]] = {}
+        # A stream whose first append here is at version 0 is new: it has no rows to
+        # delete (a group of reports then writes its timers without the delete).
+        seen: set[str] = set()
+        new: set[str] = set()
         for batch, _ in written:
+            if batch.stream_id not in seen:
+                seen.add(batch.stream_id)
+                if batch.expected_version == 0:
+                    new.add(batch.stream_id)
             timers = batch.inline_of(StreamTimers)
             if timers is not None:
                 replaced[batch.stream_id] = timer_rows(
@@ -38,7 +46,8 @@ class TimerTable(Projection):
                 )
         if not replaced:
             return
-        self._conn.execute(_DELETE_TIMERS, {"streams": list(replaced)})
+        if stale := [stream for stream in replaced if stream not in new]:
+            self._conn.execute(_DELETE_TIMERS, {"streams": stale})
         rows = [row for stream_rows in replaced.values() for row in stream_rows]
         if rows:
             self._conn.execute(insert(t.sla_timers), rows)

@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Request
 from services.dispatch.entrypoints.bootstrap import Dispatch
 from services.dispatch.service_layer.context import CommandContext
 from shared.errors import InvalidInput
-from shared.http.auth import PrincipalDep
+from shared.http.auth import BearerCredentials, current_principal
 from shared.inputs import parse_int64
 
 
@@ -46,7 +46,7 @@ class CommandScope:
 
 async def command_scope(
     request: Request,
-    principal: PrincipalDep,
+    credentials: BearerCredentials,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -72,7 +72,7 @@ async def command_scope(
     """
     dispatch: Dispatch = request.app.state.dispatch
     context = CommandContext(
-        principal=principal,
+        principal=await current_principal(request, credentials),
         now=dispatch.clock.now(),
         correlation_id=request.scope.get("state", {}).get("correlation_id", ""),
         idempotency_key=idempotency_key,

@@ -267,6 +267,25 @@ class EventStoreContract:
         assert await backend.timers("wo-2") == []
         assert len(await store.load("wo-1")) == 2
 
+    async def test_one_group_writes_new_streams_timers_and_replaces_older_streams(
+        self, backend: Backend
+    ) -> None:
+        store = backend.store
+        old = TimerRow("sla:1", "response", T0 + timedelta(hours=1), T0 + timedelta(hours=2), {})
+        new = TimerRow("sla:2", "response", T0 + timedelta(hours=3), T0 + timedelta(hours=4), {})
+        await store.append(batch("wo-1", 0, progress("a"), inline=(StreamTimers((old,)),)))
+
+        # One group: a new order, the older one moved on, a new order appended to twice.
+        await asyncio.gather(
+            store.append(batch("wo-2", 0, progress("b"), inline=(StreamTimers((new,)),))),
+            store.append(batch("wo-1", 1, progress("c"), inline=(StreamTimers((new,)),))),
+            store.append(batch("wo-3", 0, progress("d"), inline=(StreamTimers((old,)),))),
+            store.append(batch("wo-3", 1, progress("e"), inline=(StreamTimers((new,)),))),
+        )
+
+        timers = {wo: await backend.timers(wo) for wo in ("wo-1", "wo-2", "wo-3")}
+        assert timers == {wo: [("sla:2", new.fires_at)] for wo in ("wo-1", "wo-2", "wo-3")}
+
     async def test_an_acceptance_over_the_load_limit_is_refused_and_writes_nothing(
         self, backend: Backend
     ) -> None:
