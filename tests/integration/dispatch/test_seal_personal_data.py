@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +84,15 @@ def before_sealing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def short_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVENTS made with the short duplicate window, before its first message: ids stored
+    under the long one and the window shortened afterwards were sometimes remembered past
+    the short one's end (JetStream kept the long window's purge timer), and then the
+    migration skipped every work order, on a loaded machine."""
+    monkeypatch.setattr(shared.nats, "DUPLICATE_WINDOW_SECONDS", SHORT_WINDOW)
+
+
+@pytest.fixture
 async def js(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
     nc = await connect(nats_server.url, "test-seal-personal-data")
     yield nc.jetstream()
@@ -117,9 +125,9 @@ async def _old_store(database_url: str, js: JetStreamContext) -> list[str]:
         assigned = await api.command(ids[1], "assign", Role.DISPATCHER, {"assignee": "tech-li"})
         assert assigned.status_code == 200, assigned.text
         await republish_all(api.dispatch.engine, js)
-    # A short duplicate window: the migration waits it out before publishing again.
+    # The migration waits the stream's (short) duplicate window out before publishing again.
     info = await js.stream_info(EVENTS_STREAM)
-    await js.update_stream(replace(info.config, duplicate_window=SHORT_WINDOW))
+    assert info.config.duplicate_window == SHORT_WINDOW
     return ids
 
 
@@ -168,6 +176,7 @@ async def test_a_store_written_before_sealing_is_sealed_everywhere_once(
     js: JetStreamContext,
     nats_server: NatsServer,
     before_sealing: None,
+    short_window: None,
 ) -> None:
     ids = await _old_store(database_url, js)
     before = await _table_texts(database_url)
@@ -324,12 +333,8 @@ async def test_a_run_stopped_while_replacing_the_stream_is_finished_by_the_next(
     js: JetStreamContext,
     nats_server: NatsServer,
     before_sealing: None,
-    monkeypatch: pytest.MonkeyPatch,
+    short_window: None,
 ) -> None:
-    # The stream gets its short duplicate window before the first message, not after:
-    # ids stored under the long one were sometimes remembered past the short one's end
-    # (JetStream kept the long window's purge), and then every work order was skipped.
-    monkeypatch.setattr(shared.nats, "DUPLICATE_WINDOW_SECONDS", SHORT_WINDOW)
     await _old_store(database_url, js)
     old_stream = await _stream(js)
     engine = create_engine(database_url)
