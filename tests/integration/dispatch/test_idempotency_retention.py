@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from services.dispatch.adapters.event_store import SqlEventStore
 from services.dispatch.adapters.idempotency_retention import SqlIdempotencyKeys
-from services.dispatch.adapters.migrate import upgrade
+from services.dispatch.adapters.migrate import MIGRATIONS, upgrade
 from shared.clock import ManualClock
 from shared.database import create_engine
+from shared.migrations import alembic_config
 from shared.retention import Retention, prune_expired
 from tests.integration.dispatch.store_contracts import batch, progress
 
@@ -84,3 +88,30 @@ async def test_a_key_past_its_period_is_a_new_command(kept: Keys) -> None:
     again = await kept.store.append(batch("wo-0", 1, progress("again"), key="key-0"))
 
     assert again.duplicate_of is None and again.version == 2
+
+
+def _migrate(conn: Connection, revision: str, down: bool = False) -> None:
+    config = alembic_config(MIGRATIONS)
+    config.attributes["connection"] = conn
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _indexes(conn: Connection) -> set[str | None]:
+    return {index["name"] for index in inspect(conn).get_indexes("idempotency_keys")}
+
+
+async def test_the_upgrade_finds_the_index_an_operator_built_beforehand(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate, "0018", True)
+            assert "ix_idempotency_keys_created_at" not in await conn.run_sync(_indexes)
+            # As docs/operations.md has it built on a large store (there CONCURRENTLY).
+            await conn.execute(
+                text("CREATE INDEX ix_idempotency_keys_created_at ON idempotency_keys (created_at)")
+            )
+            await conn.run_sync(_migrate, "head")
+            assert "ix_idempotency_keys_created_at" in await conn.run_sync(_indexes)
+    finally:
+        await engine.dispose()

@@ -5,7 +5,10 @@ Revises: 0018
 Create Date: 2026-12-03
 
 The `idempotency-key-retention` loop deletes the records older than
-`IDEMPOTENCY_KEY_DAYS`, oldest first, by this index.
+`IDEMPOTENCY_KEY_DAYS`, oldest first, by this index. The start's migration builds it in
+its transaction, holding keyed commands back meanwhile; on a large store an operator
+builds it beforehand (`CREATE INDEX CONCURRENTLY`, docs/operations.md), and this
+migration then finds it there.
 """
 
 from __future__ import annotations
@@ -22,7 +25,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index(
-        "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"], unique=False
+        "ix_idempotency_keys_created_at",
+        "idempotency_keys",
+        ["created_at"],
+        unique=False,
+        if_not_exists=True,
     )
 
 
