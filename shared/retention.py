@@ -8,6 +8,7 @@ deleted twice is deleted once).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -51,7 +52,12 @@ async def prune_expired(rows: Prunable, clock: Clock, retention: Retention, name
 
 
 async def run_retention(rows: Prunable, clock: Clock, retention: Retention, name: str) -> None:
-    """Prune now and then every `every_seconds`, until cancelled (the runner supervises it)."""
+    """Prune every `every_seconds`, until cancelled (the runner supervises it).
+
+    The first pass comes a random part of the period after the start: not within the
+    start's own work, nor in every process of a rolling restart at once, and not in a
+    query still running when a short-lived process stops."""
+    await clock.sleep(random.uniform(0, retention.every_seconds))
     while True:
         await prune_expired(rows, clock, retention, name)
         await clock.sleep(retention.every_seconds)

@@ -39,6 +39,9 @@ async def test_the_loop_prunes_again_as_time_passes() -> None:
     loop = asyncio.create_task(run_retention(log, clock, retention, "access_log"))
     try:
         await _settled()
+        at_start = await _left(log)
+        clock.advance(timedelta(hours=1))  # the first pass comes within a period
+        await _settled()
         first = await _left(log)
         clock.advance(timedelta(days=2, minutes=1))
         await _settled()
@@ -46,6 +49,7 @@ async def test_the_loop_prunes_again_as_time_passes() -> None:
     finally:
         loop.cancel()
 
+    assert at_start == [f"wo-{2 * DAY}", "wo-0"]
     assert first == [f"wo-{2 * DAY}"]
     assert second == []
 
