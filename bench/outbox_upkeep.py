@@ -70,13 +70,9 @@ def _fill_sql(dialect: str, rows: int, days: int) -> str:
     )
 
 
-async def _median_ms(
-    work: Callable[[], Awaitable[Any]], repeat: int, reset: Callable[[], Awaitable[None]] | None
-) -> float:
+async def _median_ms(work: Callable[[], Awaitable[Any]], repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        if reset is not None:
-            await reset()
         started = time.perf_counter()
         await work()
         times.append((time.perf_counter() - started) * 1000)
@@ -119,19 +115,18 @@ async def measure(engine: AsyncEngine, rows: int, days: int, repeat: int) -> dic
         "rows": rows,
         "days": days,
         "fill_s": round(filled_s, 1),
-        "old_count_ms": await _median_ms(lambda: _scalar(engine, published), repeat, None),
-        "old_count_windowed_ms": await _median_ms(lambda: _scalar(engine, windowed), repeat, None),
-        "new_count_ms": await _median_ms(lambda: kept(0), repeat, None),
-        "new_count_windowed_ms": await _median_ms(lambda: kept(MAX_AGE_DAYS), repeat, None),
+        "old_count_ms": await _median_ms(lambda: _scalar(engine, published), repeat),
+        "old_count_windowed_ms": await _median_ms(lambda: _scalar(engine, windowed), repeat),
+        "new_count_ms": await _median_ms(lambda: kept(0), repeat),
+        "new_count_windowed_ms": await _median_ms(lambda: kept(MAX_AGE_DAYS), repeat),
         "prune_batch_ms": await _median_ms(
-            lambda: prune_published(engine, t.outbox, week_ago, PRUNE_BATCH), repeat, None
+            lambda: prune_published(engine, t.outbox, week_ago, PRUNE_BATCH), repeat
         ),
     }
     # A pass with nothing to prune: the head is younger than the period.
     result["prune_nothing_ms"] = await _median_ms(
         lambda: prune_published(engine, t.outbox, now - timedelta(days=days + 1), PRUNE_BATCH),
         repeat,
-        None,
     )
     return result
 

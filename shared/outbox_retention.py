@@ -19,6 +19,19 @@ from itertools import takewhile
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.clock import Clock
+from shared.retention import Prunable, Retention, run_retention
+from shared.runner import Runner
+from shared.settings import ServiceSettings
+
+
+def start_outbox_retention(
+    runner: Runner, outbox: Prunable, clock: Clock, settings: ServiceSettings
+) -> None:
+    """Run the `outbox-retention` loop: published rows past `outbox_keep_days` go."""
+    kept = Retention(days=settings.outbox_keep_days, every_seconds=settings.outbox_prune_seconds)
+    runner.start("outbox-retention", lambda: run_retention(outbox, clock, kept, "outbox"))
+
 
 async def prune_published(
     engine: AsyncEngine, outbox: Table, older_than: datetime, limit: int

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import functools
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     Date,
     MetaData,
-    PrimaryKeyConstraint,
     SmallInteger,
     Table,
     func,
@@ -42,13 +42,16 @@ near the end of its age it may be gone from the stream already."""
 
 def published_counts_table(metadata: MetaData, name: str) -> Table:
     """The table of an outbox's published counts: (day, shard) -> rows published."""
-    return Table(
-        name,
-        metadata,
+    return Table(name, metadata, *_columns())
+
+
+def _columns() -> list[Column[Any]]:
+    # New columns each time: a column belongs to one table (the model's, a migration's).
+    return [
         Column("day", Date, primary_key=True),
         Column("shard", SmallInteger, primary_key=True),
         Column("published", BigInteger, nullable=False),
-    )
+    ]
 
 
 async def count_published(conn: AsyncConnection, table: Table, rows: int, at: datetime) -> None:
@@ -70,13 +73,10 @@ async def kept_published(
     age): a day is counted only if it began after `now - max_age + RETENTION_MARGIN`."""
     query = select(func.coalesce(func.sum(table.c.published), 0))
     if max_age_days > 0:
-        query = query.where(table.c.day > kept_after(max_age_days, now))
+        # The boundary's own day is not counted: the stream may have dropped some of it.
+        boundary = now.astimezone(UTC) - timedelta(days=max_age_days) + RETENTION_MARGIN
+        query = query.where(table.c.day > boundary.date())
     return int(await conn.scalar(query) or 0)
-
-
-def kept_after(max_age_days: int, now: datetime) -> date:
-    """The last day not counted: the stream may have dropped some of its events."""
-    return (now.astimezone(UTC) - timedelta(days=max_age_days) + RETENTION_MARGIN).date()
 
 
 @functools.cache
@@ -95,13 +95,7 @@ def create_published_counts(counts: str, outbox: str, published: str) -> None:
     `outbox` already published (where `published` holds), one row per day."""
     from alembic import op  # only a migration runs this, inside Alembic's context
 
-    op.create_table(
-        counts,
-        Column("day", Date, nullable=False),
-        Column("shard", SmallInteger, nullable=False),
-        Column("published", BigInteger, nullable=False),
-        PrimaryKeyConstraint("day", "shard"),
-    )
+    op.create_table(counts, *_columns())
     op.execute(text(backfill_sql(op.get_bind().dialect.name, counts, outbox, published)))
 
 

@@ -30,15 +30,11 @@ class TimerTable(Projection):
         """One delete of the streams' timers and one insert of their new ones; of several
         appends to one stream, the last one's set."""
         replaced: dict[str, list[dict[str, Any]]] = {}
-        # A stream whose first append here is at version 0 is new: it has no rows to
-        # delete (a group of reports then writes its timers without the delete).
-        seen: set[str] = set()
-        new: set[str] = set()
+        # A stream with an append at version 0 among those written was empty when the
+        # group began: it has no rows to delete (a group of reports writes its timers
+        # without the delete).
+        new = {batch.stream_id for batch, _ in written if batch.expected_version == 0}
         for batch, _ in written:
-            if batch.stream_id not in seen:
-                seen.add(batch.stream_id)
-                if batch.expected_version == 0:
-                    new.add(batch.stream_id)
             timers = batch.inline_of(StreamTimers)
             if timers is not None:
                 replaced[batch.stream_id] = timer_rows(

@@ -38,6 +38,7 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.database import create_engine
 from shared.nats import connect_with_streams
+from shared.outbox_retention import start_outbox_retention
 from shared.privacy.fields import PersonalFields
 from shared.retention import Retention, run_retention
 from shared.runner import Runner
@@ -128,13 +129,7 @@ async def start(settings: DispatchSettings, clock: Clock | None = None) -> Dispa
     )
     if settings.relay_enabled:
         dispatch.runner.start("outbox-relay", lambda: _run_relay(dispatch))
-        kept = Retention(
-            days=settings.outbox_keep_days, every_seconds=settings.outbox_prune_seconds
-        )
-        outbox = SqlOutbox(engine)
-        dispatch.runner.start(
-            "outbox-retention", lambda: run_retention(outbox, clock, kept, "outbox")
-        )
+        start_outbox_retention(dispatch.runner, SqlOutbox(engine), clock, settings)
     retention = Retention(
         days=settings.personal_data_access_log_retention_days,
         every_seconds=settings.personal_data_access_log_prune_seconds,

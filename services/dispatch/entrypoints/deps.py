@@ -55,9 +55,9 @@ async def command_scope(
                 "Repeat a command safely: your same key returns your first result and "
                 "appends nothing, for 30 days (the operator's `IDEMPOTENCY_KEY_DAYS`); "
                 "after that it is a new command. Keys are yours alone (tenant and token "
-                "subject): another caller's same key is their own command. A replay is authorized first: 404 "
-                "if you may no longer see the work order; 422 `idempotency_key_reused` for "
-                "the same key with another body or target."
+                "subject): another caller's same key is their own command. A replay is "
+                "authorized first: 404 if you may no longer see the work order; 422 "
+                "`idempotency_key_reused` for the same key with another body or target."
             ),
         ),
     ] = None,

@@ -41,7 +41,7 @@ from shared.errors import ConcurrencyConflict
 from shared.logging import get_logger
 from shared.nats import connect_with_streams
 from shared.outbox import OutboxPublisher
-from shared.retention import Retention, run_retention
+from shared.outbox_retention import start_outbox_retention
 from shared.runner import Runner
 from shared.stream_check import BusState
 from shared.subjects import EVENTS_STREAM
@@ -243,13 +243,7 @@ async def start(
         notify.runner.start("notify-config", lambda: _refresh_config(notify))
         notify.runner.start("notify-sender", lambda: _run_sender(notify))
         notify.runner.start("notify-bus", lambda: _run_bus(notify))
-        kept = Retention(
-            days=settings.outbox_keep_days, every_seconds=settings.outbox_prune_seconds
-        )
-        outbox = SqlNotifyOutbox(engine)
-        notify.runner.start(
-            "outbox-retention", lambda: run_retention(outbox, notify.clock, kept, "outbox")
-        )
+        start_outbox_retention(notify.runner, SqlNotifyOutbox(engine), notify.clock, settings)
     return notify
 
 
