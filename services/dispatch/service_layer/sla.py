@@ -2,8 +2,8 @@
 
 Every work-order event a command decides is shown to the SLA domain (`react`) with the
 work order's state after it; the SLA events it causes are appended in the same batch,
-right after the event that caused them, and the stream's pending timers are replaced in
-the same transaction. The timer table is therefore always the pure function of the
+right after the event that caused them, and the stream's pending timers (worked out once,
+from the clocks after the last event) are replaced in the same transaction. The timer table is therefore always the pure function of the
 events that `timers()` defines.
 """
 
@@ -120,15 +120,11 @@ def with_sla(
     if sla is None:
         sla = fold_sla(history)
     events: list[EventData] = []
-    pending: list[Timer] | None = None
     for event in decided:
         state = evolve(state, event, at)
         events.append(event)
-        assert state is not None
-        clocks = Clocks(sla, policies, work_order_id, state, project)
-        caused, pending = react(clocks, event, at)
+        caused, sla = react(Clocks(sla, policies, work_order_id, state, project), event, at)
         for sla_event in caused:
-            sla = evolve_sla(sla, sla_event, at)
             state = evolve(state, sla_event, at)
             events.append(sla_event)
         if isinstance(event, UrgencyChanged):
@@ -139,11 +135,8 @@ def with_sla(
                 sla = evolve_sla(sla, sla_event, at)
                 state = evolve(state, sla_event, at)
                 events.append(sla_event)
-            pending = None
     assert state is not None
-    if pending is None:  # nothing decided, or a recalculation after the last reaction
-        pending = timers(sla, policies, work_order_id)
-    return events, state, durable(pending, work_order_id)
+    return events, state, timer_rows(sla, policies, work_order_id)
 
 
 def timer_rows(sla: SlaState, policies: PolicyBook, work_order_id: str) -> tuple[TimerRow, ...]:

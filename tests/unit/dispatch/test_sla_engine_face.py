@@ -1,4 +1,5 @@
-"""The SLA engine's face: `react` and `fire` answer the events and the timers left after them."""
+"""The SLA engine's face: `react` answers the events and the clocks after them, `fire` the
+events and the timers left after them."""
 
 from __future__ import annotations
 
@@ -16,19 +17,20 @@ def clocks_of(story: SlaStory) -> Clocks:
     return Clocks(story.sla, story.book, story.work_order_id, story.current, story.project)
 
 
-def test_react_answers_the_caused_events_and_the_timers_pending_after_them() -> None:
+def test_react_answers_the_caused_events_and_the_clocks_after_them() -> None:
     story, _ = promised_in_two_days()
     [completed] = decide(story.state, Complete(summary="valve"), SUPERVISOR, story.now)
     after = evolve(story.state, completed, story.now)
     assert after is not None
     state = Clocks(story.sla, story.book, story.work_order_id, after, story.project)
 
-    events, pending = react(state, completed, story.now)
+    events, clocks = react(state, completed, story.now)
 
     assert ClockName.RESOLUTION in {e.clock for e in events if isinstance(e, SlaClockMet)}
     story.state = after
     story.record(events)
-    assert pending == timers(story.sla, story.book, story.work_order_id)
+    assert clocks == story.sla
+    pending = timers(clocks, story.book, story.work_order_id)
     assert all(t.clock is not ClockName.RESOLUTION for t in pending)
 
 

@@ -1,9 +1,9 @@
 """Service-level promises (服务时限): clocks, policies, business calendars, timers.
 
-The engine answers two questions, each with `(events, timers)`: what a work-order event
-does to the clocks (`react(state, event, at)`) and what a timer falling due does
-(`fire(state, timer, now)`); `state` is `Clocks`. `timers` says when the clocks next need
-attention, `on_timer` is the check behind `fire`.
+The engine answers two questions: what a work-order event does to the clocks
+(`react(state, event, at)`: the events and the clocks after them) and what a timer falling
+due does (`fire(state, timer, now)`: the events and the timers left); `state` is `Clocks`.
+`timers` says when the clocks next need attention, `on_timer` is the check behind `fire`.
 Calendars (working days, public holidays) live here because they decide when a clock runs.
 """
 

@@ -1,9 +1,12 @@
 """The SLA engine's two questions, as the service layer asks them.
 
 `react(state, event, at)`: a work-order event was decided; which SLA events does it cause,
-and which timers are pending afterwards? `fire(state, timer, now)`: a timer fell due; which
-event does it raise (none if it is early, stale or spent), and which timers remain? Both
-answer `(events, timers)`; the caller appends the events and replaces the stored timers.
+and what are the clocks afterwards (`timers(clocks, ...)` says what is pending then)?
+`fire(state, timer, now)`: a timer fell due; which event does it raise (none if it is
+early, stale or spent), and which timers remain? The caller appends the events and
+replaces the stored timers. `react` answers the clocks rather than their timers because a
+command decides several events in one append: the timers are worked out once, after the
+last.
 `state` (`Clocks`) is everything the answer depends on: the fold of the SLA events, the
 policy versions, and the work order after the event.
 """
@@ -32,12 +35,13 @@ class Clocks:
     project: str | None = None
 
 
-def react(state: Clocks, event: EventData, at: datetime) -> tuple[list[EventData], list[Timer]]:
-    """The SLA events the work-order `event` decided at `at` causes, and the timers after.
+def react(state: Clocks, event: EventData, at: datetime) -> tuple[list[EventData], SlaState]:
+    """The SLA events the work-order `event` decided at `at` causes, and the clocks with
+    them folded in.
 
     `state.work_order` is the order after `event`; SLA events themselves cause nothing.
     """
-    caused, after = clock_events(
+    return clock_events(
         state.sla,
         state.policies,
         state.work_order_id,
@@ -46,7 +50,6 @@ def react(state: Clocks, event: EventData, at: datetime) -> tuple[list[EventData
         at,
         project=state.project,
     )
-    return caused, timers(after, state.policies, state.work_order_id)
 
 
 def fire(state: Clocks, timer: Timer, now: datetime) -> tuple[list[EventData], list[Timer]]:

@@ -199,18 +199,28 @@ def evolve(state: WorkOrderState | None, event: EventData, occurred_at: datetime
             received_at=event.received_at or occurred_at,
             number=event.number,
         )
-    changed = _apply(state, event, occurred_at)
-    return replace(changed, version=state.version + 1, updated_at=occurred_at)
+    # One copy of the state an event: the changes are gathered first, then applied with
+    # the version and time (the fold runs for every event of every command).
+    changes = _changes(state, event, occurred_at)
+    return replace(state, **changes, version=state.version + 1, updated_at=occurred_at)
 
 
-def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderState:
+_NOBODY_TO_SEND: dict[str, Any] = {
+    "offered_to": (),
+    "offer_expires_at": None,
+    "dispatch_pending": False,
+}
+"""The changes that end a work order's open offers and take it out of the pending queue."""
+
+
+def _changes(state: WorkOrderState, event: EventData, at: datetime) -> dict[str, Any]:
+    """What `event` changes in `state`, field by field."""
     match event:
         case OwnerTransferred(to_owner=to_owner):
-            return replace(state, owner=to_owner)
+            return dict(owner=to_owner)
         case Assigned(assignee=assignee):
             # An assignment, by acceptance or by a dispatcher, ends every open offer.
-            return replace(
-                state,
+            return dict(
                 assignee=assignee,
                 assigned_at=at,
                 status=Status.ASSIGNED,
@@ -220,30 +230,27 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             )
         case Offered(attempt=attempt, expires_at=expires_at, offers=offers):
             named = tuple(offer.technician for offer in offers)
-            return replace(
-                state,
+            return dict(
                 offered_to=named,
                 offer_attempt=attempt,
                 offer_expires_at=expires_at,
                 tried=state.tried + tuple(n for n in named if n not in state.tried),
             )
         case AssignmentAccepted():
-            return replace(state, offered_to=(), offer_expires_at=None)
+            return dict(offered_to=(), offer_expires_at=None)
         case AssignmentDeclined(technician=technician):
             left = tuple(name for name in state.offered_to if name != technician)
-            return replace(
-                state, offered_to=left, offer_expires_at=state.offer_expires_at if left else None
-            )
+            return dict(offered_to=left, offer_expires_at=state.offer_expires_at if left else None)
         case OfferExpired():
-            return replace(state, offered_to=(), offer_expires_at=None)
+            return dict(offered_to=(), offer_expires_at=None)
         case DispatchPending():
-            return replace(state, dispatch_pending=True, offered_to=(), offer_expires_at=None)
+            return dict(dispatch_pending=True, offered_to=(), offer_expires_at=None)
         case Reassigned(to_assignee=to_assignee):
-            return replace(state, assignee=to_assignee, assigned_at=at)
+            return dict(assignee=to_assignee, assigned_at=at)
         case AssignmentReturned(technician=technician):
             # Back to dispatch: offered afresh, never to the one who gave it back.
-            return replace(
-                _nobody_to_send(state),
+            return dict(
+                _NOBODY_TO_SEND,
                 assignee=None,
                 assigned_at=None,
                 status=Status.REPORTED,
@@ -252,53 +259,53 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
                 tried=(*state.tried, technician) if technician not in state.tried else state.tried,
             )
         case ArrivalDelayAgreed(agreed_arrival_at=agreed):
-            return replace(state, agreed_arrival_at=agreed)
+            return dict(agreed_arrival_at=agreed)
         case Arrived():
-            return replace(state, arrived_at=at, status=Status.ON_SITE)
+            return dict(arrived_at=at, status=Status.ON_SITE)
         case AppointmentScheduled(appointment_at=appointment_at):
-            return replace(state, appointment_at=appointment_at)
+            return dict(appointment_at=appointment_at)
         case AppointmentMissed():
             # The resident has to book again; until then there is no appointment.
-            return replace(state, appointment_at=None)
+            return dict(appointment_at=None)
         case NoVisitNeeded(recorded_by=recorded_by):
             # Nobody is to be sent any more: the offers end and it leaves the queue.
-            return replace(_nobody_to_send(state), no_visit_needed_by=recorded_by)
+            return dict(_NOBODY_TO_SEND, no_visit_needed_by=recorded_by)
         case WorkStarted():
-            return replace(state, status=Status.IN_PROGRESS)
+            return dict(status=Status.IN_PROGRESS)
         case WorkPaused(reason=reason):
-            return replace(state, status=Status.PAUSED, pause_reason=reason)
+            return dict(status=Status.PAUSED, pause_reason=reason)
         case WorkResumed():
-            return replace(state, status=Status.IN_PROGRESS, pause_reason=None)
+            return dict(status=Status.IN_PROGRESS, pause_reason=None)
         case CommitmentMade(due_at=due_at, approved_by=approved_by):
-            return replace(state, commitment_due_at=due_at, commitment_approved_by=approved_by)
+            return dict(commitment_due_at=due_at, commitment_approved_by=approved_by)
         case PostponementOverrideGranted():
-            return replace(state, postponement_overrides=state.postponement_overrides + 1)
+            return dict(postponement_overrides=state.postponement_overrides + 1)
         case Postponed(new_due_at=new_due_at, postponement_number=number):
-            return replace(state, commitment_due_at=new_due_at, postponements=number)
+            return dict(commitment_due_at=new_due_at, postponements=number)
         case ProgressReported():
-            return replace(state, last_progress_at=at)
+            return dict(last_progress_at=at)
         case Completed():
             # A complaint may be settled while still offered or queued: nobody is to be
             # sent any more, so the offers end and it leaves the queue.
-            return replace(
-                _nobody_to_send(state), status=Status.COMPLETED, completed_at=at, pause_reason=None
+            return dict(
+                _NOBODY_TO_SEND, status=Status.COMPLETED, completed_at=at, pause_reason=None
             )
         case FeedbackGiven():
-            return replace(state, last_feedback_at=at)
+            return dict(last_feedback_at=at)
         case FollowUpRecorded(rating=rating):
-            return replace(state, last_rating=rating)
+            return dict(last_rating=rating)
         case Closed():
-            return replace(state, status=Status.CLOSED, closed_at=at)
+            return dict(status=Status.CLOSED, closed_at=at)
         case Reopened():
             return _reopened(state)
         case Cancelled():
-            return replace(
-                _nobody_to_send(state), status=Status.CANCELLED, cancelled_at=at, pause_reason=None
+            return dict(
+                _NOBODY_TO_SEND, status=Status.CANCELLED, cancelled_at=at, pause_reason=None
             )
         case ComplaintValidityMarked(valid=valid):
-            return replace(state, complaint_valid=valid)
+            return dict(complaint_valid=valid)
         case UrgencyChanged(to_urgency=to_urgency):
-            return replace(state, urgency=to_urgency)
+            return dict(urgency=to_urgency)
         case SlaClockEvent():
             # The clocks' own facts live on the same stream; only the arrival deadline is
             # kept here, because whether a delay may still be agreed depends on it.
@@ -309,31 +316,26 @@ def _apply(state: WorkOrderState, event: EventData, at: datetime) -> WorkOrderSt
             raise UnfoldableEvent(f"{event.type_name} is not a work-order event")
 
 
-def _arrival_deadline(state: WorkOrderState, event: SlaClockEvent) -> WorkOrderState:
+def _arrival_deadline(state: WorkOrderState, event: SlaClockEvent) -> dict[str, Any]:
     if event.clock is not ClockName.ARRIVAL:
-        return state
+        return {}
     match event:
         case SlaClockStarted(due_at=due) | SlaClockResumed(due_at=due):
-            return replace(state, arrival_due_at=due)
+            return dict(arrival_due_at=due)
         case SlaClockRecalculated(due_at=due):
             # While paused no deadline runs; the resume sets it again.
-            return state if state.arrival_due_at is None else replace(state, arrival_due_at=due)
+            return {} if state.arrival_due_at is None else dict(arrival_due_at=due)
         case SlaClockPaused() | SlaClockMet() | SlaClockCancelled():
-            return replace(state, arrival_due_at=None)
-    return state  # a warning, breach or step moves no deadline
+            return dict(arrival_due_at=None)
+    return {}  # a warning, breach or step moves no deadline
 
 
-def _nobody_to_send(state: WorkOrderState) -> WorkOrderState:
-    """The state with its open offers ended and out of the pending queue."""
-    return replace(state, offered_to=(), offer_expires_at=None, dispatch_pending=False)
-
-
-def _reopened(state: WorkOrderState) -> WorkOrderState:
+def _reopened(state: WorkOrderState) -> dict[str, Any]:
     # A reopened order keeps its technician (返修 goes back to whoever did the work). One
     # that never had one is dispatched afresh: earlier offers neither count as attempts
     # nor keep anyone out.
-    return replace(
-        _nobody_to_send(state),
+    return dict(
+        _NOBODY_TO_SEND,
         offer_attempt=0,
         tried=(),
         status=Status.ASSIGNED if state.assignee is not None else Status.REPORTED,
