@@ -9,8 +9,9 @@ commit). After a warm-up, `wrk -t1 -c32` posts reports for `--seconds` while
 `py-spy record --gil --function` samples the process; the turn ends once the relay has
 published the outbox, so the relay's statements count too. Writes the profile to
 var/profile-dispatch-<backend>.speedscope.json (open it at speedscope.app or in any
-speedscope viewer) and prints the biggest frames by self time and by total time, with
-milliseconds per report, and the statements per report by kind. The profiler pauses the
+speedscope viewer) and prints the biggest frames by self time and by total time, a
+report's parts (`PARTS`), with milliseconds per report, and the statements per report by
+kind. The profiler pauses the
 process for each sample, so throughput here is lower than bench/ingest.py's: compare
 shares, not rates. PostgreSQL: a fresh database bench_ingest_profile at `--postgres`.
 """
@@ -40,7 +41,7 @@ from bench.ingest import (
     script_for,
 )
 from bench.proc_cpu import tree_cpu_seconds
-from bench.speedscope import by_package, frame_times
+from bench.speedscope import Part, by_package, frame_times, part_times
 from bench.statements import per_report
 from bench.support import calibration, machine
 from bench.wrk import require_wrk, run_wrk
@@ -49,6 +50,27 @@ from shared.logging import configure_logging
 VAR = Path(__file__).resolve().parent.parent / "var"
 SAMPLE_RATE = 200
 TOP = 10
+
+PARTS = [
+    Part("the request, from dispatch's outer middleware to the answer",
+         ("/shared/http/middleware.py:RequestContext.__call__",)),
+    Part("  deciding the report", ("/service_layer/work_orders.py:report_work_order",)),
+    Part("    its SLA clocks' events and timers", ("/service_layer/sla.py:with_sla",)),
+    Part("    sealing the reporter's data", ("/service_layer/personal_data.py:sealed_reported",)),
+    Part("    the auto-dispatch decision", ("/service_layer/assignment.py:dispatch_after",)),
+    Part("  FastAPI's dependency solving", ("/fastapi/dependencies/utils.py:solve_dependencies",)),
+    Part("  the answer: disclosure and its access-log entry",
+         ("/routes/disclosure.py:command_answer",)),
+    Part("the group commit's transaction",
+         ("/adapters/group_commit.py:GroupCommitter._write_group",
+          "/adapters/group_commit.py:_write_together")),
+    Part("the relay publishing the outbox", ("/shared/outbox.py:OutboxPublisher.run",)),
+    Part("the NATS client's reading and writing (the relay's acknowledgements)",
+         ("/nats/aio/client.py:Client._read_loop", "/nats/aio/client.py:Client._flusher",
+          "/nats/aio/subscription.py:Subscription._wait_for_msgs")),
+]  # fmt: skip
+"""Where a report's time goes, by the parts of dispatch's design (indented: within the
+part above). Each counts a sample once however many of its frames the stack holds."""
 
 
 def py_spy() -> str:
@@ -121,6 +143,7 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
     document = json.loads(out.read_text())
     by_self, total = frame_times(document, SAMPLE_RATE)
     by_total, _ = frame_times(document, SAMPLE_RATE, inclusive=True)
+    by_part, _ = part_times(document, SAMPLE_RATE, PARTS)
 
     def ms_per_report(seconds: float) -> float:
         return round(1000 * seconds / reports, 3)
@@ -151,6 +174,14 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
             }
             for f in by_package(by_self)
         ][: args.top],
+        "parts": [
+            {
+                "part": f.frame,
+                "share": round(f.share, 3),
+                "ms_per_report": ms_per_report(f.seconds),
+            }
+            for f in by_part
+        ],
         "top_total_project": [
             {
                 "frame": f.frame,
@@ -183,6 +214,10 @@ def printed(result: dict[str, Any]) -> str:
     lines += [
         f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['package']}"
         for f in result["self_by_package"]
+    ]
+    lines.append("a report's parts (share of GIL samples, GIL wall ms per report):")
+    lines += [
+        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['part']}" for f in result["parts"]
     ]
     lines.append("project frames by total time:")
     lines += [

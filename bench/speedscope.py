@@ -3,7 +3,7 @@ speedscope file `py-spy record --format speedscope` writes."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,33 +26,38 @@ def _frame_names(document: dict[str, Any]) -> list[str]:
     ]
 
 
+def _samples(document: dict[str, Any], rate: float) -> Iterator[tuple[list[int], float]]:
+    """Every non-empty sample of every thread: its stack of frame indices and its seconds.
+    py-spy weighs its samples in seconds; a profile weighed in samples is converted at
+    `rate` a second."""
+    for profile in document["profiles"]:
+        scale = 1.0 if profile.get("unit") == "seconds" else 1.0 / rate
+        for stack, unscaled in zip(profile["samples"], profile["weights"], strict=True):
+            if stack:
+                yield stack, unscaled * scale
+
+
 def frame_times(
     document: dict[str, Any], rate: float, *, inclusive: bool = False
 ) -> tuple[list[FrameTime], float]:
     """Every frame's seconds, most first, over all the profile's threads, and the total.
 
     Self time counts a sample for the innermost frame of its stack only; inclusive time
-    counts it once for every frame on the stack (a recursive frame once). py-spy weighs
-    its samples in seconds; a profile weighed in samples is converted at `rate` a second."""
+    counts it once for every frame on the stack (a recursive frame once)."""
     names = _frame_names(document)
-    counts: Counter[str] = Counter()  # seconds by frame
+    counts: dict[str, float] = {}  # seconds by frame
     total = 0.0
-    for profile in document["profiles"]:
-        scale = 1.0 if profile.get("unit") == "seconds" else 1.0 / rate
-        for stack, unscaled in zip(profile["samples"], profile["weights"], strict=True):
-            if not stack:
-                continue
-            weight = unscaled * scale
-            total += weight
-            if inclusive:
-                for index in set(stack):
-                    counts[names[index]] += weight
-            else:
-                # speedscope lists a sample's stack from the root to the innermost frame.
-                counts[names[stack[-1]]] += weight
+    for stack, weight in _samples(document, rate):
+        total += weight
+        if inclusive:
+            for index in set(stack):
+                counts[names[index]] = counts.get(names[index], 0.0) + weight
+        else:
+            # speedscope lists a sample's stack from the root to the innermost frame.
+            counts[names[stack[-1]]] = counts.get(names[stack[-1]], 0.0) + weight
     return [
         FrameTime(frame, seconds, seconds / total if total else 0.0)
-        for frame, seconds in counts.most_common()
+        for frame, seconds in sorted(counts.items(), key=lambda item: -item[1])
     ], total
 
 
@@ -85,3 +90,39 @@ def by_package(frames: list[FrameTime]) -> list[FrameTime]:
         FrameTime(package, spent, spent / total if total else 0.0)
         for package, spent in sorted(seconds.items(), key=lambda item: -item[1])
     ]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A named part of the work: the samples with any of `members` on their stack, each
+    `/path/ending.py:function` (`Class.method` for a method, as py-spy names it)."""
+
+    label: str
+    members: tuple[str, ...]
+
+    def holds(self, frame: dict[str, Any]) -> bool:
+        """Whether a speedscope frame is one of this part's."""
+        where = f"{frame.get('file', '')}:{frame['name']}"
+        return any(where.endswith(member) for member in self.members)
+
+
+def part_times(
+    document: dict[str, Any], rate: float, parts: list[Part]
+) -> tuple[list[FrameTime], float]:
+    """Each part's seconds, in the order given, and the profile's total: a sample counts
+    once for a part when any frame of its stack is the part's (a part called within
+    another counts in both, as inclusive times do)."""
+    frames = document["shared"]["frames"]
+    members = [{i for i, frame in enumerate(frames) if part.holds(frame)} for part in parts]
+    seconds = [0.0] * len(parts)
+    total = 0.0
+    for stack, weight in _samples(document, rate):
+        total += weight
+        on_stack = set(stack)
+        for index, member in enumerate(members):
+            if not member.isdisjoint(on_stack):
+                seconds[index] += weight
+    return [
+        FrameTime(part.label, spent, spent / total if total else 0.0)
+        for part, spent in zip(parts, seconds, strict=True)
+    ], total

@@ -11,7 +11,7 @@ import pytest
 
 from bench.ingest import PEERS, Turn, ratios, results_name, summarise, table, turn_order
 from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
-from bench.speedscope import by_package, frame_times, package_of
+from bench.speedscope import Part, by_package, frame_times, package_of, part_times
 from bench.statements import per_report, statement_kind
 from bench.wrk import INSTALL_HINT, parse_wrk, post_script, require_wrk
 
@@ -156,6 +156,32 @@ def test_frames_by_self_and_total_time() -> None:
         ("serve (a.py:1)", 1.0),
         ("execute (c.py:3)", 0.8),
         ("report (b.py:2)", 0.6),
+    ]
+
+
+def test_a_part_counts_a_sample_once_whichever_of_its_frames_the_stack_holds() -> None:
+    document = _profile(
+        [("serve", "/w/shared/serve.py"), ("Relay.run", "/w/shared/outbox.py"),
+         ("_write", "/w/adapters/commit.py"), ("Group.write", "/w/adapters/commit.py"),
+         ("_write", "/w/other/commit.py")],
+        {"unit": "seconds", "samples": [[0, 3, 2], [0, 1], [2], [4], []],
+         "weights": [0.01, 0.01, 0.01, 0.01, 0.01]},
+    )  # fmt: skip
+    parts = [
+        Part("commit", ("/adapters/commit.py:Group.write", "/adapters/commit.py:_write")),
+        Part("relay", ("/shared/outbox.py:Relay.run",)),
+        Part("served", ("/shared/serve.py:serve",)),
+    ]
+
+    by_part, total = part_times(document, 100, parts)
+
+    assert total == pytest.approx(0.04)
+    # The first sample holds both of commit's frames and counts once; the fourth's
+    # `_write` is another file's.
+    assert [(p.frame, round(p.seconds, 3), round(p.share, 2)) for p in by_part] == [
+        ("commit", 0.02, 0.5),
+        ("relay", 0.01, 0.25),
+        ("served", 0.02, 0.5),
     ]
 
 
