@@ -41,7 +41,7 @@ from bench.ingest import (
     script_for,
 )
 from bench.proc_cpu import tree_cpu_seconds
-from bench.speedscope import Part, by_package, frame_times, part_times
+from bench.speedscope import FrameTime, Part, by_package, frame_times, part_times
 from bench.statements import per_report
 from bench.support import calibration, machine
 from bench.wrk import require_wrk, run_wrk
@@ -145,9 +145,17 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
     by_total, _ = frame_times(document, SAMPLE_RATE, inclusive=True)
     by_part, _ = part_times(document, SAMPLE_RATE, PARTS)
 
-    def ms_per_report(seconds: float) -> float:
-        return round(1000 * seconds / reports, 3)
+    def timed(frames: list[FrameTime], key: str) -> list[dict[str, Any]]:
+        return [
+            {
+                key: f.frame,
+                "share": round(f.share, 3),
+                "ms_per_report": round(1000 * f.seconds / reports, 3),
+            }
+            for f in frames
+        ]
 
+    project = [f for f in by_total if "services/" in f.frame or "shared/" in f.frame]
     return {
         "backend": backend,
         "profile": str(out),
@@ -157,40 +165,11 @@ async def profile(backend: str, workdir: Path, args: argparse.Namespace) -> dict
         "socket_errors": run.socket_errors,
         "server_cpu_ms_per_report": round(1000 * cpu / reports, 3),
         "outbox_pending_after": pending,
-        "gil_ms_per_report": ms_per_report(total),
-        "top_self": [
-            {
-                "frame": f.frame,
-                "share": round(f.share, 3),
-                "ms_per_report": ms_per_report(f.seconds),
-            }
-            for f in by_self[: args.top]
-        ],
-        "self_by_package": [
-            {
-                "package": f.frame,
-                "share": round(f.share, 3),
-                "ms_per_report": ms_per_report(f.seconds),
-            }
-            for f in by_package(by_self)
-        ][: args.top],
-        "parts": [
-            {
-                "part": f.frame,
-                "share": round(f.share, 3),
-                "ms_per_report": ms_per_report(f.seconds),
-            }
-            for f in by_part
-        ],
-        "top_total_project": [
-            {
-                "frame": f.frame,
-                "share": round(f.share, 3),
-                "ms_per_report": ms_per_report(f.seconds),
-            }
-            for f in by_total
-            if "services/" in f.frame or "shared/" in f.frame
-        ][: args.top],
+        "gil_ms_per_report": round(1000 * total / reports, 3),
+        "top_self": timed(by_self[: args.top], "frame"),
+        "self_by_package": timed(by_package(by_self)[: args.top], "package"),
+        "parts": timed(by_part, "part"),
+        "top_total_project": timed(project[: args.top], "frame"),
         "per_report": per_report(before, after, reports),
     }
 
@@ -207,23 +186,13 @@ def printed(result: dict[str, Any]) -> str:
         # machine the GIL's wall time passes the CPU time, so the shares are what compare.
         "top frames by self time (share of GIL samples, GIL wall ms per report):",
     ]
-    lines += [
-        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}" for f in result["top_self"]
-    ]
+    lines += _timed_lines(result["top_self"], "frame")
     lines.append("self time by package:")
-    lines += [
-        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['package']}"
-        for f in result["self_by_package"]
-    ]
+    lines += _timed_lines(result["self_by_package"], "package")
     lines.append("a report's parts (share of GIL samples, GIL wall ms per report):")
-    lines += [
-        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['part']}" for f in result["parts"]
-    ]
+    lines += _timed_lines(result["parts"], "part")
     lines.append("project frames by total time:")
-    lines += [
-        f"  {f['share']:6.1%} {f['ms_per_report']:7.3f}  {f['frame']}"
-        for f in result["top_total_project"]
-    ]
+    lines += _timed_lines(result["top_total_project"], "frame")
     for part in ("statements", "transactions"):
         counts = result["per_report"].get(part, {})
         lines.append(f"{part} per report: {sum(counts.values()):.2f}")
@@ -237,6 +206,10 @@ def printed(result: dict[str, Any]) -> str:
         lines.append("rows per report where statements ran many rows (executemany):")
         lines += [f"  {n:7.3f}  {kind}" for kind, n in rows.items()]
     return "\n".join(lines)
+
+
+def _timed_lines(rows: list[dict[str, Any]], key: str) -> list[str]:
+    return [f"  {r['share']:6.1%} {r['ms_per_report']:7.3f}  {r[key]}" for r in rows]
 
 
 async def main() -> None:

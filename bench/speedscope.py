@@ -3,6 +3,7 @@ speedscope file `py-spy record --format speedscope` writes."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,16 +46,16 @@ def frame_times(
     Self time counts a sample for the innermost frame of its stack only; inclusive time
     counts it once for every frame on the stack (a recursive frame once)."""
     names = _frame_names(document)
-    counts: dict[str, float] = {}  # seconds by frame
+    counts: defaultdict[str, float] = defaultdict(float)  # seconds by frame
     total = 0.0
     for stack, weight in _samples(document, rate):
         total += weight
         if inclusive:
             for index in set(stack):
-                counts[names[index]] = counts.get(names[index], 0.0) + weight
+                counts[names[index]] += weight
         else:
             # speedscope lists a sample's stack from the root to the innermost frame.
-            counts[names[stack[-1]]] = counts.get(names[stack[-1]], 0.0) + weight
+            counts[names[stack[-1]]] += weight
     return [
         FrameTime(frame, seconds, seconds / total if total else 0.0)
         for frame, seconds in sorted(counts.items(), key=lambda item: -item[1])

@@ -3,8 +3,8 @@
 Every work-order event a command decides is shown to the SLA domain (`react`) with the
 work order's state after it; the SLA events it causes are appended in the same batch,
 right after the event that caused them, and the stream's pending timers (worked out once,
-from the clocks after the last event) are replaced in the same transaction. The timer table is therefore always the pure function of the
-events that `timers()` defines.
+from the clocks after the last event) are replaced in the same transaction. The timer
+table is therefore always the pure function of the events that `timers()` defines.
 """
 
 from __future__ import annotations

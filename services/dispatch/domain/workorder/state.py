@@ -220,14 +220,7 @@ def _changes(state: WorkOrderState, event: EventData, at: datetime) -> dict[str,
             return dict(owner=to_owner)
         case Assigned(assignee=assignee):
             # An assignment, by acceptance or by a dispatcher, ends every open offer.
-            return dict(
-                assignee=assignee,
-                assigned_at=at,
-                status=Status.ASSIGNED,
-                offered_to=(),
-                offer_expires_at=None,
-                dispatch_pending=False,
-            )
+            return dict(_NOBODY_TO_SEND, assignee=assignee, assigned_at=at, status=Status.ASSIGNED)
         case Offered(attempt=attempt, expires_at=expires_at, offers=offers):
             named = tuple(offer.technician for offer in offers)
             return dict(
