@@ -8,7 +8,8 @@ message of a stream is in the partition). At the end each order, position, waiti
 notification outcome and KPI sample is written once, `batch_size` streams a transaction:
 short transactions, so that on SQLite the workers take turns at the single writer lock.
 The KPI samples go last, sorted by their table's key, so that they are appended in order
-instead of scattered over the pages of a table larger than the page cache. The memory
+instead of scattered over the pages of a table larger than the page cache; then the
+roll-up, summed over the whole partition (`SampleTally`), each row once. The memory
 this takes is the facts of the partition's orders and their samples (about 6 KB an order).
 """
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -26,7 +26,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from services.reporting.adapters.samples import sample_key
+from services.reporting.adapters.samples import SampleTally, sample_key
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.service_layer.ports import DeadLetterRecord
 from services.reporting.service_layer.projection import Waiting, WorkingSet, project
@@ -196,18 +196,22 @@ def _fold_batch(folded: _Folded, messages: list[Msg], last: int) -> bool:
 async def _write(
     store: ReadModelStore, job: ReplayJob, folded: _Folded, keep: Callable[[], None]
 ) -> None:
-    samples: list[tuple[Any, ...]] = []
+    tally = SampleTally(job.generation)
     dead = folded.dead
     for piece in pieces(folded.working, job.batch_size):
-        samples += await store.fill_generation(job.generation, piece, dead, REBUILD_CONSUMER)
+        # Drawn before the transaction: on SQLite the workers hold the writer lock in turn.
+        tally.add([(None, piece.orders[k]) for k in sorted(piece.changed_orders)])
+        await store.fill_generation(job.generation, piece, dead, REBUILD_CONSUMER)
         dead = []
         keep()
     if dead:
         await store.fill_generation(job.generation, WorkingSet(), dead, REBUILD_CONSUMER)
-    samples.sort(key=sample_key)
+    drawn = tally.rows()
+    drawn.fresh.sort(key=sample_key)
     step = job.batch_size * SAMPLES_PER_ORDER
-    for start in range(0, len(samples), step):
-        await store.insert_samples(samples[start : start + step])
+    for start in range(0, len(drawn.fresh), step):
+        await store.insert_samples(drawn.fresh[start : start + step])
+    await store.add_rollup(job.generation, drawn)
 
 
 def pieces(working: WorkingSet, size: int) -> Iterator[WorkingSet]:

@@ -64,28 +64,57 @@ def write_samples(
 
 
 def sample_rows(gen: int, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]) -> SampleRows:
-    """What `write_samples` writes for `changes`, drawn without the database (a rebuild's
-    workers draw them before taking SQLite's writer lock)."""
-    delta: Counter[RollupKey] = Counter()
-    measures: Counter[MeasureKey] = Counter()
-    rows = SampleRows()
-    for old, new in changes:
-        before, after = order_samples(old), order_samples(new)
-        changed = changed_kpis(before, after)
-        if not changed:
-            continue
-        counted, measured = rollup_delta(before, after, changed)
-        delta.update(counted)
-        measures.update(measured)
-        for name in sorted(changed):
-            if before.get(name):
-                rows.stale.append({"k_order": new.order_id, "k_kpi": name})
-            rows.fresh.extend(
-                _sample_row(gen, name, i, sample) for i, sample in enumerate(after.get(name, []))
-            )
-    rows.rollup = [(gen, *key, n) for key, n in sorted(delta.items()) if n != 0]
-    rows.measures = [(gen, *key, n) for key, n in sorted(measures.items()) if n != 0]
-    return rows
+    """What `write_samples` writes for `changes`, drawn without the database."""
+    tally = SampleTally(gen)
+    tally.add(changes)
+    return tally.rows()
+
+
+@dataclass
+class SampleTally:
+    """The sample rows of changed orders, drawn batch after batch, with their roll-up and
+    measures summed over every batch.
+
+    A rebuild's worker adds the orders of each of its transactions and writes the roll-up
+    once at the end. Written with each transaction instead, the 36,000 roll-up and 11,000
+    measure rows of a million-event rebuild took 1,076,000 upserts, and PostgreSQL spent
+    twice the CPU on the rebuild (40-50 s against 20 s).
+    """
+
+    gen: int
+    stale: list[dict[str, Any]] = field(default_factory=list)
+    fresh: list[tuple[Any, ...]] = field(default_factory=list)
+    delta: Counter[RollupKey] = field(default_factory=Counter)
+    measures: Counter[MeasureKey] = field(default_factory=Counter)
+
+    def add(self, changes: Sequence[tuple[OrderFacts | None, OrderFacts]]) -> None:
+        """Draw the rows of `changes` (facts before, after): the samples replaced and
+        added, and what they move in the roll-up and measures."""
+        for old, new in changes:
+            before, after = order_samples(old), order_samples(new)
+            changed = changed_kpis(before, after)
+            if not changed:
+                continue
+            counted, measured = rollup_delta(before, after, changed)
+            self.delta.update(counted)
+            self.measures.update(measured)
+            for name in sorted(changed):
+                if before.get(name):
+                    self.stale.append({"k_order": new.order_id, "k_kpi": name})
+                self.fresh.extend(
+                    _sample_row(self.gen, name, i, sample)
+                    for i, sample in enumerate(after.get(name, []))
+                )
+
+    def rows(self) -> SampleRows:
+        """Everything drawn so far, as the rows `store_sample_rows` writes (the roll-up
+        and measures that sum to nothing left out)."""
+        return SampleRows(
+            stale=self.stale,
+            fresh=self.fresh,
+            rollup=[(self.gen, *k, n) for k, n in sorted(self.delta.items()) if n != 0],
+            measures=[(self.gen, *k, n) for k, n in sorted(self.measures.items()) if n != 0],
+        )
 
 
 def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:

@@ -37,7 +37,7 @@ from services.reporting.adapters.insert_many import copies, copy_many, insert_ma
 from services.reporting.adapters.leases import LeaseFence
 from services.reporting.adapters.order_rows import project_rows, stored_facts
 from services.reporting.adapters.read_view import ReadView
-from services.reporting.adapters.samples import SAMPLE_COLUMNS, sample_rows, store_sample_rows
+from services.reporting.adapters.samples import SAMPLE_COLUMNS, SampleRows, store_sample_rows
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
@@ -98,30 +98,29 @@ class ReadModelStore:
         working: WorkingSet,
         dead: Sequence[DeadLetterRecord],
         consumer: str,
-    ) -> list[tuple[Any, ...]]:
+    ) -> None:
         """Insert the rows of `working`, folded from nothing (a rebuild's replay), into
-        `generation` with the roll-up of its orders' samples, and keep `dead` as
-        `consumer`'s dead letters, in one transaction. Returns the per-sample rows, left
-        for `insert_samples`."""
-        # Drawn before the transaction: on SQLite the workers hold the writer lock in turn.
-        drawn = sample_rows(
-            generation, [(None, working.orders[k]) for k in sorted(working.changed_orders)]
-        )
-        fresh, drawn.fresh = drawn.fresh, []
+        `generation`, and keep `dead` as `consumer`'s dead letters, in one transaction.
+        Its orders' samples and roll-up are the caller's to draw (`SampleTally`) and to
+        write (`insert_samples`, `add_rollup`)."""
 
         def unit(conn: Connection) -> None:
             SqlReadModelBatch(conn, generation).save(working, {}, sampled=False)
-            store_sample_rows(conn, generation, drawn)
             now = self._clock.now()
             for record in dead:
                 record_dead_letter(conn, consumer, record, now)
 
         await self.database.run(unit, write=True)
-        return fresh
+
+    async def add_rollup(self, generation: int, drawn: SampleRows) -> None:
+        """Add the roll-up and measures of `drawn` (a rebuild's `SampleTally`, summed over
+        its orders) to `generation`, in one transaction; its sample rows are left out."""
+        totals = SampleRows(rollup=drawn.rollup, measures=drawn.measures)
+        await self.database.run(store_sample_rows, generation, totals, write=True)
 
     async def insert_samples(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert per-sample rows `fill_generation` left, in one transaction (in the order
-        of their table's key they are appended, not scattered over its pages)."""
+        """Insert per-sample rows a rebuild drew (`SampleTally`), in one transaction (in
+        the order of their table's key they are appended, not scattered over its pages)."""
         engine = self.database.engine
         if copies(engine):
             async with engine.begin() as conn:
