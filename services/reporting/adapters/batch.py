@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
-from services.reporting.adapters import tables as t
-from services.reporting.adapters.order_rows import load_working_set, write_working_set
+from services.reporting.adapters.order_rows import (
+    load_working_set,
+    write_notifications,
+    write_working_set,
+)
 from services.reporting.adapters.samples import write_samples
 from services.reporting.domain.facts import OrderFacts
 from services.reporting.service_layer.projection import WorkingSet
@@ -46,8 +48,4 @@ class SqlReadModelBatch:
                 gen,
                 [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
             )
-        if working.notifications:
-            self._conn.execute(
-                insert(t.notification_events),
-                [{"generation": gen, **n.__dict__} for n in working.notifications],
-            )
+        write_notifications(self._conn, gen, working)

@@ -41,6 +41,8 @@ def insert_many(
     `raw_sqlite=False` takes SQLAlchemy's public path on SQLite too (what the test compares
     the fast path with).
     """
+    if not rows:
+        return
     if conn.dialect.name == "sqlite" and raw_sqlite:
         _raw_sqlite(conn, table, columns, rows, add_on_conflict)
         return
@@ -65,6 +67,8 @@ async def copy_many(
     """Insert `rows` (values in the order of `columns`) by PostgreSQL's COPY, in `conn`'s
     transaction: no conflict handling, so only into rows nobody else writes (a rebuild's
     new generation). The UTC timestamps get their type's checks (a naive one is refused)."""
+    if not rows:
+        return
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None, "a connection checked out of the pool has its driver's"
     await driver.copy_records_to_table(

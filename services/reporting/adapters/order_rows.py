@@ -92,23 +92,41 @@ _MUTABLE = ("status", "updated_at", "facts")
 
 
 def stored_facts(raw: str | bytes) -> OrderFacts:
-    """An order's facts as `_order_row` stored them."""
+    """An order's facts as `order_values` stored them."""
     return OrderFacts.from_json(orjson.loads(raw))
 
 
-def _order_row(gen: int, facts: OrderFacts) -> dict[str, Any]:
-    return {
-        "generation": gen,
-        "order_id": facts.order_id,
-        "tenant": facts.tenant,
-        "project": facts.project,
-        "kind": facts.kind,
-        "status": facts.status,
-        "reported_at": facts.reported_at,
-        "updated_at": facts.updated_at or facts.reported_at,
-        "facts": orjson.dumps(facts.to_json()).decode(),
-        "number": facts.number,
-    }
+ORDER_COLUMNS = (
+    "generation", "order_id", "tenant", "project", "kind", "status", "reported_at",
+    "updated_at", "facts", "number",
+)  # fmt: skip
+POSITION_COLUMNS = ("generation", "stream_id", "version")
+
+
+def order_values(gen: int, facts: OrderFacts) -> tuple[Any, ...]:
+    """An order's row, its values in the order of `ORDER_COLUMNS`."""
+    return (
+        gen,
+        facts.order_id,
+        facts.tenant,
+        facts.project,
+        facts.kind,
+        facts.status,
+        facts.reported_at,
+        facts.updated_at or facts.reported_at,
+        orjson.dumps(facts.to_json()).decode(),
+        facts.number,
+    )
+
+
+def new_stream_rows(
+    gen: int, working: WorkingSet
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The order rows (`ORDER_COLUMNS`) and position rows (`POSITION_COLUMNS`) of
+    `working`, folded from nothing: every one of them new in `gen`."""
+    orders = [order_values(gen, working.orders[k]) for k in sorted(working.changed_orders)]
+    positions = [(gen, k, v) for k, v in sorted(working.positions.items())]
+    return orders, positions
 
 
 def write_working_set(
@@ -119,12 +137,20 @@ def write_working_set(
     existing_projects: set[tuple[str, str]],
     existing_positions: set[str],
 ) -> None:
+    _write_orders(conn, gen, working, existing_orders)
+    write_projects(conn, gen, working, existing_projects)
+    _write_positions(conn, gen, working, existing_positions)
+    write_pending(conn, gen, working)
+
+
+def _write_orders(conn: Connection, gen: int, working: WorkingSet, existing: set[str]) -> None:
     new_orders = [
-        _order_row(gen, working.orders[k]) for k in working.changed_orders - existing_orders
+        dict(zip(ORDER_COLUMNS, order_values(gen, working.orders[k]), strict=True))
+        for k in working.changed_orders - existing
     ]
     changed = [
-        {**_order_row(gen, working.orders[k]), "k_id": k}
-        for k in working.changed_orders & existing_orders
+        dict(zip(ORDER_COLUMNS, order_values(gen, working.orders[k]), strict=True)) | {"k_id": k}
+        for k in working.changed_orders & existing
     ]
     if new_orders:
         conn.execute(insert(t.orders), new_orders)
@@ -135,6 +161,12 @@ def write_working_set(
             .values({c: bindparam(f"v_{c}") for c in _MUTABLE}),
             [{"k_id": r["k_id"], **{f"v_{c}": r[c] for c in _MUTABLE}} for r in changed],
         )
+
+
+def write_projects(
+    conn: Connection, gen: int, working: WorkingSet, existing: set[tuple[str, str]]
+) -> None:
+    """The projects `working` changed: updated where `existing`, else inserted."""
     for key in working.changed_projects:
         facts = working.projects[key]
         row = {
@@ -143,7 +175,7 @@ def write_working_set(
             "households": facts.households,
             "version": facts.version,
         }
-        if key in existing_projects:
+        if key in existing:
             conn.execute(
                 update(t.projects)
                 .where(
@@ -157,11 +189,14 @@ def write_working_set(
             conn.execute(
                 insert(t.projects).values(generation=gen, tenant=key[0], project=key[1], **row)
             )
-    moved = {k: v for k, v in working.positions.items() if k in existing_positions}
+
+
+def _write_positions(conn: Connection, gen: int, working: WorkingSet, existing: set[str]) -> None:
+    moved = {k: v for k, v in working.positions.items() if k in existing}
     fresh = [
         {"generation": gen, "stream_id": k, "version": v}
         for k, v in working.positions.items()
-        if k not in existing_positions
+        if k not in existing
     ]
     if fresh:
         conn.execute(insert(t.positions), fresh)
@@ -172,6 +207,10 @@ def write_working_set(
             .values(version=bindparam("v")),
             [{"k_id": k, "v": v} for k, v in moved.items()],
         )
+
+
+def write_pending(conn: Connection, gen: int, working: WorkingSet) -> None:
+    """The waiting events `working` added and released."""
     if working.added_pending:
         conn.execute(
             insert(t.pending),
@@ -192,6 +231,15 @@ def write_working_set(
                 t.pending.c.stream_id == sid,
                 t.pending.c.sequence == seq,
             )
+        )
+
+
+def write_notifications(conn: Connection, gen: int, working: WorkingSet) -> None:
+    """The notification outcomes `working` folded."""
+    if working.notifications:
+        conn.execute(
+            insert(t.notification_events),
+            [{"generation": gen, **n.__dict__} for n in working.notifications],
         )
 
 

@@ -35,7 +35,16 @@ from services.reporting.adapters.generations import (
 )
 from services.reporting.adapters.insert_many import copies, copy_many, insert_many
 from services.reporting.adapters.leases import LeaseFence
-from services.reporting.adapters.order_rows import project_rows, stored_facts
+from services.reporting.adapters.order_rows import (
+    ORDER_COLUMNS,
+    POSITION_COLUMNS,
+    new_stream_rows,
+    project_rows,
+    stored_facts,
+    write_notifications,
+    write_pending,
+    write_projects,
+)
 from services.reporting.adapters.read_view import ReadView
 from services.reporting.adapters.samples import SAMPLE_COLUMNS, SampleRows, store_sample_rows
 from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
@@ -102,13 +111,32 @@ class ReadModelStore:
         """Insert the rows of `working`, folded from nothing (a rebuild's replay), into
         `generation`, and keep `dead` as `consumer`'s dead letters, in one transaction.
         Its orders' samples and roll-up are the caller's to draw (`SampleTally`) and to
-        write (`insert_samples`, `add_rollup`)."""
+        write (`insert_samples`, `add_rollup`).
 
-        def unit(conn: Connection) -> None:
-            SqlReadModelBatch(conn, generation).save(working, {}, sampled=False)
+        Every order and position is new in the generation, so they go in bulk without
+        conflict handling: on PostgreSQL by COPY, elsewhere by `insert_many`."""
+        orders, positions = new_stream_rows(generation, working)
+
+        def rest(conn: Connection) -> None:
+            write_projects(conn, generation, working, set())
+            write_pending(conn, generation, working)
+            write_notifications(conn, generation, working)
             now = self._clock.now()
             for record in dead:
                 record_dead_letter(conn, consumer, record, now)
+
+        engine = self.database.engine
+        if copies(engine):
+            async with engine.begin() as conn:
+                await copy_many(conn, t.orders, ORDER_COLUMNS, orders)
+                await copy_many(conn, t.positions, POSITION_COLUMNS, positions)
+                await conn.run_sync(rest)
+            return
+
+        def unit(conn: Connection) -> None:
+            insert_many(conn, t.orders, ORDER_COLUMNS, orders)
+            insert_many(conn, t.positions, POSITION_COLUMNS, positions)
+            rest(conn)
 
         await self.database.run(unit, write=True)
 
