@@ -82,6 +82,16 @@ def tree_cpu_seconds(pid: int, proc: Path = PROC) -> float:
     return tree_ticks(pid, _stats(proc)) / os.sysconf("SC_CLK_TCK")
 
 
+def parent_of(pid: int, proc: Path = PROC) -> int:
+    """The parent of process `pid` (a PostgreSQL backend's is the server's postmaster,
+    whose tree counts every backend, ended ones too); `ProcessLookupError` if it is
+    not on this machine."""
+    try:
+        return parse_stat((proc / str(pid) / "stat").read_text()).ppid
+    except FileNotFoundError:
+        raise ProcessLookupError(pid) from None
+
+
 def own_cpu_seconds(pids: Iterable[int], proc: Path = PROC) -> dict[int, float]:
     """CPU seconds so far of each of `pids` still running, by itself (not its children):
     for processes that are not ours to descend from, such as a database's backends."""

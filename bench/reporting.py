@@ -31,8 +31,9 @@ rebuild`; 1 replays in the bench's own process).
 `--only-rebuild` publishes `--rebuild-events` events once and measures the rebuild alone,
 on each of `--backends` (SQLite in a temporary file; PostgreSQL in a fresh database beside
 `--postgres URL`) with each of `--workers`: wall seconds, CPU seconds of the rebuild's
-processes (the bench process and its workers; nats-server's apart, PostgreSQL's not
-counted), the machine's calibration and load averages before and after. Results go to
+processes (the bench process and its workers; nats-server's apart, and PostgreSQL's
+apart when its server runs on this machine: its postmaster's tree, every backend
+included), the machine's calibration and load averages before and after. Results go to
 bench/results/reporting-rebuild.json.
 
 Loops are bounded in count and time. Results go to bench/results/reporting-sqlite.json.
@@ -56,8 +57,10 @@ import orjson
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.proc_cpu import tree_cpu_seconds
+from bench.proc_cpu import parent_of, tree_cpu_seconds
 from bench.support import calibration, machine, on_fresh_database, percentile, write_results
 from services.reporting.adapters.kpi_stream import KpiPublisher
 from services.reporting.adapters.migrate import upgrade
@@ -369,6 +372,20 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+async def database_server(engine: AsyncEngine) -> int | None:
+    """The PostgreSQL server's process when it runs on this machine (its tree's CPU
+    counts every backend the rebuild's workers opened); None for SQLite (in the
+    workers' own CPU) or a server elsewhere."""
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as conn:
+        backend = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    try:
+        return parent_of(int(backend))
+    except ProcessLookupError:
+        return None
+
+
 async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
     """Publish `--rebuild-events` events once and time their rebuild alone, on each of
     `--backends` with each of `--workers`, one after the other."""
@@ -394,6 +411,8 @@ async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
                         database = Database(engine)
                         store = ReadModelStore(database, SystemClock())
                         before = calibration()
+                        postmaster = await database_server(engine)
+                        database_cpu = tree_cpu_seconds(postmaster) if postmaster else 0.0
                         nats_cpu = tree_cpu_seconds(nats_pid)
                         cpu, started = cpu_seconds(), time.perf_counter()
                         fleet = Workers(workers, server.url, url) if workers > 1 else None
@@ -403,6 +422,8 @@ async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
                         seconds = time.perf_counter() - started
                         cpu = cpu_seconds() - cpu
                         nats_cpu = tree_cpu_seconds(nats_pid) - nats_cpu
+                        if postmaster:
+                            database_cpu = tree_cpu_seconds(postmaster) - database_cpu
                         orders_count = len((await store.facts(TENANT, None, None, None))[0])
                         await close_store(database)
                         return {
@@ -415,6 +436,9 @@ async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
                             "events_per_s": round(result.events / seconds),
                             "cpu_seconds": round(cpu, 1),
                             "nats_server_cpu_seconds": round(nats_cpu, 1),
+                            "database_server_cpu_seconds": (
+                                round(database_cpu, 1) if postmaster else None
+                            ),
                             "machine_before": before,
                             "machine_after": calibration(),
                         }

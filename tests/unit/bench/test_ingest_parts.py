@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bench.ingest import PEERS, Turn, ratios, results_name, summarise, table, turn_order
-from bench.proc_cpu import StatTimes, parse_stat, tree_cpu_seconds, tree_ticks
+from bench.proc_cpu import StatTimes, parent_of, parse_stat, tree_cpu_seconds, tree_ticks
 from bench.speedscope import Part, by_package, frame_times, package_of, part_times
 from bench.statements import per_report, statement_kind
 from bench.wrk import INSTALL_HINT, parse_wrk, post_script, require_wrk
@@ -99,6 +99,14 @@ def test_cpu_seconds_from_a_proc_directory(tmp_path: Path) -> None:
         )
     (tmp_path / "self").mkdir()  # not a process: skipped
     assert tree_cpu_seconds(10, tmp_path) == pytest.approx(250 / os.sysconf("SC_CLK_TCK"))
+
+
+def test_the_parent_of_a_process_and_of_one_not_on_this_machine(tmp_path: Path) -> None:
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "stat").write_text("42 (postgres: x) S 7 0 0 0 -1 0 0 0 0 0 1 2 3 4 20\n")
+    assert parent_of(42, tmp_path) == 7
+    with pytest.raises(ProcessLookupError):
+        parent_of(43, tmp_path)
 
 
 def test_cpu_seconds_of_this_process() -> None:
