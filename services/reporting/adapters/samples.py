@@ -95,9 +95,7 @@ class SampleTally:
             changed = changed_kpis(before, after)
             if not changed:
                 continue
-            counted, measured = rollup_delta(before, after, changed)
-            self.delta.update(counted)
-            self.measures.update(measured)
+            rollup_delta(before, after, changed, self.delta, self.measures)
             for name in sorted(changed):
                 if before.get(name):
                     self.stale.append({"k_order": new.order_id, "k_kpi": name})
@@ -158,7 +156,7 @@ def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any,
     return (
         gen, sample.order_id, kpi, position, sample.tenant, sample.project, sample.at,
         sample.hit, sample.measure, sample.label, band_or_none(sample),
-        *(dims.get(d) for d in DIMENSION_COLUMNS),
+        *map(dims.get, DIMENSION_COLUMNS),
     )  # fmt: skip
 
 

@@ -152,13 +152,15 @@ def rollup_delta(
     before: Mapping[str, list[Sample]],
     after: Mapping[str, list[Sample]],
     changed: Iterable[str],
-) -> tuple[Counter[RollupKey], Counter[MeasureKey]]:
-    """What replacing an order's samples `before` by `after` adds to each roll-up row.
+    delta: Counter[RollupKey],
+    measures: Counter[MeasureKey],
+) -> None:
+    """Add to `delta` and `measures` what replacing an order's samples `before` by
+    `after` adds to each roll-up and measure row (in place: a rebuild sums a whole
+    partition's orders into one pair).
 
     `changed`: the KPIs whose samples differ (`changed_kpis`); the others add nothing.
     """
-    delta: Counter[RollupKey] = Counter()
-    measures: Counter[MeasureKey] = Counter()
     for name in changed:
         for sign, samples in ((-1, before.get(name, ())), (1, after.get(name, ()))):
             for sample in samples:
@@ -167,7 +169,6 @@ def rollup_delta(
                     delta[key] += sign
                 for measure_key in measured:
                     measures[measure_key] += sign
-    return delta, measures
 
 
 @dataclass(frozen=True)
