@@ -29,8 +29,9 @@ from shared.auth import Role, mint_token
 from shared.clock import ManualClock
 from shared.database import create_engine
 from shared.envelope import Envelope
-from shared.nats import connect, ensure_streams
+from shared.nats import connect_with_streams
 from shared.settings import DEV_JWT_SECRET
+from shared.subjects import EVENTS_STREAM, KPI_STREAM
 from tests.integration.notify.support import SmtpReceiver, smtp_receiver
 from tests.openapi_support import keep_to_document
 from tests.unit.notify.builders import PHONE, PROJECT, RESIDENT, T0, TENANT
@@ -78,8 +79,11 @@ class Harness:
             dispatch_transport=httpx.MockTransport(self.dispatch.answer),
         )
         if self.bus is None:
-            self.bus = await connect(self.nats_url, name="notify-test")
-            await ensure_streams(self.bus.jetstream())
+            # As the services connect: a server that stalls past a request's timeout (a
+            # loaded machine) is waited out with back-off, not a failed setup.
+            self.bus = await connect_with_streams(
+                self.nats_url, "notify-test", owns=(EVENTS_STREAM, KPI_STREAM)
+            )
 
             async def collect(msg: Msg) -> None:
                 self.published.append(Envelope.from_json(msg.data))
