@@ -144,14 +144,11 @@ def write_working_set(
 
 
 def _write_orders(conn: Connection, gen: int, working: WorkingSet, existing: set[str]) -> None:
-    new_orders = [
-        dict(zip(ORDER_COLUMNS, order_values(gen, working.orders[k]), strict=True))
-        for k in working.changed_orders - existing
-    ]
-    changed = [
-        dict(zip(ORDER_COLUMNS, order_values(gen, working.orders[k]), strict=True)) | {"k_id": k}
-        for k in working.changed_orders & existing
-    ]
+    def row(k: str) -> dict[str, Any]:
+        return dict(zip(ORDER_COLUMNS, order_values(gen, working.orders[k]), strict=True))
+
+    new_orders = [row(k) for k in working.changed_orders - existing]
+    changed = [row(k) | {"k_id": k} for k in working.changed_orders & existing]
     if new_orders:
         conn.execute(insert(t.orders), new_orders)
     if changed:

@@ -126,14 +126,9 @@ def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
             ),
             rows.stale,
         )
-    if rows.fresh:
-        insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows.fresh)
-    if rows.rollup:
-        insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows.rollup, add_on_conflict="samples")
-    if rows.measures:
-        insert_many(
-            conn, t.kpi_measures, _MEASURE_COLUMNS, rows.measures, add_on_conflict="samples"
-        )
+    insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows.fresh)
+    insert_many(conn, t.kpi_rollup, _ROLLUP_COLUMNS, rows.rollup, add_on_conflict="samples")
+    insert_many(conn, t.kpi_measures, _MEASURE_COLUMNS, rows.measures, add_on_conflict="samples")
 
 
 SAMPLE_COLUMNS = (

@@ -14,7 +14,6 @@ from nats.aio.client import Client
 
 import shared.nats
 from services.notify.domain.config import NotifyConfig, TenantConfig
-from tests.integration.notify import conftest
 from tests.integration.notify.conftest import Harness
 from tests.unit.notify.builders import TENANT
 from wo.processes import NatsServer
@@ -41,9 +40,6 @@ async def test_the_harness_waits_out_a_bus_that_stalls_past_a_request_timeout(
         return client
 
     monkeypatch.setattr(shared.nats, "connect", stalled_once_connected)
-    # The harness connected through its own import of `connect` until it went through
-    # `connect_with_streams`: both ways are stalled, so the test holds for either.
-    monkeypatch.setattr(conftest, "connect", stalled_once_connected, raising=False)
     try:
         await harness.start(NotifyConfig(tenants={TENANT: TenantConfig()}))
     finally:
