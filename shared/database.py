@@ -110,7 +110,7 @@ class Database:
     PostgreSQL (natively async) through `run_sync` on the async engine.
     """
 
-    def __init__(self, engine: AsyncEngine, *, sqlite_cache_kib: int = SQLITE_CACHE_KIB) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sqlite: Engine | None = None
         if is_sqlite(engine):
@@ -120,7 +120,7 @@ class Database:
                 pool_size=8,
                 **JSON_CODEC,
             )
-            _configure_sqlite(self._sqlite, sqlite_cache_kib)
+            _configure_sqlite(self._sqlite)
             _watch(self._sqlite, outage_of(engine))
 
     async def run(self, work: Callable[..., T], *args: Any, write: bool = False) -> T:
@@ -144,7 +144,7 @@ def _run_sync(engine: Engine, work: Callable[..., T], write: bool, args: tuple[A
             return work(conn, *args)
 
 
-def _configure_sqlite(engine: Engine, cache_kib: int = SQLITE_CACHE_KIB) -> None:
+def _configure_sqlite(engine: Engine) -> None:
     # The sqlite3 module's own transaction handling breaks SAVEPOINT and defers BEGIN;
     # SQLAlchemy's documented recipe takes transaction control back.
     @event.listens_for(engine, "connect")
@@ -160,7 +160,7 @@ def _configure_sqlite(engine: Engine, cache_kib: int = SQLITE_CACHE_KIB) -> None
         # The cache is per connection and grows only as pages are read. (A longer WAL
         # than the default 1,000 pages was faster still for the projector, but its larger
         # checkpoints tripled dispatch's p99 commit time, so it stays at the default.)
-        cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

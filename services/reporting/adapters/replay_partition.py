@@ -40,11 +40,6 @@ from shared.subjects import EVENTS_STREAM
 REBUILD_CONSUMER = "rebuild"
 """The name a rebuild's replay records its position and dead letters under."""
 
-REBUILD_SQLITE_CACHE_KIB = 512 * 1024
-"""The SQLite page cache of a rebuild's connections (grown only as pages are read): the
-samples' second index takes its inserts out of key order, and with the service's 32 MiB
-the writes of a 500,000-event replay took 24.1 s, with 512 MiB 20.7 s."""
-
 SAMPLES_PER_ORDER = 10
 """About how many KPI samples an order has: the samples go `batch_size` times this a
 transaction."""

@@ -20,7 +20,6 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from services.reporting.adapters.replay_partition import (
-    REBUILD_SQLITE_CACHE_KIB,
     ReplayJob,
     ReplayOutcome,
     replay_partition,
@@ -63,7 +62,7 @@ async def _replay(
     job: ReplayJob, nats_url: str, database_url: str, counted: Callable[[int], None]
 ) -> ReplayOutcome:
     engine = create_engine(database_url, pool_size=1)
-    database = Database(engine, sqlite_cache_kib=REBUILD_SQLITE_CACHE_KIB)
+    database = Database(engine)
     try:
         client = await connect(nats_url, "reporting-rebuild-worker", max_reconnect_attempts=3)
         try:

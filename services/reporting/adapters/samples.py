@@ -44,7 +44,11 @@ DIMENSION_COLUMNS = ("building", "kind", "category", "technician", "team")
 
 @dataclass
 class SampleRows:
-    """The rows changed orders remove from and add to the samples, roll-up and measures."""
+    """The rows changed orders remove from and add to the samples, roll-up and measures.
+
+    `stale` are the keys of the samples an order's stored facts drew: the rows it has in
+    the table, which `store_sample_rows` deletes by their primary key.
+    """
 
     stale: list[dict[str, Any]] = field(default_factory=list)
     fresh: list[tuple[Any, ...]] = field(default_factory=list)
@@ -97,8 +101,9 @@ class SampleTally:
                 continue
             rollup_delta(before, after, changed, self.delta, self.measures)
             for name in sorted(changed):
-                if before.get(name):
-                    self.stale.append({"k_order": new.order_id, "k_kpi": name})
+                self.stale.extend(
+                    _stale_key(name, i, sample) for i, sample in enumerate(before.get(name, []))
+                )
                 self.fresh.extend(
                     _sample_row(self.gen, name, i, sample)
                     for i, sample in enumerate(after.get(name, []))
@@ -118,11 +123,11 @@ class SampleTally:
 def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
     """Write what `sample_rows` drew."""
     if rows.stale:
+        c = t.kpi_samples.c
         conn.execute(
             delete(t.kpi_samples).where(
-                t.kpi_samples.c.generation == gen,
-                t.kpi_samples.c.order_id == bindparam("k_order"),
-                t.kpi_samples.c.kpi == bindparam("k_kpi"),
+                c.generation == gen,
+                *(c[name] == bindparam(f"k_{name}") for name in _KEY_COLUMNS),
             ),
             rows.stale,
         )
@@ -143,6 +148,16 @@ def sample_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """A row of `SAMPLE_COLUMNS`'s key in the table, in the table's order: generation,
     tenant, KPI, project, time, order, position."""
     return (row[0], row[4], row[2], row[5], row[6], row[1], row[3])
+
+
+_KEY_COLUMNS = ("tenant", "kpi", "project", "at", "order_id", "position")
+"""The samples' primary key after the generation, as the delete's parameters name it."""
+
+
+def _stale_key(kpi: str, position: int, sample: Sample) -> dict[str, Any]:
+    """The key of a stored sample, as the parameters of the delete."""
+    values = (sample.tenant, kpi, sample.project, sample.at, sample.order_id, position)
+    return {f"k_{name}": value for name, value in zip(_KEY_COLUMNS, values, strict=True)}
 
 
 def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any, ...]:

@@ -63,8 +63,8 @@ Index("ix_rp_orders_status", orders.c.generation, orders.c.tenant, orders.c.stat
 # Every sample of every order (except snapshots), as `kpis.Kpi.samples` draws it from the
 # order's facts: the figures of filtered and grouped queries and the orders behind a figure.
 # Clustered on what those read (a KPI's samples of a project over a period: one range),
-# a WITHOUT ROWID table on SQLite; the projector replaces an order's samples by the index
-# on the order.
+# a WITHOUT ROWID table on SQLite. No other index: the projector deletes a changed order's
+# old samples by this key, drawn again from the order's stored facts.
 kpi_samples = Table(
     "rp_kpi_samples",
     metadata,
@@ -85,9 +85,6 @@ kpi_samples = Table(
     Column("technician", String(128), nullable=True),
     Column("team", String(128), nullable=True),
     sqlite_with_rowid=False,
-)
-Index(
-    "ix_rp_kpi_samples_order", kpi_samples.c.generation, kpi_samples.c.order_id, kpi_samples.c.kpi
 )
 
 # The samples counted per UTC hour (span 1) and UTC day (span 24), see domain/rollup.py:

@@ -16,7 +16,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.reporting.adapters.migrate import upgrade
 from services.reporting.adapters.rebuild import RebuildFailed, RebuildResult, Workers, rebuild
-from services.reporting.adapters.replay_partition import REBUILD_SQLITE_CACHE_KIB
 from services.reporting.adapters.store import ReadModelStore
 from services.reporting.adapters.stored_before_masking import Masked, mask_stored_personal_data
 from services.reporting.settings import ReportingSettings
@@ -219,8 +218,7 @@ async def _rebuild(
     workers: int,
 ) -> RebuildResult:
     engine = engine_for(database_url)
-    # A process of its own: the replay in this process writes with a rebuild's cache.
-    database = Database(engine, sqlite_cache_kib=REBUILD_SQLITE_CACHE_KIB)
+    database = Database(engine)
     try:
         nc = await connect_quietly(nats_url, "reporting-rebuild", wait_seconds)
         try:

@@ -1,6 +1,6 @@
 """Schema migrations keep the read model's rows: 0003 re-clusters the per-sample rows, 0004
 keys dead letters by event, 0005 redraws the samples under the current KPI definitions,
-0006 gives orders their number column."""
+0006 gives orders their number column, 0008 drops the samples' index by order."""
 
 from __future__ import annotations
 
@@ -97,7 +97,11 @@ async def test_reclustering_the_samples_keeps_every_row_and_figure_both_ways(
 
         await _migrate(database, "head")
         assert await _samples(database) == before
+        # 0003 added the index by order, 0008 drops it (samples are deleted by key).
+        assert "ix_rp_kpi_samples_order" not in await _indexes(database)
+        await _migrate(database, "0007", down=True)
         assert "ix_rp_kpi_samples_order" in await _indexes(database)
+        await _migrate(database, "head")
         assert await figures(store, query, ["repair_timeliness", "time_to_arrive"]) == asked
         assert await figure_groups(store, query, "time_to_arrive", "technician") == grouped
         # The projector goes on writing into the new layout.

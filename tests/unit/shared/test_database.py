@@ -30,18 +30,6 @@ async def test_both_twins_open_sqlite_with_the_same_settings(tmp_path: Path) -> 
     assert through_sync == expected
 
 
-async def test_a_bulk_writer_asks_for_a_larger_page_cache(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
-    database = Database(engine, sqlite_cache_kib=4 * SQLITE_CACHE_KIB)
-    try:
-        cache = await database.run(lambda conn: conn.execute(text("PRAGMA cache_size")).scalar())
-    finally:
-        database.close()
-        await engine.dispose()
-
-    assert cache == -4 * SQLITE_CACHE_KIB
-
-
 async def test_a_sqlite_engines_begin_takes_the_writer_lock_and_connect_does_not(
     tmp_path: Path,
 ) -> None:
