@@ -37,15 +37,14 @@ class SqlReadModelBatch:
         self._positions = set(working.positions)
         return working
 
-    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts], sampled: bool) -> None:
-        """Write back what changed; with `sampled`, move the samples and roll-up too."""
+    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts]) -> None:
+        """Write back what changed, the samples and roll-up with it."""
         gen = self._generation
         self.applied += working.applied
         write_working_set(self._conn, gen, working, self._orders, self._projects, self._positions)
-        if sampled:
-            write_samples(
-                self._conn,
-                gen,
-                [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
-            )
+        write_samples(
+            self._conn,
+            gen,
+            [(before.get(k), working.orders[k]) for k in sorted(working.changed_orders)],
+        )
         write_notifications(self._conn, gen, working)

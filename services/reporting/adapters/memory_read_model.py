@@ -4,7 +4,7 @@ For tests of the projector that are not about storage: they run in milliseconds.
 keeps one process's rows only, so it is never what the service runs on. A batch commits
 all or nothing through `shared.memory_tracking`; the rows are those the SQL tables hold
 (positions, order facts, project facts, waiting events, notification outcomes) and, in
-place of the KPI samples and roll-up, the (before, after) facts of each sampled change,
+place of the KPI samples and roll-up, the (before, after) facts of each change,
 which is what the SQL store draws them from.
 """
 
@@ -36,7 +36,7 @@ class ReadModelRows:
     pending: dict[tuple[str, int], Waiting] = field(default_factory=dict)
     notifications: list[NotificationOutcome] = field(default_factory=list)
     samples: list[tuple[OrderFacts | None, OrderFacts]] = field(default_factory=list)
-    """Each sampled change of an order: its facts before the batch and after it."""
+    """Each change of an order: its facts before the batch and after it."""
 
 
 def _project_key(stream: str) -> tuple[str, str] | None:
@@ -61,8 +61,8 @@ class InMemoryReadModelBatch:
             pending={k: w for k, w in rows.pending.items() if k[0] in streams},
         )
 
-    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts], sampled: bool) -> None:
-        """Write back what `working` changed; with `sampled`, keep each change's before/after."""
+    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts]) -> None:
+        """Write back what `working` changed, and keep each change's before/after."""
         rows = self._rows
         rows.positions.update(working.positions)
         changed = sorted(working.changed_orders)
@@ -72,8 +72,7 @@ class InMemoryReadModelBatch:
             rows.pending.pop(key, None)
         rows.pending.update({k: working.pending[k] for k in working.added_pending})
         rows.notifications.extend(working.notifications)
-        if sampled:
-            rows.samples.extend((before.get(k), working.orders[k]) for k in changed)
+        rows.samples.extend((before.get(k), working.orders[k]) for k in changed)
 
 
 BatchOf = Callable[[ReadModelRows], ReadModelBatch]

@@ -33,7 +33,7 @@ from services.reporting.adapters.generations import (
     next_generation,
     switch_generation,
 )
-from services.reporting.adapters.insert_many import copies, copy_many, insert_many
+from services.reporting.adapters.insert_many import insert_new
 from services.reporting.adapters.leases import LeaseFence
 from services.reporting.adapters.order_rows import (
     ORDER_COLUMNS,
@@ -125,20 +125,8 @@ class ReadModelStore:
             for record in dead:
                 record_dead_letter(conn, consumer, record, now)
 
-        engine = self.database.engine
-        if copies(engine):
-            async with engine.begin() as conn:
-                await copy_many(conn, t.orders, ORDER_COLUMNS, orders)
-                await copy_many(conn, t.positions, POSITION_COLUMNS, positions)
-                await conn.run_sync(rest)
-            return
-
-        def unit(conn: Connection) -> None:
-            insert_many(conn, t.orders, ORDER_COLUMNS, orders)
-            insert_many(conn, t.positions, POSITION_COLUMNS, positions)
-            rest(conn)
-
-        await self.database.run(unit, write=True)
+        writes = [(t.orders, ORDER_COLUMNS, orders), (t.positions, POSITION_COLUMNS, positions)]
+        await insert_new(self.database, writes, rest)
 
     async def add_rollup(self, generation: int, drawn: SampleRows) -> None:
         """Add the roll-up and measures of `drawn` (a rebuild's `SampleTally`, summed over
@@ -149,16 +137,7 @@ class ReadModelStore:
     async def insert_samples(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert per-sample rows a rebuild drew (`SampleTally`), in one transaction (in
         the order of their table's key they are appended, not scattered over its pages)."""
-        engine = self.database.engine
-        if copies(engine):
-            async with engine.begin() as conn:
-                await copy_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
-            return
-
-        def unit(conn: Connection) -> None:
-            insert_many(conn, t.kpi_samples, SAMPLE_COLUMNS, rows)
-
-        await self.database.run(unit, write=True)
+        await insert_new(self.database, [(t.kpi_samples, SAMPLE_COLUMNS, rows)])
 
     async def prepare_generation(self) -> int:
         """An empty generation after every one in use, for a rebuild to fill."""

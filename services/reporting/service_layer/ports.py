@@ -47,9 +47,9 @@ class ReadModelBatch(Protocol):
         """The positions, orders, projects and waiting events of `streams`."""
         ...
 
-    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts], sampled: bool) -> None:
-        """Write back what `working` changed since `load`; with `sampled`, move the KPI
-        samples and roll-up from the orders' facts `before` to their facts now."""
+    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts]) -> None:
+        """Write back what `working` changed since `load`, and move the KPI samples and
+        roll-up from the orders' facts `before` to their facts now."""
         ...
 
 

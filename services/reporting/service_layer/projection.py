@@ -76,19 +76,13 @@ def stream_id(event: EventFact) -> str:
     return event.order_id
 
 
-def fold_batch(
-    batch: ReadModelBatch, items: Sequence[EventFact | Waiting], sampled: bool = True
-) -> WorkingSet:
-    """Load the rows of the streams `items` touch, fold `items` into them, store the result.
-
-    `sampled` False leaves the KPI samples and roll-up alone: a rebuild's replay draws them
-    once per order at the end instead of again for every batch that changes the order.
-    """
+def fold_batch(batch: ReadModelBatch, items: Sequence[EventFact | Waiting]) -> WorkingSet:
+    """Load the rows of the streams `items` touch, fold `items` into them, store the result."""
     working = batch.load({i.stream_id if isinstance(i, Waiting) else stream_id(i) for i in items})
     # The facts as committed, before the batch: their samples leave the roll-up.
     before = dict(working.orders)
     project(working, items)
-    batch.save(working, before, sampled)
+    batch.save(working, before)
     return working
 
 

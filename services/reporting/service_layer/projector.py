@@ -59,15 +59,13 @@ async def apply_events(
     stream_sequence: int,
     dead: Sequence[DeadLetterRecord] = (),
     generation: int | None = None,
-    sampled: bool = True,
 ) -> WorkingSet:
     """Fold `items` into the read model and advance `consumer` to `stream_sequence`, atomically.
 
     `generation` None means the current one (the live projector); a rebuild names the
-    generation it is filling. `sampled` False leaves the KPI samples and roll-up alone (a
-    rebuild draws them once per order at the end).
+    generation it is filling.
     """
-    work = partial(fold_batch, items=items, sampled=sampled)
+    work = partial(fold_batch, items=items)
     return await recorder.record(Tracking(consumer, stream_sequence), work, dead, generation)
 
 
@@ -134,7 +132,6 @@ class Projector:
         on_change: Touched | None = None,
         consumer: str = DURABLE,
         generation: int | None = None,
-        sampled: bool = True,
     ) -> None:
         self.recorder = recorder
         self.consumer = consumer
@@ -142,15 +139,13 @@ class Projector:
         # None: whatever generation is current at each commit (the live projector); a
         # rebuild names the generation it fills.
         self.generation = generation
-        # False while a rebuild replays: it samples the orders once at the end.
-        self.sampled = sampled
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Apply and commit a batch with the checkpoint (and its poison events' dead letters)."""
         items, dead = fold_items(deliveries)
         top = max(d.stream_sequence for d in deliveries)
         working = await apply_events(
-            self.recorder, self.consumer, items, top, dead, self.generation, self.sampled
+            self.recorder, self.consumer, items, top, dead, self.generation
         )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())
@@ -168,7 +163,6 @@ class Projector:
             letter.stream_sequence,
             [record],
             self.generation,
-            self.sampled,
         )
         if self._on_change is not None and working.applied:
             await self._on_change(working.touched())

@@ -17,7 +17,7 @@ from tests.integration.tracking_contract import TrackingRecorderContract
 
 def _fold_marker(marker: str, batch: ReadModelBatch) -> str:
     # A skipped place moves the marker's stream to 1: the projector's own fold writes it.
-    fold_batch(batch, [Waiting(marker, 1, None)], sampled=False)
+    fold_batch(batch, [Waiting(marker, 1, None)])
     return marker
 
 

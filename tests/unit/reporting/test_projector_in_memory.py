@@ -51,8 +51,8 @@ class Touched:
 class DiesAtCommit(InMemoryReadModelBatch):
     """A batch whose rows are written and whose commit then fails (the database gone)."""
 
-    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts], sampled: bool) -> None:
-        super().save(working, before, sampled)
+    def save(self, working: WorkingSet, before: Mapping[str, OrderFacts]) -> None:
+        super().save(working, before)
         raise ConnectionError("the database went away at commit")
 
 
