@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -91,6 +92,8 @@ class Turn:
     cpu_seconds: float
     wall_seconds: float
     """From the CPU reading before the load to the one after it (dispatch: drained)."""
+    groups: Groups | None = None
+    """dispatch's group commit over the load (its `/metrics`); None for the other peers."""
 
     @property
     def ok(self) -> bool:
@@ -104,7 +107,14 @@ class Turn:
 
     @classmethod
     def of(
-        cls, backend: str, peer: str, round_index: int, run: WrkRun, cpu: float, wall: float
+        cls,
+        backend: str,
+        peer: str,
+        round_index: int,
+        run: WrkRun,
+        cpu: float,
+        wall: float,
+        groups: Groups | None = None,
     ) -> Turn:
         """The turn of round `round_index` (from 0) that wrk measured as `run`."""
         return cls(
@@ -118,16 +128,75 @@ class Turn:
             run.latency_ms,
             round(cpu, 3),
             round(wall, 2),
-        )
+            groups,
+        )  # fmt: skip
 
     @property
     def figures(self) -> str:
-        """CPU, latency and errors, as a progress line gives them."""
-        return (
+        """CPU, latency and errors, and dispatch's groups, as a progress line gives them."""
+        shown = (
             f"{self.cpu_ms_per_request:6.2f} ms CPU/req  p50 {self.latency_ms.get(50, 0):.0f} ms  "
             f"p99 {self.latency_ms.get(99, 0):.0f} ms  "
             f"non-2xx {self.non_2xx}  socket errors {self.socket_errors}"
         )
+        if self.groups is not None and self.groups.count:
+            shown += (
+                f"  groups of {self.groups.mean_size:.1f} in {self.groups.mean_ms:.1f} ms, "
+                f"writer busy {self.groups.seconds / self.wall_seconds:.0%}"
+            )
+        return shown
+
+
+@dataclass(frozen=True)
+class Groups:
+    """dispatch's group commit over a load, from its `/metrics` (operations.md): groups
+    committed, the appends in them, and the wall seconds their transactions took."""
+
+    count: float
+    appends: float
+    seconds: float
+
+    @property
+    def mean_size(self) -> float:
+        """Appends a group."""
+        return self.appends / self.count if self.count else 0.0
+
+    @property
+    def mean_ms(self) -> float:
+        """Milliseconds a group's transaction."""
+        return 1000 * self.seconds / self.count if self.count else 0.0
+
+    def since(self, before: Groups) -> Groups:
+        """What was committed after `before` was read."""
+        return Groups(
+            self.count - before.count, self.appends - before.appends, self.seconds - before.seconds
+        )
+
+
+GROUP_SAMPLES = {
+    "dispatch_group_commit_size_count": "count",
+    "dispatch_group_commit_size_sum": "appends",
+    "dispatch_group_commit_seconds_sum": "seconds",
+}
+
+
+def groups_in(metrics: str) -> Groups | None:
+    """The group commit's totals in a `/metrics` text; None if it has none (not dispatch)."""
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name in GROUP_SAMPLES:
+                found[GROUP_SAMPLES[sample.name]] = sample.value
+    return Groups(**found) if len(found) == len(GROUP_SAMPLES) else None
+
+
+async def groups_of(server: Server) -> Groups | None:
+    """The group commit's totals of `server` so far; None for a peer without them."""
+    async with (
+        aiohttp.ClientSession(server.base_url) as session,
+        session.get("/metrics") as response,
+    ):
+        return groups_in(await response.text()) if response.status == 200 else None
 
 
 @dataclass
@@ -352,6 +421,8 @@ class Loaded:
     """Seconds between the CPU readings."""
     database_cpu: float | None
     """CPU seconds of the PostgreSQL backends serving the database, when asked for."""
+    groups: Groups | None = None
+    """dispatch's group commit over the load, all servers together (None: not dispatch)."""
 
 
 async def load(
@@ -379,6 +450,7 @@ async def load(
     loading = targets(servers, workdir, name)
     backends = database_url if count_database else None
     database_before = await backends_cpu(backends)
+    groups_before = await _all_groups(servers)
     began, cpu_before = time.monotonic(), servers_cpu_seconds(servers)
     runs = run_wrks(loading, seconds=seconds)
     if database_url is not None:
@@ -388,7 +460,22 @@ async def load(
     cpu = servers_cpu_seconds(servers) - cpu_before
     wall = time.monotonic() - began
     database_cpu = grown(database_before, await backends_cpu(backends)) if backends else None
-    return Loaded(runs, cpu, wall, database_cpu)
+    groups_after = await _all_groups(servers)
+    groups = (
+        groups_after.since(groups_before)
+        if groups_after is not None and groups_before is not None
+        else None
+    )
+    return Loaded(runs, cpu, wall, database_cpu, groups)
+
+
+async def _all_groups(servers: list[Server]) -> Groups | None:
+    found = [await groups_of(server) for server in servers]
+    if any(g is None for g in found):
+        return None
+    return Groups(
+        *(sum(getattr(g, f) for g in found if g) for f in ("count", "appends", "seconds"))
+    )
 
 
 async def backends_cpu(database_url: str | None) -> dict[int, float]:
@@ -446,7 +533,13 @@ async def measure_backend(
                     [server], turn_dir, name, seconds=args.seconds, warmup=args.warmup
                 )
             turn = Turn.of(
-                databases.backend, peer, round_index, loaded.runs[0], loaded.cpu, loaded.wall
+                databases.backend,
+                peer,
+                round_index,
+                loaded.runs[0],
+                loaded.cpu,
+                loaded.wall,
+                loaded.groups,
             )
             turns.append(turn)
             print(

@@ -9,7 +9,17 @@ from typing import Any
 
 import pytest
 
-from bench.ingest import PEERS, Turn, ratios, results_name, summarise, table, turn_order
+from bench.ingest import (
+    PEERS,
+    Groups,
+    Turn,
+    groups_in,
+    ratios,
+    results_name,
+    summarise,
+    table,
+    turn_order,
+)
 from bench.proc_cpu import StatTimes, parent_of, parse_stat, tree_cpu_seconds, tree_ticks
 from bench.speedscope import Part, by_package, frame_times, package_of, part_times
 from bench.statements import per_report, statement_kind
@@ -265,3 +275,34 @@ def test_without_wrk_the_benchmark_says_how_to_install_it(monkeypatch: pytest.Mo
         require_wrk()
     assert stopped.value.code == INSTALL_HINT  # printed on stderr, exit status 1
     assert "apt-get install -y wrk" in INSTALL_HINT
+
+
+METRICS = """\
+# HELP dispatch_group_commit_size Appends committed together in one transaction
+# TYPE dispatch_group_commit_size histogram
+dispatch_group_commit_size_bucket{le="16.0"} 90.0
+dispatch_group_commit_size_bucket{le="+Inf"} 100.0
+dispatch_group_commit_size_count 100.0
+dispatch_group_commit_size_sum 1600.0
+# HELP dispatch_group_commit_seconds Wall time of one group's transaction
+# TYPE dispatch_group_commit_seconds histogram
+dispatch_group_commit_seconds_bucket{le="+Inf"} 100.0
+dispatch_group_commit_seconds_count 100.0
+dispatch_group_commit_seconds_sum 3.5
+"""
+
+
+def test_the_group_commit_is_read_from_dispatchs_metrics_and_shown_with_its_turn() -> None:
+    before = groups_in(METRICS)
+    assert before == Groups(count=100, appends=1600, seconds=3.5)
+    after = Groups(count=400, appends=6400, seconds=14.0)
+    load = after.since(before)
+    assert (load.mean_size, load.mean_ms) == (16.0, 35.0)
+
+    turn = Turn("postgresql", "dispatch", 1, 4800, 400, 0, 0, {}, 10.0, 12.0, load)
+    assert "groups of 16.0 in 35.0 ms, writer busy 88%" in turn.figures
+    assert "groups of" not in _turn("eventsourcing", 400, 2.0).figures
+
+
+def test_a_peer_without_the_group_commits_metrics_has_no_groups() -> None:
+    assert groups_in("# TYPE http_requests_total counter\nhttp_requests_total 5.0\n") is None
