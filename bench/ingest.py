@@ -129,7 +129,7 @@ class Turn:
             round(cpu, 3),
             round(wall, 2),
             groups,
-        )  # fmt: skip
+        )
 
     @property
     def figures(self) -> str:
@@ -470,11 +470,16 @@ async def load(
 
 
 async def _all_groups(servers: list[Server]) -> Groups | None:
-    found = [await groups_of(server) for server in servers]
-    if any(g is None for g in found):
+    return summed([await groups_of(server) for server in servers])
+
+
+def summed(found: list[Groups | None]) -> Groups | None:
+    """Several processes' group commits together; None unless every one has them."""
+    known = [g for g in found if g is not None]
+    if len(known) < len(found):
         return None
     return Groups(
-        *(sum(getattr(g, f) for g in found if g) for f in ("count", "appends", "seconds"))
+        sum(g.count for g in known), sum(g.appends for g in known), sum(g.seconds for g in known)
     )
 
 

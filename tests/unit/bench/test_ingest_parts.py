@@ -17,6 +17,7 @@ from bench.ingest import (
     ratios,
     results_name,
     summarise,
+    summed,
     table,
     turn_order,
 )
@@ -306,3 +307,9 @@ def test_the_group_commit_is_read_from_dispatchs_metrics_and_shown_with_its_turn
 
 def test_a_peer_without_the_group_commits_metrics_has_no_groups() -> None:
     assert groups_in("# TYPE http_requests_total counter\nhttp_requests_total 5.0\n") is None
+
+
+def test_several_processes_groups_add_up_only_when_every_one_has_them() -> None:
+    one, two = Groups(10, 160, 0.5), Groups(30, 300, 1.5)
+    assert summed([one, two]) == Groups(40, 460, 2.0)
+    assert summed([one, None]) is None
