@@ -132,10 +132,15 @@ async def connect_with_streams(
             for stream in waits_for:
                 await wait_for_stream(js, stream)
             return client
-        except Exception as exc:
+        except BaseException as exc:
+            # Not joined, so the connection made so far is closed: also when the service
+            # stops while it waits for a stream (a cancelled task), which would otherwise
+            # leave a client connected, and reconnecting, in a stopped service.
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.close()
+            if not isinstance(exc, Exception):
+                raise
             log.warning(
                 "nats.unavailable",
                 url=redact_credentials(url),
