@@ -58,6 +58,7 @@ from bench.support import (
     machine,
     register_project,
     served,
+    services_driver,
 )
 from bench.wrk import Target, WrkRun, post_script, require_wrk, run_wrks, split_connections
 from services.dispatch.adapters.event_store import SqlEventStore
@@ -240,7 +241,7 @@ def sqlite_databases(workdir: Path) -> Databases:
 
 async def fresh_postgres(admin_url: str, name: str) -> str:
     """Database `name` made afresh on the server at `admin_url`; its URL (asyncpg)."""
-    admin = make_url(admin_url).set(drivername="postgresql+asyncpg")
+    admin = make_url(services_driver(admin_url))
     engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:

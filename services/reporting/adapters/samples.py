@@ -127,7 +127,7 @@ def store_sample_rows(conn: Connection, gen: int, rows: SampleRows) -> None:
         conn.execute(
             delete(t.kpi_samples).where(
                 c.generation == gen,
-                *(c[name] == bindparam(f"k_{name}") for name in _KEY_COLUMNS),
+                *(c[name] == bindparam(param) for name, param in _KEY_BINDS),
             ),
             rows.stale,
         )
@@ -152,12 +152,14 @@ def sample_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 _KEY_COLUMNS = ("tenant", "kpi", "project", "at", "order_id", "position")
 """The samples' primary key after the generation, as the delete's parameters name it."""
+_KEY_PARAMS = tuple(f"k_{name}" for name in _KEY_COLUMNS)
+_KEY_BINDS = tuple(zip(_KEY_COLUMNS, _KEY_PARAMS, strict=True))
 
 
 def _stale_key(kpi: str, position: int, sample: Sample) -> dict[str, Any]:
     """The key of a stored sample, as the parameters of the delete."""
     values = (sample.tenant, kpi, sample.project, sample.at, sample.order_id, position)
-    return {f"k_{name}": value for name, value in zip(_KEY_COLUMNS, values, strict=True)}
+    return dict(zip(_KEY_PARAMS, values, strict=True))
 
 
 def _sample_row(gen: int, kpi: str, position: int, sample: Sample) -> tuple[Any, ...]:
