@@ -33,7 +33,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import nats
 import pytest
-from nats.js.api import DeliverPolicy
+from nats.aio.client import Client
+from nats.js.api import ConsumerInfo, DeliverPolicy
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -310,7 +311,7 @@ def deployment(tmp_path: Path, receiver: HttpReceiver, urls: dict[str, str]) -> 
 class Bus:
     """The test's own client of the cluster (the nodes still running), for the checks."""
 
-    def __init__(self, client: nats.NATS) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
         self.js = client.jetstream()
 
@@ -345,7 +346,8 @@ class Bus:
 
     async def drained(self, durable: str) -> bool:
         """Whether consumer `durable` was handed, and acknowledged, everything it filters."""
-        info = await self.js.consumer_info(EVENTS_STREAM, durable)
+        # nats-py leaves consumer_info unannotated; it answers a ConsumerInfo.
+        info: ConsumerInfo = await self.js.consumer_info(EVENTS_STREAM, durable)
         return info.num_pending == 0 and info.num_ack_pending == 0
 
 

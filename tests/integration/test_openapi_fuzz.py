@@ -10,7 +10,7 @@ type, schema). Examples per operation are few, so the three documents take a min
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from schemathesis.core.result import Ok
 from schemathesis.python.asgi import shutdown_lifespans
 
 from services.dispatch.entrypoints.app import create_app as dispatch_app
@@ -74,7 +75,7 @@ def service_schema(
     yield from served_schema(tmp_path, SERVICES[request.param])
 
 
-def errors_are_problem_details(ctx: Any, response: Any, case: schemathesis.Case) -> bool:
+def errors_are_problem_details(ctx: Any, response: Any, case: schemathesis.Case[Any]) -> bool:
     """Every 4xx is RFC 9457 problem details with a machine code."""
     if response.status_code >= 400:
         media_type = response.headers.get("content-type", [""])
@@ -108,14 +109,14 @@ def exercise(schema: schemathesis.BaseSchema) -> None:
     failures: list[str] = []
     statuses: Counter[int] = Counter()
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
         operation = result.ok()
 
         @BOUNDED
         @given(case=operation.as_strategy())
-        def call(case: schemathesis.Case) -> None:
-            response = case.call_and_validate(
-                headers={**AUTH, **(case.headers or {})}, checks=CHECKS
-            )
+        def call(case: schemathesis.Case[Any]) -> None:
+            generated: Mapping[str, Any] = case.headers or {}
+            response = case.call_and_validate(headers={**AUTH, **generated}, checks=CHECKS)
             statuses[response.status_code] += 1
 
         try:

@@ -11,7 +11,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from services.dispatch.entrypoints import privacy_cli
 from shared.phones import normalise_phone
 from shared.privacy.pseudonym import resident_reference
 from tests.integration.dispatch.api_support import TENANT, Api, running_api
@@ -27,7 +26,7 @@ async def _wo(api: Api, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
         call = api.client.request(method, url, **kw)
         return asyncio.run_coroutine_threadsafe(call, loop).result()
 
-    monkeypatch.setattr(privacy_cli.httpx, "request", request)
+    monkeypatch.setattr("services.dispatch.entrypoints.privacy_cli.httpx.request", request)
     base = ["--dispatch-url", "http://dispatch"]
     return await asyncio.to_thread(CliRunner().invoke, app, [*args, "--tenant", TENANT, *base])
 

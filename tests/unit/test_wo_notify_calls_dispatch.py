@@ -20,5 +20,5 @@ def test_notify_is_given_dispatchs_url_and_reads_it_as_its_setting(tmp_path: Pat
     env = service_environment("notify", 8001, "nats://127.0.0.1:4222", "sqlite://", {}, "id", peers)
 
     assert env["DISPATCH_URL"] == peers["dispatch"]
-    settings = NotifySettings(**{k.lower(): v for k, v in env.items() if k == "DISPATCH_URL"})
+    settings = NotifySettings(dispatch_url=env["DISPATCH_URL"])
     assert settings.dispatch_url == peers["dispatch"]

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, Request, Response, async_playwright
+from playwright.async_api import (
+    Browser,
+    Page,
+    Request,
+    Response,
+    ViewportSize,
+    async_playwright,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -21,8 +28,8 @@ needs_chromium = pytest.mark.skipif(
     reason="the console's browser tests drive Debian's Chromium: apt-get install -y chromium",
 )
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 
 
 @asynccontextmanager

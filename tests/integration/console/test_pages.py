@@ -33,7 +33,7 @@ import httpx
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
 from fastapi.routing import APIRoute
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize
 
 from services.console.domain.roles import STAFF_ROLES, home_of, may_open, pages_of
 from services.console.domain.roles import Page as ConsolePage
@@ -118,7 +118,7 @@ def shot_name(role: Role, phone: bool = False) -> str:
     return role.value.replace("_", "-") + ("-phone" if phone else "") + ".png"
 
 
-def shots() -> dict[str, dict[str, int]]:
+def shots() -> dict[str, ViewportSize]:
     """Every photograph the guide shows, with the viewport it is taken in."""
     found = {shot_name(role): DESKTOP for role in STAFF_ROLES}
     found[shot_name(Role.TECHNICIAN, phone=True)] = PHONE
@@ -163,7 +163,10 @@ def page_paths() -> dict[ConsolePage, list[str]]:
     app = create_app(ConsoleSettings(environment="development"))
     paths: dict[ConsolePage, list[str]] = {page: [] for page in ConsolePage}
     for route in app.routes:
-        if not isinstance(route, APIRoute) or "GET" not in route.methods or "{" in route.path:
+        if not isinstance(route, APIRoute):
+            continue
+        assert route.methods is not None  # FastAPI gives every APIRoute its methods
+        if "GET" not in route.methods or "{" in route.path:
             continue
         for page in ConsolePage:
             if route.path == f"/{page}" or route.path.startswith(f"/{page}/"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.dispatch.entrypoints.routes.schemas import WorkOrder
+from services.dispatch.entrypoints.routes.schemas import WorkOrder, WorkOrderIdentity
 from shared.auth import Role
 from tests.integration.dispatch.api_support import Api, auth, completed_repair
 from tests.integration.dispatch.assignment_support import MANAGER, hire, set_rule
@@ -73,7 +73,9 @@ async def test_every_main_read_answers_as_documented(api: Api) -> None:
     assert suggestions["suggestions"] and staff["items"] and teams["items"]
     assert rules["items"] and on_duty["shifts"] and projects["items"]
     assert len(versions["items"]) == 2 and owed["owed"]
-    assert WorkOrder.model_validate(order).id == wid
+    validated = WorkOrder.model_validate(order)
+    assert isinstance(validated, WorkOrderIdentity)  # body_of's model extends its base
+    assert validated.id == wid
     assert api.keeper is not None
     documented = {(method, path) for method, path, status in api.keeper.checked if status < 300}
     assert {

@@ -36,7 +36,9 @@ async def test_open_offers_made_before_0010_are_listed_after_it(database_url: st
         await conn.execute(ROW, {"id": "wo-1", "status": "reported", "at": at, "summary": offered})
         await conn.execute(ROW, {"id": "wo-2", "status": "assigned", "at": at, "summary": taken})
         await conn.run_sync(_migrate, "head", False)
-        rows = dict((await conn.execute(text("SELECT id, offered_to FROM work_orders"))).all())
+        rows: dict[str, str | None] = dict(
+            (await conn.execute(text("SELECT id, offered_to FROM work_orders"))).all()
+        )
     await engine.dispose()
 
     assert rows == {"wo-1": ",tech-a,tech-b,", "wo-2": None}

@@ -38,7 +38,11 @@ from services.dispatch.entrypoints.bootstrap import privacy_of
 from services.dispatch.entrypoints.dispatch_cli import dispatch_app
 from services.dispatch.service_layer import work_orders
 from services.dispatch.service_layer.personal_data import open_report
-from services.dispatch.service_layer.report_sealing import BatchDone, seal_stored_reports
+from services.dispatch.service_layer.report_sealing import (
+    BatchDone,
+    Rewritten,
+    seal_stored_reports,
+)
 from services.dispatch.settings import DispatchSettings
 from shared.auth import Role
 from shared.clock import SystemClock
@@ -226,7 +230,7 @@ async def test_a_store_written_before_sealing_is_sealed_everywhere_once(
     after = await _table_texts(database_url)
 
     again = await _migrate(database_url, nats_server.url)
-    assert again.store == migration.Rewritten() and again.stream.groups == 0
+    assert again.store == Rewritten() and again.stream.groups == 0
     assert await _table_texts(database_url) == after
     assert [(s, e.id) for s, e, _ in await _stream(js)] == [(s, e.id) for s, e, _ in stream]
 

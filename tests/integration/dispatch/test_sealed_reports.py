@@ -114,12 +114,12 @@ async def test_an_idempotent_replay_answers_each_time_from_the_sealed_record(api
 
 async def test_who_sees_the_clear_values_and_who_the_masks(api: Api) -> None:
     wid = (await _report(api)).json()["id"]
-    for name, role, body, subject in (
+    for name, role, command, subject in (
         ("assign", Role.DISPATCHER, {"assignee": "tech-wang"}, None),
         ("hand-back", Role.TECHNICIAN, {"reason": "腰伤，无法登高"}, "tech-wang"),
         ("assign", Role.DISPATCHER, {"assignee": "tech-li"}, None),
     ):
-        done = await api.command(wid, name, role, body, subject=subject)
+        done = await api.command(wid, name, role, command, subject=subject)
         assert done.status_code == 200, (name, done.text)
 
     async def read(role: Role, subject: str | None = None) -> dict[str, Any]:

@@ -169,12 +169,13 @@ def smtp_receiver() -> Any:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool],
+    check: Callable[[], Awaitable[object]] | Callable[[], object],
     *,
     within: float = 20.0,
     what: str = "condition",
 ) -> None:
-    """Wait (bounded) until `check` is true; fail the test otherwise."""
+    """Wait (bounded) until `check` is true (truthy: a non-empty list too); fail the test
+    otherwise."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:

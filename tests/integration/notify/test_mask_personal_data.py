@@ -37,7 +37,7 @@ from tests.stored_rows import holding, on_database, rows_as_text
 from wo.processes import NatsServer
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
-ORDERS = {
+ORDERS: dict[str, dict[str, str | None]] = {
     "wo-a": {"name": "欧阳娜娜", "phone": "13912345678", "unit": "7-2304", "login": None},
     "wo-b": {"name": "李建国", "phone": "13698765432", "unit": "3-1102", "login": "res-li"},
 }

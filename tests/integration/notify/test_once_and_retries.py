@@ -6,6 +6,7 @@ import base64
 from datetime import timedelta
 
 import pytest
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 from sqlalchemy import delete
 
@@ -56,7 +57,8 @@ async def consumer_idle(harness: Harness) -> bool:
     """The durable consumer has nothing pending or unacked."""
     assert harness.bus is not None
     try:
-        info = await harness.bus.jetstream().consumer_info("EVENTS", "notify")
+        # nats-py leaves consumer_info unannotated; it answers a ConsumerInfo.
+        info: ConsumerInfo = await harness.bus.jetstream().consumer_info("EVENTS", "notify")
     except NotFoundError:
         return False  # not created yet
     return info.num_pending == 0 and info.num_ack_pending == 0
@@ -106,7 +108,8 @@ async def test_a_receiver_answering_500_then_200_gets_the_message_once(harness: 
 
         async def sent() -> bool:
             rows = await harness.deliveries()
-            return rows[0]["status"] == "sent"
+            status: str = rows[0]["status"]
+            return status == "sent"
 
         await eventually(sent, what="the retry to succeed")
         row = (await harness.deliveries())[0]

@@ -77,7 +77,8 @@ async def recorded_as_sent(harness: Harness, **where: Any) -> dict[str, Any]:
     request before the sender has recorded the answer."""
 
     async def sent() -> bool:
-        return (await harness.deliveries(**where))[0]["status"] == "sent"
+        status: str = (await harness.deliveries(**where))[0]["status"]
+        return status == "sent"
 
     await eventually(sent, what="the delivery recorded as sent")
     return (await harness.deliveries(**where))[0]
@@ -167,7 +168,8 @@ async def test_a_failed_resident_message_whose_retry_falls_in_quiet_hours_waits_
 
         async def deferred() -> bool:
             rows = await harness.deliveries(channel="sms")
-            return rows[0]["status"] == "deferred"
+            status: str = rows[0]["status"]
+            return status == "deferred"
 
         await eventually(deferred, what="the retry held by quiet hours")
         row = (await harness.deliveries(channel="sms"))[0]

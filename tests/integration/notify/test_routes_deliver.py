@@ -142,7 +142,9 @@ async def test_every_default_route_delivers_with_the_right_template_and_language
             row = mailed[(subject, recipients[0])]
             parts = {p.get_content_type(): p for p in message.walk()}
             assert set(parts) >= {"text/plain", "text/html"}
-            plain = parts["text/plain"].get_payload(decode=True).decode()
+            payload = parts["text/plain"].get_payload(decode=True)
+            assert isinstance(payload, bytes)  # a text part decodes to its bytes
+            plain = payload.decode()
             assert row["body_text"] in plain.replace("\r\n", "\n")
 
         # SMS through the provider adapter, to the resident's phone with the key.

@@ -26,7 +26,10 @@ from tests.integration.reporting.scripted_week import NOW, one_more_rating, week
 from tests.unit.reporting.histories import TENANT
 from wo.processes import NatsServer
 
-PERIODS = ({"from": "2026-09-21", "to": "2026-09-28"}, {"from": "2026-09-01", "to": "2026-10-01"})
+PERIODS: tuple[dict[str, Any], ...] = (
+    {"from": "2026-09-21", "to": "2026-09-28"},
+    {"from": "2026-09-01", "to": "2026-10-01"},
+)
 
 
 async def _snapshot(store: ReadModelStore) -> list[dict[str, Any]]:

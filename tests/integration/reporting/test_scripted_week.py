@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import openpyxl
 import pytest
@@ -16,7 +17,7 @@ from tests.integration.reporting.scripted_week import NOW, local, week
 from tests.unit.reporting.histories import envelope
 from wo.processes import NatsServer
 
-WEEK = {"from": "2026-09-21", "to": "2026-09-28"}
+WEEK: dict[str, Any] = {"from": "2026-09-21", "to": "2026-09-28"}
 
 
 @pytest.fixture
@@ -150,6 +151,7 @@ async def test_exports_as_csv_and_xlsx(api: tuple[ReportingApi, dict[str, str]])
     assert any(r["bucket"] == "2026-09-21" and r["kpi"] == "satisfaction" for r in rows)
     xlsx = await client.client.get("/v1/kpis/export", params={**WEEK, "format": "xlsx"}, headers=HQ)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
     header, body = table[0], table[1:]
     by_kpi = {row[header.index("kpi")]: row for row in body}

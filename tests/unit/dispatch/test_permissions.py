@@ -324,7 +324,9 @@ def test_who_may_read_a_work_order(actor: Actor, readable: bool) -> None:
 
 
 def test_anonymous_reporter_is_visible_to_no_resident() -> None:
-    anonymous = replace(ASSIGNED, reporter=report(resident_id=None).reporter)
+    anonymous = replace(
+        ASSIGNED, reporter=ASSIGNED.reporter.model_copy(update={"resident_id": None})
+    )
 
     assert can_read(RESIDENT, anonymous) is False
     assert can_read(CUSTOMER_SERVICE, anonymous) is True

@@ -20,7 +20,7 @@ MANAGER = member("pm-zhou", role=StaffRole.PROJECT_MANAGER)
 
 
 def test_a_project_manager_with_the_trade_on_duty_is_not_eligible() -> None:
-    assert why_not(MANAGER, RULE, ORDER, Workload(), None, ()) == "not a technician"
+    assert why_not(MANAGER, RULE, ORDER, Workload(), None, frozenset()) == "not a technician"
 
 
 def test_no_staff_role_but_technician_is_ranked_for_manual_suggestions() -> None:

@@ -48,7 +48,9 @@ PHONE = "13800000000"
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
-def reported(urgency: Urgency = Urgency.NORMAL, resident_id: str | None = "res-zhang") -> Any:
+def reported(
+    urgency: Urgency = Urgency.NORMAL, resident_id: str | None = "res-zhang"
+) -> WorkOrderReported:
     """A leaking pipe reported by phone, owned by customer service's Li."""
     return WorkOrderReported(
         kind=WorkOrderKind.REPAIR,

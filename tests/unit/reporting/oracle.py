@@ -243,6 +243,14 @@ def nearest_rank(values: list[float], p: float) -> float | None:
     return values[math.ceil(p / 100 * len(values)) - 1] if p > 0 else values[0]
 
 
-def utc(*args: int) -> datetime:
+def utc(
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    microsecond: int = 0,
+) -> datetime:
     """A UTC instant."""
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)

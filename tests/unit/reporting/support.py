@@ -32,7 +32,7 @@ def oracle_figures(
     events: list[dict[str, object]], now: datetime
 ) -> dict[tuple[str, str, int], object]:
     """Every KPI for every scope and period, as the oracle works them out."""
-    oracle = Oracle(events)  # type: ignore[arg-type]
+    oracle = Oracle(events)
     figures: dict[tuple[str, str, int], object] = {}
     for scope_names in SCOPES:
         scope = {(TENANT, p) for p in scope_names}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import shared.auth
 from shared.auth import Role, TokenVerifier, mint_token
 from shared.errors import Unauthenticated
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
@@ -57,7 +57,7 @@ def test_a_cached_token_is_verified_again_once_it_expires(monkeypatch: pytest.Mo
     minted = token(ttl=timedelta(minutes=1))
     check.verify(minted)
     later = datetime.now(UTC).timestamp() + 120
-    monkeypatch.setattr(shared.auth.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)  # the clock shared.auth reads
 
     def refuse(_: str) -> None:
         raise Unauthenticated("expired", code="invalid_token")

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from services.dispatch.domain.commands import ReportWorkOrder
 from shared.envelope import Envelope
-from shared.events.catalogue import parse
+from shared.events.catalogue import JsonObject, parse
 from shared.events.workorder import WorkOrderReported
 
-REPORTED = {
+REPORTED: JsonObject = {
     "kind": "repair",
     "category": "plumbing",
     "urgency": "normal",

@@ -25,7 +25,7 @@ class PgError(Exception):
 
 def sqlite_error(name: str) -> sqlite3.Error:
     error = sqlite3.OperationalError("driver text")
-    error.sqlite_errorname = name  # type: ignore[attr-defined]
+    error.sqlite_errorname = name
     return error
 
 

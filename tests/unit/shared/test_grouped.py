@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
@@ -118,7 +119,7 @@ async def test_together_else_alone_writes_once_or_sorts_out_the_offender() -> No
 
 
 async def test_a_serve_that_answers_too_few_fails_every_caller_rather_than_leaving_them() -> None:
-    async def short(group: list[int]) -> list[int | Exception]:
+    async def short(group: list[int]) -> Sequence[int | Exception]:
         return group[:-1]
 
     grouped: Grouped[int, int] = Grouped(short, max_group=10, name="short")

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 import shared.http.serve
+from shared import heap
 from shared.auth import Role, TokenVerifier, mint_token
 from shared.http.app import service_app
 from shared.http.auth import MAX_TOKEN_BYTES, PrincipalDep
@@ -236,8 +237,8 @@ async def test_a_request_head_over_the_cap_gets_431_without_being_read_whole() -
 
 def test_served_services_use_the_bounded_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(shared.http.serve.uvicorn, "run", lambda *a, **kw: seen.update(kw))
-    monkeypatch.setattr(shared.http.serve.heap, "settle", lambda: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(heap, "settle", lambda: None)
     settings = ServiceSettings(environment="development")
     shared.http.serve.serve(settings, "shared.http.app:service_app")
     assert seen["http"] is BoundedHeadProtocol

@@ -36,7 +36,9 @@ def test_none_stays_null_and_naive_datetimes_are_refused() -> None:
 
 
 def test_postgresql_gets_the_aware_utc_datetime() -> None:
-    process = UTCDateTime().bind_processor(postgresql.asyncpg.dialect())
+    # SQLAlchemy's asyncpg dialect has no annotated __init__.
+    dialect = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+    process = UTCDateTime().bind_processor(dialect)
     shanghai = timezone(timedelta(hours=8))
     value = datetime(2026, 3, 1, 8, 0, tzinfo=shanghai)
 
