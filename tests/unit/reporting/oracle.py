@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -241,16 +241,3 @@ def nearest_rank(values: list[float], p: float) -> float | None:
     if not values:
         return None
     return values[math.ceil(p / 100 * len(values)) - 1] if p > 0 else values[0]
-
-
-def utc(
-    year: int,
-    month: int,
-    day: int,
-    hour: int = 0,
-    minute: int = 0,
-    second: int = 0,
-    microsecond: int = 0,
-) -> datetime:
-    """A UTC instant."""
-    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
