@@ -43,7 +43,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -76,6 +76,7 @@ CONNECTIONS = 32
 DRAIN_SECONDS = 60.0
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -593,6 +594,46 @@ def summarise(turns: list[Turn]) -> list[Summary]:
                 )
             )
     return summaries
+
+
+@dataclass(frozen=True)
+class Variant(Generic[V]):
+    """One variant of dispatch (an instance count, a padding) over its rounds."""
+
+    key: int
+    turns: list[V]
+    failing: bool
+    """Some turn had an error answer."""
+    requests_per_s: float
+    """The median over the rounds."""
+    cpu_ms_per_request: float
+    """The median over the rounds."""
+    relative: float | None
+    """Throughput over the base variant's (None if either failed, or with no base)."""
+
+
+def variants(
+    turns: list[V], key: Callable[[V], int], turn: Callable[[V], Turn], base: int
+) -> list[Variant[V]]:
+    """The turns by `key` (ascending), each key's medians and its throughput relative to
+    the `base` key's."""
+    grouped = {k: [t for t in turns if key(t) == k] for k in sorted({key(t) for t in turns})}
+    rates = {
+        k: statistics.median(turn(t).requests_per_s for t in mine) for k, mine in grouped.items()
+    }
+    failing = {k: not all(turn(t).ok for t in mine) for k, mine in grouped.items()}
+    reference = rates[base] if base in grouped and not failing[base] else None
+    return [
+        Variant(
+            k,
+            mine,
+            failing[k],
+            round(rates[k], 1),
+            round(statistics.median(turn(t).cpu_ms_per_request for t in mine), 3),
+            round(rates[k] / reference, 3) if reference and not failing[k] else None,
+        )
+        for k, mine in grouped.items()
+    ]
 
 
 def ratios(summaries: list[Summary]) -> dict[str, dict[str, float | None]]:

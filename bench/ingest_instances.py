@@ -39,6 +39,7 @@ from bench.ingest import (
     load,
     options,
     turn_order,
+    variants,
 )
 from bench.storage import stream_size, table_sizes
 from bench.support import calibration
@@ -83,27 +84,18 @@ class InstancesSummary:
 
 def summarise(turns: list[InstancesTurn]) -> list[InstancesSummary]:
     """Each instance count's medians, and its throughput relative to one process."""
-    medians: dict[int, tuple[list[InstancesTurn], float]] = {}
-    for count in sorted({t.instances for t in turns}):
-        mine = [t for t in turns if t.instances == count]
-        medians[count] = (mine, statistics.median(t.turn.requests_per_s for t in mine))
-    single = medians.get(1)
-    base = single[1] if single and all(t.turn.ok for t in single[0]) else None
-    summaries = []
-    for count, (mine, rate) in medians.items():
-        failing = not all(t.turn.ok for t in mine)
-        summaries.append(
-            InstancesSummary(
-                count,
-                len(mine),
-                failing,
-                round(rate, 1),
-                round(statistics.median(t.turn.cpu_ms_per_request for t in mine), 3),
-                round(statistics.median(t.database_cpu_ms_per_request for t in mine), 3),
-                round(rate / base, 3) if base and not failing else None,
-            )
+    return [
+        InstancesSummary(
+            v.key,
+            len(v.turns),
+            v.failing,
+            v.requests_per_s,
+            v.cpu_ms_per_request,
+            round(statistics.median(t.database_cpu_ms_per_request for t in v.turns), 3),
+            v.relative,
         )
-    return summaries
+        for v in variants(turns, lambda t: t.instances, lambda t: t.turn, base=1)
+    ]
 
 
 def table(summaries: list[InstancesSummary]) -> str:
