@@ -192,13 +192,18 @@ def groups_in(metrics: str) -> Groups | None:
     return Groups(**found) if len(found) == len(GROUP_SAMPLES) else None
 
 
-async def groups_of(server: Server) -> Groups | None:
-    """The group commit's totals of `server` so far; None for a peer without them."""
+async def metrics_of(server: Server) -> str:
+    """`server`'s `/metrics` text; empty for a peer without them."""
     async with (
         aiohttp.ClientSession(server.base_url) as session,
         session.get("/metrics") as response,
     ):
-        return groups_in(await response.text()) if response.status == 200 else None
+        return await response.text() if response.status == 200 else ""
+
+
+async def groups_of(server: Server) -> Groups | None:
+    """The group commit's totals of `server` so far; None for a peer without them."""
+    return groups_in(await metrics_of(server))
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
 
 from prometheus_client import Counter
 from sqlalchemy import text
@@ -21,17 +20,20 @@ from sqlalchemy.engine import Connection
 
 from services.dispatch.__main__ import main
 from services.dispatch.adapters import group_commit
+from services.dispatch.adapters.append_plan import Outcome
 from services.dispatch.service_layer.ports import AppendBatch
 
 PADDING = Counter(
     "bench_padding_statements", "Statements added to group commits by bench.padded_dispatch"
 )
 
-T = TypeVar("T")
-Unit = Callable[[Connection, list[AppendBatch], Sequence[group_commit.PartOpener], datetime], T]
+Planned = list[tuple[AppendBatch, Outcome]]
+Unit = Callable[
+    [Connection, list[AppendBatch], Sequence[group_commit.PartOpener], datetime], Planned
+]
 
 
-def padded(unit: Unit[T], extra: int) -> Unit[T]:
+def padded(unit: Unit, extra: int) -> Unit:
     """`unit` run after `extra` statements that do nothing, in its transaction."""
 
     def run(
@@ -39,7 +41,7 @@ def padded(unit: Unit[T], extra: int) -> Unit[T]:
         batches: list[AppendBatch],
         openers: Sequence[group_commit.PartOpener],
         now: datetime,
-    ) -> T:
+    ) -> Planned:
         for _ in range(extra):
             conn.execute(_NOTHING)
         PADDING.inc(extra)

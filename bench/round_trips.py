@@ -27,7 +27,6 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import (
@@ -39,6 +38,7 @@ from bench.ingest import (
     fresh_postgres,
     groups_in,
     load,
+    metrics_of,
     options,
     turn_order,
     variants,
@@ -105,11 +105,7 @@ def padding_in(metrics: str) -> Padding:
 
 async def padding_of(server: Server) -> Padding:
     """The padding statements `server` ran so far, and its groups."""
-    async with (
-        aiohttp.ClientSession(server.base_url) as session,
-        session.get("/metrics") as response,
-    ):
-        return padding_in(await response.text())
+    return padding_in(await metrics_of(server))
 
 
 def summarise(turns: list[PaddedTurn]) -> list[PaddedSummary]:
@@ -187,7 +183,7 @@ def _counts(text: str) -> tuple[int, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"statement counts are integers; got {text!r}") from None
     if not counts or any(not 0 <= c <= 64 for c in counts):
-        raise argparse.ArgumentTypeError(f"between one and several counts in 0..64; got {text!r}")
+        raise argparse.ArgumentTypeError(f"one or more counts in 0..64; got {text!r}")
     return counts
 
 

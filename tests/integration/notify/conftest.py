@@ -127,6 +127,11 @@ class Harness:
 
         return sorted(rows, key=age)
 
+    async def first_status(self, **where: Any) -> str:
+        """The status of the oldest delivery matching `where` (`deliveries`' first)."""
+        status: str = (await self.deliveries(**where))[0]["status"]
+        return status
+
     def events(self, type_name: str) -> list[Envelope]:
         """Notification events seen on the bus of one type."""
         return [e for e in self.published if e.type_name == type_name]

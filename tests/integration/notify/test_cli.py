@@ -69,7 +69,6 @@ async def test_an_operator_lists_and_retries_a_dead_delivery(harness: Harness) -
         await harness.start(config)
 
         async def sent() -> bool:
-            status: str = (await harness.deliveries())[0]["status"]
-            return status == "sent"
+            return await harness.first_status() == "sent"
 
         await eventually(sent, what="the retried delivery sent")

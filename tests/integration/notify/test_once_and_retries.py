@@ -107,9 +107,7 @@ async def test_a_receiver_answering_500_then_200_gets_the_message_once(harness: 
         harness.clock.advance(timedelta(seconds=2))
 
         async def sent() -> bool:
-            rows = await harness.deliveries()
-            status: str = rows[0]["status"]
-            return status == "sent"
+            return await harness.first_status() == "sent"
 
         await eventually(sent, what="the retry to succeed")
         row = (await harness.deliveries())[0]

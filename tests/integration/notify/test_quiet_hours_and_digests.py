@@ -77,8 +77,7 @@ async def recorded_as_sent(harness: Harness, **where: Any) -> dict[str, Any]:
     request before the sender has recorded the answer."""
 
     async def sent() -> bool:
-        status: str = (await harness.deliveries(**where))[0]["status"]
-        return status == "sent"
+        return await harness.first_status(**where) == "sent"
 
     await eventually(sent, what="the delivery recorded as sent")
     return (await harness.deliveries(**where))[0]
@@ -167,9 +166,7 @@ async def test_a_failed_resident_message_whose_retry_falls_in_quiet_hours_waits_
         harness.clock.advance(retry_at - before_nine)
 
         async def deferred() -> bool:
-            rows = await harness.deliveries(channel="sms")
-            status: str = rows[0]["status"]
-            return status == "deferred"
+            return await harness.first_status(channel="sms") == "deferred"
 
         await eventually(deferred, what="the retry held by quiet hours")
         row = (await harness.deliveries(channel="sms"))[0]
