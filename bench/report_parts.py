@@ -2,7 +2,7 @@
 SQLite, against the parts the report cannot do without.
 
 Usage: python -m bench.report_parts [--backend sqlite|postgresql|both] [--reports 3000]
-       [--rounds 3] [--postgres ADMIN_URL]
+       [--rounds 3] [--shapes today,one-event] [--postgres ADMIN_URL]
 
 Each round, on a fresh database, runs the parts of `--reports` reports (the body
 `bench/ingest.py` posts, each with its own `Idempotency-Key`) one after the other in this
@@ -26,7 +26,15 @@ What the parts leave out: the HTTP request and its body's validation (`bench.ing
 `floor` peer measures that), the answer's access-log entry, the SLA scheduler, and the
 cost of running the parts side by side on one event loop. So their sum is below what one
 dispatch process spends a report: a floor under the design, not an estimate of it.
-Results: a table of medians and bench/results/report-parts.json.
+`--shapes` adds a what-if beside a report as it is written today (`today`): `one-event`
+stores and relays each decided report as its `workorder.reported` event and its first SLA
+timer row only, the rest of its append unchanged, as if the SLA clocks travelled inside
+the report's event and one timer row stood for them. That is not the event contract
+(each clock's start is an event integrators read, and each deadline its own timer); it
+measures what a contract with fewer events and rows would save. Deciding is the same in
+both: the clocks are computed either way. The shapes alternate within each round.
+Results: a table of medians (a column a backend and shape) and
+bench/results/report-parts.json.
 """
 
 from __future__ import annotations
@@ -38,7 +46,9 @@ import statistics
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +67,13 @@ from services.dispatch.adapters.relay import OutboxRelay
 from services.dispatch.domain.commands import RegisterProject, ReportWorkOrder
 from services.dispatch.service_layer.context import CommandContext
 from services.dispatch.service_layer.personal_data import Privacy
-from services.dispatch.service_layer.ports import AppendBatch, AppendResult, EventStore
+from services.dispatch.service_layer.ports import (
+    REPORTED,
+    AppendBatch,
+    AppendResult,
+    EventStore,
+    StreamTimers,
+)
 from services.dispatch.service_layer.projects import ProjectDirectory, change_project
 from services.dispatch.service_layer.sla import DefaultSlaPolicies
 from services.dispatch.service_layer.work_orders import report_work_order
@@ -80,6 +96,7 @@ WARMUP_REPORTS = 200
 DRAIN_SECONDS = 120.0
 AIM_MS = 1.2
 """Issue 18's CPU a report on SQLite, server process, relay and scheduler included."""
+SHAPES = ("today", "one-event")
 HQ = Principal(subject="hq", role=Role.HQ_QUALITY, tenant=TENANT, projects=frozenset({"*"}))
 RECEPTION = Principal(
     subject="cs-bench", role=Role.CUSTOMER_SERVICE, tenant=TENANT, projects=frozenset({"*"})
@@ -155,9 +172,23 @@ async def relaying(relay: OutboxRelay, backlog: int) -> int:
     return published
 
 
-async def one_round(database_url: str, reports: int, workdir: Path) -> dict[str, Any]:
-    """The three parts of `reports` reports on a fresh database and nats-server: CPU ms a
-    report of this process, and of the servers apart."""
+def as_one_event(batch: AppendBatch) -> AppendBatch:
+    """A report's append cut to its `workorder.reported` event and first SLA timer row
+    (the `one-event` shape); any other append as it is."""
+    if not batch.events or batch.events[0].type_name != REPORTED:
+        return batch
+    inline = tuple(
+        StreamTimers(value.rows[:1]) if isinstance(value, StreamTimers) else value
+        for value in batch.inline
+    )
+    return replace(batch, events=batch.events[:1], inline=inline)
+
+
+async def one_round(
+    database_url: str, reports: int, workdir: Path, shape: str = "today"
+) -> dict[str, Any]:
+    """The three parts of `reports` reports on a fresh database and nats-server, their
+    appends in `shape`: CPU ms a report of this process, and of the servers apart."""
     parts = await in_process(database_url)
     await register(parts.store, parts.projects, parts.clock)
     postgres = database_url if database_url.startswith("postgresql") else None
@@ -170,11 +201,14 @@ async def one_round(database_url: str, reports: int, workdir: Path) -> dict[str,
         relay = OutboxRelay(parts.engine, js, clock=parts.clock)
         # A first pass through every part, not counted: the statements compiled and
         # cached, the stream created, the key ring's and project's caches filled.
+        shaped = as_one_event if shape == "one-event" else None
         _, warming = await deciding(WARMUP_REPORTS, parts.clock)
-        await storing(parts.store, warming)
+        await storing(parts.store, [shaped(b) for b in warming] if shaped else warming)
         await relaying(relay, await parts.store.outbox_backlog())
         heap.settle()
         decided, batches = await deciding(reports, parts.clock)
+        if shaped is not None:
+            batches = [shaped(b) for b in batches]
 
         database = await backends_cpu(postgres)
         began = time.process_time()
@@ -225,6 +259,20 @@ FIGURES = (
 )
 
 
+def shapes(text: str) -> tuple[str, ...]:
+    """`--shapes`: some of `SHAPES`, comma-separated, each once."""
+    named = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in named if name not in SHAPES]
+    if unknown or not named:
+        raise argparse.ArgumentTypeError(f"shapes are some of {', '.join(SHAPES)}: not {text!r}")
+    return named
+
+
+def column_of(backend: str, shape: str) -> str:
+    """A results column: the backend for today's shape (as before shapes), else both."""
+    return backend if shape == "today" else f"{backend}, {shape}"
+
+
 def medians(rounds: list[dict[str, Any]]) -> dict[str, float | None]:
     """Each figure's median over the rounds (None where a backend has none)."""
     found: dict[str, float | None] = {}
@@ -259,6 +307,12 @@ async def main() -> None:
         "--reports", type=int, default=3000, choices=range(100, 20001), metavar="100..20000"
     )
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
+    parser.add_argument(
+        "--shapes",
+        type=shapes,
+        default=("today",),
+        help="some of today,one-event (comma-separated)",
+    )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL admin URL")
     args = parser.parse_args()  # fmt: skip
     configure_logging("bench", "WARNING")
@@ -266,6 +320,7 @@ async def main() -> None:
         "machine": machine(),
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "reports": args.reports,
+        "shapes": list(args.shapes),
         "calibration_before": calibration(),
         "rounds": {},
         "medians": {},
@@ -273,15 +328,22 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-parts-") as tmp:
         for backend in backends(args.backend):
             postgres = args.postgres if backend == "postgresql" else None
-            rounds = []
-            for _ in range(args.rounds):
-                found = await on_fresh_database(
-                    lambda url: one_round(url, args.reports, Path(tmp)), postgres, "parts"
-                )
-                print(json.dumps({"backend": backend, **found}), flush=True)
-                rounds.append(found)
-            results["rounds"][backend] = rounds
-            results["medians"][backend] = medians(rounds)
+            rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in args.shapes}
+            for turn in range(args.rounds):
+                # The shapes take turns going first: the host's drift falls on each.
+                first = turn % len(args.shapes)
+                for shape in args.shapes[first:] + args.shapes[:first]:
+                    found = await on_fresh_database(
+                        partial(one_round, reports=args.reports, workdir=Path(tmp), shape=shape),
+                        postgres,
+                        "parts",
+                    )
+                    print(json.dumps({"backend": backend, "shape": shape, **found}), flush=True)
+                    rounds[shape].append(found)
+            for shape, found_rounds in rounds.items():
+                column = column_of(backend, shape)
+                results["rounds"][column] = found_rounds
+                results["medians"][column] = medians(found_rounds)
     results["calibration_after"] = calibration()
     print(table(results["medians"]), flush=True)
     write_results(results, "report-parts.json")

@@ -4,9 +4,12 @@ no timing in tests)."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
-from bench.report_parts import FIGURES, medians, one_round, table
+import pytest
+
+from bench.report_parts import FIGURES, column_of, medians, one_round, shapes, table
 
 REPORTS = 60
 
@@ -21,6 +24,30 @@ async def test_one_round_stores_and_relays_every_decided_report(tmp_path: Path) 
     assert all(ms > 0 for ms in parts), parts
     assert abs(found["sum_ms"] - sum(parts)) <= 0.002  # each figure rounded apart
     assert found["storing_database_server_ms"] is None  # SQLite has no server
+
+
+async def test_the_one_event_shape_stores_and_relays_each_report_as_its_report_event(
+    tmp_path: Path,
+) -> None:
+    found = await one_round(
+        f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", REPORTS, tmp_path, "one-event"
+    )
+
+    # The three SLA clocks' events are cut: one event a report reaches the stream.
+    assert found["reports"] == REPORTS
+    assert found["events"] == REPORTS
+    assert all(found[part] > 0 for part in ("deciding_ms", "storing_ms", "relaying_ms"))
+
+
+def test_shapes_are_named_once_each_and_an_unknown_one_is_refused() -> None:
+    assert shapes("today, one-event,today") == ("today", "one-event")
+    with pytest.raises(argparse.ArgumentTypeError, match="some of today, one-event"):
+        shapes("today,fewer")
+    with pytest.raises(argparse.ArgumentTypeError):
+        shapes(" , ")
+    # Today's shape keeps the backend's own column, as results files before shapes had it.
+    assert column_of("sqlite", "today") == "sqlite"
+    assert column_of("sqlite", "one-event") == "sqlite, one-event"
 
 
 def test_medians_and_table_give_each_backend_its_column() -> None:
