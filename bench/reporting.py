@@ -324,7 +324,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 store, args.queries, Period(date(2026, 11, 1), date(2026, 12, 1))
             )
             print(f"query: {queries}", flush=True)
-            orders_count = len((await store.facts(TENANT, None, None, None))[0])
+            orders_count = len((await store.facts(TENANT))[0])
             await close_store(database)
             await client.close()
             lat = await latency(server.url, workdir, args.rate, args.latency_seconds)
@@ -424,7 +424,7 @@ async def rebuild_only(args: argparse.Namespace) -> dict[str, Any]:
                         nats_cpu = tree_cpu_seconds(nats_pid) - nats_cpu
                         if postmaster:
                             database_cpu = tree_cpu_seconds(postmaster) - database_cpu
-                        orders_count = len((await store.facts(TENANT, None, None, None))[0])
+                        orders_count = len((await store.facts(TENANT))[0])
                         await close_store(database)
                         return {
                             "backend": backend,

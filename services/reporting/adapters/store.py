@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from services.reporting.adapters import tables as t
@@ -47,7 +47,7 @@ from services.reporting.adapters.order_rows import (
 )
 from services.reporting.adapters.read_view import ReadView
 from services.reporting.adapters.samples import SAMPLE_COLUMNS, SampleRows, store_sample_rows
-from services.reporting.domain.facts import OrderFacts, OrderStatus, ProjectFacts
+from services.reporting.domain.facts import OrderFacts, ProjectFacts
 from services.reporting.domain.periods import DEFAULT_TIME_ZONE
 from services.reporting.service_layer.ports import DeadLetterRecord, ReadModelBatch
 from services.reporting.service_layer.projection import WorkingSet
@@ -214,17 +214,11 @@ class ReadModelStore:
         return await self.database.run(work)
 
     async def facts(
-        self,
-        tenant: str,
-        projects: frozenset[str] | None,
-        low: datetime | None,
-        high: datetime | None,
+        self, tenant: str, projects: frozenset[str] | None = None
     ) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts]]:
-        """The facts a figure over `[low, high)` can draw on, and the projects' facts.
-
-        Every sample of an order lies between its report and its last event, so orders
-        outside that window are left in the database; open orders always come (backlog).
-        """
+        """Every order's facts in the current generation, and the projects' facts: the
+        whole read model of a tenant (or of `projects`), as a rebuild or a replay is
+        checked against the oracle's fold. Figures read the roll-up and the samples."""
 
         def work(conn: Connection) -> tuple[list[OrderFacts], dict[tuple[str, str], ProjectFacts]]:
             gen = current_generation(conn)
@@ -233,13 +227,6 @@ class ReadModelStore:
             if projects is not None:
                 where.append(t.orders.c.project.in_(sorted(projects)))
                 project_where.append(t.projects.c.project.in_(sorted(projects)))
-            if low is not None and high is not None:
-                where.append(
-                    or_(
-                        and_(t.orders.c.updated_at >= low, t.orders.c.reported_at < high),
-                        t.orders.c.status.in_(sorted(OrderStatus.OPEN)),
-                    )
-                )
             rows = conn.execute(select(t.orders.c.facts).where(*where)).scalars().all()
             found = [stored_facts(r) for r in rows]
             return found, project_rows(conn, project_where)

@@ -100,7 +100,7 @@ async def test_duplicates_redeliveries_and_a_restart_give_the_oracle_figures(
         ):
             break
         await second.run_once()
-    orders, projects = await store.facts(TENANT, None, None, None)
+    orders, projects = await store.facts(TENANT)
     assert projected_figures(orders, projects, NOW) == oracle_figures(history, NOW)
     assert await store.dead_letter_count() == 0
 

@@ -33,7 +33,7 @@ PERIODS: tuple[dict[str, Any], ...] = (
 
 
 async def _snapshot(store: ReadModelStore) -> list[dict[str, Any]]:
-    orders, projects = await store.facts(TENANT, None, None, None)
+    orders, projects = await store.facts(TENANT)
     return sorted((o.to_json() for o in orders), key=lambda o: str(o["order_id"])) + [
         {"project": k, "households": v.households, "zone": v.time_zone}
         for k, v in sorted(projects.items())
@@ -176,7 +176,7 @@ def test_wo_reporting_rebuild_replays_the_stream_with_a_progress_bar(
         database = Database(engine)
         try:
             store = ReadModelStore(database, SystemClock())
-            orders, _ = await store.facts(TENANT, None, None, None)
+            orders, _ = await store.facts(TENANT)
             return len(orders), await store.current_generation()
         finally:
             database.close()

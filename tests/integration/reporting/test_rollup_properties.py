@@ -107,7 +107,7 @@ async def test_rolled_up_figures_series_and_groups_equal_the_sample_path(
     deliveries = data.draw(st.permutations(history + extra))
     cuts = data.draw(st.lists(st.integers(0, len(deliveries)), max_size=6))
     await _project(store, deliveries, cuts)
-    orders, projects = await store.facts(TENANT, None, None, None)
+    orders, projects = await store.facts(TENANT)
     start, end = data.draw(st.sampled_from(PERIODS))
     period = Period(start, end)
     names = data.draw(st.sampled_from([None, frozenset({"sunny"}), frozenset({"river"})]))

@@ -30,7 +30,7 @@ async def test_an_order_projected_event_by_event_keeps_only_the_samples_its_fact
     for sequence, raw in enumerate(events, start=1):
         await apply_events(store, "live", [facts_of(raw)], sequence)
 
-    orders, _ = await store.facts(TENANT, None, None, None)
+    orders, _ = await store.facts(TENANT)
     generation = await store.current_generation()
     tally = SampleTally(generation)
     tally.add([(None, order) for order in orders])

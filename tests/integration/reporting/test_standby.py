@@ -64,7 +64,7 @@ async def test_a_process_that_lost_the_lease_commits_nothing(store: ReadModelSto
     assert checkpoint is not None and checkpoint.stream_sequence == half
 
     await second.handle(deliveries(events[half:], half + 1))
-    orders, projects = await store.facts(TENANT, None, None, None)
+    orders, projects = await store.facts(TENANT)
     assert projected_figures(orders, projects, NOW) == oracle_figures(events, NOW)
 
 
@@ -173,7 +173,7 @@ async def test_the_standby_takes_over_when_the_projecting_process_dies(
         await eventually(lambda: holds_lease(second), what="the standby to take over")
         await wait_for_checkpoint(second.store, DURABLE, last)
 
-        orders, projects = await second.store.facts(TENANT, None, None, None)
+        orders, projects = await second.store.facts(TENANT)
         assert projected_figures(orders, projects, NOW) == oracle_figures(events, NOW)
         async with second.database.engine.connect() as conn:
             applied = await conn.scalar(select(func.sum(t.checkpoints.c.events_applied)))
