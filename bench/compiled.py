@@ -29,6 +29,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,18 @@ FIGURES = ("deciding_ms", "storing_ms", "relaying_ms", "sum_ms")
 
 class CompileFailed(RuntimeError):
     """mypyc did not build the modules, or the copy does not import them compiled."""
+
+
+def cannot_build() -> str | None:
+    """Why mypyc cannot build C extensions here (no C compiler or no Python headers), or
+    None when it can."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None:
+        return f"mypyc needs a C compiler: {compiler!r} is not on PATH (Debian: gcc)"
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if not headers.exists():
+        return f"mypyc needs Python's headers: {headers} is missing (Debian: python3-dev)"
+    return None
 
 
 def copy_project(into: Path) -> Path:
@@ -168,6 +181,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, choices=range(1, 11), metavar="1..10")
     args = parser.parse_args()
+    missing = cannot_build()
+    if missing is not None:
+        raise SystemExit(missing)
     results: dict[str, Any] = {
         "machine": machine(),
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -10,12 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from bench.compiled import ROOT, CompileFailed, compare, compile_modules, copy_project, table
+from bench.compiled import (
+    ROOT,
+    CompileFailed,
+    cannot_build,
+    compare,
+    compile_modules,
+    copy_project,
+    table,
+)
 
 SMALL = ("services/dispatch/domain/sla/emitter.py",)
 """One module of the report path with few imports: a build of seconds."""
 
 
+# A machine with Python alone (the README's promise) has no C compiler: mypyc cannot build.
+needs_a_compiler = pytest.mark.skipif(cannot_build() is not None, reason=str(cannot_build()))
+
+
+@needs_a_compiler
 def test_a_copy_compiles_its_module_and_imports_the_extension(tmp_path: Path) -> None:
     copy = copy_project(tmp_path / "copy")
 
@@ -37,6 +50,14 @@ def test_a_failed_build_stops_the_bench_with_mypyc_s_words(tmp_path: Path) -> No
 
     with pytest.raises(CompileFailed, match="mypyc failed"):
         compile_modules(copy, ("services/dispatch/domain/sla/no_such_module.py",))
+
+
+def test_a_machine_without_a_c_compiler_is_told_what_mypyc_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "")
+
+    assert "mypyc needs a C compiler" in str(cannot_build())
 
 
 def test_the_comparison_is_each_copy_s_median_and_compiled_over_interpreted() -> None:
