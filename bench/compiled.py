@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.ingest import turn_order
 from bench.support import calibration, machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,8 +204,7 @@ def main() -> None:
             raise SystemExit(str(error)) from None
         for turn in range(args.rounds):
             # Alternated, each copy first in turn: the host's drift falls on both.
-            order = [(plain, interpreted), (built, compiled)]
-            for copy, rounds in order if turn % 2 == 0 else order[::-1]:
+            for copy, rounds in turn_order(turn, ((plain, interpreted), (built, compiled))):
                 rounds.append(report_parts(copy, args.reports))
                 print(json.dumps({"copy": copy.name, **rounds[-1]}), flush=True)
     comparison = compare(interpreted, compiled)

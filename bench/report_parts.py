@@ -46,13 +46,14 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.ingest import DEFAULT_POSTGRES, REPORT, backends, backends_cpu
+from bench.ingest import DEFAULT_POSTGRES, REPORT, backends, backends_cpu, turn_order
 from bench.proc_cpu import grown, tree_cpu_seconds
 from bench.support import (
     BENCH_MASTER_KEY,
@@ -96,7 +97,6 @@ WARMUP_REPORTS = 200
 DRAIN_SECONDS = 120.0
 AIM_MS = 1.2
 """Issue 18's CPU a report on SQLite, server process, relay and scheduler included."""
-SHAPES = ("today", "one-event")
 HQ = Principal(subject="hq", role=Role.HQ_QUALITY, tenant=TENANT, projects=frozenset({"*"}))
 RECEPTION = Principal(
     subject="cs-bench", role=Role.CUSTOMER_SERVICE, tenant=TENANT, projects=frozenset({"*"})
@@ -184,6 +184,13 @@ def as_one_event(batch: AppendBatch) -> AppendBatch:
     return replace(batch, events=batch.events[:1], inline=inline)
 
 
+SHAPES: dict[str, Callable[[AppendBatch], AppendBatch]] = {
+    "today": lambda batch: batch,
+    "one-event": as_one_event,
+}
+"""What each `--shapes` name does to a decided report's append before it is stored."""
+
+
 async def one_round(
     database_url: str, reports: int, workdir: Path, shape: str = "today"
 ) -> dict[str, Any]:
@@ -201,14 +208,13 @@ async def one_round(
         relay = OutboxRelay(parts.engine, js, clock=parts.clock)
         # A first pass through every part, not counted: the statements compiled and
         # cached, the stream created, the key ring's and project's caches filled.
-        shaped = as_one_event if shape == "one-event" else None
+        shaped = SHAPES[shape]
         _, warming = await deciding(WARMUP_REPORTS, parts.clock)
-        await storing(parts.store, [shaped(b) for b in warming] if shaped else warming)
+        await storing(parts.store, [shaped(b) for b in warming])
         await relaying(relay, await parts.store.outbox_backlog())
         heap.settle()
-        decided, batches = await deciding(reports, parts.clock)
-        if shaped is not None:
-            batches = [shaped(b) for b in batches]
+        decided, decided_batches = await deciding(reports, parts.clock)
+        batches = [shaped(b) for b in decided_batches]
 
         database = await backends_cpu(postgres)
         began = time.process_time()
@@ -331,8 +337,7 @@ async def main() -> None:
             rounds: dict[str, list[dict[str, Any]]] = {s: [] for s in args.shapes}
             for turn in range(args.rounds):
                 # The shapes take turns going first: the host's drift falls on each.
-                first = turn % len(args.shapes)
-                for shape in args.shapes[first:] + args.shapes[:first]:
+                for shape in turn_order(turn, args.shapes):
                     found = await on_fresh_database(
                         partial(one_round, reports=args.reports, workdir=Path(tmp), shape=shape),
                         postgres,

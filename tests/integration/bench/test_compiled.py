@@ -25,7 +25,8 @@ SMALL = ("services/dispatch/domain/sla/emitter.py",)
 
 
 # A machine with Python alone (the README's promise) has no C compiler: mypyc cannot build.
-needs_a_compiler = pytest.mark.skipif(cannot_build() is not None, reason=str(cannot_build()))
+MISSING = cannot_build()
+needs_a_compiler = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 
 @needs_a_compiler
